@@ -1,0 +1,43 @@
+//! # auth-core
+//!
+//! The contract of the auth adapter workspace: the records ([`User`], [`Account`],
+//! [`Session`], [`VerificationToken`], [`Authenticator`]), the object-safe async
+//! [`Adapter`] trait every backend implements, the [`ErrorCode`] catalogue of NextAuth.js
+//! with [`AdapterError`], the shared email rule [`normalize_email`], and the set-up checks
+//! in [`config`]. With the `memory` feature, [`memory::MemoryAdapter`] is a complete
+//! in-process reference adapter for unit tests.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use auth_core::{Adapter, AdapterResult, User};
+//!
+//! // An app depends on the trait object and never names the backend.
+//! async fn sign_up(db: Arc<dyn Adapter>, email: &str) -> AdapterResult<User> {
+//!     if let Some(existing) = db.get_user_by_email(email).await? {
+//!         return Ok(existing);
+//!     }
+//!     db.create_user(User::new().with_email(email)).await
+//! }
+//! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod adapter;
+pub mod config;
+mod email;
+pub mod error;
+#[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
+pub mod memory;
+mod models;
+
+pub use adapter::{Adapter, AdapterResult};
+pub use email::normalize_email;
+pub use error::{validate, AdapterError, ErrorCode, ErrorKind, ErrorSection, Operation};
+pub use models::{
+    truncate_to_millis, Account, AccountType, Authenticator, ExpiredCounts, Session,
+    SessionUpdate, UnknownAccountType, User, UserUpdate, VerificationToken,
+};
+
+// Re-exported so adapters and users name one version of each.
+pub use async_trait::async_trait;
+pub use chrono;

@@ -1,0 +1,444 @@
+//! [`MemoryAdapter`]: the reference adapter, kept in process memory.
+//!
+//! It passes the whole conformance suite, concurrency scenarios included, so it is the
+//! executable form of the contract and a fast stand-in for a database in an app's own
+//! unit tests (like tower-sessions' `MemoryStore`). Nothing survives the process.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::adapter::{Adapter, AdapterResult};
+use crate::email::normalize_email;
+use crate::error::{validate, AdapterError, Operation};
+use crate::models::{
+    Account, Authenticator, ExpiredCounts, Session, SessionUpdate, User, UserUpdate,
+    VerificationToken,
+};
+
+/// Everything a [`MemoryAdapter`] holds, as plain maps: what [`MemoryAdapter::snapshot`]
+/// returns so a test can check what was really stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemorySnapshot {
+    /// Users by id.
+    pub users: HashMap<String, User>,
+    /// Normalized email → user id.
+    pub emails: HashMap<String, String>,
+    /// Accounts by `(provider, provider_account_id)`.
+    pub accounts: HashMap<(String, String), Account>,
+    /// Sessions by token (expired ones too, until swept or read).
+    pub sessions: HashMap<String, Session>,
+    /// Verification tokens by `(identifier, token)`.
+    pub verification_tokens: HashMap<(String, String), VerificationToken>,
+    /// Authenticators by credential id.
+    pub authenticators: HashMap<String, Authenticator>,
+}
+
+/// The in-memory reference adapter. Clones share one store.
+///
+/// ```
+/// use auth_core::{memory::MemoryAdapter, Adapter, Session, User};
+/// use chrono::{Duration, Utc};
+///
+/// # tokio_test_block_on(async {
+/// let db = MemoryAdapter::new();
+/// let user = db.create_user(User::new().with_email("ada@example.com")).await?;
+/// db.create_session(Session::new("tok", &user.id, Utc::now() + Duration::days(1))).await?;
+///
+/// let (_, found) = db.get_session_and_user("tok").await?.expect("live session");
+/// assert_eq!(found, user);
+/// assert_eq!(db.get_user_by_email("ADA@example.com").await?, Some(user));
+/// # Ok::<_, auth_core::AdapterError>(())
+/// # }).unwrap();
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryAdapter {
+    store: Arc<Mutex<MemorySnapshot>>,
+    outage: Arc<AtomicBool>,
+}
+
+impl MemoryAdapter {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of everything stored, for assertions in tests.
+    ///
+    /// ```
+    /// use auth_core::{memory::MemoryAdapter, Adapter, User};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let db = MemoryAdapter::new();
+    /// db.create_user(User::with_id("u1")).await.unwrap();
+    /// assert!(db.snapshot().users.contains_key("u1"));
+    /// # });
+    /// ```
+    pub fn snapshot(&self) -> MemorySnapshot {
+        self.lock().clone()
+    }
+
+    /// Simulates a database outage: while on, every call fails with
+    /// ADAPTER_CONNECTION_ERROR, as a real adapter does when its server is down. Lets an
+    /// app test how it behaves then.
+    ///
+    /// ```
+    /// use auth_core::{memory::MemoryAdapter, Adapter, ErrorCode};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let db = MemoryAdapter::new();
+    /// db.simulate_outage(true);
+    /// let err = db.get_user("u1").await.unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::AdapterConnectionError);
+    /// db.simulate_outage(false);
+    /// assert_eq!(db.get_user("u1").await.unwrap(), None);
+    /// # });
+    /// ```
+    pub fn simulate_outage(&self, down: bool) {
+        self.outage.store(down, Ordering::SeqCst);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, MemorySnapshot> {
+        // A panic while holding the lock cannot leave a half-applied change: every
+        // method validates before it mutates. So a poisoned lock is still consistent.
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The store, or the outage error.
+    fn open(&self, operation: Operation) -> AdapterResult<MutexGuard<'_, MemorySnapshot>> {
+        if self.outage.load(Ordering::SeqCst) {
+            return Err(AdapterError::new(
+                operation,
+                crate::ErrorKind::Connection,
+                "simulated outage: the in-memory store is unreachable",
+            ));
+        }
+        Ok(self.lock())
+    }
+}
+
+fn account_key(provider: &str, provider_account_id: &str) -> (String, String) {
+    (provider.to_owned(), provider_account_id.to_owned())
+}
+
+fn live(expires: DateTime<Utc>) -> bool {
+    expires > Utc::now()
+}
+
+impl MemorySnapshot {
+    fn user_exists(&self, id: &str) -> bool {
+        self.users.contains_key(id)
+    }
+}
+
+#[async_trait]
+impl Adapter for MemoryAdapter {
+    async fn create_user(&self, user: User) -> AdapterResult<User> {
+        let op = Operation::CreateUser;
+        validate::non_empty(op, "id", &user.id)?;
+        let mut store = self.open(op)?;
+        if store.user_exists(&user.id) {
+            return Err(AdapterError::conflict(op, "a user with this id exists"));
+        }
+        if let Some(email) = &user.email {
+            let key = normalize_email(email);
+            if store.emails.contains_key(&key) {
+                return Err(AdapterError::conflict(op, "a user with this email exists"));
+            }
+            store.emails.insert(key, user.id.clone());
+        }
+        store.users.insert(user.id.clone(), user.clone());
+        Ok(user)
+    }
+
+    async fn get_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        Ok(self.open(Operation::GetUser)?.users.get(id).cloned())
+    }
+
+    async fn get_user_by_email(&self, email: &str) -> AdapterResult<Option<User>> {
+        let store = self.open(Operation::GetUserByEmail)?;
+        Ok(store
+            .emails
+            .get(&normalize_email(email))
+            .and_then(|id| store.users.get(id))
+            .cloned())
+    }
+
+    async fn get_user_by_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<User>> {
+        let store = self.open(Operation::GetUserByAccount)?;
+        Ok(store
+            .accounts
+            .get(&account_key(provider, provider_account_id))
+            .and_then(|account| store.users.get(&account.user_id))
+            .cloned())
+    }
+
+    async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
+        let op = Operation::UpdateUser;
+        let mut store = self.open(op)?;
+        let current = store
+            .users
+            .get(&update.id)
+            .cloned()
+            .ok_or_else(|| AdapterError::not_found(op, "no user with this id"))?;
+        let merged = update.apply_to(current.clone());
+        let old_key = current.email.as_deref().map(normalize_email);
+        let new_key = merged.email.as_deref().map(normalize_email);
+        if new_key != old_key {
+            if let Some(key) = &new_key {
+                if store.emails.get(key).is_some_and(|owner| owner != &merged.id) {
+                    return Err(AdapterError::conflict(op, "the new email belongs to another user"));
+                }
+            }
+            if let Some(key) = old_key {
+                store.emails.remove(&key);
+            }
+            if let Some(key) = new_key {
+                store.emails.insert(key, merged.id.clone());
+            }
+        }
+        store.users.insert(merged.id.clone(), merged.clone());
+        Ok(merged)
+    }
+
+    async fn delete_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        let mut store = self.open(Operation::DeleteUser)?;
+        let Some(user) = store.users.remove(id) else {
+            return Ok(None);
+        };
+        if let Some(email) = &user.email {
+            store.emails.remove(&normalize_email(email));
+        }
+        store.accounts.retain(|_, a| a.user_id != id);
+        store.sessions.retain(|_, s| s.user_id != id);
+        store.authenticators.retain(|_, a| a.user_id != id);
+        Ok(Some(user))
+    }
+
+    async fn link_account(&self, account: Account) -> AdapterResult<Account> {
+        let op = Operation::LinkAccount;
+        validate::non_empty(op, "provider", &account.provider)?;
+        validate::non_empty(op, "provider_account_id", &account.provider_account_id)?;
+        let mut store = self.open(op)?;
+        if !store.user_exists(&account.user_id) {
+            return Err(AdapterError::not_found(op, "no user with this id"));
+        }
+        let key = account_key(&account.provider, &account.provider_account_id);
+        if store.accounts.contains_key(&key) {
+            return Err(AdapterError::conflict(op, "this provider account is linked already"));
+        }
+        store.accounts.insert(key, account.clone());
+        Ok(account)
+    }
+
+    async fn unlink_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<Account>> {
+        let mut store = self.open(Operation::UnlinkAccount)?;
+        Ok(store.accounts.remove(&account_key(provider, provider_account_id)))
+    }
+
+    async fn get_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<Account>> {
+        let store = self.open(Operation::GetAccount)?;
+        Ok(store
+            .accounts
+            .get(&account_key(provider, provider_account_id))
+            .cloned())
+    }
+
+    async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
+        let mut store = self.open(Operation::UpdateAccount)?;
+        let key = account_key(&account.provider, &account.provider_account_id);
+        let Some(stored) = store.accounts.get_mut(&key) else {
+            return Ok(None);
+        };
+        let updated = Account {
+            user_id: stored.user_id.clone(),
+            account_type: stored.account_type,
+            ..account
+        };
+        *stored = updated.clone();
+        Ok(Some(updated))
+    }
+
+    async fn create_session(&self, session: Session) -> AdapterResult<Session> {
+        let op = Operation::CreateSession;
+        validate::non_empty(op, "session_token", &session.session_token)?;
+        let mut store = self.open(op)?;
+        if !store.user_exists(&session.user_id) {
+            return Err(AdapterError::not_found(op, "no user with this id"));
+        }
+        if store.sessions.contains_key(&session.session_token) {
+            return Err(AdapterError::conflict(op, "this session token exists"));
+        }
+        store
+            .sessions
+            .insert(session.session_token.clone(), session.clone());
+        Ok(session)
+    }
+
+    async fn get_session_and_user(
+        &self,
+        session_token: &str,
+    ) -> AdapterResult<Option<(Session, User)>> {
+        let store = self.open(Operation::GetSessionAndUser)?;
+        Ok(store
+            .sessions
+            .get(session_token)
+            .filter(|s| live(s.expires))
+            .and_then(|s| Some((s.clone(), store.users.get(&s.user_id)?.clone()))))
+    }
+
+    async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>> {
+        let op = Operation::UpdateSession;
+        let mut store = self.open(op)?;
+        if let Some(user_id) = &update.user_id {
+            if !store.user_exists(user_id) {
+                return Err(AdapterError::not_found(op, "no user with the new user id"));
+            }
+        }
+        Ok(store
+            .sessions
+            .get_mut(&update.session_token)
+            .map(|session| {
+                *session = update.apply_to(session.clone());
+                session.clone()
+            }))
+    }
+
+    async fn delete_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
+        Ok(self
+            .open(Operation::DeleteSession)?
+            .sessions
+            .remove(session_token))
+    }
+
+    async fn list_sessions(&self, user_id: &str) -> AdapterResult<Vec<Session>> {
+        let store = self.open(Operation::ListSessions)?;
+        Ok(store
+            .sessions
+            .values()
+            .filter(|s| s.user_id == user_id && live(s.expires))
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_sessions(&self, user_id: &str) -> AdapterResult<u64> {
+        let mut store = self.open(Operation::DeleteSessions)?;
+        let before = store.sessions.len();
+        store.sessions.retain(|_, s| s.user_id != user_id);
+        Ok((before - store.sessions.len()) as u64)
+    }
+
+    async fn create_verification_token(
+        &self,
+        token: VerificationToken,
+    ) -> AdapterResult<VerificationToken> {
+        let op = Operation::CreateVerificationToken;
+        validate::non_empty(op, "identifier", &token.identifier)?;
+        validate::non_empty(op, "token", &token.token)?;
+        let mut store = self.open(op)?;
+        let key = (token.identifier.clone(), token.token.clone());
+        if store.verification_tokens.contains_key(&key) {
+            return Err(AdapterError::conflict(op, "this verification token exists"));
+        }
+        store.verification_tokens.insert(key, token.clone());
+        Ok(token)
+    }
+
+    async fn use_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> AdapterResult<Option<VerificationToken>> {
+        let mut store = self.open(Operation::UseVerificationToken)?;
+        Ok(store
+            .verification_tokens
+            .remove(&(identifier.to_owned(), token.to_owned()))
+            .filter(|t| live(t.expires)))
+    }
+
+    async fn create_authenticator(
+        &self,
+        authenticator: Authenticator,
+    ) -> AdapterResult<Authenticator> {
+        let op = Operation::CreateAuthenticator;
+        validate::non_empty(op, "credential_id", &authenticator.credential_id)?;
+        let mut store = self.open(op)?;
+        if !store.user_exists(&authenticator.user_id) {
+            return Err(AdapterError::not_found(op, "no user with this id"));
+        }
+        if store
+            .authenticators
+            .contains_key(&authenticator.credential_id)
+        {
+            return Err(AdapterError::conflict(op, "this credential id exists"));
+        }
+        store
+            .authenticators
+            .insert(authenticator.credential_id.clone(), authenticator.clone());
+        Ok(authenticator)
+    }
+
+    async fn get_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        Ok(self
+            .open(Operation::GetAuthenticator)?
+            .authenticators
+            .get(credential_id)
+            .cloned())
+    }
+
+    async fn list_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
+        let store = self.open(Operation::ListAuthenticators)?;
+        Ok(store
+            .authenticators
+            .values()
+            .filter(|a| a.user_id == user_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_authenticator_counter(
+        &self,
+        credential_id: &str,
+        counter: i64,
+    ) -> AdapterResult<Authenticator> {
+        let op = Operation::UpdateAuthenticatorCounter;
+        let mut store = self.open(op)?;
+        let authenticator = store
+            .authenticators
+            .get_mut(credential_id)
+            .ok_or_else(|| AdapterError::not_found(op, "no authenticator with this credential id"))?;
+        authenticator.counter = counter;
+        Ok(authenticator.clone())
+    }
+
+    async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+        let mut store = self.open(Operation::DeleteExpired)?;
+        let sessions_before = store.sessions.len();
+        store.sessions.retain(|_, s| s.expires > now);
+        let tokens_before = store.verification_tokens.len();
+        store.verification_tokens.retain(|_, t| t.expires > now);
+        Ok(ExpiredCounts {
+            sessions: (sessions_before - store.sessions.len()) as u64,
+            verification_tokens: (tokens_before - store.verification_tokens.len()) as u64,
+        })
+    }
+}

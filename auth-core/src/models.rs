@@ -1,0 +1,494 @@
+//! The records every adapter stores: users, accounts, sessions, verification tokens and
+//! WebAuthn authenticators, with the update types that change them.
+//!
+//! Timestamps are [`DateTime<Utc>`]. Adapters keep them exact to the millisecond; digits
+//! below the millisecond may be dropped by a backend (BSON dates, SQLite integer
+//! milliseconds), so compare stored values with [`truncate_to_millis`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A person who signs in. The `id` is opaque and chosen by the caller.
+///
+/// ```
+/// use auth_core::User;
+///
+/// let user = User::new().with_email("Ada@Example.com").with_name("Ada");
+/// assert_eq!(user.email.as_deref(), Some("Ada@Example.com"));
+/// assert!(!user.id.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Opaque, non-empty id, stored as given.
+    pub id: String,
+    /// The address as the user spelled it; lookups use [`crate::normalize_email`].
+    pub email: Option<String>,
+    /// When the email address was verified.
+    pub email_verified: Option<DateTime<Utc>>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Avatar URL.
+    pub image: Option<String>,
+}
+
+impl User {
+    /// A user with a fresh, time-ordered UUIDv7 id and no other field set.
+    pub fn new() -> Self {
+        Self::with_id(uuid::Uuid::now_v7().to_string())
+    }
+
+    /// A user with the given id and no other field set.
+    ///
+    /// ```
+    /// let user = auth_core::User::with_id("user-1");
+    /// assert_eq!(user.id, "user-1");
+    /// assert_eq!(user.email, None);
+    /// ```
+    pub fn with_id(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            email: None,
+            email_verified: None,
+            name: None,
+            image: None,
+        }
+    }
+
+    /// Sets the email address.
+    ///
+    /// ```
+    /// let user = auth_core::User::new().with_email("a@example.com");
+    /// assert_eq!(user.email.as_deref(), Some("a@example.com"));
+    /// ```
+    pub fn with_email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// Sets the display name.
+    ///
+    /// ```
+    /// let user = auth_core::User::new().with_name("Ada");
+    /// assert_eq!(user.name.as_deref(), Some("Ada"));
+    /// ```
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+impl Default for User {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The kind of provider an [`Account`] comes from.
+///
+/// ```
+/// use auth_core::AccountType;
+///
+/// assert_eq!("oidc".parse::<AccountType>(), Ok(AccountType::Oidc));
+/// assert_eq!(AccountType::WebAuthn.as_str(), "webauthn");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountType {
+    /// OAuth 2 provider.
+    OAuth,
+    /// OpenID Connect provider.
+    Oidc,
+    /// Email (magic link) provider.
+    Email,
+    /// WebAuthn (passkey) provider.
+    WebAuthn,
+}
+
+impl AccountType {
+    /// Every account type, in declaration order.
+    pub const ALL: [AccountType; 4] = [Self::OAuth, Self::Oidc, Self::Email, Self::WebAuthn];
+
+    /// The stored spelling: `oauth`, `oidc`, `email` or `webauthn`.
+    ///
+    /// ```
+    /// assert_eq!(auth_core::AccountType::OAuth.as_str(), "oauth");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OAuth => "oauth",
+            Self::Oidc => "oidc",
+            Self::Email => "email",
+            Self::WebAuthn => "webauthn",
+        }
+    }
+}
+
+impl fmt::Display for AccountType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text was not one of the four account types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown account type {0:?} (expected oauth, oidc, email or webauthn)")]
+pub struct UnknownAccountType(pub String);
+
+impl FromStr for AccountType {
+    type Err = UnknownAccountType;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownAccountType(s.to_owned()))
+    }
+}
+
+/// A link between a [`User`] and an identity at a provider, with that provider's tokens.
+///
+/// ```
+/// use auth_core::{Account, AccountType};
+///
+/// let account = Account::new("user-1", AccountType::OAuth, "github", "12345");
+/// assert_eq!(account.access_token, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The user this account belongs to.
+    pub user_id: String,
+    /// The kind of provider.
+    pub account_type: AccountType,
+    /// Provider id, e.g. `github`.
+    pub provider: String,
+    /// The user's id at the provider.
+    pub provider_account_id: String,
+    /// OAuth refresh token.
+    pub refresh_token: Option<String>,
+    /// OAuth access token.
+    pub access_token: Option<String>,
+    /// When the access token expires, in seconds since the Unix epoch.
+    pub expires_at: Option<i64>,
+    /// OAuth token type, e.g. `bearer`.
+    pub token_type: Option<String>,
+    /// Granted scopes.
+    pub scope: Option<String>,
+    /// OpenID Connect id token.
+    pub id_token: Option<String>,
+    /// OAuth session state.
+    pub session_state: Option<String>,
+}
+
+impl Account {
+    /// An account with the key fields set and every token field empty.
+    pub fn new(
+        user_id: impl Into<String>,
+        account_type: AccountType,
+        provider: impl Into<String>,
+        provider_account_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            user_id: user_id.into(),
+            account_type,
+            provider: provider.into(),
+            provider_account_id: provider_account_id.into(),
+            refresh_token: None,
+            access_token: None,
+            expires_at: None,
+            token_type: None,
+            scope: None,
+            id_token: None,
+            session_state: None,
+        }
+    }
+}
+
+/// A database session: the cookie's token, its user and when it ends.
+///
+/// ```
+/// use auth_core::Session;
+/// use chrono::{Duration, Utc};
+///
+/// let session = Session::new("token-1", "user-1", Utc::now() + Duration::days(30));
+/// assert_eq!(session.user_id, "user-1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The secret token the browser holds.
+    pub session_token: String,
+    /// The user signed in by this session.
+    pub user_id: String,
+    /// The instant the session stops being valid.
+    pub expires: DateTime<Utc>,
+}
+
+impl Session {
+    /// A session from its three fields.
+    pub fn new(
+        session_token: impl Into<String>,
+        user_id: impl Into<String>,
+        expires: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            session_token: session_token.into(),
+            user_id: user_id.into(),
+            expires,
+        }
+    }
+}
+
+/// A one-time token for email sign-in, keyed by `(identifier, token)`.
+///
+/// ```
+/// use auth_core::VerificationToken;
+/// use chrono::{Duration, Utc};
+///
+/// let token = VerificationToken::new("a@example.com", "secret", Utc::now() + Duration::hours(1));
+/// assert_eq!(token.identifier, "a@example.com");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationToken {
+    /// Usually the email address the token was sent to.
+    pub identifier: String,
+    /// The secret (in Auth.js, a hash of the emailed token).
+    pub token: String,
+    /// The instant the token stops being usable.
+    pub expires: DateTime<Utc>,
+}
+
+impl VerificationToken {
+    /// A verification token from its three fields.
+    pub fn new(
+        identifier: impl Into<String>,
+        token: impl Into<String>,
+        expires: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            identifier: identifier.into(),
+            token: token.into(),
+            expires,
+        }
+    }
+}
+
+/// A WebAuthn credential registered by a user.
+///
+/// ```
+/// use auth_core::Authenticator;
+///
+/// let authenticator = Authenticator::new("cred-1", "user-1", "acct-1", "pk");
+/// assert_eq!(authenticator.counter, 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authenticator {
+    /// Credential id (base64url), unique across all users.
+    pub credential_id: String,
+    /// Owner of the credential.
+    pub user_id: String,
+    /// The matching account's `provider_account_id`.
+    pub provider_account_id: String,
+    /// The credential's public key (base64).
+    pub credential_public_key: String,
+    /// Signature counter.
+    pub counter: i64,
+    /// `singleDevice` or `multiDevice`.
+    pub credential_device_type: String,
+    /// Whether the credential is backed up.
+    pub credential_backed_up: bool,
+    /// Comma-separated transports, e.g. `usb,nfc`.
+    pub transports: Option<String>,
+}
+
+impl Authenticator {
+    /// A single-device, not backed-up authenticator with counter 0.
+    pub fn new(
+        credential_id: impl Into<String>,
+        user_id: impl Into<String>,
+        provider_account_id: impl Into<String>,
+        credential_public_key: impl Into<String>,
+    ) -> Self {
+        Self {
+            credential_id: credential_id.into(),
+            user_id: user_id.into(),
+            provider_account_id: provider_account_id.into(),
+            credential_public_key: credential_public_key.into(),
+            counter: 0,
+            credential_device_type: "singleDevice".to_owned(),
+            credential_backed_up: false,
+            transports: None,
+        }
+    }
+}
+
+/// A partial change to a [`User`]: `None` leaves a field, `Some(None)` clears it.
+///
+/// ```
+/// use auth_core::UserUpdate;
+///
+/// let update = UserUpdate::new("user-1").name(Some("Grace".into())).image(None);
+/// assert_eq!(update.name, Some(Some("Grace".to_string())));
+/// assert_eq!(update.image, Some(None));
+/// assert_eq!(update.email, None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserUpdate {
+    /// The user to change.
+    pub id: String,
+    /// New email (`Some(None)` clears it).
+    pub email: Option<Option<String>>,
+    /// New verification time (`Some(None)` clears it).
+    pub email_verified: Option<Option<DateTime<Utc>>>,
+    /// New name (`Some(None)` clears it).
+    pub name: Option<Option<String>>,
+    /// New image (`Some(None)` clears it).
+    pub image: Option<Option<String>>,
+}
+
+impl UserUpdate {
+    /// An update of the given user that changes nothing yet.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets or clears the email.
+    pub fn email(mut self, email: Option<String>) -> Self {
+        self.email = Some(email);
+        self
+    }
+
+    /// Sets or clears the verification time.
+    pub fn email_verified(mut self, at: Option<DateTime<Utc>>) -> Self {
+        self.email_verified = Some(at);
+        self
+    }
+
+    /// Sets or clears the name.
+    pub fn name(mut self, name: Option<String>) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Sets or clears the image.
+    pub fn image(mut self, image: Option<String>) -> Self {
+        self.image = Some(image);
+        self
+    }
+
+    /// The user after this update: what every adapter computes in one atomic step.
+    ///
+    /// ```
+    /// use auth_core::{User, UserUpdate};
+    ///
+    /// let user = User::with_id("u").with_name("Ada").with_email("a@example.com");
+    /// let merged = UserUpdate::new("u").name(None).apply_to(user);
+    /// assert_eq!(merged.name, None);
+    /// assert_eq!(merged.email.as_deref(), Some("a@example.com"));
+    /// ```
+    pub fn apply_to(&self, mut user: User) -> User {
+        if let Some(email) = &self.email {
+            user.email = email.clone();
+        }
+        if let Some(at) = self.email_verified {
+            user.email_verified = at;
+        }
+        if let Some(name) = &self.name {
+            user.name = name.clone();
+        }
+        if let Some(image) = &self.image {
+            user.image = image.clone();
+        }
+        user
+    }
+}
+
+/// A change to a [`Session`]: a new expiry (sliding sessions) and/or a new user.
+///
+/// ```
+/// use auth_core::SessionUpdate;
+/// use chrono::Utc;
+///
+/// let update = SessionUpdate::new("token-1").expires(Utc::now());
+/// assert!(update.expires.is_some());
+/// assert_eq!(update.user_id, None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUpdate {
+    /// The session to change.
+    pub session_token: String,
+    /// New expiry, if any.
+    pub expires: Option<DateTime<Utc>>,
+    /// New owner, if any.
+    pub user_id: Option<String>,
+}
+
+impl SessionUpdate {
+    /// An update of the given session that changes nothing yet.
+    pub fn new(session_token: impl Into<String>) -> Self {
+        Self {
+            session_token: session_token.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the new expiry.
+    pub fn expires(mut self, expires: DateTime<Utc>) -> Self {
+        self.expires = Some(expires);
+        self
+    }
+
+    /// Sets the new owner.
+    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// The session after this update.
+    pub fn apply_to(&self, mut session: Session) -> Session {
+        if let Some(expires) = self.expires {
+            session.expires = expires;
+        }
+        if let Some(user_id) = &self.user_id {
+            session.user_id = user_id.clone();
+        }
+        session
+    }
+}
+
+/// How many expired records [`crate::Adapter::delete_expired`] removed.
+///
+/// ```
+/// let counts = auth_core::ExpiredCounts { sessions: 2, verification_tokens: 1 };
+/// assert_eq!(counts.total(), 3);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiredCounts {
+    /// Expired sessions removed.
+    pub sessions: u64,
+    /// Expired verification tokens removed.
+    pub verification_tokens: u64,
+}
+
+impl ExpiredCounts {
+    /// Sessions plus verification tokens.
+    pub fn total(&self) -> u64 {
+        self.sessions + self.verification_tokens
+    }
+}
+
+/// Drops the digits below the millisecond: the precision every adapter guarantees.
+///
+/// ```
+/// use chrono::{TimeZone, Timelike, Utc};
+///
+/// let t = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
+/// assert_eq!(auth_core::truncate_to_millis(t).nanosecond(), 123_000_000);
+/// ```
+pub fn truncate_to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(3)
+}
