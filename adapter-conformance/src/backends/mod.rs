@@ -1,0 +1,28 @@
+//! The backends the suite knows, each a [`BackendSpec`]: the embedded ones always, the
+//! server ones behind the cargo feature of their adapter crate.
+//!
+//! Adding a backend: write `backends/<name>.rs` with a `spec()` (or several) and an
+//! [`Inspector`](crate::Inspector), gate it with a feature that pulls in the adapter crate,
+//! list it in [`all`], and call [`conformance_tests!`](crate::conformance_tests) from the
+//! adapter crate's `tests/conformance.rs`.
+
+use crate::harness::BackendSpec;
+
+pub mod memory;
+
+/// Every backend compiled into this build, in report order.
+pub fn all() -> Vec<BackendSpec> {
+    #[allow(unused_mut)]
+    let mut specs = vec![memory::spec()];
+    specs
+}
+
+/// The backend with this name, if compiled in.
+///
+/// ```
+/// assert!(adapter_conformance::backends::by_name("memory").is_some());
+/// assert!(adapter_conformance::backends::by_name("nosuch").is_none());
+/// ```
+pub fn by_name(name: &str) -> Option<BackendSpec> {
+    all().into_iter().find(|spec| spec.name == name)
+}

@@ -1,0 +1,119 @@
+//! Latency benchmarks of the hot paths, run by the CLI's `bench` on a release build.
+//!
+//! Each operation runs `iterations` times one after another on one fixture; the report
+//! gives the median, p95 and p99 of single calls and calls per second at the median.
+
+use std::time::{Duration, Instant};
+
+use auth_core::chrono::{Duration as Span, Utc};
+use auth_core::{Session, User, VerificationToken};
+use serde::Serialize;
+
+use crate::fixture::{Backend, BoxError};
+
+/// Latency of one operation.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    /// Operation name.
+    pub operation: &'static str,
+    /// Calls measured.
+    pub iterations: usize,
+    /// Median latency in microseconds.
+    pub median_us: f64,
+    /// 95th percentile in microseconds.
+    pub p95_us: f64,
+    /// 99th percentile in microseconds.
+    pub p99_us: f64,
+}
+
+fn summarize(operation: &'static str, mut samples: Vec<Duration>) -> BenchResult {
+    samples.sort();
+    let at = |q: f64| -> f64 {
+        let index = ((samples.len() as f64 - 1.0) * q).round() as usize;
+        samples.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    };
+    BenchResult {
+        operation,
+        iterations: samples.len(),
+        median_us: at(0.5),
+        p95_us: at(0.95),
+        p99_us: at(0.99),
+    }
+}
+
+/// Measures `get_session_and_user` (hit and miss), `create_session` and
+/// `use_verification_token` on a fresh fixture of the backend.
+pub async fn run(backend: &dyn Backend, iterations: usize) -> Result<Vec<BenchResult>, BoxError> {
+    let fixture = backend.fixture().await?;
+    let outcome = measure(&fixture, iterations.max(1)).await;
+    fixture.inspector.teardown().await?;
+    outcome
+}
+
+async fn measure(fixture: &crate::Fixture, iterations: usize) -> Result<Vec<BenchResult>, BoxError> {
+    let db = &fixture.adapter;
+    let user = db.create_user(User::with_id("bench-user").with_email("bench@example.com")).await?;
+    let expires = Utc::now() + Span::days(1);
+    db.create_session(Session::new("bench-session", &user.id, expires)).await?;
+    // Warm up pools and statement caches before measuring.
+    for _ in 0..iterations.min(50) {
+        db.get_session_and_user("bench-session").await?;
+    }
+
+    let mut results = Vec::new();
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        let found = db.get_session_and_user("bench-session").await?;
+        samples.push(started.elapsed());
+        if found.is_none() {
+            return Err("the benchmark session vanished".into());
+        }
+    }
+    results.push(summarize("get_session_and_user (hit)", samples));
+
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let started = Instant::now();
+        db.get_session_and_user("no-such-session").await?;
+        samples.push(started.elapsed());
+    }
+    results.push(summarize("get_session_and_user (miss)", samples));
+
+    let mut samples = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        let session = Session::new(format!("bench-new-{i}"), &user.id, expires);
+        let started = Instant::now();
+        db.create_session(session).await?;
+        samples.push(started.elapsed());
+    }
+    results.push(summarize("create_session", samples));
+
+    for i in 0..iterations {
+        db.create_verification_token(VerificationToken::new("bench@example.com", format!("t{i}"), expires))
+            .await?;
+    }
+    let mut samples = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        let started = Instant::now();
+        let taken = db.use_verification_token("bench@example.com", &format!("t{i}")).await?;
+        samples.push(started.elapsed());
+        if taken.is_none() {
+            return Err("a benchmark token was not found".into());
+        }
+    }
+    results.push(summarize("use_verification_token", samples));
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_right_samples() {
+        let samples = (1..=100).map(Duration::from_micros).collect();
+        let r = summarize("x", samples);
+        assert_eq!((r.median_us.round(), r.p95_us.round(), r.p99_us.round()), (51.0, 95.0, 99.0));
+    }
+}

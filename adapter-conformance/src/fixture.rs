@@ -1,0 +1,85 @@
+//! What a backend gives the suite: a fresh, isolated adapter per scenario ([`Fixture`]) and
+//! a raw view of its storage ([`Inspector`]).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::{Account, Adapter, AdapterError, Authenticator, Session, User, VerificationToken};
+
+/// Any error of a raw read or of setting a backend up.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// One scenario's world: an adapter on its own database (schema, key prefix, collection
+/// set, file) and the inspector that reads that storage directly.
+pub struct Fixture {
+    /// The adapter under test, as an app would hold it.
+    pub adapter: Arc<dyn Adapter>,
+    /// Raw reads of what the adapter stored, bypassing the adapter.
+    pub inspector: Box<dyn Inspector>,
+}
+
+impl fmt::Debug for Fixture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fixture")
+            .field("adapter", &self.adapter)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An adapter pointed at a server that refuses connections, for the outage scenario.
+#[derive(Debug)]
+pub struct Unreachable {
+    /// The connect or acquire timeout the adapter was configured with: calls must fail
+    /// within it (plus a little slack).
+    pub timeout: Duration,
+    /// The adapter, or the error its `connect` gave (which must then be
+    /// ADAPTER_CONNECTION_ERROR too).
+    pub adapter: Result<Arc<dyn Adapter>, AdapterError>,
+}
+
+/// Reads a backend's storage directly, as Auth.js's suite reads `db.*`, so a scenario can
+/// check what was really stored rather than what the adapter says it stored.
+///
+/// Every read returns the record as the storage holds it (`None` when absent), decoding
+/// the backend's own format, never calling the adapter's read methods.
+#[async_trait]
+pub trait Inspector: Send + Sync {
+    /// The stored user row/document/key with this id.
+    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError>;
+    /// The stored account with this key.
+    async fn stored_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> Result<Option<Account>, BoxError>;
+    /// The stored session with this token, expired or not (unless the store itself
+    /// expires it, as Redis and TTL indexes do).
+    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError>;
+    /// The stored verification token with this key.
+    async fn stored_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> Result<Option<VerificationToken>, BoxError>;
+    /// The stored authenticator with this credential id.
+    async fn stored_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<Authenticator>, BoxError>;
+    /// Runs the backend's `migrate()` again on the fixture's storage.
+    async fn migrate(&self) -> Result<(), AdapterError>;
+    /// Builds an adapter of this backend whose server refuses connections.
+    async fn unreachable(&self) -> Unreachable;
+    /// Drops the fixture's database, schema, prefix or file. Called after every scenario,
+    /// passed or failed.
+    async fn teardown(&self) -> Result<(), BoxError>;
+}
+
+/// A source of fresh fixtures for one backend (one server, one embedded mode).
+#[async_trait]
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// A new isolated adapter with its schema migrated, and its inspector.
+    async fn fixture(&self) -> Result<Fixture, BoxError>;
+}
