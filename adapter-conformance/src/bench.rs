@@ -50,11 +50,17 @@ pub async fn run(backend: &dyn Backend, iterations: usize) -> Result<Vec<BenchRe
     outcome
 }
 
-async fn measure(fixture: &crate::Fixture, iterations: usize) -> Result<Vec<BenchResult>, BoxError> {
+async fn measure(
+    fixture: &crate::Fixture,
+    iterations: usize,
+) -> Result<Vec<BenchResult>, BoxError> {
     let db = &fixture.adapter;
-    let user = db.create_user(User::with_id("bench-user").with_email("bench@example.com")).await?;
+    let user = db
+        .create_user(User::with_id("bench-user").with_email("bench@example.com"))
+        .await?;
     let expires = Utc::now() + Span::days(1);
-    db.create_session(Session::new("bench-session", &user.id, expires)).await?;
+    db.create_session(Session::new("bench-session", &user.id, expires))
+        .await?;
     // Warm up pools and statement caches before measuring.
     for _ in 0..iterations.min(50) {
         db.get_session_and_user("bench-session").await?;
@@ -90,13 +96,19 @@ async fn measure(fixture: &crate::Fixture, iterations: usize) -> Result<Vec<Benc
     results.push(summarize("create_session", samples));
 
     for i in 0..iterations {
-        db.create_verification_token(VerificationToken::new("bench@example.com", format!("t{i}"), expires))
-            .await?;
+        db.create_verification_token(VerificationToken::new(
+            "bench@example.com",
+            format!("t{i}"),
+            expires,
+        ))
+        .await?;
     }
     let mut samples = Vec::with_capacity(iterations);
     for i in 0..iterations {
         let started = Instant::now();
-        let taken = db.use_verification_token("bench@example.com", &format!("t{i}")).await?;
+        let taken = db
+            .use_verification_token("bench@example.com", &format!("t{i}"))
+            .await?;
         samples.push(started.elapsed());
         if taken.is_none() {
             return Err("a benchmark token was not found".into());
@@ -114,6 +126,9 @@ mod tests {
     fn percentiles_pick_the_right_samples() {
         let samples = (1..=100).map(Duration::from_micros).collect();
         let r = summarize("x", samples);
-        assert_eq!((r.median_us.round(), r.p95_us.round(), r.p99_us.round()), (51.0, 95.0, 99.0));
+        assert_eq!(
+            (r.median_us.round(), r.p95_us.round(), r.p99_us.round()),
+            (51.0, 95.0, 99.0)
+        );
     }
 }

@@ -5,8 +5,8 @@ use std::fmt;
 
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
-    truncate_to_millis, AdapterError, AdapterResult, Authenticator, ErrorCode, ErrorKind,
-    Session, User, VerificationToken,
+    truncate_to_millis, AdapterError, AdapterResult, Authenticator, ErrorCode, ErrorKind, Session,
+    User, VerificationToken,
 };
 
 use crate::fixture::BoxError;

@@ -238,7 +238,9 @@ fn probe_unix_socket(path: &str) -> Result<(), String> {
 
 #[cfg(not(unix))]
 fn probe_unix_socket(path: &str) -> Result<(), String> {
-    Err(format!("no Docker engine socket at {path} on this platform"))
+    Err(format!(
+        "no Docker engine socket at {path} on this platform"
+    ))
 }
 
 #[cfg(test)]

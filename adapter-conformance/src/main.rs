@@ -66,7 +66,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("could not start the async runtime: {e}");
@@ -100,7 +103,10 @@ fn selected(selection: &Selection) -> Result<Vec<BackendSpec>, String> {
         .map(|name| {
             backends::by_name(name).ok_or_else(|| {
                 let known: Vec<_> = backends::all().iter().map(|s| s.name).collect();
-                format!("unknown backend {name:?}; compiled in: {}", known.join(", "))
+                format!(
+                    "unknown backend {name:?}; compiled in: {}",
+                    known.join(", ")
+                )
             })
         })
         .collect()
@@ -156,7 +162,10 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
             let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             let verdict = if result.passed() { "ok" } else { "FAILED" };
             if interactive {
-                eprint!("\r\x1b[2K[{name}] {n}/{total} {} {verdict}", result.scenario);
+                eprint!(
+                    "\r\x1b[2K[{name}] {n}/{total} {} {verdict}",
+                    result.scenario
+                );
                 if n == total {
                     eprintln!();
                 }
@@ -165,7 +174,8 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
             }
             let _ = std::io::stderr().flush();
         };
-        let results = adapter_conformance::run_all(backend, &scenarios, args.parallel, &progress).await;
+        let results =
+            adapter_conformance::run_all(backend, &scenarios, args.parallel, &progress).await;
         reports.push(BackendReport {
             backend: spec.name.to_owned(),
             status: BackendStatus::Ran,
@@ -198,12 +208,18 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
                 continue;
             }
         };
-        eprintln!("[{}] measuring {} calls per operation…", spec.name, args.iterations);
+        eprintln!(
+            "[{}] measuring {} calls per operation…",
+            spec.name, args.iterations
+        );
         match bench::run(backend.as_ref(), args.iterations).await {
             Ok(results) => {
                 if !args.selection.json {
                     println!("\n== {} ==", spec.name);
-                    println!("{:<30} {:>8} {:>12} {:>12} {:>12}", "operation", "calls", "median µs", "p95 µs", "p99 µs");
+                    println!(
+                        "{:<30} {:>8} {:>12} {:>12} {:>12}",
+                        "operation", "calls", "median µs", "p95 µs", "p99 µs"
+                    );
                     for r in &results {
                         println!(
                             "{:<30} {:>8} {:>12.1} {:>12.1} {:>12.1}",
@@ -211,7 +227,10 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
                         );
                     }
                 }
-                all.insert(spec.name.to_owned(), serde_json::to_value(&results).map_err(|e| e.to_string())?);
+                all.insert(
+                    spec.name.to_owned(),
+                    serde_json::to_value(&results).map_err(|e| e.to_string())?,
+                );
             }
             Err(e) => {
                 eprintln!("[{}] benchmark failed: {e}", spec.name);
@@ -230,7 +249,9 @@ fn list() -> Result<bool, String> {
     for spec in backends::all() {
         let source = match &spec.source {
             harness::Source::Embedded => "embedded, always runs".to_owned(),
-            harness::Source::Server { env_var, container, .. } => format!(
+            harness::Source::Server {
+                env_var, container, ..
+            } => format!(
                 "server: ${env_var}{}",
                 container
                     .as_ref()

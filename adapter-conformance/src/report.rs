@@ -62,7 +62,10 @@ pub fn render_text(reports: &[BackendReport]) -> String {
         out.push_str(&format!("\n== {} ==\n", report.backend));
         match report.status {
             BackendStatus::Ran => {
-                out.push_str(&format!("{:<4} {:<52} {:<8} {:>8}\n", "#", "scenario", "result", "time"));
+                out.push_str(&format!(
+                    "{:<4} {:<52} {:<8} {:>8}\n",
+                    "#", "scenario", "result", "time"
+                ));
                 for r in &report.results {
                     let verdict = if r.passed() { "ok" } else { "FAILED" };
                     out.push_str(&format!(
@@ -70,7 +73,11 @@ pub fn render_text(reports: &[BackendReport]) -> String {
                         r.number, r.scenario, verdict, r.millis
                     ));
                     if let Some(error) = &r.error {
-                        out.push_str(&format!("       {} — {}\n", title_of(r.scenario), error.replace('\n', "\n       ")));
+                        out.push_str(&format!(
+                            "       {} — {}\n",
+                            title_of(r.scenario),
+                            error.replace('\n', "\n       ")
+                        ));
                     }
                 }
             }

@@ -26,7 +26,15 @@ fn from_now(ms: i64) -> DateTime<Utc> {
 
 const DAY: i64 = 24 * 3600 * 1000;
 
-fn ymd_ms(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, ms: u32) -> Result<DateTime<Utc>, Failure> {
+fn ymd_ms(
+    y: i32,
+    mo: u32,
+    d: u32,
+    h: u32,
+    mi: u32,
+    s: u32,
+    ms: u32,
+) -> Result<DateTime<Utc>, Failure> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
         .single()
         .map(|t| t + Span::milliseconds(i64::from(ms)))
@@ -94,27 +102,55 @@ pub async fn s01_create_user_stores_every_field(fx: &Fixture) -> Outcome {
 /// 2. get_user: unknown or malformed id → None; known id → the user.
 pub async fn s02_get_user_by_id(fx: &Fixture) -> Outcome {
     ensure_eq!(fx.adapter.get_user("nobody").await?, None, "unknown id");
-    ensure_eq!(fx.adapter.get_user("not a uuid, ' or 1=1 --").await?, None, "malformed id");
+    ensure_eq!(
+        fx.adapter.get_user("not a uuid, ' or 1=1 --").await?,
+        None,
+        "malformed id"
+    );
     ensure_eq!(fx.adapter.get_user("").await?, None, "empty id");
     let user = make_user(fx, "user-2").await?;
-    same(&fx.adapter.get_user("user-2").await?, &Some(user), "known id")
+    same(
+        &fx.adapter.get_user("user-2").await?,
+        &Some(user),
+        "known id",
+    )
 }
 
 /// 3. get_user_by_email: unknown → None; known → the user.
 pub async fn s03_get_user_by_email(fx: &Fixture) -> Outcome {
-    ensure_eq!(fx.adapter.get_user_by_email("nobody@example.com").await?, None, "unknown email");
+    ensure_eq!(
+        fx.adapter.get_user_by_email("nobody@example.com").await?,
+        None,
+        "unknown email"
+    );
     let user = make_user(fx, "user-3").await?;
     let email = user.email.clone().unwrap_or_default();
-    same(&fx.adapter.get_user_by_email(&email).await?, &Some(user), "known email")
+    same(
+        &fx.adapter.get_user_by_email(&email).await?,
+        &Some(user),
+        "known email",
+    )
 }
 
 /// 4. create_session, read it raw; get_session_and_user: unknown → None; known → both.
 pub async fn s04_create_and_read_session(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-4").await?;
     let session = live_session("session-4", &user.id);
-    same(&fx.adapter.create_session(session.clone()).await?, &session, "create_session's return value")?;
-    same(&fx.inspector.stored_session("session-4").await?, &Some(session.clone()), "the stored session")?;
-    ensure_eq!(fx.adapter.get_session_and_user("unknown-token").await?, None, "unknown token");
+    same(
+        &fx.adapter.create_session(session.clone()).await?,
+        &session,
+        "create_session's return value",
+    )?;
+    same(
+        &fx.inspector.stored_session("session-4").await?,
+        &Some(session.clone()),
+        "the stored session",
+    )?;
+    ensure_eq!(
+        fx.adapter.get_session_and_user("unknown-token").await?,
+        None,
+        "unknown token"
+    );
     same(
         &fx.adapter.get_session_and_user("session-4").await?,
         &Some((session, user)),
@@ -125,41 +161,105 @@ pub async fn s04_create_and_read_session(fx: &Fixture) -> Outcome {
 /// 5. update_user changes the name (and clears the image); the stored row changes.
 pub async fn s05_update_user_changes_name(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-5").await?;
-    let update = UserUpdate::new("user-5").name(Some("New Name".into())).image(None);
-    let expected = User { name: Some("New Name".into()), image: None, ..user };
-    same(&fx.adapter.update_user(update).await?, &expected, "update_user's return value")?;
-    same(&fx.inspector.stored_user("user-5").await?, &Some(expected), "the stored user after update")
+    let update = UserUpdate::new("user-5")
+        .name(Some("New Name".into()))
+        .image(None);
+    let expected = User {
+        name: Some("New Name".into()),
+        image: None,
+        ..user
+    };
+    same(
+        &fx.adapter.update_user(update).await?,
+        &expected,
+        "update_user's return value",
+    )?;
+    same(
+        &fx.inspector.stored_user("user-5").await?,
+        &Some(expected),
+        "the stored user after update",
+    )
 }
 
 /// 6. update_session changes expires exactly.
 pub async fn s06_update_session_changes_expiry(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-6").await?;
-    let session = fx.adapter.create_session(live_session("session-6", &user.id)).await?;
+    let session = fx
+        .adapter
+        .create_session(live_session("session-6", &user.id))
+        .await?;
     let new_expiry = from_now(60 * DAY + 123);
-    let expected = Session { expires: new_expiry, ..session };
-    let returned = fx.adapter.update_session(SessionUpdate::new("session-6").expires(new_expiry)).await?;
-    same(&returned, &Some(expected.clone()), "update_session's return value")?;
-    same(&fx.inspector.stored_session("session-6").await?, &Some(expected), "the stored session")
+    let expected = Session {
+        expires: new_expiry,
+        ..session
+    };
+    let returned = fx
+        .adapter
+        .update_session(SessionUpdate::new("session-6").expires(new_expiry))
+        .await?;
+    same(
+        &returned,
+        &Some(expected.clone()),
+        "update_session's return value",
+    )?;
+    same(
+        &fx.inspector.stored_session("session-6").await?,
+        &Some(expected),
+        "the stored session",
+    )
 }
 
 /// 7. link_account stores every token field; get_user_by_account finds the user.
 pub async fn s07_link_account_stores_every_field(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-7").await?;
     let account = full_account(&user.id, "github", "gh-7");
-    ensure_eq!(fx.adapter.link_account(account.clone()).await?, account, "link_account's return value");
-    ensure_eq!(fx.inspector.stored_account("github", "gh-7").await?, Some(account), "the stored account");
-    same(&fx.adapter.get_user_by_account("github", "gh-7").await?, &Some(user), "get_user_by_account")?;
-    ensure_eq!(fx.adapter.get_user_by_account("github", "gh-unknown").await?, None, "unknown pair");
+    ensure_eq!(
+        fx.adapter.link_account(account.clone()).await?,
+        account,
+        "link_account's return value"
+    );
+    ensure_eq!(
+        fx.inspector.stored_account("github", "gh-7").await?,
+        Some(account),
+        "the stored account"
+    );
+    same(
+        &fx.adapter.get_user_by_account("github", "gh-7").await?,
+        &Some(user),
+        "get_user_by_account",
+    )?;
+    ensure_eq!(
+        fx.adapter
+            .get_user_by_account("github", "gh-unknown")
+            .await?,
+        None,
+        "unknown pair"
+    );
     Ok(())
 }
 
 /// 8. delete_session removes the row and returns it.
 pub async fn s08_delete_session_removes_it(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-8").await?;
-    let session = fx.adapter.create_session(live_session("session-8", &user.id)).await?;
-    same(&fx.adapter.delete_session("session-8").await?, &Some(session), "delete_session's return value")?;
-    ensure_eq!(fx.inspector.stored_session("session-8").await?, None, "the stored session after delete");
-    ensure_eq!(fx.adapter.get_session_and_user("session-8").await?, None, "reading a deleted session");
+    let session = fx
+        .adapter
+        .create_session(live_session("session-8", &user.id))
+        .await?;
+    same(
+        &fx.adapter.delete_session("session-8").await?,
+        &Some(session),
+        "delete_session's return value",
+    )?;
+    ensure_eq!(
+        fx.inspector.stored_session("session-8").await?,
+        None,
+        "the stored session after delete"
+    );
+    ensure_eq!(
+        fx.adapter.get_session_and_user("session-8").await?,
+        None,
+        "reading a deleted session"
+    );
     Ok(())
 }
 
@@ -167,25 +267,43 @@ pub async fn s08_delete_session_removes_it(fx: &Fixture) -> Outcome {
 /// gets nothing.
 pub async fn s09_verification_token_used_once(fx: &Fixture) -> Outcome {
     let token = VerificationToken::new("ada@example.com", "token-9", from_now(DAY));
-    same(&fx.adapter.create_verification_token(token.clone()).await?, &token, "create's return value")?;
     same(
-        &fx.inspector.stored_verification_token("ada@example.com", "token-9").await?,
+        &fx.adapter.create_verification_token(token.clone()).await?,
+        &token,
+        "create's return value",
+    )?;
+    same(
+        &fx.inspector
+            .stored_verification_token("ada@example.com", "token-9")
+            .await?,
         &Some(token.clone()),
         "the stored token",
     )?;
     ensure_eq!(
-        fx.adapter.use_verification_token("eve@example.com", "token-9").await?,
+        fx.adapter
+            .use_verification_token("eve@example.com", "token-9")
+            .await?,
         None,
         "use with the wrong identifier"
     );
     same(
-        &fx.adapter.use_verification_token("ada@example.com", "token-9").await?,
+        &fx.adapter
+            .use_verification_token("ada@example.com", "token-9")
+            .await?,
         &Some(token),
         "first use",
     )?;
-    ensure_eq!(fx.adapter.use_verification_token("ada@example.com", "token-9").await?, None, "second use");
     ensure_eq!(
-        fx.inspector.stored_verification_token("ada@example.com", "token-9").await?,
+        fx.adapter
+            .use_verification_token("ada@example.com", "token-9")
+            .await?,
+        None,
+        "second use"
+    );
+    ensure_eq!(
+        fx.inspector
+            .stored_verification_token("ada@example.com", "token-9")
+            .await?,
         None,
         "the stored token after use"
     );
@@ -195,34 +313,96 @@ pub async fn s09_verification_token_used_once(fx: &Fixture) -> Outcome {
 /// 10. unlink_account removes the row and returns it.
 pub async fn s10_unlink_account_removes_it(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-10").await?;
-    let account = fx.adapter.link_account(full_account(&user.id, "google", "g-10")).await?;
-    ensure_eq!(fx.adapter.unlink_account("google", "g-10").await?, Some(account), "unlink's return value");
-    ensure_eq!(fx.inspector.stored_account("google", "g-10").await?, None, "the stored account after unlink");
-    ensure_eq!(fx.adapter.get_user_by_account("google", "g-10").await?, None, "lookup after unlink");
-    same(&fx.adapter.get_user("user-10").await?, &Some(user), "the user stays")
+    let account = fx
+        .adapter
+        .link_account(full_account(&user.id, "google", "g-10"))
+        .await?;
+    ensure_eq!(
+        fx.adapter.unlink_account("google", "g-10").await?,
+        Some(account),
+        "unlink's return value"
+    );
+    ensure_eq!(
+        fx.inspector.stored_account("google", "g-10").await?,
+        None,
+        "the stored account after unlink"
+    );
+    ensure_eq!(
+        fx.adapter.get_user_by_account("google", "g-10").await?,
+        None,
+        "lookup after unlink"
+    );
+    same(
+        &fx.adapter.get_user("user-10").await?,
+        &Some(user),
+        "the user stays",
+    )
 }
 
 /// 11. delete_user removes the user, its sessions and its accounts.
 pub async fn s11_delete_user_removes_sessions_and_accounts(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-11").await?;
-    fx.adapter.link_account(full_account(&user.id, "github", "gh-11")).await?;
-    fx.adapter.create_session(live_session("session-11", &user.id)).await?;
-    same(&fx.adapter.delete_user("user-11").await?, &Some(user), "delete_user's return value")?;
-    ensure_eq!(fx.inspector.stored_user("user-11").await?, None, "the stored user");
-    ensure_eq!(fx.inspector.stored_session("session-11").await?, None, "the user's session");
-    ensure_eq!(fx.inspector.stored_account("github", "gh-11").await?, None, "the user's account");
-    ensure_eq!(fx.adapter.get_user("user-11").await?, None, "get_user after delete");
+    fx.adapter
+        .link_account(full_account(&user.id, "github", "gh-11"))
+        .await?;
+    fx.adapter
+        .create_session(live_session("session-11", &user.id))
+        .await?;
+    same(
+        &fx.adapter.delete_user("user-11").await?,
+        &Some(user),
+        "delete_user's return value",
+    )?;
+    ensure_eq!(
+        fx.inspector.stored_user("user-11").await?,
+        None,
+        "the stored user"
+    );
+    ensure_eq!(
+        fx.inspector.stored_session("session-11").await?,
+        None,
+        "the user's session"
+    );
+    ensure_eq!(
+        fx.inspector.stored_account("github", "gh-11").await?,
+        None,
+        "the user's account"
+    );
+    ensure_eq!(
+        fx.adapter.get_user("user-11").await?,
+        None,
+        "get_user after delete"
+    );
     Ok(())
 }
 
 /// 12. get_account needs both halves of the key.
 pub async fn s12_get_account_needs_both_halves(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-12").await?;
-    let account = fx.adapter.link_account(full_account(&user.id, "gitlab", "gl-12")).await?;
-    ensure_eq!(fx.adapter.get_account("gitlab", "gl-wrong").await?, None, "wrong account id");
-    ensure_eq!(fx.adapter.get_account("github", "gl-12").await?, None, "wrong provider");
-    ensure_eq!(fx.adapter.get_account("gl-12", "gitlab").await?, None, "halves swapped");
-    ensure_eq!(fx.adapter.get_account("gitlab", "gl-12").await?, Some(account), "the right pair");
+    let account = fx
+        .adapter
+        .link_account(full_account(&user.id, "gitlab", "gl-12"))
+        .await?;
+    ensure_eq!(
+        fx.adapter.get_account("gitlab", "gl-wrong").await?,
+        None,
+        "wrong account id"
+    );
+    ensure_eq!(
+        fx.adapter.get_account("github", "gl-12").await?,
+        None,
+        "wrong provider"
+    );
+    ensure_eq!(
+        fx.adapter.get_account("gl-12", "gitlab").await?,
+        None,
+        "halves swapped"
+    );
+    ensure_eq!(
+        fx.adapter.get_account("gitlab", "gl-12").await?,
+        Some(account),
+        "the right pair"
+    );
     Ok(())
 }
 
@@ -231,29 +411,71 @@ pub async fn s13_authenticators(fx: &Fixture) -> Outcome {
     let ada = make_user(fx, "user-13a").await?;
     let bob = make_user(fx, "user-13b").await?;
     let a1 = authenticator("cred-a1", &ada.id, 1);
-    ensure_eq!(fx.adapter.create_authenticator(a1.clone()).await?, a1, "create's return value");
-    let a2 = fx.adapter.create_authenticator(authenticator("cred-a2", &ada.id, 2)).await?;
-    let b1 = fx.adapter.create_authenticator(authenticator("cred-b1", &bob.id, 3)).await?;
-    ensure_eq!(fx.inspector.stored_authenticator("cred-a1").await?, Some(a1.clone()), "stored authenticator");
-    ensure_eq!(fx.adapter.get_authenticator("cred-a1").await?, Some(a1.clone()), "get known");
-    ensure_eq!(fx.adapter.get_authenticator("cred-none").await?, None, "get unknown");
+    ensure_eq!(
+        fx.adapter.create_authenticator(a1.clone()).await?,
+        a1,
+        "create's return value"
+    );
+    let a2 = fx
+        .adapter
+        .create_authenticator(authenticator("cred-a2", &ada.id, 2))
+        .await?;
+    let b1 = fx
+        .adapter
+        .create_authenticator(authenticator("cred-b1", &bob.id, 3))
+        .await?;
+    ensure_eq!(
+        fx.inspector.stored_authenticator("cred-a1").await?,
+        Some(a1.clone()),
+        "stored authenticator"
+    );
+    ensure_eq!(
+        fx.adapter.get_authenticator("cred-a1").await?,
+        Some(a1.clone()),
+        "get known"
+    );
+    ensure_eq!(
+        fx.adapter.get_authenticator("cred-none").await?,
+        None,
+        "get unknown"
+    );
     let by_id = |a: &Authenticator| a.credential_id.clone();
     ensure_eq!(
         sorted_by_key(fx.adapter.list_authenticators(&ada.id).await?, by_id),
         vec![a1.clone(), a2],
         "ada's list"
     );
-    ensure_eq!(fx.adapter.list_authenticators(&bob.id).await?, vec![b1], "bob's list");
-    ensure_eq!(fx.adapter.list_authenticators("user-none").await?, vec![], "unknown user's list");
+    ensure_eq!(
+        fx.adapter.list_authenticators(&bob.id).await?,
+        vec![b1],
+        "bob's list"
+    );
+    ensure_eq!(
+        fx.adapter.list_authenticators("user-none").await?,
+        vec![],
+        "unknown user's list"
+    );
     expect_error(
-        fx.adapter.update_authenticator_counter("cred-none", 9).await,
+        fx.adapter
+            .update_authenticator_counter("cred-none", 9)
+            .await,
         ErrorKind::NotFound,
         ErrorCode::UpdateAuthenticatorCounterError,
         "counter of an unknown credential",
     )?;
     let bumped = Authenticator { counter: 42, ..a1 };
-    ensure_eq!(fx.adapter.update_authenticator_counter("cred-a1", 42).await?, bumped, "counter update");
-    ensure_eq!(fx.inspector.stored_authenticator("cred-a1").await?, Some(bumped), "stored counter");
+    ensure_eq!(
+        fx.adapter
+            .update_authenticator_counter("cred-a1", 42)
+            .await?,
+        bumped,
+        "counter update"
+    );
+    ensure_eq!(
+        fx.inspector.stored_authenticator("cred-a1").await?,
+        Some(bumped),
+        "stored counter"
+    );
     Ok(())
 }
 
@@ -263,11 +485,31 @@ pub async fn s13_authenticators(fx: &Fixture) -> Outcome {
 pub async fn s14_wrong_token_is_refused(fx: &Fixture) -> Outcome {
     let token = VerificationToken::new("ada@example.com", "token-14", from_now(DAY));
     fx.adapter.create_verification_token(token.clone()).await?;
-    ensure_eq!(fx.adapter.use_verification_token("ada@example.com", "guess").await?, None, "wrong token");
-    ensure_eq!(fx.adapter.use_verification_token("ada@example.com", "token-1").await?, None, "token prefix");
-    ensure_eq!(fx.adapter.use_verification_token("ada@example.com", "").await?, None, "empty token");
+    ensure_eq!(
+        fx.adapter
+            .use_verification_token("ada@example.com", "guess")
+            .await?,
+        None,
+        "wrong token"
+    );
+    ensure_eq!(
+        fx.adapter
+            .use_verification_token("ada@example.com", "token-1")
+            .await?,
+        None,
+        "token prefix"
+    );
+    ensure_eq!(
+        fx.adapter
+            .use_verification_token("ada@example.com", "")
+            .await?,
+        None,
+        "empty token"
+    );
     same(
-        &fx.adapter.use_verification_token("ada@example.com", "token-14").await?,
+        &fx.adapter
+            .use_verification_token("ada@example.com", "token-14")
+            .await?,
         &Some(token),
         "the real token afterwards",
     )
@@ -276,11 +518,19 @@ pub async fn s14_wrong_token_is_refused(fx: &Fixture) -> Outcome {
 /// 15. Of 50 concurrent uses of one token exactly one succeeds.
 pub async fn s15_concurrent_token_use_has_one_winner(fx: &Fixture) -> Outcome {
     fx.adapter
-        .create_verification_token(VerificationToken::new("race@example.com", "token-15", from_now(DAY)))
+        .create_verification_token(VerificationToken::new(
+            "race@example.com",
+            "token-15",
+            from_now(DAY),
+        ))
         .await?;
     let calls = (0..50).map(|_| {
         let adapter = fx.adapter.clone();
-        async move { adapter.use_verification_token("race@example.com", "token-15").await }
+        async move {
+            adapter
+                .use_verification_token("race@example.com", "token-15")
+                .await
+        }
     });
     let mut winners = 0;
     for (i, result) in join_all(calls).await.into_iter().enumerate() {
@@ -300,7 +550,13 @@ pub async fn s16_concurrent_same_email_has_one_winner(fx: &Fixture) -> Outcome {
     let spelling = |i: usize| -> String {
         base.chars()
             .enumerate()
-            .map(|(j, c)| if (i >> (j % 5)) & 1 == 1 { c.to_ascii_uppercase() } else { c })
+            .map(|(j, c)| {
+                if (i >> (j % 5)) & 1 == 1 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
             .collect()
     };
     let calls = (0..20).map(|i| {
@@ -336,47 +592,87 @@ pub async fn s17_duplicates_conflict(fx: &Fixture) -> Outcome {
         "duplicate user id",
     )?;
     expect_error(
-        fx.adapter.create_user(User::with_id("user-17b").with_email("USER-17@example.COM")).await,
+        fx.adapter
+            .create_user(User::with_id("user-17b").with_email("USER-17@example.COM"))
+            .await,
         ErrorKind::Conflict,
         ErrorCode::CreateUserError,
         "duplicate email in other case",
     )?;
-    let account = fx.adapter.link_account(full_account(&user.id, "github", "gh-17")).await?;
+    let account = fx
+        .adapter
+        .link_account(full_account(&user.id, "github", "gh-17"))
+        .await?;
     expect_error(
-        fx.adapter.link_account(Account::new(&user.id, AccountType::OAuth, "github", "gh-17")).await,
+        fx.adapter
+            .link_account(Account::new(
+                &user.id,
+                AccountType::OAuth,
+                "github",
+                "gh-17",
+            ))
+            .await,
         ErrorKind::Conflict,
         ErrorCode::LinkAccountError,
         "duplicate (provider, provider_account_id)",
     )?;
-    ensure_eq!(fx.inspector.stored_account("github", "gh-17").await?, Some(account), "the first account stays");
-    let session = fx.adapter.create_session(live_session("session-17", &user.id)).await?;
+    ensure_eq!(
+        fx.inspector.stored_account("github", "gh-17").await?,
+        Some(account),
+        "the first account stays"
+    );
+    let session = fx
+        .adapter
+        .create_session(live_session("session-17", &user.id))
+        .await?;
     expect_error(
-        fx.adapter.create_session(Session::new("session-17", &user.id, from_now(DAY))).await,
+        fx.adapter
+            .create_session(Session::new("session-17", &user.id, from_now(DAY)))
+            .await,
         ErrorKind::Conflict,
         ErrorCode::CreateSessionError,
         "duplicate session token",
     )?;
-    same(&fx.inspector.stored_session("session-17").await?, &Some(session), "the first session stays")?;
-    let cred = fx.adapter.create_authenticator(authenticator("cred-17", &user.id, 1)).await?;
+    same(
+        &fx.inspector.stored_session("session-17").await?,
+        &Some(session),
+        "the first session stays",
+    )?;
+    let cred = fx
+        .adapter
+        .create_authenticator(authenticator("cred-17", &user.id, 1))
+        .await?;
     expect_error(
-        fx.adapter.create_authenticator(authenticator("cred-17", &user.id, 5)).await,
+        fx.adapter
+            .create_authenticator(authenticator("cred-17", &user.id, 5))
+            .await,
         ErrorKind::Conflict,
         ErrorCode::CreateAuthenticatorError,
         "duplicate credential id",
     )?;
-    ensure_eq!(fx.inspector.stored_authenticator("cred-17").await?, Some(cred), "the first credential stays");
+    ensure_eq!(
+        fx.inspector.stored_authenticator("cred-17").await?,
+        Some(cred),
+        "the first credential stays"
+    );
     let token = VerificationToken::new("ada@example.com", "token-17", from_now(DAY));
     fx.adapter.create_verification_token(token.clone()).await?;
     expect_error(
         fx.adapter
-            .create_verification_token(VerificationToken::new("ada@example.com", "token-17", from_now(2 * DAY)))
+            .create_verification_token(VerificationToken::new(
+                "ada@example.com",
+                "token-17",
+                from_now(2 * DAY),
+            ))
             .await,
         ErrorKind::Conflict,
         ErrorCode::CreateVerificationRequestError,
         "duplicate (identifier, token)",
     )?;
     same(
-        &fx.inspector.stored_verification_token("ada@example.com", "token-17").await?,
+        &fx.inspector
+            .stored_verification_token("ada@example.com", "token-17")
+            .await?,
         &Some(token),
         "the first token stays",
     )
@@ -387,18 +683,33 @@ pub async fn s17_duplicates_conflict(fx: &Fixture) -> Outcome {
 pub async fn s18_delete_user_cascades_everything(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-18").await?;
     let other = make_user(fx, "user-18-other").await?;
-    let other_session = fx.adapter.create_session(live_session("other-session", &other.id)).await?;
-    let other_account = fx.adapter.link_account(full_account(&other.id, "github", "other")).await?;
-    let other_cred = fx.adapter.create_authenticator(authenticator("other-cred", &other.id, 1)).await?;
+    let other_session = fx
+        .adapter
+        .create_session(live_session("other-session", &other.id))
+        .await?;
+    let other_account = fx
+        .adapter
+        .link_account(full_account(&other.id, "github", "other"))
+        .await?;
+    let other_cred = fx
+        .adapter
+        .create_authenticator(authenticator("other-cred", &other.id, 1))
+        .await?;
 
     let providers = ["github", "google", "gitlab"];
     for provider in providers {
-        fx.adapter.link_account(full_account(&user.id, provider, "acct-18")).await?;
+        fx.adapter
+            .link_account(full_account(&user.id, provider, "acct-18"))
+            .await?;
     }
     let tokens = ["s18-a", "s18-b", "s18-c"];
     let mut sessions = Vec::new();
     for token in tokens {
-        sessions.push(fx.adapter.create_session(live_session(token, &user.id)).await?);
+        sessions.push(
+            fx.adapter
+                .create_session(live_session(token, &user.id))
+                .await?,
+        );
     }
     let by_token = |s: &Session| s.session_token.clone();
     same(
@@ -406,76 +717,214 @@ pub async fn s18_delete_user_cascades_everything(fx: &Fixture) -> Outcome {
         &sessions,
         "list_sessions",
     )?;
-    ensure_eq!(fx.adapter.delete_sessions(&user.id).await?, 3, "delete_sessions' count");
-    ensure_eq!(fx.adapter.list_sessions(&user.id).await?, vec![], "list_sessions after sign-out everywhere");
+    ensure_eq!(
+        fx.adapter.delete_sessions(&user.id).await?,
+        3,
+        "delete_sessions' count"
+    );
+    ensure_eq!(
+        fx.adapter.list_sessions(&user.id).await?,
+        vec![],
+        "list_sessions after sign-out everywhere"
+    );
     for token in tokens {
-        ensure_eq!(fx.adapter.get_session_and_user(token).await?, None, "a signed-out session");
-        fx.adapter.create_session(live_session(token, &user.id)).await?;
+        ensure_eq!(
+            fx.adapter.get_session_and_user(token).await?,
+            None,
+            "a signed-out session"
+        );
+        fx.adapter
+            .create_session(live_session(token, &user.id))
+            .await?;
     }
     for cred in ["s18-cred-1", "s18-cred-2"] {
-        fx.adapter.create_authenticator(authenticator(cred, &user.id, 0)).await?;
+        fx.adapter
+            .create_authenticator(authenticator(cred, &user.id, 0))
+            .await?;
     }
 
-    same(&fx.adapter.delete_user(&user.id).await?, &Some(user.clone()), "delete_user's return value")?;
-    ensure_eq!(fx.inspector.stored_user(&user.id).await?, None, "the user row");
+    same(
+        &fx.adapter.delete_user(&user.id).await?,
+        &Some(user.clone()),
+        "delete_user's return value",
+    )?;
+    ensure_eq!(
+        fx.inspector.stored_user(&user.id).await?,
+        None,
+        "the user row"
+    );
     for provider in providers {
-        ensure_eq!(fx.inspector.stored_account(provider, "acct-18").await?, None, "account at {provider}");
-        ensure_eq!(fx.adapter.get_user_by_account(provider, "acct-18").await?, None, "lookup by {provider}");
+        ensure_eq!(
+            fx.inspector.stored_account(provider, "acct-18").await?,
+            None,
+            "account at {provider}"
+        );
+        ensure_eq!(
+            fx.adapter.get_user_by_account(provider, "acct-18").await?,
+            None,
+            "lookup by {provider}"
+        );
     }
     for token in tokens {
-        ensure_eq!(fx.inspector.stored_session(token).await?, None, "session {token}");
+        ensure_eq!(
+            fx.inspector.stored_session(token).await?,
+            None,
+            "session {token}"
+        );
     }
     for cred in ["s18-cred-1", "s18-cred-2"] {
-        ensure_eq!(fx.inspector.stored_authenticator(cred).await?, None, "authenticator {cred}");
+        ensure_eq!(
+            fx.inspector.stored_authenticator(cred).await?,
+            None,
+            "authenticator {cred}"
+        );
     }
-    ensure_eq!(fx.adapter.list_authenticators(&user.id).await?, vec![], "list_authenticators");
-    ensure_eq!(fx.adapter.list_sessions(&user.id).await?, vec![], "list_sessions");
+    ensure_eq!(
+        fx.adapter.list_authenticators(&user.id).await?,
+        vec![],
+        "list_authenticators"
+    );
+    ensure_eq!(
+        fx.adapter.list_sessions(&user.id).await?,
+        vec![],
+        "list_sessions"
+    );
     let email = user.email.clone().unwrap_or_default();
-    ensure_eq!(fx.adapter.get_user_by_email(&email).await?, None, "lookup by the old email");
-    ensure_eq!(fx.adapter.delete_user(&user.id).await?, None, "a second delete_user");
+    ensure_eq!(
+        fx.adapter.get_user_by_email(&email).await?,
+        None,
+        "lookup by the old email"
+    );
+    ensure_eq!(
+        fx.adapter.delete_user(&user.id).await?,
+        None,
+        "a second delete_user"
+    );
 
-    same(&fx.inspector.stored_session("other-session").await?, &Some(other_session), "the other user's session")?;
-    ensure_eq!(fx.inspector.stored_account("github", "other").await?, Some(other_account), "the other user's account");
-    ensure_eq!(fx.inspector.stored_authenticator("other-cred").await?, Some(other_cred), "the other user's credential");
-    same(&fx.adapter.get_user(&other.id).await?, &Some(other), "the other user")
+    same(
+        &fx.inspector.stored_session("other-session").await?,
+        &Some(other_session),
+        "the other user's session",
+    )?;
+    ensure_eq!(
+        fx.inspector.stored_account("github", "other").await?,
+        Some(other_account),
+        "the other user's account"
+    );
+    ensure_eq!(
+        fx.inspector.stored_authenticator("other-cred").await?,
+        Some(other_cred),
+        "the other user's credential"
+    );
+    same(
+        &fx.adapter.get_user(&other.id).await?,
+        &Some(other),
+        "the other user",
+    )
 }
 
 /// 19. Expired sessions and tokens are never returned; delete_expired sweeps them and
 /// keeps live ones.
 pub async fn s19_expired_records_are_never_returned(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-19").await?;
-    let live = fx.adapter.create_session(live_session("live-19", &user.id)).await?;
-    fx.adapter.create_session(Session::new("expired-19", &user.id, from_now(-1000))).await?;
-    fx.adapter.create_session(Session::new("expiring-19", &user.id, from_now(300))).await?;
-    ensure_eq!(fx.adapter.get_session_and_user("expired-19").await?, None, "an expired session");
-    ensure!(fx.adapter.get_session_and_user("expiring-19").await?.is_some(), "a session with 300 ms left reads as absent");
-    ensure_eq!(fx.adapter.list_sessions(&user.id).await?.len(), 2, "live sessions listed");
+    let live = fx
+        .adapter
+        .create_session(live_session("live-19", &user.id))
+        .await?;
+    fx.adapter
+        .create_session(Session::new("expired-19", &user.id, from_now(-1000)))
+        .await?;
+    fx.adapter
+        .create_session(Session::new("expiring-19", &user.id, from_now(300)))
+        .await?;
+    ensure_eq!(
+        fx.adapter.get_session_and_user("expired-19").await?,
+        None,
+        "an expired session"
+    );
+    ensure!(
+        fx.adapter
+            .get_session_and_user("expiring-19")
+            .await?
+            .is_some(),
+        "a session with 300 ms left reads as absent"
+    );
+    ensure_eq!(
+        fx.adapter.list_sessions(&user.id).await?.len(),
+        2,
+        "live sessions listed"
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
-    ensure_eq!(fx.adapter.get_session_and_user("expiring-19").await?, None, "a session that just expired");
-    same(&fx.adapter.list_sessions(&user.id).await?, &vec![live.clone()], "list_sessions after expiry")?;
+    ensure_eq!(
+        fx.adapter.get_session_and_user("expiring-19").await?,
+        None,
+        "a session that just expired"
+    );
+    same(
+        &fx.adapter.list_sessions(&user.id).await?,
+        &vec![live.clone()],
+        "list_sessions after expiry",
+    )?;
 
     let expired_token = VerificationToken::new("ada@example.com", "old-19", from_now(-1000));
     fx.adapter.create_verification_token(expired_token).await?;
-    ensure_eq!(fx.adapter.use_verification_token("ada@example.com", "old-19").await?, None, "an expired token");
     ensure_eq!(
-        fx.inspector.stored_verification_token("ada@example.com", "old-19").await?,
+        fx.adapter
+            .use_verification_token("ada@example.com", "old-19")
+            .await?,
+        None,
+        "an expired token"
+    );
+    ensure_eq!(
+        fx.inspector
+            .stored_verification_token("ada@example.com", "old-19")
+            .await?,
         None,
         "an expired token after its use"
     );
 
     let live_token = VerificationToken::new("ada@example.com", "new-19", from_now(DAY));
-    fx.adapter.create_verification_token(live_token.clone()).await?;
-    fx.adapter.create_verification_token(VerificationToken::new("bob@example.com", "old-19b", from_now(-1000))).await?;
-    fx.adapter.create_session(Session::new("expired-19b", &user.id, from_now(-5000))).await?;
+    fx.adapter
+        .create_verification_token(live_token.clone())
+        .await?;
+    fx.adapter
+        .create_verification_token(VerificationToken::new(
+            "bob@example.com",
+            "old-19b",
+            from_now(-1000),
+        ))
+        .await?;
+    fx.adapter
+        .create_session(Session::new("expired-19b", &user.id, from_now(-5000)))
+        .await?;
     let counts = fx.adapter.delete_expired(Utc::now()).await?;
-    ensure!(counts.sessions <= 3 && counts.verification_tokens <= 1, "delete_expired counted more than there was: {counts:?}");
+    ensure!(
+        counts.sessions <= 3 && counts.verification_tokens <= 1,
+        "delete_expired counted more than there was: {counts:?}"
+    );
     for token in ["expired-19", "expiring-19", "expired-19b"] {
-        ensure_eq!(fx.inspector.stored_session(token).await?, None, "expired session {token} after the sweep");
+        ensure_eq!(
+            fx.inspector.stored_session(token).await?,
+            None,
+            "expired session {token} after the sweep"
+        );
     }
-    ensure_eq!(fx.inspector.stored_verification_token("bob@example.com", "old-19b").await?, None, "expired token after the sweep");
-    same(&fx.inspector.stored_session("live-19").await?, &Some(live), "the live session after the sweep")?;
+    ensure_eq!(
+        fx.inspector
+            .stored_verification_token("bob@example.com", "old-19b")
+            .await?,
+        None,
+        "expired token after the sweep"
+    );
     same(
-        &fx.inspector.stored_verification_token("ada@example.com", "new-19").await?,
+        &fx.inspector.stored_session("live-19").await?,
+        &Some(live),
+        "the live session after the sweep",
+    )?;
+    same(
+        &fx.inspector
+            .stored_verification_token("ada@example.com", "new-19")
+            .await?,
         &Some(live_token),
         "the live token after the sweep",
     )
@@ -489,37 +938,81 @@ pub async fn s20_update_user_moves_email(fx: &Fixture) -> Outcome {
         .adapter
         .update_user(UserUpdate::new("ada").email(Some("Ada.New@example.com".into())))
         .await?;
-    let expected = User { email: Some("Ada.New@example.com".into()), ..ada };
+    let expected = User {
+        email: Some("Ada.New@example.com".into()),
+        ..ada
+    };
     same(&moved, &expected, "the user with the new email")?;
-    same(&fx.adapter.get_user_by_email("ada.new@EXAMPLE.com").await?, &Some(moved.clone()), "lookup by the new email")?;
-    ensure_eq!(fx.adapter.get_user_by_email("ada@example.com").await?, None, "lookup by the old email");
+    same(
+        &fx.adapter.get_user_by_email("ada.new@EXAMPLE.com").await?,
+        &Some(moved.clone()),
+        "lookup by the new email",
+    )?;
+    ensure_eq!(
+        fx.adapter.get_user_by_email("ada@example.com").await?,
+        None,
+        "lookup by the old email"
+    );
     // A user may change only the case of their own email.
     let recased = fx
         .adapter
         .update_user(UserUpdate::new("ada").email(Some("ADA.NEW@example.com".into())))
         .await?;
-    ensure_eq!(recased.email.as_deref(), Some("ADA.NEW@example.com"), "the re-cased email");
+    ensure_eq!(
+        recased.email.as_deref(),
+        Some("ADA.NEW@example.com"),
+        "the re-cased email"
+    );
     // The old email is free again.
-    fx.adapter.create_user(User::with_id("carol").with_email("ADA@example.com")).await?;
+    fx.adapter
+        .create_user(User::with_id("carol").with_email("ADA@example.com"))
+        .await?;
 
     expect_error(
-        fx.adapter.update_user(UserUpdate::new("ada").email(Some("BOB@example.com".into())).name(Some("x".into()))).await,
+        fx.adapter
+            .update_user(
+                UserUpdate::new("ada")
+                    .email(Some("BOB@example.com".into()))
+                    .name(Some("x".into())),
+            )
+            .await,
         ErrorKind::Conflict,
         ErrorCode::UpdateUserError,
         "moving to a taken email",
     )?;
-    same(&fx.inspector.stored_user("ada").await?, &Some(recased.clone()), "ada after the refused update")?;
-    same(&fx.adapter.get_user_by_email("bob@example.com").await?, &Some(bob), "bob's email still finds bob")?;
-    same(&fx.adapter.get_user_by_email("ada.new@example.com").await?, &Some(recased), "ada's email still finds ada")?;
+    same(
+        &fx.inspector.stored_user("ada").await?,
+        &Some(recased.clone()),
+        "ada after the refused update",
+    )?;
+    same(
+        &fx.adapter.get_user_by_email("bob@example.com").await?,
+        &Some(bob),
+        "bob's email still finds bob",
+    )?;
+    same(
+        &fx.adapter.get_user_by_email("ada.new@example.com").await?,
+        &Some(recased),
+        "ada's email still finds ada",
+    )?;
     expect_error(
-        fx.adapter.update_user(UserUpdate::new("nobody").name(Some("x".into()))).await,
+        fx.adapter
+            .update_user(UserUpdate::new("nobody").name(Some("x".into())))
+            .await,
         ErrorKind::NotFound,
         ErrorCode::UpdateUserError,
         "updating an unknown user",
     )?;
-    let cleared = fx.adapter.update_user(UserUpdate::new("ada").email(None)).await?;
+    let cleared = fx
+        .adapter
+        .update_user(UserUpdate::new("ada").email(None))
+        .await?;
     ensure_eq!(cleared.email, None, "a cleared email");
-    ensure_eq!(fx.adapter.get_user_by_email("ada.new@example.com").await?, None, "lookup of a cleared email");
+    ensure_eq!(
+        fx.adapter.get_user_by_email("ada.new@example.com").await?,
+        None,
+        "lookup of a cleared email"
+    );
     Ok(())
 }
 
@@ -527,66 +1020,154 @@ pub async fn s20_update_user_moves_email(fx: &Fixture) -> Outcome {
 /// and stores nothing.
 pub async fn s21_unknown_user_is_not_found(fx: &Fixture) -> Outcome {
     expect_error(
-        fx.adapter.link_account(full_account("ghost", "github", "gh-21")).await,
+        fx.adapter
+            .link_account(full_account("ghost", "github", "gh-21"))
+            .await,
         ErrorKind::NotFound,
         ErrorCode::LinkAccountError,
         "link_account for an unknown user",
     )?;
-    ensure_eq!(fx.inspector.stored_account("github", "gh-21").await?, None, "an orphan account");
+    ensure_eq!(
+        fx.inspector.stored_account("github", "gh-21").await?,
+        None,
+        "an orphan account"
+    );
     expect_error(
-        fx.adapter.create_session(live_session("session-21", "ghost")).await,
+        fx.adapter
+            .create_session(live_session("session-21", "ghost"))
+            .await,
         ErrorKind::NotFound,
         ErrorCode::CreateSessionError,
         "create_session for an unknown user",
     )?;
-    ensure_eq!(fx.inspector.stored_session("session-21").await?, None, "an orphan session");
+    ensure_eq!(
+        fx.inspector.stored_session("session-21").await?,
+        None,
+        "an orphan session"
+    );
     expect_error(
-        fx.adapter.create_authenticator(authenticator("cred-21", "ghost", 0)).await,
+        fx.adapter
+            .create_authenticator(authenticator("cred-21", "ghost", 0))
+            .await,
         ErrorKind::NotFound,
         ErrorCode::CreateAuthenticatorError,
         "create_authenticator for an unknown user",
     )?;
-    ensure_eq!(fx.inspector.stored_authenticator("cred-21").await?, None, "an orphan authenticator");
-    ensure_eq!(fx.inspector.stored_user("ghost").await?, None, "a user created on the side");
+    ensure_eq!(
+        fx.inspector.stored_authenticator("cred-21").await?,
+        None,
+        "an orphan authenticator"
+    );
+    ensure_eq!(
+        fx.inspector.stored_user("ghost").await?,
+        None,
+        "a user created on the side"
+    );
     Ok(())
 }
 
 /// 22. Changing or removing what is not there gives None, not an error.
 pub async fn s22_missing_keys_give_none(fx: &Fixture) -> Outcome {
     ensure_eq!(
-        fx.adapter.update_session(SessionUpdate::new("none").expires(from_now(DAY))).await?,
+        fx.adapter
+            .update_session(SessionUpdate::new("none").expires(from_now(DAY)))
+            .await?,
         None,
         "update_session"
     );
-    ensure_eq!(fx.adapter.delete_session("none").await?, None, "delete_session");
-    ensure_eq!(fx.adapter.unlink_account("github", "none").await?, None, "unlink_account");
-    ensure_eq!(fx.adapter.update_account(full_account("ghost", "github", "none")).await?, None, "update_account");
-    ensure_eq!(fx.inspector.stored_account("github", "none").await?, None, "update_account must not insert");
+    ensure_eq!(
+        fx.adapter.delete_session("none").await?,
+        None,
+        "delete_session"
+    );
+    ensure_eq!(
+        fx.adapter.unlink_account("github", "none").await?,
+        None,
+        "unlink_account"
+    );
+    ensure_eq!(
+        fx.adapter
+            .update_account(full_account("ghost", "github", "none"))
+            .await?,
+        None,
+        "update_account"
+    );
+    ensure_eq!(
+        fx.inspector.stored_account("github", "none").await?,
+        None,
+        "update_account must not insert"
+    );
     ensure_eq!(fx.adapter.delete_user("none").await?, None, "delete_user");
-    ensure_eq!(fx.adapter.use_verification_token("none", "none").await?, None, "use_verification_token");
-    ensure_eq!(fx.adapter.delete_sessions("none").await?, 0, "delete_sessions");
-    ensure_eq!(fx.adapter.list_sessions("none").await?, vec![], "list_sessions");
+    ensure_eq!(
+        fx.adapter.use_verification_token("none", "none").await?,
+        None,
+        "use_verification_token"
+    );
+    ensure_eq!(
+        fx.adapter.delete_sessions("none").await?,
+        0,
+        "delete_sessions"
+    );
+    ensure_eq!(
+        fx.adapter.list_sessions("none").await?,
+        vec![],
+        "list_sessions"
+    );
     Ok(())
 }
 
 /// 23. Emails differing only in case find the same user; users without email coexist.
 pub async fn s23_email_is_case_insensitive(fx: &Fixture) -> Outcome {
-    let user = fx.adapter.create_user(User::with_id("user-23").with_email("Ada.Lovelace@Example.COM")).await?;
-    for probe in ["ada.lovelace@example.com", "ADA.LOVELACE@EXAMPLE.COM", "  Ada.Lovelace@example.com "] {
-        same(&fx.adapter.get_user_by_email(probe).await?, &Some(user.clone()), &format!("lookup by {probe:?}"))?;
+    let user = fx
+        .adapter
+        .create_user(User::with_id("user-23").with_email("Ada.Lovelace@Example.COM"))
+        .await?;
+    for probe in [
+        "ada.lovelace@example.com",
+        "ADA.LOVELACE@EXAMPLE.COM",
+        "  Ada.Lovelace@example.com ",
+    ] {
+        same(
+            &fx.adapter.get_user_by_email(probe).await?,
+            &Some(user.clone()),
+            &format!("lookup by {probe:?}"),
+        )?;
     }
     let stored = fx.inspector.stored_user("user-23").await?;
-    ensure_eq!(stored.and_then(|u| u.email).as_deref(), Some("Ada.Lovelace@Example.COM"), "the stored spelling");
-    let unicode = fx.adapter.create_user(User::with_id("user-23u").with_email("ÉLODIE@Exemple.fr")).await?;
-    same(&fx.adapter.get_user_by_email("élodie@exemple.fr").await?, &Some(unicode), "a Unicode email")?;
+    ensure_eq!(
+        stored.and_then(|u| u.email).as_deref(),
+        Some("Ada.Lovelace@Example.COM"),
+        "the stored spelling"
+    );
+    let unicode = fx
+        .adapter
+        .create_user(User::with_id("user-23u").with_email("ÉLODIE@Exemple.fr"))
+        .await?;
+    same(
+        &fx.adapter.get_user_by_email("élodie@exemple.fr").await?,
+        &Some(unicode),
+        "a Unicode email",
+    )?;
     let mut anonymous = Vec::new();
     for i in 0..3 {
-        anonymous.push(fx.adapter.create_user(User::with_id(format!("anon-{i}"))).await?);
+        anonymous.push(
+            fx.adapter
+                .create_user(User::with_id(format!("anon-{i}")))
+                .await?,
+        );
     }
     for user in anonymous {
-        same(&fx.adapter.get_user(&user.id).await?, &Some(user), "a user without email")?;
+        same(
+            &fx.adapter.get_user(&user.id).await?,
+            &Some(user),
+            "a user without email",
+        )?;
     }
-    ensure_eq!(fx.adapter.get_user_by_email("").await?, None, "the empty email");
+    ensure_eq!(
+        fx.adapter.get_user_by_email("").await?,
+        None,
+        "the empty email"
+    );
     Ok(())
 }
 
@@ -615,9 +1196,16 @@ pub const HOSTILE_STRINGS: &[&str] = &[
 /// 24. Hostile strings round-trip exactly; wildcards match only themselves; empty keys are
 /// InvalidInput; NUL bytes and long keys are stored exactly or refused, never truncated.
 pub async fn s24_hostile_strings_are_plain_data(fx: &Fixture) -> Outcome {
-    let plain = fx.adapter.create_user(User::with_id("plain").with_email("abc@example.com")).await?;
-    fx.adapter.create_session(live_session("token-1", &plain.id)).await?;
-    fx.adapter.link_account(full_account(&plain.id, "prov", "acct")).await?;
+    let plain = fx
+        .adapter
+        .create_user(User::with_id("plain").with_email("abc@example.com"))
+        .await?;
+    fx.adapter
+        .create_session(live_session("token-1", &plain.id))
+        .await?;
+    fx.adapter
+        .link_account(full_account(&plain.id, "prov", "acct"))
+        .await?;
     for (i, s) in HOSTILE_STRINGS.iter().enumerate() {
         let s = *s;
         let user = User {
@@ -627,41 +1215,104 @@ pub async fn s24_hostile_strings_are_plain_data(fx: &Fixture) -> Outcome {
             name: Some(s.to_owned()),
             image: Some(s.to_owned()),
         };
-        same(&fx.adapter.create_user(user.clone()).await?, &user, &format!("create_user({s:?})"))?;
-        same(&fx.adapter.get_user(s).await?, &Some(user.clone()), &format!("get_user({s:?})"))?;
-        same(&fx.inspector.stored_user(s).await?, &Some(user.clone()), &format!("stored user {s:?}"))?;
+        same(
+            &fx.adapter.create_user(user.clone()).await?,
+            &user,
+            &format!("create_user({s:?})"),
+        )?;
+        same(
+            &fx.adapter.get_user(s).await?,
+            &Some(user.clone()),
+            &format!("get_user({s:?})"),
+        )?;
+        same(
+            &fx.inspector.stored_user(s).await?,
+            &Some(user.clone()),
+            &format!("stored user {s:?}"),
+        )?;
         let email = user.email.clone().unwrap_or_default();
-        same(&fx.adapter.get_user_by_email(&email).await?, &Some(user.clone()), &format!("get_user_by_email({email:?})"))?;
+        same(
+            &fx.adapter.get_user_by_email(&email).await?,
+            &Some(user.clone()),
+            &format!("get_user_by_email({email:?})"),
+        )?;
         let account = full_account(s, s, s);
-        ensure_eq!(fx.adapter.link_account(account.clone()).await?, account, "link_account({s:?})");
-        same(&fx.adapter.get_user_by_account(s, s).await?, &Some(user.clone()), &format!("get_user_by_account({s:?})"))?;
+        ensure_eq!(
+            fx.adapter.link_account(account.clone()).await?,
+            account,
+            "link_account({s:?})"
+        );
+        same(
+            &fx.adapter.get_user_by_account(s, s).await?,
+            &Some(user.clone()),
+            &format!("get_user_by_account({s:?})"),
+        )?;
         let session = live_session(s, s);
         fx.adapter.create_session(session.clone()).await?;
-        same(&fx.adapter.get_session_and_user(s).await?, &Some((session, user)), &format!("get_session_and_user({s:?})"))?;
+        same(
+            &fx.adapter.get_session_and_user(s).await?,
+            &Some((session, user)),
+            &format!("get_session_and_user({s:?})"),
+        )?;
         let token = VerificationToken::new(s, s, from_now(DAY));
         fx.adapter.create_verification_token(token.clone()).await?;
-        same(&fx.adapter.use_verification_token(s, s).await?, &Some(token), &format!("use_verification_token({s:?})"))?;
+        same(
+            &fx.adapter.use_verification_token(s, s).await?,
+            &Some(token),
+            &format!("use_verification_token({s:?})"),
+        )?;
         let cred = authenticator(s, s, 7);
         fx.adapter.create_authenticator(cred.clone()).await?;
-        ensure_eq!(fx.adapter.get_authenticator(s).await?, Some(cred), "get_authenticator({s:?})");
+        ensure_eq!(
+            fx.adapter.get_authenticator(s).await?,
+            Some(cred),
+            "get_authenticator({s:?})"
+        );
     }
-    for probe in ["a_c@example.com", "a%@example.com", "a*@example.com", "?bc@example.com", "ABC@example.co_"] {
-        ensure_eq!(fx.adapter.get_user_by_email(probe).await?, None, "the pattern {probe:?} matched");
+    for probe in [
+        "a_c@example.com",
+        "a%@example.com",
+        "a*@example.com",
+        "?bc@example.com",
+        "ABC@example.co_",
+    ] {
+        ensure_eq!(
+            fx.adapter.get_user_by_email(probe).await?,
+            None,
+            "the pattern {probe:?} matched"
+        );
     }
     for probe in ["token-_", "token-%", "token-*", "token-?", "token-[1]"] {
-        ensure_eq!(fx.adapter.get_session_and_user(probe).await?, None, "the pattern {probe:?} matched");
+        ensure_eq!(
+            fx.adapter.get_session_and_user(probe).await?,
+            None,
+            "the pattern {probe:?} matched"
+        );
     }
-    ensure_eq!(fx.adapter.get_account("pro_", "acc%").await?, None, "an account pattern matched");
+    ensure_eq!(
+        fx.adapter.get_account("pro_", "acc%").await?,
+        None,
+        "an account pattern matched"
+    );
 
     let big_id_token = "x".repeat(4096);
     let mut account = full_account(&plain.id, "big", "big-1");
     account.id_token = Some(big_id_token);
     fx.adapter.link_account(account.clone()).await?;
-    ensure_eq!(fx.inspector.stored_account("big", "big-1").await?, Some(account), "a 4 KiB id_token");
+    ensure_eq!(
+        fx.inspector.stored_account("big", "big-1").await?,
+        Some(account),
+        "a 4 KiB id_token"
+    );
 
     use ErrorCode as C;
     let invalid = ErrorKind::InvalidInput;
-    expect_error(fx.adapter.create_user(User::with_id("")).await, invalid, C::CreateUserError, "empty user id")?;
+    expect_error(
+        fx.adapter.create_user(User::with_id("")).await,
+        invalid,
+        C::CreateUserError,
+        "empty user id",
+    )?;
     expect_error(
         fx.adapter.create_session(live_session("", &plain.id)).await,
         invalid,
@@ -669,41 +1320,69 @@ pub async fn s24_hostile_strings_are_plain_data(fx: &Fixture) -> Outcome {
         "empty session token",
     )?;
     expect_error(
-        fx.adapter.create_verification_token(VerificationToken::new("a@example.com", "", from_now(DAY))).await,
+        fx.adapter
+            .create_verification_token(VerificationToken::new("a@example.com", "", from_now(DAY)))
+            .await,
         invalid,
         C::CreateVerificationRequestError,
         "empty verification token",
     )?;
     expect_error(
-        fx.adapter.create_verification_token(VerificationToken::new("", "tok", from_now(DAY))).await,
+        fx.adapter
+            .create_verification_token(VerificationToken::new("", "tok", from_now(DAY)))
+            .await,
         invalid,
         C::CreateVerificationRequestError,
         "empty identifier",
     )?;
     expect_error(
-        fx.adapter.link_account(Account::new(&plain.id, AccountType::OAuth, "", "x")).await,
+        fx.adapter
+            .link_account(Account::new(&plain.id, AccountType::OAuth, "", "x"))
+            .await,
         invalid,
         C::LinkAccountError,
         "empty provider",
     )?;
     expect_error(
-        fx.adapter.create_authenticator(authenticator("", &plain.id, 0)).await,
+        fx.adapter
+            .create_authenticator(authenticator("", &plain.id, 0))
+            .await,
         invalid,
         C::CreateAuthenticatorError,
         "empty credential id",
     )?;
-    ensure_eq!(fx.adapter.get_session_and_user("").await?, None, "reading the empty token");
+    ensure_eq!(
+        fx.adapter.get_session_and_user("").await?,
+        None,
+        "reading the empty token"
+    );
 
     // Stored exactly, or refused as InvalidInput: never truncated, never another error.
     let nul = User::with_id("nul-user").with_name("before\0after");
     match fx.adapter.create_user(nul.clone()).await {
-        Ok(_) => same(&fx.adapter.get_user("nul-user").await?, &Some(nul), "a name with a NUL byte")?,
+        Ok(_) => same(
+            &fx.adapter.get_user("nul-user").await?,
+            &Some(nul),
+            "a name with a NUL byte",
+        )?,
         Err(err) => expect_error::<()>(Err(err), invalid, C::CreateUserError, "a NUL byte")?,
     }
-    ensure_eq!(fx.adapter.get_user("a\0b").await?, None, "reading an id with a NUL byte");
-    ensure_eq!(fx.adapter.get_session_and_user("a\0b").await?, None, "reading a token with a NUL byte");
+    ensure_eq!(
+        fx.adapter.get_user("a\0b").await?,
+        None,
+        "reading an id with a NUL byte"
+    );
+    ensure_eq!(
+        fx.adapter.get_session_and_user("a\0b").await?,
+        None,
+        "reading a token with a NUL byte"
+    );
     let long_id = "L".repeat(4096);
-    match fx.adapter.create_user(User::with_id(long_id.as_str())).await {
+    match fx
+        .adapter
+        .create_user(User::with_id(long_id.as_str()))
+        .await
+    {
         Ok(user) => {
             ensure_eq!(user.id.len(), 4096, "the returned long id");
             let read = fx.adapter.get_user(&long_id).await?;
@@ -711,7 +1390,11 @@ pub async fn s24_hostile_strings_are_plain_data(fx: &Fixture) -> Outcome {
         }
         Err(err) => expect_error::<()>(Err(err), invalid, C::CreateUserError, "a 4 KiB user id")?,
     }
-    ensure_eq!(fx.adapter.get_user(&"L".repeat(4000)).await?, None, "a truncated long id matched");
+    ensure_eq!(
+        fx.adapter.get_user(&"L".repeat(4000)).await?,
+        None,
+        "a truncated long id matched"
+    );
     Ok(())
 }
 
@@ -726,29 +1409,70 @@ pub async fn s25_dates_round_trip(fx: &Fixture) -> Outcome {
         Utc::now(),
     ];
     for (i, at) in instants.iter().enumerate() {
-        let user = User { email_verified: Some(*at), ..User::with_id(format!("dated-{i}")) };
+        let user = User {
+            email_verified: Some(*at),
+            ..User::with_id(format!("dated-{i}"))
+        };
         fx.adapter.create_user(user.clone()).await?;
-        same(&fx.inspector.stored_user(&user.id).await?, &Some(user.clone()), &format!("stored email_verified {at}"))?;
-        same(&fx.adapter.get_user(&user.id).await?, &Some(user), &format!("email_verified {at}"))?;
+        same(
+            &fx.inspector.stored_user(&user.id).await?,
+            &Some(user.clone()),
+            &format!("stored email_verified {at}"),
+        )?;
+        same(
+            &fx.adapter.get_user(&user.id).await?,
+            &Some(user),
+            &format!("email_verified {at}"),
+        )?;
     }
     let far = ymd_ms(9998, 12, 31, 23, 59, 59, 999)?;
     let session = Session::new("far-session", "dated-0", far);
     fx.adapter.create_session(session.clone()).await?;
-    same(&fx.adapter.get_session_and_user("far-session").await?.map(|(s, _)| s), &Some(session), "a far-future session")?;
+    same(
+        &fx.adapter
+            .get_session_and_user("far-session")
+            .await?
+            .map(|(s, _)| s),
+        &Some(session),
+        "a far-future session",
+    )?;
     let odd_ms = from_now(DAY) + Span::microseconds(456);
-    let updated = fx.adapter.update_session(SessionUpdate::new("far-session").expires(odd_ms)).await?;
-    same(&updated.map(|s| s.expires), &Some(odd_ms), "expires with sub-millisecond digits")?;
-    same(&fx.inspector.stored_session("far-session").await?.map(|s| s.expires), &Some(odd_ms), "stored expires")?;
+    let updated = fx
+        .adapter
+        .update_session(SessionUpdate::new("far-session").expires(odd_ms))
+        .await?;
+    same(
+        &updated.map(|s| s.expires),
+        &Some(odd_ms),
+        "expires with sub-millisecond digits",
+    )?;
+    same(
+        &fx.inspector
+            .stored_session("far-session")
+            .await?
+            .map(|s| s.expires),
+        &Some(odd_ms),
+        "stored expires",
+    )?;
     let token = VerificationToken::new("far@example.com", "far", far);
     fx.adapter.create_verification_token(token.clone()).await?;
-    same(&fx.adapter.use_verification_token("far@example.com", "far").await?, &Some(token), "a far-future token")
+    same(
+        &fx.adapter
+            .use_verification_token("far@example.com", "far")
+            .await?,
+        &Some(token),
+        "a far-future token",
+    )
 }
 
 /// 26. update_account replaces the token fields and keeps the owner and type.
 pub async fn s26_update_account_replaces_tokens(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-26").await?;
     make_user(fx, "user-26-other").await?;
-    let original = fx.adapter.link_account(full_account(&user.id, "github", "gh-26")).await?;
+    let original = fx
+        .adapter
+        .link_account(full_account(&user.id, "github", "gh-26"))
+        .await?;
     let refreshed = Account {
         user_id: "user-26-other".to_owned(),
         account_type: AccountType::Email,
@@ -763,23 +1487,50 @@ pub async fn s26_update_account_replaces_tokens(fx: &Fixture) -> Outcome {
         account_type: original.account_type,
         ..refreshed.clone()
     };
-    ensure_eq!(fx.adapter.update_account(refreshed).await?, Some(expected.clone()), "update_account's return value");
-    ensure_eq!(fx.inspector.stored_account("github", "gh-26").await?, Some(expected), "the stored account");
-    same(&fx.adapter.get_user_by_account("github", "gh-26").await?, &Some(user), "the owner stays")
+    ensure_eq!(
+        fx.adapter.update_account(refreshed).await?,
+        Some(expected.clone()),
+        "update_account's return value"
+    );
+    ensure_eq!(
+        fx.inspector.stored_account("github", "gh-26").await?,
+        Some(expected),
+        "the stored account"
+    );
+    same(
+        &fx.adapter.get_user_by_account("github", "gh-26").await?,
+        &Some(user),
+        "the owner stays",
+    )
 }
 
 /// 27. A session whose user was deleted is never returned.
 pub async fn s27_session_of_deleted_user_is_gone(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-27").await?;
-    fx.adapter.create_session(live_session("session-27", &user.id)).await?;
+    fx.adapter
+        .create_session(live_session("session-27", &user.id))
+        .await?;
     fx.adapter.delete_user(&user.id).await?;
-    ensure_eq!(fx.adapter.get_session_and_user("session-27").await?, None, "the deleted user's session");
-    ensure_eq!(fx.adapter.list_sessions(&user.id).await?, vec![], "the deleted user's session list");
+    ensure_eq!(
+        fx.adapter.get_session_and_user("session-27").await?,
+        None,
+        "the deleted user's session"
+    );
+    ensure_eq!(
+        fx.adapter.list_sessions(&user.id).await?,
+        vec![],
+        "the deleted user's session list"
+    );
     // The token is free again for a new user.
     let next = make_user(fx, "user-27b").await?;
-    fx.adapter.create_session(live_session("session-27", &next.id)).await?;
+    fx.adapter
+        .create_session(live_session("session-27", &next.id))
+        .await?;
     ensure_eq!(
-        fx.adapter.get_session_and_user("session-27").await?.map(|(_, u)| u.id),
+        fx.adapter
+            .get_session_and_user("session-27")
+            .await?
+            .map(|(_, u)| u.id),
         Some(next.id),
         "the token reused by another user"
     );
@@ -794,13 +1545,21 @@ pub async fn s28_unreachable_server_fails_fast(fx: &Fixture) -> Outcome {
     let limit = unreachable.timeout + slack;
     let check_elapsed = |what: &str| -> Outcome {
         let elapsed = started.elapsed();
-        ensure!(elapsed <= limit, "{what} took {elapsed:?}, over the {:?} timeout", unreachable.timeout);
+        ensure!(
+            elapsed <= limit,
+            "{what} took {elapsed:?}, over the {:?} timeout",
+            unreachable.timeout
+        );
         Ok(())
     };
     let adapter = match unreachable.adapter {
         Err(err) => {
             check_elapsed("connect")?;
-            ensure_eq!(err.code(), ErrorCode::AdapterConnectionError, "connect's error code ({err})");
+            ensure_eq!(
+                err.code(),
+                ErrorCode::AdapterConnectionError,
+                "connect's error code ({err})"
+            );
             ensure_eq!(err.kind(), ErrorKind::Connection, "connect's error kind");
             return Ok(());
         }
@@ -808,34 +1567,61 @@ pub async fn s28_unreachable_server_fails_fast(fx: &Fixture) -> Outcome {
     };
     let result = adapter.get_session_and_user("any").await;
     check_elapsed("get_session_and_user")?;
-    expect_error(result, ErrorKind::Connection, ErrorCode::AdapterConnectionError, "get_session_and_user")?;
+    expect_error(
+        result,
+        ErrorKind::Connection,
+        ErrorCode::AdapterConnectionError,
+        "get_session_and_user",
+    )?;
     let started = Instant::now();
     let result = adapter.create_user(User::with_id("offline")).await;
     let elapsed = started.elapsed();
     ensure!(elapsed <= limit, "create_user took {elapsed:?}");
     match result {
         Err(err) => {
-            ensure_eq!(err.operation(), auth_core::Operation::CreateUser, "the failed operation");
-            expect_error::<()>(Err(err), ErrorKind::Connection, ErrorCode::AdapterConnectionError, "create_user")
+            ensure_eq!(
+                err.operation(),
+                auth_core::Operation::CreateUser,
+                "the failed operation"
+            );
+            expect_error::<()>(
+                Err(err),
+                ErrorKind::Connection,
+                ErrorCode::AdapterConnectionError,
+                "create_user",
+            )
         }
-        Ok(user) => Err(Failure::new(format!("create_user on a dead server returned {user:?}"))),
+        Ok(user) => Err(Failure::new(format!(
+            "create_user on a dead server returned {user:?}"
+        ))),
     }
 }
 
 /// 29. migrate() twice is harmless and data survives it.
 pub async fn s29_migrate_is_idempotent(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-29").await?;
-    let session = fx.adapter.create_session(live_session("session-29", &user.id)).await?;
+    let session = fx
+        .adapter
+        .create_session(live_session("session-29", &user.id))
+        .await?;
     fx.inspector.migrate().await?;
     fx.inspector.migrate().await?;
-    same(&fx.adapter.get_session_and_user("session-29").await?, &Some((session, user.clone())), "data after two migrations")?;
+    same(
+        &fx.adapter.get_session_and_user("session-29").await?,
+        &Some((session, user.clone())),
+        "data after two migrations",
+    )?;
     expect_error(
-        fx.adapter.create_user(User::with_id("user-29b").with_email("USER-29@example.com")).await,
+        fx.adapter
+            .create_user(User::with_id("user-29b").with_email("USER-29@example.com"))
+            .await,
         ErrorKind::Conflict,
         ErrorCode::CreateUserError,
         "the email key after migrations",
     )?;
-    fx.adapter.create_session(live_session("session-29b", &user.id)).await?;
+    fx.adapter
+        .create_session(live_session("session-29b", &user.id))
+        .await?;
     Ok(())
 }
 

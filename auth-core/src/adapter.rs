@@ -155,8 +155,7 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
     ) -> AdapterResult<Authenticator>;
 
     /// The credential with this id. Errors: GET_AUTHENTICATOR_ERROR.
-    async fn get_authenticator(&self, credential_id: &str)
-        -> AdapterResult<Option<Authenticator>>;
+    async fn get_authenticator(&self, credential_id: &str) -> AdapterResult<Option<Authenticator>>;
 
     /// Every credential of the user, complete; `[]` for an unknown user.
     /// Errors: LIST_AUTHENTICATORS_ERROR.

@@ -119,8 +119,14 @@ mod tests {
 
     #[test]
     fn fine_set_ups_pass() {
-        assert!(AuthConfig::new().provider(ProviderKind::OAuth).check().is_ok());
-        assert!(AuthConfig::new().provider(ProviderKind::Credentials).check().is_ok());
+        assert!(AuthConfig::new()
+            .provider(ProviderKind::OAuth)
+            .check()
+            .is_ok());
+        assert!(AuthConfig::new()
+            .provider(ProviderKind::Credentials)
+            .check()
+            .is_ok());
         assert!(AuthConfig::new()
             .with_adapter()
             .provider(ProviderKind::Email)
@@ -137,6 +143,8 @@ mod tests {
             .check()
             .unwrap_err();
         assert_eq!(err.code(), ErrorCode::CallbackCredentialsJwtError);
-        assert!(err.to_string().starts_with("[CALLBACK_CREDENTIALS_JWT_ERROR] "));
+        assert!(err
+            .to_string()
+            .starts_with("[CALLBACK_CREDENTIALS_JWT_ERROR] "));
     }
 }

@@ -628,7 +628,10 @@ mod tests {
             .iter()
             .filter(|code| code.parse::<ErrorCode>().is_err())
             .collect();
-        assert!(missing.is_empty(), "codes missing from ErrorCode: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "codes missing from ErrorCode: {missing:?}"
+        );
     }
 
     #[test]
@@ -663,7 +666,13 @@ mod tests {
     #[test]
     fn every_operation_code_is_a_database_code() {
         use Operation as O;
-        for op in [O::Connect, O::Migrate, O::CreateUser, O::DeleteExpired, O::UpdateAuthenticatorCounter] {
+        for op in [
+            O::Connect,
+            O::Migrate,
+            O::CreateUser,
+            O::DeleteExpired,
+            O::UpdateAuthenticatorCounter,
+        ] {
             assert_eq!(op.code().section(), ErrorSection::Database);
         }
     }
@@ -671,9 +680,12 @@ mod tests {
     #[test]
     fn display_and_source() {
         let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        let err = AdapterError::from_driver(Operation::GetSessionAndUser, kind_of_io_error(&io), io);
+        let err =
+            AdapterError::from_driver(Operation::GetSessionAndUser, kind_of_io_error(&io), io);
         assert_eq!(err.code(), ErrorCode::AdapterConnectionError);
-        assert!(err.to_string().starts_with("[ADAPTER_CONNECTION_ERROR] get_session_and_user: "));
+        assert!(err
+            .to_string()
+            .starts_with("[ADAPTER_CONNECTION_ERROR] get_session_and_user: "));
         assert!(StdError::source(&err).is_some());
     }
 }

@@ -34,8 +34,8 @@ pub use adapter::{Adapter, AdapterResult};
 pub use email::normalize_email;
 pub use error::{validate, AdapterError, ErrorCode, ErrorKind, ErrorSection, Operation};
 pub use models::{
-    truncate_to_millis, Account, AccountType, Authenticator, ExpiredCounts, Session,
-    SessionUpdate, UnknownAccountType, User, UserUpdate, VerificationToken,
+    truncate_to_millis, Account, AccountType, Authenticator, ExpiredCounts, Session, SessionUpdate,
+    UnknownAccountType, User, UserUpdate, VerificationToken,
 };
 
 // Re-exported so adapters and users name one version of each.

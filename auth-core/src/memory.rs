@@ -105,7 +105,9 @@ impl MemoryAdapter {
     fn lock(&self) -> MutexGuard<'_, MemorySnapshot> {
         // A panic while holding the lock cannot leave a half-applied change: every
         // method validates before it mutates. So a poisoned lock is still consistent.
-        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The store, or the outage error.
@@ -194,8 +196,15 @@ impl Adapter for MemoryAdapter {
         let new_key = merged.email.as_deref().map(normalize_email);
         if new_key != old_key {
             if let Some(key) = &new_key {
-                if store.emails.get(key).is_some_and(|owner| owner != &merged.id) {
-                    return Err(AdapterError::conflict(op, "the new email belongs to another user"));
+                if store
+                    .emails
+                    .get(key)
+                    .is_some_and(|owner| owner != &merged.id)
+                {
+                    return Err(AdapterError::conflict(
+                        op,
+                        "the new email belongs to another user",
+                    ));
                 }
             }
             if let Some(key) = old_key {
@@ -233,7 +242,10 @@ impl Adapter for MemoryAdapter {
         }
         let key = account_key(&account.provider, &account.provider_account_id);
         if store.accounts.contains_key(&key) {
-            return Err(AdapterError::conflict(op, "this provider account is linked already"));
+            return Err(AdapterError::conflict(
+                op,
+                "this provider account is linked already",
+            ));
         }
         store.accounts.insert(key, account.clone());
         Ok(account)
@@ -245,7 +257,9 @@ impl Adapter for MemoryAdapter {
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let mut store = self.open(Operation::UnlinkAccount)?;
-        Ok(store.accounts.remove(&account_key(provider, provider_account_id)))
+        Ok(store
+            .accounts
+            .remove(&account_key(provider, provider_account_id)))
     }
 
     async fn get_account(
@@ -394,10 +408,7 @@ impl Adapter for MemoryAdapter {
         Ok(authenticator)
     }
 
-    async fn get_authenticator(
-        &self,
-        credential_id: &str,
-    ) -> AdapterResult<Option<Authenticator>> {
+    async fn get_authenticator(&self, credential_id: &str) -> AdapterResult<Option<Authenticator>> {
         Ok(self
             .open(Operation::GetAuthenticator)?
             .authenticators
@@ -422,10 +433,9 @@ impl Adapter for MemoryAdapter {
     ) -> AdapterResult<Authenticator> {
         let op = Operation::UpdateAuthenticatorCounter;
         let mut store = self.open(op)?;
-        let authenticator = store
-            .authenticators
-            .get_mut(credential_id)
-            .ok_or_else(|| AdapterError::not_found(op, "no authenticator with this credential id"))?;
+        let authenticator = store.authenticators.get_mut(credential_id).ok_or_else(|| {
+            AdapterError::not_found(op, "no authenticator with this credential id")
+        })?;
         authenticator.counter = counter;
         Ok(authenticator.clone())
     }

@@ -9,11 +9,23 @@
 use crate::harness::BackendSpec;
 
 pub mod memory;
+#[cfg(feature = "mongo")]
+pub mod mongo;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
 
 /// Every backend compiled into this build, in report order.
 pub fn all() -> Vec<BackendSpec> {
     #[allow(unused_mut)]
     let mut specs = vec![memory::spec()];
+    #[cfg(feature = "sqlx")]
+    specs.extend(sqlx::specs());
+    #[cfg(feature = "redis")]
+    specs.extend(redis::specs());
+    #[cfg(feature = "mongo")]
+    specs.extend(mongo::specs());
     specs
 }
 

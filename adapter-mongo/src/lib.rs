@@ -1,0 +1,1 @@
+//! adapter-mongo (in progress).

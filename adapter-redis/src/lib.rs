@@ -1,0 +1,1 @@
+//! adapter-redis (in progress).

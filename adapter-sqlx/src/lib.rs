@@ -1,0 +1,1 @@
+//! adapter-sqlx (in progress).
