@@ -139,10 +139,7 @@ pub async fn resolve(spec: &BackendSpec) -> Result<Resolved, BoxError> {
             if let Some(url) = env_url(env_var) {
                 return Ok(Resolved::Ready((spec.open)(Some(url)).await?));
             }
-            let docker = match docker_engine() {
-                Ok(()) => None,
-                Err(why) => Some(why),
-            };
+            let docker = docker_engine().err();
             match (container, docker) {
                 (Some(plan), None) => {
                     let running = (plan.start)().await?;

@@ -90,7 +90,7 @@ async fn make_user(fx: &Fixture, id: &str) -> Result<User, Failure> {
 
 // ---------------------------------------------------------------- 1–13: Auth.js's suite
 
-/// 1. create_user stores every field; a raw read equals the input.
+/// Scenario 1: create_user stores every field; a raw read equals the input.
 pub async fn s01_create_user_stores_every_field(fx: &Fixture) -> Outcome {
     let user = full_user("user-1");
     let returned = fx.adapter.create_user(user.clone()).await?;
@@ -99,7 +99,7 @@ pub async fn s01_create_user_stores_every_field(fx: &Fixture) -> Outcome {
     same(&stored, &Some(user), "the stored user row")
 }
 
-/// 2. get_user: unknown or malformed id → None; known id → the user.
+/// Scenario 2: get_user: unknown or malformed id → None; known id → the user.
 pub async fn s02_get_user_by_id(fx: &Fixture) -> Outcome {
     ensure_eq!(fx.adapter.get_user("nobody").await?, None, "unknown id");
     ensure_eq!(
@@ -116,7 +116,7 @@ pub async fn s02_get_user_by_id(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 3. get_user_by_email: unknown → None; known → the user.
+/// Scenario 3: get_user_by_email: unknown → None; known → the user.
 pub async fn s03_get_user_by_email(fx: &Fixture) -> Outcome {
     ensure_eq!(
         fx.adapter.get_user_by_email("nobody@example.com").await?,
@@ -132,7 +132,7 @@ pub async fn s03_get_user_by_email(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 4. create_session, read it raw; get_session_and_user: unknown → None; known → both.
+/// Scenario 4: create_session, read it raw; get_session_and_user: unknown → None; known → both.
 pub async fn s04_create_and_read_session(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-4").await?;
     let session = live_session("session-4", &user.id);
@@ -158,7 +158,7 @@ pub async fn s04_create_and_read_session(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 5. update_user changes the name (and clears the image); the stored row changes.
+/// Scenario 5: update_user changes the name (and clears the image); the stored row changes.
 pub async fn s05_update_user_changes_name(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-5").await?;
     let update = UserUpdate::new("user-5")
@@ -181,7 +181,7 @@ pub async fn s05_update_user_changes_name(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 6. update_session changes expires exactly.
+/// Scenario 6: update_session changes expires exactly.
 pub async fn s06_update_session_changes_expiry(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-6").await?;
     let session = fx
@@ -209,7 +209,7 @@ pub async fn s06_update_session_changes_expiry(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 7. link_account stores every token field; get_user_by_account finds the user.
+/// Scenario 7: link_account stores every token field; get_user_by_account finds the user.
 pub async fn s07_link_account_stores_every_field(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-7").await?;
     let account = full_account(&user.id, "github", "gh-7");
@@ -238,7 +238,7 @@ pub async fn s07_link_account_stores_every_field(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 8. delete_session removes the row and returns it.
+/// Scenario 8: delete_session removes the row and returns it.
 pub async fn s08_delete_session_removes_it(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-8").await?;
     let session = fx
@@ -263,7 +263,7 @@ pub async fn s08_delete_session_removes_it(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 9. A verification token is stored exactly and can be used once; a wrong identifier
+/// Scenario 9: A verification token is stored exactly and can be used once; a wrong identifier
 /// gets nothing.
 pub async fn s09_verification_token_used_once(fx: &Fixture) -> Outcome {
     let token = VerificationToken::new("ada@example.com", "token-9", from_now(DAY));
@@ -310,7 +310,7 @@ pub async fn s09_verification_token_used_once(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 10. unlink_account removes the row and returns it.
+/// Scenario 10: unlink_account removes the row and returns it.
 pub async fn s10_unlink_account_removes_it(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-10").await?;
     let account = fx
@@ -339,7 +339,7 @@ pub async fn s10_unlink_account_removes_it(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 11. delete_user removes the user, its sessions and its accounts.
+/// Scenario 11: delete_user removes the user, its sessions and its accounts.
 pub async fn s11_delete_user_removes_sessions_and_accounts(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-11").await?;
     fx.adapter
@@ -376,7 +376,7 @@ pub async fn s11_delete_user_removes_sessions_and_accounts(fx: &Fixture) -> Outc
     Ok(())
 }
 
-/// 12. get_account needs both halves of the key.
+/// Scenario 12: get_account needs both halves of the key.
 pub async fn s12_get_account_needs_both_halves(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-12").await?;
     let account = fx
@@ -406,7 +406,7 @@ pub async fn s12_get_account_needs_both_halves(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 13. Authenticators: create, get, list (complete and separate per user), counter update.
+/// Scenario 13: Authenticators: create, get, list (complete and separate per user), counter update.
 pub async fn s13_authenticators(fx: &Fixture) -> Outcome {
     let ada = make_user(fx, "user-13a").await?;
     let bob = make_user(fx, "user-13b").await?;
@@ -481,7 +481,7 @@ pub async fn s13_authenticators(fx: &Fixture) -> Outcome {
 
 // ---------------------------------------------------------------- 14–29: the holes
 
-/// 14. The right identifier with a wrong token gets nothing, and the real token still works.
+/// Scenario 14: The right identifier with a wrong token gets nothing, and the real token still works.
 pub async fn s14_wrong_token_is_refused(fx: &Fixture) -> Outcome {
     let token = VerificationToken::new("ada@example.com", "token-14", from_now(DAY));
     fx.adapter.create_verification_token(token.clone()).await?;
@@ -515,7 +515,7 @@ pub async fn s14_wrong_token_is_refused(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 15. Of 50 concurrent uses of one token exactly one succeeds.
+/// Scenario 15: Of 50 concurrent uses of one token exactly one succeeds.
 pub async fn s15_concurrent_token_use_has_one_winner(fx: &Fixture) -> Outcome {
     fx.adapter
         .create_verification_token(VerificationToken::new(
@@ -544,7 +544,7 @@ pub async fn s15_concurrent_token_use_has_one_winner(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 16. Of 20 concurrent sign-ups with one email in different case exactly one succeeds.
+/// Scenario 16: Of 20 concurrent sign-ups with one email in different case exactly one succeeds.
 pub async fn s16_concurrent_same_email_has_one_winner(fx: &Fixture) -> Outcome {
     let base = "race.user@example.com";
     let spelling = |i: usize| -> String {
@@ -582,7 +582,7 @@ pub async fn s16_concurrent_same_email_has_one_winner(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 17. Every unique key refuses a duplicate with Conflict and the method's code.
+/// Scenario 17: Every unique key refuses a duplicate with Conflict and the method's code.
 pub async fn s17_duplicates_conflict(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-17").await?;
     expect_error(
@@ -678,7 +678,7 @@ pub async fn s17_duplicates_conflict(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 18. delete_user removes three accounts, three sessions and two authenticators, and
+/// Scenario 18: delete_user removes three accounts, three sessions and two authenticators, and
 /// nothing of another user; list_sessions and delete_sessions agree.
 pub async fn s18_delete_user_cascades_everything(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-18").await?;
@@ -823,7 +823,7 @@ pub async fn s18_delete_user_cascades_everything(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 19. Expired sessions and tokens are never returned; delete_expired sweeps them and
+/// Scenario 19: Expired sessions and tokens are never returned; delete_expired sweeps them and
 /// keeps live ones.
 pub async fn s19_expired_records_are_never_returned(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-19").await?;
@@ -930,7 +930,7 @@ pub async fn s19_expired_records_are_never_returned(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 20. Changing the email moves the lookup; a taken email is a Conflict that changes nothing.
+/// Scenario 20: Changing the email moves the lookup; a taken email is a Conflict that changes nothing.
 pub async fn s20_update_user_moves_email(fx: &Fixture) -> Outcome {
     let ada = make_user(fx, "ada").await?;
     let bob = make_user(fx, "bob").await?;
@@ -1016,7 +1016,7 @@ pub async fn s20_update_user_moves_email(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 21. Linking, signing in or registering a credential for an unknown user is NotFound
+/// Scenario 21: Linking, signing in or registering a credential for an unknown user is NotFound
 /// and stores nothing.
 pub async fn s21_unknown_user_is_not_found(fx: &Fixture) -> Outcome {
     expect_error(
@@ -1066,7 +1066,7 @@ pub async fn s21_unknown_user_is_not_found(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 22. Changing or removing what is not there gives None, not an error.
+/// Scenario 22: Changing or removing what is not there gives None, not an error.
 pub async fn s22_missing_keys_give_none(fx: &Fixture) -> Outcome {
     ensure_eq!(
         fx.adapter
@@ -1116,7 +1116,7 @@ pub async fn s22_missing_keys_give_none(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 23. Emails differing only in case find the same user; users without email coexist.
+/// Scenario 23: Emails differing only in case find the same user; users without email coexist.
 pub async fn s23_email_is_case_insensitive(fx: &Fixture) -> Outcome {
     let user = fx
         .adapter
@@ -1193,7 +1193,7 @@ pub const HOSTILE_STRINGS: &[&str] = &[
     " leading and trailing ",
 ];
 
-/// 24. Hostile strings round-trip exactly; wildcards match only themselves; empty keys are
+/// Scenario 24: Hostile strings round-trip exactly; wildcards match only themselves; empty keys are
 /// InvalidInput; NUL bytes and long keys are stored exactly or refused, never truncated.
 pub async fn s24_hostile_strings_are_plain_data(fx: &Fixture) -> Outcome {
     let plain = fx
@@ -1398,7 +1398,7 @@ pub async fn s24_hostile_strings_are_plain_data(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 25. Far past, far future and millisecond values round-trip exactly.
+/// Scenario 25: Far past, far future and millisecond values round-trip exactly.
 pub async fn s25_dates_round_trip(fx: &Fixture) -> Outcome {
     let instants = [
         ymd_ms(1001, 1, 1, 0, 0, 0, 0)?,
@@ -1465,7 +1465,7 @@ pub async fn s25_dates_round_trip(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 26. update_account replaces the token fields and keeps the owner and type.
+/// Scenario 26: update_account replaces the token fields and keeps the owner and type.
 pub async fn s26_update_account_replaces_tokens(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-26").await?;
     make_user(fx, "user-26-other").await?;
@@ -1504,7 +1504,7 @@ pub async fn s26_update_account_replaces_tokens(fx: &Fixture) -> Outcome {
     )
 }
 
-/// 27. A session whose user was deleted is never returned.
+/// Scenario 27: A session whose user was deleted is never returned.
 pub async fn s27_session_of_deleted_user_is_gone(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-27").await?;
     fx.adapter
@@ -1537,7 +1537,7 @@ pub async fn s27_session_of_deleted_user_is_gone(fx: &Fixture) -> Outcome {
     Ok(())
 }
 
-/// 28. A server that refuses connections gives ADAPTER_CONNECTION_ERROR within the timeout.
+/// Scenario 28: A server that refuses connections gives ADAPTER_CONNECTION_ERROR within the timeout.
 pub async fn s28_unreachable_server_fails_fast(fx: &Fixture) -> Outcome {
     let slack = Duration::from_secs(3);
     let started = Instant::now();
@@ -1597,7 +1597,7 @@ pub async fn s28_unreachable_server_fails_fast(fx: &Fixture) -> Outcome {
     }
 }
 
-/// 29. migrate() twice is harmless and data survives it.
+/// Scenario 29: migrate() twice is harmless and data survives it.
 pub async fn s29_migrate_is_idempotent(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-29").await?;
     let session = fx

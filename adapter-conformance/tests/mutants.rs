@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adapter_conformance::backends::memory::MemoryInspector;
-use adapter_conformance::{run_scenario, scenario, Backend, BoxError, Fixture, Inspector, Unreachable};
+use adapter_conformance::{
+    run_scenario, scenario, Backend, BoxError, Fixture, Inspector, Unreachable,
+};
 use auth_core::chrono::{DateTime, Duration as Span, Utc};
 use auth_core::memory::MemoryAdapter;
 use auth_core::{
@@ -94,12 +96,16 @@ impl Adapter for Mutant {
     async fn get_user_by_email(&self, email: &str) -> AdapterResult<Option<User>> {
         if self.is(Fault::CaseSensitiveEmail) {
             let users = self.inner.snapshot().users;
-            return Ok(users.into_values().find(|u| u.email.as_deref() == Some(email)));
+            return Ok(users
+                .into_values()
+                .find(|u| u.email.as_deref() == Some(email)));
         }
         if let Some(user) = self.inner.get_user_by_email(email).await? {
             return Ok(Some(user));
         }
-        let stale = lock(&self.stale_emails).get(&normalize_email(email)).cloned();
+        let stale = lock(&self.stale_emails)
+            .get(&normalize_email(email))
+            .cloned();
         match stale {
             Some(id) if self.is(Fault::StaleEmailIndex) => self.inner.get_user(&id).await,
             _ => Ok(None),
@@ -134,8 +140,12 @@ impl Adapter for Mutant {
     }
 
     async fn link_account(&self, account: Account) -> AdapterResult<Account> {
-        if self.is(Fault::AccountForMissingUser) && self.inner.get_user(&account.user_id).await?.is_none() {
-            self.inner.create_user(User::with_id(account.user_id.as_str())).await?;
+        if self.is(Fault::AccountForMissingUser)
+            && self.inner.get_user(&account.user_id).await?.is_none()
+        {
+            self.inner
+                .create_user(User::with_id(account.user_id.as_str()))
+                .await?;
         }
         self.inner.link_account(account).await
     }
@@ -150,7 +160,10 @@ impl Adapter for Mutant {
 
     async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
         if self.is(Fault::UpdateAccountMovesOwner) {
-            let removed = self.inner.unlink_account(&account.provider, &account.provider_account_id).await?;
+            let removed = self
+                .inner
+                .unlink_account(&account.provider, &account.provider_account_id)
+                .await?;
             return match removed {
                 Some(_) => self.inner.link_account(account).await.map(Some),
                 None => Ok(None),
@@ -161,7 +174,10 @@ impl Adapter for Mutant {
 
     async fn create_session(&self, session: Session) -> AdapterResult<Session> {
         match self.inner.create_session(session.clone()).await {
-            Err(e) if e.kind() == ErrorKind::Conflict && self.is(Fault::DuplicateSessionOverwrites) => {
+            Err(e)
+                if e.kind() == ErrorKind::Conflict
+                    && self.is(Fault::DuplicateSessionOverwrites) =>
+            {
                 self.inner.delete_session(&session.session_token).await?;
                 self.inner.create_session(session).await
             }
@@ -190,7 +206,12 @@ impl Adapter for Mutant {
 
     async fn list_sessions(&self, user_id: &str) -> AdapterResult<Vec<Session>> {
         let mut sessions = self.inner.list_sessions(user_id).await?;
-        sessions.extend(lock(&self.orphans).iter().filter(|s| s.user_id == user_id).cloned());
+        sessions.extend(
+            lock(&self.orphans)
+                .iter()
+                .filter(|s| s.user_id == user_id)
+                .cloned(),
+        );
         Ok(sessions)
     }
 
@@ -198,11 +219,18 @@ impl Adapter for Mutant {
         self.inner.delete_sessions(user_id).await
     }
 
-    async fn create_verification_token(&self, token: VerificationToken) -> AdapterResult<VerificationToken> {
+    async fn create_verification_token(
+        &self,
+        token: VerificationToken,
+    ) -> AdapterResult<VerificationToken> {
         self.inner.create_verification_token(token).await
     }
 
-    async fn use_verification_token(&self, identifier: &str, token: &str) -> AdapterResult<Option<VerificationToken>> {
+    async fn use_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> AdapterResult<Option<VerificationToken>> {
         let tokens = self.inner.snapshot().verification_tokens;
         match self.fault {
             Fault::TokenTakenTwice => {
@@ -218,10 +246,14 @@ impl Adapter for Mutant {
                 let Some(found) = tokens.into_values().find(|t| t.identifier == identifier) else {
                     return Ok(None);
                 };
-                self.inner.use_verification_token(identifier, &found.token).await
+                self.inner
+                    .use_verification_token(identifier, &found.token)
+                    .await
             }
             Fault::ExpiredTokenAccepted => {
-                let found = tokens.get(&(identifier.to_owned(), token.to_owned())).cloned();
+                let found = tokens
+                    .get(&(identifier.to_owned(), token.to_owned()))
+                    .cloned();
                 self.inner.use_verification_token(identifier, token).await?;
                 Ok(found)
             }
@@ -245,12 +277,20 @@ impl Adapter for Mutant {
         Ok(all)
     }
 
-    async fn update_authenticator_counter(&self, id: &str, counter: i64) -> AdapterResult<Authenticator> {
+    async fn update_authenticator_counter(
+        &self,
+        id: &str,
+        counter: i64,
+    ) -> AdapterResult<Authenticator> {
         self.inner.update_authenticator_counter(id, counter).await
     }
 
     async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
-        let cutoff = if self.is(Fault::SweepRemovesLiveSessions) { now + Span::days(31) } else { now };
+        let cutoff = if self.is(Fault::SweepRemovesLiveSessions) {
+            now + Span::days(31)
+        } else {
+            now
+        };
         self.inner.delete_expired(cutoff).await
     }
 }
@@ -265,23 +305,40 @@ impl Inspector for MutantInspector {
     }
 
     async fn stored_account(&self, provider: &str, id: &str) -> Result<Option<Account>, BoxError> {
-        MemoryInspector(self.0.inner.clone()).stored_account(provider, id).await
+        MemoryInspector(self.0.inner.clone())
+            .stored_account(provider, id)
+            .await
     }
 
     async fn stored_session(&self, token: &str) -> Result<Option<Session>, BoxError> {
-        let orphan = lock(&self.0.orphans).iter().find(|s| s.session_token == token).cloned();
+        let orphan = lock(&self.0.orphans)
+            .iter()
+            .find(|s| s.session_token == token)
+            .cloned();
         match orphan {
             Some(session) => Ok(Some(session)),
-            None => MemoryInspector(self.0.inner.clone()).stored_session(token).await,
+            None => {
+                MemoryInspector(self.0.inner.clone())
+                    .stored_session(token)
+                    .await
+            }
         }
     }
 
-    async fn stored_verification_token(&self, identifier: &str, token: &str) -> Result<Option<VerificationToken>, BoxError> {
-        MemoryInspector(self.0.inner.clone()).stored_verification_token(identifier, token).await
+    async fn stored_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> Result<Option<VerificationToken>, BoxError> {
+        MemoryInspector(self.0.inner.clone())
+            .stored_verification_token(identifier, token)
+            .await
     }
 
     async fn stored_authenticator(&self, id: &str) -> Result<Option<Authenticator>, BoxError> {
-        MemoryInspector(self.0.inner.clone()).stored_authenticator(id).await
+        MemoryInspector(self.0.inner.clone())
+            .stored_authenticator(id)
+            .await
     }
 
     async fn migrate(&self) -> Result<(), AdapterError> {
@@ -325,7 +382,11 @@ async fn assert_caught(fault: Fault, scenario_name: &str) {
         panic!("no scenario named {scenario_name}");
     };
     let control = run_scenario(&MutantBackend(Fault::None), scenario).await;
-    assert!(control.passed(), "{scenario_name} fails on the unbroken wrapper: {:?}", control.error);
+    assert!(
+        control.passed(),
+        "{scenario_name} fails on the unbroken wrapper: {:?}",
+        control.error
+    );
     let result = run_scenario(&MutantBackend(fault), scenario).await;
     match result.error {
         Some(why) => println!("{fault:?} caught by {scenario_name}: {why}"),
