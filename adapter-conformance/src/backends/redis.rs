@@ -1,4 +1,365 @@
-//! The adapter-redis backends (in progress).
-pub(crate) fn specs() -> Vec<crate::harness::BackendSpec> {
-    Vec::new()
+//! The Redis backend of adapter-redis: one fresh key prefix per scenario
+//! (`authtest:<uuid>:`), removed with `SCAN MATCH` + `UNLINK` afterwards, so several test
+//! processes share one server without touching each other's keys.
+//!
+//! The inspector reads the keys with plain commands and decodes the JSON records itself,
+//! from the layout documented in adapter-redis, never through the adapter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapter_redis::keys::KeyLayout;
+use adapter_redis::redis::{self, aio::MultiplexedConnection, AsyncCommands};
+use adapter_redis::RedisAdapter;
+use async_trait::async_trait;
+use auth_core::chrono::{DateTime, Utc};
+use auth_core::{Account, AccountType, AdapterError, Authenticator, Session, User, VerificationToken};
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable};
+use crate::harness::{BackendSpec, ContainerPlan, RunningContainer, Source};
+
+/// The environment variable with the Redis URL.
+pub const ENV_VAR: &str = "AUTH_TEST_REDIS_URL";
+/// An example value of [`ENV_VAR`].
+pub const EXAMPLE_URL: &str = "redis://127.0.0.1:6379";
+/// The container image.
+pub const IMAGE: &str = "redis";
+/// The container image tag.
+pub const TAG: &str = "7";
+/// The timeout of the adapter pointed at a dead port.
+pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The backends of this module.
+pub(crate) fn specs() -> Vec<BackendSpec> {
+    vec![redis_spec()]
+}
+
+/// The `redis` backend: a Redis 7 server from [`ENV_VAR`], else a `redis:7` container.
+pub fn redis_spec() -> BackendSpec {
+    BackendSpec {
+        name: "redis",
+        source: Source::Server {
+            env_var: ENV_VAR,
+            example_url: EXAMPLE_URL,
+            container: Some(ContainerPlan {
+                image: IMAGE,
+                tag: TAG,
+                start: start_container,
+            }),
+        },
+        open: |url| Box::pin(open(url)),
+    }
+}
+
+/// The URL of a Redis server published on `host:port`.
+///
+/// ```
+/// use adapter_conformance::backends::redis::container_url;
+/// assert_eq!(container_url("localhost", 32768), "redis://localhost:32768");
+/// ```
+pub fn container_url(host: &str, port: u16) -> String {
+    format!("redis://{host}:{port}")
+}
+
+/// A fresh, unique key prefix for one fixture.
+pub fn fresh_prefix() -> String {
+    format!("authtest:{}:", uuid::Uuid::now_v7().simple())
+}
+
+fn start_container() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
+    Box::pin(async {
+        use testcontainers::runners::AsyncRunner;
+        use testcontainers::ImageExt;
+        use testcontainers_modules::redis::{Redis, REDIS_PORT};
+
+        let container = Redis::default().with_tag(TAG).start().await?;
+        let host = container.get_host().await?;
+        let port = container.get_host_port_ipv4(REDIS_PORT).await?;
+        Ok(RunningContainer {
+            url: container_url(&host.to_string(), port),
+            guard: Box::new(container),
+        })
+    })
+}
+
+async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+    let url = url.ok_or("the redis backend needs a server URL")?;
+    let client = redis::Client::open(url.as_str())?;
+    // Fail early, and clearly, when the server does not answer.
+    let mut conn = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.get_multiplexed_async_connection(),
+    )
+    .await
+    .map_err(|_| format!("Redis at {url} did not answer within 10 s"))??;
+    let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+    Ok(Arc::new(RedisBackend { url, client }))
+}
+
+/// Hands out adapters on fresh key prefixes of one Redis server.
+#[derive(Debug, Clone)]
+pub struct RedisBackend {
+    url: String,
+    client: redis::Client,
+}
+
+#[async_trait]
+impl Backend for RedisBackend {
+    async fn fixture(&self) -> Result<Fixture, BoxError> {
+        let prefix = fresh_prefix();
+        let adapter = RedisAdapter::builder()
+            .key_prefix(prefix.as_str())?
+            .connect(&self.url)
+            .await?;
+        adapter.migrate().await?;
+        let conn = self.client.get_multiplexed_async_connection().await?;
+        Ok(Fixture {
+            adapter: Arc::new(adapter.clone()),
+            inspector: Box::new(RedisInspector {
+                adapter,
+                conn,
+                keys: KeyLayout::new(prefix)?,
+            }),
+        })
+    }
+}
+
+/// Reads one fixture's keys with plain commands.
+#[derive(Debug, Clone)]
+pub struct RedisInspector {
+    adapter: RedisAdapter,
+    conn: MultiplexedConnection,
+    keys: KeyLayout,
+}
+
+fn object(raw: &str) -> Result<Map<String, Value>, BoxError> {
+    match serde_json::from_str(raw)? {
+        Value::Object(map) => Ok(map),
+        _ => Err("a stored record is not a JSON object".into()),
+    }
+}
+
+fn text(map: &Map<String, Value>, field: &str) -> Result<String, BoxError> {
+    map.get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("field {field} is missing or not a string").into())
+}
+
+fn opt_text(map: &Map<String, Value>, field: &str) -> Result<Option<String>, BoxError> {
+    match map.get(field) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("field {field} is not a string").into()),
+    }
+}
+
+fn opt_int(map: &Map<String, Value>, field: &str) -> Result<Option<i64>, BoxError> {
+    match map.get(field) {
+        None => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("field {field} is not an integer").into()),
+    }
+}
+
+fn int(map: &Map<String, Value>, field: &str) -> Result<i64, BoxError> {
+    opt_int(map, field)?.ok_or_else(|| format!("field {field} is missing").into())
+}
+
+fn millis(ms: i64) -> Result<DateTime<Utc>, BoxError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| format!("{ms} ms is out of range").into())
+}
+
+impl RedisInspector {
+    async fn raw(&self, key: &str) -> Result<Option<String>, BoxError> {
+        let mut conn = self.conn.clone();
+        Ok(conn.get(key).await?)
+    }
+}
+
+#[async_trait]
+impl Inspector for RedisInspector {
+    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
+        let Some(raw) = self.raw(&self.keys.user(id)).await? else {
+            return Ok(None);
+        };
+        let m = object(&raw)?;
+        Ok(Some(User {
+            id: text(&m, "id")?,
+            email: opt_text(&m, "email")?,
+            email_verified: opt_int(&m, "email_verified")?.map(millis).transpose()?,
+            name: opt_text(&m, "name")?,
+            image: opt_text(&m, "image")?,
+        }))
+    }
+
+    async fn stored_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> Result<Option<Account>, BoxError> {
+        let key = self.keys.account(provider, provider_account_id);
+        let Some(raw) = self.raw(&key).await? else {
+            return Ok(None);
+        };
+        let m = object(&raw)?;
+        Ok(Some(Account {
+            user_id: text(&m, "user_id")?,
+            account_type: text(&m, "type")?.parse::<AccountType>()?,
+            provider: text(&m, "provider")?,
+            provider_account_id: text(&m, "provider_account_id")?,
+            refresh_token: opt_text(&m, "refresh_token")?,
+            access_token: opt_text(&m, "access_token")?,
+            expires_at: opt_int(&m, "expires_at")?,
+            token_type: opt_text(&m, "token_type")?,
+            scope: opt_text(&m, "scope")?,
+            id_token: opt_text(&m, "id_token")?,
+            session_state: opt_text(&m, "session_state")?,
+        }))
+    }
+
+    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
+        let Some(raw) = self.raw(&self.keys.session(session_token)).await? else {
+            return Ok(None);
+        };
+        let m = object(&raw)?;
+        Ok(Some(Session {
+            session_token: text(&m, "session_token")?,
+            user_id: text(&m, "user_id")?,
+            expires: millis(int(&m, "expires")?)?,
+        }))
+    }
+
+    async fn stored_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> Result<Option<VerificationToken>, BoxError> {
+        let key = self.keys.verification_token(identifier, token);
+        let Some(raw) = self.raw(&key).await? else {
+            return Ok(None);
+        };
+        let m = object(&raw)?;
+        Ok(Some(VerificationToken {
+            identifier: text(&m, "identifier")?,
+            token: text(&m, "token")?,
+            expires: millis(int(&m, "expires")?)?,
+        }))
+    }
+
+    async fn stored_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<Authenticator>, BoxError> {
+        let Some(raw) = self.raw(&self.keys.authenticator(credential_id)).await? else {
+            return Ok(None);
+        };
+        let m = object(&raw)?;
+        Ok(Some(Authenticator {
+            credential_id: text(&m, "credential_id")?,
+            user_id: text(&m, "user_id")?,
+            provider_account_id: text(&m, "provider_account_id")?,
+            credential_public_key: text(&m, "credential_public_key")?,
+            counter: int(&m, "counter")?,
+            credential_device_type: text(&m, "credential_device_type")?,
+            credential_backed_up: m
+                .get("credential_backed_up")
+                .and_then(Value::as_bool)
+                .ok_or("field credential_backed_up is missing or not a boolean")?,
+            transports: opt_text(&m, "transports")?,
+        }))
+    }
+
+    async fn migrate(&self) -> Result<(), AdapterError> {
+        self.adapter.migrate().await
+    }
+
+    async fn unreachable(&self) -> Unreachable {
+        let port = match std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+        {
+            Ok(addr) => addr.port(),
+            Err(_) => 1,
+        };
+        let adapter = RedisAdapter::builder()
+            .connection_timeout(UNREACHABLE_TIMEOUT)
+            .response_timeout(UNREACHABLE_TIMEOUT)
+            .connect(&format!("redis://127.0.0.1:{port}"))
+            .await
+            .map(|adapter| Arc::new(adapter) as Arc<dyn auth_core::Adapter>);
+        Unreachable {
+            timeout: UNREACHABLE_TIMEOUT,
+            adapter,
+        }
+    }
+
+    async fn teardown(&self) -> Result<(), BoxError> {
+        teardown_prefix(&self.conn, &self.keys).await
+    }
+}
+
+/// Removes every key under the layout's prefix (`SCAN MATCH <prefix>*` + `UNLINK`), and
+/// nothing else.
+pub async fn teardown_prefix(conn: &MultiplexedConnection, keys: &KeyLayout) -> Result<(), BoxError> {
+    let mut conn = conn.clone();
+    let pattern = keys.scan_pattern();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        // The pattern is the escaped prefix; check again before deleting anything.
+        let mine: Vec<&String> = batch
+            .iter()
+            .filter(|key| key.starts_with(keys.prefix()))
+            .collect();
+        if !mine.is_empty() {
+            let _: u64 = redis::cmd("UNLINK").arg(&mine).query_async(&mut conn).await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_container_plan_uses_a_current_image() {
+        let spec = redis_spec();
+        assert_eq!(spec.name, "redis");
+        match spec.source {
+            Source::Server {
+                env_var,
+                container: Some(plan),
+                ..
+            } => {
+                assert_eq!(env_var, "AUTH_TEST_REDIS_URL");
+                assert_eq!((plan.image, plan.tag), ("redis", "7"));
+            }
+            other => panic!("unexpected source {other:?}"),
+        }
+        assert_eq!(container_url("127.0.0.1", 6379), "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn fresh_prefixes_are_unique_and_valid() {
+        let a = fresh_prefix();
+        let b = fresh_prefix();
+        assert_ne!(a, b);
+        assert!(KeyLayout::new(a.as_str()).is_ok());
+        assert!(a.starts_with("authtest:") && a.ends_with(':'));
+    }
 }

@@ -1,0 +1,140 @@
+//! The one place where Redis errors, timeouts and unreadable replies become
+//! [`AdapterError`]s.
+//!
+//! | cause | kind |
+//! |---|---|
+//! | I/O error: refused, reset, broken pipe, dropped connection, EOF | `Connection` |
+//! | no connection or reply within the configured time | `Connection` |
+//! | authentication refused, server loading its data set, cluster down / no node | `Connection` |
+//! | a malformed connection URL or client configuration | `InvalidInput` |
+//! | script outcomes `NOT_FOUND` / `CONFLICT` | `NotFound` / `Conflict` (in [`crate::adapter`]) |
+//! | anything else the server refuses, an unreadable record or reply | `Backend` |
+//!
+//! A `Connection` error carries the code ADAPTER_CONNECTION_ERROR whatever the method;
+//! every other error carries the method's code.
+
+use std::time::Duration;
+
+use auth_core::{AdapterError, ErrorKind, Operation};
+use redis::{ErrorKind as RedisKind, RedisError, ServerErrorKind};
+
+use crate::keys::InvalidPrefix;
+use crate::records::CorruptRecord;
+
+/// A call that got no connection or no reply in time.
+#[derive(Debug, thiserror::Error)]
+#[error("Redis did not answer within {0:?}")]
+pub(crate) struct TimedOut(pub(crate) Duration);
+
+/// A script that kept seeing its inputs change.
+#[derive(Debug, thiserror::Error)]
+#[error("the records kept changing under concurrent writes; gave up after {0} attempts")]
+pub(crate) struct Contention(pub(crate) usize);
+
+/// A reply of a shape the adapter never asks for.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected reply from Redis: {0}")]
+pub(crate) struct UnexpectedReply(pub(crate) String);
+
+/// The kind of a Redis error (see the module table).
+pub(crate) fn kind_of(err: &RedisError) -> ErrorKind {
+    if err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_refusal()
+        || err.is_connection_dropped()
+    {
+        return ErrorKind::Connection;
+    }
+    match err.kind() {
+        RedisKind::Io
+        | RedisKind::AuthenticationFailed
+        | RedisKind::ClusterConnectionNotFound
+        | RedisKind::Server(
+            ServerErrorKind::BusyLoading
+            | ServerErrorKind::ClusterDown
+            | ServerErrorKind::MasterDown,
+        ) => ErrorKind::Connection,
+        RedisKind::InvalidClientConfig => ErrorKind::InvalidInput,
+        _ => ErrorKind::Backend,
+    }
+}
+
+/// A Redis error of `operation`.
+pub(crate) fn from_redis(operation: Operation, err: RedisError) -> AdapterError {
+    let kind = kind_of(&err);
+    AdapterError::from_driver(operation, kind, err)
+}
+
+/// No connection or reply within `limit`.
+pub(crate) fn timed_out(operation: Operation, limit: Duration) -> AdapterError {
+    AdapterError::connection(operation, TimedOut(limit))
+}
+
+/// A stored record that does not decode.
+pub(crate) fn corrupt(operation: Operation, err: CorruptRecord) -> AdapterError {
+    AdapterError::from_driver(operation, ErrorKind::Backend, err)
+}
+
+/// A script reply of the wrong shape.
+pub(crate) fn unexpected(operation: Operation, what: impl Into<String>) -> AdapterError {
+    AdapterError::from_driver(operation, ErrorKind::Backend, UnexpectedReply(what.into()))
+}
+
+/// Compare-and-set retries exhausted.
+pub(crate) fn contention(operation: Operation, attempts: usize) -> AdapterError {
+    AdapterError::from_driver(operation, ErrorKind::Backend, Contention(attempts))
+}
+
+/// A key prefix the builder refused.
+pub(crate) fn invalid_prefix(err: InvalidPrefix) -> AdapterError {
+    AdapterError::from_driver(Operation::Connect, ErrorKind::InvalidInput, err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::ErrorCode;
+    use std::io;
+
+    fn io_error(kind: io::ErrorKind) -> RedisError {
+        RedisError::from(io::Error::from(kind))
+    }
+
+    #[test]
+    fn io_failures_are_connection_errors() {
+        for kind in [
+            io::ErrorKind::ConnectionRefused,
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::BrokenPipe,
+            io::ErrorKind::TimedOut,
+            io::ErrorKind::UnexpectedEof,
+            io::ErrorKind::NotConnected,
+        ] {
+            let err = from_redis(Operation::GetSessionAndUser, io_error(kind));
+            assert_eq!(err.kind(), ErrorKind::Connection, "{kind:?}");
+            assert_eq!(err.code(), ErrorCode::AdapterConnectionError);
+            assert_eq!(err.operation(), Operation::GetSessionAndUser);
+            assert!(std::error::Error::source(&err).is_some());
+        }
+    }
+
+    #[test]
+    fn timeouts_are_connection_errors() {
+        let err = timed_out(Operation::CreateUser, Duration::from_secs(2));
+        assert_eq!(err.code(), ErrorCode::AdapterConnectionError);
+        assert_eq!(err.operation(), Operation::CreateUser);
+    }
+
+    #[test]
+    fn server_refusals_are_backend_errors() {
+        let err = RedisError::from((RedisKind::Client, "refused"));
+        assert_eq!(kind_of(&err), ErrorKind::Backend);
+        let err = RedisError::from((RedisKind::AuthenticationFailed, "bad password"));
+        assert_eq!(kind_of(&err), ErrorKind::Connection);
+        let err = RedisError::from((RedisKind::InvalidClientConfig, "bad url"));
+        assert_eq!(kind_of(&err), ErrorKind::InvalidInput);
+        let err = contention(Operation::UpdateUser, 8);
+        assert_eq!(err.code(), ErrorCode::UpdateUserError);
+        assert_eq!(err.kind(), ErrorKind::Backend);
+    }
+}

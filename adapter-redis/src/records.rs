@@ -1,0 +1,302 @@
+//! The stored form of each record: one JSON object per Redis string, timestamps as epoch
+//! milliseconds (exact to the millisecond, far past and far future included), absent
+//! optional fields left out.
+//!
+//! The field names are the model's, except that `Account::account_type` is `type`. The
+//! Lua scripts read two fields of a session (`user_id`, `expires`) and one of accounts and
+//! authenticators (`user_id`); everything else is only read in Rust.
+
+use auth_core::chrono::{DateTime, Utc};
+use auth_core::{Account, AccountType, Authenticator, Session, User, VerificationToken};
+use serde::{Deserialize, Serialize};
+
+/// A stored record that could not be decoded (written by something else, or corrupt).
+#[derive(Debug)]
+pub(crate) struct CorruptRecord {
+    pub(crate) what: &'static str,
+    pub(crate) why: String,
+}
+
+impl std::fmt::Display for CorruptRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a stored {} record could not be read: {}", self.what, self.why)
+    }
+}
+
+impl std::error::Error for CorruptRecord {}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_millis(what: &'static str, ms: i64) -> Result<DateTime<Utc>, CorruptRecord> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| CorruptRecord {
+        what,
+        why: format!("timestamp {ms} ms is out of range"),
+    })
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &'static str, raw: &[u8]) -> Result<T, CorruptRecord> {
+    // Only the position and class of the error: serde's message may quote stored data,
+    // which can be a secret (a token).
+    serde_json::from_slice(raw).map_err(|e| CorruptRecord {
+        what,
+        why: format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
+    })
+}
+
+fn encode<T: Serialize>(value: &T) -> String {
+    // Serializing these plain structs (strings, integers, booleans) cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredUser {
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email_verified: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
+}
+
+pub(crate) fn encode_user(user: &User) -> String {
+    encode(&StoredUser {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        email_verified: user.email_verified.map(millis),
+        name: user.name.clone(),
+        image: user.image.clone(),
+    })
+}
+
+pub(crate) fn decode_user(raw: &[u8]) -> Result<User, CorruptRecord> {
+    let s: StoredUser = decode("user", raw)?;
+    Ok(User {
+        id: s.id,
+        email: s.email,
+        email_verified: s
+            .email_verified
+            .map(|ms| from_millis("user", ms))
+            .transpose()?,
+        name: s.name,
+        image: s.image,
+    })
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredAccount {
+    user_id: String,
+    #[serde(rename = "type")]
+    account_type: AccountType,
+    provider: String,
+    provider_account_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session_state: Option<String>,
+}
+
+pub(crate) fn encode_account(a: &Account) -> String {
+    encode(&StoredAccount {
+        user_id: a.user_id.clone(),
+        account_type: a.account_type,
+        provider: a.provider.clone(),
+        provider_account_id: a.provider_account_id.clone(),
+        refresh_token: a.refresh_token.clone(),
+        access_token: a.access_token.clone(),
+        expires_at: a.expires_at,
+        token_type: a.token_type.clone(),
+        scope: a.scope.clone(),
+        id_token: a.id_token.clone(),
+        session_state: a.session_state.clone(),
+    })
+}
+
+pub(crate) fn decode_account(raw: &[u8]) -> Result<Account, CorruptRecord> {
+    let s: StoredAccount = decode("account", raw)?;
+    Ok(Account {
+        user_id: s.user_id,
+        account_type: s.account_type,
+        provider: s.provider,
+        provider_account_id: s.provider_account_id,
+        refresh_token: s.refresh_token,
+        access_token: s.access_token,
+        expires_at: s.expires_at,
+        token_type: s.token_type,
+        scope: s.scope,
+        id_token: s.id_token,
+        session_state: s.session_state,
+    })
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredSession {
+    session_token: String,
+    user_id: String,
+    expires: i64,
+}
+
+pub(crate) fn encode_session(s: &Session) -> String {
+    encode(&StoredSession {
+        session_token: s.session_token.clone(),
+        user_id: s.user_id.clone(),
+        expires: millis(s.expires),
+    })
+}
+
+pub(crate) fn decode_session(raw: &[u8]) -> Result<Session, CorruptRecord> {
+    let s: StoredSession = decode("session", raw)?;
+    Ok(Session {
+        session_token: s.session_token,
+        user_id: s.user_id,
+        expires: from_millis("session", s.expires)?,
+    })
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredToken {
+    identifier: String,
+    token: String,
+    expires: i64,
+}
+
+pub(crate) fn encode_token(t: &VerificationToken) -> String {
+    encode(&StoredToken {
+        identifier: t.identifier.clone(),
+        token: t.token.clone(),
+        expires: millis(t.expires),
+    })
+}
+
+pub(crate) fn decode_token(raw: &[u8]) -> Result<VerificationToken, CorruptRecord> {
+    let s: StoredToken = decode("verification token", raw)?;
+    Ok(VerificationToken {
+        identifier: s.identifier,
+        token: s.token,
+        expires: from_millis("verification token", s.expires)?,
+    })
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredAuthenticator {
+    credential_id: String,
+    user_id: String,
+    provider_account_id: String,
+    credential_public_key: String,
+    counter: i64,
+    credential_device_type: String,
+    credential_backed_up: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    transports: Option<String>,
+}
+
+pub(crate) fn encode_authenticator(a: &Authenticator) -> String {
+    encode(&StoredAuthenticator {
+        credential_id: a.credential_id.clone(),
+        user_id: a.user_id.clone(),
+        provider_account_id: a.provider_account_id.clone(),
+        credential_public_key: a.credential_public_key.clone(),
+        counter: a.counter,
+        credential_device_type: a.credential_device_type.clone(),
+        credential_backed_up: a.credential_backed_up,
+        transports: a.transports.clone(),
+    })
+}
+
+pub(crate) fn decode_authenticator(raw: &[u8]) -> Result<Authenticator, CorruptRecord> {
+    let s: StoredAuthenticator = decode("authenticator", raw)?;
+    Ok(Authenticator {
+        credential_id: s.credential_id,
+        user_id: s.user_id,
+        provider_account_id: s.provider_account_id,
+        credential_public_key: s.credential_public_key,
+        counter: s.counter,
+        credential_device_type: s.credential_device_type,
+        credential_backed_up: s.credential_backed_up,
+        transports: s.transports,
+    })
+}
+
+/// The epoch milliseconds stored for an instant (what `PEXPIREAT` and the expiry sets get).
+pub(crate) fn expires_ms(t: DateTime<Utc>) -> i64 {
+    millis(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::chrono::TimeZone;
+
+    #[test]
+    fn records_round_trip_to_the_millisecond() {
+        let at = Utc.with_ymd_and_hms(1001, 1, 1, 0, 0, 0).unwrap()
+            + auth_core::chrono::Duration::microseconds(123_456);
+        let user = User {
+            id: "u\0\"{}".into(),
+            email: Some("A@x".into()),
+            email_verified: Some(at),
+            name: None,
+            image: Some("🦀".into()),
+        };
+        let back = decode_user(encode_user(&user).as_bytes()).unwrap();
+        assert_eq!(back.email_verified, Some(auth_core::truncate_to_millis(at)));
+        assert_eq!(back.id, user.id);
+        assert_eq!(back.name, None);
+
+        let session = Session::new("t", "u", Utc.with_ymd_and_hms(9998, 12, 31, 23, 59, 59).unwrap());
+        assert_eq!(decode_session(encode_session(&session).as_bytes()).unwrap(), session);
+
+        let mut account = Account::new("u", AccountType::WebAuthn, "p", "a");
+        account.expires_at = Some(-5);
+        account.id_token = Some("x".repeat(4096));
+        assert_eq!(decode_account(encode_account(&account).as_bytes()).unwrap(), account);
+
+        let token = VerificationToken::new("i", "t", Utc.timestamp_millis_opt(-1).unwrap());
+        assert_eq!(decode_token(encode_token(&token).as_bytes()).unwrap(), token);
+
+        let cred = Authenticator::new("c", "u", "pa", "pk");
+        assert_eq!(decode_authenticator(encode_authenticator(&cred).as_bytes()).unwrap(), cred);
+    }
+
+    #[test]
+    fn the_stored_form_is_documented_json() {
+        let session = Session::new("tok", "u1", Utc.timestamp_millis_opt(1_700_000_000_123).unwrap());
+        assert_eq!(
+            encode_session(&session),
+            r#"{"session_token":"tok","user_id":"u1","expires":1700000000123}"#
+        );
+        let user = User::with_id("u1");
+        assert_eq!(encode_user(&user), r#"{"id":"u1"}"#);
+        let account = Account::new("u1", AccountType::Oidc, "github", "1");
+        assert_eq!(
+            encode_account(&account),
+            r#"{"user_id":"u1","type":"oidc","provider":"github","provider_account_id":"1"}"#
+        );
+    }
+
+    #[test]
+    fn corrupt_records_are_errors_not_panics() {
+        assert!(decode_user(b"not json").is_err());
+        assert!(decode_session(br#"{"session_token":"t","user_id":"u","expires":9e30}"#).is_err());
+        assert!(decode_session(br#"{"session_token":"t","user_id":"u","expires":9223372036854775807}"#).is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! The server-side Lua scripts, one per atomic change, and the replies they give.
+//!
+//! Each script lives in `src/scripts/<name>.lua` and is compiled into the crate with
+//! `include_str!`. [`redis::Script`] calls it by its SHA1 (`EVALSHA`) and loads it on a
+//! `NOSCRIPT` reply, so a restarted or flushed server costs one extra round trip; `migrate()`
+//! loads all of them up front. User data only ever reaches a script as `KEYS`/`ARGV`, never
+//! as source text.
+//!
+//! Scripts report outcomes as status replies (`OK`, `NOT_FOUND`, `CONFLICT`,
+//! `CONFLICT_EMAIL`, `RETRY`), records as bulk strings, counts as integers and absence as
+//! nil; [`Reply`] is that vocabulary on the Rust side.
+
+use std::sync::LazyLock;
+
+use redis::{Script, Value};
+
+macro_rules! scripts {
+    ($($(#[$doc:meta])* $name:ident => $file:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub(crate) static $name: LazyLock<Script> =
+                LazyLock::new(|| Script::new(include_str!(concat!("scripts/", $file))));
+        )*
+
+        /// Every script as `(file name, source, script)`, for `migrate()` to load them all.
+        pub(crate) fn all() -> Vec<(&'static str, &'static str, &'static Script)> {
+            vec![$(($file, include_str!(concat!("scripts/", $file)), &*$name),)*]
+        }
+    };
+}
+
+scripts! {
+    /// Claims the id and the normalized email together.
+    CREATE_USER => "create_user.lua";
+    /// Replaces a user and moves its email claim (compare-and-set).
+    UPDATE_USER => "update_user.lua";
+    /// Removes a user with everything it owns.
+    DELETE_USER => "delete_user.lua";
+    /// link_account / create_authenticator: the owner must exist, the key must be free.
+    INSERT_OWNED => "insert_owned.lua";
+    /// Removes an account and its index entry.
+    UNLINK_ACCOUNT => "unlink_account.lua";
+    /// Compare-and-set of one record.
+    REPLACE_RECORD => "replace_record.lua";
+    /// Stores a session with its expiry and index entries.
+    CREATE_SESSION => "create_session.lua";
+    /// Reads a live session and its user in one round trip.
+    GET_SESSION_AND_USER => "get_session_and_user.lua";
+    /// Changes a session's expiry and/or owner.
+    UPDATE_SESSION => "update_session.lua";
+    /// Removes a session and its index entries.
+    DELETE_SESSION => "delete_session.lua";
+    /// Prunes or deletes a user's sessions.
+    USER_SESSIONS => "user_sessions.lua";
+    /// Sweeps expired sessions.
+    SWEEP_SESSIONS => "sweep_sessions.lua";
+    /// Stores a verification token with its expiry.
+    CREATE_VERIFICATION_TOKEN => "create_verification_token.lua";
+    /// Takes a verification token.
+    USE_VERIFICATION_TOKEN => "use_verification_token.lua";
+    /// Sweeps expired verification tokens.
+    SWEEP_TOKENS => "sweep_tokens.lua";
+}
+
+/// What a script answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// The change was made.
+    Ok,
+    /// Nothing there (nil).
+    Absent,
+    /// A record the change needs does not exist.
+    NotFound,
+    /// A unique key is taken.
+    Conflict,
+    /// The email is taken by another user.
+    ConflictEmail,
+    /// What Rust read changed before the script ran: read again and retry.
+    Retry,
+    /// One record.
+    Record(Vec<u8>),
+    /// Several records.
+    Records(Vec<Vec<u8>>),
+    /// A count.
+    Count(i64),
+}
+
+impl Reply {
+    /// Reads a script's reply; `Err` names what was unexpected.
+    pub(crate) fn parse(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Nil => Ok(Self::Absent),
+            Value::Okay => Ok(Self::Ok),
+            Value::SimpleString(status) => match status.as_str() {
+                "OK" => Ok(Self::Ok),
+                "NOT_FOUND" => Ok(Self::NotFound),
+                "CONFLICT" => Ok(Self::Conflict),
+                "CONFLICT_EMAIL" => Ok(Self::ConflictEmail),
+                "RETRY" => Ok(Self::Retry),
+                other => Err(format!("unexpected script status {other:?}")),
+            },
+            Value::BulkString(bytes) => Ok(Self::Record(bytes)),
+            Value::Int(n) => Ok(Self::Count(n)),
+            Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::BulkString(bytes) => Ok(bytes),
+                    other => Err(format!(
+                        "unexpected {} in a script's array reply",
+                        type_name(&other)
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Self::Records),
+            other => Err(format!("unexpected {} script reply", type_name(&other))),
+        }
+    }
+
+    /// The variant's name, for error messages (never the record, which may hold a secret).
+    pub(crate) fn describe(&self) -> &'static str {
+        match self {
+            Self::Ok => "OK",
+            Self::Absent => "nil",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+            Self::ConflictEmail => "CONFLICT_EMAIL",
+            Self::Retry => "RETRY",
+            Self::Record(_) => "a record",
+            Self::Records(_) => "records",
+            Self::Count(_) => "a count",
+        }
+    }
+}
+
+/// The type of a reply, never its content.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Nil => "nil",
+        Value::Int(_) => "integer",
+        Value::BulkString(_) => "bulk string",
+        Value::Array(_) => "array",
+        Value::SimpleString(_) => "status",
+        Value::Okay => "OK",
+        Value::Map(_) => "map",
+        Value::Set(_) => "set",
+        Value::Double(_) => "double",
+        Value::Boolean(_) => "boolean",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_script_compiles_in_and_has_a_distinct_hash() {
+        let scripts = all();
+        assert_eq!(scripts.len(), 15);
+        let hashes: std::collections::HashSet<_> =
+            scripts.iter().map(|(_, _, s)| s.get_hash().to_owned()).collect();
+        assert_eq!(hashes.len(), scripts.len());
+    }
+
+    #[test]
+    fn replies_parse() {
+        assert_eq!(Reply::parse(Value::Nil), Ok(Reply::Absent));
+        assert_eq!(Reply::parse(Value::Okay), Ok(Reply::Ok));
+        assert_eq!(
+            Reply::parse(Value::SimpleString("RETRY".into())),
+            Ok(Reply::Retry)
+        );
+        assert_eq!(Reply::parse(Value::Int(3)), Ok(Reply::Count(3)));
+        assert_eq!(
+            Reply::parse(Value::Array(vec![
+                Value::BulkString(b"a".to_vec()),
+                Value::BulkString(b"b".to_vec())
+            ])),
+            Ok(Reply::Records(vec![b"a".to_vec(), b"b".to_vec()]))
+        );
+        assert!(Reply::parse(Value::SimpleString("WHAT".into())).is_err());
+        assert!(Reply::parse(Value::Array(vec![Value::Nil])).is_err());
+    }
+}

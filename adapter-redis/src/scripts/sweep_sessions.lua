@@ -1,0 +1,35 @@
+-- delete_expired, sessions: remove the expired sessions that session-expiries lists and
+-- their index entries (Redis has usually dropped the session keys already).
+-- KEYS[1] session-expiries; then per entry i: KEYS[2i] session key, KEYS[2i+1] the
+-- owner's user-sessions set
+-- ARGV[1] now (epoch ms); ARGV[2] count n; then n members, n tokens, n owner ids
+-- Returns how many expired entries it removed.
+local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local swept = 0
+for i = 1, n do
+  local member, token, uid = ARGV[2 + i], ARGV[2 + n + i], ARGV[2 + 2 * n + i]
+  local session_key, index_key = KEYS[2 * i], KEYS[2 * i + 1]
+  local score = redis.call('ZSCORE', KEYS[1], member)
+  if score and tonumber(score) <= now then
+    local raw = redis.call('GET', session_key)
+    local record
+    if raw then
+      local ok, decoded = pcall(cjson.decode, raw)
+      if ok and type(decoded) == 'table' and decoded.user_id == uid then
+        record = decoded
+      end
+    end
+    if record and tonumber(record.expires) > now then
+      -- Out of step (should not happen): put the live expiry back instead of dropping it.
+      redis.call('ZADD', KEYS[1], string.format('%.0f', record.expires), member)
+    else
+      if record then
+        redis.call('DEL', session_key)
+      end
+      redis.call('SREM', index_key, token)
+      redis.call('ZREM', KEYS[1], member)
+      swept = swept + 1
+    end
+  end
+end
+return swept

@@ -1,0 +1,30 @@
+-- delete_expired, verification tokens: remove the expired tokens vtoken-expiries lists.
+-- KEYS[1] vtoken-expiries; then one token key per entry
+-- ARGV[1] now (epoch ms); ARGV[2] count n; then n members
+-- Returns how many expired entries it removed.
+local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local swept = 0
+for i = 1, n do
+  local member, key = ARGV[2 + i], KEYS[1 + i]
+  local score = redis.call('ZSCORE', KEYS[1], member)
+  if score and tonumber(score) <= now then
+    local raw = redis.call('GET', key)
+    local record
+    if raw then
+      local ok, decoded = pcall(cjson.decode, raw)
+      if ok and type(decoded) == 'table' then
+        record = decoded
+      end
+    end
+    if record and tonumber(record.expires) > now then
+      redis.call('ZADD', KEYS[1], string.format('%.0f', record.expires), member)
+    else
+      if raw then
+        redis.call('DEL', key)
+      end
+      redis.call('ZREM', KEYS[1], member)
+      swept = swept + 1
+    end
+  end
+end
+return swept
