@@ -123,7 +123,7 @@ pub fn run_test(spec: fn() -> BackendSpec, scenario_name: &str) {
                         harness::REQUIRE_VAR
                     );
                 }
-                eprintln!("{why}");
+                announce_skip(spec.name, &why);
                 return;
             }
             Err(e) => panic!("backend {} could not be opened: {e}", spec.name),
@@ -136,6 +136,42 @@ pub fn run_test(spec: fn() -> BackendSpec, scenario_name: &str) {
             );
         }
     });
+}
+
+/// Says once per backend and test run that a backend was skipped, where a person sees it.
+///
+/// Test runners capture a passing test's output, and nextest runs each test in its own
+/// process, so a plain `eprintln!` would be hidden and repeated 29 times. The first test
+/// process of a run to claim a marker file writes the line to the terminal (when there is
+/// one) and to its own stderr; the others stay quiet.
+fn announce_skip(backend: &str, line: &str) {
+    use std::fs::OpenOptions;
+    use std::io::Write;
+
+    let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| parent_process_id());
+    let marker = std::env::temp_dir().join(format!("auth-conformance-skip-{run}-{backend}"));
+    let claim = || OpenOptions::new().write(true).create_new(true).open(&marker).is_ok();
+    let stale = || {
+        std::fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(3600))
+    };
+    // A marker left by an old run whose id was reused does not silence this one.
+    let claimed = claim() || (stale() && std::fs::remove_file(&marker).is_ok() && claim());
+    if !claimed {
+        return;
+    }
+    if let Ok(mut tty) = OpenOptions::new().write(true).open("/dev/tty") {
+        let _ = writeln!(tty, "{line}");
+    }
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+fn parent_process_id() -> String {
+    #[cfg(unix)]
+    return std::os::unix::process::parent_id().to_string();
+    #[cfg(not(unix))]
+    return std::process::id().to_string();
 }
 
 /// Generates one `#[test]` per scenario for a backend, in a module of that name, so
