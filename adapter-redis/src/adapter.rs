@@ -89,7 +89,11 @@ impl RedisAdapter {
         RedisAdapterBuilder::new().connect(url).await
     }
 
-    pub(crate) fn from_parts(conn: ConnectionManager, keys: KeyLayout, call_timeout: Duration) -> Self {
+    pub(crate) fn from_parts(
+        conn: ConnectionManager,
+        keys: KeyLayout,
+        call_timeout: Duration,
+    ) -> Self {
         Self {
             conn,
             keys,
@@ -175,7 +179,11 @@ impl RedisAdapter {
         self.bounded(op, pipe.query_async(&mut conn)).await
     }
 
-    async fn invoke(&self, op: Operation, invocation: &ScriptInvocation<'_>) -> AdapterResult<Reply> {
+    async fn invoke(
+        &self,
+        op: Operation,
+        invocation: &ScriptInvocation<'_>,
+    ) -> AdapterResult<Reply> {
         let mut conn = self.conn.clone();
         let value: Value = self.bounded(op, invocation.invoke_async(&mut conn)).await?;
         Reply::parse(value).map_err(|what| error::unexpected(op, what))
@@ -297,9 +305,10 @@ impl RedisAdapter {
             let mut malformed = Vec::new();
             for member in members {
                 match keys::decode_parts(&member).as_deref() {
-                    Some([identifier, token]) => {
-                        well_formed.push((member.clone(), self.keys.verification_token(identifier, token)))
-                    }
+                    Some([identifier, token]) => well_formed.push((
+                        member.clone(),
+                        self.keys.verification_token(identifier, token),
+                    )),
                     _ => malformed.push(member),
                 }
             }
@@ -342,12 +351,17 @@ fn check_server_version(info: &str) -> Result<(), String> {
     if (major, minor) >= (6, 2) {
         Ok(())
     } else {
-        Err(format!("Redis {version} is too old: this adapter needs 6.2 or later"))
+        Err(format!(
+            "Redis {version} is too old: this adapter needs 6.2 or later"
+        ))
     }
 }
 
 fn unexpected(op: Operation, reply: &Reply) -> AdapterError {
-    error::unexpected(op, format!("unexpected script outcome {}", reply.describe()))
+    error::unexpected(
+        op,
+        format!("unexpected script outcome {}", reply.describe()),
+    )
 }
 
 #[async_trait]
@@ -365,7 +379,9 @@ impl Adapter for RedisAdapter {
         match self.invoke(op, &invocation).await? {
             Reply::Ok => Ok(user),
             Reply::Conflict => Err(AdapterError::conflict(op, "a user with this id exists")),
-            Reply::ConflictEmail => Err(AdapterError::conflict(op, "a user with this email exists")),
+            Reply::ConflictEmail => {
+                Err(AdapterError::conflict(op, "a user with this email exists"))
+            }
             other => Err(unexpected(op, &other)),
         }
     }
@@ -525,7 +541,10 @@ impl Adapter for RedisAdapter {
         let mut invocation = scripts::INSERT_OWNED.prepare_invoke();
         invocation
             .key(self.keys.user(&account.user_id))
-            .key(self.keys.account(&account.provider, &account.provider_account_id))
+            .key(
+                self.keys
+                    .account(&account.provider, &account.provider_account_id),
+            )
             .key(self.keys.user_accounts(&account.user_id))
             .arg(records::encode_account(&account))
             .arg(keys::account_member(
@@ -588,7 +607,9 @@ impl Adapter for RedisAdapter {
     #[tracing::instrument(skip_all, fields(db.system = "redis", provider = %account.provider))]
     async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
-        let key = self.keys.account(&account.provider, &account.provider_account_id);
+        let key = self
+            .keys
+            .account(&account.provider, &account.provider_account_id);
         for _ in 0..MAX_ATTEMPTS {
             let Some(raw) = self.get(op, &key).await? else {
                 return Ok(None);
@@ -627,7 +648,10 @@ impl Adapter for RedisAdapter {
             .arg(records::encode_session(&session))
             .arg(&session.session_token)
             .arg(records::expires_ms(session.expires))
-            .arg(keys::session_member(&session.user_id, &session.session_token));
+            .arg(keys::session_member(
+                &session.user_id,
+                &session.session_token,
+            ));
         match self.invoke(op, &invocation).await? {
             Reply::Ok => Ok(session),
             Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
@@ -781,7 +805,11 @@ impl Adapter for RedisAdapter {
             for token in &stale {
                 invocation.key(self.keys.session(token));
             }
-            invocation.arg(user_id).arg("prune").arg(stale.len()).arg(&stale);
+            invocation
+                .arg(user_id)
+                .arg("prune")
+                .arg(stale.len())
+                .arg(&stale);
             for token in &stale {
                 invocation.arg(keys::session_member(user_id, token));
             }
@@ -836,17 +864,17 @@ impl Adapter for RedisAdapter {
         validate::non_empty(op, "token", &token.token)?;
         let mut invocation = scripts::CREATE_VERIFICATION_TOKEN.prepare_invoke();
         invocation
-            .key(self.keys.verification_token(&token.identifier, &token.token))
+            .key(
+                self.keys
+                    .verification_token(&token.identifier, &token.token),
+            )
             .key(self.keys.token_expiries())
             .arg(records::encode_token(&token))
             .arg(records::expires_ms(token.expires))
             .arg(keys::token_member(&token.identifier, &token.token));
         match self.invoke(op, &invocation).await? {
             Reply::Ok => Ok(token),
-            Reply::Conflict => Err(AdapterError::conflict(
-                op,
-                "this verification token exists",
-            )),
+            Reply::Conflict => Err(AdapterError::conflict(op, "this verification token exists")),
             other => Err(unexpected(op, &other)),
         }
     }
@@ -914,7 +942,9 @@ impl Adapter for RedisAdapter {
         if user_id.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = self.members(op, &self.keys.user_authenticators(user_id)).await?;
+        let ids = self
+            .members(op, &self.keys.user_authenticators(user_id))
+            .await?;
         let keys: Vec<String> = ids.iter().map(|id| self.keys.authenticator(id)).collect();
         let mut list = Vec::with_capacity(keys.len());
         for raw in self.mget(op, &keys).await?.into_iter().flatten() {

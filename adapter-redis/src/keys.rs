@@ -332,7 +332,13 @@ mod tests {
     #[test]
     fn hostile_parts_are_plain_bytes() {
         let keys = layout();
-        for hostile in ["*", "?[a-z]", "]]..redis.call('DEL', KEYS[1])..[[", "{}", "a\0b"] {
+        for hostile in [
+            "*",
+            "?[a-z]",
+            "]]..redis.call('DEL', KEYS[1])..[[",
+            "{}",
+            "a\0b",
+        ] {
             let key = keys.session(hostile);
             assert_eq!(key, format!("auth:session:{}:{hostile}", hostile.len()));
         }

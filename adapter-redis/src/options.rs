@@ -136,8 +136,8 @@ impl RedisAdapterBuilder {
     /// Errors: ADAPTER_CONNECTION_ERROR (kind `Connection`) when the server cannot be
     /// reached within the connection timeout; kind `InvalidInput` for a malformed URL.
     pub async fn connect(self, url: &str) -> AdapterResult<RedisAdapter> {
-        let client = redis::Client::open(url)
-            .map_err(|e| error::from_redis(Operation::Connect, e))?;
+        let client =
+            redis::Client::open(url).map_err(|e| error::from_redis(Operation::Connect, e))?;
         self.connect_client(client).await
     }
 
@@ -168,7 +168,10 @@ mod tests {
         assert_eq!(b.keys().prefix(), DEFAULT_PREFIX);
         assert_eq!(b.call_timeout(), Duration::from_secs(10));
         let config = b.manager_config();
-        assert_eq!(config.connection_timeout(), Some(DEFAULT_CONNECTION_TIMEOUT));
+        assert_eq!(
+            config.connection_timeout(),
+            Some(DEFAULT_CONNECTION_TIMEOUT)
+        );
         assert_eq!(config.response_timeout(), Some(DEFAULT_RESPONSE_TIMEOUT));
         assert_eq!(config.number_of_retries(), DEFAULT_RECONNECT_RETRIES);
     }

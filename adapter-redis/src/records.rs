@@ -19,7 +19,11 @@ pub(crate) struct CorruptRecord {
 
 impl std::fmt::Display for CorruptRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a stored {} record could not be read: {}", self.what, self.why)
+        write!(
+            f,
+            "a stored {} record could not be read: {}",
+            self.what, self.why
+        )
     }
 }
 
@@ -36,7 +40,10 @@ fn from_millis(what: &'static str, ms: i64) -> Result<DateTime<Utc>, CorruptReco
     })
 }
 
-fn decode<T: serde::de::DeserializeOwned>(what: &'static str, raw: &[u8]) -> Result<T, CorruptRecord> {
+fn decode<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    raw: &[u8],
+) -> Result<T, CorruptRecord> {
     // Only the position and class of the error: serde's message may quote stored data,
     // which can be a secret (a token).
     serde_json::from_slice(raw).map_err(|e| CorruptRecord {
@@ -262,24 +269,44 @@ mod tests {
         assert_eq!(back.id, user.id);
         assert_eq!(back.name, None);
 
-        let session = Session::new("t", "u", Utc.with_ymd_and_hms(9998, 12, 31, 23, 59, 59).unwrap());
-        assert_eq!(decode_session(encode_session(&session).as_bytes()).unwrap(), session);
+        let session = Session::new(
+            "t",
+            "u",
+            Utc.with_ymd_and_hms(9998, 12, 31, 23, 59, 59).unwrap(),
+        );
+        assert_eq!(
+            decode_session(encode_session(&session).as_bytes()).unwrap(),
+            session
+        );
 
         let mut account = Account::new("u", AccountType::WebAuthn, "p", "a");
         account.expires_at = Some(-5);
         account.id_token = Some("x".repeat(4096));
-        assert_eq!(decode_account(encode_account(&account).as_bytes()).unwrap(), account);
+        assert_eq!(
+            decode_account(encode_account(&account).as_bytes()).unwrap(),
+            account
+        );
 
         let token = VerificationToken::new("i", "t", Utc.timestamp_millis_opt(-1).unwrap());
-        assert_eq!(decode_token(encode_token(&token).as_bytes()).unwrap(), token);
+        assert_eq!(
+            decode_token(encode_token(&token).as_bytes()).unwrap(),
+            token
+        );
 
         let cred = Authenticator::new("c", "u", "pa", "pk");
-        assert_eq!(decode_authenticator(encode_authenticator(&cred).as_bytes()).unwrap(), cred);
+        assert_eq!(
+            decode_authenticator(encode_authenticator(&cred).as_bytes()).unwrap(),
+            cred
+        );
     }
 
     #[test]
     fn the_stored_form_is_documented_json() {
-        let session = Session::new("tok", "u1", Utc.timestamp_millis_opt(1_700_000_000_123).unwrap());
+        let session = Session::new(
+            "tok",
+            "u1",
+            Utc.timestamp_millis_opt(1_700_000_000_123).unwrap(),
+        );
         assert_eq!(
             encode_session(&session),
             r#"{"session_token":"tok","user_id":"u1","expires":1700000000123}"#
@@ -297,6 +324,9 @@ mod tests {
     fn corrupt_records_are_errors_not_panics() {
         assert!(decode_user(b"not json").is_err());
         assert!(decode_session(br#"{"session_token":"t","user_id":"u","expires":9e30}"#).is_err());
-        assert!(decode_session(br#"{"session_token":"t","user_id":"u","expires":9223372036854775807}"#).is_err());
+        assert!(decode_session(
+            br#"{"session_token":"t","user_id":"u","expires":9223372036854775807}"#
+        )
+        .is_err());
     }
 }

@@ -157,8 +157,10 @@ mod tests {
     fn every_script_compiles_in_and_has_a_distinct_hash() {
         let scripts = all();
         assert_eq!(scripts.len(), 15);
-        let hashes: std::collections::HashSet<_> =
-            scripts.iter().map(|(_, _, s)| s.get_hash().to_owned()).collect();
+        let hashes: std::collections::HashSet<_> = scripts
+            .iter()
+            .map(|(_, _, s)| s.get_hash().to_owned())
+            .collect();
         assert_eq!(hashes.len(), scripts.len());
     }
 

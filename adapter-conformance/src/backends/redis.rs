@@ -13,7 +13,9 @@ use adapter_redis::redis::{self, aio::MultiplexedConnection, AsyncCommands};
 use adapter_redis::RedisAdapter;
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
-use auth_core::{Account, AccountType, AdapterError, Authenticator, Session, User, VerificationToken};
+use auth_core::{
+    Account, AccountType, AdapterError, Authenticator, Session, User, VerificationToken,
+};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
@@ -304,7 +306,10 @@ impl Inspector for RedisInspector {
 
 /// Removes every key under the layout's prefix (`SCAN MATCH <prefix>*` + `UNLINK`), and
 /// nothing else.
-pub async fn teardown_prefix(conn: &MultiplexedConnection, keys: &KeyLayout) -> Result<(), BoxError> {
+pub async fn teardown_prefix(
+    conn: &MultiplexedConnection,
+    keys: &KeyLayout,
+) -> Result<(), BoxError> {
     let mut conn = conn.clone();
     let pattern = keys.scan_pattern();
     let mut cursor: u64 = 0;
@@ -323,7 +328,10 @@ pub async fn teardown_prefix(conn: &MultiplexedConnection, keys: &KeyLayout) -> 
             .filter(|key| key.starts_with(keys.prefix()))
             .collect();
         if !mine.is_empty() {
-            let _: u64 = redis::cmd("UNLINK").arg(&mine).query_async(&mut conn).await?;
+            let _: u64 = redis::cmd("UNLINK")
+                .arg(&mine)
+                .query_async(&mut conn)
+                .await?;
         }
         if next == 0 {
             return Ok(());

@@ -1,0 +1,553 @@
+//! The acceptance tests of the Redis adapter beyond the shared suite: keys that cannot
+//! collide, nothing left behind by `delete_user`, self-cleaning indexes, and connections
+//! that die mid-run. Each test works under its own key prefix and removes it afterwards.
+//!
+//! Needs `AUTH_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6379`); without it the tests skip
+//! loudly, or fail when `AUTH_CONFORMANCE_REQUIRE` names `redis`.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapter_conformance::backends::redis::{fresh_prefix, teardown_prefix, ENV_VAR};
+use adapter_conformance::harness;
+use adapter_redis::redis::{self, aio::MultiplexedConnection};
+use adapter_redis::RedisAdapter;
+use auth_core::chrono::{Duration as Span, Utc};
+use auth_core::{
+    Account, AccountType, Adapter, AdapterResult, Authenticator, ErrorCode, ErrorKind, Session,
+    User,
+};
+use futures::FutureExt;
+
+/// The server URL, or `None` after a loud skip line (a panic when the backend is required).
+fn server_url() -> Option<String> {
+    match harness::env_url(ENV_VAR) {
+        Some(url) => Some(url),
+        None if harness::is_required("redis") => {
+            panic!("{ENV_VAR} is not set but AUTH_CONFORMANCE_REQUIRE requires redis")
+        }
+        None => {
+            eprintln!("SKIPPED: set {ENV_VAR}=redis://127.0.0.1:6379 to run the Redis tests");
+            None
+        }
+    }
+}
+
+/// An adapter on a fresh prefix and a raw connection to the same server.
+#[derive(Clone)]
+struct World {
+    adapter: RedisAdapter,
+    raw: MultiplexedConnection,
+}
+
+impl World {
+    async fn open(url: &str) -> Self {
+        let adapter = RedisAdapter::builder()
+            .key_prefix(fresh_prefix())
+            .unwrap()
+            .connection_timeout(Duration::from_secs(1))
+            .response_timeout(Duration::from_secs(1))
+            .connect(url)
+            .await
+            .unwrap();
+        adapter.migrate().await.unwrap();
+        let raw = redis::Client::open(url)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        Self { adapter, raw }
+    }
+
+    /// Every key under the prefix.
+    async fn keys(&self) -> Vec<String> {
+        let mut conn = self.raw.clone();
+        let mut found = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(self.adapter.keys().scan_pattern())
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            found.extend(batch);
+            if next == 0 {
+                return found;
+            }
+            cursor = next;
+        }
+    }
+
+    async fn members(&self, key: &str) -> Vec<String> {
+        let mut conn = self.raw.clone();
+        redis::cmd("SMEMBERS")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    async fn zmembers(&self, key: &str) -> Vec<String> {
+        let mut conn = self.raw.clone();
+        redis::cmd("ZRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    async fn teardown(self) {
+        teardown_prefix(&self.raw, self.adapter.keys())
+            .await
+            .unwrap();
+        assert!(self.keys().await.is_empty(), "teardown left keys behind");
+    }
+}
+
+/// Runs `body` in a fresh world (when a server is configured) and removes the world's keys
+/// afterwards, also when `body` panics.
+async fn in_world<Fut: Future<Output = ()>>(body: impl FnOnce(World) -> Fut) {
+    let Some(url) = server_url() else { return };
+    let world = World::open(&url).await;
+    let outcome = AssertUnwindSafe(body(world.clone())).catch_unwind().await;
+    world.teardown().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn live(token: &str, user_id: &str) -> Session {
+    Session::new(token, user_id, Utc::now() + Span::days(30))
+}
+
+#[tokio::test]
+async fn colliding_account_keys_stay_two_accounts() {
+    in_world(|world| async move {
+        let db = &world.adapter;
+        db.create_user(User::with_id("u1")).await.unwrap();
+        db.create_user(User::with_id("u2")).await.unwrap();
+
+        let mut first = Account::new("u1", AccountType::OAuth, "a:b", "c");
+        first.access_token = Some("first".into());
+        let mut second = Account::new("u2", AccountType::Oidc, "a", "b:c");
+        second.access_token = Some("second".into());
+        db.link_account(first.clone()).await.unwrap();
+        db.link_account(second.clone()).await.unwrap();
+
+        assert_eq!(
+            db.get_account("a:b", "c").await.unwrap(),
+            Some(first.clone())
+        );
+        assert_eq!(
+            db.get_account("a", "b:c").await.unwrap(),
+            Some(second.clone())
+        );
+        assert_eq!(
+            db.get_user_by_account("a", "b:c")
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some("u2".to_owned())
+        );
+        let account_keys: Vec<String> = world
+            .keys()
+            .await
+            .into_iter()
+            .filter(|k| k.contains(":account:"))
+            .collect();
+        assert_eq!(account_keys.len(), 2, "{account_keys:?}");
+
+        // The same holds for every compound key: verification tokens and session owners.
+        let tomorrow = auth_core::truncate_to_millis(Utc::now() + Span::days(1));
+        let t1 = auth_core::VerificationToken::new("a:b", "c", tomorrow);
+        let t2 = auth_core::VerificationToken::new("a", "b:c", tomorrow);
+        db.create_verification_token(t1.clone()).await.unwrap();
+        db.create_verification_token(t2.clone()).await.unwrap();
+        assert_eq!(
+            db.use_verification_token("a:b", "c").await.unwrap(),
+            Some(t1)
+        );
+        assert_eq!(
+            db.use_verification_token("a", "b:c").await.unwrap(),
+            Some(t2)
+        );
+
+        // Unlinking one leaves the other, and the right user's index.
+        assert_eq!(db.unlink_account("a:b", "c").await.unwrap(), Some(first));
+        assert_eq!(db.get_account("a", "b:c").await.unwrap(), Some(second));
+        assert!(world
+            .members(&db.keys().user_accounts("u1"))
+            .await
+            .is_empty());
+        assert_eq!(world.members(&db.keys().user_accounts("u2")).await.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn delete_user_leaves_no_key_of_the_user() {
+    in_world(|world| async move {
+        let db = &world.adapter;
+        let id = "victim-7f3a";
+        let email = "Victim.Person@Example.COM";
+        let user = db
+            .create_user(User::with_id(id).with_email(email).with_name("V"))
+            .await
+            .unwrap();
+        let bystander = db
+            .create_user(User::with_id("bystander").with_email("by@example.com"))
+            .await
+            .unwrap();
+        for provider in ["github", "google"] {
+            db.link_account(Account::new(id, AccountType::OAuth, provider, "acct"))
+                .await
+                .unwrap();
+        }
+        db.link_account(Account::new(
+            "bystander",
+            AccountType::OAuth,
+            "github",
+            "by",
+        ))
+        .await
+        .unwrap();
+        db.create_session(live("s-1", id)).await.unwrap();
+        db.create_session(Session::new(
+            "s-short",
+            id,
+            Utc::now() + Span::milliseconds(150),
+        ))
+        .await
+        .unwrap();
+        db.create_session(live("s-by", "bystander")).await.unwrap();
+        for cred in ["cred-1", "cred-2"] {
+            db.create_authenticator(Authenticator::new(cred, id, "acct", "pk"))
+                .await
+                .unwrap();
+        }
+        // One session has expired (Redis dropped its key) before the delete.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+
+        assert_eq!(db.delete_user(id).await.unwrap(), Some(user));
+
+        let normalized = auth_core::normalize_email(email);
+        let left: Vec<String> = world
+            .keys()
+            .await
+            .into_iter()
+            .filter(|k| k.contains(id) || k.contains(email) || k.contains(&normalized))
+            .collect();
+        assert!(left.is_empty(), "keys of the deleted user remain: {left:?}");
+        for zset in [db.keys().session_expiries(), db.keys().token_expiries()] {
+            let members = world.zmembers(&zset).await;
+            assert!(
+                members.iter().all(|m| !m.contains(id)),
+                "{zset} still lists the deleted user: {members:?}"
+            );
+        }
+        // The bystander is untouched.
+        assert_eq!(
+            db.get_user("bystander").await.unwrap(),
+            Some(bystander.clone())
+        );
+        assert_eq!(
+            db.get_session_and_user("s-by")
+                .await
+                .unwrap()
+                .map(|(_, u)| u),
+            Some(bystander)
+        );
+        assert!(db.get_account("github", "by").await.unwrap().is_some());
+        assert_eq!(db.get_user_by_email(email).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_sessions_leave_no_index_entries() {
+    in_world(|world| async move {
+        let db = &world.adapter;
+        db.create_user(User::with_id("u")).await.unwrap();
+        db.create_session(live("long", "u")).await.unwrap();
+        for token in ["short-1", "short-2"] {
+            db.create_session(Session::new(
+                token,
+                "u",
+                Utc::now() + Span::milliseconds(100),
+            ))
+            .await
+            .unwrap();
+        }
+        let index = db.keys().user_sessions("u");
+        assert_eq!(world.members(&index).await.len(), 3);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        // Read: only the live session, and the index is pruned on the way.
+        let listed = db.list_sessions("u").await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(world.members(&index).await, vec!["long".to_owned()]);
+
+        // The sweep clears the expiry set too.
+        db.create_session(Session::new(
+            "short-3",
+            "u",
+            Utc::now() + Span::milliseconds(100),
+        ))
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let counts = db.delete_expired(Utc::now()).await.unwrap();
+        assert_eq!(counts.sessions, 1, "{counts:?}");
+        assert_eq!(world.members(&index).await, vec!["long".to_owned()]);
+        assert_eq!(world.zmembers(&db.keys().session_expiries()).await.len(), 1);
+
+        // A token reused by another user after expiry does not confuse the first user's index.
+        db.create_user(User::with_id("w")).await.unwrap();
+        db.create_session(Session::new(
+            "reuse",
+            "u",
+            Utc::now() + Span::milliseconds(100),
+        ))
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        db.create_session(live("reuse", "w")).await.unwrap();
+        assert_eq!(db.list_sessions("u").await.unwrap().len(), 1);
+        assert_eq!(db.delete_sessions("u").await.unwrap(), 1);
+        assert_eq!(
+            db.get_session_and_user("reuse")
+                .await
+                .unwrap()
+                .map(|(s, _)| s.user_id),
+            Some("w".to_owned()),
+            "signing u out everywhere removed w's session"
+        );
+    })
+    .await;
+}
+
+/// A call's outcome is acceptable during an outage: a value, or ADAPTER_CONNECTION_ERROR.
+fn outage_ok<T: std::fmt::Debug>(result: &AdapterResult<T>) {
+    if let Err(err) = result {
+        assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{err}");
+        assert_eq!(err.kind(), ErrorKind::Connection);
+    }
+}
+
+#[tokio::test]
+async fn client_kill_mid_run_fails_fast_and_recovers() {
+    in_world(|world| async move {
+        let db = Arc::new(world.adapter.clone());
+        let limit = db.call_timeout() + Duration::from_secs(1);
+        let user = db.create_user(User::with_id("steady")).await.unwrap();
+        db.create_session(live("steady-session", "steady"))
+            .await
+            .unwrap();
+
+        let mut adapter_conn = db.connection();
+        let old_id: i64 = redis::cmd("CLIENT")
+            .arg("ID")
+            .query_async(&mut adapter_conn)
+            .await
+            .unwrap();
+
+        // Callers hammer the adapter while its connection is killed under them.
+        let started = Instant::now();
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut outcomes = Vec::new();
+                    while started.elapsed() < Duration::from_millis(1500) {
+                        let at = Instant::now();
+                        let result = db.get_session_and_user("steady-session").await;
+                        outcomes.push((at.elapsed(), result));
+                    }
+                    outcomes
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut raw = world.raw.clone();
+        let killed: i64 = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(old_id)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(killed, 1, "the adapter's connection was not found");
+
+        let mut failures = 0;
+        let mut successes = 0;
+        for worker in workers {
+            for (took, result) in worker.await.unwrap() {
+                assert!(took <= limit, "a call hung for {took:?}");
+                outage_ok(&result);
+                match result {
+                    Ok(found) => {
+                        assert_eq!(found.map(|(_, u)| u), Some(user.clone()));
+                        successes += 1;
+                    }
+                    Err(_) => failures += 1,
+                }
+            }
+        }
+        eprintln!("during the kill: {successes} calls succeeded, {failures} failed fast");
+
+        // Afterwards the adapter works again, on a new connection.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match db.get_user("steady").await {
+                Ok(found) => {
+                    assert_eq!(found, Some(user.clone()));
+                    break;
+                }
+                Err(err) => {
+                    outage_ok::<()>(&Err(err));
+                    assert!(Instant::now() < deadline, "the adapter did not reconnect");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        let new_id: i64 = redis::cmd("CLIENT")
+            .arg("ID")
+            .query_async(&mut db.connection())
+            .await
+            .unwrap();
+        assert_ne!(new_id, old_id, "still on the killed connection");
+    })
+    .await;
+}
+
+/// A throwaway redis-server on a free port, stopped when dropped.
+struct OwnServer {
+    child: Child,
+    port: u16,
+}
+
+impl OwnServer {
+    fn start(port: u16) -> Option<Self> {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(Self { child, port })
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_server_that_dies_fails_fast_and_the_adapter_recovers() {
+    // Needs the redis-server binary, not the shared server: it is stopped and restarted.
+    if server_url().is_none() {
+        return;
+    }
+    let port = free_port();
+    let Some(mut server) = OwnServer::start(port) else {
+        eprintln!("SKIPPED: no redis-server binary to start a throwaway server");
+        return;
+    };
+    server.wait_ready().await;
+    let db = RedisAdapter::builder()
+        .connection_timeout(Duration::from_secs(1))
+        .response_timeout(Duration::from_secs(1))
+        .connect(&server.url())
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    db.create_user(User::with_id("u")).await.unwrap();
+    let limit = db.call_timeout() + Duration::from_secs(1);
+
+    server.stop();
+    for _ in 0..5 {
+        let at = Instant::now();
+        let result = db.get_user("u").await;
+        assert!(at.elapsed() <= limit, "a call took {:?}", at.elapsed());
+        let err = result.expect_err("a dead server answered");
+        assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{err}");
+    }
+
+    // The server comes back (empty: it keeps nothing); the same adapter works again.
+    let server = OwnServer::start(port).expect("restart redis-server");
+    server.wait_ready().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let at = Instant::now();
+        match db.create_user(User::with_id("after")).await {
+            Ok(_) => break,
+            Err(err) => {
+                assert!(at.elapsed() <= limit, "a call took {:?}", at.elapsed());
+                assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{err}");
+                assert!(Instant::now() < deadline, "the adapter did not reconnect");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    assert!(db.get_user("after").await.unwrap().is_some());
+    drop(server);
+}
+
+#[tokio::test]
+async fn prefixes_are_isolated() {
+    let Some(url) = server_url() else { return };
+    let one = World::open(&url).await;
+    let two = World::open(&url).await;
+    one.adapter
+        .create_user(User::with_id("same").with_email("same@example.com"))
+        .await
+        .unwrap();
+    two.adapter
+        .create_user(User::with_id("same").with_email("same@example.com"))
+        .await
+        .unwrap();
+    one.adapter.delete_user("same").await.unwrap();
+    assert!(two.adapter.get_user("same").await.unwrap().is_some());
+    assert!(one
+        .keys()
+        .await
+        .iter()
+        .all(|k| k.starts_with(one.adapter.keys().prefix())));
+    one.teardown().await;
+    assert!(two.adapter.get_user("same").await.unwrap().is_some());
+    two.teardown().await;
+}
