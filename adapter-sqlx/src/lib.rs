@@ -1,1 +1,90 @@
-//! adapter-sqlx (in progress).
+//! # adapter-sqlx
+//!
+//! The [`auth_core::Adapter`] for PostgreSQL, MySQL 8 / MariaDB and SQLite, on
+//! [sqlx](https://docs.rs/sqlx) 0.9: one type, [`SqlxAdapter`], that picks the database
+//! from the URL. SQLite (bundled) is the default feature; `postgres` and `mysql` add the
+//! servers. TLS is rustls.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use adapter_sqlx::SqlxAdapter;
+//! use auth_core::{Adapter, Session, User};
+//! use chrono::{Duration as Span, Utc};
+//!
+//! # async fn run() -> Result<(), auth_core::AdapterError> {
+//! // `sqlite://auth.db?mode=rwc`, `postgres://…` or `mysql://…` alike.
+//! let adapter = SqlxAdapter::builder("sqlite://auth.db?mode=rwc")
+//!     .max_connections(8)
+//!     .acquire_timeout(Duration::from_secs(3))
+//!     .connect()
+//!     .await?;
+//! adapter.migrate().await?; // idempotent: run it at every start
+//!
+//! // The app's auth layer holds the trait object and never names the backend.
+//! let db: Arc<dyn Adapter> = Arc::new(adapter);
+//! let user = db.create_user(User::new().with_email("ada@example.com")).await?;
+//! db.create_session(Session::new("cookie-token", &user.id, Utc::now() + Span::days(30)))
+//!     .await?;
+//! let (_session, signed_in) = db.get_session_and_user("cookie-token").await?.expect("live");
+//! assert_eq!(signed_in.id, user.id);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## What it stores and how
+//!
+//! Five tables, `<prefix>users`, `accounts`, `sessions`, `verification_tokens` and
+//! `authenticators` (prefix `auth_` by default, see [`SqlxAdapterBuilder::table_prefix`]),
+//! created by [`SqlxAdapter::migrate`] from the migrations embedded per [`Dialect`]. Ids and
+//! tokens are the text primary keys given by the caller; emails are unique through a
+//! `email_normalized` column filled with [`auth_core::normalize_email`] in Rust (NULL for
+//! users without email); every `user_id` has an index and a foreign key with
+//! `ON DELETE CASCADE`. Timestamps are `TIMESTAMPTZ` (PostgreSQL), `DATETIME(3)` in UTC
+//! (MySQL/MariaDB) or integer milliseconds (SQLite); digits below the millisecond are
+//! dropped on write.
+//!
+//! Every statement is rendered once, at connect time, and prepared and cached per
+//! connection by sqlx. `get_session_and_user` is one joined `SELECT`;
+//! `use_verification_token` one `DELETE … RETURNING` (a locking transaction on MySQL 8);
+//! `update_user` one `UPDATE … RETURNING` (an update-then-read transaction on
+//! MySQL/MariaDB); `delete_user` one cascading `DELETE`.
+//!
+//! Errors are [`auth_core::AdapterError`]s: a unique key taken is `Conflict`, a missing
+//! user behind a foreign key `NotFound`, a value the column cannot hold (a NUL byte on
+//! PostgreSQL, an over-long key on MySQL/MariaDB) `InvalidInput` before anything is sent,
+//! and a database that does not answer within the acquire timeout
+//! ADAPTER_CONNECTION_ERROR; the same adapter works again when it is back.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod adapter;
+mod dialect;
+mod error;
+mod migrate;
+mod options;
+mod pool;
+mod rows;
+
+pub use adapter::SqlxAdapter;
+pub use dialect::Dialect;
+pub use options::{
+    validate_table_prefix, SqlxAdapterBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_TABLE_PREFIX, MAX_TABLE_PREFIX_LEN,
+};
+
+/// The sqlx this crate is built on, so an application names the same version.
+pub use sqlx;
+
+/// Connects with the default options; the same as [`SqlxAdapter::connect`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), auth_core::AdapterError> {
+/// let adapter = adapter_sqlx::connect("sqlite::memory:").await?;
+/// adapter.migrate().await?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn connect(url: &str) -> Result<SqlxAdapter, auth_core::AdapterError> {
+    SqlxAdapter::connect(url).await
+}

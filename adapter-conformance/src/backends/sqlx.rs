@@ -1,4 +1,756 @@
-//! The adapter-sqlx backends (in progress).
-pub(crate) fn specs() -> Vec<crate::harness::BackendSpec> {
-    Vec::new()
+//! The adapter-sqlx backends: `postgres` and `mariadb` on servers (a fresh database per
+//! scenario, dropped afterwards), and the embedded `sqlite-file` (a fresh temporary file)
+//! and `sqlite-memory` (a fresh, uniquely named shared-cache in-memory database).
+//!
+//! The inspector reads the tables with its own pool and its own SQL, converting every
+//! timestamp to epoch milliseconds in the database, so it checks what the adapter stored
+//! independently of how the adapter decodes it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapter_sqlx::sqlx::{self, MySqlPool, PgPool, SqlitePool};
+use adapter_sqlx::{Dialect, SqlxAdapter};
+use async_trait::async_trait;
+use auth_core::chrono::{DateTime, Utc};
+use auth_core::{
+    normalize_email, Account, Adapter, AdapterError, Authenticator, Session, User,
+    VerificationToken,
+};
+use futures::future::BoxFuture;
+
+use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable};
+use crate::harness::{BackendSpec, ContainerPlan, RunningContainer, Source};
+
+/// The variable holding the PostgreSQL server URL (any database; the suite creates its own).
+pub const POSTGRES_ENV: &str = "AUTH_TEST_POSTGRES_URL";
+/// The variable holding the MariaDB (or MySQL) server URL.
+pub const MARIADB_ENV: &str = "AUTH_TEST_MARIADB_URL";
+
+/// The PostgreSQL image the container path starts.
+pub const POSTGRES_IMAGE: (&str, &str) = ("postgres", "16-alpine");
+/// The MariaDB image the container path starts.
+pub const MARIADB_IMAGE: (&str, &str) = ("mariadb", "11");
+
+/// The acquire timeout of the adapters pointed at a dead server (scenario 28).
+const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The acquire timeout of the fixtures' adapters.
+const FIXTURE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Every adapter-sqlx backend, in report order.
+pub(crate) fn specs() -> Vec<BackendSpec> {
+    vec![
+        postgres_spec(),
+        mariadb_spec(),
+        sqlite_file_spec(),
+        sqlite_memory_spec(),
+    ]
+}
+
+/// PostgreSQL: `AUTH_TEST_POSTGRES_URL`, else a `postgres:16-alpine` container.
+pub fn postgres_spec() -> BackendSpec {
+    BackendSpec {
+        name: "postgres",
+        source: Source::Server {
+            env_var: POSTGRES_ENV,
+            example_url: "postgres://postgres@127.0.0.1:5432/postgres",
+            container: Some(ContainerPlan {
+                image: POSTGRES_IMAGE.0,
+                tag: POSTGRES_IMAGE.1,
+                start: start_postgres,
+            }),
+        },
+        open: |url| Box::pin(ServerBackend::open(Server::Postgres, url)),
+    }
+}
+
+/// MariaDB (or MySQL 8): `AUTH_TEST_MARIADB_URL`, else a `mariadb:11` container.
+pub fn mariadb_spec() -> BackendSpec {
+    BackendSpec {
+        name: "mariadb",
+        source: Source::Server {
+            env_var: MARIADB_ENV,
+            example_url: "mysql://root@127.0.0.1:3306/test",
+            container: Some(ContainerPlan {
+                image: MARIADB_IMAGE.0,
+                tag: MARIADB_IMAGE.1,
+                start: start_mariadb,
+            }),
+        },
+        open: |url| Box::pin(ServerBackend::open(Server::MariaDb, url)),
+    }
+}
+
+/// SQLite in a fresh temporary file per scenario (WAL mode), removed afterwards.
+pub fn sqlite_file_spec() -> BackendSpec {
+    BackendSpec {
+        name: "sqlite-file",
+        source: Source::Embedded,
+        open: |_| Box::pin(async { Ok(Arc::new(SqliteBackend { memory: false }) as Arc<dyn Backend>) }),
+    }
+}
+
+/// SQLite in a fresh, uniquely named shared-cache in-memory database per scenario.
+pub fn sqlite_memory_spec() -> BackendSpec {
+    BackendSpec {
+        name: "sqlite-memory",
+        source: Source::Embedded,
+        open: |_| Box::pin(async { Ok(Arc::new(SqliteBackend { memory: true }) as Arc<dyn Backend>) }),
+    }
+}
+
+// ---------------------------------------------------------------- containers
+
+/// The URL of the server in a `postgres` container started by testcontainers-modules
+/// (user, password and database `postgres`).
+///
+/// ```
+/// use adapter_conformance::backends::sqlx::postgres_container_url;
+/// assert_eq!(
+///     postgres_container_url("localhost", 49153),
+///     "postgres://postgres:postgres@localhost:49153/postgres"
+/// );
+/// ```
+pub fn postgres_container_url(host: &str, port: u16) -> String {
+    format!("postgres://postgres:postgres@{host}:{port}/postgres")
+}
+
+/// The URL of the server in a `mariadb` container started by testcontainers-modules
+/// (root without password, database `test`).
+///
+/// ```
+/// use adapter_conformance::backends::sqlx::mariadb_container_url;
+/// assert_eq!(mariadb_container_url("localhost", 49154), "mysql://root@localhost:49154/test");
+/// ```
+pub fn mariadb_container_url(host: &str, port: u16) -> String {
+    format!("mysql://root@{host}:{port}/test")
+}
+
+fn start_postgres() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
+    Box::pin(async {
+        use testcontainers::runners::AsyncRunner;
+        use testcontainers::ImageExt;
+        let container = testcontainers_modules::postgres::Postgres::default()
+            .with_tag(POSTGRES_IMAGE.1)
+            .start()
+            .await?;
+        let host = container.get_host().await?.to_string();
+        let port = container.get_host_port_ipv4(5432).await?;
+        Ok(RunningContainer {
+            url: postgres_container_url(&host, port),
+            guard: Box::new(container),
+        })
+    })
+}
+
+fn start_mariadb() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
+    Box::pin(async {
+        use testcontainers::runners::AsyncRunner;
+        use testcontainers::ImageExt;
+        let container = testcontainers_modules::mariadb::Mariadb::default()
+            .with_tag(MARIADB_IMAGE.1)
+            .start()
+            .await?;
+        let host = container.get_host().await?.to_string();
+        let port = container.get_host_port_ipv4(3306).await?;
+        Ok(RunningContainer {
+            url: mariadb_container_url(&host, port),
+            guard: Box::new(container),
+        })
+    })
+}
+
+// ---------------------------------------------------------------- server backends
+
+/// Which server a [`ServerBackend`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Postgres,
+    MariaDb,
+}
+
+/// The server URL with its database replaced by `database` (query string kept).
+///
+/// ```
+/// use adapter_conformance::backends::sqlx::database_url;
+/// assert_eq!(
+///     database_url("postgres://postgres@127.0.0.1:5432/postgres", "auth_test_1").unwrap(),
+///     "postgres://postgres@127.0.0.1:5432/auth_test_1"
+/// );
+/// assert_eq!(
+///     database_url("mysql://root:pw@db:3306?ssl-mode=disabled", "t").unwrap(),
+///     "mysql://root:pw@db:3306/t?ssl-mode=disabled"
+/// );
+/// assert!(database_url("no scheme", "t").is_err());
+/// ```
+pub fn database_url(server_url: &str, database: &str) -> Result<String, BoxError> {
+    let (scheme, rest) = server_url
+        .split_once("://")
+        .ok_or_else(|| format!("{server_url:?} is not a URL with a scheme"))?;
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    let authority = path.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(format!("{server_url:?} has no host").into());
+    }
+    Ok(match query {
+        Some(query) => format!("{scheme}://{authority}/{database}?{query}"),
+        None => format!("{scheme}://{authority}/{database}"),
+    })
+}
+
+/// A fresh database name: `auth_test_` and 32 hex digits.
+fn fresh_database_name() -> String {
+    format!("auth_test_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// A raw pool on one database, for the inspector and the admin connection.
+#[derive(Debug, Clone)]
+enum RawPool {
+    Postgres(PgPool),
+    MySql(MySqlPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of a [`RawPool`].
+macro_rules! on_raw {
+    ($raw:expr, |$pool:ident| $body:expr) => {
+        match $raw {
+            RawPool::Postgres($pool) => $body,
+            RawPool::MySql($pool) => $body,
+            RawPool::Sqlite($pool) => $body,
+        }
+    };
+}
+
+impl RawPool {
+    async fn connect(server: Server, url: &str) -> Result<Self, BoxError> {
+        let (max, timeout) = (2, FIXTURE_TIMEOUT);
+        Ok(match server {
+            Server::Postgres => RawPool::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(timeout)
+                    .connect(url)
+                    .await?,
+            ),
+            Server::MariaDb => RawPool::MySql(
+                sqlx::mysql::MySqlPoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(timeout)
+                    .connect(url)
+                    .await?,
+            ),
+        })
+    }
+
+    async fn close(&self) {
+        on_raw!(self, |pool| pool.close().await)
+    }
+
+    async fn execute(&self, sql: String) -> Result<(), BoxError> {
+        on_raw!(self, |pool| {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
+        });
+        Ok(())
+    }
+}
+
+/// Hands out a fresh database per scenario on one server, through one admin pool.
+#[derive(Debug)]
+struct ServerBackend {
+    server: Server,
+    url: String,
+    admin: RawPool,
+}
+
+impl ServerBackend {
+    async fn open(server: Server, url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+        let url = url.ok_or("a server backend needs a URL")?;
+        let admin = RawPool::connect(server, &url).await?;
+        Ok(Arc::new(Self { server, url, admin }))
+    }
+
+    async fn drop_database(admin: &RawPool, server: Server, name: &str) -> Result<(), BoxError> {
+        // The name is `auth_test_` and hex digits: nothing to quote.
+        admin
+            .execute(match server {
+                Server::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                Server::MariaDb => format!("DROP DATABASE IF EXISTS {name}"),
+            })
+            .await
+    }
+
+    async fn set_up(&self, name: &str) -> Result<Fixture, BoxError> {
+        let url = database_url(&self.url, name)?;
+        let adapter = SqlxAdapter::builder(url.as_str())
+            .max_connections(8)
+            .acquire_timeout(FIXTURE_TIMEOUT)
+            .connect()
+            .await?;
+        adapter.migrate().await?;
+        let raw = RawPool::connect(self.server, &url).await?;
+        Ok(fixture(
+            adapter,
+            raw,
+            Namespace::Database {
+                admin: self.admin.clone(),
+                server: self.server,
+                name: name.to_owned(),
+            },
+        ))
+    }
+}
+
+#[async_trait]
+impl Backend for ServerBackend {
+    async fn fixture(&self) -> Result<Fixture, BoxError> {
+        let name = fresh_database_name();
+        self.admin.execute(format!("CREATE DATABASE {name}")).await?;
+        match self.set_up(&name).await {
+            Ok(fixture) => Ok(fixture),
+            Err(err) => {
+                if let Err(drop_err) = Self::drop_database(&self.admin, self.server, &name).await {
+                    tracing::warn!(%name, "could not drop a half-made fixture database: {drop_err}");
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- SQLite backends
+
+/// Hands out a fresh SQLite database per scenario: a file in a fresh temporary
+/// directory, or a uniquely named shared-cache in-memory database.
+#[derive(Debug, Clone, Copy)]
+struct SqliteBackend {
+    memory: bool,
+}
+
+/// The URL of a fresh shared-cache in-memory database, kept alive by the adapter's pool.
+///
+/// ```
+/// use adapter_conformance::backends::sqlx::sqlite_memory_url;
+/// let url = sqlite_memory_url("x1");
+/// assert_eq!(url, "sqlite:file:auth-x1?mode=memory&cache=shared");
+/// ```
+pub fn sqlite_memory_url(unique: &str) -> String {
+    format!("sqlite:file:auth-{unique}?mode=memory&cache=shared")
+}
+
+async fn sqlite_pool(url: &str) -> Result<SqlitePool, BoxError> {
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+        .busy_timeout(FIXTURE_TIMEOUT)
+        .foreign_keys(true);
+    Ok(sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(FIXTURE_TIMEOUT)
+        .connect_with(options)
+        .await?)
+}
+
+#[async_trait]
+impl Backend for SqliteBackend {
+    async fn fixture(&self) -> Result<Fixture, BoxError> {
+        let unique = uuid::Uuid::now_v7().simple().to_string();
+        let (url, namespace) = if self.memory {
+            (sqlite_memory_url(&unique), Namespace::Memory)
+        } else {
+            let dir = std::env::temp_dir().join(format!("auth-sqlx-{unique}"));
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("auth.db");
+            (
+                format!("sqlite://{}?mode=rwc", path.display()),
+                Namespace::Directory(dir),
+            )
+        };
+        let set_up = async {
+            let adapter = SqlxAdapter::builder(url.as_str())
+                .max_connections(8)
+                .acquire_timeout(FIXTURE_TIMEOUT)
+                .connect()
+                .await?;
+            adapter.migrate().await?;
+            let raw = RawPool::Sqlite(sqlite_pool(&url).await?);
+            Ok::<_, BoxError>((adapter, raw))
+        };
+        match set_up.await {
+            Ok((adapter, raw)) => Ok(fixture(adapter, raw, namespace)),
+            Err(err) => {
+                if let Namespace::Directory(dir) = &namespace {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the inspector
+
+/// What a fixture's teardown removes.
+#[derive(Debug)]
+enum Namespace {
+    /// A database on a server, dropped through the admin pool.
+    Database {
+        admin: RawPool,
+        server: Server,
+        name: String,
+    },
+    /// A temporary directory holding the SQLite file (and its WAL).
+    Directory(PathBuf),
+    /// A shared-cache in-memory database: gone when its last connection closes.
+    Memory,
+}
+
+fn fixture(adapter: SqlxAdapter, raw: RawPool, namespace: Namespace) -> Fixture {
+    Fixture {
+        adapter: Arc::new(adapter.clone()),
+        inspector: Box::new(SqlxInspector {
+            adapter,
+            raw,
+            namespace,
+        }),
+    }
+}
+
+/// Reads an adapter-sqlx database with plain SQL.
+#[derive(Debug)]
+struct SqlxInspector {
+    adapter: SqlxAdapter,
+    raw: RawPool,
+    namespace: Namespace,
+}
+
+/// An instant as epoch milliseconds, computed by the database itself.
+fn millis(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!("(EXTRACT(EPOCH FROM {column}) * 1000)::BIGINT"),
+        Dialect::Sqlite => column.to_owned(),
+        _ => format!(
+            "CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {column}) DIV 1000 AS SIGNED)"
+        ),
+    }
+}
+
+fn instant(ms: i64) -> Result<DateTime<Utc>, BoxError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| format!("{ms} ms is out of range").into())
+}
+
+type UserTuple = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+type AccountTuple = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+type AuthenticatorTuple = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    bool,
+    Option<String>,
+);
+
+impl SqlxInspector {
+    /// Prefix applied, `?` numbered on PostgreSQL.
+    fn sql(&self, template: &str) -> String {
+        let dialect = self.adapter.dialect();
+        let text = template
+            .replace("{p}", self.adapter.table_prefix())
+            .replace("{expires}", &millis(dialect, "expires"))
+            .replace("{email_verified}", &millis(dialect, "email_verified"));
+        if dialect != Dialect::Postgres {
+            return text;
+        }
+        let mut n = 0;
+        text.chars()
+            .map(|c| {
+                if c == '?' {
+                    n += 1;
+                    format!("${n}")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    }
+
+    async fn fetch_pair_with_expiry(
+        &self,
+        template: &str,
+        a: &str,
+        b: Option<&str>,
+    ) -> Result<Option<(String, String, i64)>, BoxError> {
+        let sql = sqlx::AssertSqlSafe(self.sql(template));
+        Ok(on_raw!(&self.raw, |pool| {
+            let query = sqlx::query_as::<_, (String, String, i64)>(sql).bind(a);
+            match b {
+                Some(b) => query.bind(b).fetch_optional(pool).await?,
+                None => query.fetch_optional(pool).await?,
+            }
+        }))
+    }
+}
+
+#[async_trait]
+impl Inspector for SqlxInspector {
+    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
+        let sql = sqlx::AssertSqlSafe(self.sql(
+            "SELECT id, email, email_normalized, {email_verified}, name, image \
+             FROM {p}users WHERE id = ?",
+        ));
+        let row: Option<UserTuple> = on_raw!(&self.raw, |pool| {
+            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        });
+        let Some((id, email, normalized, verified, name, image)) = row else {
+            return Ok(None);
+        };
+        let expected = email.as_deref().map(normalize_email);
+        if normalized != expected {
+            return Err(format!(
+                "user {id:?}: email_normalized is {normalized:?}, not {expected:?}"
+            )
+            .into());
+        }
+        Ok(Some(User {
+            id,
+            email,
+            email_verified: verified.map(instant).transpose()?,
+            name,
+            image,
+        }))
+    }
+
+    async fn stored_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> Result<Option<Account>, BoxError> {
+        let sql = sqlx::AssertSqlSafe(self.sql(
+            "SELECT user_id, account_type, provider, provider_account_id, refresh_token, \
+             access_token, expires_at, token_type, scope, id_token, session_state \
+             FROM {p}accounts WHERE provider = ? AND provider_account_id = ?",
+        ));
+        let row: Option<AccountTuple> = on_raw!(&self.raw, |pool| {
+            sqlx::query_as(sql)
+                .bind(provider)
+                .bind(provider_account_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some((user_id, kind, provider, pai, refresh, access, expires_at, tt, scope, id, ss)) =
+            row
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Account {
+            user_id,
+            account_type: kind.parse()?,
+            provider,
+            provider_account_id: pai,
+            refresh_token: refresh,
+            access_token: access,
+            expires_at,
+            token_type: tt,
+            scope,
+            id_token: id,
+            session_state: ss,
+        }))
+    }
+
+    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
+        let row = self
+            .fetch_pair_with_expiry(
+                "SELECT session_token, user_id, {expires} FROM {p}sessions WHERE session_token = ?",
+                session_token,
+                None,
+            )
+            .await?;
+        row.map(|(session_token, user_id, ms)| {
+            Ok(Session {
+                session_token,
+                user_id,
+                expires: instant(ms)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn stored_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> Result<Option<VerificationToken>, BoxError> {
+        let row = self
+            .fetch_pair_with_expiry(
+                "SELECT identifier, token, {expires} FROM {p}verification_tokens \
+                 WHERE identifier = ? AND token = ?",
+                identifier,
+                Some(token),
+            )
+            .await?;
+        row.map(|(identifier, token, ms)| {
+            Ok(VerificationToken {
+                identifier,
+                token,
+                expires: instant(ms)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn stored_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<Authenticator>, BoxError> {
+        let sql = sqlx::AssertSqlSafe(self.sql(
+            "SELECT credential_id, user_id, provider_account_id, credential_public_key, counter, \
+             credential_device_type, credential_backed_up, transports \
+             FROM {p}authenticators WHERE credential_id = ?",
+        ));
+        let row: Option<AuthenticatorTuple> = on_raw!(&self.raw, |pool| {
+            sqlx::query_as(sql)
+                .bind(credential_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(
+            |(credential_id, user_id, pai, key, counter, device, backed_up, transports)| {
+                Authenticator {
+                    credential_id,
+                    user_id,
+                    provider_account_id: pai,
+                    credential_public_key: key,
+                    counter,
+                    credential_device_type: device,
+                    credential_backed_up: backed_up,
+                    transports,
+                }
+            },
+        ))
+    }
+
+    async fn migrate(&self) -> Result<(), AdapterError> {
+        self.adapter.migrate().await
+    }
+
+    async fn unreachable(&self) -> Unreachable {
+        let url = match self.adapter.dialect() {
+            Dialect::Postgres => format!("postgres://postgres@127.0.0.1:{}/postgres", free_port()),
+            Dialect::Sqlite => {
+                // A file in a directory that does not exist cannot be opened.
+                let dir = std::env::temp_dir()
+                    .join(format!("auth-sqlx-missing-{}", uuid::Uuid::now_v7().simple()));
+                format!("sqlite://{}?mode=rwc", dir.join("auth.db").display())
+            }
+            _ => format!("mysql://root@127.0.0.1:{}/test", free_port()),
+        };
+        let adapter = SqlxAdapter::builder(url)
+            .acquire_timeout(UNREACHABLE_TIMEOUT)
+            .connect()
+            .await
+            .map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>);
+        Unreachable {
+            timeout: UNREACHABLE_TIMEOUT,
+            adapter,
+        }
+    }
+
+    async fn teardown(&self) -> Result<(), BoxError> {
+        self.adapter.close().await;
+        self.raw.close().await;
+        match &self.namespace {
+            Namespace::Database {
+                admin,
+                server,
+                name,
+            } => ServerBackend::drop_database(admin, *server, name).await,
+            Namespace::Directory(dir) => Ok(std::fs::remove_dir_all(dir)?),
+            Namespace::Memory => Ok(()),
+        }
+    }
+}
+
+/// A port on 127.0.0.1 where nothing listens: bound, read, released.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        // Port 9 (discard) is closed on every machine we run on.
+        .unwrap_or(9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_urls_point_at_the_mapped_port() {
+        assert_eq!(
+            postgres_container_url("127.0.0.1", 32768),
+            "postgres://postgres:postgres@127.0.0.1:32768/postgres"
+        );
+        assert_eq!(
+            mariadb_container_url("docker.local", 32769),
+            "mysql://root@docker.local:32769/test"
+        );
+        assert_eq!(POSTGRES_IMAGE, ("postgres", "16-alpine"));
+        assert_eq!(MARIADB_IMAGE, ("mariadb", "11"));
+    }
+
+    #[test]
+    fn fixture_databases_get_fresh_names_on_the_same_server() {
+        let a = fresh_database_name();
+        let b = fresh_database_name();
+        assert_ne!(a, b);
+        assert!(a.len() <= 63 && a.starts_with("auth_test_"));
+        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+        assert_eq!(
+            database_url("postgres://postgres@127.0.0.1:5432/postgres", &a).ok(),
+            Some(format!("postgres://postgres@127.0.0.1:5432/{a}"))
+        );
+        assert_eq!(
+            database_url("mysql://root@127.0.0.1:3306", "x").ok().as_deref(),
+            Some("mysql://root@127.0.0.1:3306/x")
+        );
+        assert!(database_url("mysql:///x", "y").is_err());
+    }
+
+    #[test]
+    fn specs_are_named_as_documented() {
+        let names: Vec<_> = specs().iter().map(|s| s.name).collect();
+        assert_eq!(names, ["postgres", "mariadb", "sqlite-file", "sqlite-memory"]);
+        assert!(matches!(
+            postgres_spec().source,
+            Source::Server { env_var: "AUTH_TEST_POSTGRES_URL", .. }
+        ));
+        assert!(matches!(
+            mariadb_spec().source,
+            Source::Server { env_var: "AUTH_TEST_MARIADB_URL", .. }
+        ));
+        assert!(matches!(sqlite_memory_spec().source, Source::Embedded));
+    }
 }

@@ -1,0 +1,587 @@
+//! Everything that differs between PostgreSQL, MySQL/MariaDB and SQLite, written once:
+//! the schema, the text of every statement, which statements can return rows
+//! (`RETURNING`), how a write transaction begins, and which values a column can hold.
+//!
+//! The adapter asks the [`Dialect`] for a [`Statements`] set once, when it connects; the
+//! hot path then only binds values to ready, prefix-applied statement text.
+
+use std::sync::Arc;
+
+use auth_core::{validate, AdapterError, Operation};
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+/// The SQL dialect of the database an adapter is connected to, detected at connect time.
+///
+/// ```
+/// use adapter_sqlx::Dialect;
+///
+/// assert!(Dialect::MariaDb { major: 10, minor: 11 }.delete_returning());
+/// assert!(!Dialect::MariaDb { major: 10, minor: 4 }.delete_returning());
+/// assert!(!Dialect::MySql { major: 8, minor: 0 }.delete_returning());
+/// assert!(Dialect::Postgres.update_returning());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// PostgreSQL.
+    Postgres,
+    /// MariaDB, with its server version.
+    MariaDb {
+        /// Major version, e.g. 10.
+        major: u32,
+        /// Minor version, e.g. 11.
+        minor: u32,
+    },
+    /// MySQL, with its server version.
+    MySql {
+        /// Major version, e.g. 8.
+        major: u32,
+        /// Minor version.
+        minor: u32,
+    },
+    /// SQLite (bundled with sqlx).
+    Sqlite,
+}
+
+/// The kind of column a value goes into, for the per-dialect input checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Col {
+    /// A key column (ids, tokens, provider names): `VARCHAR(255)` on MySQL/MariaDB.
+    Key,
+    /// The normalized email: `VARCHAR(320)` on MySQL/MariaDB.
+    Email,
+    /// A WebAuthn credential id: `VARCHAR(512)` on MySQL/MariaDB.
+    Credential,
+    /// Any other text: `TEXT` (65 535 bytes) on MySQL/MariaDB.
+    Text,
+}
+
+/// How much a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    Chars(usize),
+    Bytes(usize),
+}
+
+impl Limit {
+    fn admits(self, value: &str) -> bool {
+        match self {
+            // Cheap first: a string of at most `max` bytes has at most `max` characters.
+            Limit::Chars(max) => value.len() <= max || value.chars().count() <= max,
+            Limit::Bytes(max) => value.len() <= max,
+        }
+    }
+}
+
+impl Dialect {
+    /// Parses the answer of MySQL's `SELECT VERSION()`, e.g. `10.11.6-MariaDB-log` or
+    /// `8.0.36`.
+    ///
+    /// ```
+    /// use adapter_sqlx::Dialect;
+    /// assert_eq!(
+    ///     Dialect::from_mysql_version("10.11.19-MariaDB-0+deb12u1"),
+    ///     Dialect::MariaDb { major: 10, minor: 11 }
+    /// );
+    /// assert_eq!(Dialect::from_mysql_version("8.0.36"), Dialect::MySql { major: 8, minor: 0 });
+    /// ```
+    pub fn from_mysql_version(version: &str) -> Self {
+        let mut numbers = version
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|part| part.parse::<u32>().unwrap_or(0));
+        let major = numbers.next().unwrap_or(0);
+        let minor = numbers.next().unwrap_or(0);
+        if version.to_ascii_lowercase().contains("mariadb") {
+            Dialect::MariaDb { major, minor }
+        } else {
+            Dialect::MySql { major, minor }
+        }
+    }
+
+    /// A short name: `postgres`, `mariadb`, `mysql` or `sqlite`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgres",
+            Dialect::MariaDb { .. } => "mariadb",
+            Dialect::MySql { .. } => "mysql",
+            Dialect::Sqlite => "sqlite",
+        }
+    }
+
+    /// Whether `DELETE … RETURNING` exists: PostgreSQL, SQLite, MariaDB 10.5 and later.
+    pub fn delete_returning(self) -> bool {
+        match self {
+            Dialect::Postgres | Dialect::Sqlite => true,
+            Dialect::MariaDb { major, minor } => (major, minor) >= (10, 5),
+            Dialect::MySql { .. } => false,
+        }
+    }
+
+    /// Whether `UPDATE … RETURNING` exists: PostgreSQL and SQLite.
+    pub fn update_returning(self) -> bool {
+        matches!(self, Dialect::Postgres | Dialect::Sqlite)
+    }
+
+    fn is_mysql_family(self) -> bool {
+        matches!(self, Dialect::MariaDb { .. } | Dialect::MySql { .. })
+    }
+
+    /// The statement that opens a write transaction. SQLite takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two transactions never both read and then deadlock on the
+    /// upgrade; the busy timeout queues them instead.
+    fn begin_write(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            _ => "BEGIN",
+        }
+    }
+
+    /// What locks the rows a `SELECT` reads until the transaction ends.
+    fn lock_rows(self) -> &'static str {
+        match self {
+            // The whole database is locked by BEGIN IMMEDIATE already.
+            Dialect::Sqlite => "",
+            _ => " FOR UPDATE",
+        }
+    }
+
+    /// The collation of every MySQL/MariaDB column: binary and NO PAD, so `'a'` and `'a '`
+    /// are different keys.
+    fn collation(self) -> &'static str {
+        match self {
+            Dialect::MySql { .. } => "utf8mb4_0900_bin",
+            _ => "utf8mb4_nopad_bin",
+        }
+    }
+
+    fn limit(self, col: Col) -> Option<Limit> {
+        if !self.is_mysql_family() {
+            return None;
+        }
+        Some(match col {
+            Col::Key => Limit::Chars(255),
+            Col::Email => Limit::Chars(320),
+            Col::Credential => Limit::Chars(512),
+            Col::Text => Limit::Bytes(65_535),
+        })
+    }
+
+    /// Whether a value can be stored in (and so found in) a column of this kind: PostgreSQL
+    /// text cannot hold a NUL byte; MySQL/MariaDB columns have lengths. Reads of a key that
+    /// cannot be stored answer "absent" without asking the database.
+    pub(crate) fn can_hold(self, col: Col, value: &str) -> bool {
+        if self == Dialect::Postgres && value.contains('\0') {
+            return false;
+        }
+        self.limit(col).is_none_or(|limit| limit.admits(value))
+    }
+
+    /// Refuses, as `InvalidInput`, a value the column cannot hold exactly, before it is sent:
+    /// never a silent truncation.
+    pub(crate) fn check(
+        self,
+        operation: Operation,
+        field: &str,
+        col: Col,
+        value: &str,
+    ) -> Result<(), AdapterError> {
+        if self == Dialect::Postgres {
+            validate::no_nul(operation, field, value)?;
+        }
+        match self.limit(col) {
+            Some(limit) if !limit.admits(value) => Err(AdapterError::invalid_input(
+                operation,
+                match limit {
+                    Limit::Chars(max) => format!(
+                        "{field} is longer than the {max} characters this column holds on {}",
+                        self.name()
+                    ),
+                    Limit::Bytes(max) => format!(
+                        "{field} is longer than the {max} bytes this column holds on {}",
+                        self.name()
+                    ),
+                },
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`check`](Self::check) for an optional value.
+    pub(crate) fn check_opt(
+        self,
+        operation: Operation,
+        field: &str,
+        col: Col,
+        value: Option<&str>,
+    ) -> Result<(), AdapterError> {
+        value.map_or(Ok(()), |v| self.check(operation, field, col, v))
+    }
+
+    /// The schema of this dialect with the table prefix applied (the one migration).
+    pub(crate) fn schema(self, prefix: &str) -> String {
+        let template = match self {
+            Dialect::Postgres => include_str!("../migrations/postgres/0001_initial.sql"),
+            Dialect::MariaDb { .. } | Dialect::MySql { .. } => {
+                include_str!("../migrations/mysql/0001_initial.sql")
+            }
+            Dialect::Sqlite => include_str!("../migrations/sqlite/0001_initial.sql"),
+        };
+        template
+            .replace("{p}", prefix)
+            .replace("{collation}", self.collation())
+    }
+
+    /// Applies the prefix and, on PostgreSQL, numbers the `?` placeholders (`$1`, `$2`, …).
+    /// The templates hold no other `?`.
+    fn render(self, prefix: &str, template: &str) -> String {
+        let sql = template.replace("{p}", prefix);
+        if self != Dialect::Postgres {
+            return sql;
+        }
+        let mut out = String::with_capacity(sql.len() + 16);
+        let mut n = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+/// A statement that removes a row and hands it back.
+#[derive(Debug, Clone)]
+pub(crate) enum Take {
+    /// `DELETE … RETURNING`: one statement.
+    Returning(SqlStr),
+    /// In one write transaction: a locking `SELECT`, then the `DELETE` (MySQL 8). Both take
+    /// the same key binds.
+    LockThenDelete {
+        /// `SELECT … FOR UPDATE`.
+        select: SqlStr,
+        /// The `DELETE`.
+        delete: SqlStr,
+    },
+}
+
+/// A statement that changes a row and hands back the result.
+#[derive(Debug, Clone)]
+pub(crate) enum Change {
+    /// `UPDATE … RETURNING`: one statement.
+    Returning(SqlStr),
+    /// In one write transaction: the `UPDATE`, then a `SELECT` of the row by its key
+    /// (MySQL/MariaDB, which have no `UPDATE … RETURNING`).
+    UpdateThenSelect {
+        /// The `UPDATE` (set binds, then key binds).
+        update: SqlStr,
+        /// The `SELECT` (key binds).
+        select: SqlStr,
+    },
+}
+
+/// Every statement the adapter runs, rendered once for a dialect and a table prefix.
+#[derive(Debug)]
+pub(crate) struct Statements {
+    pub begin_write: SqlStr,
+    pub create_user: SqlStr,
+    pub get_user: SqlStr,
+    pub get_user_by_email: SqlStr,
+    pub get_user_by_account: SqlStr,
+    pub update_user: Change,
+    pub delete_user: Take,
+    pub link_account: SqlStr,
+    pub get_account: SqlStr,
+    pub unlink_account: Take,
+    pub update_account: Change,
+    pub create_session: SqlStr,
+    pub get_session_and_user: SqlStr,
+    pub update_session: Change,
+    pub delete_session: Take,
+    pub list_sessions: SqlStr,
+    pub delete_sessions: SqlStr,
+    pub create_verification_token: SqlStr,
+    pub use_verification_token: Take,
+    pub create_authenticator: SqlStr,
+    pub get_authenticator: SqlStr,
+    pub list_authenticators: SqlStr,
+    pub update_authenticator_counter: Change,
+    pub delete_expired_sessions: SqlStr,
+    pub delete_expired_tokens: SqlStr,
+}
+
+const USER: &str = "id, email, email_verified, name, image";
+const ACCOUNT: &str = "user_id, account_type, provider, provider_account_id, refresh_token, \
+     access_token, expires_at, token_type, scope, id_token, session_state";
+const SESSION: &str = "session_token, user_id, expires";
+const TOKEN: &str = "identifier, token, expires";
+const AUTHENTICATOR: &str = "credential_id, user_id, provider_account_id, \
+     credential_public_key, counter, credential_device_type, credential_backed_up, transports";
+
+impl Statements {
+    /// Renders every statement for `dialect` with the (validated) table `prefix`.
+    pub(crate) fn new(dialect: Dialect, prefix: &str) -> Self {
+        let sql = |template: &str| -> SqlStr {
+            // The templates are constants of this module and the prefix passed
+            // `validate_table_prefix`: no input reaches the text, values are bound.
+            AssertSqlSafe(Arc::<str>::from(dialect.render(prefix, template))).into_sql_str()
+        };
+        let lock = dialect.lock_rows();
+        let take = |table_and_key: &str, columns: &str| -> Take {
+            if dialect.delete_returning() {
+                Take::Returning(sql(&format!(
+                    "DELETE FROM {table_and_key} RETURNING {columns}"
+                )))
+            } else {
+                Take::LockThenDelete {
+                    select: sql(&format!("SELECT {columns} FROM {table_and_key}{lock}")),
+                    delete: sql(&format!("DELETE FROM {table_and_key}")),
+                }
+            }
+        };
+        let change = |table: &str, set: &str, key: &str, columns: &str| -> Change {
+            if dialect.update_returning() {
+                Change::Returning(sql(&format!(
+                    "UPDATE {table} SET {set} WHERE {key} RETURNING {columns}"
+                )))
+            } else {
+                Change::UpdateThenSelect {
+                    update: sql(&format!("UPDATE {table} SET {set} WHERE {key}")),
+                    select: sql(&format!("SELECT {columns} FROM {table} WHERE {key}")),
+                }
+            }
+        };
+        Statements {
+            begin_write: sql(dialect.begin_write()),
+            create_user: sql(
+                "INSERT INTO {p}users (id, email, email_normalized, email_verified, name, image) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            ),
+            get_user: sql(&format!("SELECT {USER} FROM {{p}}users WHERE id = ?")),
+            get_user_by_email: sql(&format!(
+                "SELECT {USER} FROM {{p}}users WHERE email_normalized = ?"
+            )),
+            get_user_by_account: sql(
+                "SELECT u.id, u.email, u.email_verified, u.name, u.image \
+                 FROM {p}accounts a JOIN {p}users u ON u.id = a.user_id \
+                 WHERE a.provider = ? AND a.provider_account_id = ?",
+            ),
+            update_user: change(
+                "{p}users",
+                "email = CASE WHEN ? THEN ? ELSE email END, \
+                 email_normalized = CASE WHEN ? THEN ? ELSE email_normalized END, \
+                 email_verified = CASE WHEN ? THEN ? ELSE email_verified END, \
+                 name = CASE WHEN ? THEN ? ELSE name END, \
+                 image = CASE WHEN ? THEN ? ELSE image END",
+                "id = ?",
+                USER,
+            ),
+            delete_user: take("{p}users WHERE id = ?", USER),
+            link_account: sql(&format!(
+                "INSERT INTO {{p}}accounts ({ACCOUNT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )),
+            get_account: sql(&format!(
+                "SELECT {ACCOUNT} FROM {{p}}accounts WHERE provider = ? AND provider_account_id = ?"
+            )),
+            unlink_account: take(
+                "{p}accounts WHERE provider = ? AND provider_account_id = ?",
+                ACCOUNT,
+            ),
+            update_account: change(
+                "{p}accounts",
+                "refresh_token = ?, access_token = ?, expires_at = ?, token_type = ?, \
+                 scope = ?, id_token = ?, session_state = ?",
+                "provider = ? AND provider_account_id = ?",
+                ACCOUNT,
+            ),
+            create_session: sql(&format!(
+                "INSERT INTO {{p}}sessions ({SESSION}) VALUES (?, ?, ?)"
+            )),
+            get_session_and_user: sql(
+                "SELECT u.id, u.email, u.email_verified, u.name, u.image, \
+                 s.session_token, s.expires \
+                 FROM {p}sessions s JOIN {p}users u ON u.id = s.user_id \
+                 WHERE s.session_token = ? AND s.expires > ?",
+            ),
+            update_session: change(
+                "{p}sessions",
+                "expires = COALESCE(?, expires), user_id = COALESCE(?, user_id)",
+                "session_token = ?",
+                SESSION,
+            ),
+            delete_session: take("{p}sessions WHERE session_token = ?", SESSION),
+            list_sessions: sql(&format!(
+                "SELECT {SESSION} FROM {{p}}sessions WHERE user_id = ? AND expires > ?"
+            )),
+            delete_sessions: sql("DELETE FROM {p}sessions WHERE user_id = ?"),
+            create_verification_token: sql(&format!(
+                "INSERT INTO {{p}}verification_tokens ({TOKEN}) VALUES (?, ?, ?)"
+            )),
+            use_verification_token: take(
+                "{p}verification_tokens WHERE identifier = ? AND token = ?",
+                TOKEN,
+            ),
+            create_authenticator: sql(&format!(
+                "INSERT INTO {{p}}authenticators ({AUTHENTICATOR}) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            )),
+            get_authenticator: sql(&format!(
+                "SELECT {AUTHENTICATOR} FROM {{p}}authenticators WHERE credential_id = ?"
+            )),
+            list_authenticators: sql(&format!(
+                "SELECT {AUTHENTICATOR} FROM {{p}}authenticators WHERE user_id = ? \
+                 ORDER BY credential_id"
+            )),
+            update_authenticator_counter: change(
+                "{p}authenticators",
+                "counter = ?",
+                "credential_id = ?",
+                AUTHENTICATOR,
+            ),
+            delete_expired_sessions: sql("DELETE FROM {p}sessions WHERE expires <= ?"),
+            delete_expired_tokens: sql("DELETE FROM {p}verification_tokens WHERE expires <= ?"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MARIADB: Dialect = Dialect::MariaDb {
+        major: 10,
+        minor: 11,
+    };
+    const MYSQL: Dialect = Dialect::MySql { major: 8, minor: 0 };
+    const ALL: [Dialect; 4] = [Dialect::Postgres, MARIADB, MYSQL, Dialect::Sqlite];
+
+    #[test]
+    fn postgres_placeholders_are_numbered() {
+        let s = Statements::new(Dialect::Postgres, "auth_");
+        assert_eq!(
+            s.get_session_and_user.as_str(),
+            "SELECT u.id, u.email, u.email_verified, u.name, u.image, s.session_token, \
+             s.expires FROM auth_sessions s JOIN auth_users u ON u.id = s.user_id \
+             WHERE s.session_token = $1 AND s.expires > $2"
+        );
+        assert_eq!(
+            s.create_user.as_str(),
+            "INSERT INTO auth_users (id, email, email_normalized, email_verified, name, image) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        );
+        let Change::Returning(update) = &s.update_user else {
+            panic!("postgres updates with RETURNING");
+        };
+        assert!(update.as_str().contains("WHERE id = $11 RETURNING id, email"));
+    }
+
+    #[test]
+    fn other_dialects_keep_question_marks() {
+        for dialect in [MARIADB, MYSQL, Dialect::Sqlite] {
+            let s = Statements::new(dialect, "p_");
+            assert_eq!(s.get_user.as_str(), "SELECT id, email, email_verified, name, image FROM p_users WHERE id = ?");
+            assert!(!s.get_user.as_str().contains('$'));
+        }
+    }
+
+    #[test]
+    fn token_use_is_one_delete_returning_where_the_dialect_has_it() {
+        for dialect in [Dialect::Postgres, MARIADB, Dialect::Sqlite] {
+            match Statements::new(dialect, "auth_").use_verification_token {
+                Take::Returning(sql) => {
+                    assert!(sql.as_str().starts_with("DELETE FROM auth_verification_tokens WHERE identifier = "));
+                    assert!(sql.as_str().ends_with("RETURNING identifier, token, expires"));
+                }
+                other => panic!("{dialect:?}: {other:?}"),
+            }
+        }
+        match Statements::new(MYSQL, "auth_").use_verification_token {
+            Take::LockThenDelete { select, delete } => {
+                assert_eq!(
+                    select.as_str(),
+                    "SELECT identifier, token, expires FROM auth_verification_tokens \
+                     WHERE identifier = ? AND token = ? FOR UPDATE"
+                );
+                assert_eq!(
+                    delete.as_str(),
+                    "DELETE FROM auth_verification_tokens WHERE identifier = ? AND token = ?"
+                );
+            }
+            other => panic!("mysql 8: {other:?}"),
+        }
+        let old_mariadb = Dialect::MariaDb { major: 10, minor: 4 };
+        assert!(matches!(
+            Statements::new(old_mariadb, "").use_verification_token,
+            Take::LockThenDelete { .. }
+        ));
+    }
+
+    #[test]
+    fn mysql_family_updates_then_selects_in_a_transaction() {
+        for dialect in [MARIADB, MYSQL] {
+            let s = Statements::new(dialect, "auth_");
+            assert_eq!(s.begin_write.as_str(), "BEGIN");
+            match s.update_session {
+                Change::UpdateThenSelect { update, select } => {
+                    assert_eq!(
+                        update.as_str(),
+                        "UPDATE auth_sessions SET expires = COALESCE(?, expires), \
+                         user_id = COALESCE(?, user_id) WHERE session_token = ?"
+                    );
+                    assert_eq!(
+                        select.as_str(),
+                        "SELECT session_token, user_id, expires FROM auth_sessions \
+                         WHERE session_token = ?"
+                    );
+                }
+                other => panic!("{dialect:?}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            Statements::new(Dialect::Sqlite, "").begin_write.as_str(),
+            "BEGIN IMMEDIATE"
+        );
+    }
+
+    #[test]
+    fn the_prefix_reaches_every_table_and_index() {
+        for dialect in ALL {
+            let schema = dialect.schema("tenant_");
+            assert!(!schema.contains("{p}") && !schema.contains("{collation}"));
+            for table in ["users", "accounts", "sessions", "verification_tokens", "authenticators"] {
+                assert!(
+                    schema.contains(&format!("CREATE TABLE IF NOT EXISTS tenant_{table} (")),
+                    "{dialect:?} {table}"
+                );
+            }
+            for index in ["accounts", "sessions", "authenticators"] {
+                assert!(schema.contains(&format!("tenant_{index}_user_id_idx")), "{dialect:?}");
+            }
+            assert_eq!(schema.matches("ON DELETE CASCADE").count(), 3, "{dialect:?}");
+        }
+        assert!(MARIADB.schema("").contains("COLLATE = utf8mb4_nopad_bin"));
+        assert!(MYSQL.schema("").contains("COLLATE = utf8mb4_0900_bin"));
+    }
+
+    #[test]
+    fn column_limits_apply_where_the_dialect_has_them() {
+        let long_key = "k".repeat(256);
+        let op = Operation::CreateUser;
+        for dialect in [MARIADB, MYSQL] {
+            assert!(!dialect.can_hold(Col::Key, &long_key));
+            assert!(dialect.check(op, "id", Col::Key, &long_key).is_err());
+            assert!(dialect.can_hold(Col::Key, &"é".repeat(255)), "characters, not bytes");
+            assert!(dialect.can_hold(Col::Credential, &long_key));
+            assert!(!dialect.can_hold(Col::Text, &"x".repeat(65_536)));
+            assert!(dialect.can_hold(Col::Key, "a\0b"));
+        }
+        assert!(Dialect::Postgres.can_hold(Col::Key, &long_key));
+        assert!(!Dialect::Postgres.can_hold(Col::Key, "a\0b"));
+        assert!(Dialect::Postgres.check(op, "name", Col::Text, "a\0b").is_err());
+        assert!(Dialect::Sqlite.check(op, "name", Col::Text, "a\0b").is_ok());
+        assert!(Dialect::Sqlite.check_opt(op, "name", Col::Key, None).is_ok());
+    }
+}

@@ -1,0 +1,248 @@
+//! The connection pool of each database, how it is opened, and how each stores a timestamp.
+//!
+//! [`Pools`] holds the one pool of an adapter; [`with_pool!`] runs a block of code once per
+//! enabled database with `$pool` bound to the concrete pool and `$Db` to the concrete
+//! `sqlx::Database`, so every adapter method is written once and compiled per database.
+
+use std::str::FromStr;
+
+use auth_core::{AdapterError, Operation};
+use chrono::{DateTime, Utc};
+
+use crate::dialect::Dialect;
+use crate::error;
+use crate::options::SqlxAdapterBuilder;
+
+#[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+compile_error!("adapter-sqlx needs at least one of the features `postgres`, `mysql`, `sqlite`");
+
+/// The pool of one adapter.
+#[derive(Debug, Clone)]
+pub(crate) enum Pools {
+    /// PostgreSQL.
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    /// MySQL or MariaDB.
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+    /// SQLite.
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool and `$db` naming the concrete
+/// `sqlx::Database` type: the body is written once and compiled for each database.
+macro_rules! with_pool {
+    ($pools:expr, |$pool:ident: $db:ident| $body:expr) => {
+        match $pools {
+            #[cfg(feature = "postgres")]
+            $crate::pool::Pools::Postgres($pool) => {
+                #[allow(dead_code)]
+                type $db = ::sqlx::Postgres;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            $crate::pool::Pools::MySql($pool) => {
+                #[allow(dead_code)]
+                type $db = ::sqlx::MySql;
+                $body
+            }
+            #[cfg(feature = "sqlite")]
+            $crate::pool::Pools::Sqlite($pool) => {
+                #[allow(dead_code)]
+                type $db = ::sqlx::Sqlite;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// How a database stores a timestamp.
+pub(crate) trait Stamp: Sized + Send {
+    /// The stored form of a (millisecond-exact) instant.
+    fn from_utc(at: DateTime<Utc>) -> Self;
+    /// The instant, or `None` when the stored value is out of chrono's range.
+    fn to_utc(self) -> Option<DateTime<Utc>>;
+}
+
+/// `TIMESTAMPTZ` on PostgreSQL, `DATETIME(3)` holding UTC on MySQL/MariaDB.
+impl Stamp for DateTime<Utc> {
+    fn from_utc(at: DateTime<Utc>) -> Self {
+        at
+    }
+    fn to_utc(self) -> Option<DateTime<Utc>> {
+        Some(self)
+    }
+}
+
+/// `INTEGER` milliseconds since the Unix epoch on SQLite.
+impl Stamp for i64 {
+    fn from_utc(at: DateTime<Utc>) -> Self {
+        at.timestamp_millis()
+    }
+    fn to_utc(self) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp_millis(self)
+    }
+}
+
+/// The timestamp type of each database.
+pub(crate) trait Timestamps {
+    /// What a timestamp column decodes into and binds from.
+    type Stamp: Stamp;
+}
+
+#[cfg(feature = "postgres")]
+impl Timestamps for sqlx::Postgres {
+    type Stamp = DateTime<Utc>;
+}
+
+#[cfg(feature = "mysql")]
+impl Timestamps for sqlx::MySql {
+    type Stamp = DateTime<Utc>;
+}
+
+#[cfg(feature = "sqlite")]
+impl Timestamps for sqlx::Sqlite {
+    type Stamp = i64;
+}
+
+/// The stored form of `at` on database `D`.
+pub(crate) fn stamp<D: Timestamps>(at: DateTime<Utc>) -> D::Stamp {
+    D::Stamp::from_utc(at)
+}
+
+/// The URL scheme, which picks the database.
+fn scheme(url: &str) -> &str {
+    url.split_once(':').map_or("", |(scheme, _)| scheme)
+}
+
+/// Whether a SQLite URL names an in-memory database, which lives only while a connection
+/// to it is open.
+pub(crate) fn is_sqlite_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+fn connect_error(err: sqlx::Error) -> AdapterError {
+    error::map(Operation::Connect, err)
+}
+
+/// Opens the pool for the URL's scheme and checks that the database answers within the
+/// acquire timeout. Returns the pool and the detected dialect.
+pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect), AdapterError> {
+    let url = options.url.as_str();
+    match scheme(url) {
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => {
+            let connect = sqlx::postgres::PgConnectOptions::from_str(url).map_err(connect_error)?;
+            let pool = pool_options(options).connect_lazy_with(connect);
+            // Proves the server answers, bounded by the acquire timeout.
+            drop(pool.acquire().await.map_err(connect_error)?);
+            Ok((Pools::Postgres(pool), Dialect::Postgres))
+        }
+        #[cfg(feature = "mysql")]
+        "mysql" | "mariadb" => {
+            let url = match url.strip_prefix("mariadb:") {
+                Some(rest) => format!("mysql:{rest}"),
+                None => url.to_owned(),
+            };
+            let connect = sqlx::mysql::MySqlConnectOptions::from_str(&url)
+                .map_err(connect_error)?
+                .charset("utf8mb4")
+                .timezone(Some("+00:00".to_owned()));
+            let pool = pool_options(options)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        // Strict mode on every connection: an over-long or invalid value is an
+                        // error, never silently truncated or coerced.
+                        sqlx::Executor::execute(
+                            &mut *conn,
+                            "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect_lazy_with(connect);
+            let version: String = sqlx::query_scalar("SELECT VERSION()")
+                .fetch_one(&pool)
+                .await
+                .map_err(connect_error)?;
+            Ok((Pools::MySql(pool), Dialect::from_mysql_version(&version)))
+        }
+        #[cfg(feature = "sqlite")]
+        "sqlite" => {
+            use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+            let memory = is_sqlite_memory(url);
+            let mut connect = SqliteConnectOptions::from_str(url)
+                .map_err(connect_error)?
+                .foreign_keys(true)
+                .busy_timeout(options.acquire_timeout);
+            let mut pool = pool_options(options);
+            if memory {
+                // The database lives as long as one connection to it: keep one open and
+                // never reap it.
+                pool = pool
+                    .min_connections(options.min_connections.max(1))
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            } else {
+                connect = connect
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal);
+            }
+            let pool = pool.connect_lazy_with(connect);
+            drop(pool.acquire().await.map_err(connect_error)?);
+            Ok((Pools::Sqlite(pool), Dialect::Sqlite))
+        }
+        other => Err(AdapterError::invalid_input(
+            Operation::Connect,
+            format!(
+                "unsupported URL scheme {other:?}: this build of adapter-sqlx accepts {}",
+                supported_schemes()
+            ),
+        )),
+    }
+}
+
+fn pool_options<DB: sqlx::Database>(options: &SqlxAdapterBuilder) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .max_connections(options.max_connections)
+        .min_connections(options.min_connections.min(options.max_connections))
+        .acquire_timeout(options.acquire_timeout)
+}
+
+fn supported_schemes() -> String {
+    let schemes: &[&str] = &[
+        #[cfg(feature = "postgres")]
+        "postgres://",
+        #[cfg(feature = "mysql")]
+        "mysql:// or mariadb://",
+        #[cfg(feature = "sqlite")]
+        "sqlite:",
+    ];
+    schemes.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_and_memory_urls() {
+        assert_eq!(scheme("postgres://u@h/db"), "postgres");
+        assert_eq!(scheme("sqlite::memory:"), "sqlite");
+        assert_eq!(scheme("nonsense"), "");
+        assert!(is_sqlite_memory("sqlite::memory:"));
+        assert!(is_sqlite_memory("sqlite:file:auth-1?mode=memory&cache=shared"));
+        assert!(!is_sqlite_memory("sqlite:///var/lib/app/auth.db?mode=rwc"));
+    }
+
+    #[test]
+    fn timestamps_round_trip_to_the_millisecond() {
+        let at = DateTime::from_timestamp_millis(-30_610_224_000_000).expect("1001-01-01");
+        assert_eq!(i64::from_utc(at), -30_610_224_000_000);
+        assert_eq!(i64::from_utc(at).to_utc(), Some(at));
+        assert_eq!(i64::MAX.to_utc(), None);
+    }
+}

@@ -1,0 +1,161 @@
+//! The rows the statements return, decoded by sqlx and turned into the `auth_core` models.
+//! Each row type is generic over the database's timestamp type ([`Stamp`]).
+
+use auth_core::{Account, AdapterError, Authenticator, Operation, Session, User, VerificationToken};
+use chrono::{DateTime, Utc};
+
+use crate::pool::Stamp;
+
+fn instant<T: Stamp>(op: Operation, column: &str, stored: T) -> Result<DateTime<Utc>, AdapterError> {
+    stored.to_utc().ok_or_else(|| {
+        AdapterError::backend(op, format!("the stored {column} is not a representable instant"))
+    })
+}
+
+/// `id, email, email_verified, name, image`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct UserRow<T> {
+    id: String,
+    email: Option<String>,
+    email_verified: Option<T>,
+    name: Option<String>,
+    image: Option<String>,
+}
+
+impl<T: Stamp> UserRow<T> {
+    pub(crate) fn into_model(self, op: Operation) -> Result<User, AdapterError> {
+        Ok(User {
+            id: self.id,
+            email: self.email,
+            email_verified: self
+                .email_verified
+                .map(|t| instant(op, "email_verified", t))
+                .transpose()?,
+            name: self.name,
+            image: self.image,
+        })
+    }
+}
+
+/// A session joined with its user.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct SessionUserRow<T> {
+    session_token: String,
+    expires: T,
+    #[sqlx(flatten)]
+    user: UserRow<T>,
+}
+
+impl<T: Stamp> SessionUserRow<T> {
+    pub(crate) fn into_model(self, op: Operation) -> Result<(Session, User), AdapterError> {
+        let user = self.user.into_model(op)?;
+        let session = Session {
+            session_token: self.session_token,
+            user_id: user.id.clone(),
+            expires: instant(op, "expires", self.expires)?,
+        };
+        Ok((session, user))
+    }
+}
+
+/// `session_token, user_id, expires`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct SessionRow<T> {
+    session_token: String,
+    user_id: String,
+    expires: T,
+}
+
+impl<T: Stamp> SessionRow<T> {
+    pub(crate) fn into_model(self, op: Operation) -> Result<Session, AdapterError> {
+        Ok(Session {
+            session_token: self.session_token,
+            user_id: self.user_id,
+            expires: instant(op, "expires", self.expires)?,
+        })
+    }
+}
+
+/// `identifier, token, expires`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TokenRow<T> {
+    identifier: String,
+    token: String,
+    expires: T,
+}
+
+impl<T: Stamp> TokenRow<T> {
+    pub(crate) fn into_model(self, op: Operation) -> Result<VerificationToken, AdapterError> {
+        Ok(VerificationToken {
+            identifier: self.identifier,
+            token: self.token,
+            expires: instant(op, "expires", self.expires)?,
+        })
+    }
+}
+
+/// Every column of an account.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    user_id: String,
+    account_type: String,
+    provider: String,
+    provider_account_id: String,
+    refresh_token: Option<String>,
+    access_token: Option<String>,
+    expires_at: Option<i64>,
+    token_type: Option<String>,
+    scope: Option<String>,
+    id_token: Option<String>,
+    session_state: Option<String>,
+}
+
+impl AccountRow {
+    pub(crate) fn into_model(self, op: Operation) -> Result<Account, AdapterError> {
+        let account_type = self
+            .account_type
+            .parse()
+            .map_err(|e| AdapterError::backend(op, "the stored account type is unknown").with_source(e))?;
+        Ok(Account {
+            user_id: self.user_id,
+            account_type,
+            provider: self.provider,
+            provider_account_id: self.provider_account_id,
+            refresh_token: self.refresh_token,
+            access_token: self.access_token,
+            expires_at: self.expires_at,
+            token_type: self.token_type,
+            scope: self.scope,
+            id_token: self.id_token,
+            session_state: self.session_state,
+        })
+    }
+}
+
+/// Every column of an authenticator.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AuthenticatorRow {
+    credential_id: String,
+    user_id: String,
+    provider_account_id: String,
+    credential_public_key: String,
+    counter: i64,
+    credential_device_type: String,
+    credential_backed_up: bool,
+    transports: Option<String>,
+}
+
+impl AuthenticatorRow {
+    pub(crate) fn into_model(self) -> Authenticator {
+        Authenticator {
+            credential_id: self.credential_id,
+            user_id: self.user_id,
+            provider_account_id: self.provider_account_id,
+            credential_public_key: self.credential_public_key,
+            counter: self.counter,
+            credential_device_type: self.credential_device_type,
+            credential_backed_up: self.credential_backed_up,
+            transports: self.transports,
+        }
+    }
+}
