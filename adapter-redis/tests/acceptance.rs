@@ -5,6 +5,9 @@
 //! Needs `AUTH_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6379`); without it the tests skip
 //! loudly, or fail when `AUTH_CONFORMANCE_REQUIRE` names `redis`.
 
+// The helpers below are test code too: a failed set-up is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::process::{Child, Command, Stdio};
@@ -125,6 +128,10 @@ async fn in_world<Fut: Future<Output = ()>>(body: impl FnOnce(World) -> Fut) {
     }
 }
 
+/// The life of a short session: long enough to be stored on a busy machine, short enough to
+/// watch it expire.
+const SHORT_MS: i64 = 500;
+
 fn live(token: &str, user_id: &str) -> Session {
     Session::new(token, user_id, Utc::now() + Span::days(30))
 }
@@ -224,7 +231,7 @@ async fn delete_user_leaves_no_key_of_the_user() {
         db.create_session(Session::new(
             "s-short",
             id,
-            Utc::now() + Span::milliseconds(150),
+            Utc::now() + Span::milliseconds(SHORT_MS),
         ))
         .await
         .unwrap();
@@ -235,7 +242,7 @@ async fn delete_user_leaves_no_key_of_the_user() {
                 .unwrap();
         }
         // One session has expired (Redis dropped its key) before the delete.
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(SHORT_MS as u64 + 300)).await;
 
         assert_eq!(db.delete_user(id).await.unwrap(), Some(user));
 
@@ -282,14 +289,14 @@ async fn expired_sessions_leave_no_index_entries() {
             db.create_session(Session::new(
                 token,
                 "u",
-                Utc::now() + Span::milliseconds(100),
+                Utc::now() + Span::milliseconds(SHORT_MS),
             ))
             .await
             .unwrap();
         }
         let index = db.keys().user_sessions("u");
         assert_eq!(world.members(&index).await.len(), 3);
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(SHORT_MS as u64 + 300)).await;
 
         // Read: only the live session, and the index is pruned on the way.
         let listed = db.list_sessions("u").await.unwrap();
@@ -300,11 +307,11 @@ async fn expired_sessions_leave_no_index_entries() {
         db.create_session(Session::new(
             "short-3",
             "u",
-            Utc::now() + Span::milliseconds(100),
+            Utc::now() + Span::milliseconds(SHORT_MS),
         ))
         .await
         .unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(SHORT_MS as u64 + 300)).await;
         let counts = db.delete_expired(Utc::now()).await.unwrap();
         assert_eq!(counts.sessions, 1, "{counts:?}");
         assert_eq!(world.members(&index).await, vec!["long".to_owned()]);
@@ -315,11 +322,11 @@ async fn expired_sessions_leave_no_index_entries() {
         db.create_session(Session::new(
             "reuse",
             "u",
-            Utc::now() + Span::milliseconds(100),
+            Utc::now() + Span::milliseconds(SHORT_MS),
         ))
         .await
         .unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(SHORT_MS as u64 + 300)).await;
         db.create_session(live("reuse", "w")).await.unwrap();
         assert_eq!(db.list_sessions("u").await.unwrap().len(), 1);
         assert_eq!(db.delete_sessions("u").await.unwrap(), 1);
