@@ -67,24 +67,48 @@ fn kind_of_database_error(db: &dyn DatabaseError) -> ErrorKind {
         }
         _ => {}
     }
-    let Some(code) = db.code() else {
-        return ErrorKind::Backend;
-    };
-    kind_of_code(&code)
+    #[cfg(feature = "sqlite")]
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .map_or(ErrorKind::Backend, kind_of_sqlite_code);
+    }
+    #[cfg(feature = "mysql")]
+    if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        if let Some(kind) = kind_of_mysql_number(mysql.number()) {
+            return kind;
+        }
+    }
+    db.code().map_or(ErrorKind::Backend, |code| kind_of_sqlstate(&code))
 }
 
-/// A SQLSTATE (PostgreSQL, MySQL/MariaDB) or an extended SQLite result code (digits).
-fn kind_of_code(code: &str) -> ErrorKind {
-    if let Ok(sqlite) = code.parse::<i32>() {
-        // SQLite: the primary result code is the low byte of the extended one.
-        return match sqlite & 0xff {
-            // SQLITE_CANTOPEN, SQLITE_NOTADB: the database file cannot be used.
-            14 | 26 => ErrorKind::Connection,
-            // SQLITE_TOOBIG: a string or blob over the limit.
-            18 => ErrorKind::InvalidInput,
-            _ => ErrorKind::Backend,
-        };
+/// An extended SQLite result code; the primary code is its low byte.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+fn kind_of_sqlite_code(code: i32) -> ErrorKind {
+    match code & 0xff {
+        // SQLITE_CANTOPEN, SQLITE_NOTADB: the database file cannot be used.
+        14 | 26 => ErrorKind::Connection,
+        // SQLITE_TOOBIG: a string or blob over the limit.
+        18 => ErrorKind::InvalidInput,
+        _ => ErrorKind::Backend,
     }
+}
+
+/// MySQL/MariaDB error numbers whose SQLSTATE is too vague (`HY000`).
+#[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+fn kind_of_mysql_number(number: u16) -> Option<ErrorKind> {
+    match number {
+        // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD (an invalid string), ER_DATA_TOO_LONG.
+        1366 | 1406 => Some(ErrorKind::InvalidInput),
+        // ER_CONNECTION_KILLED (MariaDB), ER_SERVER_SHUTDOWN.
+        1927 | 1053 => Some(ErrorKind::Connection),
+        _ => None,
+    }
+}
+
+/// A SQLSTATE (PostgreSQL, MySQL/MariaDB).
+fn kind_of_sqlstate(code: &str) -> ErrorKind {
     match code {
         // Class 08: connection exception; admin shutdown, crash shutdown, cannot connect now.
         c if c.starts_with("08") => ErrorKind::Connection,
@@ -123,14 +147,16 @@ mod tests {
 
     #[test]
     fn codes_are_classified() {
-        assert_eq!(kind_of_code("08006"), ErrorKind::Connection);
-        assert_eq!(kind_of_code("57P01"), ErrorKind::Connection);
-        assert_eq!(kind_of_code("22001"), ErrorKind::InvalidInput);
-        assert_eq!(kind_of_code("22021"), ErrorKind::InvalidInput);
-        assert_eq!(kind_of_code("42P01"), ErrorKind::Backend);
-        // SQLITE_CANTOPEN_ISDIR (14 | 2 << 8) and SQLITE_TOOBIG.
-        assert_eq!(kind_of_code("526"), ErrorKind::Connection);
-        assert_eq!(kind_of_code("18"), ErrorKind::InvalidInput);
-        assert_eq!(kind_of_code("5"), ErrorKind::Backend);
+        assert_eq!(kind_of_sqlstate("08006"), ErrorKind::Connection);
+        assert_eq!(kind_of_sqlstate("57P01"), ErrorKind::Connection);
+        assert_eq!(kind_of_sqlstate("22001"), ErrorKind::InvalidInput);
+        assert_eq!(kind_of_sqlstate("22021"), ErrorKind::InvalidInput);
+        assert_eq!(kind_of_sqlstate("42P01"), ErrorKind::Backend);
+        // SQLITE_CANTOPEN_ISDIR (14 | 2 << 8), SQLITE_TOOBIG, SQLITE_BUSY.
+        assert_eq!(kind_of_sqlite_code(526), ErrorKind::Connection);
+        assert_eq!(kind_of_sqlite_code(18), ErrorKind::InvalidInput);
+        assert_eq!(kind_of_sqlite_code(5), ErrorKind::Backend);
+        assert_eq!(kind_of_mysql_number(1406), Some(ErrorKind::InvalidInput));
+        assert_eq!(kind_of_mysql_number(1064), None);
     }
 }

@@ -7,7 +7,7 @@
 use std::str::FromStr;
 
 use auth_core::{AdapterError, Operation};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::dialect::Dialect;
 use crate::error;
@@ -66,13 +66,24 @@ pub(crate) trait Stamp: Sized + Send {
     fn to_utc(self) -> Option<DateTime<Utc>>;
 }
 
-/// `TIMESTAMPTZ` on PostgreSQL, `DATETIME(3)` holding UTC on MySQL/MariaDB.
+/// `TIMESTAMPTZ` on PostgreSQL.
 impl Stamp for DateTime<Utc> {
     fn from_utc(at: DateTime<Utc>) -> Self {
         at
     }
     fn to_utc(self) -> Option<DateTime<Utc>> {
         Some(self)
+    }
+}
+
+/// `DATETIME(3)` holding UTC on MySQL/MariaDB. Bound as a naive `DATETIME`: sqlx binds a
+/// `DateTime<Utc>` as `TIMESTAMP`, whose range (1970–2038) the server would apply to it.
+impl Stamp for NaiveDateTime {
+    fn from_utc(at: DateTime<Utc>) -> Self {
+        at.naive_utc()
+    }
+    fn to_utc(self) -> Option<DateTime<Utc>> {
+        Some(self.and_utc())
     }
 }
 
@@ -99,7 +110,7 @@ impl Timestamps for sqlx::Postgres {
 
 #[cfg(feature = "mysql")]
 impl Timestamps for sqlx::MySql {
-    type Stamp = DateTime<Utc>;
+    type Stamp = NaiveDateTime;
 }
 
 #[cfg(feature = "sqlite")]
@@ -240,8 +251,10 @@ mod tests {
 
     #[test]
     fn timestamps_round_trip_to_the_millisecond() {
-        let at = DateTime::from_timestamp_millis(-30_610_224_000_000).expect("1001-01-01");
-        assert_eq!(i64::from_utc(at), -30_610_224_000_000);
+        let at = DateTime::from_timestamp_millis(-30_578_688_000_000).expect("1001-01-01");
+        assert_eq!(at.to_rfc3339(), "1001-01-01T00:00:00+00:00");
+        assert_eq!(i64::from_utc(at), -30_578_688_000_000);
+        assert_eq!(NaiveDateTime::from_utc(at).to_utc(), Some(at));
         assert_eq!(i64::from_utc(at).to_utc(), Some(at));
         assert_eq!(i64::MAX.to_utc(), None);
     }
