@@ -130,6 +130,7 @@ fn scheme(url: &str) -> &str {
 
 /// Whether a SQLite URL names an in-memory database, which lives only while a connection
 /// to it is open.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn is_sqlite_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
