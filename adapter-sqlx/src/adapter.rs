@@ -291,7 +291,12 @@ impl Adapter for SqlxAdapter {
         let name = update.name.as_ref().map(Option::as_deref);
         let image = update.image.as_ref().map(Option::as_deref);
         d.check_opt(op, "email", Col::Text, email.flatten())?;
-        d.check_opt(op, "email", Col::Email, normalized.clone().flatten().as_deref())?;
+        d.check_opt(
+            op,
+            "email",
+            Col::Email,
+            normalized.clone().flatten().as_deref(),
+        )?;
         d.check_opt(op, "name", Col::Text, name.flatten())?;
         d.check_opt(op, "image", Col::Text, image.flatten())?;
         let normalized = normalized.as_ref().map(Option::as_deref);
@@ -336,7 +341,12 @@ impl Adapter for SqlxAdapter {
         validate::non_empty(op, "provider_account_id", &account.provider_account_id)?;
         d.check(op, "user_id", Col::Key, &account.user_id)?;
         d.check(op, "provider", Col::Key, &account.provider)?;
-        d.check(op, "provider_account_id", Col::Key, &account.provider_account_id)?;
+        d.check(
+            op,
+            "provider_account_id",
+            Col::Key,
+            &account.provider_account_id,
+        )?;
         self.check_tokens(op, &account)?;
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query(self.sql.link_account.clone())
@@ -369,10 +379,16 @@ impl Adapter for SqlxAdapter {
             return Ok(None);
         }
         with_pool!(&self.pools, |pool: Db| {
-            take!(pool, self.sql, unlink_account, AccountRow, [provider, provider_account_id])
-                .for_op(op)?
-                .map(|row| row.into_model(op))
-                .transpose()
+            take!(
+                pool,
+                self.sql,
+                unlink_account,
+                AccountRow,
+                [provider, provider_account_id]
+            )
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
         })
     }
 
@@ -496,10 +512,16 @@ impl Adapter for SqlxAdapter {
             return Ok(None);
         }
         with_pool!(&self.pools, |pool: Db| {
-            take!(pool, self.sql, delete_session, SessionOf<Db>, [session_token])
-                .for_op(op)?
-                .map(|row| row.into_model(op))
-                .transpose()
+            take!(
+                pool,
+                self.sql,
+                delete_session,
+                SessionOf<Db>,
+                [session_token]
+            )
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
         })
     }
 
@@ -578,10 +600,16 @@ impl Adapter for SqlxAdapter {
         // Atomic take: of concurrent callers exactly one gets the row. An expired token is
         // removed too, and reads as absent.
         let taken = with_pool!(&self.pools, |pool: Db| {
-            take!(pool, self.sql, use_verification_token, TokenOf<Db>, [identifier, token])
-                .for_op(op)?
-                .map(|row| row.into_model(op))
-                .transpose()?
+            take!(
+                pool,
+                self.sql,
+                use_verification_token,
+                TokenOf<Db>,
+                [identifier, token]
+            )
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()?
         });
         Ok(taken.filter(|t| t.expires > Utc::now()))
     }
@@ -598,8 +626,18 @@ impl Adapter for SqlxAdapter {
         d.check(op, "credential_id", Col::Credential, &a.credential_id)?;
         d.check(op, "user_id", Col::Key, &a.user_id)?;
         d.check(op, "provider_account_id", Col::Text, &a.provider_account_id)?;
-        d.check(op, "credential_public_key", Col::Text, &a.credential_public_key)?;
-        d.check(op, "credential_device_type", Col::Text, &a.credential_device_type)?;
+        d.check(
+            op,
+            "credential_public_key",
+            Col::Text,
+            &a.credential_public_key,
+        )?;
+        d.check(
+            op,
+            "credential_device_type",
+            Col::Text,
+            &a.credential_device_type,
+        )?;
         d.check_opt(op, "transports", Col::Text, a.transports.as_deref())?;
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query(self.sql.create_authenticator.clone())
@@ -625,12 +663,14 @@ impl Adapter for SqlxAdapter {
             return Ok(None);
         }
         with_pool!(&self.pools, |pool: Db| {
-            Ok(sqlx::query_as::<_, AuthenticatorRow>(self.sql.get_authenticator.clone())
-                .bind(credential_id)
-                .fetch_optional(pool)
-                .await
-                .for_op(op)?
-                .map(AuthenticatorRow::into_model))
+            Ok(
+                sqlx::query_as::<_, AuthenticatorRow>(self.sql.get_authenticator.clone())
+                    .bind(credential_id)
+                    .fetch_optional(pool)
+                    .await
+                    .for_op(op)?
+                    .map(AuthenticatorRow::into_model),
+            )
         })
     }
 
@@ -641,14 +681,16 @@ impl Adapter for SqlxAdapter {
             return Ok(Vec::new());
         }
         with_pool!(&self.pools, |pool: Db| {
-            Ok(sqlx::query_as::<_, AuthenticatorRow>(self.sql.list_authenticators.clone())
-                .bind(user_id)
-                .fetch_all(pool)
-                .await
-                .for_op(op)?
-                .into_iter()
-                .map(AuthenticatorRow::into_model)
-                .collect())
+            Ok(
+                sqlx::query_as::<_, AuthenticatorRow>(self.sql.list_authenticators.clone())
+                    .bind(user_id)
+                    .fetch_all(pool)
+                    .await
+                    .for_op(op)?
+                    .into_iter()
+                    .map(AuthenticatorRow::into_model)
+                    .collect(),
+            )
         })
     }
 
@@ -664,8 +706,14 @@ impl Adapter for SqlxAdapter {
             return Err(missing());
         }
         let row = with_pool!(&self.pools, |pool: Db| {
-            change!(pool, self.sql, update_authenticator_counter, AuthenticatorRow,
-                set [counter], key [credential_id])
+            change!(
+                pool,
+                self.sql,
+                update_authenticator_counter,
+                AuthenticatorRow,
+                set[counter],
+                key[credential_id]
+            )
             .for_op(op)?
         });
         row.map(AuthenticatorRow::into_model).ok_or_else(missing)

@@ -364,11 +364,9 @@ impl Statements {
             get_user_by_email: sql(&format!(
                 "SELECT {USER} FROM {{p}}users WHERE email_normalized = ?"
             )),
-            get_user_by_account: sql(
-                "SELECT u.id, u.email, u.email_verified, u.name, u.image \
+            get_user_by_account: sql("SELECT u.id, u.email, u.email_verified, u.name, u.image \
                  FROM {p}accounts a JOIN {p}users u ON u.id = a.user_id \
-                 WHERE a.provider = ? AND a.provider_account_id = ?",
-            ),
+                 WHERE a.provider = ? AND a.provider_account_id = ?"),
             update_user: change(
                 "{p}users",
                 "email = CASE WHEN ? THEN ? ELSE email END, \
@@ -400,12 +398,10 @@ impl Statements {
             create_session: sql(&format!(
                 "INSERT INTO {{p}}sessions ({SESSION}) VALUES (?, ?, ?)"
             )),
-            get_session_and_user: sql(
-                "SELECT u.id, u.email, u.email_verified, u.name, u.image, \
+            get_session_and_user: sql("SELECT u.id, u.email, u.email_verified, u.name, u.image, \
                  s.session_token, s.expires \
                  FROM {p}sessions s JOIN {p}users u ON u.id = s.user_id \
-                 WHERE s.session_token = ? AND s.expires > ?",
-            ),
+                 WHERE s.session_token = ? AND s.expires > ?"),
             update_session: change(
                 "{p}sessions",
                 "expires = COALESCE(?, expires), user_id = COALESCE(?, user_id)",
@@ -475,14 +471,19 @@ mod tests {
         let Change::Returning(update) = &s.update_user else {
             panic!("postgres updates with RETURNING");
         };
-        assert!(update.as_str().contains("WHERE id = $11 RETURNING id, email"));
+        assert!(update
+            .as_str()
+            .contains("WHERE id = $11 RETURNING id, email"));
     }
 
     #[test]
     fn other_dialects_keep_question_marks() {
         for dialect in [MARIADB, MYSQL, Dialect::Sqlite] {
             let s = Statements::new(dialect, "p_");
-            assert_eq!(s.get_user.as_str(), "SELECT id, email, email_verified, name, image FROM p_users WHERE id = ?");
+            assert_eq!(
+                s.get_user.as_str(),
+                "SELECT id, email, email_verified, name, image FROM p_users WHERE id = ?"
+            );
             assert!(!s.get_user.as_str().contains('$'));
         }
     }
@@ -492,8 +493,12 @@ mod tests {
         for dialect in [Dialect::Postgres, MARIADB, Dialect::Sqlite] {
             match Statements::new(dialect, "auth_").use_verification_token {
                 Take::Returning(sql) => {
-                    assert!(sql.as_str().starts_with("DELETE FROM auth_verification_tokens WHERE identifier = "));
-                    assert!(sql.as_str().ends_with("RETURNING identifier, token, expires"));
+                    assert!(sql
+                        .as_str()
+                        .starts_with("DELETE FROM auth_verification_tokens WHERE identifier = "));
+                    assert!(sql
+                        .as_str()
+                        .ends_with("RETURNING identifier, token, expires"));
                 }
                 other => panic!("{dialect:?}: {other:?}"),
             }
@@ -512,7 +517,10 @@ mod tests {
             }
             other => panic!("mysql 8: {other:?}"),
         }
-        let old_mariadb = Dialect::MariaDb { major: 10, minor: 4 };
+        let old_mariadb = Dialect::MariaDb {
+            major: 10,
+            minor: 4,
+        };
         assert!(matches!(
             Statements::new(old_mariadb, "").use_verification_token,
             Take::LockThenDelete { .. }
@@ -551,16 +559,29 @@ mod tests {
         for dialect in ALL {
             let schema = dialect.schema("tenant_");
             assert!(!schema.contains("{p}") && !schema.contains("{collation}"));
-            for table in ["users", "accounts", "sessions", "verification_tokens", "authenticators"] {
+            for table in [
+                "users",
+                "accounts",
+                "sessions",
+                "verification_tokens",
+                "authenticators",
+            ] {
                 assert!(
                     schema.contains(&format!("CREATE TABLE IF NOT EXISTS tenant_{table} (")),
                     "{dialect:?} {table}"
                 );
             }
             for index in ["accounts", "sessions", "authenticators"] {
-                assert!(schema.contains(&format!("tenant_{index}_user_id_idx")), "{dialect:?}");
+                assert!(
+                    schema.contains(&format!("tenant_{index}_user_id_idx")),
+                    "{dialect:?}"
+                );
             }
-            assert_eq!(schema.matches("ON DELETE CASCADE").count(), 3, "{dialect:?}");
+            assert_eq!(
+                schema.matches("ON DELETE CASCADE").count(),
+                3,
+                "{dialect:?}"
+            );
         }
         assert!(MARIADB.schema("").contains("COLLATE = utf8mb4_nopad_bin"));
         assert!(MYSQL.schema("").contains("COLLATE = utf8mb4_0900_bin"));
@@ -573,15 +594,22 @@ mod tests {
         for dialect in [MARIADB, MYSQL] {
             assert!(!dialect.can_hold(Col::Key, &long_key));
             assert!(dialect.check(op, "id", Col::Key, &long_key).is_err());
-            assert!(dialect.can_hold(Col::Key, &"é".repeat(255)), "characters, not bytes");
+            assert!(
+                dialect.can_hold(Col::Key, &"é".repeat(255)),
+                "characters, not bytes"
+            );
             assert!(dialect.can_hold(Col::Credential, &long_key));
             assert!(!dialect.can_hold(Col::Text, &"x".repeat(65_536)));
             assert!(dialect.can_hold(Col::Key, "a\0b"));
         }
         assert!(Dialect::Postgres.can_hold(Col::Key, &long_key));
         assert!(!Dialect::Postgres.can_hold(Col::Key, "a\0b"));
-        assert!(Dialect::Postgres.check(op, "name", Col::Text, "a\0b").is_err());
+        assert!(Dialect::Postgres
+            .check(op, "name", Col::Text, "a\0b")
+            .is_err());
         assert!(Dialect::Sqlite.check(op, "name", Col::Text, "a\0b").is_ok());
-        assert!(Dialect::Sqlite.check_opt(op, "name", Col::Key, None).is_ok());
+        assert!(Dialect::Sqlite
+            .check_opt(op, "name", Col::Key, None)
+            .is_ok());
     }
 }

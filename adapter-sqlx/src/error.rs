@@ -80,7 +80,8 @@ fn kind_of_database_error(db: &dyn DatabaseError) -> ErrorKind {
             return kind;
         }
     }
-    db.code().map_or(ErrorKind::Backend, |code| kind_of_sqlstate(&code))
+    db.code()
+        .map_or(ErrorKind::Backend, |code| kind_of_sqlstate(&code))
 }
 
 /// An extended SQLite result code; the primary code is its low byte.

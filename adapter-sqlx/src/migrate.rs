@@ -36,8 +36,15 @@ mod tests {
         let a = migrator(Dialect::Sqlite, "auth_");
         let b = migrator(Dialect::Sqlite, "auth_");
         let (a, b) = (a.iter().next(), b.iter().next());
-        assert_eq!(a.map(|m| &m.checksum), b.map(|m| &m.checksum), "same text, same checksum");
+        assert_eq!(
+            a.map(|m| &m.checksum),
+            b.map(|m| &m.checksum),
+            "same text, same checksum"
+        );
         assert!(a.is_some_and(|m| m.sql.as_str().contains("auth_sessions")));
-        assert_eq!(migrator(Dialect::Postgres, "x_").table_name, "x_sqlx_migrations");
+        assert_eq!(
+            migrator(Dialect::Postgres, "x_").table_name,
+            "x_sqlx_migrations"
+        );
     }
 }

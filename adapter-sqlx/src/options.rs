@@ -145,7 +145,14 @@ mod tests {
 
     #[test]
     fn prefixes_are_identifiers_or_refused() {
-        for ok in ["", "_", "auth_", "a", "tenant_42_", &"p".repeat(MAX_TABLE_PREFIX_LEN)] {
+        for ok in [
+            "",
+            "_",
+            "auth_",
+            "a",
+            "tenant_42_",
+            &"p".repeat(MAX_TABLE_PREFIX_LEN),
+        ] {
             assert!(validate_table_prefix(ok).is_ok(), "{ok:?}");
         }
         for bad in [

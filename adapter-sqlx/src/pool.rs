@@ -246,7 +246,9 @@ mod tests {
         assert_eq!(scheme("sqlite::memory:"), "sqlite");
         assert_eq!(scheme("nonsense"), "");
         assert!(is_sqlite_memory("sqlite::memory:"));
-        assert!(is_sqlite_memory("sqlite:file:auth-1?mode=memory&cache=shared"));
+        assert!(is_sqlite_memory(
+            "sqlite:file:auth-1?mode=memory&cache=shared"
+        ));
         assert!(!is_sqlite_memory("sqlite:///var/lib/app/auth.db?mode=rwc"));
     }
 

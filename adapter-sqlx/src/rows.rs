@@ -1,14 +1,23 @@
 //! The rows the statements return, decoded by sqlx and turned into the `auth_core` models.
 //! Each row type is generic over the database's timestamp type ([`Stamp`]).
 
-use auth_core::{Account, AdapterError, Authenticator, Operation, Session, User, VerificationToken};
+use auth_core::{
+    Account, AdapterError, Authenticator, Operation, Session, User, VerificationToken,
+};
 use chrono::{DateTime, Utc};
 
 use crate::pool::Stamp;
 
-fn instant<T: Stamp>(op: Operation, column: &str, stored: T) -> Result<DateTime<Utc>, AdapterError> {
+fn instant<T: Stamp>(
+    op: Operation,
+    column: &str,
+    stored: T,
+) -> Result<DateTime<Utc>, AdapterError> {
     stored.to_utc().ok_or_else(|| {
-        AdapterError::backend(op, format!("the stored {column} is not a representable instant"))
+        AdapterError::backend(
+            op,
+            format!("the stored {column} is not a representable instant"),
+        )
     })
 }
 
@@ -112,10 +121,9 @@ pub(crate) struct AccountRow {
 
 impl AccountRow {
     pub(crate) fn into_model(self, op: Operation) -> Result<Account, AdapterError> {
-        let account_type = self
-            .account_type
-            .parse()
-            .map_err(|e| AdapterError::backend(op, "the stored account type is unknown").with_source(e))?;
+        let account_type = self.account_type.parse().map_err(|e| {
+            AdapterError::backend(op, "the stored account type is unknown").with_source(e)
+        })?;
         Ok(Account {
             user_id: self.user_id,
             account_type,

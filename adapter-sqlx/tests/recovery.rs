@@ -62,9 +62,12 @@ impl Cluster {
 
     fn create(bin: &Path) -> Result<Self, String> {
         let as_postgres = is_root();
+        let unique = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let dir = std::env::temp_dir().join(format!(
-            "auth-sqlx-recovery-{}",
-            uuid::Uuid::now_v7().simple()
+            "auth-sqlx-recovery-{}-{unique}",
+            std::process::id()
         ));
         std::fs::create_dir_all(dir.join("sock")).map_err(|e| e.to_string())?;
         let cluster = Cluster {
@@ -190,7 +193,11 @@ async fn expect_connection_error<T: std::fmt::Debug>(
     let elapsed = started.elapsed();
     let err = result.expect_err(&format!("{what} on a stopped server succeeded"));
     eprintln!("{what}: {} after {elapsed:?}", err.code().as_str());
-    assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{what}: {err}");
+    assert_eq!(
+        err.code(),
+        ErrorCode::AdapterConnectionError,
+        "{what}: {err}"
+    );
     assert_eq!(err.kind(), ErrorKind::Connection, "{what}: {err}");
     assert!(
         elapsed <= ACQUIRE_TIMEOUT + SLACK,
@@ -232,10 +239,17 @@ async fn calls_fail_fast_while_the_server_is_down_and_work_again_after() {
     );
 
     cluster.stop().unwrap_or_else(|e| panic!("stop: {e}"));
-    expect_connection_error("get_session_and_user", adapter.get_session_and_user("tok-1")).await;
+    expect_connection_error(
+        "get_session_and_user",
+        adapter.get_session_and_user("tok-1"),
+    )
+    .await;
     expect_connection_error("create_user", adapter.create_user(User::with_id("u-2"))).await;
-    expect_connection_error("use_verification_token", adapter.use_verification_token("a", "b"))
-        .await;
+    expect_connection_error(
+        "use_verification_token",
+        adapter.use_verification_token("a", "b"),
+    )
+    .await;
     expect_connection_error("delete_user", adapter.delete_user("u-1")).await;
 
     cluster.start().unwrap_or_else(|e| panic!("restart: {e}"));

@@ -87,7 +87,9 @@ pub fn sqlite_file_spec() -> BackendSpec {
     BackendSpec {
         name: "sqlite-file",
         source: Source::Embedded,
-        open: |_| Box::pin(async { Ok(Arc::new(SqliteBackend { memory: false }) as Arc<dyn Backend>) }),
+        open: |_| {
+            Box::pin(async { Ok(Arc::new(SqliteBackend { memory: false }) as Arc<dyn Backend>) })
+        },
     }
 }
 
@@ -96,7 +98,9 @@ pub fn sqlite_memory_spec() -> BackendSpec {
     BackendSpec {
         name: "sqlite-memory",
         source: Source::Embedded,
-        open: |_| Box::pin(async { Ok(Arc::new(SqliteBackend { memory: true }) as Arc<dyn Backend>) }),
+        open: |_| {
+            Box::pin(async { Ok(Arc::new(SqliteBackend { memory: true }) as Arc<dyn Backend>) })
+        },
     }
 }
 
@@ -253,7 +257,9 @@ impl RawPool {
 
     async fn execute(&self, sql: String) -> Result<(), BoxError> {
         on_raw!(self, |pool| {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }
@@ -309,7 +315,9 @@ impl ServerBackend {
 impl Backend for ServerBackend {
     async fn fixture(&self) -> Result<Fixture, BoxError> {
         let name = fresh_database_name();
-        self.admin.execute(format!("CREATE DATABASE {name}")).await?;
+        self.admin
+            .execute(format!("CREATE DATABASE {name}"))
+            .await?;
         match self.set_up(&name).await {
             Ok(fixture) => Ok(fixture),
             Err(err) => {
@@ -662,8 +670,10 @@ impl Inspector for SqlxInspector {
             Dialect::Postgres => format!("postgres://postgres@127.0.0.1:{}/postgres", free_port()),
             Dialect::Sqlite => {
                 // A file in a directory that does not exist cannot be opened.
-                let dir = std::env::temp_dir()
-                    .join(format!("auth-sqlx-missing-{}", uuid::Uuid::now_v7().simple()));
+                let dir = std::env::temp_dir().join(format!(
+                    "auth-sqlx-missing-{}",
+                    uuid::Uuid::now_v7().simple()
+                ));
                 format!("sqlite://{}?mode=rwc", dir.join("auth.db").display())
             }
             _ => format!("mysql://root@127.0.0.1:{}/test", free_port()),
@@ -727,13 +737,17 @@ mod tests {
         let b = fresh_database_name();
         assert_ne!(a, b);
         assert!(a.len() <= 63 && a.starts_with("auth_test_"));
-        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
         assert_eq!(
             database_url("postgres://postgres@127.0.0.1:5432/postgres", &a).ok(),
             Some(format!("postgres://postgres@127.0.0.1:5432/{a}"))
         );
         assert_eq!(
-            database_url("mysql://root@127.0.0.1:3306", "x").ok().as_deref(),
+            database_url("mysql://root@127.0.0.1:3306", "x")
+                .ok()
+                .as_deref(),
             Some("mysql://root@127.0.0.1:3306/x")
         );
         assert!(database_url("mysql:///x", "y").is_err());
@@ -742,14 +756,23 @@ mod tests {
     #[test]
     fn specs_are_named_as_documented() {
         let names: Vec<_> = specs().iter().map(|s| s.name).collect();
-        assert_eq!(names, ["postgres", "mariadb", "sqlite-file", "sqlite-memory"]);
+        assert_eq!(
+            names,
+            ["postgres", "mariadb", "sqlite-file", "sqlite-memory"]
+        );
         assert!(matches!(
             postgres_spec().source,
-            Source::Server { env_var: "AUTH_TEST_POSTGRES_URL", .. }
+            Source::Server {
+                env_var: "AUTH_TEST_POSTGRES_URL",
+                ..
+            }
         ));
         assert!(matches!(
             mariadb_spec().source,
-            Source::Server { env_var: "AUTH_TEST_MARIADB_URL", .. }
+            Source::Server {
+                env_var: "AUTH_TEST_MARIADB_URL",
+                ..
+            }
         ));
         assert!(matches!(sqlite_memory_spec().source, Source::Embedded));
     }
