@@ -694,7 +694,7 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(counter))]
+    #[tracing::instrument(skip_all, fields(counter = counter))]
     async fn update_authenticator_counter(
         &self,
         credential_id: &str,

@@ -22,7 +22,9 @@ async fn check(spec: BackendSpec) {
     let db = &fx.adapter;
     let ids = ["a", "a ", "A", "A ", " a"];
     for id in ids {
-        db.create_user(User::with_id(id)).await.expect("distinct ids");
+        db.create_user(User::with_id(id))
+            .await
+            .expect("distinct ids");
         db.create_session(Session::new(id, id, Utc::now() + Duration::days(1)))
             .await
             .expect("distinct session tokens");
