@@ -1,4 +1,310 @@
-//! The adapter-mongo backends (in progress).
-pub(crate) fn specs() -> Vec<crate::harness::BackendSpec> {
-    Vec::new()
+//! The MongoDB backend of adapter-mongo: one fresh database per scenario
+//! (`authtest_<uuid>`), dropped afterwards.
+//!
+//! The inspector reads the collections with plain `find_one` calls on untyped documents
+//! and decodes them itself, never through the adapter or its document types.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapter_mongo::mongodb::bson::{doc, Bson, Document};
+use adapter_mongo::mongodb::{self, Database};
+use adapter_mongo::MongoAdapter;
+use async_trait::async_trait;
+use auth_core::chrono::{DateTime, Utc};
+use auth_core::{
+    Account, AccountType, AdapterError, Authenticator, Session, User, VerificationToken,
+};
+use futures::future::BoxFuture;
+
+use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable};
+use crate::harness::{BackendSpec, ContainerPlan, RunningContainer, Source};
+
+/// The environment variable with the MongoDB URL.
+pub const ENV_VAR: &str = "AUTH_TEST_MONGO_URL";
+/// An example value of [`ENV_VAR`].
+pub const EXAMPLE_URL: &str = "mongodb://127.0.0.1:27017";
+/// The container image.
+pub const IMAGE: &str = "mongo";
+/// The container image tag.
+pub const TAG: &str = "7";
+/// The server selection timeout of the adapter pointed at a dead port.
+pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The backends of this module.
+pub(crate) fn specs() -> Vec<BackendSpec> {
+    vec![mongo_spec()]
+}
+
+/// The `mongo` backend: a MongoDB deployment from [`ENV_VAR`], else a `mongo:7` container
+/// started as a one-node replica set.
+pub fn mongo_spec() -> BackendSpec {
+    BackendSpec {
+        name: "mongo",
+        source: Source::Server {
+            env_var: ENV_VAR,
+            example_url: EXAMPLE_URL,
+            container: Some(ContainerPlan {
+                image: IMAGE,
+                tag: TAG,
+                start: start_container,
+            }),
+        },
+        open: |url| Box::pin(open(url)),
+    }
+}
+
+/// The URL of a one-node replica set published on `host:port` (a direct connection, since
+/// the member's own address is the container's).
+///
+/// ```
+/// use adapter_conformance::backends::mongo::container_url;
+/// assert_eq!(container_url("localhost", 32768), "mongodb://localhost:32768/?directConnection=true");
+/// ```
+pub fn container_url(host: &str, port: u16) -> String {
+    format!("mongodb://{host}:{port}/?directConnection=true")
+}
+
+/// A fresh database name for one fixture, well under MongoDB's 64-byte limit.
+///
+/// ```
+/// let name = adapter_conformance::backends::mongo::fresh_database();
+/// assert!(name.starts_with("authtest_") && name.len() < 64);
+/// ```
+pub fn fresh_database() -> String {
+    format!("authtest_{}", uuid::Uuid::now_v7().simple())
+}
+
+fn start_container() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
+    Box::pin(async {
+        use testcontainers::runners::AsyncRunner;
+        use testcontainers::ImageExt;
+        use testcontainers_modules::mongo::Mongo;
+
+        let container = Mongo::repl_set().with_tag(TAG).start().await?;
+        let host = container.get_host().await?;
+        let port = container.get_host_port_ipv4(27017).await?;
+        Ok(RunningContainer {
+            url: container_url(&host.to_string(), port),
+            guard: Box::new(container),
+        })
+    })
+}
+
+async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+    let url = url.ok_or("the mongo backend needs a server URL")?;
+    let mut options = mongodb::options::ClientOptions::parse(url.as_str()).await?;
+    options.server_selection_timeout = Some(Duration::from_secs(10));
+    let client = mongodb::Client::with_options(options)?;
+    client
+        .database("admin")
+        .run_command(doc! { "ping": 1 })
+        .await
+        .map_err(|e| format!("MongoDB at {url} did not answer: {e}"))?;
+    Ok(Arc::new(MongoBackend { url, client }))
+}
+
+/// Hands out adapters on fresh databases of one deployment.
+#[derive(Debug, Clone)]
+pub struct MongoBackend {
+    url: String,
+    client: mongodb::Client,
+}
+
+#[async_trait]
+impl Backend for MongoBackend {
+    async fn fixture(&self) -> Result<Fixture, BoxError> {
+        let name = fresh_database();
+        let adapter = MongoAdapter::builder(self.url.as_str())
+            .database(name.as_str())?
+            .connect()
+            .await?;
+        adapter.migrate().await?;
+        let inspector = MongoInspector {
+            db: self.client.database(&name),
+            adapter: adapter.clone(),
+        };
+        Ok(Fixture {
+            adapter: Arc::new(adapter),
+            inspector: Box::new(inspector),
+        })
+    }
+}
+
+/// Raw reads of one fixture's database.
+#[derive(Debug, Clone)]
+pub struct MongoInspector {
+    db: Database,
+    adapter: MongoAdapter,
+}
+
+fn text(doc: &Document, key: &str) -> Result<Option<String>, BoxError> {
+    match doc.get(key) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("field {key} is {other:?}, not a string").into()),
+    }
+}
+
+fn required(doc: &Document, key: &str) -> Result<String, BoxError> {
+    text(doc, key)?.ok_or_else(|| format!("field {key} is missing").into())
+}
+
+fn date(doc: &Document, key: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
+    match doc.get(key) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::DateTime(t)) => Ok(Some(
+            DateTime::from_timestamp_millis(t.timestamp_millis()).ok_or("date out of range")?,
+        )),
+        Some(other) => Err(format!("field {key} is {other:?}, not a BSON date").into()),
+    }
+}
+
+fn required_date(doc: &Document, key: &str) -> Result<DateTime<Utc>, BoxError> {
+    date(doc, key)?.ok_or_else(|| format!("field {key} is missing").into())
+}
+
+impl MongoInspector {
+    async fn one(&self, collection: &str, filter: Document) -> Result<Option<Document>, BoxError> {
+        Ok(self
+            .db
+            .collection::<Document>(collection)
+            .find_one(filter)
+            .await?)
+    }
+}
+
+#[async_trait]
+impl Inspector for MongoInspector {
+    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
+        let names = self.adapter.collections();
+        let Some(doc) = self.one(&names.users, doc! { "_id": id }).await? else {
+            return Ok(None);
+        };
+        let email = text(&doc, "email")?;
+        let normalized = text(&doc, "email_normalized")?;
+        if normalized != email.as_deref().map(auth_core::normalize_email) {
+            return Err(
+                format!("email_normalized {normalized:?} does not match email {email:?}").into(),
+            );
+        }
+        Ok(Some(User {
+            id: required(&doc, "_id")?,
+            email,
+            email_verified: date(&doc, "email_verified")?,
+            name: text(&doc, "name")?,
+            image: text(&doc, "image")?,
+        }))
+    }
+
+    async fn stored_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> Result<Option<Account>, BoxError> {
+        let names = self.adapter.collections();
+        let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
+        let Some(doc) = self.one(&names.accounts, filter).await? else {
+            return Ok(None);
+        };
+        let expires_at = match doc.get("expires_at") {
+            None | Some(Bson::Null) => None,
+            Some(Bson::Int64(n)) => Some(*n),
+            Some(Bson::Int32(n)) => Some(i64::from(*n)),
+            Some(other) => return Err(format!("expires_at is {other:?}, not a number").into()),
+        };
+        Ok(Some(Account {
+            user_id: required(&doc, "user_id")?,
+            account_type: required(&doc, "type")?.parse::<AccountType>()?,
+            provider: required(&doc, "provider")?,
+            provider_account_id: required(&doc, "provider_account_id")?,
+            refresh_token: text(&doc, "refresh_token")?,
+            access_token: text(&doc, "access_token")?,
+            expires_at,
+            token_type: text(&doc, "token_type")?,
+            scope: text(&doc, "scope")?,
+            id_token: text(&doc, "id_token")?,
+            session_state: text(&doc, "session_state")?,
+        }))
+    }
+
+    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
+        let names = self.adapter.collections();
+        let filter = doc! { "session_token": session_token };
+        let Some(doc) = self.one(&names.sessions, filter).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Session {
+            session_token: required(&doc, "session_token")?,
+            user_id: required(&doc, "user_id")?,
+            expires: required_date(&doc, "expires")?,
+        }))
+    }
+
+    async fn stored_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> Result<Option<VerificationToken>, BoxError> {
+        let names = self.adapter.collections();
+        let filter = doc! { "identifier": identifier, "token": token };
+        let Some(doc) = self.one(&names.verification_tokens, filter).await? else {
+            return Ok(None);
+        };
+        Ok(Some(VerificationToken {
+            identifier: required(&doc, "identifier")?,
+            token: required(&doc, "token")?,
+            expires: required_date(&doc, "expires")?,
+        }))
+    }
+
+    async fn stored_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<Authenticator>, BoxError> {
+        let names = self.adapter.collections();
+        let filter = doc! { "credential_id": credential_id };
+        let Some(doc) = self.one(&names.authenticators, filter).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Authenticator {
+            credential_id: required(&doc, "credential_id")?,
+            user_id: required(&doc, "user_id")?,
+            provider_account_id: required(&doc, "provider_account_id")?,
+            credential_public_key: required(&doc, "credential_public_key")?,
+            counter: match doc.get("counter") {
+                Some(Bson::Int64(n)) => *n,
+                Some(Bson::Int32(n)) => i64::from(*n),
+                other => return Err(format!("counter is {other:?}, not an integer").into()),
+            },
+            credential_device_type: required(&doc, "credential_device_type")?,
+            credential_backed_up: doc.get_bool("credential_backed_up")?,
+            transports: text(&doc, "transports")?,
+        }))
+    }
+
+    async fn migrate(&self) -> Result<(), AdapterError> {
+        self.adapter.migrate().await
+    }
+
+    async fn unreachable(&self) -> Unreachable {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(9);
+        let adapter = MongoAdapter::builder(format!("mongodb://127.0.0.1:{port}/dead"))
+            .server_selection_timeout(UNREACHABLE_TIMEOUT)
+            .connect_timeout(Duration::from_secs(1))
+            .connect()
+            .await
+            .map(|a| Arc::new(a) as Arc<dyn auth_core::Adapter>);
+        Unreachable {
+            timeout: UNREACHABLE_TIMEOUT,
+            adapter,
+        }
+    }
+
+    async fn teardown(&self) -> Result<(), BoxError> {
+        Ok(self.db.drop().await?)
+    }
 }

@@ -1,0 +1,243 @@
+//! The documents stored per collection, and their conversion to and from the models.
+//!
+//! Dates are BSON dates (milliseconds since the epoch); `email_normalized` is absent when a
+//! user has no email, so the partial unique index leaves such users alone.
+
+use auth_core::chrono::{DateTime, Utc};
+use auth_core::{
+    normalize_email, Account, AccountType, AdapterError, Authenticator, Operation, Session, User,
+    VerificationToken,
+};
+use mongodb::bson;
+use serde::{Deserialize, Serialize};
+
+/// A chrono instant as a BSON date (sub-millisecond digits dropped).
+pub fn to_bson(t: DateTime<Utc>) -> bson::DateTime {
+    bson::DateTime::from_millis(t.timestamp_millis())
+}
+
+/// A BSON date as a chrono instant.
+pub fn from_bson(op: Operation, t: bson::DateTime) -> Result<DateTime<Utc>, AdapterError> {
+    DateTime::from_timestamp_millis(t.timestamp_millis())
+        .ok_or_else(|| AdapterError::backend(op, "a stored date is out of chrono's range"))
+}
+
+/// A user document; `_id` is the caller's id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_normalized: Option<String>,
+    pub email_verified: Option<bson::DateTime>,
+    pub name: Option<String>,
+    pub image: Option<String>,
+}
+
+impl UserDoc {
+    pub fn from_model(user: &User) -> Self {
+        Self {
+            id: user.id.clone(),
+            email: user.email.clone(),
+            email_normalized: user.email.as_deref().map(normalize_email),
+            email_verified: user.email_verified.map(to_bson),
+            name: user.name.clone(),
+            image: user.image.clone(),
+        }
+    }
+
+    pub fn into_model(self, op: Operation) -> Result<User, AdapterError> {
+        Ok(User {
+            id: self.id,
+            email: self.email,
+            email_verified: self.email_verified.map(|t| from_bson(op, t)).transpose()?,
+            name: self.name,
+            image: self.image,
+        })
+    }
+}
+
+/// An account document, keyed by the unique `(provider, provider_account_id)` index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountDoc {
+    pub user_id: String,
+    #[serde(rename = "type")]
+    pub account_type: String,
+    pub provider: String,
+    pub provider_account_id: String,
+    pub refresh_token: Option<String>,
+    pub access_token: Option<String>,
+    pub expires_at: Option<i64>,
+    pub token_type: Option<String>,
+    pub scope: Option<String>,
+    pub id_token: Option<String>,
+    pub session_state: Option<String>,
+}
+
+impl AccountDoc {
+    pub fn from_model(a: &Account) -> Self {
+        Self {
+            user_id: a.user_id.clone(),
+            account_type: a.account_type.as_str().to_owned(),
+            provider: a.provider.clone(),
+            provider_account_id: a.provider_account_id.clone(),
+            refresh_token: a.refresh_token.clone(),
+            access_token: a.access_token.clone(),
+            expires_at: a.expires_at,
+            token_type: a.token_type.clone(),
+            scope: a.scope.clone(),
+            id_token: a.id_token.clone(),
+            session_state: a.session_state.clone(),
+        }
+    }
+
+    pub fn into_model(self, op: Operation) -> Result<Account, AdapterError> {
+        let account_type = self
+            .account_type
+            .parse::<AccountType>()
+            .map_err(|e| AdapterError::backend(op, e.to_string()))?;
+        Ok(Account {
+            user_id: self.user_id,
+            account_type,
+            provider: self.provider,
+            provider_account_id: self.provider_account_id,
+            refresh_token: self.refresh_token,
+            access_token: self.access_token,
+            expires_at: self.expires_at,
+            token_type: self.token_type,
+            scope: self.scope,
+            id_token: self.id_token,
+            session_state: self.session_state,
+        })
+    }
+}
+
+/// A session document, keyed by the unique `session_token` index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionDoc {
+    pub session_token: String,
+    pub user_id: String,
+    pub expires: bson::DateTime,
+}
+
+impl SessionDoc {
+    pub fn from_model(s: &Session) -> Self {
+        Self {
+            session_token: s.session_token.clone(),
+            user_id: s.user_id.clone(),
+            expires: to_bson(s.expires),
+        }
+    }
+
+    pub fn into_model(self, op: Operation) -> Result<Session, AdapterError> {
+        Ok(Session {
+            session_token: self.session_token,
+            user_id: self.user_id,
+            expires: from_bson(op, self.expires)?,
+        })
+    }
+}
+
+/// A session joined with its user by the `$lookup` + `$unwind` of `get_session_and_user`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionWithUser {
+    #[serde(flatten)]
+    pub session: SessionDoc,
+    pub user: UserDoc,
+}
+
+/// A verification token document, keyed by the unique `(identifier, token)` index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenDoc {
+    pub identifier: String,
+    pub token: String,
+    pub expires: bson::DateTime,
+}
+
+impl TokenDoc {
+    pub fn from_model(t: &VerificationToken) -> Self {
+        Self {
+            identifier: t.identifier.clone(),
+            token: t.token.clone(),
+            expires: to_bson(t.expires),
+        }
+    }
+
+    pub fn into_model(self, op: Operation) -> Result<VerificationToken, AdapterError> {
+        Ok(VerificationToken {
+            identifier: self.identifier,
+            token: self.token,
+            expires: from_bson(op, self.expires)?,
+        })
+    }
+}
+
+/// An authenticator document, keyed by the unique `credential_id` index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthenticatorDoc {
+    pub credential_id: String,
+    pub user_id: String,
+    pub provider_account_id: String,
+    pub credential_public_key: String,
+    pub counter: i64,
+    pub credential_device_type: String,
+    pub credential_backed_up: bool,
+    pub transports: Option<String>,
+}
+
+impl AuthenticatorDoc {
+    pub fn from_model(a: &Authenticator) -> Self {
+        Self {
+            credential_id: a.credential_id.clone(),
+            user_id: a.user_id.clone(),
+            provider_account_id: a.provider_account_id.clone(),
+            credential_public_key: a.credential_public_key.clone(),
+            counter: a.counter,
+            credential_device_type: a.credential_device_type.clone(),
+            credential_backed_up: a.credential_backed_up,
+            transports: a.transports.clone(),
+        }
+    }
+
+    pub fn into_model(self) -> Authenticator {
+        Authenticator {
+            credential_id: self.credential_id,
+            user_id: self.user_id,
+            provider_account_id: self.provider_account_id,
+            credential_public_key: self.credential_public_key,
+            counter: self.counter,
+            credential_device_type: self.credential_device_type,
+            credential_backed_up: self.credential_backed_up,
+            transports: self.transports,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::chrono::TimeZone;
+
+    #[test]
+    fn far_dates_survive_bson() {
+        for t in [
+            Utc.with_ymd_and_hms(1001, 1, 1, 0, 0, 0).unwrap(),
+            Utc.timestamp_millis_opt(253_402_300_799_999).unwrap(),
+            Utc.timestamp_millis_opt(-1).unwrap(),
+        ] {
+            assert_eq!(from_bson(Operation::GetUser, to_bson(t)).unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn users_without_email_have_no_normalized_field() {
+        let doc = bson::to_document(&UserDoc::from_model(&User::with_id("u"))).unwrap();
+        assert!(!doc.contains_key("email_normalized"));
+        let doc = bson::to_document(&UserDoc::from_model(
+            &User::with_id("u").with_email(" A@B.c"),
+        ))
+        .unwrap();
+        assert_eq!(doc.get_str("email_normalized").unwrap(), "a@b.c");
+    }
+}
