@@ -150,7 +150,13 @@ fn announce_skip(backend: &str, line: &str) {
 
     let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| parent_process_id());
     let marker = std::env::temp_dir().join(format!("auth-conformance-skip-{run}-{backend}"));
-    let claim = || OpenOptions::new().write(true).create_new(true).open(&marker).is_ok();
+    let claim = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
+            .is_ok()
+    };
     let stale = || {
         std::fs::metadata(&marker)
             .and_then(|m| m.modified())

@@ -34,9 +34,15 @@ fn check_prints_a_table_and_a_summary_for_the_memory_backend() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("== memory =="), "{stdout}");
-    assert!(stdout.contains("s15_concurrent_token_use_has_one_winner"), "{stdout}");
+    assert!(
+        stdout.contains("s15_concurrent_token_use_has_one_winner"),
+        "{stdout}"
+    );
     assert_eq!(stdout.matches(" ok ").count(), 29, "{stdout}");
-    assert!(stdout.contains("conformance: 29 passed, 0 failed, 0 skipped"), "{stdout}");
+    assert!(
+        stdout.contains("conformance: 29 passed, 0 failed, 0 skipped"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -50,7 +56,11 @@ fn json_report_lists_every_scenario() {
     let results = &report[0]["results"];
     assert_eq!(report[0]["backend"], "memory");
     assert_eq!(results.as_array().map(Vec::len), Some(29));
-    assert!(results.as_array().into_iter().flatten().all(|r| r["error"].is_null()));
+    assert!(results
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|r| r["error"].is_null()));
 }
 
 #[test]
@@ -69,13 +79,19 @@ fn a_server_backend_without_url_or_docker_is_skipped_loudly_or_fails_when_requir
     let out = cli(&["check", "-b", "postgres"], &[]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let skip_lines: Vec<_> = stderr.lines().filter(|l| l.contains("SKIPPED backend postgres")).collect();
+    let skip_lines: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.contains("SKIPPED backend postgres"))
+        .collect();
     assert_eq!(skip_lines.len(), 1, "{stderr}");
     assert!(skip_lines[0].contains("AUTH_TEST_POSTGRES_URL"), "{stderr}");
     assert!(skip_lines[0].contains("Docker"), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 
-    let out = cli(&["check", "-b", "postgres"], &[("AUTH_CONFORMANCE_REQUIRE", "all")]);
+    let out = cli(
+        &["check", "-b", "postgres"],
+        &[("AUTH_CONFORMANCE_REQUIRE", "all")],
+    );
     assert!(!out.status.success(), "a required backend was skipped");
     assert!(text(&out.stdout).contains("ERROR (required, not run)"));
 }
