@@ -9,13 +9,17 @@ use auth_core::{
 };
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
+use mongodb::error::{
+    Error as MongoError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
+};
 use mongodb::options::{IndexOptions, ReturnDocument};
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{ClientSession, Collection, Database, IndexModel};
+use serde::de::DeserializeOwned;
 
 use crate::documents::{
-    to_bson, AccountDoc, AuthenticatorDoc, SessionDoc, SessionWithUser, TokenDoc, UserDoc,
+    to_bson, AccountDoc, AuthenticatorDoc, SessionDoc, TokenDoc, UserDoc, WithUser,
 };
-use crate::error::ForOp;
+use crate::error::{kind_of, ForOp};
 use crate::options::MongoAdapterBuilder;
 
 /// The names of the five collections, with the configured prefix.
@@ -73,6 +77,7 @@ pub struct MongoAdapter {
     sessions: Collection<SessionDoc>,
     tokens: Collection<TokenDoc>,
     authenticators: Collection<AuthenticatorDoc>,
+    transactions: bool,
 }
 
 fn index(keys: Document, unique: bool) -> IndexModel {
@@ -93,23 +98,47 @@ fn ttl_index(field: &str) -> IndexModel {
         .build()
 }
 
-/// How often a compare-and-swap update re-reads a document that changed under it.
-const MAX_SWAP_ATTEMPTS: usize = 16;
+/// How often an update re-reads a document that changed under it before giving up.
+const MAX_UPDATE_ATTEMPTS: usize = 16;
 
-fn swap_contended(op: Operation) -> AdapterError {
+/// How often `delete_user` retries a transaction the server calls transient.
+const MAX_TRANSACTION_ATTEMPTS: usize = 3;
+
+fn update_contended(op: Operation) -> AdapterError {
     AdapterError::backend(
         op,
         "the document kept changing during the update; try again",
     )
 }
 
-/// Whether a session or token is still valid. Expiry is checked here, on the documents a
-/// query by key returned, rather than in the query: the TTL monitor only runs once a
-/// minute, and a key lookup returns at most a few documents, so this costs nothing and
-/// reads the same on every server (the nx-27017 stand-in compares dates inside a
-/// `$lookup` pipeline wrongly).
+/// Whether a session or token is still valid (`expires > now`).
+///
+/// Expiry is checked here, on what a lookup by key returned, and not in the query: the
+/// nx-27017 stand-in compares dates to the second in `find` filters (a session with 300 ms
+/// left reads as expired) and ignores date comparisons in aggregation `$match` stages.
+/// On MongoDB the result is the same as a query filter, and a key lookup returns at most
+/// one session or the few of one user, so nothing is saved by filtering on the server.
 fn is_live(expires: &DateTime<Utc>) -> bool {
     *expires > Utc::now()
+}
+
+/// A filter matching `key` and, of `current`, the fields named in `carried`, which an
+/// update leaves as they are (a field the document lacks matches as `null`).
+///
+/// Replacing a document under this filter is what a server-side `$set` of the other
+/// fields does: atomic, and a concurrent change to a carried field is not overwritten
+/// (the filter then matches nothing and the caller reads again).
+fn unchanged(key: Document, current: &Document, carried: &[&str]) -> Document {
+    let mut filter = key;
+    for field in carried {
+        filter.insert(*field, current.get(*field).cloned().unwrap_or(Bson::Null));
+    }
+    filter
+}
+
+fn to_document<T: serde::Serialize>(op: Operation, value: &T) -> AdapterResult<Document> {
+    mongodb::bson::to_document(value)
+        .map_err(|e| AdapterError::from_driver(op, auth_core::ErrorKind::InvalidInput, e))
 }
 
 impl MongoAdapter {
@@ -123,7 +152,12 @@ impl MongoAdapter {
         MongoAdapterBuilder::new(url)
     }
 
-    pub(crate) fn from_parts(client: mongodb::Client, db: Database, names: Collections) -> Self {
+    pub(crate) fn from_parts(
+        client: mongodb::Client,
+        db: Database,
+        names: Collections,
+        transactions: bool,
+    ) -> Self {
         Self {
             users: db.collection(&names.users),
             accounts: db.collection(&names.accounts),
@@ -133,6 +167,7 @@ impl MongoAdapter {
             client,
             db,
             names,
+            transactions,
         }
     }
 
@@ -151,10 +186,19 @@ impl MongoAdapter {
         &self.names
     }
 
-    /// Creates every index (idempotent): unique user email (partial, so users without an
-    /// email are not indexed), unique `(provider, provider_account_id)`, unique session
-    /// token, unique `(identifier, token)`, unique credential id, one on every `user_id`,
-    /// and TTL indexes on session and token `expires`.
+    /// Whether `delete_user` runs in a transaction: the deployment supports them (a replica
+    /// set or a sharded cluster, from its `hello` reply at connect time) and the builder
+    /// did not turn them off.
+    pub fn uses_transactions(&self) -> bool {
+        self.transactions
+    }
+
+    /// Creates every index (idempotent: MongoDB accepts an index that exists with the same
+    /// keys and options). Unique user email (partial on `{$type: "string"}`, so users
+    /// without an email, who have no `email_normalized` field, are not indexed), unique
+    /// `(provider, provider_account_id)`, unique session token, unique
+    /// `(identifier, token)`, unique credential id, one on every `user_id`, and TTL
+    /// indexes (`expireAfterSeconds: 0`) on session and token `expires`.
     #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
     pub async fn migrate(&self) -> AdapterResult<()> {
         let op = Operation::Migrate;
@@ -201,13 +245,13 @@ impl MongoAdapter {
     }
 
     async fn user_exists(&self, op: Operation, id: &str) -> AdapterResult<bool> {
-        Ok(self
+        let found = self
             .users
             .count_documents(doc! { "_id": id })
             .limit(1)
             .await
-            .for_op(op)?
-            > 0)
+            .for_op(op)?;
+        Ok(found > 0)
     }
 
     async fn require_user(&self, op: Operation, id: &str) -> AdapterResult<()> {
@@ -218,41 +262,123 @@ impl MongoAdapter {
         }
     }
 
-    /// Replaces `current` with `new` if the stored document still equals `current`
-    /// (compare and swap), returning what is stored then; `None` when it changed meanwhile.
-    ///
-    /// A whole-document replace, not `$set`: it is as atomic, and it keeps BSON dates dates
-    /// on servers that store a `$set` date as text (the nx-27017 stand-in does).
-    async fn swap<T>(
+    /// The one document of `collection` matching `filter` (a unique key) together with its
+    /// user, in one round trip: `$match`, `$lookup` of the user by `_id`, `$unwind`. A
+    /// document whose user is gone yields nothing, so what a half-done `delete_user` left
+    /// behind is never returned.
+    async fn find_with_user<T>(
         &self,
         op: Operation,
         collection: &Collection<T>,
-        current: &T,
-        new: &T,
-    ) -> AdapterResult<Option<T>>
+        filter: Document,
+    ) -> AdapterResult<Option<WithUser<T>>>
     where
-        T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync,
+        T: DeserializeOwned + Send + Sync + Unpin,
     {
-        let mut expected = mongodb::bson::to_document(current)
-            .map_err(|e| AdapterError::from_driver(op, auth_core::ErrorKind::InvalidInput, e))?;
-        // A field the stored document lacks must stay lacking: `null` matches only that.
-        if expected.get("email_normalized").is_none() && collection.name() == self.names.users {
-            expected.insert("email_normalized", Bson::Null);
-        }
-        collection
-            .find_one_and_replace(expected, new)
-            .return_document(ReturnDocument::After)
+        let pipeline = [
+            doc! { "$match": filter },
+            doc! { "$limit": 1 },
+            doc! { "$lookup": {
+                "from": self.names.users.as_str(),
+                "localField": "user_id",
+                "foreignField": "_id",
+                "as": "user",
+            } },
+            doc! { "$unwind": "$user" },
+        ];
+        let mut cursor = collection
+            .aggregate(pipeline)
+            .with_type::<WithUser<T>>()
             .await
-            .for_op(op)
+            .for_op(op)?;
+        cursor.try_next().await.for_op(op)
     }
 
-    async fn find_user(&self, op: Operation, filter: Document) -> AdapterResult<Option<User>> {
-        self.users
-            .find_one(filter)
-            .await
-            .for_op(op)?
-            .map(|doc| doc.into_model(op))
-            .transpose()
+    /// Replaces the document under `filter` with `new`; `false` when nothing matched.
+    async fn replace<T>(
+        &self,
+        op: Operation,
+        collection: &Collection<T>,
+        filter: Document,
+        new: &T,
+    ) -> AdapterResult<bool>
+    where
+        T: serde::Serialize + Send + Sync,
+    {
+        let result = collection.replace_one(filter, new).await.for_op(op)?;
+        Ok(result.matched_count > 0)
+    }
+
+    /// Removes the user's accounts, sessions and authenticators, inside `session`'s
+    /// transaction when there is one.
+    async fn delete_owned(
+        &self,
+        id: &str,
+        mut session: Option<&mut ClientSession>,
+    ) -> Result<(), MongoError> {
+        let owned = doc! { "user_id": id };
+        macro_rules! run {
+            ($action:expr) => {
+                match session.as_deref_mut() {
+                    Some(s) => $action.session(s).await,
+                    None => $action.await,
+                }
+            };
+        }
+        run!(self.accounts.delete_many(owned.clone()))?;
+        run!(self.sessions.delete_many(owned.clone()))?;
+        run!(self.authenticators.delete_many(owned))?;
+        Ok(())
+    }
+
+    /// `delete_user` in one multi-document transaction, retried (a few times, never on a
+    /// connection failure) when the server labels an error transient.
+    async fn delete_user_in_transaction(&self, id: &str) -> Result<Option<UserDoc>, MongoError> {
+        let retry = |e: &MongoError, label: &str, attempt: usize| {
+            attempt < MAX_TRANSACTION_ATTEMPTS
+                && e.contains_label(label)
+                && kind_of(e) != auth_core::ErrorKind::Connection
+        };
+        let mut session = self.client.start_session().await?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            session.start_transaction().await?;
+            let writes = async {
+                let user = self
+                    .users
+                    .find_one_and_delete(doc! { "_id": id })
+                    .session(&mut session)
+                    .await?;
+                self.delete_owned(id, Some(&mut session)).await?;
+                Ok::<_, MongoError>(user)
+            }
+            .await;
+            let outcome = match writes {
+                Ok(user) => {
+                    let mut commit_attempt = 0;
+                    loop {
+                        commit_attempt += 1;
+                        match session.commit_transaction().await {
+                            Ok(()) => break Ok(user),
+                            Err(e)
+                                if retry(&e, UNKNOWN_TRANSACTION_COMMIT_RESULT, commit_attempt) => {
+                            }
+                            Err(e) => break Err(e),
+                        }
+                    }
+                }
+                Err(e) => {
+                    // The server aborts a failed transaction itself; this only tidies up.
+                    let _ = session.abort_transaction().await;
+                    Err(e)
+                }
+            };
+            match outcome {
+                Err(e) if retry(&e, TRANSIENT_TRANSACTION_ERROR, attempt) => continue,
+                outcome => return outcome,
+            }
+        }
     }
 }
 
@@ -271,17 +397,24 @@ impl Adapter for MongoAdapter {
 
     #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %id))]
     async fn get_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        self.find_user(Operation::GetUser, doc! { "_id": id }).await
+        let op = Operation::GetUser;
+        let found = self.users.find_one(doc! { "_id": id }).await.for_op(op)?;
+        found.map(|doc| doc.into_model(op)).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
     async fn get_user_by_email(&self, email: &str) -> AdapterResult<Option<User>> {
+        let op = Operation::GetUserByEmail;
         let key = normalize_email(email);
         if key.is_empty() {
             return Ok(None);
         }
-        self.find_user(Operation::GetUserByEmail, doc! { "email_normalized": key })
+        let found = self
+            .users
+            .find_one(doc! { "email_normalized": key })
             .await
+            .for_op(op)?;
+        found.map(|doc| doc.into_model(op)).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(db.system = "mongodb", provider = %provider))]
@@ -292,73 +425,62 @@ impl Adapter for MongoAdapter {
     ) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByAccount;
         let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
-        let Some(account) = self.accounts.find_one(filter).await.for_op(op)? else {
-            return Ok(None);
-        };
-        // The user check makes an account orphaned by a half-done delete_user invisible.
-        self.find_user(op, doc! { "_id": account.user_id }).await
+        let found = self.find_with_user(op, &self.accounts, filter).await?;
+        found.map(|joined| joined.user.into_model(op)).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %update.id))]
     async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
         let op = Operation::UpdateUser;
-        for _ in 0..MAX_SWAP_ATTEMPTS {
-            let Some(current) = self
-                .users
-                .find_one(doc! { "_id": update.id.as_str() })
-                .await
-                .for_op(op)?
-            else {
+        // The fields this update leaves as they are: the replacement below must not
+        // overwrite a concurrent change to one of them.
+        let mut carried = Vec::new();
+        if update.email.is_none() {
+            carried.extend(["email", "email_normalized"]);
+        }
+        if update.email_verified.is_none() {
+            carried.push("email_verified");
+        }
+        if update.name.is_none() {
+            carried.push("name");
+        }
+        if update.image.is_none() {
+            carried.push("image");
+        }
+        for _ in 0..MAX_UPDATE_ATTEMPTS {
+            let key = doc! { "_id": update.id.as_str() };
+            let Some(current) = self.users.find_one(key.clone()).await.for_op(op)? else {
                 return Err(AdapterError::not_found(op, "no user with this id"));
             };
-            let merged = update.apply_to(current.clone().into_model(op)?);
-            let new_key = merged.email.as_deref().map(normalize_email);
-            if new_key.is_some() && new_key != current.email_normalized {
-                let taken = doc! { "email_normalized": new_key.as_deref(), "_id": { "$ne": merged.id.as_str() } };
-                if self
-                    .users
-                    .count_documents(taken)
-                    .limit(1)
-                    .await
-                    .for_op(op)?
-                    > 0
-                {
-                    return Err(AdapterError::conflict(
-                        op,
-                        "the new email belongs to another user",
-                    ));
-                }
-            }
-            // The unique email index still decides a race between two updates.
-            if let Some(stored) = self
-                .swap(op, &self.users, &current, &UserDoc::from_model(&merged))
-                .await?
-            {
-                return stored.into_model(op);
+            let filter = unchanged(key, &to_document(op, &current)?, &carried);
+            let new = UserDoc::from_model(&update.apply_to(current.into_model(op)?));
+            // A taken email fails here with a duplicate key (Conflict), changing nothing.
+            if self.replace(op, &self.users, filter, &new).await? {
+                return new.into_model(op);
             }
         }
-        Err(swap_contended(op))
+        Err(update_contended(op))
     }
 
     #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %id))]
     async fn delete_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::DeleteUser;
-        // The user goes first: every read of an account, session or credential checks its
-        // user, so whatever a failure here leaves behind is invisible, and the next
-        // delete_user of the id (or the TTL index, for sessions) removes it.
-        let Some(user) = self
-            .users
-            .find_one_and_delete(doc! { "_id": id })
-            .await
-            .for_op(op)?
-        else {
-            return Ok(None);
+        let user = if self.transactions {
+            self.delete_user_in_transaction(id).await.for_op(op)?
+        } else {
+            // The user goes first: every read of an account, session or credential checks
+            // its user, so whatever a failure after this leaves behind is invisible. The
+            // rest is removed even when the user is already gone, so calling delete_user
+            // again finishes a delete that failed half-way.
+            let user = self
+                .users
+                .find_one_and_delete(doc! { "_id": id })
+                .await
+                .for_op(op)?;
+            self.delete_owned(id, None).await.for_op(op)?;
+            user
         };
-        let owned = doc! { "user_id": id };
-        self.sessions.delete_many(owned.clone()).await.for_op(op)?;
-        self.accounts.delete_many(owned.clone()).await.for_op(op)?;
-        self.authenticators.delete_many(owned).await.for_op(op)?;
-        user.into_model(op).map(Some)
+        user.map(|doc| doc.into_model(op)).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %account.user_id, provider = %account.provider))]
@@ -398,13 +520,8 @@ impl Adapter for MongoAdapter {
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::GetAccount;
         let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
-        let Some(account) = self.accounts.find_one(filter).await.for_op(op)? else {
-            return Ok(None);
-        };
-        if !self.user_exists(op, &account.user_id).await? {
-            return Ok(None); // orphaned by a half-done delete_user
-        }
-        account.into_model(op).map(Some)
+        let found = self.find_with_user(op, &self.accounts, filter).await?;
+        found.map(|joined| joined.doc.into_model(op)).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(db.system = "mongodb", provider = %account.provider))]
@@ -415,6 +532,7 @@ impl Adapter for MongoAdapter {
             "provider_account_id": account.provider_account_id.as_str(),
         };
         let text = |v: &Option<String>| v.clone().map_or(Bson::Null, Bson::String);
+        // No dates among these fields, so a `$set` stores them as given on every server.
         let tokens = doc! {
             "refresh_token": text(&account.refresh_token),
             "access_token": text(&account.access_token),
@@ -451,29 +569,11 @@ impl Adapter for MongoAdapter {
         session_token: &str,
     ) -> AdapterResult<Option<(Session, User)>> {
         let op = Operation::GetSessionAndUser;
-        // One round trip: the live session and its user by `$lookup` on the users' `_id`.
-        let pipeline = [
-            doc! { "$match": { "session_token": session_token } },
-            doc! { "$limit": 1 },
-            doc! { "$lookup": {
-                "from": self.names.users.as_str(),
-                "localField": "user_id",
-                "foreignField": "_id",
-                "as": "user",
-            } },
-            // Drops a session whose user is gone, and makes `user` one document.
-            doc! { "$unwind": "$user" },
-        ];
-        let mut cursor = self
-            .sessions
-            .aggregate(pipeline)
-            .with_type::<SessionWithUser>()
-            .await
-            .for_op(op)?;
-        let Some(found) = cursor.try_next().await.for_op(op)? else {
+        let filter = doc! { "session_token": session_token };
+        let Some(found) = self.find_with_user(op, &self.sessions, filter).await? else {
             return Ok(None);
         };
-        let session = found.session.into_model(op)?;
+        let session = found.doc.into_model(op)?;
         if !is_live(&session.expires) {
             return Ok(None);
         }
@@ -486,25 +586,25 @@ impl Adapter for MongoAdapter {
         if let Some(user_id) = &update.user_id {
             self.require_user(op, user_id).await?;
         }
-        for _ in 0..MAX_SWAP_ATTEMPTS {
-            let filter = doc! { "session_token": update.session_token.as_str() };
-            let Some(current) = self.sessions.find_one(filter).await.for_op(op)? else {
+        let mut carried = Vec::new();
+        if update.user_id.is_none() {
+            carried.push("user_id");
+        }
+        if update.expires.is_none() {
+            carried.push("expires");
+        }
+        for _ in 0..MAX_UPDATE_ATTEMPTS {
+            let key = doc! { "session_token": update.session_token.as_str() };
+            let Some(current) = self.sessions.find_one(key.clone()).await.for_op(op)? else {
                 return Ok(None);
             };
-            let merged = update.apply_to(current.clone().into_model(op)?);
-            if let Some(stored) = self
-                .swap(
-                    op,
-                    &self.sessions,
-                    &current,
-                    &SessionDoc::from_model(&merged),
-                )
-                .await?
-            {
-                return stored.into_model(op).map(Some);
+            let filter = unchanged(key, &to_document(op, &current)?, &carried);
+            let new = SessionDoc::from_model(&update.apply_to(current.into_model(op)?));
+            if self.replace(op, &self.sessions, filter, &new).await? {
+                return new.into_model(op).map(Some);
             }
         }
-        Err(swap_contended(op))
+        Err(update_contended(op))
     }
 
     #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
@@ -532,14 +632,14 @@ impl Adapter for MongoAdapter {
             .try_collect()
             .await
             .for_op(op)?;
-        let sessions: Vec<Session> = docs
-            .into_iter()
-            .map(|doc| doc.into_model(op))
-            .collect::<AdapterResult<_>>()?;
-        Ok(sessions
-            .into_iter()
-            .filter(|s| is_live(&s.expires))
-            .collect())
+        let mut live = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let session = doc.into_model(op)?;
+            if is_live(&session.expires) {
+                live.push(session);
+            }
+        }
+        Ok(live)
     }
 
     #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %user_id))]
@@ -607,13 +707,10 @@ impl Adapter for MongoAdapter {
     async fn get_authenticator(&self, credential_id: &str) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::GetAuthenticator;
         let filter = doc! { "credential_id": credential_id };
-        let Some(found) = self.authenticators.find_one(filter).await.for_op(op)? else {
-            return Ok(None);
-        };
-        if !self.user_exists(op, &found.user_id).await? {
-            return Ok(None); // orphaned by a half-done delete_user
-        }
-        Ok(Some(found.into_model()))
+        let found = self
+            .find_with_user(op, &self.authenticators, filter)
+            .await?;
+        Ok(found.map(|joined| joined.doc.into_model()))
     }
 
     #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %user_id))]
@@ -656,6 +753,8 @@ impl Adapter for MongoAdapter {
     #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
     async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let op = Operation::DeleteExpired;
+        // The TTL indexes remove expired documents within about a minute anyway; this is
+        // the exact sweep.
         let expired = doc! { "expires": { "$lte": to_bson(now) } };
         let sessions = self
             .sessions
@@ -668,7 +767,10 @@ impl Adapter for MongoAdapter {
             .delete_many(expired)
             .await
             .for_op(op)
-            .map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?
+            .map_err(|e| match e.kind() {
+                auth_core::ErrorKind::Connection => e,
+                _ => e.with_code(ErrorCode::DeleteVerificationRequestError),
+            })?
             .deleted_count;
         Ok(ExpiredCounts {
             sessions,

@@ -139,11 +139,11 @@ impl SessionDoc {
     }
 }
 
-/// A session joined with its user by the `$lookup` + `$unwind` of `get_session_and_user`.
+/// A document joined with its user by `$lookup` on the users' `_id` and `$unwind`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct SessionWithUser {
+pub struct WithUser<T> {
     #[serde(flatten)]
-    pub session: SessionDoc,
+    pub doc: T,
     pub user: UserDoc,
 }
 

@@ -3,24 +3,41 @@
 use auth_core::{AdapterError, ErrorKind, Operation};
 use mongodb::error::{Error, ErrorKind as MongoKind, WriteFailure};
 
-/// MongoDB's code for a unique index violation.
+/// MongoDB's code for a unique index violation (`E11000 duplicate key error`).
 pub const DUPLICATE_KEY: i32 = 11000;
 
-/// What kind of failure a driver error is.
-pub fn kind_of(err: &Error) -> ErrorKind {
+/// Whether the error is a duplicate key, wherever the driver reports it: a write error
+/// (`insert_one`, `replace_one`), a command error (`findAndModify`), or one of the write
+/// errors of a batch.
+fn is_duplicate_key(err: &Error) -> bool {
     match err.kind.as_ref() {
-        MongoKind::Write(WriteFailure::WriteError(e)) if e.code == DUPLICATE_KEY => {
-            ErrorKind::Conflict
-        }
-        MongoKind::Command(e) if e.code == DUPLICATE_KEY => ErrorKind::Conflict,
-        MongoKind::InsertMany(e)
-            if e.write_errors
-                .iter()
-                .flatten()
-                .any(|w| w.code == DUPLICATE_KEY) =>
-        {
-            ErrorKind::Conflict
-        }
+        MongoKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
+        MongoKind::Command(e) => e.code == DUPLICATE_KEY,
+        MongoKind::InsertMany(e) => e
+            .write_errors
+            .iter()
+            .flatten()
+            .any(|w| w.code == DUPLICATE_KEY),
+        MongoKind::BulkWrite(e) => e.write_errors.values().any(|w| w.code == DUPLICATE_KEY),
+        _ => false,
+    }
+}
+
+/// What kind of failure a driver error is: a duplicate key is [`ErrorKind::Conflict`];
+/// no server within the server selection timeout, an I/O failure, a cleared pool or a
+/// failed DNS lookup is [`ErrorKind::Connection`]; a value the driver cannot encode is
+/// [`ErrorKind::InvalidInput`]; anything else [`ErrorKind::Backend`].
+///
+/// ```
+/// use adapter_mongo::{kind_of, mongodb::error::Error};
+/// let refused = Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+/// assert_eq!(kind_of(&refused), auth_core::ErrorKind::Connection);
+/// ```
+pub fn kind_of(err: &Error) -> ErrorKind {
+    if is_duplicate_key(err) {
+        return ErrorKind::Conflict;
+    }
+    match err.kind.as_ref() {
         MongoKind::ServerSelection { .. }
         | MongoKind::Io(_)
         | MongoKind::ConnectionPoolCleared { .. }
@@ -32,6 +49,22 @@ pub fn kind_of(err: &Error) -> ErrorKind {
     }
 }
 
+/// Maps a driver error for one operation.
+///
+/// A duplicate key keeps the driver error as its source but not in its message: the
+/// server's text quotes the key (`dup key: { session_token: "…" }`), which may be a
+/// session token, a verification token or an email, and messages end up in logs.
+pub fn map_error(op: Operation, err: Error) -> AdapterError {
+    match kind_of(&err) {
+        ErrorKind::Conflict => AdapterError::conflict(
+            op,
+            "a unique index refused the write: the key is taken (MongoDB error 11000)",
+        )
+        .with_source(err),
+        kind => AdapterError::from_driver(op, kind, err),
+    }
+}
+
 /// Maps a driver result into the adapter's error for one operation.
 pub trait ForOp<T> {
     /// The result with its error classified and tagged with the operation.
@@ -40,20 +73,57 @@ pub trait ForOp<T> {
 
 impl<T> ForOp<T> for Result<T, Error> {
     fn for_op(self, op: Operation) -> Result<T, AdapterError> {
-        self.map_err(|err| AdapterError::from_driver(op, kind_of(&err), err))
+        self.map_err(|err| map_error(op, err))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+    use auth_core::ErrorCode;
+    use mongodb::bson::{doc, from_document};
+    use mongodb::error::{CommandError, WriteError};
+
+    fn write_error(code: i32) -> Error {
+        let e: WriteError = from_document(doc! {
+            "code": code,
+            "errmsg": "E11000 duplicate key error collection: db.sessions index: session_token_1 dup key: { session_token: \"secret\" }",
+        })
+        .unwrap();
+        Error::from(MongoKind::Write(WriteFailure::WriteError(e)))
+    }
+
+    #[test]
+    fn duplicate_keys_are_conflicts_without_the_key_in_the_message() {
+        let mapped = map_error(Operation::CreateSession, write_error(DUPLICATE_KEY));
+        assert_eq!(mapped.kind(), ErrorKind::Conflict);
+        assert_eq!(mapped.code(), ErrorCode::CreateSessionError);
+        assert!(!mapped.to_string().contains("secret"), "{mapped}");
+        assert!(std::error::Error::source(&mapped).is_some());
+
+        let command: CommandError = from_document(doc! {
+            "code": DUPLICATE_KEY, "codeName": "DuplicateKey", "errmsg": "E11000",
+        })
+        .unwrap();
+        let err = Error::from(MongoKind::Command(command));
+        assert_eq!(kind_of(&err), ErrorKind::Conflict);
+    }
+
+    #[test]
+    fn other_write_errors_are_backend_errors() {
+        assert_eq!(kind_of(&write_error(121)), ErrorKind::Backend);
+    }
 
     #[test]
     fn io_errors_are_connection_errors() {
         let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        let err = Error::from(io);
-        assert_eq!(kind_of(&err), ErrorKind::Connection);
-        let mapped = Err::<(), _>(err).for_op(Operation::GetUser).unwrap_err();
-        assert_eq!(mapped.code(), auth_core::ErrorCode::AdapterConnectionError);
+        let mapped = Err::<(), _>(Error::from(io))
+            .for_op(Operation::GetUser)
+            .unwrap_err();
+        assert_eq!(mapped.kind(), ErrorKind::Connection);
+        assert_eq!(mapped.code(), ErrorCode::AdapterConnectionError);
+        assert_eq!(mapped.operation(), Operation::GetUser);
     }
 }

@@ -28,9 +28,9 @@ mod error;
 mod options;
 
 pub use adapter::{Collections, MongoAdapter};
-pub use error::{kind_of, DUPLICATE_KEY};
+pub use error::{kind_of, map_error, DUPLICATE_KEY};
 pub use options::{
-    validate_collection_prefix, validate_database_name, MongoAdapterBuilder,
+    supports_transactions, validate_collection_prefix, validate_database_name, MongoAdapterBuilder,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT,
 };
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use auth_core::{AdapterError, Operation};
+use mongodb::bson::{Bson, Document};
 use mongodb::options::ClientOptions;
 
 use crate::adapter::{Collections, MongoAdapter};
@@ -38,6 +39,7 @@ pub struct MongoAdapterBuilder {
     server_selection_timeout: Duration,
     connect_timeout: Duration,
     max_pool_size: Option<u32>,
+    transactions: bool,
 }
 
 impl MongoAdapterBuilder {
@@ -51,6 +53,7 @@ impl MongoAdapterBuilder {
             server_selection_timeout: DEFAULT_SERVER_SELECTION_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_pool_size: None,
+            transactions: true,
         }
     }
 
@@ -89,7 +92,18 @@ impl MongoAdapterBuilder {
         self
     }
 
-    /// Connects and checks that a server answers within the server selection timeout.
+    /// Whether `delete_user` may run in a multi-document transaction where the deployment
+    /// supports one (a replica set or a sharded cluster, seen in its `hello` reply).
+    /// Default `true`; `false` always uses the ordered writes, which are correct on their
+    /// own (see the crate's README).
+    pub fn transactions(mut self, enabled: bool) -> Self {
+        self.transactions = enabled;
+        self
+    }
+
+    /// Connects, checks that a server answers `hello` within the server selection timeout
+    /// (else ADAPTER_CONNECTION_ERROR) and reads from its reply whether the deployment
+    /// supports transactions.
     pub async fn connect(self) -> Result<MongoAdapter, AdapterError> {
         let op = Operation::Connect;
         // Parsing resolves `mongodb+srv` names over DNS: bound it like a connection.
@@ -123,15 +137,37 @@ impl MongoAdapterBuilder {
         };
         let client = mongodb::Client::with_options(options).for_op(op)?;
         let db = client.database(&database);
-        db.run_command(mongodb::bson::doc! { "ping": 1 })
+        let hello = db
+            .run_command(mongodb::bson::doc! { "hello": 1 })
             .await
             .for_op(op)?;
+        let transactions = self.transactions && supports_transactions(&hello);
+        tracing::debug!(database, transactions, "connected to MongoDB");
         Ok(MongoAdapter::from_parts(
             client,
             db,
             Collections::new(&self.collection_prefix),
+            transactions,
         ))
     }
+}
+
+/// Whether a deployment supports multi-document transactions, from its `hello` reply:
+/// a replica set member (`setName`) or a mongos router (`msg: "isdbgrid"`) that supports
+/// sessions (`logicalSessionTimeoutMinutes`). A standalone server does not.
+///
+/// ```
+/// use adapter_mongo::{mongodb::bson::doc, supports_transactions};
+/// let replica_set = doc! { "isWritablePrimary": true, "setName": "rs", "logicalSessionTimeoutMinutes": 30 };
+/// assert!(supports_transactions(&replica_set));
+/// let standalone = doc! { "isWritablePrimary": true, "logicalSessionTimeoutMinutes": 30 };
+/// assert!(!supports_transactions(&standalone));
+/// ```
+pub fn supports_transactions(hello: &Document) -> bool {
+    let sessions = hello.contains_key("logicalSessionTimeoutMinutes");
+    let replica_set = matches!(hello.get("setName"), Some(Bson::String(name)) if !name.is_empty());
+    let mongos = matches!(hello.get("msg"), Some(Bson::String(msg)) if msg == "isdbgrid");
+    sessions && (replica_set || mongos)
 }
 
 /// Checks a collection prefix: ASCII letters, digits and `_`, at most 32 bytes.
@@ -170,5 +206,36 @@ pub fn validate_database_name(name: &str) -> Result<(), AdapterError> {
             Operation::Connect,
             format!("{name:?} is not a valid MongoDB database name"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::doc;
+
+    #[test]
+    fn transactions_follow_the_topology() {
+        let mongos = doc! { "msg": "isdbgrid", "logicalSessionTimeoutMinutes": 30 };
+        assert!(supports_transactions(&mongos));
+        // The nx-27017 stand-in's reply: a standalone server.
+        let stand_in = doc! {
+            "ok": 1, "isWritablePrimary": true, "maxWireVersion": 25,
+            "logicalSessionTimeoutMinutes": 30, "connectionId": 1,
+        };
+        assert!(!supports_transactions(&stand_in));
+        let no_sessions = doc! { "setName": "rs" };
+        assert!(!supports_transactions(&no_sessions));
+    }
+
+    #[test]
+    fn prefixes_and_database_names_are_checked() {
+        assert!(validate_collection_prefix("").is_ok());
+        assert!(validate_collection_prefix("a.b").is_err());
+        assert!(validate_collection_prefix(&"a".repeat(33)).is_err());
+        assert!(validate_database_name(&"d".repeat(63)).is_ok());
+        assert!(validate_database_name(&"d".repeat(64)).is_err());
+        assert!(validate_database_name("").is_err());
+        assert!(validate_database_name("a$b").is_err());
     }
 }
