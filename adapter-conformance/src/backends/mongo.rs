@@ -308,3 +308,42 @@ impl Inspector for MongoInspector {
         Ok(self.db.drop().await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_container_plan_uses_a_current_replica_set_image() {
+        let spec = mongo_spec();
+        assert_eq!(spec.name, "mongo");
+        match spec.source {
+            Source::Server {
+                env_var,
+                example_url,
+                container: Some(plan),
+            } => {
+                assert_eq!(env_var, "AUTH_TEST_MONGO_URL");
+                assert_eq!(example_url, "mongodb://127.0.0.1:27017");
+                assert_eq!((plan.image, plan.tag), ("mongo", "7"));
+            }
+            other => panic!("unexpected source {other:?}"),
+        }
+        // The one-node replica set announces its container hostname: connect directly.
+        let url = container_url("127.0.0.1", 32768);
+        assert_eq!(url, "mongodb://127.0.0.1:32768/?directConnection=true");
+        let parsed = url.parse::<mongodb::options::ConnectionString>();
+        assert!(
+            parsed.is_ok_and(|c| c.direct_connection == Some(true) && c.default_database.is_none())
+        );
+    }
+
+    #[test]
+    fn fresh_databases_are_unique_and_valid() {
+        let a = fresh_database();
+        let b = fresh_database();
+        assert_ne!(a, b);
+        assert!(a.starts_with("authtest_") && a.len() < 64);
+        assert!(adapter_mongo::validate_database_name(&a).is_ok());
+    }
+}
