@@ -137,10 +137,15 @@ impl MongoAdapterBuilder {
         };
         let client = mongodb::Client::with_options(options).for_op(op)?;
         let db = client.database(&database);
-        let hello = db
-            .run_command(mongodb::bson::doc! { "hello": 1 })
-            .await
-            .for_op(op)?;
+        let hello = match db.run_command(mongodb::bson::doc! { "hello": 1 }).await {
+            Ok(reply) => reply,
+            // A server too old for `hello` answers the legacy command with the same fields.
+            Err(e) if matches!(*e.kind, mongodb::error::ErrorKind::Command(_)) => db
+                .run_command(mongodb::bson::doc! { "isMaster": 1 })
+                .await
+                .for_op(op)?,
+            Err(e) => return Err(crate::error::map_error(op, e)),
+        };
         let transactions = self.transactions && supports_transactions(&hello);
         tracing::debug!(database, transactions, "connected to MongoDB");
         Ok(MongoAdapter::from_parts(
