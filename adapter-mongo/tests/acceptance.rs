@@ -18,7 +18,9 @@ use auth_core::chrono::{Duration, Utc};
 use auth_core::{
     Account, AccountType, Adapter, Authenticator, Session, User, UserUpdate, VerificationToken,
 };
-use futures::TryStreamExt;
+use futures::{FutureExt, TryStreamExt};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 
 async fn adapter() -> Option<MongoAdapter> {
     let Some(url) = env_url(ENV_VAR) else {
@@ -37,6 +39,25 @@ async fn adapter() -> Option<MongoAdapter> {
         .unwrap();
     adapter.migrate().await.unwrap();
     Some(adapter)
+}
+
+/// Runs `body` on an adapter over a fresh, migrated database and drops the database
+/// afterwards, also when `body` panics.
+async fn on_fresh_database<F, Fut>(body: F)
+where
+    F: FnOnce(MongoAdapter) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(adapter) = adapter().await else {
+        return;
+    };
+    let db = adapter.database().clone();
+    let outcome = AssertUnwindSafe(body(adapter)).catch_unwind().await;
+    let dropped = db.drop().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    dropped.unwrap();
 }
 
 fn raw(adapter: &MongoAdapter, collection: &str) -> Collection<Document> {
@@ -101,119 +122,118 @@ async fn echoed_options(adapter: &MongoAdapter) -> (bool, bool) {
 
 #[tokio::test]
 async fn migrate_creates_every_index_and_is_idempotent() {
-    let Some(adapter) = adapter().await else {
-        return;
-    };
-    let names = adapter.collections().clone();
-    // (collection, key pattern, unique, TTL, partial filter)
-    let partial = doc! { "email_normalized": { "$type": "string" } };
-    let expected: Vec<(&str, &str, bool, bool, Option<&Document>)> = vec![
-        (
-            &names.users,
-            "email_normalized:1",
-            true,
-            false,
-            Some(&partial),
-        ),
-        (
-            &names.accounts,
-            "provider:1,provider_account_id:1",
-            true,
-            false,
-            None,
-        ),
-        (&names.accounts, "user_id:1", false, false, None),
-        (&names.sessions, "session_token:1", true, false, None),
-        (&names.sessions, "user_id:1", false, false, None),
-        (&names.sessions, "expires:1", false, true, None),
-        (
-            &names.verification_tokens,
-            "identifier:1,token:1",
-            true,
-            false,
-            None,
-        ),
-        (&names.verification_tokens, "expires:1", false, true, None),
-        (&names.authenticators, "credential_id:1", true, false, None),
-        (&names.authenticators, "user_id:1", false, false, None),
-    ];
-    let (echoes_ttl, echoes_partial) = echoed_options(&adapter).await;
-    if !echoes_ttl || !echoes_partial {
-        eprintln!(
-            "NOTE: this server does not list expireAfterSeconds ({echoes_ttl}) or \
+    on_fresh_database(|adapter| async move {
+        let names = adapter.collections().clone();
+        // (collection, key pattern, unique, TTL, partial filter)
+        let partial = doc! { "email_normalized": { "$type": "string" } };
+        let expected: Vec<(&str, &str, bool, bool, Option<&Document>)> = vec![
+            (
+                &names.users,
+                "email_normalized:1",
+                true,
+                false,
+                Some(&partial),
+            ),
+            (
+                &names.accounts,
+                "provider:1,provider_account_id:1",
+                true,
+                false,
+                None,
+            ),
+            (&names.accounts, "user_id:1", false, false, None),
+            (&names.sessions, "session_token:1", true, false, None),
+            (&names.sessions, "user_id:1", false, false, None),
+            (&names.sessions, "expires:1", false, true, None),
+            (
+                &names.verification_tokens,
+                "identifier:1,token:1",
+                true,
+                false,
+                None,
+            ),
+            (&names.verification_tokens, "expires:1", false, true, None),
+            (&names.authenticators, "credential_id:1", true, false, None),
+            (&names.authenticators, "user_id:1", false, false, None),
+        ];
+        let (echoes_ttl, echoes_partial) = echoed_options(&adapter).await;
+        if !echoes_ttl || !echoes_partial {
+            eprintln!(
+                "NOTE: this server does not list expireAfterSeconds ({echoes_ttl}) or \
              partialFilterExpression ({echoes_partial}); those options are not checked here"
-        );
-    }
-
-    let mut before = Vec::new();
-    for (collection, keys, unique, ttl, partial) in &expected {
-        let listed = indexes(&adapter, collection).await;
-        let found = listed
-            .iter()
-            .find(|i| key_pattern(i) == *keys)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{collection}: no index on {keys} in {:?}",
-                    listed.iter().map(key_pattern).collect::<Vec<_>>()
-                )
-            });
-        let opts = options(found);
-        assert_eq!(
-            opts.unique.unwrap_or(false),
-            *unique,
-            "{collection} {keys}: unique"
-        );
-        if echoes_ttl {
-            let expected_ttl = ttl.then_some(std::time::Duration::ZERO);
-            assert_eq!(opts.expire_after, expected_ttl, "{collection} {keys}: TTL");
-        }
-        if echoes_partial {
-            assert_eq!(
-                opts.partial_filter_expression.as_ref(),
-                *partial,
-                "{collection} {keys}: partial filter"
             );
         }
-        before.push(listed.len());
-    }
 
-    // Data, then a second migrate: nothing lost, no index added or changed.
-    let user = adapter
-        .create_user(User::with_id("u1").with_email("A@example.com"))
-        .await
-        .unwrap();
-    adapter
-        .migrate()
-        .await
-        .expect("a second migrate is harmless");
-    for ((collection, ..), count) in expected.iter().zip(&before) {
-        assert_eq!(
-            indexes(&adapter, collection).await.len(),
-            *count,
-            "{collection}: indexes after a second migrate"
+        let mut before = Vec::new();
+        for (collection, keys, unique, ttl, partial) in &expected {
+            let listed = indexes(&adapter, collection).await;
+            let found = listed
+                .iter()
+                .find(|i| key_pattern(i) == *keys)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{collection}: no index on {keys} in {:?}",
+                        listed.iter().map(key_pattern).collect::<Vec<_>>()
+                    )
+                });
+            let opts = options(found);
+            assert_eq!(
+                opts.unique.unwrap_or(false),
+                *unique,
+                "{collection} {keys}: unique"
+            );
+            if echoes_ttl {
+                let expected_ttl = ttl.then_some(std::time::Duration::ZERO);
+                assert_eq!(opts.expire_after, expected_ttl, "{collection} {keys}: TTL");
+            }
+            if echoes_partial {
+                assert_eq!(
+                    opts.partial_filter_expression.as_ref(),
+                    *partial,
+                    "{collection} {keys}: partial filter"
+                );
+            }
+            before.push(listed.len());
+        }
+
+        // Data, then a second migrate: nothing lost, no index added or changed.
+        let user = adapter
+            .create_user(User::with_id("u1").with_email("A@example.com"))
+            .await
+            .unwrap();
+        adapter
+            .migrate()
+            .await
+            .expect("a second migrate is harmless");
+        for ((collection, ..), count) in expected.iter().zip(&before) {
+            assert_eq!(
+                indexes(&adapter, collection).await.len(),
+                *count,
+                "{collection}: indexes after a second migrate"
+            );
+        }
+        assert_eq!(adapter.get_user("u1").await.unwrap(), Some(user));
+
+        // The email index: unique case-insensitively, and any number of users without one.
+        let duplicate = adapter
+            .create_user(User::with_id("u2").with_email("a@EXAMPLE.com"))
+            .await
+            .unwrap_err();
+        assert_eq!(duplicate.kind(), auth_core::ErrorKind::Conflict);
+        for id in ["anon-1", "anon-2", "anon-3"] {
+            adapter.create_user(User::with_id(id)).await.unwrap();
+        }
+        let anonymous = raw(&adapter, &names.users)
+            .find_one(doc! { "_id": "anon-1" })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !anonymous.contains_key("email_normalized"),
+            "a user without email has no email_normalized field: {anonymous}"
         );
-    }
-    assert_eq!(adapter.get_user("u1").await.unwrap(), Some(user));
-
-    // The email index: unique case-insensitively, and any number of users without one.
-    let duplicate = adapter
-        .create_user(User::with_id("u2").with_email("a@EXAMPLE.com"))
-        .await
-        .unwrap_err();
-    assert_eq!(duplicate.kind(), auth_core::ErrorKind::Conflict);
-    for id in ["anon-1", "anon-2", "anon-3"] {
-        adapter.create_user(User::with_id(id)).await.unwrap();
-    }
-    let anonymous = raw(&adapter, &names.users)
-        .find_one(doc! { "_id": "anon-1" })
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        !anonymous.contains_key("email_normalized"),
-        "a user without email has no email_normalized field: {anonymous}"
-    );
-    adapter.database().drop().await.unwrap();
+    })
+    .await;
 }
 
 const HOSTILE: &str = r#"{"$gt": ""}"#;
@@ -221,237 +241,234 @@ const NOT_NULL: &str = r#"{"$ne": null}"#;
 
 #[tokio::test]
 async fn operator_strings_are_plain_data() {
-    let Some(adapter) = adapter().await else {
-        return;
-    };
-    let names = adapter.collections().clone();
-    let plain = adapter
-        .create_user(User::with_id("plain").with_email("plain@example.com"))
-        .await
-        .unwrap();
-    let hostile = adapter
-        .create_user(
-            User::with_id("$where")
-                .with_email(HOSTILE)
-                .with_name(NOT_NULL),
-        )
-        .await
-        .unwrap();
+    on_fresh_database(|adapter| async move {
+        let names = adapter.collections().clone();
+        let plain = adapter
+            .create_user(User::with_id("plain").with_email("plain@example.com"))
+            .await
+            .unwrap();
+        let hostile = adapter
+            .create_user(
+                User::with_id("$where")
+                    .with_email(HOSTILE)
+                    .with_name(NOT_NULL),
+            )
+            .await
+            .unwrap();
 
-    // Stored as strings under our own field names, never as operators or keys.
-    let stored = raw(&adapter, &names.users)
-        .find_one(doc! { "_id": "$where" })
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.get("email"), Some(&Bson::String(HOSTILE.to_owned())));
-    assert_eq!(
-        stored.get("email_normalized"),
-        Some(&Bson::String(auth_core::normalize_email(HOSTILE)))
-    );
-    assert_eq!(stored.get("name"), Some(&Bson::String(NOT_NULL.to_owned())));
-    let mut keys: Vec<&str> = stored.keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
-            "_id",
-            "email",
-            "email_normalized",
-            "email_verified",
-            "image",
-            "name"
-        ]
-    );
-
-    // Matched as plain data: each finds exactly its own document, and an operator-looking
-    // probe that would match everything as a query matches nothing.
-    assert_eq!(
-        adapter.get_user_by_email(HOSTILE).await.unwrap(),
-        Some(hostile.clone())
-    );
-    assert_eq!(
-        adapter.get_user("$where").await.unwrap(),
-        Some(hostile.clone())
-    );
-    for probe in [NOT_NULL, r#"{"$regex": ".*"}"#, "this.email", "{}", "$gt"] {
+        // Stored as strings under our own field names, never as operators or keys.
+        let stored = raw(&adapter, &names.users)
+            .find_one(doc! { "_id": "$where" })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.get("email"), Some(&Bson::String(HOSTILE.to_owned())));
         assert_eq!(
-            adapter.get_user_by_email(probe).await.unwrap(),
-            None,
-            "{probe}"
+            stored.get("email_normalized"),
+            Some(&Bson::String(auth_core::normalize_email(HOSTILE)))
         );
-        assert_eq!(adapter.get_user(probe).await.unwrap(), None, "{probe}");
-    }
+        assert_eq!(stored.get("name"), Some(&Bson::String(NOT_NULL.to_owned())));
+        let mut keys: Vec<&str> = stored.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "_id",
+                "email",
+                "email_normalized",
+                "email_verified",
+                "image",
+                "name"
+            ]
+        );
 
-    let account = Account::new(&plain.id, AccountType::OAuth, "$where", HOSTILE);
-    adapter.link_account(account.clone()).await.unwrap();
-    assert_eq!(
+        // Matched as plain data: each finds exactly its own document, and an operator-looking
+        // probe that would match everything as a query matches nothing.
+        assert_eq!(
+            adapter.get_user_by_email(HOSTILE).await.unwrap(),
+            Some(hostile.clone())
+        );
+        assert_eq!(
+            adapter.get_user("$where").await.unwrap(),
+            Some(hostile.clone())
+        );
+        for probe in [NOT_NULL, r#"{"$regex": ".*"}"#, "this.email", "{}", "$gt"] {
+            assert_eq!(
+                adapter.get_user_by_email(probe).await.unwrap(),
+                None,
+                "{probe}"
+            );
+            assert_eq!(adapter.get_user(probe).await.unwrap(), None, "{probe}");
+        }
+
+        let account = Account::new(&plain.id, AccountType::OAuth, "$where", HOSTILE);
+        adapter.link_account(account.clone()).await.unwrap();
+        assert_eq!(
+            adapter
+                .get_user_by_account("$where", HOSTILE)
+                .await
+                .unwrap(),
+            Some(plain.clone())
+        );
+        assert_eq!(adapter.get_account("$where", NOT_NULL).await.unwrap(), None);
+        assert_eq!(adapter.get_account(NOT_NULL, HOSTILE).await.unwrap(), None);
+
+        let expires = Utc::now() + Duration::days(1);
         adapter
-            .get_user_by_account("$where", HOSTILE)
+            .create_session(Session::new(HOSTILE, &plain.id, expires))
             .await
-            .unwrap(),
-        Some(plain.clone())
-    );
-    assert_eq!(adapter.get_account("$where", NOT_NULL).await.unwrap(), None);
-    assert_eq!(adapter.get_account(NOT_NULL, HOSTILE).await.unwrap(), None);
-
-    let expires = Utc::now() + Duration::days(1);
-    adapter
-        .create_session(Session::new(HOSTILE, &plain.id, expires))
-        .await
-        .unwrap();
-    adapter
-        .create_session(Session::new("$where", &hostile.id, expires))
-        .await
-        .unwrap();
-    for (token, owner) in [(HOSTILE, &plain.id), ("$where", &hostile.id)] {
-        let found = adapter.get_session_and_user(token).await.unwrap();
-        assert_eq!(found.map(|(_, u)| u.id), Some(owner.clone()), "{token}");
-    }
-    assert_eq!(adapter.get_session_and_user(NOT_NULL).await.unwrap(), None);
-
-    adapter
-        .create_verification_token(VerificationToken::new(HOSTILE, "$where", expires))
-        .await
-        .unwrap();
-    assert_eq!(
+            .unwrap();
         adapter
-            .use_verification_token(HOSTILE, NOT_NULL)
+            .create_session(Session::new("$where", &hostile.id, expires))
             .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        adapter
-            .use_verification_token(NOT_NULL, "$where")
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(adapter
-        .use_verification_token(HOSTILE, "$where")
-        .await
-        .unwrap()
-        .is_some());
+            .unwrap();
+        for (token, owner) in [(HOSTILE, &plain.id), ("$where", &hostile.id)] {
+            let found = adapter.get_session_and_user(token).await.unwrap();
+            assert_eq!(found.map(|(_, u)| u.id), Some(owner.clone()), "{token}");
+        }
+        assert_eq!(adapter.get_session_and_user(NOT_NULL).await.unwrap(), None);
 
-    // An update to an operator-looking email is data too, and moves the lookup.
-    let moved = adapter
-        .update_user(UserUpdate::new("plain").email(Some(NOT_NULL.to_owned())))
-        .await
-        .unwrap();
-    assert_eq!(moved.email.as_deref(), Some(NOT_NULL));
-    assert_eq!(
-        adapter.get_user_by_email(NOT_NULL).await.unwrap(),
-        Some(moved)
-    );
-    assert_eq!(
-        adapter.get_user_by_email(HOSTILE).await.unwrap(),
-        Some(hostile)
-    );
-    adapter.database().drop().await.unwrap();
+        adapter
+            .create_verification_token(VerificationToken::new(HOSTILE, "$where", expires))
+            .await
+            .unwrap();
+        assert_eq!(
+            adapter
+                .use_verification_token(HOSTILE, NOT_NULL)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            adapter
+                .use_verification_token(NOT_NULL, "$where")
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(adapter
+            .use_verification_token(HOSTILE, "$where")
+            .await
+            .unwrap()
+            .is_some());
+
+        // An update to an operator-looking email is data too, and moves the lookup.
+        let moved = adapter
+            .update_user(UserUpdate::new("plain").email(Some(NOT_NULL.to_owned())))
+            .await
+            .unwrap();
+        assert_eq!(moved.email.as_deref(), Some(NOT_NULL));
+        assert_eq!(
+            adapter.get_user_by_email(NOT_NULL).await.unwrap(),
+            Some(moved)
+        );
+        assert_eq!(
+            adapter.get_user_by_email(HOSTILE).await.unwrap(),
+            Some(hostile)
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_half_done_delete_is_invisible_and_the_next_delete_finishes_it() {
-    let Some(adapter) = adapter().await else {
-        return;
-    };
-    let names = adapter.collections().clone();
-    let user = adapter
-        .create_user(User::with_id("gone").with_email("gone@example.com"))
-        .await
-        .unwrap();
-    let expires = Utc::now() + Duration::days(1);
-    adapter
-        .link_account(Account::new(&user.id, AccountType::Oidc, "github", "42"))
-        .await
-        .unwrap();
-    adapter
-        .create_session(Session::new("s-gone", &user.id, expires))
-        .await
-        .unwrap();
-    adapter
-        .create_authenticator(Authenticator {
-            credential_id: "cred-gone".to_owned(),
-            user_id: user.id.clone(),
-            provider_account_id: "pa".to_owned(),
-            credential_public_key: "pk".to_owned(),
-            counter: 1,
-            credential_device_type: "singleDevice".to_owned(),
-            credential_backed_up: false,
-            transports: None,
-        })
-        .await
-        .unwrap();
-
-    // delete_user's first write, and a failure right after it.
-    raw(&adapter, &names.users)
-        .delete_one(doc! { "_id": "gone" })
-        .await
-        .unwrap();
-
-    assert_eq!(adapter.get_session_and_user("s-gone").await.unwrap(), None);
-    assert_eq!(
-        adapter.get_user_by_account("github", "42").await.unwrap(),
-        None
-    );
-    assert_eq!(adapter.get_account("github", "42").await.unwrap(), None);
-    assert_eq!(adapter.get_authenticator("cred-gone").await.unwrap(), None);
-    assert_eq!(adapter.list_sessions("gone").await.unwrap(), Vec::new());
-    assert_eq!(
-        adapter.list_authenticators("gone").await.unwrap(),
-        Vec::new()
-    );
-
-    // The next delete_user of the id removes what was left.
-    assert_eq!(adapter.delete_user("gone").await.unwrap(), None);
-    for collection in [&names.accounts, &names.sessions, &names.authenticators] {
-        let left = raw(&adapter, collection)
-            .count_documents(doc! { "user_id": "gone" })
+    on_fresh_database(|adapter| async move {
+        let names = adapter.collections().clone();
+        let user = adapter
+            .create_user(User::with_id("gone").with_email("gone@example.com"))
             .await
             .unwrap();
-        assert_eq!(left, 0, "{collection} after the second delete_user");
-    }
-    adapter.database().drop().await.unwrap();
+        let expires = Utc::now() + Duration::days(1);
+        adapter
+            .link_account(Account::new(&user.id, AccountType::Oidc, "github", "42"))
+            .await
+            .unwrap();
+        adapter
+            .create_session(Session::new("s-gone", &user.id, expires))
+            .await
+            .unwrap();
+        adapter
+            .create_authenticator(Authenticator {
+                credential_id: "cred-gone".to_owned(),
+                user_id: user.id.clone(),
+                provider_account_id: "pa".to_owned(),
+                credential_public_key: "pk".to_owned(),
+                counter: 1,
+                credential_device_type: "singleDevice".to_owned(),
+                credential_backed_up: false,
+                transports: None,
+            })
+            .await
+            .unwrap();
+
+        // delete_user's first write, and a failure right after it.
+        raw(&adapter, &names.users)
+            .delete_one(doc! { "_id": "gone" })
+            .await
+            .unwrap();
+
+        assert_eq!(adapter.get_session_and_user("s-gone").await.unwrap(), None);
+        assert_eq!(
+            adapter.get_user_by_account("github", "42").await.unwrap(),
+            None
+        );
+        assert_eq!(adapter.get_account("github", "42").await.unwrap(), None);
+        assert_eq!(adapter.get_authenticator("cred-gone").await.unwrap(), None);
+        assert_eq!(adapter.list_sessions("gone").await.unwrap(), Vec::new());
+        assert_eq!(
+            adapter.list_authenticators("gone").await.unwrap(),
+            Vec::new()
+        );
+
+        // The next delete_user of the id removes what was left.
+        assert_eq!(adapter.delete_user("gone").await.unwrap(), None);
+        for collection in [&names.accounts, &names.sessions, &names.authenticators] {
+            let left = raw(&adapter, collection)
+                .count_documents(doc! { "user_id": "gone" })
+                .await
+                .unwrap();
+            assert_eq!(left, 0, "{collection} after the second delete_user");
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn concurrent_updates_of_different_fields_all_land() {
-    let Some(adapter) = adapter().await else {
-        return;
-    };
-    adapter
-        .create_user(User::with_id("busy").with_email("busy@example.com"))
-        .await
-        .unwrap();
-    adapter
-        .create_session(Session::new(
-            "s-busy",
-            "busy",
-            Utc::now() + Duration::days(1),
-        ))
-        .await
-        .unwrap();
-    let names: Vec<String> = (0..8).map(|i| format!("name-{i}")).collect();
-    let images: Vec<String> = (0..8).map(|i| format!("image-{i}")).collect();
-    let mut updates = Vec::new();
-    for (name, image) in names.iter().zip(&images) {
-        updates.push(adapter.update_user(UserUpdate::new("busy").name(Some(name.clone()))));
-        updates.push(adapter.update_user(UserUpdate::new("busy").image(Some(image.clone()))));
-    }
-    for result in futures::future::join_all(updates).await {
-        result.expect("every concurrent update succeeds");
-    }
-    let user = adapter.get_user("busy").await.unwrap().unwrap();
-    // Neither kind of update overwrote the other's field with what it had read.
-    assert!(
-        user.name.as_ref().is_some_and(|n| names.contains(n)),
-        "a name update was lost: {user:?}"
-    );
-    assert!(
-        user.image.as_ref().is_some_and(|i| images.contains(i)),
-        "an image update was lost: {user:?}"
-    );
-    assert_eq!(user.email.as_deref(), Some("busy@example.com"));
-    adapter.database().drop().await.unwrap();
+    on_fresh_database(|adapter| async move {
+        adapter
+            .create_user(User::with_id("busy").with_email("busy@example.com"))
+            .await
+            .unwrap();
+        adapter
+            .create_session(Session::new(
+                "s-busy",
+                "busy",
+                Utc::now() + Duration::days(1),
+            ))
+            .await
+            .unwrap();
+        let names: Vec<String> = (0..8).map(|i| format!("name-{i}")).collect();
+        let images: Vec<String> = (0..8).map(|i| format!("image-{i}")).collect();
+        let mut updates = Vec::new();
+        for (name, image) in names.iter().zip(&images) {
+            updates.push(adapter.update_user(UserUpdate::new("busy").name(Some(name.clone()))));
+            updates.push(adapter.update_user(UserUpdate::new("busy").image(Some(image.clone()))));
+        }
+        for result in futures::future::join_all(updates).await {
+            result.expect("every concurrent update succeeds");
+        }
+        let user = adapter.get_user("busy").await.unwrap().unwrap();
+        // Neither kind of update overwrote the other's field with what it had read.
+        assert!(
+            user.name.as_ref().is_some_and(|n| names.contains(n)),
+            "a name update was lost: {user:?}"
+        );
+        assert!(
+            user.image.as_ref().is_some_and(|i| images.contains(i)),
+            "an image update was lost: {user:?}"
+        );
+        assert_eq!(user.email.as_deref(), Some("busy@example.com"));
+    })
+    .await;
 }
