@@ -369,8 +369,12 @@ impl MongoAdapter {
                     }
                 }
                 Err(e) => {
-                    // The server aborts a failed transaction itself; this only tidies up.
-                    let _ = session.abort_transaction().await;
+                    // The server aborts a failed transaction itself; this only tidies up
+                    // the session for a retry. Not after a connection failure: that would
+                    // wait for a server again, and dropping the session aborts anyway.
+                    if kind_of(&e) != auth_core::ErrorKind::Connection {
+                        let _ = session.abort_transaction().await;
+                    }
                     Err(e)
                 }
             };
