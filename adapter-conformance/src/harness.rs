@@ -175,6 +175,21 @@ pub fn env_url(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// A port on 127.0.0.1 where nothing listens (bound, read, released), for the outage
+/// scenario's adapter on a dead server.
+///
+/// ```
+/// let port = adapter_conformance::harness::dead_port();
+/// assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+/// ```
+pub fn dead_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        // Port 9 (discard) is closed on every machine we run on.
+        .unwrap_or(9)
+}
+
 /// Whether `AUTH_CONFORMANCE_REQUIRE` makes a missing `backend` a failure.
 ///
 /// ```

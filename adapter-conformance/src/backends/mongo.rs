@@ -288,10 +288,7 @@ impl Inspector for MongoInspector {
     }
 
     async fn unreachable(&self) -> Unreachable {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or(9);
+        let port = crate::harness::dead_port();
         let adapter = MongoAdapter::builder(format!("mongodb://127.0.0.1:{port}/dead"))
             .server_selection_timeout(UNREACHABLE_TIMEOUT)
             .connect_timeout(Duration::from_secs(1))

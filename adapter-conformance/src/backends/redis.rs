@@ -281,12 +281,7 @@ impl Inspector for RedisInspector {
     }
 
     async fn unreachable(&self) -> Unreachable {
-        let port = match std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-        {
-            Ok(addr) => addr.port(),
-            Err(_) => 1,
-        };
+        let port = crate::harness::dead_port();
         let adapter = RedisAdapter::builder()
             .connection_timeout(UNREACHABLE_TIMEOUT)
             .response_timeout(UNREACHABLE_TIMEOUT)

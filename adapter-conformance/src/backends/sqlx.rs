@@ -667,7 +667,10 @@ impl Inspector for SqlxInspector {
 
     async fn unreachable(&self) -> Unreachable {
         let url = match self.adapter.dialect() {
-            Dialect::Postgres => format!("postgres://postgres@127.0.0.1:{}/postgres", free_port()),
+            Dialect::Postgres => format!(
+                "postgres://postgres@127.0.0.1:{}/postgres",
+                crate::harness::dead_port()
+            ),
             Dialect::Sqlite => {
                 // A file in a directory that does not exist cannot be opened.
                 let dir = std::env::temp_dir().join(format!(
@@ -676,7 +679,10 @@ impl Inspector for SqlxInspector {
                 ));
                 format!("sqlite://{}?mode=rwc", dir.join("auth.db").display())
             }
-            _ => format!("mysql://root@127.0.0.1:{}/test", free_port()),
+            _ => format!(
+                "mysql://root@127.0.0.1:{}/test",
+                crate::harness::dead_port()
+            ),
         };
         let adapter = SqlxAdapter::builder(url)
             .acquire_timeout(UNREACHABLE_TIMEOUT)
@@ -702,15 +708,6 @@ impl Inspector for SqlxInspector {
             Namespace::Memory => Ok(()),
         }
     }
-}
-
-/// A port on 127.0.0.1 where nothing listens: bound, read, released.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        // Port 9 (discard) is closed on every machine we run on.
-        .unwrap_or(9)
 }
 
 #[cfg(test)]
