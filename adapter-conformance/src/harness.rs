@@ -91,6 +91,30 @@ impl fmt::Debug for RunningContainer {
     }
 }
 
+/// Starts `image` at `tag` with testcontainers and returns the URL `url` builds from the
+/// host and the host port mapped to `port`; the container lives as long as the guard.
+/// Every backend's [`ContainerPlan::start`] is this one call.
+pub async fn start_container<I>(
+    image: I,
+    tag: &str,
+    port: u16,
+    url: fn(&str, u16) -> String,
+) -> Result<RunningContainer, BoxError>
+where
+    I: testcontainers::Image + 'static,
+{
+    use testcontainers::runners::AsyncRunner;
+    use testcontainers::ImageExt;
+
+    let container = image.with_tag(tag).start().await?;
+    let host = container.get_host().await?.to_string();
+    let host_port = container.get_host_port_ipv4(port).await?;
+    Ok(RunningContainer {
+        url: url(&host, host_port),
+        guard: Box::new(container),
+    })
+}
+
 /// What the harness found for a backend.
 pub enum Resolved {
     /// Ready to hand out fixtures.

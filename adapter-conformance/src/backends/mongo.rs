@@ -76,19 +76,13 @@ pub fn fresh_database() -> String {
 }
 
 fn start_container() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
-    Box::pin(async {
-        use testcontainers::runners::AsyncRunner;
-        use testcontainers::ImageExt;
-        use testcontainers_modules::mongo::Mongo;
-
-        let container = Mongo::repl_set().with_tag(TAG).start().await?;
-        let host = container.get_host().await?;
-        let port = container.get_host_port_ipv4(27017).await?;
-        Ok(RunningContainer {
-            url: container_url(&host.to_string(), port),
-            guard: Box::new(container),
-        })
-    })
+    use testcontainers_modules::mongo::Mongo;
+    Box::pin(crate::harness::start_container(
+        Mongo::repl_set(),
+        TAG,
+        27017,
+        container_url,
+    ))
 }
 
 async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {

@@ -71,19 +71,13 @@ pub fn fresh_prefix() -> String {
 }
 
 fn start_container() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
-    Box::pin(async {
-        use testcontainers::runners::AsyncRunner;
-        use testcontainers::ImageExt;
-        use testcontainers_modules::redis::{Redis, REDIS_PORT};
-
-        let container = Redis::default().with_tag(TAG).start().await?;
-        let host = container.get_host().await?;
-        let port = container.get_host_port_ipv4(REDIS_PORT).await?;
-        Ok(RunningContainer {
-            url: container_url(&host.to_string(), port),
-            guard: Box::new(container),
-        })
-    })
+    use testcontainers_modules::redis::{Redis, REDIS_PORT};
+    Box::pin(crate::harness::start_container(
+        Redis::default(),
+        TAG,
+        REDIS_PORT,
+        container_url,
+    ))
 }
 
 async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {

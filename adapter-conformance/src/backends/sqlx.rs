@@ -132,37 +132,23 @@ pub fn mariadb_container_url(host: &str, port: u16) -> String {
 }
 
 fn start_postgres() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
-    Box::pin(async {
-        use testcontainers::runners::AsyncRunner;
-        use testcontainers::ImageExt;
-        let container = testcontainers_modules::postgres::Postgres::default()
-            .with_tag(POSTGRES_IMAGE.1)
-            .start()
-            .await?;
-        let host = container.get_host().await?.to_string();
-        let port = container.get_host_port_ipv4(5432).await?;
-        Ok(RunningContainer {
-            url: postgres_container_url(&host, port),
-            guard: Box::new(container),
-        })
-    })
+    use testcontainers_modules::postgres::Postgres;
+    Box::pin(crate::harness::start_container(
+        Postgres::default(),
+        POSTGRES_IMAGE.1,
+        5432,
+        postgres_container_url,
+    ))
 }
 
 fn start_mariadb() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
-    Box::pin(async {
-        use testcontainers::runners::AsyncRunner;
-        use testcontainers::ImageExt;
-        let container = testcontainers_modules::mariadb::Mariadb::default()
-            .with_tag(MARIADB_IMAGE.1)
-            .start()
-            .await?;
-        let host = container.get_host().await?.to_string();
-        let port = container.get_host_port_ipv4(3306).await?;
-        Ok(RunningContainer {
-            url: mariadb_container_url(&host, port),
-            guard: Box::new(container),
-        })
-    })
+    use testcontainers_modules::mariadb::Mariadb;
+    Box::pin(crate::harness::start_container(
+        Mariadb::default(),
+        MARIADB_IMAGE.1,
+        3306,
+        mariadb_container_url,
+    ))
 }
 
 // ---------------------------------------------------------------- server backends
