@@ -26,7 +26,16 @@ pub type AdapterResult<T> = Result<T, AdapterError>;
 /// `(provider, provider_account_id)`, in that order.
 ///
 /// Nothing expired is ever returned: a session or token whose `expires <= now` reads as
-/// absent. Timestamps come back exact to the millisecond.
+/// absent. Timestamps are cut to the millisecond before they are stored, so what a write
+/// returns is exactly what a later read gives.
+///
+/// Every value has a documented size cap (see [`validate`](crate::validate)): a write over
+/// it is `InvalidInput` before any I/O, and so is a blank email. No `Debug`, error or
+/// tracing field shows a token.
+///
+/// Backends do not implement this trait by hand: they implement [`Store`](crate::Store),
+/// and the policy layer in this crate turns every `Store` into an `Adapter`, so the rules
+/// above hold by construction on every backend.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -98,6 +107,10 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
     /// returns the stored account, or `None` when there is none. Errors: UPDATE_ACCOUNT_ERROR.
     async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>>;
 
+    /// Every account the user linked (any order); `[]` for an unknown user.
+    /// Errors: LIST_ACCOUNTS_ERROR.
+    async fn list_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>>;
+
     /// Stores a session for an existing user; a user may hold many.
     ///
     /// Errors: CREATE_SESSION_ERROR; `NotFound` when the user does not exist, `Conflict`
@@ -112,19 +125,21 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
         session_token: &str,
     ) -> AdapterResult<Option<(Session, User)>>;
 
-    /// Changes the expiry and/or owner of a session; `None` when it does not exist.
-    /// Errors: UPDATE_SESSION_ERROR.
+    /// Changes the expiry and/or owner of a live session; `None` when it does not exist or
+    /// has expired (an expired session is never revived, swept or not). Moving a session to
+    /// a user that does not exist is `NotFound`. Errors: UPDATE_SESSION_ERROR.
     async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>>;
 
-    /// Removes a session and returns what it removed; `None` when absent.
-    /// Errors: DELETE_SESSION_ERROR.
+    /// Removes a session and returns what it removed; `None` when absent (or expired: an
+    /// expired session is never returned). Errors: DELETE_SESSION_ERROR.
     async fn delete_session(&self, session_token: &str) -> AdapterResult<Option<Session>>;
 
     /// Every live session of the user (any order). Errors: GET_SESSION_ERROR.
     async fn list_sessions(&self, user_id: &str) -> AdapterResult<Vec<Session>>;
 
-    /// Signs the user out everywhere: removes all its sessions and returns how many.
-    /// Errors: DELETE_SESSION_ERROR.
+    /// Signs the user out everywhere: removes all its live sessions and returns exactly how
+    /// many (expired ones may be removed too but are not counted, so every backend gives the
+    /// same number). Errors: DELETE_SESSION_ERROR.
     async fn delete_sessions(&self, user_id: &str) -> AdapterResult<u64>;
 
     /// Stores a one-time email token as given.
@@ -169,8 +184,16 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
         counter: i64,
     ) -> AdapterResult<Authenticator>;
 
-    /// Removes sessions and verification tokens with `expires <= now` and keeps live ones.
-    /// A store that expires records by itself may report zero counts.
+    /// Removes a credential and returns what it removed; `None` when absent.
+    /// Errors: DELETE_AUTHENTICATOR_ERROR.
+    async fn delete_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>>;
+
+    /// Removes sessions and verification tokens with `expires <= now` and keeps live ones;
+    /// the counts are exactly what this call removed (a record the store had already expired
+    /// by itself, as Redis does, is not counted).
     /// Errors: DELETE_SESSION_ERROR, or DELETE_VERIFICATION_REQUEST_ERROR for the tokens.
     async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts>;
 }

@@ -190,6 +190,12 @@ error_codes! {
     /// `update_authenticator_counter` failed.
     UpdateAuthenticatorCounterError = "UPDATE_AUTHENTICATOR_COUNTER_ERROR", Database,
         "The authenticator's counter could not be updated; the credential may be unknown.";
+    /// `list_accounts` failed.
+    ListAccountsError = "LIST_ACCOUNTS_ERROR", Database,
+        "Listing a user's accounts failed in the database.";
+    /// `delete_authenticator` failed.
+    DeleteAuthenticatorError = "DELETE_AUTHENTICATOR_ERROR", Database,
+        "The authenticator could not be deleted from the database.";
     /// `migrate` failed.
     MigrationError = "MIGRATION_ERROR", Database,
         "Creating tables, indexes or constraints failed; check the database user's rights.";
@@ -269,6 +275,7 @@ pub enum Operation {
     UnlinkAccount,
     GetAccount,
     UpdateAccount,
+    ListAccounts,
     CreateSession,
     GetSessionAndUser,
     UpdateSession,
@@ -281,6 +288,7 @@ pub enum Operation {
     GetAuthenticator,
     ListAuthenticators,
     UpdateAuthenticatorCounter,
+    DeleteAuthenticator,
     DeleteExpired,
 }
 
@@ -304,6 +312,7 @@ impl Operation {
             Self::UnlinkAccount => "unlink_account",
             Self::GetAccount => "get_account",
             Self::UpdateAccount => "update_account",
+            Self::ListAccounts => "list_accounts",
             Self::CreateSession => "create_session",
             Self::GetSessionAndUser => "get_session_and_user",
             Self::UpdateSession => "update_session",
@@ -316,6 +325,7 @@ impl Operation {
             Self::GetAuthenticator => "get_authenticator",
             Self::ListAuthenticators => "list_authenticators",
             Self::UpdateAuthenticatorCounter => "update_authenticator_counter",
+            Self::DeleteAuthenticator => "delete_authenticator",
             Self::DeleteExpired => "delete_expired",
         }
     }
@@ -341,6 +351,7 @@ impl Operation {
             Self::UnlinkAccount => C::UnlinkAccountError,
             Self::GetAccount => C::GetAccountError,
             Self::UpdateAccount => C::UpdateAccountError,
+            Self::ListAccounts => C::ListAccountsError,
             Self::CreateSession => C::CreateSessionError,
             Self::GetSessionAndUser | Self::ListSessions => C::GetSessionError,
             Self::UpdateSession => C::UpdateSessionError,
@@ -353,6 +364,7 @@ impl Operation {
             Self::GetAuthenticator => C::GetAuthenticatorError,
             Self::ListAuthenticators => C::ListAuthenticatorsError,
             Self::UpdateAuthenticatorCounter => C::UpdateAuthenticatorCounterError,
+            Self::DeleteAuthenticator => C::DeleteAuthenticatorError,
         }
     }
 }
@@ -363,12 +375,18 @@ impl fmt::Display for Operation {
     }
 }
 
-type BoxError = Box<dyn StdError + Send + Sync + 'static>;
-
 /// The error every adapter method returns.
 ///
-/// Displayed as `[CODE] operation: cause`. Branch on [`kind`](Self::kind); log the
-/// [`code`](Self::code); the driver's own error is the [`source`](StdError::source).
+/// Displayed as `[CODE] operation: what went wrong`, in our own words; the driver's error
+/// is the [`source`](StdError::source) chain, so a report that walks the chain (anyhow,
+/// eyre, `Box<dyn Error>` in `main`) prints each cause once. Branch on
+/// [`kind`](Self::kind); log the [`code`](Self::code).
+///
+/// No part of it carries a secret: a driver message that reports a duplicate key (and so
+/// quotes the key) is withheld, the values of the failed call that are secrets (tokens,
+/// keys) are replaced by `<redacted>` wherever they appear, and the chain keeps only the
+/// text of each cause, never a driver's `Debug` (which can hold the key and the server's
+/// source line).
 ///
 /// ```
 /// use auth_core::{AdapterError, ErrorCode, ErrorKind, Operation};
@@ -383,14 +401,113 @@ type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 /// let err = AdapterError::connection(Operation::GetSessionAndUser, io);
 /// assert_eq!(err.code(), ErrorCode::AdapterConnectionError);
 /// assert_eq!(err.operation(), Operation::GetSessionAndUser);
+/// // The cause is the source, not repeated in the message.
+/// assert_eq!(err.to_string(), "[ADAPTER_CONNECTION_ERROR] get_session_and_user: the database could not be reached");
+/// assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "connection refused");
 /// ```
-#[derive(Debug)]
 pub struct AdapterError {
     code: ErrorCode,
     kind: ErrorKind,
     operation: Operation,
     message: String,
-    source: Option<BoxError>,
+    cause: Option<Box<Cause>>,
+}
+
+/// One cause in an [`AdapterError`]'s [`source`](StdError::source) chain: the text of the
+/// driver's error at that depth, with secrets removed. Its own `source()` is the next cause.
+///
+/// ```
+/// use auth_core::{AdapterError, ErrorKind, Operation};
+///
+/// let io = std::io::Error::other("tls handshake failed");
+/// let err = AdapterError::from_driver(Operation::Connect, ErrorKind::Connection, io);
+/// let cause = err.cause().unwrap();
+/// assert_eq!(cause.to_string(), "tls handshake failed");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cause {
+    text: String,
+    next: Option<Box<Cause>>,
+}
+
+impl Cause {
+    /// The cause chain of `err` as text: `err` itself, then each of its sources.
+    fn chain_of(err: &(dyn StdError + 'static)) -> Self {
+        let mut texts = Vec::new();
+        let mut next: Option<&(dyn StdError + 'static)> = Some(err);
+        while let Some(e) = next {
+            texts.push(e.to_string());
+            next = e.source();
+        }
+        Self::from_texts(texts).unwrap_or_else(|| Self {
+            text: String::new(),
+            next: None,
+        })
+    }
+
+    fn from_texts(texts: Vec<String>) -> Option<Self> {
+        texts.into_iter().rev().fold(None, |next, text| {
+            Some(Self {
+                text,
+                next: next.map(Box::new),
+            })
+        })
+    }
+
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::successors(Some(self), |c| c.next.as_deref()).map(|c| c.text.as_str())
+    }
+
+    fn redact(&mut self, secrets: &[&str]) {
+        self.text = redact_text(&self.text, secrets);
+        if let Some(next) = &mut self.next {
+            next.redact(secrets);
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
+impl StdError for Cause {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.next.as_deref().map(|c| c as &(dyn StdError + 'static))
+    }
+}
+
+/// What a driver's duplicate-key message is replaced with: it quotes the key, and the key
+/// may be a session token.
+const WITHHELD_DUPLICATE: &str =
+    "duplicate key (the database's message is withheld: it quotes the key)";
+
+/// The shortest value [`AdapterError::redact`] replaces: shorter ones are no secret and
+/// would mangle ordinary words.
+pub const MIN_REDACTED_LEN: usize = 4;
+
+fn redact_text(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    // Longest first, so a secret that contains another is replaced whole.
+    let mut secrets: Vec<&str> = secrets
+        .iter()
+        .copied()
+        .filter(|s| s.len() >= MIN_REDACTED_LEN)
+        .collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, "<redacted>");
+        }
+    }
+    out
 }
 
 impl AdapterError {
@@ -406,13 +523,15 @@ impl AdapterError {
             kind,
             operation,
             message: message.into(),
-            source: None,
+            cause: None,
         }
     }
 
     /// Wraps a driver error in one call: the adapter classifies it into a kind
-    /// (unique violation → `Conflict`, refused or timed out → `Connection`, …) and the
-    /// driver error becomes the [`source`](StdError::source).
+    /// (unique violation → `Conflict`, refused or timed out → `Connection`, …); the message
+    /// says what went wrong in our words and the driver error's text becomes the
+    /// [`source`](StdError::source) chain. For `Conflict` the driver's text is withheld,
+    /// since a duplicate-key message quotes the key.
     ///
     /// ```
     /// use auth_core::{AdapterError, ErrorKind, Operation};
@@ -422,14 +541,16 @@ impl AdapterError {
     /// let err = AdapterError::from_driver(Operation::GetUser, kind, io);
     /// assert_eq!(err.kind(), ErrorKind::Connection);
     /// assert!(std::error::Error::source(&err).is_some());
+    ///
+    /// let dup = std::io::Error::other("Duplicate entry 'secret-token' for key 'PRIMARY'");
+    /// let err = AdapterError::from_driver(Operation::CreateSession, ErrorKind::Conflict, dup);
+    /// assert!(!format!("{err} {err:?}").contains("secret-token"));
     /// ```
     pub fn from_driver<E>(operation: Operation, kind: ErrorKind, err: E) -> Self
     where
         E: StdError + Send + Sync + 'static,
     {
-        let mut this = Self::new(operation, kind, err.to_string());
-        this.source = Some(Box::new(err));
-        this
+        Self::new(operation, kind, default_message(kind)).with_source(err)
     }
 
     /// The database could not be reached within the timeout.
@@ -461,18 +582,50 @@ impl AdapterError {
     }
 
     /// Replaces the code, for the few methods with two (`delete_expired` reports
-    /// DELETE_VERIFICATION_REQUEST_ERROR when the token sweep fails).
+    /// DELETE_VERIFICATION_REQUEST_ERROR when the token sweep fails). A connection failure
+    /// keeps ADAPTER_CONNECTION_ERROR.
     pub fn with_code(mut self, code: ErrorCode) -> Self {
-        self.code = code;
+        if self.kind != ErrorKind::Connection {
+            self.code = code;
+        }
         self
     }
 
-    /// Attaches the underlying error.
+    /// Attaches the underlying error as the cause chain (its text; withheld for a
+    /// `Conflict`, whose driver text quotes the key).
     pub fn with_source<E>(mut self, err: E) -> Self
     where
         E: StdError + Send + Sync + 'static,
     {
-        self.source = Some(Box::new(err));
+        self.cause = Some(Box::new(if self.kind == ErrorKind::Conflict {
+            Cause {
+                text: WITHHELD_DUPLICATE.to_owned(),
+                next: None,
+            }
+        } else {
+            Cause::chain_of(&err)
+        }));
+        self
+    }
+
+    /// Replaces every occurrence of each value (of at least [`MIN_REDACTED_LEN`] bytes) in
+    /// the message and the cause chain with `<redacted>`. The policy layer calls it with
+    /// the keys and tokens of the failed call, so whatever a driver quoted stays out of
+    /// logs.
+    ///
+    /// ```
+    /// use auth_core::{AdapterError, ErrorKind, Operation};
+    ///
+    /// let io = std::io::Error::other("no row for token abc123xyz");
+    /// let err = AdapterError::from_driver(Operation::DeleteSession, ErrorKind::Backend, io)
+    ///     .redact(&["abc123xyz"]);
+    /// assert_eq!(err.cause().unwrap().to_string(), "no row for token <redacted>");
+    /// ```
+    pub fn redact(mut self, secrets: &[&str]) -> Self {
+        self.message = redact_text(&self.message, secrets);
+        if let Some(cause) = &mut self.cause {
+            cause.redact(secrets);
+        }
         self
     }
 
@@ -491,9 +644,25 @@ impl AdapterError {
         self.operation
     }
 
-    /// The cause as text (the driver error's message when there is one).
+    /// What went wrong, in our words (the driver's text is in [`cause`](Self::cause)).
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The first cause: the driver's error as text, if there was one.
+    pub fn cause(&self) -> Option<&Cause> {
+        self.cause.as_deref()
+    }
+}
+
+/// The message of a driver error of this kind.
+fn default_message(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Connection => "the database could not be reached",
+        ErrorKind::Conflict => "a unique key is taken",
+        ErrorKind::NotFound => "a record the call needs does not exist",
+        ErrorKind::InvalidInput => "the database refused the value",
+        ErrorKind::Backend => "the database failed",
     }
 }
 
@@ -503,11 +672,29 @@ impl fmt::Display for AdapterError {
     }
 }
 
+/// One line: what `fn main() -> Result<(), Box<dyn Error>>` prints.
+impl fmt::Debug for AdapterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        if let Some(cause) = &self.cause {
+            f.write_str(" (caused by: ")?;
+            for (i, text) in cause.texts().enumerate() {
+                if i > 0 {
+                    f.write_str(": ")?;
+                }
+                f.write_str(text)?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
 impl StdError for AdapterError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
+        self.cause
             .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
+            .map(|c| c as &(dyn StdError + 'static))
     }
 }
 
@@ -537,9 +724,113 @@ pub fn kind_of_io_error(err: &std::io::Error) -> ErrorKind {
     }
 }
 
-/// Input checks every adapter shares, so each rejects bad input the same way.
+/// The input rules of the contract, applied by the policy layer before any I/O, so every
+/// backend accepts and refuses exactly the same values.
+///
+/// | field | cap | also |
+/// |---|---|---|
+/// | ids, tokens, `provider`, `provider_account_id`, `identifier`, `user_id` ([`MAX_KEY_BYTES`]) | 255 bytes | not empty |
+/// | `email` ([`MAX_EMAIL_BYTES`], the address and its [`normalize_email`](crate::normalize_email) key) | 320 bytes | not blank |
+/// | `credential_id` ([`MAX_CREDENTIAL_ID_BYTES`]) | 512 bytes | not empty |
+/// | every other text: name, image, OAuth tokens, scope, public key, … ([`MAX_TEXT_BYTES`]) | 65,535 bytes | |
+///
+/// No string may hold a NUL byte (PostgreSQL text cannot store one, so no backend does).
+/// A write with a value over its cap is `InvalidInput`; a read of a key that could never
+/// have been stored answers "absent" without asking the database.
 pub mod validate {
     use super::{AdapterError, Operation};
+
+    /// The longest id, token or key part, in bytes (MySQL/MariaDB key columns hold 255).
+    pub const MAX_KEY_BYTES: usize = 255;
+    /// The longest email address (and its normalized key), in bytes.
+    pub const MAX_EMAIL_BYTES: usize = 320;
+    /// The longest WebAuthn credential id, in bytes.
+    pub const MAX_CREDENTIAL_ID_BYTES: usize = 512;
+    /// The longest other text (MySQL/MariaDB `TEXT`), in bytes.
+    pub const MAX_TEXT_BYTES: usize = 65_535;
+
+    /// What kind of value a field holds, which sets its cap.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Field {
+        /// An id, token or key part: not empty, at most [`MAX_KEY_BYTES`].
+        Key,
+        /// A WebAuthn credential id: not empty, at most [`MAX_CREDENTIAL_ID_BYTES`].
+        CredentialId,
+        /// An email address: not blank, at most [`MAX_EMAIL_BYTES`].
+        Email,
+        /// Any other text: at most [`MAX_TEXT_BYTES`], may be empty.
+        Text,
+    }
+
+    impl Field {
+        /// The cap of this kind of field, in bytes.
+        ///
+        /// ```
+        /// use auth_core::validate::{Field, MAX_KEY_BYTES};
+        /// assert_eq!(Field::Key.max_bytes(), MAX_KEY_BYTES);
+        /// ```
+        pub fn max_bytes(self) -> usize {
+            match self {
+                Field::Key => MAX_KEY_BYTES,
+                Field::CredentialId => MAX_CREDENTIAL_ID_BYTES,
+                Field::Email => MAX_EMAIL_BYTES,
+                Field::Text => MAX_TEXT_BYTES,
+            }
+        }
+
+        /// Whether a value of this field could have been stored (and so can be found).
+        ///
+        /// ```
+        /// use auth_core::validate::Field;
+        /// assert!(Field::Key.admits("session-1"));
+        /// assert!(!Field::Key.admits(""));
+        /// assert!(!Field::Key.admits("a\0b"));
+        /// assert!(!Field::Key.admits(&"x".repeat(256)));
+        /// assert!(Field::Text.admits(""));
+        /// ```
+        pub fn admits(self, value: &str) -> bool {
+            self.check(Operation::GetUser, "value", value).is_ok()
+        }
+
+        /// `InvalidInput` for `operation` unless the value fits this field.
+        ///
+        /// ```
+        /// use auth_core::validate::Field;
+        /// use auth_core::{ErrorKind, ErrorCode, Operation};
+        /// let err = Field::Key.check(Operation::CreateSession, "session_token", "").unwrap_err();
+        /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        /// assert_eq!(err.code(), ErrorCode::CreateSessionError);
+        /// ```
+        pub fn check(
+            self,
+            operation: Operation,
+            field: &str,
+            value: &str,
+        ) -> Result<(), AdapterError> {
+            match self {
+                Field::Key | Field::CredentialId => non_empty(operation, field, value)?,
+                Field::Email if value.trim().is_empty() => {
+                    return Err(AdapterError::invalid_input(
+                        operation,
+                        format!("{field} must not be blank (use None for no email)"),
+                    ))
+                }
+                Field::Email | Field::Text => {}
+            }
+            max_len(operation, field, value, self.max_bytes())?;
+            no_nul(operation, field, value)
+        }
+
+        /// [`check`](Self::check) for an optional value (`None` passes).
+        pub fn check_opt(
+            self,
+            operation: Operation,
+            field: &str,
+            value: Option<&str>,
+        ) -> Result<(), AdapterError> {
+            value.map_or(Ok(()), |v| self.check(operation, field, v))
+        }
+    }
 
     /// An empty id, token or key part is [`InvalidInput`](super::ErrorKind::InvalidInput).
     ///
@@ -560,7 +851,7 @@ pub mod validate {
         }
     }
 
-    /// A NUL byte, for backends that cannot store one (PostgreSQL text, C strings).
+    /// A NUL byte, which no backend stores.
     ///
     /// ```
     /// use auth_core::{validate, ErrorKind, Operation};
@@ -571,14 +862,14 @@ pub mod validate {
         if value.contains('\0') {
             Err(AdapterError::invalid_input(
                 operation,
-                format!("{field} contains a NUL byte, which this backend cannot store"),
+                format!("{field} contains a NUL byte, which no backend stores"),
             ))
         } else {
             Ok(())
         }
     }
 
-    /// A value longer (in bytes) than the backend's column or key allows.
+    /// A value longer (in bytes) than its cap.
     ///
     /// ```
     /// use auth_core::{validate, Operation};
@@ -595,7 +886,7 @@ pub mod validate {
             Err(AdapterError::invalid_input(
                 operation,
                 format!(
-                    "{field} is {} bytes long; this backend stores at most {max_bytes}",
+                    "{field} is {} bytes long; the contract caps it at {max_bytes}",
                     value.len()
                 ),
             ))

@@ -11,13 +11,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::adapter::{Adapter, AdapterResult};
+use crate::adapter::AdapterResult;
 use crate::email::normalize_email;
-use crate::error::{validate, AdapterError, Operation};
+use crate::error::{AdapterError, Operation};
 use crate::models::{
     Account, Authenticator, ExpiredCounts, Session, SessionUpdate, User, UserUpdate,
     VerificationToken,
 };
+use crate::store::Store;
 
 /// Everything a [`MemoryAdapter`] holds, as plain maps: what [`MemoryAdapter::snapshot`]
 /// returns so a test can check what was really stored.
@@ -46,7 +47,7 @@ pub struct MemorySnapshot {
 /// # tokio_test_block_on(async {
 /// let db = MemoryAdapter::new();
 /// let user = db.create_user(User::new().with_email("ada@example.com")).await?;
-/// db.create_session(Session::new("tok", &user.id, Utc::now() + Duration::days(1))).await?;
+/// db.create_session(Session::with_token("tok", &user.id, Utc::now() + Duration::days(1))).await?;
 ///
 /// let (_, found) = db.get_session_and_user("tok").await?.expect("live session");
 /// assert_eq!(found, user);
@@ -57,7 +58,7 @@ pub struct MemorySnapshot {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct MemoryAdapter {
     store: Arc<Mutex<MemorySnapshot>>,
     outage: Arc<AtomicBool>,
@@ -111,6 +112,7 @@ impl MemoryAdapter {
     }
 
     /// The store, or the outage error.
+    #[allow(clippy::result_large_err)]
     fn open(&self, operation: Operation) -> AdapterResult<MutexGuard<'_, MemorySnapshot>> {
         if self.outage.load(Ordering::SeqCst) {
             return Err(AdapterError::new(
@@ -123,12 +125,20 @@ impl MemoryAdapter {
     }
 }
 
-fn account_key(provider: &str, provider_account_id: &str) -> (String, String) {
-    (provider.to_owned(), provider_account_id.to_owned())
+/// Shows how much is stored, never what: the store holds tokens.
+impl std::fmt::Debug for MemoryAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let store = self.lock();
+        f.debug_struct("MemoryAdapter")
+            .field("users", &store.users.len())
+            .field("sessions", &store.sessions.len())
+            .field("outage", &self.outage.load(Ordering::SeqCst))
+            .finish_non_exhaustive()
+    }
 }
 
-fn live(expires: DateTime<Utc>) -> bool {
-    expires > Utc::now()
+fn account_key(provider: &str, provider_account_id: &str) -> (String, String) {
+    (provider.to_owned(), provider_account_id.to_owned())
 }
 
 impl MemorySnapshot {
@@ -138,39 +148,41 @@ impl MemorySnapshot {
 }
 
 #[async_trait]
-impl Adapter for MemoryAdapter {
-    async fn create_user(&self, user: User) -> AdapterResult<User> {
+impl Store for MemoryAdapter {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
         let op = Operation::CreateUser;
-        validate::non_empty(op, "id", &user.id)?;
         let mut store = self.open(op)?;
         if store.user_exists(&user.id) {
             return Err(AdapterError::conflict(op, "a user with this id exists"));
         }
-        if let Some(email) = &user.email {
-            let key = normalize_email(email);
-            if store.emails.contains_key(&key) {
+        if let Some(key) = email_key {
+            if store.emails.contains_key(key) {
                 return Err(AdapterError::conflict(op, "a user with this email exists"));
             }
-            store.emails.insert(key, user.id.clone());
+            store.emails.insert(key.to_owned(), user.id.clone());
         }
         store.users.insert(user.id.clone(), user.clone());
-        Ok(user)
+        Ok(())
     }
 
-    async fn get_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         Ok(self.open(Operation::GetUser)?.users.get(id).cloned())
     }
 
-    async fn get_user_by_email(&self, email: &str) -> AdapterResult<Option<User>> {
+    async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let store = self.open(Operation::GetUserByEmail)?;
         Ok(store
             .emails
-            .get(&normalize_email(email))
+            .get(email_key)
             .and_then(|id| store.users.get(id))
             .cloned())
     }
 
-    async fn get_user_by_account(
+    async fn find_user_by_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -183,19 +195,20 @@ impl Adapter for MemoryAdapter {
             .cloned())
     }
 
-    async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
+    async fn merge_user(
+        &self,
+        update: &UserUpdate,
+        email_key: Option<Option<&str>>,
+    ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
         let mut store = self.open(op)?;
-        let current = store
-            .users
-            .get(&update.id)
-            .cloned()
-            .ok_or_else(|| AdapterError::not_found(op, "no user with this id"))?;
+        let Some(current) = store.users.get(&update.id).cloned() else {
+            return Ok(None);
+        };
         let merged = update.apply_to(current.clone());
-        let old_key = current.email.as_deref().map(normalize_email);
-        let new_key = merged.email.as_deref().map(normalize_email);
-        if new_key != old_key {
-            if let Some(key) = &new_key {
+        if let Some(new_key) = email_key {
+            let old_key = current.email.as_deref().map(normalize_email);
+            if let Some(key) = new_key {
                 if store
                     .emails
                     .get(key)
@@ -211,14 +224,14 @@ impl Adapter for MemoryAdapter {
                 store.emails.remove(&key);
             }
             if let Some(key) = new_key {
-                store.emails.insert(key, merged.id.clone());
+                store.emails.insert(key.to_owned(), merged.id.clone());
             }
         }
         store.users.insert(merged.id.clone(), merged.clone());
-        Ok(merged)
+        Ok(Some(merged))
     }
 
-    async fn delete_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let mut store = self.open(Operation::DeleteUser)?;
         let Some(user) = store.users.remove(id) else {
             return Ok(None);
@@ -232,10 +245,8 @@ impl Adapter for MemoryAdapter {
         Ok(Some(user))
     }
 
-    async fn link_account(&self, account: Account) -> AdapterResult<Account> {
+    async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
-        validate::non_empty(op, "provider", &account.provider)?;
-        validate::non_empty(op, "provider_account_id", &account.provider_account_id)?;
         let mut store = self.open(op)?;
         if !store.user_exists(&account.user_id) {
             return Err(AdapterError::not_found(op, "no user with this id"));
@@ -248,10 +259,10 @@ impl Adapter for MemoryAdapter {
             ));
         }
         store.accounts.insert(key, account.clone());
-        Ok(account)
+        Ok(())
     }
 
-    async fn unlink_account(
+    async fn remove_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -262,7 +273,7 @@ impl Adapter for MemoryAdapter {
             .remove(&account_key(provider, provider_account_id)))
     }
 
-    async fn get_account(
+    async fn find_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -274,7 +285,7 @@ impl Adapter for MemoryAdapter {
             .cloned())
     }
 
-    async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
+    async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         let mut store = self.open(Operation::UpdateAccount)?;
         let key = account_key(&account.provider, &account.provider_account_id);
         let Some(stored) = store.accounts.get_mut(&key) else {
@@ -283,15 +294,24 @@ impl Adapter for MemoryAdapter {
         let updated = Account {
             user_id: stored.user_id.clone(),
             account_type: stored.account_type,
-            ..account
+            ..account.clone()
         };
         *stored = updated.clone();
         Ok(Some(updated))
     }
 
-    async fn create_session(&self, session: Session) -> AdapterResult<Session> {
+    async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+        let store = self.open(Operation::ListAccounts)?;
+        Ok(store
+            .accounts
+            .values()
+            .filter(|a| a.user_id == user_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
-        validate::non_empty(op, "session_token", &session.session_token)?;
         let mut store = self.open(op)?;
         if !store.user_exists(&session.user_id) {
             return Err(AdapterError::not_found(op, "no user with this id"));
@@ -302,22 +322,27 @@ impl Adapter for MemoryAdapter {
         store
             .sessions
             .insert(session.session_token.clone(), session.clone());
-        Ok(session)
+        Ok(())
     }
 
-    async fn get_session_and_user(
+    async fn find_session_and_user(
         &self,
         session_token: &str,
+        now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
         let store = self.open(Operation::GetSessionAndUser)?;
         Ok(store
             .sessions
             .get(session_token)
-            .filter(|s| live(s.expires))
+            .filter(|s| s.expires > now)
             .and_then(|s| Some((s.clone(), store.users.get(&s.user_id)?.clone()))))
     }
 
-    async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>> {
+    async fn change_session(
+        &self,
+        update: &SessionUpdate,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
         let mut store = self.open(op)?;
         if let Some(user_id) = &update.user_id {
@@ -328,53 +353,59 @@ impl Adapter for MemoryAdapter {
         Ok(store
             .sessions
             .get_mut(&update.session_token)
+            .filter(|session| session.expires > now)
             .map(|session| {
                 *session = update.apply_to(session.clone());
                 session.clone()
             }))
     }
 
-    async fn delete_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
+    async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         Ok(self
             .open(Operation::DeleteSession)?
             .sessions
             .remove(session_token))
     }
 
-    async fn list_sessions(&self, user_id: &str) -> AdapterResult<Vec<Session>> {
+    async fn find_sessions(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Vec<Session>> {
         let store = self.open(Operation::ListSessions)?;
         Ok(store
             .sessions
             .values()
-            .filter(|s| s.user_id == user_id && live(s.expires))
+            .filter(|s| s.user_id == user_id && s.expires > now)
             .cloned()
             .collect())
     }
 
-    async fn delete_sessions(&self, user_id: &str) -> AdapterResult<u64> {
+    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let mut store = self.open(Operation::DeleteSessions)?;
-        let before = store.sessions.len();
-        store.sessions.retain(|_, s| s.user_id != user_id);
-        Ok((before - store.sessions.len()) as u64)
+        let mut live = 0;
+        store.sessions.retain(|_, s| {
+            let mine = s.user_id == user_id;
+            if mine && s.expires > now {
+                live += 1;
+            }
+            !mine
+        });
+        Ok(live)
     }
 
-    async fn create_verification_token(
-        &self,
-        token: VerificationToken,
-    ) -> AdapterResult<VerificationToken> {
+    async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
-        validate::non_empty(op, "identifier", &token.identifier)?;
-        validate::non_empty(op, "token", &token.token)?;
         let mut store = self.open(op)?;
         let key = (token.identifier.clone(), token.token.clone());
         if store.verification_tokens.contains_key(&key) {
             return Err(AdapterError::conflict(op, "this verification token exists"));
         }
         store.verification_tokens.insert(key, token.clone());
-        Ok(token)
+        Ok(())
     }
 
-    async fn use_verification_token(
+    async fn take_verification_token(
         &self,
         identifier: &str,
         token: &str,
@@ -382,16 +413,11 @@ impl Adapter for MemoryAdapter {
         let mut store = self.open(Operation::UseVerificationToken)?;
         Ok(store
             .verification_tokens
-            .remove(&(identifier.to_owned(), token.to_owned()))
-            .filter(|t| live(t.expires)))
+            .remove(&(identifier.to_owned(), token.to_owned())))
     }
 
-    async fn create_authenticator(
-        &self,
-        authenticator: Authenticator,
-    ) -> AdapterResult<Authenticator> {
+    async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
-        validate::non_empty(op, "credential_id", &authenticator.credential_id)?;
         let mut store = self.open(op)?;
         if !store.user_exists(&authenticator.user_id) {
             return Err(AdapterError::not_found(op, "no user with this id"));
@@ -405,10 +431,13 @@ impl Adapter for MemoryAdapter {
         store
             .authenticators
             .insert(authenticator.credential_id.clone(), authenticator.clone());
-        Ok(authenticator)
+        Ok(())
     }
 
-    async fn get_authenticator(&self, credential_id: &str) -> AdapterResult<Option<Authenticator>> {
+    async fn find_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
         Ok(self
             .open(Operation::GetAuthenticator)?
             .authenticators
@@ -416,7 +445,7 @@ impl Adapter for MemoryAdapter {
             .cloned())
     }
 
-    async fn list_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
+    async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let store = self.open(Operation::ListAuthenticators)?;
         Ok(store
             .authenticators
@@ -426,21 +455,29 @@ impl Adapter for MemoryAdapter {
             .collect())
     }
 
-    async fn update_authenticator_counter(
+    async fn set_authenticator_counter(
         &self,
         credential_id: &str,
         counter: i64,
-    ) -> AdapterResult<Authenticator> {
-        let op = Operation::UpdateAuthenticatorCounter;
-        let mut store = self.open(op)?;
-        let authenticator = store.authenticators.get_mut(credential_id).ok_or_else(|| {
-            AdapterError::not_found(op, "no authenticator with this credential id")
-        })?;
-        authenticator.counter = counter;
-        Ok(authenticator.clone())
+    ) -> AdapterResult<Option<Authenticator>> {
+        let mut store = self.open(Operation::UpdateAuthenticatorCounter)?;
+        Ok(store.authenticators.get_mut(credential_id).map(|a| {
+            a.counter = counter;
+            a.clone()
+        }))
     }
 
-    async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+    async fn remove_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        Ok(self
+            .open(Operation::DeleteAuthenticator)?
+            .authenticators
+            .remove(credential_id))
+    }
+
+    async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let mut store = self.open(Operation::DeleteExpired)?;
         let sessions_before = store.sessions.len();
         store.sessions.retain(|_, s| s.expires > now);

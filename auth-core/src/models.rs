@@ -11,6 +11,8 @@ use std::str::FromStr;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::secret::Redacted;
+
 /// A person who signs in. The `id` is opaque and chosen by the caller.
 ///
 /// ```
@@ -156,7 +158,9 @@ impl FromStr for AccountType {
 /// let account = Account::new("user-1", AccountType::OAuth, "github", "12345");
 /// assert_eq!(account.access_token, None);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` shows the OAuth tokens and session state redacted (their length only).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     /// The user this account belongs to.
     pub user_id: String,
@@ -210,12 +214,16 @@ impl Account {
 ///
 /// ```
 /// use auth_core::Session;
-/// use chrono::{Duration, Utc};
+/// use chrono::Duration;
 ///
-/// let session = Session::new("token-1", "user-1", Utc::now() + Duration::days(30));
+/// // A fresh 256-bit token from the operating system's CSPRNG, expiring in 30 days.
+/// let session = Session::new("user-1", Duration::days(30));
 /// assert_eq!(session.user_id, "user-1");
+/// assert_eq!(session.session_token.len(), 43);
+/// // Debug never shows the token.
+/// assert!(!format!("{session:?}").contains(&session.session_token));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// The secret token the browser holds.
     pub session_token: String,
@@ -226,8 +234,29 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session from its three fields.
-    pub fn new(
+    /// A new session of the user with a fresh token from [`generate_token`](crate::generate_token)
+    /// that ends `ttl` from now (to the millisecond).
+    ///
+    /// # Panics
+    /// When the operating system has no random source to give (as `getrandom` does).
+    pub fn new(user_id: impl Into<String>, ttl: chrono::Duration) -> Self {
+        Self::with_token(
+            crate::secret::generate_token(),
+            user_id,
+            truncate_to_millis(Utc::now() + ttl),
+        )
+    }
+
+    /// A session from its three fields, for a token the caller chose.
+    ///
+    /// ```
+    /// use auth_core::Session;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let session = Session::with_token("token-1", "user-1", Utc::now() + Duration::days(30));
+    /// assert_eq!(session.session_token, "token-1");
+    /// ```
+    pub fn with_token(
         session_token: impl Into<String>,
         user_id: impl Into<String>,
         expires: DateTime<Utc>,
@@ -248,8 +277,9 @@ impl Session {
 ///
 /// let token = VerificationToken::new("a@example.com", "secret", Utc::now() + Duration::hours(1));
 /// assert_eq!(token.identifier, "a@example.com");
+/// assert!(!format!("{token:?}").contains("secret"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationToken {
     /// Usually the email address the token was sent to.
     pub identifier: String,
@@ -417,7 +447,7 @@ impl UserUpdate {
 /// assert!(update.expires.is_some());
 /// assert_eq!(update.user_id, None);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionUpdate {
     /// The session to change.
     pub session_token: String,
@@ -491,4 +521,81 @@ impl ExpiredCounts {
 /// ```
 pub fn truncate_to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(3)
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("user_id", &self.user_id)
+            .field("account_type", &self.account_type)
+            .field("provider", &self.provider)
+            .field("provider_account_id", &self.provider_account_id)
+            .field("refresh_token", &Redacted::opt(&self.refresh_token))
+            .field("access_token", &Redacted::opt(&self.access_token))
+            .field("expires_at", &self.expires_at)
+            .field("token_type", &self.token_type)
+            .field("scope", &self.scope)
+            .field("id_token", &Redacted::opt(&self.id_token))
+            .field("session_state", &Redacted::opt(&self.session_state))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("session_token", &Redacted(&self.session_token))
+            .field("user_id", &self.user_id)
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SessionUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionUpdate")
+            .field("session_token", &Redacted(&self.session_token))
+            .field("expires", &self.expires)
+            .field("user_id", &self.user_id)
+            .finish()
+    }
+}
+
+impl fmt::Debug for VerificationToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerificationToken")
+            .field("identifier", &self.identifier)
+            .field("token", &Redacted(&self.token))
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let mut account = Account::new("u", AccountType::Oidc, "github", "42");
+        account.access_token = Some("access-SECRET".into());
+        account.refresh_token = Some("refresh-SECRET".into());
+        account.id_token = Some("id-SECRET".into());
+        account.session_state = Some("state-SECRET".into());
+        let session = Session::with_token("session-SECRET", "u", Utc::now());
+        let update = SessionUpdate::new("update-SECRET");
+        let token = VerificationToken::new("a@example.com", "email-SECRET", Utc::now());
+        let printed = format!("{account:?} {session:?} {update:?} {token:?} {account:#?}");
+        assert!(!printed.contains("SECRET"), "{printed}");
+        assert!(printed.contains("github") && printed.contains("a@example.com"));
+    }
+
+    #[test]
+    fn new_sessions_get_distinct_random_tokens() {
+        let a = Session::new("u", chrono::Duration::days(1));
+        let b = Session::new("u", chrono::Duration::days(1));
+        assert_ne!(a.session_token, b.session_token);
+        assert_eq!(a.expires, truncate_to_millis(a.expires));
+        assert!(a.expires > Utc::now());
+    }
 }
