@@ -68,6 +68,10 @@ pub trait Inspector: Send + Sync {
         &self,
         credential_id: &str,
     ) -> Result<Option<Authenticator>, BoxError>;
+    /// Every stored record that names `user_id` as its owner (sessions expired or not), found
+    /// by scanning the storage itself rather than through the user's own indexes, so an
+    /// orphan left behind by a broken or racing delete shows up.
+    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError>;
     /// Runs the backend's `migrate()` again on the fixture's storage.
     async fn migrate(&self) -> Result<(), AdapterError>;
     /// Builds an adapter of this backend whose server refuses connections.
@@ -75,6 +79,24 @@ pub trait Inspector: Send + Sync {
     /// Drops the fixture's database, schema, prefix or file. Called after every scenario,
     /// passed or failed.
     async fn teardown(&self) -> Result<(), BoxError>;
+}
+
+/// What [`Inspector::records_of_user`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserRecords {
+    /// Accounts whose `user_id` is the user.
+    pub accounts: Vec<Account>,
+    /// Sessions whose `user_id` is the user, expired or not.
+    pub sessions: Vec<Session>,
+    /// Authenticators whose `user_id` is the user.
+    pub authenticators: Vec<Authenticator>,
+}
+
+impl UserRecords {
+    /// Whether nothing names the user.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty() && self.sessions.is_empty() && self.authenticators.is_empty()
+    }
 }
 
 /// A source of fresh fixtures for one backend (one server, one embedded mode).

@@ -36,7 +36,7 @@ pub mod report;
 mod runner;
 pub mod scenarios;
 
-pub use fixture::{Backend, BoxError, Fixture, Inspector, Unreachable};
+pub use fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
 pub use registry::{scenario, Scenario, ScenarioFn, SCENARIOS};
 pub use runner::{run_all, run_scenario, run_test, ScenarioResult, SCENARIO_TIMEOUT};
 
