@@ -1,0 +1,197 @@
+//! How each database's connections are made and set up, for the pool's manager.
+
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+use diesel::result::ConnectionError;
+
+// ---------------------------------------------------------------- PostgreSQL
+
+/// tokio-postgres connections: plain TCP for `sslmode=disable` / `prefer` (the default),
+/// rustls with the webpki roots for `sslmode=require`. The connect timeout is the pool
+/// timeout.
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_setup(
+    timeout: std::time::Duration,
+) -> diesel_async::pooled_connection::SetupCallback<crate::pool::PgConnection> {
+    use diesel_async::AsyncPgConnection;
+    use tokio_postgres::config::SslMode;
+
+    Box::new(move |url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut config: tokio_postgres::Config = url
+                .parse()
+                .map_err(|e: tokio_postgres::Error| ConnectionError::InvalidConnectionUrl(e.to_string()))?;
+            config.connect_timeout(timeout);
+            let bad = |e: tokio_postgres::Error| ConnectionError::BadConnection(e.to_string());
+            match config.get_ssl_mode() {
+                SslMode::Disable | SslMode::Prefer => {
+                    let (client, connection) =
+                        config.connect(tokio_postgres::NoTls).await.map_err(bad)?;
+                    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+                }
+                _ => {
+                    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(rustls_config()?);
+                    let (client, connection) = config.connect(tls).await.map_err(bad)?;
+                    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+                }
+            }
+        })
+    })
+}
+
+/// A rustls client configuration (ring, the webpki roots).
+#[cfg(feature = "postgres")]
+fn rustls_config() -> Result<rustls::ClientConfig, ConnectionError> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ConnectionError::BadConnection(format!("TLS set-up: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
+}
+
+// ---------------------------------------------------------------- MariaDB / MySQL
+
+/// `mariadb://` is spelled `mysql://` for mysql_async.
+///
+/// ```text
+/// mariadb://root@db/app → mysql://root@db/app
+/// ```
+#[cfg(feature = "mysql")]
+pub(crate) fn mysql_url(url: &str) -> String {
+    match url.strip_prefix("mariadb:") {
+        Some(rest) => format!("mysql:{rest}"),
+        None => url.to_owned(),
+    }
+}
+
+/// mysql_async connections (diesel-async sets UTC and utf8mb4), in strict mode: an
+/// over-long or invalid value is an error, never silently cut. TLS (rustls) when the URL
+/// asks for it (`?require_ssl=true`).
+#[cfg(feature = "mysql")]
+pub(crate) fn mysql_setup(
+) -> diesel_async::pooled_connection::SetupCallback<crate::pool::MysqlConnection> {
+    use diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
+
+    Box::new(|url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut conn = AsyncMysqlConnection::establish(&url).await?;
+            conn.batch_execute(
+                "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')",
+            )
+            .await
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    })
+}
+
+// ---------------------------------------------------------------- SQLite
+
+/// Where a `sqlite:` URL points, as a URI diesel (and SQLite) open.
+#[cfg(feature = "sqlite")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SqliteTarget {
+    /// A `file:` URI.
+    pub(crate) url: String,
+    /// Whether it is an in-memory database (shared cache, named).
+    pub(crate) memory: bool,
+}
+
+/// Translates a `sqlite:` URL: `sqlite://path` and `sqlite:path` become `file:path`;
+/// `sqlite::memory:` becomes a uniquely named shared-cache in-memory database (so every
+/// connection of the pool sees the same one); `file:` URIs pass as they are.
+#[cfg(feature = "sqlite")]
+pub(crate) fn sqlite_target(url: &str) -> SqliteTarget {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let url = if rest == ":memory:" || rest.is_empty() {
+        format!(
+            "file:adapter-diesel-{}?mode=memory&cache=shared",
+            uuid::Uuid::now_v7().simple()
+        )
+    } else if rest.starts_with("file:") {
+        rest.to_owned()
+    } else {
+        format!("file:{rest}")
+    };
+    let memory = url.contains("mode=memory") || url.starts_with("file::memory:");
+    SqliteTarget { url, memory }
+}
+
+/// The pragmas every SQLite connection runs: foreign keys on (the cascades and the
+/// `NotFound` of a missing user depend on them), the busy timeout, and WAL for files.
+#[cfg(feature = "sqlite")]
+fn sqlite_pragmas(timeout: std::time::Duration, file: bool) -> String {
+    let mut pragmas = format!(
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+        timeout.as_millis()
+    );
+    if file {
+        pragmas.push_str(" PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+    }
+    pragmas
+}
+
+/// Opens one (blocking) SQLite connection with the pragmas.
+#[cfg(feature = "sqlite")]
+pub(crate) fn sqlite_establish(
+    url: &str,
+    timeout: std::time::Duration,
+    file: bool,
+) -> Result<diesel::SqliteConnection, ConnectionError> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let mut conn = diesel::SqliteConnection::establish(url)?;
+    conn.batch_execute(&sqlite_pragmas(timeout, file))
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// SQLite connections, opened on a blocking thread.
+#[cfg(feature = "sqlite")]
+pub(crate) fn sqlite_setup(
+    timeout: std::time::Duration,
+    file: bool,
+) -> diesel_async::pooled_connection::SetupCallback<crate::pool::SqliteConnection> {
+    Box::new(move |url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let conn = tokio::task::spawn_blocking(move || sqlite_establish(&url, timeout, file))
+                .await
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))??;
+            Ok(crate::pool::SqliteConnection::new(conn))
+        })
+    })
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_become_file_uris() {
+        assert_eq!(
+            sqlite_target("sqlite:///var/lib/app/auth.db").url,
+            "file:/var/lib/app/auth.db"
+        );
+        assert_eq!(sqlite_target("sqlite://auth.db").url, "file:auth.db");
+        assert_eq!(sqlite_target("sqlite:auth.db?mode=rwc").url, "file:auth.db?mode=rwc");
+        let shared = sqlite_target("sqlite:file:auth-1?mode=memory&cache=shared");
+        assert_eq!(shared.url, "file:auth-1?mode=memory&cache=shared");
+        assert!(shared.memory);
+        let a = sqlite_target("sqlite::memory:");
+        let b = sqlite_target("sqlite::memory:");
+        assert!(a.memory && a.url.contains("cache=shared"));
+        assert_ne!(a.url, b.url, "each :memory: adapter gets its own database");
+        assert!(!sqlite_target("sqlite://auth.db").memory);
+        assert!(sqlite_pragmas(std::time::Duration::from_secs(2), true).contains("busy_timeout = 2000"));
+    }
+}

@@ -1,0 +1,113 @@
+//! The one place where diesel errors become [`AdapterError`]s: from diesel's
+//! [`DatabaseErrorKind`], never from message text.
+
+use auth_core::{AdapterError, ErrorKind, Operation};
+use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
+
+/// Wraps a diesel error for `operation`, keeping it as the source.
+pub(crate) fn map(operation: Operation, err: DieselError) -> AdapterError {
+    let kind = kind_of(&err);
+    AdapterError::from_driver(operation, kind, err)
+}
+
+/// What kind of failure a diesel error is.
+///
+/// ```text
+/// UniqueViolation                       → Conflict
+/// ForeignKeyViolation                   → NotFound (the owning user is missing)
+/// NotNullViolation, CheckViolation      → InvalidInput
+/// UnableToSendCommand, ClosedConnection → Connection
+/// anything else                         → Backend
+/// ```
+pub(crate) fn kind_of(err: &DieselError) -> ErrorKind {
+    match err {
+        DieselError::DatabaseError(kind, _) => match kind {
+            DatabaseErrorKind::UniqueViolation => ErrorKind::Conflict,
+            DatabaseErrorKind::ForeignKeyViolation => ErrorKind::NotFound,
+            DatabaseErrorKind::NotNullViolation | DatabaseErrorKind::CheckViolation => {
+                ErrorKind::InvalidInput
+            }
+            DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection => {
+                ErrorKind::Connection
+            }
+            _ => ErrorKind::Backend,
+        },
+        DieselError::BrokenTransactionManager => ErrorKind::Connection,
+        _ => ErrorKind::Backend,
+    }
+}
+
+/// Whether the driver left the error unclassified (`DatabaseErrorKind::Unknown`): the
+/// mysql_async backend reports I/O failures that way, and the tokio-postgres backend a
+/// server shutting down. The pool then checks whether the server still answers.
+pub(crate) fn is_unclassified(err: &DieselError) -> bool {
+    matches!(
+        err,
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, _)
+    )
+}
+
+/// A connection that could not be made is a connection failure, whatever the cause.
+pub(crate) fn connection(operation: Operation, err: ConnectionError) -> AdapterError {
+    AdapterError::from_driver(operation, ErrorKind::Connection, err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(kind: DatabaseErrorKind) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new("driver text".to_owned()))
+    }
+
+    #[test]
+    fn kinds_come_from_diesels_error_kind() {
+        assert_eq!(kind_of(&db(DatabaseErrorKind::UniqueViolation)), ErrorKind::Conflict);
+        assert_eq!(
+            kind_of(&db(DatabaseErrorKind::ForeignKeyViolation)),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind_of(&db(DatabaseErrorKind::NotNullViolation)),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind_of(&db(DatabaseErrorKind::ClosedConnection)),
+            ErrorKind::Connection
+        );
+        assert_eq!(
+            kind_of(&db(DatabaseErrorKind::UnableToSendCommand)),
+            ErrorKind::Connection
+        );
+        assert_eq!(kind_of(&db(DatabaseErrorKind::Unknown)), ErrorKind::Backend);
+        assert!(is_unclassified(&db(DatabaseErrorKind::Unknown)));
+        assert!(!is_unclassified(&db(DatabaseErrorKind::UniqueViolation)));
+        assert_eq!(kind_of(&DieselError::NotFound), ErrorKind::Backend);
+    }
+
+    #[test]
+    fn a_conflict_withholds_the_driver_text() {
+        let err = map(
+            Operation::CreateSession,
+            DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                Box::new("duplicate key value (session_token)=(secret-token)".to_owned()),
+            ),
+        );
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+        assert_eq!(err.code(), auth_core::ErrorCode::CreateSessionError);
+        let shown = format!("{err} {err:?} {:?}", std::error::Error::source(&err));
+        assert!(!shown.contains("secret-token"), "{shown}");
+    }
+
+    #[test]
+    fn a_refused_connection_keeps_its_cause() {
+        let err = connection(
+            Operation::Connect,
+            ConnectionError::BadConnection("Connection refused (os error 111)".into()),
+        );
+        assert_eq!(err.code(), auth_core::ErrorCode::AdapterConnectionError);
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(source.unwrap_or_default().contains("Connection refused"));
+    }
+}

@@ -1,0 +1,213 @@
+//! The rows the queries load (tuples in each table's column order, as `diesel::table!`
+//! declares them) and their conversion into the `auth_core` models. Generic over the
+//! dialect's timestamp type ([`Stamp`]).
+
+use auth_core::{Account, Authenticator, Session, User, VerificationToken};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::result::Error as DieselError;
+
+/// How a dialect stores an instant: `TIMESTAMPTZ` (PostgreSQL), `DATETIME(3)` holding UTC
+/// (MariaDB/MySQL: bound as a naive date-time, never as `TIMESTAMP`, whose range ends in
+/// 2038), `INTEGER` epoch milliseconds (SQLite).
+pub(crate) trait Stamp: Sized {
+    /// The stored form of a (millisecond-exact) instant.
+    fn from_utc(at: DateTime<Utc>) -> Self;
+    /// The instant, or `None` when out of chrono's range.
+    fn to_utc(self) -> Option<DateTime<Utc>>;
+}
+
+impl Stamp for DateTime<Utc> {
+    fn from_utc(at: DateTime<Utc>) -> Self {
+        at
+    }
+    fn to_utc(self) -> Option<DateTime<Utc>> {
+        Some(self)
+    }
+}
+
+impl Stamp for NaiveDateTime {
+    fn from_utc(at: DateTime<Utc>) -> Self {
+        at.naive_utc()
+    }
+    fn to_utc(self) -> Option<DateTime<Utc>> {
+        Some(self.and_utc())
+    }
+}
+
+impl Stamp for i64 {
+    fn from_utc(at: DateTime<Utc>) -> Self {
+        at.timestamp_millis()
+    }
+    fn to_utc(self) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp_millis(self)
+    }
+}
+
+/// The stored form of `at`.
+pub(crate) fn stamp<T: Stamp>(at: DateTime<Utc>) -> T {
+    T::from_utc(at)
+}
+
+/// A stored value that is not a valid model value.
+#[derive(Debug)]
+struct Undecodable(&'static str);
+
+impl std::fmt::Display for Undecodable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Undecodable {}
+
+fn instant<T: Stamp>(stored: T) -> Result<DateTime<Utc>, DieselError> {
+    stored.to_utc().ok_or_else(|| {
+        DieselError::DeserializationError(Box::new(Undecodable(
+            "a stored timestamp is not a representable instant",
+        )))
+    })
+}
+
+/// `auth_users`: id, email, email_normalized, email_verified, name, image.
+pub(crate) type UserRow<T> = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<T>,
+    Option<String>,
+    Option<String>,
+);
+
+/// `auth_accounts`: provider, provider_account_id, user_id, account_type, refresh_token,
+/// access_token, expires_at, token_type, scope, id_token, session_state.
+pub(crate) type AccountRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// `auth_sessions`: session_token, user_id, expires.
+pub(crate) type SessionRow<T> = (String, String, T);
+
+/// `auth_verification_tokens`: identifier, token, expires.
+pub(crate) type TokenRow<T> = (String, String, T);
+
+/// `auth_authenticators`: credential_id, user_id, provider_account_id,
+/// credential_public_key, counter, credential_device_type, credential_backed_up, transports.
+pub(crate) type AuthenticatorRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    bool,
+    Option<String>,
+);
+
+pub(crate) fn user<T: Stamp>(row: UserRow<T>) -> Result<User, DieselError> {
+    let (id, email, _email_normalized, email_verified, name, image) = row;
+    Ok(User {
+        id,
+        email,
+        email_verified: email_verified.map(instant).transpose()?,
+        name,
+        image,
+    })
+}
+
+pub(crate) fn account(row: AccountRow) -> Result<Account, DieselError> {
+    let (provider, provider_account_id, user_id, kind, refresh, access, expires_at, tt, scope, id, ss) =
+        row;
+    let account_type = kind
+        .parse()
+        .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
+    Ok(Account {
+        user_id,
+        account_type,
+        provider,
+        provider_account_id,
+        refresh_token: refresh,
+        access_token: access,
+        expires_at,
+        token_type: tt,
+        scope,
+        id_token: id,
+        session_state: ss,
+    })
+}
+
+pub(crate) fn session<T: Stamp>(row: SessionRow<T>) -> Result<Session, DieselError> {
+    let (session_token, user_id, expires) = row;
+    Ok(Session {
+        session_token,
+        user_id,
+        expires: instant(expires)?,
+    })
+}
+
+pub(crate) fn token<T: Stamp>(row: TokenRow<T>) -> Result<VerificationToken, DieselError> {
+    let (identifier, token, expires) = row;
+    Ok(VerificationToken {
+        identifier,
+        token,
+        expires: instant(expires)?,
+    })
+}
+
+pub(crate) fn authenticator(row: AuthenticatorRow) -> Authenticator {
+    let (credential_id, user_id, pai, key, counter, device, backed_up, transports) = row;
+    Authenticator {
+        credential_id,
+        user_id,
+        provider_account_id: pai,
+        credential_public_key: key,
+        counter,
+        credential_device_type: device,
+        credential_backed_up: backed_up,
+        transports,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_to_the_millisecond() {
+        let at = DateTime::from_timestamp_millis(-30_578_688_000_123).expect("1001");
+        assert_eq!(i64::from_utc(at).to_utc(), Some(at));
+        assert_eq!(NaiveDateTime::from_utc(at).to_utc(), Some(at));
+        assert_eq!(<DateTime<Utc>>::from_utc(at).to_utc(), Some(at));
+        assert!(instant(i64::MAX).is_err());
+    }
+
+    #[test]
+    fn an_unknown_account_type_is_a_decoding_error() {
+        let row: AccountRow = (
+            "p".into(),
+            "a".into(),
+            "u".into(),
+            "carrier-pigeon".into(),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        );
+        assert!(matches!(
+            account(row),
+            Err(DieselError::DeserializationError(_))
+        ));
+    }
+}

@@ -1,0 +1,89 @@
+//! The tables on SQLite (timestamps as `INTEGER` epoch milliseconds), as `diesel print-schema` writes them, with each table's
+//! Rust name shorter than its SQL name (`users` for `auth_users`).
+//!
+//! `tests/schema.rs` migrates a fresh database and checks this file against what the
+//! migration created: the same tables, columns, types, nullability and primary keys.
+#![allow(missing_docs)]
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    #[sql_name = "auth_users"]
+    users (id) {
+        id -> Text,
+        email -> Nullable<Text>,
+        email_normalized -> Nullable<Text>,
+        email_verified -> Nullable<BigInt>,
+        name -> Nullable<Text>,
+        image -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    #[sql_name = "auth_accounts"]
+    accounts (provider, provider_account_id) {
+        provider -> Text,
+        provider_account_id -> Text,
+        user_id -> Text,
+        account_type -> Text,
+        refresh_token -> Nullable<Text>,
+        access_token -> Nullable<Text>,
+        expires_at -> Nullable<BigInt>,
+        token_type -> Nullable<Text>,
+        scope -> Nullable<Text>,
+        id_token -> Nullable<Text>,
+        session_state -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    #[sql_name = "auth_sessions"]
+    sessions (session_token) {
+        session_token -> Text,
+        user_id -> Text,
+        expires -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    #[sql_name = "auth_verification_tokens"]
+    verification_tokens (identifier, token) {
+        identifier -> Text,
+        token -> Text,
+        expires -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    #[sql_name = "auth_authenticators"]
+    authenticators (credential_id) {
+        credential_id -> Text,
+        user_id -> Text,
+        provider_account_id -> Text,
+        credential_public_key -> Text,
+        counter -> BigInt,
+        credential_device_type -> Text,
+        credential_backed_up -> Bool,
+        transports -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(accounts -> users (user_id));
+diesel::joinable!(authenticators -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    authenticators,
+    sessions,
+    users,
+    verification_tokens,
+);

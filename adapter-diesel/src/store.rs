@@ -1,0 +1,679 @@
+//! The [`Store`] implementation: every method once, in diesel's DSL, compiled per database
+//! by [`with_conn!`](crate::pool::with_conn). Where PostgreSQL and SQLite have a
+//! `RETURNING` clause (`DELETE … RETURNING`, `UPDATE … RETURNING`) the method is one
+//! statement; on MariaDB/MySQL it is one transaction (`SELECT … FOR UPDATE`, then the
+//! change).
+
+use async_trait::async_trait;
+use auth_core::{
+    Account, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, Operation, Session,
+    SessionUpdate, Store, User, UserUpdate, VerificationToken,
+};
+use chrono::{DateTime, Utc};
+use diesel::result::Error as DieselError;
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+#[allow(unused_imports)]
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use crate::adapter::DieselAdapter;
+use crate::pool::with_conn;
+use crate::rows::{
+    self, stamp, AccountRow, AuthenticatorRow, SessionRow, TokenRow, UserRow,
+};
+
+/// Removes the rows `$source` selects and returns the one removed: `DELETE … RETURNING`.
+macro_rules! delete_returning {
+    ($conn:ident, $source:expr, $Row:ty) => {
+        diesel::delete($source)
+            .get_result::<$Row>($conn)
+            .await
+            .optional()
+    };
+}
+
+/// The same on MariaDB/MySQL: in one transaction, lock the row (`SELECT … FOR UPDATE`),
+/// then delete it. Of concurrent callers exactly one finds it.
+#[allow(unused_macros)]
+macro_rules! lock_then_delete {
+    ($conn:ident, $source:expr, $Row:ty) => {
+        $conn
+            .transaction(async |conn| {
+                let row = $source
+                    .for_update()
+                    .first::<$Row>(conn)
+                    .await
+                    .optional()?;
+                if row.is_some() {
+                    diesel::delete($source).execute(conn).await?;
+                }
+                Ok::<_, DieselError>(row)
+            })
+            .await
+    };
+}
+
+#[async_trait]
+impl Store for DieselAdapter {
+    fn backend(&self) -> &'static str {
+        match self.dialect() {
+            crate::Dialect::Postgres => "diesel-postgres",
+            crate::Dialect::Mysql => "diesel-mysql",
+            crate::Dialect::Sqlite => "diesel-sqlite",
+        }
+    }
+
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
+        let op = Operation::CreateUser;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            diesel::insert_into(s::users::table)
+                .values((
+                    s::users::id.eq(&user.id),
+                    s::users::email.eq(user.email.as_deref()),
+                    s::users::email_normalized.eq(email_key),
+                    s::users::email_verified.eq(user.email_verified.map(stamp::<Stamp>)),
+                    s::users::name.eq(user.name.as_deref()),
+                    s::users::image.eq(user.image.as_deref()),
+                ))
+                .execute(conn)
+                .await
+                .map(drop)
+        })
+    }
+
+    async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        let op = Operation::GetUser;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            s::users::table
+                .filter(s::users::id.eq(id))
+                .first::<UserRow<Stamp>>(conn)
+                .await
+                .optional()?
+                .map(rows::user)
+                .transpose()
+        })
+    }
+
+    async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
+        let op = Operation::GetUserByEmail;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            s::users::table
+                .filter(s::users::email_normalized.eq(email_key))
+                .first::<UserRow<Stamp>>(conn)
+                .await
+                .optional()?
+                .map(rows::user)
+                .transpose()
+        })
+    }
+
+    async fn find_user_by_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<User>> {
+        let op = Operation::GetUserByAccount;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            s::accounts::table
+                .inner_join(s::users::table)
+                .filter(s::accounts::provider.eq(provider))
+                .filter(s::accounts::provider_account_id.eq(provider_account_id))
+                .select(s::users::all_columns)
+                .first::<UserRow<Stamp>>(conn)
+                .await
+                .optional()?
+                .map(rows::user)
+                .transpose()
+        })
+    }
+
+    async fn merge_user(
+        &self,
+        update: &UserUpdate,
+        email_key: Option<Option<&str>>,
+    ) -> AdapterResult<Option<User>> {
+        let op = Operation::UpdateUser;
+        let unchanged = update.email.is_none()
+            && update.email_verified.is_none()
+            && update.name.is_none()
+            && update.image.is_none();
+        if unchanged {
+            return self.find_user(&update.id).await.map_err(|e| e.with_code(ErrorCode::UpdateUserError));
+        }
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: {
+                let changes = (
+                    update.email.as_ref().map(|e| s::users::email.eq(e.as_deref())),
+                    email_key.map(|k| s::users::email_normalized.eq(k)),
+                    update
+                        .email_verified
+                        .map(|v| s::users::email_verified.eq(v.map(stamp::<Stamp>))),
+                    update.name.as_ref().map(|n| s::users::name.eq(n.as_deref())),
+                    update.image.as_ref().map(|i| s::users::image.eq(i.as_deref())),
+                );
+                diesel::update(s::users::table.filter(s::users::id.eq(&update.id)))
+                    .set(changes)
+                    .get_result::<UserRow<Stamp>>(conn)
+                    .await
+                    .optional()?
+                    .map(rows::user)
+                    .transpose()
+            },
+            mysql: {
+                conn.transaction(async |conn| {
+                    let changes = (
+                        update.email.as_ref().map(|e| s::users::email.eq(e.as_deref())),
+                        email_key.map(|k| s::users::email_normalized.eq(k)),
+                        update
+                            .email_verified
+                            .map(|v| s::users::email_verified.eq(v.map(stamp::<Stamp>))),
+                        update.name.as_ref().map(|n| s::users::name.eq(n.as_deref())),
+                        update.image.as_ref().map(|i| s::users::image.eq(i.as_deref())),
+                    );
+                    let matched = diesel::update(s::users::table.filter(s::users::id.eq(&update.id)))
+                        .set(changes)
+                        .execute(conn)
+                        .await?;
+                    if matched == 0 {
+                        return Ok(None);
+                    }
+                    s::users::table
+                        .filter(s::users::id.eq(&update.id))
+                        .first::<UserRow<Stamp>>(conn)
+                        .await
+                        .optional()?
+                        .map(rows::user)
+                        .transpose()
+                })
+                .await
+            }
+        )
+    }
+
+    async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        // One cascading DELETE: the foreign keys remove accounts, sessions and
+        // authenticators in the same statement.
+        let op = Operation::DeleteUser;
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: delete_returning!(conn, s::users::table.filter(s::users::id.eq(id)), UserRow<Stamp>)?
+                .map(rows::user)
+                .transpose(),
+            mysql: lock_then_delete!(conn, s::users::table.filter(s::users::id.eq(id)), UserRow<Stamp>)?
+                .map(rows::user)
+                .transpose()
+        )
+    }
+
+    async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
+        let op = Operation::LinkAccount;
+        let a = account;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            diesel::insert_into(s::accounts::table)
+                .values((
+                    s::accounts::provider.eq(&a.provider),
+                    s::accounts::provider_account_id.eq(&a.provider_account_id),
+                    s::accounts::user_id.eq(&a.user_id),
+                    s::accounts::account_type.eq(a.account_type.as_str()),
+                    s::accounts::refresh_token.eq(a.refresh_token.as_deref()),
+                    s::accounts::access_token.eq(a.access_token.as_deref()),
+                    s::accounts::expires_at.eq(a.expires_at),
+                    s::accounts::token_type.eq(a.token_type.as_deref()),
+                    s::accounts::scope.eq(a.scope.as_deref()),
+                    s::accounts::id_token.eq(a.id_token.as_deref()),
+                    s::accounts::session_state.eq(a.session_state.as_deref()),
+                ))
+                .execute(conn)
+                .await
+                .map(drop)
+        })
+    }
+
+    async fn remove_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<Account>> {
+        let op = Operation::UnlinkAccount;
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: delete_returning!(
+                conn,
+                s::accounts::table
+                    .filter(s::accounts::provider.eq(provider))
+                    .filter(s::accounts::provider_account_id.eq(provider_account_id)),
+                AccountRow
+            )?
+            .map(rows::account)
+            .transpose(),
+            mysql: lock_then_delete!(
+                conn,
+                s::accounts::table
+                    .filter(s::accounts::provider.eq(provider))
+                    .filter(s::accounts::provider_account_id.eq(provider_account_id)),
+                AccountRow
+            )?
+            .map(rows::account)
+            .transpose()
+        )
+    }
+
+    async fn find_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<Account>> {
+        let op = Operation::GetAccount;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            s::accounts::table
+                .filter(s::accounts::provider.eq(provider))
+                .filter(s::accounts::provider_account_id.eq(provider_account_id))
+                .first::<AccountRow>(conn)
+                .await
+                .optional()?
+                .map(rows::account)
+                .transpose()
+        })
+    }
+
+    async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
+        let op = Operation::UpdateAccount;
+        let a = account;
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: {
+                diesel::update(
+                    s::accounts::table
+                        .filter(s::accounts::provider.eq(&a.provider))
+                        .filter(s::accounts::provider_account_id.eq(&a.provider_account_id)),
+                )
+                .set((
+                    s::accounts::refresh_token.eq(a.refresh_token.as_deref()),
+                    s::accounts::access_token.eq(a.access_token.as_deref()),
+                    s::accounts::expires_at.eq(a.expires_at),
+                    s::accounts::token_type.eq(a.token_type.as_deref()),
+                    s::accounts::scope.eq(a.scope.as_deref()),
+                    s::accounts::id_token.eq(a.id_token.as_deref()),
+                    s::accounts::session_state.eq(a.session_state.as_deref()),
+                ))
+                .get_result::<AccountRow>(conn)
+                .await
+                .optional()?
+                .map(rows::account)
+                .transpose()
+            },
+            mysql: {
+                conn.transaction(async |conn| {
+                    let key = s::accounts::table
+                        .filter(s::accounts::provider.eq(&a.provider))
+                        .filter(s::accounts::provider_account_id.eq(&a.provider_account_id));
+                    let matched = diesel::update(key)
+                        .set((
+                            s::accounts::refresh_token.eq(a.refresh_token.as_deref()),
+                            s::accounts::access_token.eq(a.access_token.as_deref()),
+                            s::accounts::expires_at.eq(a.expires_at),
+                            s::accounts::token_type.eq(a.token_type.as_deref()),
+                            s::accounts::scope.eq(a.scope.as_deref()),
+                            s::accounts::id_token.eq(a.id_token.as_deref()),
+                            s::accounts::session_state.eq(a.session_state.as_deref()),
+                        ))
+                        .execute(conn)
+                        .await?;
+                    if matched == 0 {
+                        return Ok(None);
+                    }
+                    key.first::<AccountRow>(conn)
+                        .await
+                        .optional()?
+                        .map(rows::account)
+                        .transpose()
+                })
+                .await
+            }
+        )
+    }
+
+    async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+        let op = Operation::ListAccounts;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            s::accounts::table
+                .filter(s::accounts::user_id.eq(user_id))
+                .order((s::accounts::provider, s::accounts::provider_account_id))
+                .load::<AccountRow>(conn)
+                .await?
+                .into_iter()
+                .map(rows::account)
+                .collect()
+        })
+    }
+
+    async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
+        let op = Operation::CreateSession;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            diesel::insert_into(s::sessions::table)
+                .values((
+                    s::sessions::session_token.eq(&session.session_token),
+                    s::sessions::user_id.eq(&session.user_id),
+                    s::sessions::expires.eq(stamp::<Stamp>(session.expires)),
+                ))
+                .execute(conn)
+                .await
+                .map(drop)
+        })
+    }
+
+    async fn find_session_and_user(
+        &self,
+        session_token: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Option<(Session, User)>> {
+        // The hot path: one statement (the session joined with its user, live ones only),
+        // one round trip (the pool's checkout runs no query).
+        let op = Operation::GetSessionAndUser;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            s::sessions::table
+                .inner_join(s::users::table)
+                .filter(s::sessions::session_token.eq(session_token))
+                .filter(s::sessions::expires.gt(stamp::<Stamp>(now)))
+                .first::<(SessionRow<Stamp>, UserRow<Stamp>)>(conn)
+                .await
+                .optional()?
+                .map(|(session, user)| Ok((rows::session(session)?, rows::user(user)?)))
+                .transpose()
+        })
+    }
+
+    async fn change_session(
+        &self,
+        update: &SessionUpdate,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Option<Session>> {
+        let op = Operation::UpdateSession;
+        if update.expires.is_none() && update.user_id.is_none() {
+            return with_conn!(&self.pool, op, |conn, s, Stamp| {
+                s::sessions::table
+                    .filter(s::sessions::session_token.eq(&update.session_token))
+                    .filter(s::sessions::expires.gt(stamp::<Stamp>(now)))
+                    .first::<SessionRow<Stamp>>(conn)
+                    .await
+                    .optional()?
+                    .map(rows::session)
+                    .transpose()
+            });
+        }
+        // Only a live session changes; a new user that does not exist is a foreign key
+        // violation (NotFound).
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: {
+                diesel::update(
+                    s::sessions::table
+                        .filter(s::sessions::session_token.eq(&update.session_token))
+                        .filter(s::sessions::expires.gt(stamp::<Stamp>(now))),
+                )
+                .set((
+                    update.expires.map(|at| s::sessions::expires.eq(stamp::<Stamp>(at))),
+                    update.user_id.as_ref().map(|u| s::sessions::user_id.eq(u)),
+                ))
+                .get_result::<SessionRow<Stamp>>(conn)
+                .await
+                .optional()?
+                .map(rows::session)
+                .transpose()
+            },
+            mysql: {
+                conn.transaction(async |conn| {
+                    let matched = diesel::update(
+                        s::sessions::table
+                            .filter(s::sessions::session_token.eq(&update.session_token))
+                            .filter(s::sessions::expires.gt(stamp::<Stamp>(now))),
+                    )
+                    .set((
+                        update.expires.map(|at| s::sessions::expires.eq(stamp::<Stamp>(at))),
+                        update.user_id.as_ref().map(|u| s::sessions::user_id.eq(u)),
+                    ))
+                    .execute(conn)
+                    .await?;
+                    if matched == 0 {
+                        return Ok(None);
+                    }
+                    s::sessions::table
+                        .filter(s::sessions::session_token.eq(&update.session_token))
+                        .first::<SessionRow<Stamp>>(conn)
+                        .await
+                        .optional()?
+                        .map(rows::session)
+                        .transpose()
+                })
+                .await
+            }
+        )
+    }
+
+    async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
+        let op = Operation::DeleteSession;
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: delete_returning!(
+                conn,
+                s::sessions::table.filter(s::sessions::session_token.eq(session_token)),
+                SessionRow<Stamp>
+            )?
+            .map(rows::session)
+            .transpose(),
+            mysql: lock_then_delete!(
+                conn,
+                s::sessions::table.filter(s::sessions::session_token.eq(session_token)),
+                SessionRow<Stamp>
+            )?
+            .map(rows::session)
+            .transpose()
+        )
+    }
+
+    async fn find_sessions(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Vec<Session>> {
+        let op = Operation::ListSessions;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            s::sessions::table
+                .filter(s::sessions::user_id.eq(user_id))
+                .filter(s::sessions::expires.gt(stamp::<Stamp>(now)))
+                .order(s::sessions::session_token)
+                .load::<SessionRow<Stamp>>(conn)
+                .await?
+                .into_iter()
+                .map(rows::session)
+                .collect()
+        })
+    }
+
+    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
+        // Only the live ones: the count is exactly the live sessions removed.
+        let op = Operation::DeleteSessions;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            diesel::delete(
+                s::sessions::table
+                    .filter(s::sessions::user_id.eq(user_id))
+                    .filter(s::sessions::expires.gt(stamp::<Stamp>(now))),
+            )
+            .execute(conn)
+            .await
+            .map(|n| n as u64)
+        })
+    }
+
+    async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
+        let op = Operation::CreateVerificationToken;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            diesel::insert_into(s::verification_tokens::table)
+                .values((
+                    s::verification_tokens::identifier.eq(&token.identifier),
+                    s::verification_tokens::token.eq(&token.token),
+                    s::verification_tokens::expires.eq(stamp::<Stamp>(token.expires)),
+                ))
+                .execute(conn)
+                .await
+                .map(drop)
+        })
+    }
+
+    async fn take_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> AdapterResult<Option<VerificationToken>> {
+        // Atomic: `DELETE … RETURNING` (PostgreSQL, SQLite), or a locking read and the
+        // delete in one transaction (MariaDB/MySQL).
+        let op = Operation::UseVerificationToken;
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: delete_returning!(
+                conn,
+                s::verification_tokens::table
+                    .filter(s::verification_tokens::identifier.eq(identifier))
+                    .filter(s::verification_tokens::token.eq(token)),
+                TokenRow<Stamp>
+            )?
+            .map(rows::token)
+            .transpose(),
+            mysql: lock_then_delete!(
+                conn,
+                s::verification_tokens::table
+                    .filter(s::verification_tokens::identifier.eq(identifier))
+                    .filter(s::verification_tokens::token.eq(token)),
+                TokenRow<Stamp>
+            )?
+            .map(rows::token)
+            .transpose()
+        )
+    }
+
+    async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
+        let op = Operation::CreateAuthenticator;
+        let a = authenticator;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            diesel::insert_into(s::authenticators::table)
+                .values((
+                    s::authenticators::credential_id.eq(&a.credential_id),
+                    s::authenticators::user_id.eq(&a.user_id),
+                    s::authenticators::provider_account_id.eq(&a.provider_account_id),
+                    s::authenticators::credential_public_key.eq(&a.credential_public_key),
+                    s::authenticators::counter.eq(a.counter),
+                    s::authenticators::credential_device_type.eq(&a.credential_device_type),
+                    s::authenticators::credential_backed_up.eq(a.credential_backed_up),
+                    s::authenticators::transports.eq(a.transports.as_deref()),
+                ))
+                .execute(conn)
+                .await
+                .map(drop)
+        })
+    }
+
+    async fn find_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::GetAuthenticator;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            s::authenticators::table
+                .filter(s::authenticators::credential_id.eq(credential_id))
+                .first::<AuthenticatorRow>(conn)
+                .await
+                .optional()
+                .map(|row| row.map(rows::authenticator))
+        })
+    }
+
+    async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
+        let op = Operation::ListAuthenticators;
+        with_conn!(&self.pool, op, |conn, s, Stamp| {
+            s::authenticators::table
+                .filter(s::authenticators::user_id.eq(user_id))
+                .order(s::authenticators::credential_id)
+                .load::<AuthenticatorRow>(conn)
+                .await
+                .map(|rows| rows.into_iter().map(rows::authenticator).collect())
+        })
+    }
+
+    async fn set_authenticator_counter(
+        &self,
+        credential_id: &str,
+        counter: i64,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::UpdateAuthenticatorCounter;
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: diesel::update(
+                s::authenticators::table
+                    .filter(s::authenticators::credential_id.eq(credential_id)),
+            )
+            .set(s::authenticators::counter.eq(counter))
+            .get_result::<AuthenticatorRow>(conn)
+            .await
+            .optional()
+            .map(|row| row.map(rows::authenticator)),
+            mysql: conn
+                .transaction(async |conn| {
+                    let key = s::authenticators::table
+                        .filter(s::authenticators::credential_id.eq(credential_id));
+                    let matched = diesel::update(key)
+                        .set(s::authenticators::counter.eq(counter))
+                        .execute(conn)
+                        .await?;
+                    if matched == 0 {
+                        return Ok(None);
+                    }
+                    key.first::<AuthenticatorRow>(conn)
+                        .await
+                        .optional()
+                        .map(|row| row.map(rows::authenticator))
+                })
+                .await
+        )
+    }
+
+    async fn remove_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::DeleteAuthenticator;
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: delete_returning!(
+                conn,
+                s::authenticators::table
+                    .filter(s::authenticators::credential_id.eq(credential_id)),
+                AuthenticatorRow
+            )
+            .map(|row| row.map(rows::authenticator)),
+            mysql: lock_then_delete!(
+                conn,
+                s::authenticators::table
+                    .filter(s::authenticators::credential_id.eq(credential_id)),
+                AuthenticatorRow
+            )
+            .map(|row| row.map(rows::authenticator))
+        )
+    }
+
+    async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+        let op = Operation::DeleteExpired;
+        let sessions = with_conn!(&self.pool, op, |conn, s, Stamp| {
+            diesel::delete(s::sessions::table.filter(s::sessions::expires.le(stamp::<Stamp>(now))))
+                .execute(conn)
+                .await
+        })?;
+        let tokens: AdapterResult<usize> = async {
+            with_conn!(&self.pool, op, |conn, s, Stamp| {
+                diesel::delete(
+                    s::verification_tokens::table
+                        .filter(s::verification_tokens::expires.le(stamp::<Stamp>(now))),
+                )
+                .execute(conn)
+                .await
+            })
+        }
+        .await;
+        let verification_tokens =
+            tokens.map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?;
+        Ok(ExpiredCounts {
+            sessions: sessions as u64,
+            verification_tokens: verification_tokens as u64,
+        })
+    }
+}
