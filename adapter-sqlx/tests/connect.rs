@@ -18,7 +18,9 @@ fn causes(err: &dyn std::error::Error) -> String {
 
 async fn refused(url: String) {
     let started = Instant::now();
-    let err = SqlxAdapter::connect(&url).await.expect_err("nothing listens there");
+    let err = SqlxAdapter::connect(&url)
+        .await
+        .expect_err("nothing listens there");
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(2), "{url}: took {elapsed:?}");
     assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{err:?}");
@@ -29,7 +31,10 @@ async fn refused(url: String) {
     assert!(!err.to_string().to_lowercase().contains("refused"), "{err}");
     // Debug is one line that a `main` returning the error prints whole.
     let debug = format!("{err:?}");
-    assert!(!debug.contains('\n') && debug.contains("refused"), "{debug}");
+    assert!(
+        !debug.contains('\n') && debug.contains("refused"),
+        "{debug}"
+    );
 }
 
 #[tokio::test]
@@ -55,4 +60,32 @@ async fn a_url_for_a_missing_feature_names_the_feature() {
             .expect_err("postgres is off");
         assert!(err.to_string().contains("`postgres` feature"), "{err}");
     }
+}
+
+/// A PostgreSQL error reads as what the server said, with its SQLSTATE, and without the
+/// line of the server's C source that the driver's `Display` appends.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_errors_carry_no_driver_noise() {
+    use auth_core::Adapter;
+    let Some(url) = adapter_conformance::harness::env_url("AUTH_TEST_POSTGRES_URL") else {
+        assert!(
+            !adapter_conformance::harness::is_required("postgres"),
+            "AUTH_TEST_POSTGRES_URL is required"
+        );
+        eprintln!("SKIPPED postgres_errors_carry_no_driver_noise: set AUTH_TEST_POSTGRES_URL");
+        return;
+    };
+    // A prefix whose tables were never created: every statement fails on the server.
+    let adapter = SqlxAdapter::builder(url)
+        .table_prefix("never_migrated_")
+        .connect()
+        .await
+        .expect("the server answers");
+    let err = adapter.get_user("u1").await.expect_err("no such table");
+    assert_eq!(err.kind(), ErrorKind::Backend);
+    let chain = causes(&err);
+    assert!(chain.contains("(code 42P01)"), "{chain}");
+    assert!(!chain.contains(" at line "), "{chain}");
+    assert!(!format!("{err:?}").contains(" at line "), "{err:?}");
 }
