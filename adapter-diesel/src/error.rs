@@ -48,6 +48,7 @@ pub(crate) fn is_unclassified(err: &DieselError) -> bool {
 }
 
 /// A connection that could not be made is a connection failure, whatever the cause.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn connection(operation: Operation, err: ConnectionError) -> AdapterError {
     AdapterError::from_driver(operation, ErrorKind::Connection, err)
 }

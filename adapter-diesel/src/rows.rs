@@ -186,7 +186,7 @@ mod tests {
         let at = DateTime::from_timestamp_millis(-30_578_688_000_123).expect("1001");
         assert_eq!(i64::from_utc(at).to_utc(), Some(at));
         assert_eq!(NaiveDateTime::from_utc(at).to_utc(), Some(at));
-        assert_eq!(<DateTime<Utc>>::from_utc(at).to_utc(), Some(at));
+        assert_eq!(<DateTime<Utc> as Stamp>::from_utc(at).to_utc(), Some(at));
         assert!(instant(i64::MAX).is_err());
     }
 

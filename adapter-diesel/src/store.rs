@@ -10,7 +10,6 @@ use auth_core::{
     SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 use chrono::{DateTime, Utc};
-use diesel::result::Error as DieselError;
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 #[allow(unused_imports)]
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -46,7 +45,7 @@ macro_rules! lock_then_delete {
                 if row.is_some() {
                     diesel::delete($source).execute(conn).await?;
                 }
-                Ok::<_, DieselError>(row)
+                Ok::<_, ::diesel::result::Error>(row)
             })
             .await
     };

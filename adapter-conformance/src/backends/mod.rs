@@ -8,6 +8,8 @@
 
 use crate::harness::BackendSpec;
 
+#[cfg(feature = "diesel")]
+pub mod diesel;
 pub mod memory;
 #[cfg(feature = "mongo")]
 pub mod mongo;
@@ -22,6 +24,8 @@ pub fn all() -> Vec<BackendSpec> {
     let mut specs = vec![memory::spec()];
     #[cfg(feature = "sqlx")]
     specs.extend(sqlx::specs());
+    #[cfg(feature = "diesel")]
+    specs.extend(diesel::specs());
     #[cfg(feature = "redis")]
     specs.extend(redis::specs());
     #[cfg(feature = "mongo")]

@@ -6,6 +6,7 @@
 //! timestamp to epoch milliseconds in the database, so it checks what the adapter stored
 //! independently of how the adapter decodes it.
 
+use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,9 +35,59 @@ pub const POSTGRES_IMAGE: (&str, &str) = ("postgres", "16-alpine");
 pub const MARIADB_IMAGE: (&str, &str) = ("mariadb", "11");
 
 /// The acquire timeout of the adapters pointed at a dead server (scenario 28).
-const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The acquire timeout of the fixtures' adapters.
-const FIXTURE_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const FIXTURE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// An adapter on the adapter-sqlx tables (prefix `auth_`): adapter-sqlx itself, or
+/// adapter-diesel, which shares the schema. The set-up code and the inspector of this
+/// module serve every such adapter.
+#[async_trait]
+pub(crate) trait TablesAdapter: Adapter + Clone + Sized + 'static {
+    /// Connects to `url` with the fixtures' options and migrates.
+    async fn open_migrated(url: &str) -> Result<Self, BoxError>;
+    /// Connects to a `url` that refuses, with [`UNREACHABLE_TIMEOUT`].
+    async fn open_unreachable(url: String) -> Result<Self, AdapterError>;
+    /// The database, for the inspector's SQL.
+    fn dialect(&self) -> Dialect;
+    /// The table prefix.
+    fn table_prefix(&self) -> &str;
+    /// The adapter's own `migrate()`.
+    async fn migrate(&self) -> Result<(), AdapterError>;
+    /// Closes the adapter's pool.
+    async fn close(&self);
+}
+
+#[async_trait]
+impl TablesAdapter for SqlxAdapter {
+    async fn open_migrated(url: &str) -> Result<Self, BoxError> {
+        let adapter = SqlxAdapter::builder(url)
+            .max_connections(8)
+            .acquire_timeout(FIXTURE_TIMEOUT)
+            .connect()
+            .await?;
+        SqlxAdapter::migrate(&adapter).await?;
+        Ok(adapter)
+    }
+    async fn open_unreachable(url: String) -> Result<Self, AdapterError> {
+        SqlxAdapter::builder(url)
+            .acquire_timeout(UNREACHABLE_TIMEOUT)
+            .connect()
+            .await
+    }
+    fn dialect(&self) -> Dialect {
+        SqlxAdapter::dialect(self)
+    }
+    fn table_prefix(&self) -> &str {
+        SqlxAdapter::table_prefix(self)
+    }
+    async fn migrate(&self) -> Result<(), AdapterError> {
+        SqlxAdapter::migrate(self).await
+    }
+    async fn close(&self) {
+        SqlxAdapter::close(self).await
+    }
+}
 
 /// Every adapter-sqlx backend, in report order.
 pub(crate) fn specs() -> Vec<BackendSpec> {
@@ -61,7 +112,7 @@ pub fn postgres_spec() -> BackendSpec {
                 start: start_postgres,
             }),
         },
-        open: |url| Box::pin(ServerBackend::open(Server::Postgres, url)),
+        open: |url| Box::pin(ServerBackend::<SqlxAdapter>::open(Server::Postgres, url)),
     }
 }
 
@@ -78,7 +129,7 @@ pub fn mariadb_spec() -> BackendSpec {
                 start: start_mariadb,
             }),
         },
-        open: |url| Box::pin(ServerBackend::open(Server::MariaDb, url)),
+        open: |url| Box::pin(ServerBackend::<SqlxAdapter>::open(Server::MariaDb, url)),
     }
 }
 
@@ -88,7 +139,7 @@ pub fn sqlite_file_spec() -> BackendSpec {
         name: "sqlite-file",
         source: Source::Embedded,
         open: |_| {
-            Box::pin(async { Ok(Arc::new(SqliteBackend { memory: false }) as Arc<dyn Backend>) })
+            Box::pin(async { Ok(SqliteBackend::<SqlxAdapter>::new(false)) })
         },
     }
 }
@@ -99,7 +150,7 @@ pub fn sqlite_memory_spec() -> BackendSpec {
         name: "sqlite-memory",
         source: Source::Embedded,
         open: |_| {
-            Box::pin(async { Ok(Arc::new(SqliteBackend { memory: true }) as Arc<dyn Backend>) })
+            Box::pin(async { Ok(SqliteBackend::<SqlxAdapter>::new(true)) })
         },
     }
 }
@@ -131,7 +182,7 @@ pub fn mariadb_container_url(host: &str, port: u16) -> String {
     format!("mysql://root@{host}:{port}/test")
 }
 
-fn start_postgres() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
+pub(crate) fn start_postgres() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
     use testcontainers_modules::postgres::Postgres;
     Box::pin(crate::harness::start_container(
         Postgres::default(),
@@ -141,7 +192,7 @@ fn start_postgres() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
     ))
 }
 
-fn start_mariadb() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
+pub(crate) fn start_mariadb() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
     use testcontainers_modules::mariadb::Mariadb;
     Box::pin(crate::harness::start_container(
         Mariadb::default(),
@@ -155,7 +206,7 @@ fn start_mariadb() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
 
 /// Which server a [`ServerBackend`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Server {
+pub(crate) enum Server {
     Postgres,
     MariaDb,
 }
@@ -253,17 +304,26 @@ impl RawPool {
 
 /// Hands out a fresh database per scenario on one server, through one admin pool.
 #[derive(Debug)]
-struct ServerBackend {
+pub(crate) struct ServerBackend<A> {
     server: Server,
     url: String,
     admin: RawPool,
+    adapter: PhantomData<fn() -> A>,
 }
 
-impl ServerBackend {
-    async fn open(server: Server, url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+impl<A: TablesAdapter> ServerBackend<A> {
+    pub(crate) async fn open(
+        server: Server,
+        url: Option<String>,
+    ) -> Result<Arc<dyn Backend>, BoxError> {
         let url = url.ok_or("a server backend needs a URL")?;
         let admin = RawPool::connect(server, &url).await?;
-        Ok(Arc::new(Self { server, url, admin }))
+        Ok(Arc::new(Self {
+            server,
+            url,
+            admin,
+            adapter: PhantomData,
+        }))
     }
 
     async fn drop_database(admin: &RawPool, server: Server, name: &str) -> Result<(), BoxError> {
@@ -278,12 +338,7 @@ impl ServerBackend {
 
     async fn set_up(&self, name: &str) -> Result<Fixture, BoxError> {
         let url = database_url(&self.url, name)?;
-        let adapter = SqlxAdapter::builder(url.as_str())
-            .max_connections(8)
-            .acquire_timeout(FIXTURE_TIMEOUT)
-            .connect()
-            .await?;
-        adapter.migrate().await?;
+        let adapter = A::open_migrated(&url).await?;
         let raw = RawPool::connect(self.server, &url).await?;
         Ok(fixture(
             adapter,
@@ -298,7 +353,7 @@ impl ServerBackend {
 }
 
 #[async_trait]
-impl Backend for ServerBackend {
+impl<A: TablesAdapter> Backend for ServerBackend<A> {
     async fn fixture(&self) -> Result<Fixture, BoxError> {
         let name = fresh_database_name();
         self.admin
@@ -321,8 +376,19 @@ impl Backend for ServerBackend {
 /// Hands out a fresh SQLite database per scenario: a file in a fresh temporary
 /// directory, or a uniquely named shared-cache in-memory database.
 #[derive(Debug, Clone, Copy)]
-struct SqliteBackend {
+pub(crate) struct SqliteBackend<A> {
     memory: bool,
+    adapter: PhantomData<fn() -> A>,
+}
+
+impl<A: TablesAdapter> SqliteBackend<A> {
+    /// A file backend, or an in-memory one.
+    pub(crate) fn new(memory: bool) -> Arc<dyn Backend> {
+        Arc::new(Self {
+            memory,
+            adapter: PhantomData,
+        })
+    }
 }
 
 /// The URL of a fresh shared-cache in-memory database, kept alive by the adapter's pool.
@@ -349,7 +415,7 @@ async fn sqlite_pool(url: &str) -> Result<SqlitePool, BoxError> {
 }
 
 #[async_trait]
-impl Backend for SqliteBackend {
+impl<A: TablesAdapter> Backend for SqliteBackend<A> {
     async fn fixture(&self) -> Result<Fixture, BoxError> {
         let unique = uuid::Uuid::now_v7().simple().to_string();
         let (url, namespace) = if self.memory {
@@ -364,12 +430,7 @@ impl Backend for SqliteBackend {
             )
         };
         let set_up = async {
-            let adapter = SqlxAdapter::builder(url.as_str())
-                .max_connections(8)
-                .acquire_timeout(FIXTURE_TIMEOUT)
-                .connect()
-                .await?;
-            adapter.migrate().await?;
+            let adapter = A::open_migrated(&url).await?;
             let raw = RawPool::Sqlite(sqlite_pool(&url).await?);
             Ok::<_, BoxError>((adapter, raw))
         };
@@ -402,7 +463,7 @@ enum Namespace {
     Memory,
 }
 
-fn fixture(adapter: SqlxAdapter, raw: RawPool, namespace: Namespace) -> Fixture {
+fn fixture<A: TablesAdapter>(adapter: A, raw: RawPool, namespace: Namespace) -> Fixture {
     Fixture {
         adapter: Arc::new(adapter.clone()),
         inspector: Box::new(SqlxInspector {
@@ -415,8 +476,8 @@ fn fixture(adapter: SqlxAdapter, raw: RawPool, namespace: Namespace) -> Fixture 
 
 /// Reads an adapter-sqlx database with plain SQL.
 #[derive(Debug)]
-struct SqlxInspector {
-    adapter: SqlxAdapter,
+struct SqlxInspector<A> {
+    adapter: A,
     raw: RawPool,
     namespace: Namespace,
 }
@@ -504,7 +565,7 @@ fn authenticator_from(row: AuthenticatorTuple) -> Authenticator {
     }
 }
 
-impl SqlxInspector {
+impl<A: TablesAdapter> SqlxInspector<A> {
     /// Prefix applied, `?` numbered on PostgreSQL.
     fn sql(&self, template: &str) -> String {
         let dialect = self.adapter.dialect();
@@ -546,7 +607,7 @@ impl SqlxInspector {
 }
 
 #[async_trait]
-impl Inspector for SqlxInspector {
+impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
     async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
         let sql = sqlx::AssertSqlSafe(self.sql(
             "SELECT id, email, email_normalized, {email_verified}, name, image \
@@ -720,9 +781,7 @@ impl Inspector for SqlxInspector {
                 crate::harness::dead_port()
             ),
         };
-        let adapter = SqlxAdapter::builder(url)
-            .acquire_timeout(UNREACHABLE_TIMEOUT)
-            .connect()
+        let adapter = A::open_unreachable(url)
             .await
             .map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>);
         Unreachable {
@@ -739,7 +798,7 @@ impl Inspector for SqlxInspector {
                 admin,
                 server,
                 name,
-            } => ServerBackend::drop_database(admin, *server, name).await,
+            } => ServerBackend::<A>::drop_database(admin, *server, name).await,
             Namespace::Directory(dir) => Ok(std::fs::remove_dir_all(dir)?),
             Namespace::Memory => Ok(()),
         }
