@@ -35,6 +35,7 @@ mod registry;
 pub mod report;
 mod runner;
 pub mod scenarios;
+pub mod throwaway;
 
 pub use fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
 pub use registry::{scenario, Scenario, ScenarioFn, SCENARIOS};

@@ -22,7 +22,7 @@ pub(crate) fn postgres_setup(
                 .parse()
                 .map_err(|e: tokio_postgres::Error| ConnectionError::InvalidConnectionUrl(e.to_string()))?;
             config.connect_timeout(timeout);
-            let bad = |e: tokio_postgres::Error| ConnectionError::BadConnection(e.to_string());
+            let bad = |e: tokio_postgres::Error| ConnectionError::BadConnection(with_causes(&e));
             match config.get_ssl_mode() {
                 SslMode::Disable | SslMode::Prefer => {
                     let (client, connection) =
@@ -37,6 +37,21 @@ pub(crate) fn postgres_setup(
             }
         })
     })
+}
+
+/// An error's text followed by its causes (tokio-postgres says only "error connecting to
+/// server" and keeps "Connection refused" in `source()`), for diesel's text-only
+/// `ConnectionError::BadConnection`.
+#[cfg(feature = "postgres")]
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
 }
 
 /// A rustls client configuration (ring, the webpki roots).

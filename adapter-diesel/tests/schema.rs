@@ -1,0 +1,266 @@
+//! `src/schema/*.rs` (the `diesel::table!` definitions every query is checked against)
+//! agree with what the migrations create: each dialect's migration is run on a fresh
+//! database, the database is read back (information_schema, or `pragma_table_info` on
+//! SQLite), rendered the way `diesel print-schema` would see it (tables, columns in order,
+//! types, nullability, primary keys), and compared with the parsed schema file. A column
+//! added to a migration and not to schema.rs, or the other way round, fails here.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use adapter_diesel::DieselAdapter;
+use adapter_sqlx::sqlx::{self, Row};
+use common::{Db, Fresh};
+
+/// One table: its primary key and its columns (name, diesel type) in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Table {
+    primary_key: Vec<String>,
+    columns: Vec<(String, String)>,
+}
+
+/// Parses a `diesel::table!` file: `#[sql_name = "…"]`, `name (pk, …) {`, `col -> Type,`.
+fn parse_schema(text: &str) -> BTreeMap<String, Table> {
+    let mut tables = BTreeMap::new();
+    let mut lines = text.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.strip_prefix("#[sql_name = \"") else {
+            continue;
+        };
+        let sql_name = rest.trim_end_matches("\"]").to_owned();
+        let header = lines.next().expect("a table header after sql_name");
+        let (_, keys) = header.split_once('(').expect("primary key list");
+        let (keys, _) = keys.split_once(')').expect("primary key list");
+        let primary_key = keys.split(',').map(|k| k.trim().to_owned()).collect();
+        let mut columns = Vec::new();
+        for line in lines.by_ref() {
+            if line.starts_with('}') {
+                break;
+            }
+            let (name, ty) = line.split_once("->").expect("column -> Type");
+            columns.push((
+                name.trim().to_owned(),
+                ty.trim().trim_end_matches(',').to_owned(),
+            ));
+        }
+        tables.insert(
+            sql_name,
+            Table {
+                primary_key,
+                columns,
+            },
+        );
+    }
+    tables
+}
+
+/// The diesel type of a database column, as print-schema maps it. SQLite's `INTEGER`
+/// serves both `BigInt` and `Bool`, so the schema file's type decides among those.
+fn diesel_type(db: Db, sql_type: &str, nullable: bool, declared: &str) -> String {
+    let sql_type = sql_type.to_ascii_lowercase();
+    let base = match (db, sql_type.as_str()) {
+        (Db::Postgres, "text") => "Text",
+        (Db::Postgres, "timestamp with time zone") => "Timestamptz",
+        (Db::Postgres, "bigint") => "BigInt",
+        (Db::Postgres, "boolean") => "Bool",
+        (Db::MariaDb, "varchar" | "text") => "Text",
+        (Db::MariaDb, "datetime") => "Datetime",
+        (Db::MariaDb, "bigint") => "BigInt",
+        (Db::MariaDb, "tinyint") => "Bool",
+        (Db::Sqlite, "text") => "Text",
+        (Db::Sqlite, "integer") if declared.contains("Bool") => "Bool",
+        (Db::Sqlite, "integer") => "BigInt",
+        (db, other) => panic!("{db:?}: no diesel type for the column type {other:?}"),
+    };
+    if nullable {
+        format!("Nullable<{base}>")
+    } else {
+        base.to_owned()
+    }
+}
+
+async fn migrated_tables(
+    fresh: &Fresh,
+    declared: &BTreeMap<String, Table>,
+) -> BTreeMap<String, Table> {
+    let adapter = DieselAdapter::connect(&fresh.url).await.expect("connect");
+    adapter.migrate().await.expect("migrate");
+    adapter.close().await;
+    let declared_type = |table: &str, column: &str| -> String {
+        declared
+            .get(table)
+            .and_then(|t| t.columns.iter().find(|(c, _)| c == column))
+            .map(|(_, ty)| ty.clone())
+            .unwrap_or_default()
+    };
+    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    // (table, column, type, nullable) in column order, and (table, key column) in key order.
+    let (columns, keys): (Vec<(String, String, String, bool)>, Vec<(String, String)>) =
+        match fresh.db {
+            Db::Postgres => {
+                let pool = sqlx::PgPool::connect(&fresh.url).await.expect("inspect");
+                let columns = sqlx::query(
+                    "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text \
+                     FROM information_schema.columns \
+                     WHERE table_schema = 'public' AND table_name LIKE 'auth\\_%' \
+                     ORDER BY table_name, ordinal_position",
+                )
+                .fetch_all(&pool)
+                .await
+                .expect("columns")
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<String, _>(3) == "YES"))
+                .collect();
+                let keys = sqlx::query(
+                    "SELECT tc.table_name::text, kcu.column_name::text \
+                     FROM information_schema.table_constraints tc \
+                     JOIN information_schema.key_column_usage kcu \
+                       ON kcu.constraint_name = tc.constraint_name \
+                      AND kcu.table_schema = tc.table_schema \
+                     WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = 'public' \
+                       AND tc.table_name LIKE 'auth\\_%' \
+                     ORDER BY tc.table_name, kcu.ordinal_position",
+                )
+                .fetch_all(&pool)
+                .await
+                .expect("keys")
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+                pool.close().await;
+                (columns, keys)
+            }
+            Db::MariaDb => {
+                let pool = sqlx::MySqlPool::connect(&fresh.url).await.expect("inspect");
+                let columns = sqlx::query(
+                    "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), \
+                     CAST(DATA_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR) \
+                     FROM information_schema.COLUMNS \
+                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'auth\\_%' \
+                     ORDER BY TABLE_NAME, ORDINAL_POSITION",
+                )
+                .fetch_all(&pool)
+                .await
+                .expect("columns")
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<String, _>(3) == "YES"))
+                .collect();
+                let keys = sqlx::query(
+                    "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR) \
+                     FROM information_schema.KEY_COLUMN_USAGE \
+                     WHERE TABLE_SCHEMA = DATABASE() AND CONSTRAINT_NAME = 'PRIMARY' \
+                       AND TABLE_NAME LIKE 'auth\\_%' \
+                     ORDER BY TABLE_NAME, ORDINAL_POSITION",
+                )
+                .fetch_all(&pool)
+                .await
+                .expect("keys")
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+                pool.close().await;
+                (columns, keys)
+            }
+            Db::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&fresh.sqlx_url).await.expect("inspect");
+                let names: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                     AND name LIKE 'auth\\_%' ESCAPE '\\' ORDER BY name",
+                )
+                .fetch_all(&pool)
+                .await
+                .expect("tables");
+                let mut columns = Vec::new();
+                let mut keys = Vec::new();
+                for table in names {
+                    let rows = sqlx::query(
+                        "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid",
+                    )
+                    .bind(&table)
+                    .fetch_all(&pool)
+                    .await
+                    .expect("pragma_table_info");
+                    let mut pk: Vec<(i64, String)> = Vec::new();
+                    for r in rows {
+                        let name: String = r.get(0);
+                        let notnull: i64 = r.get(2);
+                        let key: i64 = r.get(3);
+                        if key > 0 {
+                            pk.push((key, name.clone()));
+                        }
+                        columns.push((table.clone(), name, r.get(1), notnull == 0 && key == 0));
+                    }
+                    pk.sort();
+                    keys.extend(pk.into_iter().map(|(_, name)| (table.clone(), name)));
+                }
+                pool.close().await;
+                (columns, keys)
+            }
+        };
+    for (table, column, sql_type, nullable) in columns {
+        let ty = diesel_type(fresh.db, &sql_type, nullable, &declared_type(&table, &column));
+        tables
+            .entry(table)
+            .or_insert_with(|| Table {
+                primary_key: Vec::new(),
+                columns: Vec::new(),
+            })
+            .columns
+            .push((column, ty));
+    }
+    for (table, column) in keys {
+        if let Some(t) = tables.get_mut(&table) {
+            t.primary_key.push(column);
+        }
+    }
+    tables
+}
+
+async fn check(db: Db, schema_file: &str) {
+    let Some(fresh) = Fresh::new(db).await else {
+        return;
+    };
+    let declared = parse_schema(schema_file);
+    assert_eq!(declared.len(), 5, "{db:?}: five tables in schema.rs");
+    let migrated = migrated_tables(&fresh, &declared).await;
+    assert_eq!(
+        migrated, declared,
+        "{db:?}: the migration and src/schema disagree (left: database, right: schema.rs)"
+    );
+    fresh.remove().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_schema_matches_the_migration() {
+    check(Db::Postgres, include_str!("../src/schema/postgres.rs")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_schema_matches_the_migration() {
+    check(Db::MariaDb, include_str!("../src/schema/mysql.rs")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_schema_matches_the_migration() {
+    check(Db::Sqlite, include_str!("../src/schema/sqlite.rs")).await;
+}
+
+#[test]
+fn the_parser_reads_what_print_schema_writes() {
+    let tables = parse_schema(include_str!("../src/schema/sqlite.rs"));
+    let sessions = &tables["auth_sessions"];
+    assert_eq!(sessions.primary_key, ["session_token"]);
+    assert_eq!(
+        sessions.columns,
+        [
+            ("session_token".to_owned(), "Text".to_owned()),
+            ("user_id".to_owned(), "Text".to_owned()),
+            ("expires".to_owned(), "BigInt".to_owned()),
+        ]
+    );
+    assert_eq!(
+        tables["auth_accounts"].primary_key,
+        ["provider", "provider_account_id"]
+    );
+}
