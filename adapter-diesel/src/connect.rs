@@ -18,9 +18,10 @@ pub(crate) fn postgres_setup(
     Box::new(move |url| {
         let url = url.to_owned();
         Box::pin(async move {
-            let mut config: tokio_postgres::Config = url
-                .parse()
-                .map_err(|e: tokio_postgres::Error| ConnectionError::InvalidConnectionUrl(e.to_string()))?;
+            let mut config: tokio_postgres::Config =
+                url.parse().map_err(|e: tokio_postgres::Error| {
+                    ConnectionError::InvalidConnectionUrl(e.to_string())
+                })?;
             config.connect_timeout(timeout);
             let bad = |e: tokio_postgres::Error| ConnectionError::BadConnection(with_causes(&e));
             match config.get_ssl_mode() {
@@ -60,13 +61,15 @@ fn rustls_config() -> Result<rustls::ClientConfig, ConnectionError> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    Ok(rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| ConnectionError::BadConnection(format!("TLS set-up: {e}")))?
-    .with_root_certificates(roots)
-    .with_no_client_auth())
+    Ok(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConnectionError::BadConnection(format!("TLS set-up: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
 }
 
 // ---------------------------------------------------------------- MariaDB / MySQL
@@ -198,7 +201,10 @@ mod tests {
             "file:/var/lib/app/auth.db"
         );
         assert_eq!(sqlite_target("sqlite://auth.db").url, "file:auth.db");
-        assert_eq!(sqlite_target("sqlite:auth.db?mode=rwc").url, "file:auth.db?mode=rwc");
+        assert_eq!(
+            sqlite_target("sqlite:auth.db?mode=rwc").url,
+            "file:auth.db?mode=rwc"
+        );
         let shared = sqlite_target("sqlite:file:auth-1?mode=memory&cache=shared");
         assert_eq!(shared.url, "file:auth-1?mode=memory&cache=shared");
         assert!(shared.memory);
@@ -207,6 +213,8 @@ mod tests {
         assert!(a.memory && a.url.contains("cache=shared"));
         assert_ne!(a.url, b.url, "each :memory: adapter gets its own database");
         assert!(!sqlite_target("sqlite://auth.db").memory);
-        assert!(sqlite_pragmas(std::time::Duration::from_secs(2), true).contains("busy_timeout = 2000"));
+        assert!(
+            sqlite_pragmas(std::time::Duration::from_secs(2), true).contains("busy_timeout = 2000")
+        );
     }
 }

@@ -63,7 +63,10 @@ mod tests {
 
     #[test]
     fn kinds_come_from_diesels_error_kind() {
-        assert_eq!(kind_of(&db(DatabaseErrorKind::UniqueViolation)), ErrorKind::Conflict);
+        assert_eq!(
+            kind_of(&db(DatabaseErrorKind::UniqueViolation)),
+            ErrorKind::Conflict
+        );
         assert_eq!(
             kind_of(&db(DatabaseErrorKind::ForeignKeyViolation)),
             ErrorKind::NotFound

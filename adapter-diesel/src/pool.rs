@@ -243,7 +243,9 @@ pub(crate) struct PoolFailure(pub(crate) PoolError<ManagerError>);
 impl std::fmt::Display for PoolFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
-            PoolError::Timeout(kind) => write!(f, "no connection within the pool timeout ({kind:?})"),
+            PoolError::Timeout(kind) => {
+                write!(f, "no connection within the pool timeout ({kind:?})")
+            }
             PoolError::Backend(err) => write!(f, "could not connect: {err}"),
             PoolError::Closed => f.write_str("the pool is closed"),
             other => write!(f, "{other}"),

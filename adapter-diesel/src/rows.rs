@@ -125,8 +125,19 @@ pub(crate) fn user<T: Stamp>(row: UserRow<T>) -> Result<User, DieselError> {
 }
 
 pub(crate) fn account(row: AccountRow) -> Result<Account, DieselError> {
-    let (provider, provider_account_id, user_id, kind, refresh, access, expires_at, tt, scope, id, ss) =
-        row;
+    let (
+        provider,
+        provider_account_id,
+        user_id,
+        kind,
+        refresh,
+        access,
+        expires_at,
+        tt,
+        scope,
+        id,
+        ss,
+    ) = row;
     let account_type = kind
         .parse()
         .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;

@@ -16,9 +16,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use crate::adapter::DieselAdapter;
 use crate::pool::with_conn;
-use crate::rows::{
-    self, stamp, AccountRow, AuthenticatorRow, SessionRow, TokenRow, UserRow,
-};
+use crate::rows::{self, stamp, AccountRow, AuthenticatorRow, SessionRow, TokenRow, UserRow};
 
 /// Removes the rows `$source` selects and returns the one removed: `DELETE … RETURNING`.
 macro_rules! delete_returning {
@@ -37,11 +35,7 @@ macro_rules! lock_then_delete {
     ($conn:ident, $source:expr, $Row:ty) => {
         $conn
             .transaction(async |conn| {
-                let row = $source
-                    .for_update()
-                    .first::<$Row>(conn)
-                    .await
-                    .optional()?;
+                let row = $source.for_update().first::<$Row>(conn).await.optional()?;
                 if row.is_some() {
                     diesel::delete($source).execute(conn).await?;
                 }
@@ -136,7 +130,10 @@ impl Store for DieselAdapter {
             && update.name.is_none()
             && update.image.is_none();
         if unchanged {
-            return self.find_user(&update.id).await.map_err(|e| e.with_code(ErrorCode::UpdateUserError));
+            return self
+                .find_user(&update.id)
+                .await
+                .map_err(|e| e.with_code(ErrorCode::UpdateUserError));
         }
         with_conn!(&self.pool, op, |conn, s, Stamp|
             returning: {

@@ -32,7 +32,10 @@ async fn both(fresh: &Fresh) -> (SqlxAdapter, DieselAdapter) {
 /// Writes a user with a session, an account and a verification token through `writer`
 /// and reads every one of them through `reader`.
 async fn written_by_read_by(writer: &dyn Adapter, reader: &dyn Adapter, tag: &str) {
-    let verified = Utc.timestamp_millis_opt(1_700_000_000_123).single().expect("instant");
+    let verified = Utc
+        .timestamp_millis_opt(1_700_000_000_123)
+        .single()
+        .expect("instant");
     let user = writer
         .create_user(
             User::with_id(format!("user-{tag}"))
@@ -42,9 +45,7 @@ async fn written_by_read_by(writer: &dyn Adapter, reader: &dyn Adapter, tag: &st
         .await
         .expect("create_user");
     let user = writer
-        .update_user(
-            auth_core::UserUpdate::new(user.id.clone()).email_verified(Some(verified)),
-        )
+        .update_user(auth_core::UserUpdate::new(user.id.clone()).email_verified(Some(verified)))
         .await
         .expect("update_user");
     let session = writer
@@ -115,10 +116,19 @@ async fn written_by_read_by(writer: &dyn Adapter, reader: &dyn Adapter, tag: &st
         Some(user.clone())
     );
     assert_eq!(
-        writer.get_session_and_user(&session.session_token).await.expect("read"),
+        writer
+            .get_session_and_user(&session.session_token)
+            .await
+            .expect("read"),
         None
     );
-    assert_eq!(writer.get_account("github", &account.provider_account_id).await.expect("read"), None);
+    assert_eq!(
+        writer
+            .get_account("github", &account.provider_account_id)
+            .await
+            .expect("read"),
+        None
+    );
 }
 
 async fn check(db: Db, diesel_first: bool) {
@@ -127,17 +137,34 @@ async fn check(db: Db, diesel_first: bool) {
     };
     let (sqlx, diesel) = both(&fresh).await;
     if diesel_first {
-        diesel.migrate().await.expect("adapter-diesel migrates a fresh database");
-        sqlx.migrate().await.expect("adapter-sqlx migrates a database adapter-diesel made");
+        diesel
+            .migrate()
+            .await
+            .expect("adapter-diesel migrates a fresh database");
+        sqlx.migrate()
+            .await
+            .expect("adapter-sqlx migrates a database adapter-diesel made");
     } else {
-        sqlx.migrate().await.expect("adapter-sqlx migrates a fresh database");
-        diesel.migrate().await.expect("adapter-diesel migrates a database adapter-sqlx made");
+        sqlx.migrate()
+            .await
+            .expect("adapter-sqlx migrates a fresh database");
+        diesel
+            .migrate()
+            .await
+            .expect("adapter-diesel migrates a database adapter-sqlx made");
     }
     // Both again: idempotent on the shared tables.
-    diesel.migrate().await.expect("adapter-diesel migrates again");
+    diesel
+        .migrate()
+        .await
+        .expect("adapter-diesel migrates again");
     sqlx.migrate().await.expect("adapter-sqlx migrates again");
 
-    let order = if diesel_first { "diesel-first" } else { "sqlx-first" };
+    let order = if diesel_first {
+        "diesel-first"
+    } else {
+        "sqlx-first"
+    };
     written_by_read_by(&sqlx, &diesel, &format!("{order}-sqlx-to-diesel")).await;
     written_by_read_by(&diesel, &sqlx, &format!("{order}-diesel-to-sqlx")).await;
 

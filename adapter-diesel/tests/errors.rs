@@ -87,7 +87,11 @@ async fn unique_and_foreign_key_violations_are_classified_on_every_dialect() {
         ];
         for (what, code, kind, result) in cases {
             let err = result.expect_err(what);
-            assert_eq!((err.code(), err.kind()), (code, kind), "{db:?} {what}: {err}");
+            assert_eq!(
+                (err.code(), err.kind()),
+                (code, kind),
+                "{db:?} {what}: {err}"
+            );
         }
 
         adapter
@@ -100,7 +104,10 @@ async fn unique_and_foreign_key_violations_are_classified_on_every_dialect() {
             .expect_err("duplicate session");
         assert_eq!(err.kind(), ErrorKind::Conflict, "{db:?}: {err}");
         let shown = format!("{err} {err:?} {}", source_chain(&err));
-        assert!(!shown.contains("s1'") && !shown.contains("(s1)"), "{db:?}: {shown}");
+        assert!(
+            !shown.contains("s1'") && !shown.contains("(s1)"),
+            "{db:?}: {shown}"
+        );
 
         let token = VerificationToken::new("a@example.com", "vt", later);
         adapter
@@ -113,7 +120,10 @@ async fn unique_and_foreign_key_violations_are_classified_on_every_dialect() {
             .expect_err("duplicate token");
         assert_eq!(
             (err.code(), err.kind()),
-            (ErrorCode::CreateVerificationRequestError, ErrorKind::Conflict),
+            (
+                ErrorCode::CreateVerificationRequestError,
+                ErrorKind::Conflict
+            ),
             "{db:?}"
         );
         let err = adapter
@@ -142,10 +152,17 @@ async fn a_refused_connect_fails_at_once_with_its_cause() {
             .await
             .expect_err("nothing listens there");
         assert!(started.elapsed() < Duration::from_secs(5), "{url}");
-        assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{url}: {err}");
+        assert_eq!(
+            err.code(),
+            ErrorCode::AdapterConnectionError,
+            "{url}: {err}"
+        );
         assert_eq!(err.kind(), ErrorKind::Connection);
         let chain = source_chain(&err).to_lowercase();
-        assert!(chain.contains("refused"), "{url}: the cause is kept: {chain}");
+        assert!(
+            chain.contains("refused"),
+            "{url}: the cause is kept: {chain}"
+        );
     }
     // A SQLite file in a directory that does not exist cannot be opened.
     let missing = std::env::temp_dir().join("adapter-diesel-no-such-dir/x/auth.db");
@@ -162,7 +179,10 @@ async fn urls_this_build_cannot_serve_are_refused_with_the_reason() {
         .expect_err("not a SQL URL");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("postgres://"), "{err}");
-    let debug = format!("{:?}", DieselAdapter::builder("postgres://app:hunter2@db/app"));
+    let debug = format!(
+        "{:?}",
+        DieselAdapter::builder("postgres://app:hunter2@db/app")
+    );
     assert!(!debug.contains("hunter2"), "{debug}");
 }
 
@@ -180,7 +200,10 @@ async fn a_connection_the_server_killed_is_discarded() {
         .await
         .expect("connect");
     adapter.migrate().await.expect("migrate");
-    adapter.create_user(User::with_id("u1")).await.expect("user");
+    adapter
+        .create_user(User::with_id("u1"))
+        .await
+        .expect("user");
 
     let admin = adapter_sqlx::sqlx::MySqlPool::connect(&fresh.url)
         .await
@@ -195,11 +218,10 @@ async fn a_connection_the_server_killed_is_discarded() {
     .expect("processlist");
     assert!(!ids.is_empty(), "the adapter holds a connection");
     for id in ids {
-        let _ = adapter_sqlx::sqlx::raw_sql(adapter_sqlx::sqlx::AssertSqlSafe(format!(
-            "KILL {id}"
-        )))
-        .execute(&admin)
-        .await;
+        let _ =
+            adapter_sqlx::sqlx::raw_sql(adapter_sqlx::sqlx::AssertSqlSafe(format!("KILL {id}")))
+                .execute(&admin)
+                .await;
     }
     admin.close().await;
 
@@ -208,7 +230,11 @@ async fn a_connection_the_server_killed_is_discarded() {
         assert_ne!(err.kind(), ErrorKind::Connection, "the server is up: {err}");
     }
     assert!(
-        adapter.get_user("u1").await.expect("served again").is_some(),
+        adapter
+            .get_user("u1")
+            .await
+            .expect("served again")
+            .is_some(),
         "a fresh connection replaced the killed one"
     );
     adapter.close().await;

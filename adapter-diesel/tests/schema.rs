@@ -13,6 +13,11 @@ use adapter_diesel::DieselAdapter;
 use adapter_sqlx::sqlx::{self, Row};
 use common::{Db, Fresh};
 
+/// (table, column, type, nullable) in column order.
+type Columns = Vec<(String, String, String, bool)>;
+/// (table, key column) in key order.
+type Keys = Vec<(String, String)>;
+
 /// One table: its primary key and its columns (name, diesel type) in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Table {
@@ -95,25 +100,23 @@ async fn migrated_tables(
             .unwrap_or_default()
     };
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
-    // (table, column, type, nullable) in column order, and (table, key column) in key order.
-    let (columns, keys): (Vec<(String, String, String, bool)>, Vec<(String, String)>) =
-        match fresh.db {
-            Db::Postgres => {
-                let pool = sqlx::PgPool::connect(&fresh.url).await.expect("inspect");
-                let columns = sqlx::query(
-                    "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text \
+    let (columns, keys): (Columns, Keys) = match fresh.db {
+        Db::Postgres => {
+            let pool = sqlx::PgPool::connect(&fresh.url).await.expect("inspect");
+            let columns = sqlx::query(
+                "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text \
                      FROM information_schema.columns \
                      WHERE table_schema = 'public' AND table_name LIKE 'auth\\_%' \
                      ORDER BY table_name, ordinal_position",
-                )
-                .fetch_all(&pool)
-                .await
-                .expect("columns")
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<String, _>(3) == "YES"))
-                .collect();
-                let keys = sqlx::query(
-                    "SELECT tc.table_name::text, kcu.column_name::text \
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("columns")
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<String, _>(3) == "YES"))
+            .collect();
+            let keys = sqlx::query(
+                "SELECT tc.table_name::text, kcu.column_name::text \
                      FROM information_schema.table_constraints tc \
                      JOIN information_schema.key_column_usage kcu \
                        ON kcu.constraint_name = tc.constraint_name \
@@ -121,85 +124,92 @@ async fn migrated_tables(
                      WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = 'public' \
                        AND tc.table_name LIKE 'auth\\_%' \
                      ORDER BY tc.table_name, kcu.ordinal_position",
-                )
-                .fetch_all(&pool)
-                .await
-                .expect("keys")
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
-                pool.close().await;
-                (columns, keys)
-            }
-            Db::MariaDb => {
-                let pool = sqlx::MySqlPool::connect(&fresh.url).await.expect("inspect");
-                let columns = sqlx::query(
-                    "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), \
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("keys")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+            pool.close().await;
+            (columns, keys)
+        }
+        Db::MariaDb => {
+            let pool = sqlx::MySqlPool::connect(&fresh.url).await.expect("inspect");
+            let columns = sqlx::query(
+                "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), \
                      CAST(DATA_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR) \
                      FROM information_schema.COLUMNS \
                      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'auth\\_%' \
                      ORDER BY TABLE_NAME, ORDINAL_POSITION",
-                )
-                .fetch_all(&pool)
-                .await
-                .expect("columns")
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<String, _>(3) == "YES"))
-                .collect();
-                let keys = sqlx::query(
-                    "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR) \
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("columns")
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<String, _>(3) == "YES"))
+            .collect();
+            let keys = sqlx::query(
+                "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR) \
                      FROM information_schema.KEY_COLUMN_USAGE \
                      WHERE TABLE_SCHEMA = DATABASE() AND CONSTRAINT_NAME = 'PRIMARY' \
                        AND TABLE_NAME LIKE 'auth\\_%' \
                      ORDER BY TABLE_NAME, ORDINAL_POSITION",
-                )
-                .fetch_all(&pool)
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("keys")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+            pool.close().await;
+            (columns, keys)
+        }
+        Db::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&fresh.sqlx_url)
                 .await
-                .expect("keys")
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
-                pool.close().await;
-                (columns, keys)
-            }
-            Db::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&fresh.sqlx_url).await.expect("inspect");
-                let names: Vec<String> = sqlx::query_scalar(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                .expect("inspect");
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
                      AND name LIKE 'auth\\_%' ESCAPE '\\' ORDER BY name",
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("tables");
+            let mut columns = Vec::new();
+            let mut keys = Vec::new();
+            for table in names {
+                let rows = sqlx::query(
+                    "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid",
                 )
+                .bind(&table)
                 .fetch_all(&pool)
                 .await
-                .expect("tables");
-                let mut columns = Vec::new();
-                let mut keys = Vec::new();
-                for table in names {
-                    let rows = sqlx::query(
-                        "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid",
-                    )
-                    .bind(&table)
-                    .fetch_all(&pool)
-                    .await
-                    .expect("pragma_table_info");
-                    let mut pk: Vec<(i64, String)> = Vec::new();
-                    for r in rows {
-                        let name: String = r.get(0);
-                        let notnull: i64 = r.get(2);
-                        let key: i64 = r.get(3);
-                        if key > 0 {
-                            pk.push((key, name.clone()));
-                        }
-                        columns.push((table.clone(), name, r.get(1), notnull == 0 && key == 0));
+                .expect("pragma_table_info");
+                let mut pk: Vec<(i64, String)> = Vec::new();
+                for r in rows {
+                    let name: String = r.get(0);
+                    let notnull: i64 = r.get(2);
+                    let key: i64 = r.get(3);
+                    if key > 0 {
+                        pk.push((key, name.clone()));
                     }
-                    pk.sort();
-                    keys.extend(pk.into_iter().map(|(_, name)| (table.clone(), name)));
+                    columns.push((table.clone(), name, r.get(1), notnull == 0 && key == 0));
                 }
-                pool.close().await;
-                (columns, keys)
+                pk.sort();
+                keys.extend(pk.into_iter().map(|(_, name)| (table.clone(), name)));
             }
-        };
+            pool.close().await;
+            (columns, keys)
+        }
+    };
     for (table, column, sql_type, nullable) in columns {
-        let ty = diesel_type(fresh.db, &sql_type, nullable, &declared_type(&table, &column));
+        let ty = diesel_type(
+            fresh.db,
+            &sql_type,
+            nullable,
+            &declared_type(&table, &column),
+        );
         tables
             .entry(table)
             .or_insert_with(|| Table {

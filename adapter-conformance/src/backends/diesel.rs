@@ -4,15 +4,14 @@
 //! per scenario on the servers, a fresh file or shared-cache in-memory database on SQLite)
 //! and their inspector, which reads the tables with its own sqlx pool and SQL.
 
-use async_trait::async_trait;
 use adapter_diesel::DieselAdapter;
 use adapter_sqlx::Dialect;
+use async_trait::async_trait;
 use auth_core::AdapterError;
 
 use crate::backends::sqlx::{
     start_mariadb, start_postgres, Server, ServerBackend, SqliteBackend, TablesAdapter,
-    FIXTURE_TIMEOUT, MARIADB_ENV, MARIADB_IMAGE, POSTGRES_ENV, POSTGRES_IMAGE,
-    UNREACHABLE_TIMEOUT,
+    FIXTURE_TIMEOUT, MARIADB_ENV, MARIADB_IMAGE, POSTGRES_ENV, POSTGRES_IMAGE, UNREACHABLE_TIMEOUT,
 };
 use crate::fixture::BoxError;
 use crate::harness::{BackendSpec, ContainerPlan, Source};
@@ -67,7 +66,7 @@ pub fn sqlite_file_spec() -> BackendSpec {
     BackendSpec {
         name: "diesel-sqlite-file",
         source: Source::Embedded,
-        open: |_| Box::pin(async { Ok(SqliteBackend::<DieselAdapter>::new(false)) }),
+        open: |_| Box::pin(async { Ok(SqliteBackend::<DieselAdapter>::open(false)) }),
     }
 }
 
@@ -76,7 +75,7 @@ pub fn sqlite_memory_spec() -> BackendSpec {
     BackendSpec {
         name: "diesel-sqlite-memory",
         source: Source::Embedded,
-        open: |_| Box::pin(async { Ok(SqliteBackend::<DieselAdapter>::new(true)) }),
+        open: |_| Box::pin(async { Ok(SqliteBackend::<DieselAdapter>::open(true)) }),
     }
 }
 
@@ -104,7 +103,10 @@ impl TablesAdapter for DieselAdapter {
             adapter_diesel::Dialect::Postgres => Dialect::Postgres,
             adapter_diesel::Dialect::Sqlite => Dialect::Sqlite,
             // The inspector's SQL is the same for every MariaDB/MySQL version.
-            _ => Dialect::MariaDb { major: 10, minor: 5 },
+            _ => Dialect::MariaDb {
+                major: 10,
+                minor: 5,
+            },
         }
     }
 

@@ -138,9 +138,7 @@ pub fn sqlite_file_spec() -> BackendSpec {
     BackendSpec {
         name: "sqlite-file",
         source: Source::Embedded,
-        open: |_| {
-            Box::pin(async { Ok(SqliteBackend::<SqlxAdapter>::new(false)) })
-        },
+        open: |_| Box::pin(async { Ok(SqliteBackend::<SqlxAdapter>::open(false)) }),
     }
 }
 
@@ -149,9 +147,7 @@ pub fn sqlite_memory_spec() -> BackendSpec {
     BackendSpec {
         name: "sqlite-memory",
         source: Source::Embedded,
-        open: |_| {
-            Box::pin(async { Ok(SqliteBackend::<SqlxAdapter>::new(true)) })
-        },
+        open: |_| Box::pin(async { Ok(SqliteBackend::<SqlxAdapter>::open(true)) }),
     }
 }
 
@@ -383,7 +379,7 @@ pub(crate) struct SqliteBackend<A> {
 
 impl<A: TablesAdapter> SqliteBackend<A> {
     /// A file backend, or an in-memory one.
-    pub(crate) fn new(memory: bool) -> Arc<dyn Backend> {
+    pub(crate) fn open(memory: bool) -> Arc<dyn Backend> {
         Arc::new(Self {
             memory,
             adapter: PhantomData,

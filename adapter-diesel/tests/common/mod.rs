@@ -8,6 +8,7 @@ use adapter_sqlx::sqlx::{self, AssertSqlSafe};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // MariaDb is the server's name
 pub enum Db {
     Postgres,
     MariaDb,
@@ -48,12 +49,20 @@ async fn admin(db: Db, server: &str, sql: String) {
     match db {
         Db::Postgres => {
             let pool = sqlx::PgPool::connect(server).await.expect("admin connect");
-            sqlx::raw_sql(AssertSqlSafe(sql)).execute(&pool).await.expect("admin");
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("admin");
             pool.close().await;
         }
         Db::MariaDb => {
-            let pool = sqlx::MySqlPool::connect(server).await.expect("admin connect");
-            sqlx::raw_sql(AssertSqlSafe(sql)).execute(&pool).await.expect("admin");
+            let pool = sqlx::MySqlPool::connect(server)
+                .await
+                .expect("admin connect");
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("admin");
             pool.close().await;
         }
         Db::Sqlite => {}
