@@ -205,7 +205,8 @@ impl RedisAdapterBuilder {
     pub async fn connect(self) -> AdapterResult<RedisAdapter> {
         let op = Operation::Connect;
         let keys = KeyLayout::new(self.prefix.as_str()).map_err(error::invalid_prefix)?;
-        let client = redis::Client::open(self.url.as_str()).map_err(|e| error::from_redis(op, e))?;
+        let client =
+            redis::Client::open(self.url.as_str()).map_err(|e| error::from_redis(op, e))?;
         let manager = tokio::time::timeout(
             self.connection_timeout,
             ConnectionManager::new_with_config(client, self.manager_config()),
