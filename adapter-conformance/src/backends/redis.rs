@@ -274,12 +274,20 @@ impl Inspector for RedisInspector {
         provider_account_id: &str,
     ) -> Result<Option<Account>, BoxError> {
         let key = self.keys.account(provider, provider_account_id);
-        self.raw(&key).await?.as_deref().map(decode_account).transpose()
+        self.raw(&key)
+            .await?
+            .as_deref()
+            .map(decode_account)
+            .transpose()
     }
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
         let key = self.keys.session(session_token);
-        self.raw(&key).await?.as_deref().map(decode_session).transpose()
+        self.raw(&key)
+            .await?
+            .as_deref()
+            .map(decode_session)
+            .transpose()
     }
 
     async fn stored_verification_token(
@@ -316,10 +324,8 @@ impl Inspector for RedisInspector {
         let mut conn = self.conn.clone();
         let mut found = UserRecords::default();
         for chunk in keys.chunks(500) {
-            let raws: Vec<Option<String>> = redis::cmd("MGET")
-                .arg(chunk)
-                .query_async(&mut conn)
-                .await?;
+            let raws: Vec<Option<String>> =
+                redis::cmd("MGET").arg(chunk).query_async(&mut conn).await?;
             for (key, raw) in chunk.iter().zip(raws) {
                 // Expired or removed between the scan and the read.
                 let Some(raw) = raw else { continue };
