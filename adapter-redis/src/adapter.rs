@@ -31,9 +31,17 @@ use crate::scripts::{self, Reply};
 
 /// How often a compare-and-set script is retried when concurrent writers keep changing
 /// its inputs, before the call fails with a `Backend` error.
+///
+/// ```
+/// assert_eq!(adapter_redis::MAX_ATTEMPTS, 16);
+/// ```
 pub const MAX_ATTEMPTS: usize = 16;
 
 /// The key layout version `migrate()` writes to `<prefix>schema-version`.
+///
+/// ```
+/// assert_eq!(adapter_redis::SCHEMA_VERSION, "1");
+/// ```
 pub const SCHEMA_VERSION: &str = "1";
 
 /// Expiry-set entries handled per sweep script in `delete_expired`.
@@ -500,7 +508,7 @@ impl RedisAdapter {
                 }
             }
             if let Err(err) = self.invoke(op, &invocation).await {
-                tracing::warn!(error = %err, "pruning a user index failed");
+                tracing::warn!(code = %err.code(), kind = %err.kind(), "pruning a user index failed");
             }
         }
         Ok(owned)
@@ -677,7 +685,7 @@ impl Store for RedisAdapter {
         let op = Operation::UpdateUser;
         let user_key = &self.keys.user(&update.id);
         self.retrying(op, || async move {
-            let Some(raw) = self.get(op, &user_key).await? else {
+            let Some(raw) = self.get(op, user_key).await? else {
                 return Ok(Attempt::Done(None));
             };
             let (current, old_key) = decoded(op, &raw, records::decode_user_and_key)?;
@@ -692,7 +700,7 @@ impl Store for RedisAdapter {
                 (old_key.as_deref(), new_key.as_deref())
             };
             let mut invocation = scripts::UPDATE_USER.prepare_invoke();
-            invocation.key(&user_key);
+            invocation.key(user_key);
             if let Some(key) = old_claim {
                 invocation.key(self.keys.email(key));
             }
@@ -727,10 +735,10 @@ impl Store for RedisAdapter {
         let authenticators_key = &self.keys.user_authenticators(id);
         self.retrying(op, || async move {
             let mut read = redis::pipe();
-            read.cmd("GET").arg(&user_key);
-            read.cmd("SMEMBERS").arg(&sessions_key);
-            read.cmd("SMEMBERS").arg(&accounts_key);
-            read.cmd("SMEMBERS").arg(&authenticators_key);
+            read.cmd("GET").arg(user_key);
+            read.cmd("SMEMBERS").arg(sessions_key);
+            read.cmd("SMEMBERS").arg(accounts_key);
+            read.cmd("SMEMBERS").arg(authenticators_key);
             let (raw, tokens, accounts, credentials): (
                 Option<Vec<u8>>,
                 Vec<String>,
@@ -743,10 +751,10 @@ impl Store for RedisAdapter {
             let (user, email_key) = decoded(op, &raw, records::decode_user_and_key)?;
             let mut invocation = scripts::DELETE_USER.prepare_invoke();
             invocation
-                .key(&user_key)
-                .key(&sessions_key)
-                .key(&accounts_key)
-                .key(&authenticators_key)
+                .key(user_key)
+                .key(sessions_key)
+                .key(accounts_key)
+                .key(authenticators_key)
                 .key(self.keys.session_expiries());
             if let Some(key) = &email_key {
                 invocation.key(self.keys.email(key));
@@ -927,7 +935,7 @@ impl Store for RedisAdapter {
         let missing_owner = &|| AdapterError::not_found(op, "no user with the new user id");
         self.retrying(op, || async move {
             let current = self
-                .record_and_raw(op, &session_key, records::decode_session)
+                .record_and_raw(op, session_key, records::decode_session)
                 .await?;
             let Some((current, raw)) = current.filter(|(s, _)| s.expires > now) else {
                 // Missing or expired: nothing changes. As the reference store, a missing
@@ -942,7 +950,7 @@ impl Store for RedisAdapter {
             let merged = update.apply_to(current.clone());
             let mut invocation = scripts::UPDATE_SESSION.prepare_invoke();
             invocation
-                .key(&session_key)
+                .key(session_key)
                 .key(self.keys.user(&merged.user_id))
                 .key(self.keys.user_sessions(&current.user_id))
                 .key(self.keys.user_sessions(&merged.user_id))
@@ -1001,13 +1009,13 @@ impl Store for RedisAdapter {
         let now_ms = records::expires_ms(now);
         self.retrying(op, || async move {
             let tokens: Vec<String> = self
-                .query(op, redis::cmd("SMEMBERS").arg(&index_key))
+                .query(op, redis::cmd("SMEMBERS").arg(index_key))
                 .await?;
             if tokens.is_empty() {
                 return Ok(Attempt::Done(0));
             }
             let mut invocation = scripts::DELETE_SESSIONS.prepare_invoke();
-            invocation.key(&index_key).key(self.keys.session_expiries());
+            invocation.key(index_key).key(self.keys.session_expiries());
             for token in &tokens {
                 invocation.key(self.keys.session(token));
             }

@@ -11,12 +11,28 @@ use crate::error;
 use crate::keys::{KeyLayout, DEFAULT_PREFIX};
 
 /// Default time to open a connection.
+///
+/// ```
+/// assert!(adapter_redis::DEFAULT_CONNECTION_TIMEOUT.as_secs() >= 1);
+/// ```
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default time to wait for a reply.
+///
+/// ```
+/// assert!(adapter_redis::DEFAULT_RESPONSE_TIMEOUT.as_secs() >= 1);
+/// ```
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default number of reconnect attempts after a connection is lost, before calls fail.
+///
+/// ```
+/// assert_eq!(adapter_redis::DEFAULT_RECONNECT_RETRIES, 2);
+/// ```
 pub const DEFAULT_RECONNECT_RETRIES: usize = 2;
 /// Default longest pause between reconnect attempts.
+///
+/// ```
+/// assert!(adapter_redis::DEFAULT_RECONNECT_MAX_DELAY.as_secs() >= 1);
+/// ```
 pub const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
 
 /// Options of a [`RedisAdapter`], and the way to connect one: made by
@@ -190,8 +206,8 @@ impl RedisAdapterBuilder {
 
     /// Checks the options and connects.
     ///
-    /// Errors: `InvalidInput` (code ADAPTER_CONNECTION_ERROR's method, `connect`) for an
-    /// invalid key prefix or a malformed URL, before any I/O; ADAPTER_CONNECTION_ERROR
+    /// Errors (operation `connect`): `InvalidInput` for an invalid key prefix or a
+    /// malformed URL, before any I/O; ADAPTER_CONNECTION_ERROR
     /// (kind `Connection`) when the server cannot be reached within the connection timeout,
     /// with the cause (e.g. "Connection refused") in the error's `source()`.
     ///
