@@ -215,7 +215,10 @@ async fn open_own<DB: sqlx::Database>(
     let mut first = source.lease(Operation::Connect).await?;
     first.settle(&Ok(()));
     // Warm the pool up to `min_connections`, so the first calls do not pay for connecting.
-    let warm = options.min_connections.min(options.max_connections).saturating_sub(1);
+    let warm = options
+        .min_connections
+        .min(options.max_connections)
+        .saturating_sub(1);
     let mut extra = Vec::new();
     for _ in 0..warm {
         let mut lease = source.lease(Operation::Connect).await?;
