@@ -25,7 +25,7 @@ pub struct BenchResult {
     pub p95_us: f64,
     /// 99th percentile in microseconds.
     pub p99_us: f64,
-    /// Round trips to the server per call, counted by a [`Relay`](crate::relay::Relay) on
+    /// Round trips to the server per call, counted by a [`Relay`] on
     /// the way (`bench --round-trips`); `None` when not counted.
     pub round_trips: Option<f64>,
 }
