@@ -325,3 +325,72 @@ where
         }
     }
 }
+
+/// The whole outage drill on an adapter connected (with a pool timeout of `timeout`) to
+/// `cluster`, which it has migrated: a user with a session is written and read; the server
+/// stops and every kind of call (read, write, atomic take, delete, update) fails with
+/// ADAPTER_CONNECTION_ERROR within `timeout` + 1 s; the server starts again and the same
+/// adapter serves the session (within 30 s) and writes again.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use adapter_conformance::throwaway::{outage_drill, PgCluster};
+/// # async fn run(connect: impl Fn(String) -> std::sync::Arc<dyn auth_core::Adapter>) {
+/// let Some(cluster) = PgCluster::start_for("recovery") else { return };
+/// let adapter = connect(cluster.url()); // with a 2 s pool timeout, migrated
+/// outage_drill(adapter.as_ref(), &cluster, Duration::from_secs(2)).await;
+/// # }
+/// ```
+pub async fn outage_drill(
+    adapter: &dyn auth_core::Adapter,
+    cluster: &PgCluster,
+    timeout: Duration,
+) {
+    use auth_core::chrono::{Duration as Span, Utc};
+    use auth_core::{Session, User, UserUpdate};
+
+    let user = adapter
+        .create_user(User::with_id("u-1").with_email("ada@example.com"))
+        .await
+        .expect("create_user");
+    let session = adapter
+        .create_session(Session::with_token(
+            "tok-1",
+            "u-1",
+            Utc::now() + Span::days(1),
+        ))
+        .await
+        .expect("create_session");
+    // Several calls at once, so the pool holds several connections that die with the server.
+    let reads = (0..4).map(|_| adapter.get_session_and_user("tok-1"));
+    for found in futures::future::join_all(reads).await {
+        assert_eq!(found.expect("read"), Some((session.clone(), user.clone())));
+    }
+
+    cluster.stop().unwrap_or_else(|e| panic!("stop: {e}"));
+    // Scheduling slack on a loaded 2-core machine.
+    let limit = timeout + Duration::from_secs(1);
+    let get = adapter.get_session_and_user("tok-1");
+    expect_connection_error("get_session_and_user", limit, get).await;
+    let create = adapter.create_user(User::with_id("u-2"));
+    expect_connection_error("create_user", limit, create).await;
+    let take = adapter.use_verification_token("a", "b");
+    expect_connection_error("use_verification_token", limit, take).await;
+    expect_connection_error("delete_user", limit, adapter.delete_user("u-1")).await;
+    let update = adapter.update_user(UserUpdate::new("u-1").name(Some("Ada".into())));
+    expect_connection_error("update_user", limit, update).await;
+
+    cluster.start().unwrap_or_else(|e| panic!("restart: {e}"));
+    // The same adapter: its broken connections are replaced as calls come in.
+    let back = until_back(Duration::from_secs(30), || {
+        adapter.get_session_and_user("tok-1")
+    })
+    .await;
+    assert_eq!(back, Some((session, user)), "the data survived the restart");
+    for i in 0..8 {
+        adapter
+            .create_user(User::with_id(format!("u-after-{i}")))
+            .await
+            .expect("writes work again, on every connection");
+    }
+}

@@ -46,6 +46,36 @@ macro_rules! lock_then_delete {
     };
 }
 
+/// Applies `$changes` to the rows `$target` selects and returns the changed row:
+/// `UPDATE … RETURNING`.
+#[allow(unused_macros)] // a build with only `mysql` has no RETURNING dialect
+macro_rules! update_returning {
+    ($conn:ident, $target:expr, $changes:expr, $Row:ty) => {
+        diesel::update($target)
+            .set($changes)
+            .get_result::<$Row>($conn)
+            .await
+            .optional()
+    };
+}
+
+/// The same on MariaDB/MySQL: in one transaction, the `UPDATE`, then a read of the row by
+/// `$key` (`None`, with no read, when the update matched nothing).
+#[allow(unused_macros)]
+macro_rules! update_then_read {
+    ($conn:ident, $target:expr, $changes:expr, $key:expr, $Row:ty) => {
+        $conn
+            .transaction(async |conn| {
+                let matched = diesel::update($target).set($changes).execute(conn).await?;
+                if matched == 0 {
+                    return Ok(None);
+                }
+                $key.first::<$Row>(conn).await.optional()
+            })
+            .await
+    };
+}
+
 #[async_trait]
 impl Store for DieselAdapter {
     fn backend(&self) -> &'static str {
@@ -136,53 +166,47 @@ impl Store for DieselAdapter {
                 .await
                 .map_err(|e| e.with_code(ErrorCode::UpdateUserError));
         }
-        with_conn!(&self.pool, op, |conn, s, Stamp|
-            returning: {
-                let changes = (
-                    update.email.as_ref().map(|e| s::users::email.eq(e.as_deref())),
-                    email_key.map(|k| s::users::email_normalized.eq(k)),
+        // The fields the update sets; `None` leaves a column out of the `SET` list.
+        macro_rules! changes {
+            ($s:ident, $Stamp:ident) => {
+                (
+                    update
+                        .email
+                        .as_ref()
+                        .map(|e| $s::users::email.eq(e.as_deref())),
+                    email_key.map(|k| $s::users::email_normalized.eq(k)),
                     update
                         .email_verified
-                        .map(|v| s::users::email_verified.eq(v.map(stamp::<Stamp>))),
-                    update.name.as_ref().map(|n| s::users::name.eq(n.as_deref())),
-                    update.image.as_ref().map(|i| s::users::image.eq(i.as_deref())),
-                );
-                diesel::update(s::users::table.filter(s::users::id.eq(&update.id)))
-                    .set(changes)
-                    .get_result::<UserRow<Stamp>>(conn)
-                    .await
-                    .optional()?
-                    .map(rows::user)
-                    .transpose()
-            },
-            mysql: {
-                conn.transaction(async |conn| {
-                    let changes = (
-                        update.email.as_ref().map(|e| s::users::email.eq(e.as_deref())),
-                        email_key.map(|k| s::users::email_normalized.eq(k)),
-                        update
-                            .email_verified
-                            .map(|v| s::users::email_verified.eq(v.map(stamp::<Stamp>))),
-                        update.name.as_ref().map(|n| s::users::name.eq(n.as_deref())),
-                        update.image.as_ref().map(|i| s::users::image.eq(i.as_deref())),
-                    );
-                    let matched = diesel::update(s::users::table.filter(s::users::id.eq(&update.id)))
-                        .set(changes)
-                        .execute(conn)
-                        .await?;
-                    if matched == 0 {
-                        return Ok(None);
-                    }
-                    s::users::table
-                        .filter(s::users::id.eq(&update.id))
-                        .first::<UserRow<Stamp>>(conn)
-                        .await
-                        .optional()?
-                        .map(rows::user)
-                        .transpose()
-                })
-                .await
-            }
+                        .map(|v| $s::users::email_verified.eq(v.map(stamp::<$Stamp>))),
+                    update
+                        .name
+                        .as_ref()
+                        .map(|n| $s::users::name.eq(n.as_deref())),
+                    update
+                        .image
+                        .as_ref()
+                        .map(|i| $s::users::image.eq(i.as_deref())),
+                )
+            };
+        }
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: update_returning!(
+                conn,
+                s::users::table.filter(s::users::id.eq(&update.id)),
+                changes!(s, Stamp),
+                UserRow<Stamp>
+            )?
+            .map(rows::user)
+            .transpose(),
+            mysql: update_then_read!(
+                conn,
+                s::users::table.filter(s::users::id.eq(&update.id)),
+                changes!(s, Stamp),
+                s::users::table.filter(s::users::id.eq(&update.id)),
+                UserRow<Stamp>
+            )?
+            .map(rows::user)
+            .transpose()
         )
     }
 
@@ -273,56 +297,33 @@ impl Store for DieselAdapter {
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
         let a = account;
-        with_conn!(&self.pool, op, |conn, s, Stamp|
-            returning: {
-                diesel::update(
-                    s::accounts::table
-                        .filter(s::accounts::provider.eq(&a.provider))
-                        .filter(s::accounts::provider_account_id.eq(&a.provider_account_id)),
+        macro_rules! key {
+            ($s:ident) => {
+                $s::accounts::table
+                    .filter($s::accounts::provider.eq(&a.provider))
+                    .filter($s::accounts::provider_account_id.eq(&a.provider_account_id))
+            };
+        }
+        macro_rules! tokens {
+            ($s:ident) => {
+                (
+                    $s::accounts::refresh_token.eq(a.refresh_token.as_deref()),
+                    $s::accounts::access_token.eq(a.access_token.as_deref()),
+                    $s::accounts::expires_at.eq(a.expires_at),
+                    $s::accounts::token_type.eq(a.token_type.as_deref()),
+                    $s::accounts::scope.eq(a.scope.as_deref()),
+                    $s::accounts::id_token.eq(a.id_token.as_deref()),
+                    $s::accounts::session_state.eq(a.session_state.as_deref()),
                 )
-                .set((
-                    s::accounts::refresh_token.eq(a.refresh_token.as_deref()),
-                    s::accounts::access_token.eq(a.access_token.as_deref()),
-                    s::accounts::expires_at.eq(a.expires_at),
-                    s::accounts::token_type.eq(a.token_type.as_deref()),
-                    s::accounts::scope.eq(a.scope.as_deref()),
-                    s::accounts::id_token.eq(a.id_token.as_deref()),
-                    s::accounts::session_state.eq(a.session_state.as_deref()),
-                ))
-                .get_result::<AccountRow>(conn)
-                .await
-                .optional()?
+            };
+        }
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: update_returning!(conn, key!(s), tokens!(s), AccountRow)?
+                .map(rows::account)
+                .transpose(),
+            mysql: update_then_read!(conn, key!(s), tokens!(s), key!(s), AccountRow)?
                 .map(rows::account)
                 .transpose()
-            },
-            mysql: {
-                conn.transaction(async |conn| {
-                    let key = s::accounts::table
-                        .filter(s::accounts::provider.eq(&a.provider))
-                        .filter(s::accounts::provider_account_id.eq(&a.provider_account_id));
-                    let matched = diesel::update(key)
-                        .set((
-                            s::accounts::refresh_token.eq(a.refresh_token.as_deref()),
-                            s::accounts::access_token.eq(a.access_token.as_deref()),
-                            s::accounts::expires_at.eq(a.expires_at),
-                            s::accounts::token_type.eq(a.token_type.as_deref()),
-                            s::accounts::scope.eq(a.scope.as_deref()),
-                            s::accounts::id_token.eq(a.id_token.as_deref()),
-                            s::accounts::session_state.eq(a.session_state.as_deref()),
-                        ))
-                        .execute(conn)
-                        .await?;
-                    if matched == 0 {
-                        return Ok(None);
-                    }
-                    key.first::<AccountRow>(conn)
-                        .await
-                        .optional()?
-                        .map(rows::account)
-                        .transpose()
-                })
-                .await
-            }
         )
     }
 
@@ -396,49 +397,41 @@ impl Store for DieselAdapter {
         }
         // Only a live session changes; a new user that does not exist is a foreign key
         // violation (NotFound).
-        with_conn!(&self.pool, op, |conn, s, Stamp|
-            returning: {
-                diesel::update(
-                    s::sessions::table
-                        .filter(s::sessions::session_token.eq(&update.session_token))
-                        .filter(s::sessions::expires.gt(stamp::<Stamp>(now))),
+        macro_rules! live {
+            ($s:ident, $Stamp:ident) => {
+                $s::sessions::table
+                    .filter($s::sessions::session_token.eq(&update.session_token))
+                    .filter($s::sessions::expires.gt(stamp::<$Stamp>(now)))
+            };
+        }
+        macro_rules! changes {
+            ($s:ident, $Stamp:ident) => {
+                (
+                    update
+                        .expires
+                        .map(|at| $s::sessions::expires.eq(stamp::<$Stamp>(at))),
+                    update.user_id.as_ref().map(|u| $s::sessions::user_id.eq(u)),
                 )
-                .set((
-                    update.expires.map(|at| s::sessions::expires.eq(stamp::<Stamp>(at))),
-                    update.user_id.as_ref().map(|u| s::sessions::user_id.eq(u)),
-                ))
-                .get_result::<SessionRow<Stamp>>(conn)
-                .await
-                .optional()?
-                .map(rows::session)
-                .transpose()
-            },
-            mysql: {
-                conn.transaction(async |conn| {
-                    let matched = diesel::update(
-                        s::sessions::table
-                            .filter(s::sessions::session_token.eq(&update.session_token))
-                            .filter(s::sessions::expires.gt(stamp::<Stamp>(now))),
-                    )
-                    .set((
-                        update.expires.map(|at| s::sessions::expires.eq(stamp::<Stamp>(at))),
-                        update.user_id.as_ref().map(|u| s::sessions::user_id.eq(u)),
-                    ))
-                    .execute(conn)
-                    .await?;
-                    if matched == 0 {
-                        return Ok(None);
-                    }
-                    s::sessions::table
-                        .filter(s::sessions::session_token.eq(&update.session_token))
-                        .first::<SessionRow<Stamp>>(conn)
-                        .await
-                        .optional()?
-                        .map(rows::session)
-                        .transpose()
-                })
-                .await
-            }
+            };
+        }
+        with_conn!(&self.pool, op, |conn, s, Stamp|
+            returning: update_returning!(
+                conn,
+                live!(s, Stamp),
+                changes!(s, Stamp),
+                SessionRow<Stamp>
+            )?
+            .map(rows::session)
+            .transpose(),
+            mysql: update_then_read!(
+                conn,
+                live!(s, Stamp),
+                changes!(s, Stamp),
+                s::sessions::table.filter(s::sessions::session_token.eq(&update.session_token)),
+                SessionRow<Stamp>
+            )?
+            .map(rows::session)
+            .transpose()
         )
     }
 
@@ -595,33 +588,28 @@ impl Store for DieselAdapter {
         counter: i64,
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::UpdateAuthenticatorCounter;
+        macro_rules! key {
+            ($s:ident) => {
+                $s::authenticators::table
+                    .filter($s::authenticators::credential_id.eq(credential_id))
+            };
+        }
         with_conn!(&self.pool, op, |conn, s, Stamp|
-            returning: diesel::update(
-                s::authenticators::table
-                    .filter(s::authenticators::credential_id.eq(credential_id)),
+            returning: update_returning!(
+                conn,
+                key!(s),
+                s::authenticators::counter.eq(counter),
+                AuthenticatorRow
             )
-            .set(s::authenticators::counter.eq(counter))
-            .get_result::<AuthenticatorRow>(conn)
-            .await
-            .optional()
             .map(|row| row.map(rows::authenticator)),
-            mysql: conn
-                .transaction(async |conn| {
-                    let key = s::authenticators::table
-                        .filter(s::authenticators::credential_id.eq(credential_id));
-                    let matched = diesel::update(key)
-                        .set(s::authenticators::counter.eq(counter))
-                        .execute(conn)
-                        .await?;
-                    if matched == 0 {
-                        return Ok(None);
-                    }
-                    key.first::<AuthenticatorRow>(conn)
-                        .await
-                        .optional()
-                        .map(|row| row.map(rows::authenticator))
-                })
-                .await
+            mysql: update_then_read!(
+                conn,
+                key!(s),
+                s::authenticators::counter.eq(counter),
+                key!(s),
+                AuthenticatorRow
+            )
+            .map(|row| row.map(rows::authenticator))
         )
     }
 
