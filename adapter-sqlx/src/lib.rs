@@ -25,7 +25,7 @@
 //! // The app's auth layer holds the trait object and never names the backend.
 //! let db: Arc<dyn Adapter> = Arc::new(adapter);
 //! let user = db.create_user(User::new().with_email("ada@example.com")).await?;
-//! db.create_session(Session::new("cookie-token", &user.id, Utc::now() + Span::days(30)))
+//! db.create_session(Session::with_token("cookie-token", &user.id, Utc::now() + Span::days(30)))
 //!     .await?;
 //! let (_session, signed_in) = db.get_session_and_user("cookie-token").await?.expect("live");
 //! assert_eq!(signed_in.id, user.id);
