@@ -566,14 +566,8 @@ impl Store for MongoAdapter {
             .await
             .for_op(op)?;
         let owned = doc! { "user_id": id };
-        self.accounts
-            .delete_many(owned.clone())
-            .await
-            .for_op(op)?;
-        self.sessions
-            .delete_many(owned.clone())
-            .await
-            .for_op(op)?;
+        self.accounts.delete_many(owned.clone()).await.for_op(op)?;
+        self.sessions.delete_many(owned.clone()).await.for_op(op)?;
         self.authenticators.delete_many(owned).await.for_op(op)?;
         user.map(|doc| doc.into_model(op)).transpose()
     }
@@ -640,9 +634,7 @@ impl Store for MongoAdapter {
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         let op = Operation::ListAccounts;
         let filter = doc! { "user_id": user_id };
-        let docs = self
-            .find_owned(op, &self.accounts, user_id, filter)
-            .await?;
+        let docs = self.find_owned(op, &self.accounts, user_id, filter).await?;
         docs.into_iter().map(|doc| doc.into_model(op)).collect()
     }
 
@@ -668,7 +660,10 @@ impl Store for MongoAdapter {
         if found.doc.expires_ms <= millis(now) {
             return Ok(None);
         }
-        Ok(Some((found.doc.into_model(op)?, found.user.into_model(op)?)))
+        Ok(Some((
+            found.doc.into_model(op)?,
+            found.user.into_model(op)?,
+        )))
     }
 
     async fn change_session(
@@ -742,9 +737,7 @@ impl Store for MongoAdapter {
     ) -> AdapterResult<Vec<Session>> {
         let op = Operation::ListSessions;
         let filter = doc! { "user_id": user_id, "expires_ms": { "$gt": millis(now) } };
-        let docs = self
-            .find_owned(op, &self.sessions, user_id, filter)
-            .await?;
+        let docs = self.find_owned(op, &self.sessions, user_id, filter).await?;
         docs.into_iter().map(|doc| doc.into_model(op)).collect()
     }
 

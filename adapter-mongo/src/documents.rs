@@ -251,9 +251,10 @@ mod tests {
     #[test]
     fn expiry_is_kept_as_a_date_and_as_milliseconds() {
         let expires = Utc.timestamp_millis_opt(1_900_000_000_123).unwrap();
-        let doc =
-            bson::to_document(&SessionDoc::from_model(&Session::with_token("t", "u", expires)))
-                .unwrap();
+        let doc = bson::to_document(&SessionDoc::from_model(&Session::with_token(
+            "t", "u", expires,
+        )))
+        .unwrap();
         assert_eq!(doc.get_i64("expires_ms").unwrap(), 1_900_000_000_123);
         assert_eq!(
             doc.get_datetime("expires").unwrap().timestamp_millis(),
