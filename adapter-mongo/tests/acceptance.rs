@@ -629,7 +629,8 @@ async fn delete_user_racing_with_inserts_leaves_no_orphan() {
             let session = Session::with_token(format!("race-{trial}"), &user, expires);
             // Stagger the delete so that it lands before, between and after the inserts'
             // two steps across the trials.
-            let delay = std::time::Duration::from_micros((trial % 10) * 300);
+            // 50 distinct delays, 0 to 3 ms in steps of 60 µs, in a scrambled order.
+            let delay = std::time::Duration::from_micros((trial * 31 % 50) * 60);
             let (deleted, linked, created, registered) = tokio::join!(
                 async {
                     tokio::time::sleep(delay).await;
