@@ -609,39 +609,55 @@ async fn counts_are_exact_to_the_millisecond() {
 
 #[tokio::test]
 async fn delete_user_racing_with_inserts_leaves_no_orphan() {
+    use futures::future::{join_all, BoxFuture};
+    /// Of each kind, this many inserts race with one delete per trial: with more requests in
+    /// flight, some land between the delete's two steps in almost every trial.
+    const EACH: usize = 4;
     on_fresh_database(|adapter| async move {
         let names = adapter.collections().clone();
         let expires = Utc::now() + Duration::days(1);
-        for trial in 0..50 {
+        for trial in 0..50u64 {
             let user = format!("racer-{trial}");
             adapter.create_user(User::with_id(&user)).await.unwrap();
-            let account = Account::new(&user, AccountType::OAuth, "github", format!("gh-{trial}"));
-            let credential = Authenticator {
-                credential_id: format!("cred-{trial}"),
-                user_id: user.clone(),
-                provider_account_id: format!("gh-{trial}"),
-                credential_public_key: "pk".to_owned(),
-                counter: 0,
-                credential_device_type: "singleDevice".to_owned(),
-                credential_backed_up: false,
-                transports: None,
-            };
-            let session = Session::with_token(format!("race-{trial}"), &user, expires);
-            // Stagger the delete so that it lands before, between and after the inserts'
-            // two steps across the trials.
-            // 50 distinct delays, 0 to 3 ms in steps of 60 µs, in a scrambled order.
+            let mut inserts: Vec<BoxFuture<'_, auth_core::AdapterResult<()>>> = Vec::new();
+            for i in 0..EACH {
+                let key = format!("{trial}-{i}");
+                let account =
+                    Account::new(&user, AccountType::OAuth, "github", format!("gh-{key}"));
+                let session = Session::with_token(format!("race-{key}"), &user, expires);
+                let credential = Authenticator {
+                    credential_id: format!("cred-{key}"),
+                    user_id: user.clone(),
+                    provider_account_id: format!("gh-{key}"),
+                    credential_public_key: "pk".to_owned(),
+                    counter: 0,
+                    credential_device_type: "singleDevice".to_owned(),
+                    credential_backed_up: false,
+                    transports: None,
+                };
+                let adapter = &adapter;
+                inserts.push(Box::pin(async move {
+                    adapter.link_account(account).await.map(drop)
+                }));
+                inserts.push(Box::pin(async move {
+                    adapter.create_session(session).await.map(drop)
+                }));
+                inserts.push(Box::pin(async move {
+                    adapter.create_authenticator(credential).await.map(drop)
+                }));
+            }
+            // 50 distinct delays, 0 to 3 ms in steps of 60 µs, in a scrambled order, so the
+            // delete lands before, among and after the inserts' steps across the trials.
             let delay = std::time::Duration::from_micros((trial * 31 % 50) * 60);
-            let (deleted, linked, created, registered) = tokio::join!(
+            let (deleted, results) = tokio::join!(
                 async {
                     tokio::time::sleep(delay).await;
                     adapter.delete_user(&user).await
                 },
-                adapter.link_account(account),
-                adapter.create_session(session),
-                adapter.create_authenticator(credential),
+                join_all(inserts),
             );
             deleted.unwrap();
-            for result in [linked.map(drop), created.map(drop), registered.map(drop)] {
+            for result in results {
                 if let Err(e) = result {
                     assert_eq!(e.kind(), auth_core::ErrorKind::NotFound, "{e}");
                 }
@@ -653,18 +669,18 @@ async fn delete_user_racing_with_inserts_leaves_no_orphan() {
                     .unwrap();
                 assert_eq!(orphans, 0, "trial {trial}: orphan in {collection}");
             }
-            // The provider account and the credential id are free for a new user.
+            // The provider accounts are free for a new user.
             let heir = format!("heir-{trial}");
             adapter.create_user(User::with_id(&heir)).await.unwrap();
-            adapter
-                .link_account(Account::new(
+            for i in 0..EACH {
+                let account = Account::new(
                     &heir,
                     AccountType::OAuth,
                     "github",
-                    format!("gh-{trial}"),
-                ))
-                .await
-                .unwrap();
+                    format!("gh-{trial}-{i}"),
+                );
+                adapter.link_account(account).await.unwrap();
+            }
         }
     })
     .await;
