@@ -46,21 +46,32 @@
 //! dropped on write.
 //!
 //! Every statement is rendered once, at connect time, and prepared and cached per
-//! connection by sqlx. `get_session_and_user` is one joined `SELECT`;
+//! connection by sqlx. Connections come from the adapter's own pool (deadpool over sqlx
+//! connections), whose checkout never touches the network: a call costs the round trips of
+//! its statements and nothing more (sqlx's own pool pings before and after every use). A
+//! connection whose call was cancelled or broke is discarded, a reused connection found
+//! broken (a server restart) is retried once on a new one, and every call, connecting
+//! included, is bounded by the acquire timeout. `get_session_and_user` is one joined `SELECT`;
 //! `use_verification_token` one `DELETE … RETURNING` (a locking transaction on MySQL 8);
 //! `update_user` one `UPDATE … RETURNING` (an update-then-read transaction on
 //! MySQL/MariaDB); `delete_user` one cascading `DELETE`.
 //!
+//! [`SqlxAdapter`] implements [`auth_core::Store`]; auth-core's policy layer turns it into
+//! an [`auth_core::Adapter`] that validates every input before anything is sent (the size
+//! caps of [`auth_core::validate`] fit every column of every dialect, and no NUL byte is
+//! accepted anywhere), cuts timestamps to the millisecond and keeps secrets out of errors.
 //! Errors are [`auth_core::AdapterError`]s: a unique key taken is `Conflict`, a missing
-//! user behind a foreign key `NotFound`, a value the column cannot hold (a NUL byte on
-//! PostgreSQL, an over-long key on MySQL/MariaDB) `InvalidInput` before anything is sent,
-//! and a database that does not answer within the acquire timeout
-//! ADAPTER_CONNECTION_ERROR; the same adapter works again when it is back.
+//! user behind a foreign key `NotFound` (also when the user is deleted concurrently: the
+//! foreign key leaves no orphan), and a database that does not answer within the acquire
+//! timeout ADAPTER_CONNECTION_ERROR; the same adapter works again when it is back. A
+//! database that refuses connections fails [`SqlxAdapterBuilder::connect`] at once with the
+//! real cause.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;
 mod dialect;
 mod error;
+mod lease;
 mod migrate;
 mod options;
 mod pool;
@@ -72,6 +83,7 @@ pub use options::{
     validate_table_prefix, SqlxAdapterBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TABLE_PREFIX, MAX_TABLE_PREFIX_LEN,
 };
+pub use pool::SqlxPool;
 
 /// The sqlx this crate is built on, so an application names the same version.
 pub use sqlx;
