@@ -265,7 +265,8 @@ impl MongoAdapter {
 
     /// Shuts the driver down: ends its server sessions, stops its monitors and closes its
     /// connections (every clone of the adapter, and of a client given to
-    /// [`from_client`](Self::from_client), shares them). Calls afterwards fail.
+    /// [`from_client`](Self::from_client), shares them). Calls afterwards fail at once with
+    /// ADAPTER_CONNECTION_ERROR.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), auth_core::AdapterError> {

@@ -24,8 +24,8 @@ fn is_duplicate_key(err: &Error) -> bool {
 }
 
 /// What kind of failure a driver error is: a duplicate key is [`ErrorKind::Conflict`];
-/// no server within the server selection timeout, an I/O failure, a cleared pool or a
-/// failed DNS lookup is [`ErrorKind::Connection`]; a value the driver cannot encode is
+/// no server within the server selection timeout, an I/O failure, a cleared pool, a
+/// failed DNS lookup or a client shut down by `close()` is [`ErrorKind::Connection`]; a value the driver cannot encode is
 /// [`ErrorKind::InvalidInput`]; anything else [`ErrorKind::Backend`].
 ///
 /// ```
@@ -41,7 +41,8 @@ pub fn kind_of(err: &Error) -> ErrorKind {
         MongoKind::ServerSelection { .. }
         | MongoKind::Io(_)
         | MongoKind::ConnectionPoolCleared { .. }
-        | MongoKind::DnsResolve { .. } => ErrorKind::Connection,
+        | MongoKind::DnsResolve { .. }
+        | MongoKind::Shutdown => ErrorKind::Connection,
         MongoKind::BsonSerialization(_) | MongoKind::InvalidArgument { .. } => {
             ErrorKind::InvalidInput
         }
@@ -130,5 +131,7 @@ mod tests {
         assert_eq!(mapped.kind(), ErrorKind::Connection);
         assert_eq!(mapped.code(), ErrorCode::AdapterConnectionError);
         assert_eq!(mapped.operation(), Operation::GetUser);
+        let closed = Error::from(MongoKind::Shutdown);
+        assert_eq!(kind_of(&closed), ErrorKind::Connection);
     }
 }

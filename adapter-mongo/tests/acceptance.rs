@@ -793,3 +793,29 @@ async fn debug_shows_no_password() {
     assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput);
     assert!(MongoAdapter::from_client(adapter.client().clone(), "a.b").is_err());
 }
+
+#[tokio::test]
+async fn calls_after_close_fail_in_bounded_time() {
+    let Some(adapter) = adapter().await else {
+        return;
+    };
+    let db = adapter.database().clone();
+    let other = adapter.clone();
+    other
+        .create_user(User::with_id("before-close"))
+        .await
+        .unwrap();
+    db.drop().await.unwrap();
+    adapter.close().await;
+    let started = std::time::Instant::now();
+    let err = other.get_user("before-close").await.unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{err}"
+    );
+    assert_eq!(
+        err.code(),
+        auth_core::ErrorCode::AdapterConnectionError,
+        "{err}"
+    );
+}
