@@ -59,7 +59,7 @@ async fn measure(
         .create_user(User::with_id("bench-user").with_email("bench@example.com"))
         .await?;
     let expires = Utc::now() + Span::days(1);
-    db.create_session(Session::new("bench-session", &user.id, expires))
+    db.create_session(Session::with_token("bench-session", &user.id, expires))
         .await?;
     // Warm up pools and statement caches before measuring.
     for _ in 0..iterations.min(50) {
@@ -88,7 +88,7 @@ async fn measure(
 
     let mut samples = Vec::with_capacity(iterations);
     for i in 0..iterations {
-        let session = Session::new(format!("bench-new-{i}"), &user.id, expires);
+        let session = Session::with_token(format!("bench-new-{i}"), &user.id, expires);
         let started = Instant::now();
         db.create_session(session).await?;
         samples.push(started.elapsed());

@@ -116,6 +116,7 @@ where
 }
 
 /// What the harness found for a backend.
+#[derive(Clone)]
 pub enum Resolved {
     /// Ready to hand out fixtures.
     Ready(Arc<dyn Backend>),

@@ -42,6 +42,15 @@ macro_rules! for_each_scenario {
             27 s27_session_of_deleted_user_is_gone => "a deleted user's session is gone",
             28 s28_unreachable_server_fails_fast => "a dead server gives ADAPTER_CONNECTION_ERROR in time",
             29 s29_migrate_is_idempotent => "migrate() twice is harmless",
+            30 s30_secrets_never_printed => "no token in any error's or model's Display/Debug",
+            31 s31_expired_session_is_not_revived => "update_session never revives an expired session",
+            32 s32_delete_races_leave_no_orphan => "delete_user racing creates: no orphan, relink works",
+            33 s33_session_moves_to_another_user => "update_session moves a session to another user",
+            34 s34_email_verified_set_and_cleared => "email_verified set, then cleared",
+            35 s35_concurrent_partial_updates_both_land => "two concurrent partial update_user calls both land",
+            36 s36_counts_are_exact => "delete_sessions and delete_expired count exactly",
+            37 s37_delete_authenticator_and_list_accounts => "delete_authenticator and list_accounts",
+            38 s38_over_cap_inputs_are_refused_before_io => "over-cap input is InvalidInput before any I/O",
         }
     };
 }
@@ -99,8 +108,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_run_from_1_to_29_in_order() {
+    fn numbers_run_from_1_to_38_in_order() {
         let numbers: Vec<u32> = SCENARIOS.iter().map(|s| s.number).collect();
-        assert_eq!(numbers, (1..=29).collect::<Vec<_>>());
+        assert_eq!(numbers, (1..=38).collect::<Vec<_>>());
     }
 }

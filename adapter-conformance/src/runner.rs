@@ -1,8 +1,9 @@
 //! Runs scenarios against a backend: one fresh fixture each, a time limit, teardown
 //! whatever happens, and a result per scenario.
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
@@ -95,8 +96,42 @@ pub async fn run_all(
     results
 }
 
-/// The body of every generated test: resolves the backend, skips loudly or fails when it
-/// is missing, runs the scenario and panics with its failure.
+/// The one tokio runtime of a test process: every generated test of the process runs on
+/// it, so a backend's pools and containers, opened once, serve them all.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => panic!("could not start a tokio runtime: {e}"),
+        }
+    })
+}
+
+/// What the harness found for a backend, once per process (by backend name).
+type SharedResolution = Arc<tokio::sync::OnceCell<Result<Resolved, String>>>;
+
+async fn resolve_once(spec: &BackendSpec) -> Result<Resolved, String> {
+    static RESOLVED: OnceLock<Mutex<HashMap<&'static str, SharedResolution>>> = OnceLock::new();
+    let cell = {
+        let mut map = RESOLVED
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(spec.name).or_default().clone()
+    };
+    cell.get_or_init(|| async { harness::resolve(spec).await.map_err(|e| e.to_string()) })
+        .await
+        .clone()
+}
+
+/// The body of every generated test: resolves the backend (once per test process, shared by
+/// its scenarios), skips loudly or fails when it is missing, runs the scenario and panics
+/// with its failure.
 ///
 /// # Panics
 /// When the scenario fails, or the backend is missing and required.
@@ -105,16 +140,8 @@ pub fn run_test(spec: fn() -> BackendSpec, scenario_name: &str) {
     let Some(scenario) = crate::scenario(scenario_name) else {
         panic!("no scenario named {scenario_name}");
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => panic!("could not start a tokio runtime: {e}"),
-    };
-    runtime.block_on(async {
-        let backend = match harness::resolve(&spec).await {
+    runtime().block_on(async {
+        let backend = match resolve_once(&spec).await {
             Ok(Resolved::Ready(backend)) => backend,
             Ok(Resolved::Skipped(why)) => {
                 if harness::is_required(spec.name) {
@@ -141,7 +168,7 @@ pub fn run_test(spec: fn() -> BackendSpec, scenario_name: &str) {
 /// Says once per backend and test run that a backend was skipped, where a person sees it.
 ///
 /// Test runners capture a passing test's output, and nextest runs each test in its own
-/// process, so a plain `eprintln!` would be hidden and repeated 29 times. The first test
+/// process, so a plain `eprintln!` would be hidden and repeated once per scenario. The first test
 /// process of a run to claim a marker file writes the line to the terminal (when there is
 /// one) and to its own stderr; the others stay quiet.
 fn announce_skip(backend: &str, line: &str) {

@@ -1,7 +1,8 @@
 //! The scenarios of CONFORMANCE.md, one named function each.
 //!
 //! 1–13 carry over Auth.js's own adapter suite; 14–29 cover what that suite never checked
-//! and real adapters got wrong. Every scenario gets a fresh fixture, so they run in
+//! and real adapters got wrong; 30–38 hold the rules of contract v2 (secrets, expiry,
+//! races, exact counts, size caps). Every scenario gets a fresh fixture, so they run in
 //! parallel and in any order.
 
 use std::time::{Duration, Instant};
@@ -81,7 +82,7 @@ fn authenticator(credential_id: &str, user_id: &str, counter: i64) -> Authentica
 }
 
 fn live_session(token: &str, user_id: &str) -> Session {
-    Session::new(token, user_id, from_now(30 * DAY))
+    Session::with_token(token, user_id, from_now(30 * DAY))
 }
 
 async fn make_user(fx: &Fixture, id: &str) -> Result<User, Failure> {
@@ -627,7 +628,7 @@ pub async fn s17_duplicates_conflict(fx: &Fixture) -> Outcome {
         .await?;
     expect_error(
         fx.adapter
-            .create_session(Session::new("session-17", &user.id, from_now(DAY)))
+            .create_session(Session::with_token("session-17", &user.id, from_now(DAY)))
             .await,
         ErrorKind::Conflict,
         ErrorCode::CreateSessionError,
@@ -832,10 +833,10 @@ pub async fn s19_expired_records_are_never_returned(fx: &Fixture) -> Outcome {
         .create_session(live_session("live-19", &user.id))
         .await?;
     fx.adapter
-        .create_session(Session::new("expired-19", &user.id, from_now(-1000)))
+        .create_session(Session::with_token("expired-19", &user.id, from_now(-1000)))
         .await?;
     fx.adapter
-        .create_session(Session::new("expiring-19", &user.id, from_now(300)))
+        .create_session(Session::with_token("expiring-19", &user.id, from_now(300)))
         .await?;
     ensure_eq!(
         fx.adapter.get_session_and_user("expired-19").await?,
@@ -895,7 +896,11 @@ pub async fn s19_expired_records_are_never_returned(fx: &Fixture) -> Outcome {
         ))
         .await?;
     fx.adapter
-        .create_session(Session::new("expired-19b", &user.id, from_now(-5000)))
+        .create_session(Session::with_token(
+            "expired-19b",
+            &user.id,
+            from_now(-5000),
+        ))
         .await?;
     let counts = fx.adapter.delete_expired(Utc::now()).await?;
     ensure!(
@@ -1426,7 +1431,7 @@ pub async fn s25_dates_round_trip(fx: &Fixture) -> Outcome {
         )?;
     }
     let far = ymd_ms(9998, 12, 31, 23, 59, 59, 999)?;
-    let session = Session::new("far-session", "dated-0", far);
+    let session = Session::with_token("far-session", "dated-0", far);
     fx.adapter.create_session(session.clone()).await?;
     same(
         &fx.adapter
@@ -1623,6 +1628,649 @@ pub async fn s29_migrate_is_idempotent(fx: &Fixture) -> Outcome {
         .create_session(live_session("session-29b", &user.id))
         .await?;
     Ok(())
+}
+
+// ---------------------------------------------------------------- 30–38: contract v2
+
+/// Values scenario 30 provokes duplicate-key errors with: none may be printed.
+const S30_SECRETS: [&str; 7] = [
+    "s30-session-SECRET-7f3a",
+    "s30-email-SECRET-91c2",
+    "s30-pa-SECRET-5e11",
+    "s30-cred-SECRET-0b8d",
+    "s30-access-SECRET-c4d7",
+    "s30-refresh-SECRET-a9e0",
+    "s30-idtoken-SECRET-33f6",
+];
+
+/// Everything a person could see of a value: its Display, Debug (plain and pretty) and the
+/// Display and Debug of every error in its source chain.
+fn printed_error(err: &auth_core::AdapterError) -> String {
+    let mut out = format!("{err} {err:?} {err:#?}");
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(cause) = next {
+        out.push_str(&format!(" | {cause} {cause:?}"));
+        next = cause.source();
+    }
+    out
+}
+
+/// The values of [`S30_SECRETS`] that are tokens (the provider account id and the credential
+/// id are keys, kept out of errors but shown by a model's Debug).
+fn s30_tokens() -> impl Iterator<Item = &'static str> {
+    S30_SECRETS
+        .into_iter()
+        .filter(|s| !s.starts_with("s30-pa-") && !s.starts_with("s30-cred-"))
+}
+
+fn ensure_no_token(printed: &str, what: &str) -> Outcome {
+    for secret in s30_tokens() {
+        ensure!(
+            !printed.contains(secret),
+            "{what} prints the token {secret:?}: {printed}"
+        );
+    }
+    Ok(())
+}
+
+fn ensure_no_secret(printed: &str, what: &str) -> Outcome {
+    for secret in S30_SECRETS {
+        ensure!(
+            !printed.contains(secret),
+            "{what} prints the secret {secret:?}: {printed}"
+        );
+    }
+    Ok(())
+}
+
+/// Scenario 30: Secrets are never printed: every duplicate-key path (session token,
+/// verification token, provider account, credential id) gives an error whose Display, Debug
+/// and source chain hold no token, and no model's or adapter's Debug shows one.
+pub async fn s30_secrets_never_printed(fx: &Fixture) -> Outcome {
+    let [session_token, email_token, provider_account_id, credential_id, access, refresh, id_token] =
+        S30_SECRETS;
+    let user = make_user(fx, "user-30").await?;
+    let session = live_session(session_token, &user.id);
+    fx.adapter.create_session(session.clone()).await?;
+    let mut account = full_account(&user.id, "github", provider_account_id);
+    account.access_token = Some(access.to_owned());
+    account.refresh_token = Some(refresh.to_owned());
+    account.id_token = Some(id_token.to_owned());
+    fx.adapter.link_account(account.clone()).await?;
+    let cred = authenticator(credential_id, &user.id, 0);
+    fx.adapter.create_authenticator(cred.clone()).await?;
+    let token = VerificationToken::new("ada@example.com", email_token, from_now(DAY));
+    fx.adapter.create_verification_token(token.clone()).await?;
+
+    let duplicates = [
+        (
+            "duplicate session token",
+            fx.adapter.create_session(session.clone()).await.err(),
+        ),
+        (
+            "duplicate provider account",
+            fx.adapter.link_account(account.clone()).await.err(),
+        ),
+        (
+            "duplicate credential id",
+            fx.adapter.create_authenticator(cred.clone()).await.err(),
+        ),
+        (
+            "duplicate verification token",
+            fx.adapter
+                .create_verification_token(token.clone())
+                .await
+                .err(),
+        ),
+    ];
+    for (what, err) in duplicates {
+        let Some(err) = err else {
+            return Err(Failure::new(format!("{what} was accepted")));
+        };
+        ensure_eq!(
+            err.kind(),
+            ErrorKind::Conflict,
+            "{what}: the error kind ({err})"
+        );
+        ensure_no_secret(&printed_error(&err), what)?;
+    }
+    let models = format!("{session:?} {account:?} {token:?} {account:#?} {session:#?}");
+    ensure_no_token(&models, "a model's Debug")?;
+    let read = fx.adapter.get_session_and_user(session_token).await?;
+    ensure_no_token(&format!("{read:?}"), "the Debug of a session read")?;
+    let adapter = format!("{:?} {:#?}", fx.adapter, fx.adapter);
+    ensure_no_token(&adapter, "the adapter's Debug")
+}
+
+/// Scenario 31: update_session on an expired, not yet swept session gives None and does not
+/// revive it.
+pub async fn s31_expired_session_is_not_revived(fx: &Fixture) -> Outcome {
+    let user = make_user(fx, "user-31").await?;
+    let other = make_user(fx, "user-31b").await?;
+    let expired = Session::with_token("session-31", &user.id, from_now(-2_000));
+    fx.adapter.create_session(expired.clone()).await?;
+    ensure_eq!(
+        fx.adapter
+            .update_session(SessionUpdate::new("session-31").expires(from_now(30 * DAY)))
+            .await?,
+        None,
+        "extending an expired session"
+    );
+    ensure_eq!(
+        fx.adapter
+            .update_session(SessionUpdate::new("session-31").user_id(&other.id))
+            .await?,
+        None,
+        "moving an expired session"
+    );
+    if let Some(stored) = fx.inspector.stored_session("session-31").await? {
+        same(&stored, &expired, "the expired session, still unswept")?;
+    }
+    ensure_eq!(
+        fx.adapter.get_session_and_user("session-31").await?,
+        None,
+        "reading the expired session after the attempts"
+    );
+    ensure_eq!(
+        fx.adapter.list_sessions(&user.id).await?,
+        vec![],
+        "the user's live sessions"
+    );
+    Ok(())
+}
+
+/// Scenario 32: delete_user racing link_account, create_session and create_authenticator for
+/// that user, 50 times: no orphan is left in storage, and the same provider account can be
+/// linked to a new user afterwards.
+pub async fn s32_delete_races_leave_no_orphan(fx: &Fixture) -> Outcome {
+    for trial in 0..50 {
+        let id = format!("user-32-{trial}");
+        let pa = format!("gh-32-{trial}");
+        make_user(fx, &id).await?;
+        let link = fx.adapter.link_account(full_account(&id, "github", &pa));
+        let session = fx
+            .adapter
+            .create_session(live_session(&format!("session-32-{trial}"), &id));
+        let cred =
+            fx.adapter
+                .create_authenticator(authenticator(&format!("cred-32-{trial}"), &id, 0));
+        let delete = fx.adapter.delete_user(&id);
+        // Alternate who starts first, so every interleaving gets its chance.
+        let (link, session, cred, delete) = if trial % 2 == 0 {
+            futures::join!(link, session, cred, delete)
+        } else {
+            let (delete, link, session, cred) = futures::join!(delete, link, session, cred);
+            (link, session, cred, delete)
+        };
+        delete?;
+        for (what, result) in [
+            ("link_account", link.map(drop)),
+            ("create_session", session.map(drop)),
+            ("create_authenticator", cred.map(drop)),
+        ] {
+            if let Err(err) = result {
+                ensure_eq!(
+                    err.kind(),
+                    ErrorKind::NotFound,
+                    "trial {trial}: {what} racing delete_user ({err})"
+                );
+            }
+        }
+        let left = fx.inspector.records_of_user(&id).await?;
+        ensure!(
+            left.is_empty(),
+            "trial {trial}: orphans of the deleted user: {left:?}"
+        );
+        let next = format!("user-32-{trial}-next");
+        make_user(fx, &next).await?;
+        fx.adapter
+            .link_account(full_account(&next, "github", &pa))
+            .await
+            .map_err(|e| Failure::new(format!("trial {trial}: relinking {pa}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Scenario 33: update_session that moves a session to another user: it reads with the new
+/// user, and the old user's list no longer has it.
+pub async fn s33_session_moves_to_another_user(fx: &Fixture) -> Outcome {
+    let ada = make_user(fx, "user-33a").await?;
+    let bob = make_user(fx, "user-33b").await?;
+    let session = fx
+        .adapter
+        .create_session(live_session("session-33", &ada.id))
+        .await?;
+    let moved = Session {
+        user_id: bob.id.clone(),
+        ..session
+    };
+    same(
+        &fx.adapter
+            .update_session(SessionUpdate::new("session-33").user_id(&bob.id))
+            .await?,
+        &Some(moved.clone()),
+        "update_session's return value",
+    )?;
+    same(
+        &fx.adapter.get_session_and_user("session-33").await?,
+        &Some((moved.clone(), bob.clone())),
+        "the moved session reads with the new user",
+    )?;
+    ensure_eq!(
+        fx.adapter.list_sessions(&ada.id).await?,
+        vec![],
+        "the old user's sessions"
+    );
+    same(
+        &fx.adapter.list_sessions(&bob.id).await?,
+        &vec![moved],
+        "the new user's sessions",
+    )?;
+    expect_error(
+        fx.adapter
+            .update_session(SessionUpdate::new("session-33").user_id("ghost-33"))
+            .await,
+        ErrorKind::NotFound,
+        ErrorCode::UpdateSessionError,
+        "moving a session to an unknown user",
+    )
+}
+
+/// Scenario 34: email_verified set, then cleared with `Some(None)`: each reads back as written.
+pub async fn s34_email_verified_set_and_cleared(fx: &Fixture) -> Outcome {
+    let user = fx
+        .adapter
+        .create_user(User::with_id("user-34").with_email("user-34@example.com"))
+        .await?;
+    let at = from_now(-3 * DAY + 321);
+    let verified = User {
+        email_verified: Some(at),
+        ..user.clone()
+    };
+    same(
+        &fx.adapter
+            .update_user(UserUpdate::new("user-34").email_verified(Some(at)))
+            .await?,
+        &verified,
+        "setting email_verified",
+    )?;
+    same(
+        &fx.inspector.stored_user("user-34").await?,
+        &Some(verified),
+        "the stored user after setting",
+    )?;
+    same(
+        &fx.adapter
+            .update_user(UserUpdate::new("user-34").email_verified(None))
+            .await?,
+        &user,
+        "clearing email_verified",
+    )?;
+    same(
+        &fx.adapter.get_user("user-34").await?,
+        &Some(user),
+        "the user after clearing",
+    )
+}
+
+/// Scenario 35: Two concurrent partial update_user calls that set different fields: both
+/// fields land (ten rounds).
+pub async fn s35_concurrent_partial_updates_both_land(fx: &Fixture) -> Outcome {
+    make_user(fx, "user-35").await?;
+    for round in 0..10 {
+        let name = format!("name-{round}");
+        let image = format!("image-{round}");
+        let (a, b) = futures::join!(
+            fx.adapter
+                .update_user(UserUpdate::new("user-35").name(Some(name.clone()))),
+            fx.adapter
+                .update_user(UserUpdate::new("user-35").image(Some(image.clone()))),
+        );
+        a?;
+        b?;
+        let stored = fx.inspector.stored_user("user-35").await?;
+        ensure_eq!(
+            stored.map(|u| (u.name, u.image)),
+            Some((Some(name), Some(image))),
+            "round {round}: both fields"
+        );
+    }
+    Ok(())
+}
+
+/// Scenario 36: delete_sessions counts exactly the live sessions it removed, and
+/// delete_expired exactly the expired records it removed.
+pub async fn s36_counts_are_exact(fx: &Fixture) -> Outcome {
+    let user = make_user(fx, "user-36").await?;
+    for i in 0..3 {
+        fx.adapter
+            .create_session(live_session(&format!("live-36-{i}"), &user.id))
+            .await?;
+    }
+    let mut expired_sessions = Vec::new();
+    for i in 0..2 {
+        let token = format!("expired-36-{i}");
+        fx.adapter
+            .create_session(Session::with_token(&token, &user.id, from_now(-2_000)))
+            .await?;
+        expired_sessions.push(token);
+    }
+    ensure_eq!(
+        fx.adapter.delete_sessions(&user.id).await?,
+        3,
+        "delete_sessions with three live and two expired sessions"
+    );
+
+    let other = make_user(fx, "user-36b").await?;
+    let kept = fx
+        .adapter
+        .create_session(live_session("kept-36", &other.id))
+        .await?;
+    for i in 0..3 {
+        let token = format!("swept-36-{i}");
+        fx.adapter
+            .create_session(Session::with_token(&token, &other.id, from_now(-2_000)))
+            .await?;
+        expired_sessions.push(token);
+    }
+    let mut expired_tokens = Vec::new();
+    for i in 0..4 {
+        let token = format!("vt-36-{i}");
+        fx.adapter
+            .create_verification_token(VerificationToken::new(
+                "a@example.com",
+                &token,
+                from_now(-2_000),
+            ))
+            .await?;
+        expired_tokens.push(token);
+    }
+    let live_token = VerificationToken::new("a@example.com", "vt-36-live", from_now(DAY));
+    fx.adapter
+        .create_verification_token(live_token.clone())
+        .await?;
+    // What is still stored is what the sweep must remove and count (a store that expires
+    // records by itself may have dropped some already).
+    let mut stored_sessions = 0;
+    for token in &expired_sessions {
+        stored_sessions += u64::from(fx.inspector.stored_session(token).await?.is_some());
+    }
+    let mut stored_tokens = 0;
+    for token in &expired_tokens {
+        stored_tokens += u64::from(
+            fx.inspector
+                .stored_verification_token("a@example.com", token)
+                .await?
+                .is_some(),
+        );
+    }
+    let counts = fx.adapter.delete_expired(Utc::now()).await?;
+    ensure_eq!(
+        (counts.sessions, counts.verification_tokens),
+        (stored_sessions, stored_tokens),
+        "delete_expired's counts (sessions, verification tokens)"
+    );
+    for token in &expired_sessions {
+        ensure_eq!(
+            fx.inspector.stored_session(token).await?,
+            None,
+            "{token} after the sweep"
+        );
+    }
+    same(
+        &fx.inspector.stored_session("kept-36").await?,
+        &Some(kept),
+        "the live session",
+    )?;
+    same(
+        &fx.inspector
+            .stored_verification_token("a@example.com", "vt-36-live")
+            .await?,
+        &Some(live_token),
+        "the live token",
+    )?;
+    let again = fx.adapter.delete_expired(Utc::now()).await?;
+    ensure_eq!(again.total(), 0, "a second sweep");
+    Ok(())
+}
+
+/// Scenario 37: delete_authenticator and list_accounts: present, complete, and cascaded by
+/// delete_user.
+pub async fn s37_delete_authenticator_and_list_accounts(fx: &Fixture) -> Outcome {
+    let user = make_user(fx, "user-37").await?;
+    let other = make_user(fx, "user-37b").await?;
+    let mut accounts = Vec::new();
+    for provider in ["github", "google", "apple"] {
+        accounts.push(
+            fx.adapter
+                .link_account(full_account(&user.id, provider, "acct-37"))
+                .await?,
+        );
+    }
+    let other_account = fx
+        .adapter
+        .link_account(full_account(&other.id, "github", "acct-37b"))
+        .await?;
+    let by_provider = |a: &Account| a.provider.clone();
+    ensure_eq!(
+        sorted_by_key(fx.adapter.list_accounts(&user.id).await?, by_provider),
+        sorted_by_key(accounts, by_provider),
+        "list_accounts"
+    );
+    ensure_eq!(
+        fx.adapter.list_accounts("nobody-37").await?,
+        vec![],
+        "list_accounts of an unknown user"
+    );
+    let first = fx
+        .adapter
+        .create_authenticator(authenticator("cred-37-1", &user.id, 3))
+        .await?;
+    let second = fx
+        .adapter
+        .create_authenticator(authenticator("cred-37-2", &user.id, 4))
+        .await?;
+    ensure_eq!(
+        fx.adapter.delete_authenticator("cred-37-1").await?,
+        Some(first),
+        "delete_authenticator's return value"
+    );
+    ensure_eq!(
+        fx.inspector.stored_authenticator("cred-37-1").await?,
+        None,
+        "the deleted credential"
+    );
+    ensure_eq!(
+        fx.adapter.get_authenticator("cred-37-1").await?,
+        None,
+        "get_authenticator of the deleted credential"
+    );
+    ensure_eq!(
+        fx.adapter.list_authenticators(&user.id).await?,
+        vec![second],
+        "the credentials left"
+    );
+    ensure_eq!(
+        fx.adapter.delete_authenticator("cred-37-1").await?,
+        None,
+        "deleting it again"
+    );
+    fx.adapter.delete_user(&user.id).await?;
+    ensure_eq!(
+        fx.adapter.list_accounts(&user.id).await?,
+        vec![],
+        "list_accounts after delete_user"
+    );
+    let left = fx.inspector.records_of_user(&user.id).await?;
+    ensure!(left.is_empty(), "records left after delete_user: {left:?}");
+    ensure_eq!(
+        fx.adapter.list_accounts(&other.id).await?,
+        vec![other_account],
+        "the other user's accounts"
+    );
+    Ok(())
+}
+
+/// Scenario 38: Inputs over the documented size caps (and a blank email) are InvalidInput
+/// before any I/O — also on an adapter whose server is down — and nothing is stored; values
+/// at the cap are stored exactly.
+pub async fn s38_over_cap_inputs_are_refused_before_io(fx: &Fixture) -> Outcome {
+    use auth_core::validate::{
+        MAX_CREDENTIAL_ID_BYTES, MAX_EMAIL_BYTES, MAX_KEY_BYTES, MAX_TEXT_BYTES,
+    };
+    use auth_core::Adapter;
+
+    let user = make_user(fx, "user-38").await?;
+    let long_key = "k".repeat(MAX_KEY_BYTES + 1);
+    let long_email = format!("{}@example.com", "e".repeat(MAX_EMAIL_BYTES));
+    let long_text = "t".repeat(MAX_TEXT_BYTES + 1);
+    let long_cred = "c".repeat(MAX_CREDENTIAL_ID_BYTES + 1);
+    let mut big_account = full_account(&user.id, "github", "gh-38");
+    big_account.id_token = Some(long_text.clone());
+
+    async fn attempts(
+        db: &dyn Adapter,
+        user_id: &str,
+        long_key: &str,
+        long_email: &str,
+        long_text: &str,
+        long_cred: &str,
+        big_account: &Account,
+    ) -> Outcome {
+        use ErrorCode as C;
+        let invalid = ErrorKind::InvalidInput;
+        expect_error(
+            db.create_user(User::with_id(long_key)).await,
+            invalid,
+            C::CreateUserError,
+            "a 256-byte user id",
+        )?;
+        expect_error(
+            db.create_user(User::with_id("user-38-email").with_email(long_email))
+                .await,
+            invalid,
+            C::CreateUserError,
+            "an over-long email",
+        )?;
+        expect_error(
+            db.create_user(User::with_id("user-38-blank").with_email("  "))
+                .await,
+            invalid,
+            C::CreateUserError,
+            "a blank email",
+        )?;
+        expect_error(
+            db.create_user(User::with_id("user-38-name").with_name(long_text))
+                .await,
+            invalid,
+            C::CreateUserError,
+            "a name over 64 KiB",
+        )?;
+        expect_error(
+            db.update_user(UserUpdate::new(user_id).name(Some(long_text.to_owned())))
+                .await,
+            invalid,
+            C::UpdateUserError,
+            "updating to a name over 64 KiB",
+        )?;
+        expect_error(
+            db.update_user(UserUpdate::new(user_id).email(Some(String::new())))
+                .await,
+            invalid,
+            C::UpdateUserError,
+            "updating to an empty email",
+        )?;
+        expect_error(
+            db.create_session(Session::with_token(long_key, user_id, from_now(DAY)))
+                .await,
+            invalid,
+            C::CreateSessionError,
+            "a 256-byte session token",
+        )?;
+        expect_error(
+            db.link_account(big_account.clone()).await,
+            invalid,
+            C::LinkAccountError,
+            "an id_token over 64 KiB",
+        )?;
+        expect_error(
+            db.create_authenticator(authenticator(long_cred, user_id, 0))
+                .await,
+            invalid,
+            C::CreateAuthenticatorError,
+            "a 513-byte credential id",
+        )?;
+        expect_error(
+            db.create_verification_token(VerificationToken::new(
+                "a@example.com",
+                long_key,
+                from_now(DAY),
+            ))
+            .await,
+            invalid,
+            C::CreateVerificationRequestError,
+            "a 256-byte verification token",
+        )
+    }
+
+    attempts(
+        fx.adapter.as_ref(),
+        &user.id,
+        &long_key,
+        &long_email,
+        &long_text,
+        &long_cred,
+        &big_account,
+    )
+    .await?;
+    ensure_eq!(
+        fx.inspector.stored_user(&long_key).await?,
+        None,
+        "the over-long user"
+    );
+    ensure_eq!(
+        fx.inspector.stored_account("github", "gh-38").await?,
+        None,
+        "the account with a huge id_token"
+    );
+    ensure_eq!(
+        fx.inspector.stored_user("user-38-blank").await?,
+        None,
+        "the user with a blank email"
+    );
+
+    let unreachable = fx.inspector.unreachable().await;
+    if let Ok(dead) = unreachable.adapter {
+        let started = Instant::now();
+        attempts(
+            dead.as_ref(),
+            &user.id,
+            &long_key,
+            &long_email,
+            &long_text,
+            &long_cred,
+            &big_account,
+        )
+        .await
+        .map_err(|f| Failure::new(format!("on an adapter whose server is down: {f}")))?;
+        let elapsed = started.elapsed();
+        ensure!(
+            elapsed < Duration::from_secs(1),
+            "refusing bad input on a dead server took {elapsed:?}: it waited for the database"
+        );
+    }
+
+    let at_cap = User::with_id("u".repeat(MAX_KEY_BYTES));
+    same(
+        &fx.adapter.create_user(at_cap.clone()).await?,
+        &at_cap,
+        "a 255-byte user id",
+    )?;
+    same(
+        &fx.adapter.get_user(&at_cap.id).await?,
+        &Some(at_cap),
+        "reading the 255-byte user id",
+    )
 }
 
 #[cfg(test)]

@@ -38,9 +38,9 @@ fn check_prints_a_table_and_a_summary_for_the_memory_backend() {
         stdout.contains("s15_concurrent_token_use_has_one_winner"),
         "{stdout}"
     );
-    assert_eq!(stdout.matches(" ok ").count(), 29, "{stdout}");
+    assert_eq!(stdout.matches(" ok ").count(), 38, "{stdout}");
     assert!(
-        stdout.contains("conformance: 29 passed, 0 failed, 0 skipped"),
+        stdout.contains("conformance: 38 passed, 0 failed, 0 skipped"),
         "{stdout}"
     );
 }
@@ -55,7 +55,7 @@ fn json_report_lists_every_scenario() {
     };
     let results = &report[0]["results"];
     assert_eq!(report[0]["backend"], "memory");
-    assert_eq!(results.as_array().map(Vec::len), Some(29));
+    assert_eq!(results.as_array().map(Vec::len), Some(38));
     assert!(results
         .as_array()
         .into_iter()

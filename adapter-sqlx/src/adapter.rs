@@ -1,19 +1,18 @@
-//! [`SqlxAdapter`] and its [`Adapter`] implementation, written once for every database:
-//! each method checks its input against the [`Dialect`], binds values to the statement
-//! text rendered at connect time, and decodes the rows; [`with_pool!`] compiles the body
-//! for each enabled database.
+//! [`SqlxAdapter`] and its [`Store`] implementation (auth-core's policy layer makes it an
+//! [`Adapter`](auth_core::Adapter)), written once for every database: each method binds
+//! values to the statement text rendered at connect time and decodes the rows;
+//! [`with_pool!`] compiles the body for each enabled database.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use auth_core::{
-    normalize_email, truncate_to_millis, validate, Account, Adapter, AdapterError, AdapterResult,
-    Authenticator, ErrorCode, ExpiredCounts, Operation, Session, SessionUpdate, User, UserUpdate,
-    VerificationToken,
+    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, Operation,
+    Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 use chrono::{DateTime, Utc};
 
-use crate::dialect::{Col, Dialect, Statements};
+use crate::dialect::{Dialect, Statements};
 use crate::error::ResultExt;
 use crate::options::SqlxAdapterBuilder;
 use crate::pool::{self, stamp, with_pool, Pools, Timestamps};
@@ -112,7 +111,7 @@ macro_rules! change {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqlxAdapter {
     pools: Pools,
     sql: Arc<Statements>,
@@ -141,12 +140,44 @@ impl SqlxAdapter {
         crate::options::validate_table_prefix(&options.table_prefix)?;
         let (pools, dialect) = pool::open(&options).await?;
         tracing::debug!(dialect = dialect.name(), "connected");
-        Ok(Self {
+        Ok(Self::from_parts(pools, dialect, &options.table_prefix))
+    }
+
+    fn from_parts(pools: Pools, dialect: Dialect, prefix: &str) -> Self {
+        Self {
             pools,
-            sql: Arc::new(Statements::new(dialect, &options.table_prefix)),
+            sql: Arc::new(Statements::new(dialect, prefix)),
             dialect,
-            prefix: options.table_prefix.into(),
-        })
+            prefix: prefix.into(),
+        }
+    }
+
+    /// An adapter on a pool the application already has, with the default table prefix
+    /// (`auth_`): a `PgPool`, `MySqlPool` or `SqlitePool`. Asks MySQL/MariaDB for its version
+    /// (to pick the dialect); nothing else is sent.
+    ///
+    /// The pool keeps its own options: sqlx pools ping a connection before handing it out
+    /// (`test_before_acquire`, on by default), which costs one round trip per call; turn it
+    /// off on the pool if the hot path matters.
+    ///
+    /// Errors: ADAPTER_CONNECTION_ERROR when MySQL/MariaDB does not answer.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// use adapter_sqlx::{sqlx::SqlitePool, SqlxAdapter};
+    /// let pool = SqlitePool::connect("sqlite::memory:").await.expect("pool");
+    /// let adapter = SqlxAdapter::from_pool(pool).await?;
+    /// adapter.migrate().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn from_pool(pool: impl Into<crate::pool::SqlxPool>) -> Result<Self, AdapterError> {
+        let (pools, dialect) = pool::adopt(pool.into().0).await?;
+        Ok(Self::from_parts(
+            pools,
+            dialect,
+            crate::options::DEFAULT_TABLE_PREFIX,
+        ))
     }
 
     /// Creates the tables, keys and indexes, with sqlx's migrator and the migrations
@@ -180,33 +211,32 @@ impl SqlxAdapter {
     }
 }
 
-/// Now, at the millisecond every backend keeps.
-fn now() -> DateTime<Utc> {
-    truncate_to_millis(Utc::now())
+/// Shows the database and the pool's size, never the URL (it may hold a password).
+impl std::fmt::Debug for SqlxAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (size, idle) = with_pool!(&self.pools, |pool: Db| (pool.size(), pool.num_idle()));
+        f.debug_struct("SqlxAdapter")
+            .field("dialect", &self.dialect)
+            .field("table_prefix", &self.prefix)
+            .field("connections", &size)
+            .field("idle", &idle)
+            .finish()
+    }
 }
 
 #[async_trait]
-impl Adapter for SqlxAdapter {
-    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
-    async fn create_user(&self, user: User) -> AdapterResult<User> {
+impl Store for SqlxAdapter {
+    fn backend(&self) -> &'static str {
+        self.dialect.name()
+    }
+
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
         let op = Operation::CreateUser;
-        let d = self.dialect;
-        validate::non_empty(op, "id", &user.id)?;
-        let user = User {
-            email_verified: user.email_verified.map(truncate_to_millis),
-            ..user
-        };
-        let normalized = user.email.as_deref().map(normalize_email);
-        d.check(op, "id", Col::Key, &user.id)?;
-        d.check_opt(op, "email", Col::Text, user.email.as_deref())?;
-        d.check_opt(op, "email", Col::Email, normalized.as_deref())?;
-        d.check_opt(op, "name", Col::Text, user.name.as_deref())?;
-        d.check_opt(op, "image", Col::Text, user.image.as_deref())?;
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query(self.sql.create_user.clone())
                 .bind(user.id.as_str())
                 .bind(user.email.as_deref())
-                .bind(normalized.as_deref())
+                .bind(email_key)
                 .bind(user.email_verified.map(stamp::<Db>))
                 .bind(user.name.as_deref())
                 .bind(user.image.as_deref())
@@ -214,15 +244,11 @@ impl Adapter for SqlxAdapter {
                 .await
                 .for_op(op)?;
         });
-        Ok(user)
+        Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %id))]
-    async fn get_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUser;
-        if !self.dialect.can_hold(Col::Key, id) {
-            return Ok(None);
-        }
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user.clone())
                 .bind(id)
@@ -234,16 +260,11 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all)]
-    async fn get_user_by_email(&self, email: &str) -> AdapterResult<Option<User>> {
+    async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
-        let normalized = normalize_email(email);
-        if !self.dialect.can_hold(Col::Email, &normalized) {
-            return Ok(None);
-        }
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user_by_email.clone())
-                .bind(normalized.as_str())
+                .bind(email_key)
                 .fetch_optional(pool)
                 .await
                 .for_op(op)?
@@ -252,16 +273,12 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(provider = %provider))]
-    async fn get_user_by_account(
+    async fn find_user_by_account(
         &self,
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByAccount;
-        if !self.can_hold_keys(&[provider, provider_account_id]) {
-            return Ok(None);
-        }
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user_by_account.clone())
                 .bind(provider)
@@ -274,37 +291,21 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %update.id))]
-    async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
+    async fn merge_user(
+        &self,
+        update: &UserUpdate,
+        email_key: Option<Option<&str>>,
+    ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
-        let d = self.dialect;
-        let missing = || AdapterError::not_found(op, "no user with this id");
-        if !d.can_hold(Col::Key, &update.id) {
-            return Err(missing());
-        }
         let email = update.email.as_ref().map(Option::as_deref);
-        let normalized = update
-            .email
-            .as_ref()
-            .map(|email| email.as_deref().map(normalize_email));
-        let verified = update.email_verified.map(|at| at.map(truncate_to_millis));
+        let verified = update.email_verified;
         let name = update.name.as_ref().map(Option::as_deref);
         let image = update.image.as_ref().map(Option::as_deref);
-        d.check_opt(op, "email", Col::Text, email.flatten())?;
-        d.check_opt(
-            op,
-            "email",
-            Col::Email,
-            normalized.clone().flatten().as_deref(),
-        )?;
-        d.check_opt(op, "name", Col::Text, name.flatten())?;
-        d.check_opt(op, "image", Col::Text, image.flatten())?;
-        let normalized = normalized.as_ref().map(Option::as_deref);
-        let row = with_pool!(&self.pools, |pool: Db| {
+        with_pool!(&self.pools, |pool: Db| {
             change!(pool, self.sql, update_user, UserOf<Db>,
                 set [
                     email.is_some(), email.flatten(),
-                    normalized.is_some(), normalized.flatten(),
+                    email_key.is_some(), email_key.flatten(),
                     verified.is_some(), verified.flatten().map(stamp::<Db>),
                     name.is_some(), name.flatten(),
                     image.is_some(), image.flatten(),
@@ -312,17 +313,12 @@ impl Adapter for SqlxAdapter {
                 key [update.id.as_str()])
             .for_op(op)?
             .map(|row| row.into_model(op))
-            .transpose()?
-        });
-        row.ok_or_else(missing)
+            .transpose()
+        })
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %id))]
-    async fn delete_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::DeleteUser;
-        if !self.dialect.can_hold(Col::Key, id) {
-            return Ok(None);
-        }
         // One statement (or one transaction on MySQL 8): the foreign keys cascade to the
         // user's accounts, sessions and authenticators, all or nothing.
         with_pool!(&self.pools, |pool: Db| {
@@ -333,21 +329,10 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %account.user_id, provider = %account.provider))]
-    async fn link_account(&self, account: Account) -> AdapterResult<Account> {
+    async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
-        let d = self.dialect;
-        validate::non_empty(op, "provider", &account.provider)?;
-        validate::non_empty(op, "provider_account_id", &account.provider_account_id)?;
-        d.check(op, "user_id", Col::Key, &account.user_id)?;
-        d.check(op, "provider", Col::Key, &account.provider)?;
-        d.check(
-            op,
-            "provider_account_id",
-            Col::Key,
-            &account.provider_account_id,
-        )?;
-        self.check_tokens(op, &account)?;
+        // The foreign key refuses an account of a missing user (NotFound), also when the user
+        // is deleted concurrently: no orphan can exist.
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query(self.sql.link_account.clone())
                 .bind(account.user_id.as_str())
@@ -365,19 +350,15 @@ impl Adapter for SqlxAdapter {
                 .await
                 .for_op(op)?;
         });
-        Ok(account)
+        Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(provider = %provider))]
-    async fn unlink_account(
+    async fn remove_account(
         &self,
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::UnlinkAccount;
-        if !self.can_hold_keys(&[provider, provider_account_id]) {
-            return Ok(None);
-        }
         with_pool!(&self.pools, |pool: Db| {
             take!(
                 pool,
@@ -392,16 +373,12 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(provider = %provider))]
-    async fn get_account(
+    async fn find_account(
         &self,
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::GetAccount;
-        if !self.can_hold_keys(&[provider, provider_account_id]) {
-            return Ok(None);
-        }
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query_as::<_, AccountRow>(self.sql.get_account.clone())
                 .bind(provider)
@@ -414,14 +391,9 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(provider = %account.provider))]
-    async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
+    async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
-        if !self.can_hold_keys(&[&account.provider, &account.provider_account_id]) {
-            return Ok(None);
-        }
-        self.check_tokens(op, &account)?;
-        let a = &account;
+        let a = account;
         with_pool!(&self.pools, |pool: Db| {
             change!(pool, self.sql, update_account, AccountRow,
                 set [
@@ -440,17 +412,22 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %session.user_id))]
-    async fn create_session(&self, session: Session) -> AdapterResult<Session> {
+    async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+        let op = Operation::ListAccounts;
+        with_pool!(&self.pools, |pool: Db| {
+            sqlx::query_as::<_, AccountRow>(self.sql.list_accounts.clone())
+                .bind(user_id)
+                .fetch_all(pool)
+                .await
+                .for_op(op)?
+                .into_iter()
+                .map(|row| row.into_model(op))
+                .collect()
+        })
+    }
+
+    async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
-        let d = self.dialect;
-        validate::non_empty(op, "session_token", &session.session_token)?;
-        d.check(op, "session_token", Col::Key, &session.session_token)?;
-        d.check(op, "user_id", Col::Key, &session.user_id)?;
-        let session = Session {
-            expires: truncate_to_millis(session.expires),
-            ..session
-        };
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query(self.sql.create_session.clone())
                 .bind(session.session_token.as_str())
@@ -460,23 +437,20 @@ impl Adapter for SqlxAdapter {
                 .await
                 .for_op(op)?;
         });
-        Ok(session)
+        Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
-    async fn get_session_and_user(
+    async fn find_session_and_user(
         &self,
         session_token: &str,
+        now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
         let op = Operation::GetSessionAndUser;
-        if !self.dialect.can_hold(Col::Key, session_token) {
-            return Ok(None);
-        }
         // One statement: the join with the user, filtered on `expires > now`.
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query_as::<_, SessionUserOf<Db>>(self.sql.get_session_and_user.clone())
                 .bind(session_token)
-                .bind(stamp::<Db>(now()))
+                .bind(stamp::<Db>(now))
                 .fetch_optional(pool)
                 .await
                 .for_op(op)?
@@ -485,32 +459,25 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(new_user_id = update.user_id.as_deref()))]
-    async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>> {
+    async fn change_session(
+        &self,
+        update: &SessionUpdate,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
-        if !self.dialect.can_hold(Col::Key, &update.session_token) {
-            return Ok(None);
-        }
-        self.dialect
-            .check_opt(op, "user_id", Col::Key, update.user_id.as_deref())?;
-        let expires = update.expires.map(truncate_to_millis);
         let user_id = update.user_id.as_deref();
         with_pool!(&self.pools, |pool: Db| {
             change!(pool, self.sql, update_session, SessionOf<Db>,
-                set [expires.map(stamp::<Db>), user_id],
-                key [update.session_token.as_str()])
+                set [update.expires.map(stamp::<Db>), user_id],
+                key [update.session_token.as_str(), stamp::<Db>(now)])
             .for_op(op)?
             .map(|row| row.into_model(op))
             .transpose()
         })
     }
 
-    #[tracing::instrument(skip_all)]
-    async fn delete_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
+    async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         let op = Operation::DeleteSession;
-        if !self.dialect.can_hold(Col::Key, session_token) {
-            return Ok(None);
-        }
         with_pool!(&self.pools, |pool: Db| {
             take!(
                 pool,
@@ -525,16 +492,16 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    async fn list_sessions(&self, user_id: &str) -> AdapterResult<Vec<Session>> {
+    async fn find_sessions(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Vec<Session>> {
         let op = Operation::ListSessions;
-        if !self.dialect.can_hold(Col::Key, user_id) {
-            return Ok(Vec::new());
-        }
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query_as::<_, SessionOf<Db>>(self.sql.list_sessions.clone())
                 .bind(user_id)
-                .bind(stamp::<Db>(now()))
+                .bind(stamp::<Db>(now))
                 .fetch_all(pool)
                 .await
                 .for_op(op)?
@@ -544,15 +511,12 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    async fn delete_sessions(&self, user_id: &str) -> AdapterResult<u64> {
+    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let op = Operation::DeleteSessions;
-        if !self.dialect.can_hold(Col::Key, user_id) {
-            return Ok(0);
-        }
         with_pool!(&self.pools, |pool: Db| {
             Ok(sqlx::query(self.sql.delete_sessions.clone())
                 .bind(user_id)
+                .bind(stamp::<Db>(now))
                 .execute(pool)
                 .await
                 .for_op(op)?
@@ -560,21 +524,8 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all)]
-    async fn create_verification_token(
-        &self,
-        token: VerificationToken,
-    ) -> AdapterResult<VerificationToken> {
+    async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
-        let d = self.dialect;
-        validate::non_empty(op, "identifier", &token.identifier)?;
-        validate::non_empty(op, "token", &token.token)?;
-        d.check(op, "identifier", Col::Key, &token.identifier)?;
-        d.check(op, "token", Col::Key, &token.token)?;
-        let token = VerificationToken {
-            expires: truncate_to_millis(token.expires),
-            ..token
-        };
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query(self.sql.create_verification_token.clone())
                 .bind(token.identifier.as_str())
@@ -584,22 +535,18 @@ impl Adapter for SqlxAdapter {
                 .await
                 .for_op(op)?;
         });
-        Ok(token)
+        Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
-    async fn use_verification_token(
+    async fn take_verification_token(
         &self,
         identifier: &str,
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
         let op = Operation::UseVerificationToken;
-        if !self.can_hold_keys(&[identifier, token]) {
-            return Ok(None);
-        }
-        // Atomic take: of concurrent callers exactly one gets the row. An expired token is
-        // removed too, and reads as absent.
-        let taken = with_pool!(&self.pools, |pool: Db| {
+        // Atomic take: of concurrent callers exactly one gets the row; an expired token goes
+        // too (the policy layer answers None for it).
+        with_pool!(&self.pools, |pool: Db| {
             take!(
                 pool,
                 self.sql,
@@ -609,36 +556,12 @@ impl Adapter for SqlxAdapter {
             )
             .for_op(op)?
             .map(|row| row.into_model(op))
-            .transpose()?
-        });
-        Ok(taken.filter(|t| t.expires > Utc::now()))
+            .transpose()
+        })
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %authenticator.user_id))]
-    async fn create_authenticator(
-        &self,
-        authenticator: Authenticator,
-    ) -> AdapterResult<Authenticator> {
+    async fn insert_authenticator(&self, a: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
-        let d = self.dialect;
-        let a = &authenticator;
-        validate::non_empty(op, "credential_id", &a.credential_id)?;
-        d.check(op, "credential_id", Col::Credential, &a.credential_id)?;
-        d.check(op, "user_id", Col::Key, &a.user_id)?;
-        d.check(op, "provider_account_id", Col::Text, &a.provider_account_id)?;
-        d.check(
-            op,
-            "credential_public_key",
-            Col::Text,
-            &a.credential_public_key,
-        )?;
-        d.check(
-            op,
-            "credential_device_type",
-            Col::Text,
-            &a.credential_device_type,
-        )?;
-        d.check_opt(op, "transports", Col::Text, a.transports.as_deref())?;
         with_pool!(&self.pools, |pool: Db| {
             sqlx::query(self.sql.create_authenticator.clone())
                 .bind(a.credential_id.as_str())
@@ -653,15 +576,14 @@ impl Adapter for SqlxAdapter {
                 .await
                 .for_op(op)?;
         });
-        Ok(authenticator)
+        Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
-    async fn get_authenticator(&self, credential_id: &str) -> AdapterResult<Option<Authenticator>> {
+    async fn find_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::GetAuthenticator;
-        if !self.dialect.can_hold(Col::Credential, credential_id) {
-            return Ok(None);
-        }
         with_pool!(&self.pools, |pool: Db| {
             Ok(
                 sqlx::query_as::<_, AuthenticatorRow>(self.sql.get_authenticator.clone())
@@ -674,12 +596,8 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    async fn list_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
+    async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let op = Operation::ListAuthenticators;
-        if !self.dialect.can_hold(Col::Key, user_id) {
-            return Ok(Vec::new());
-        }
         with_pool!(&self.pools, |pool: Db| {
             Ok(
                 sqlx::query_as::<_, AuthenticatorRow>(self.sql.list_authenticators.clone())
@@ -694,17 +612,12 @@ impl Adapter for SqlxAdapter {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(counter = counter))]
-    async fn update_authenticator_counter(
+    async fn set_authenticator_counter(
         &self,
         credential_id: &str,
         counter: i64,
-    ) -> AdapterResult<Authenticator> {
+    ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::UpdateAuthenticatorCounter;
-        let missing = || AdapterError::not_found(op, "no authenticator with this credential id");
-        if !self.dialect.can_hold(Col::Credential, credential_id) {
-            return Err(missing());
-        }
         let row = with_pool!(&self.pools, |pool: Db| {
             change!(
                 pool,
@@ -716,13 +629,29 @@ impl Adapter for SqlxAdapter {
             )
             .for_op(op)?
         });
-        row.map(AuthenticatorRow::into_model).ok_or_else(missing)
+        Ok(row.map(AuthenticatorRow::into_model))
     }
 
-    #[tracing::instrument(skip_all)]
-    async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+    async fn remove_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::DeleteAuthenticator;
+        let row = with_pool!(&self.pools, |pool: Db| {
+            take!(
+                pool,
+                self.sql,
+                delete_authenticator,
+                AuthenticatorRow,
+                [credential_id]
+            )
+            .for_op(op)?
+        });
+        Ok(row.map(AuthenticatorRow::into_model))
+    }
+
+    async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let op = Operation::DeleteExpired;
-        let now = truncate_to_millis(now);
         with_pool!(&self.pools, |pool: Db| {
             let sessions = sqlx::query(self.sql.delete_expired_sessions.clone())
                 .bind(stamp::<Db>(now))
@@ -734,37 +663,13 @@ impl Adapter for SqlxAdapter {
                 .bind(stamp::<Db>(now))
                 .execute(pool)
                 .await
-                .map_err(|e| {
-                    error::with_code(error::map(op, e), ErrorCode::DeleteVerificationRequestError)
-                })?
+                .for_op(op)
+                .map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?
                 .rows_affected();
             Ok(ExpiredCounts {
                 sessions,
                 verification_tokens,
             })
         })
-    }
-}
-
-impl SqlxAdapter {
-    /// Whether every key can be stored, and so found (see [`Dialect`]).
-    fn can_hold_keys(&self, keys: &[&str]) -> bool {
-        keys.iter().all(|key| self.dialect.can_hold(Col::Key, key))
-    }
-
-    /// The token fields of an account fit their columns.
-    fn check_tokens(&self, op: Operation, account: &Account) -> AdapterResult<()> {
-        let d = self.dialect;
-        for (field, value) in [
-            ("refresh_token", &account.refresh_token),
-            ("access_token", &account.access_token),
-            ("token_type", &account.token_type),
-            ("scope", &account.scope),
-            ("id_token", &account.id_token),
-            ("session_state", &account.session_state),
-        ] {
-            d.check_opt(op, field, Col::Text, value.as_deref())?;
-        }
-        Ok(())
     }
 }

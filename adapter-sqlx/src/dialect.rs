@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use auth_core::{validate, AdapterError, Operation};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
 /// The SQL dialect of the database an adapter is connected to, detected at connect time.
@@ -41,36 +40,6 @@ pub enum Dialect {
     },
     /// SQLite (bundled with sqlx).
     Sqlite,
-}
-
-/// The kind of column a value goes into, for the per-dialect input checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Col {
-    /// A key column (ids, tokens, provider names): `VARCHAR(255)` on MySQL/MariaDB.
-    Key,
-    /// The normalized email: `VARCHAR(320)` on MySQL/MariaDB.
-    Email,
-    /// A WebAuthn credential id: `VARCHAR(512)` on MySQL/MariaDB.
-    Credential,
-    /// Any other text: `TEXT` (65 535 bytes) on MySQL/MariaDB.
-    Text,
-}
-
-/// How much a column holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Limit {
-    Chars(usize),
-    Bytes(usize),
-}
-
-impl Limit {
-    fn admits(self, value: &str) -> bool {
-        match self {
-            // Cheap first: a string of at most `max` bytes has at most `max` characters.
-            Limit::Chars(max) => value.len() <= max || value.chars().count() <= max,
-            Limit::Bytes(max) => value.len() <= max,
-        }
-    }
 }
 
 impl Dialect {
@@ -122,10 +91,6 @@ impl Dialect {
         matches!(self, Dialect::Postgres | Dialect::Sqlite)
     }
 
-    fn is_mysql_family(self) -> bool {
-        matches!(self, Dialect::MariaDb { .. } | Dialect::MySql { .. })
-    }
-
     /// The statement that opens a write transaction. SQLite takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so two transactions never both read and then deadlock on the
     /// upgrade; the busy timeout queues them instead.
@@ -152,69 +117,6 @@ impl Dialect {
             Dialect::MySql { .. } => "utf8mb4_0900_bin",
             _ => "utf8mb4_nopad_bin",
         }
-    }
-
-    fn limit(self, col: Col) -> Option<Limit> {
-        if !self.is_mysql_family() {
-            return None;
-        }
-        Some(match col {
-            Col::Key => Limit::Chars(255),
-            Col::Email => Limit::Chars(320),
-            Col::Credential => Limit::Chars(512),
-            Col::Text => Limit::Bytes(65_535),
-        })
-    }
-
-    /// Whether a value can be stored in (and so found in) a column of this kind: PostgreSQL
-    /// text cannot hold a NUL byte; MySQL/MariaDB columns have lengths. Reads of a key that
-    /// cannot be stored answer "absent" without asking the database.
-    pub(crate) fn can_hold(self, col: Col, value: &str) -> bool {
-        if self == Dialect::Postgres && value.contains('\0') {
-            return false;
-        }
-        self.limit(col).is_none_or(|limit| limit.admits(value))
-    }
-
-    /// Refuses, as `InvalidInput`, a value the column cannot hold exactly, before it is sent:
-    /// never a silent truncation.
-    pub(crate) fn check(
-        self,
-        operation: Operation,
-        field: &str,
-        col: Col,
-        value: &str,
-    ) -> Result<(), AdapterError> {
-        if self == Dialect::Postgres {
-            validate::no_nul(operation, field, value)?;
-        }
-        match self.limit(col) {
-            Some(limit) if !limit.admits(value) => Err(AdapterError::invalid_input(
-                operation,
-                match limit {
-                    Limit::Chars(max) => format!(
-                        "{field} is longer than the {max} characters this column holds on {}",
-                        self.name()
-                    ),
-                    Limit::Bytes(max) => format!(
-                        "{field} is longer than the {max} bytes this column holds on {}",
-                        self.name()
-                    ),
-                },
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// [`check`](Self::check) for an optional value.
-    pub(crate) fn check_opt(
-        self,
-        operation: Operation,
-        field: &str,
-        col: Col,
-        value: Option<&str>,
-    ) -> Result<(), AdapterError> {
-        value.map_or(Ok(()), |v| self.check(operation, field, col, v))
     }
 
     /// The schema of this dialect with the table prefix applied (the one migration).
@@ -297,6 +199,7 @@ pub(crate) struct Statements {
     pub get_account: SqlStr,
     pub unlink_account: Take,
     pub update_account: Change,
+    pub list_accounts: SqlStr,
     pub create_session: SqlStr,
     pub get_session_and_user: SqlStr,
     pub update_session: Change,
@@ -309,6 +212,7 @@ pub(crate) struct Statements {
     pub get_authenticator: SqlStr,
     pub list_authenticators: SqlStr,
     pub update_authenticator_counter: Change,
+    pub delete_authenticator: Take,
     pub delete_expired_sessions: SqlStr,
     pub delete_expired_tokens: SqlStr,
 }
@@ -395,6 +299,9 @@ impl Statements {
                 "provider = ? AND provider_account_id = ?",
                 ACCOUNT,
             ),
+            list_accounts: sql(&format!(
+                "SELECT {ACCOUNT} FROM {{p}}accounts WHERE user_id = ? ORDER BY provider"
+            )),
             create_session: sql(&format!(
                 "INSERT INTO {{p}}sessions ({SESSION}) VALUES (?, ?, ?)"
             )),
@@ -405,14 +312,16 @@ impl Statements {
             update_session: change(
                 "{p}sessions",
                 "expires = COALESCE(?, expires), user_id = COALESCE(?, user_id)",
-                "session_token = ?",
+                // Only a live session changes: an expired one is never revived.
+                "session_token = ? AND expires > ?",
                 SESSION,
             ),
             delete_session: take("{p}sessions WHERE session_token = ?", SESSION),
             list_sessions: sql(&format!(
                 "SELECT {SESSION} FROM {{p}}sessions WHERE user_id = ? AND expires > ?"
             )),
-            delete_sessions: sql("DELETE FROM {p}sessions WHERE user_id = ?"),
+            // Live sessions only, so the count is exact; expired ones are left to the sweep.
+            delete_sessions: sql("DELETE FROM {p}sessions WHERE user_id = ? AND expires > ?"),
             create_verification_token: sql(&format!(
                 "INSERT INTO {{p}}verification_tokens ({TOKEN}) VALUES (?, ?, ?)"
             )),
@@ -437,6 +346,7 @@ impl Statements {
                 "credential_id = ?",
                 AUTHENTICATOR,
             ),
+            delete_authenticator: take("{p}authenticators WHERE credential_id = ?", AUTHENTICATOR),
             delete_expired_sessions: sql("DELETE FROM {p}sessions WHERE expires <= ?"),
             delete_expired_tokens: sql("DELETE FROM {p}verification_tokens WHERE expires <= ?"),
         }
@@ -537,12 +447,12 @@ mod tests {
                     assert_eq!(
                         update.as_str(),
                         "UPDATE auth_sessions SET expires = COALESCE(?, expires), \
-                         user_id = COALESCE(?, user_id) WHERE session_token = ?"
+                         user_id = COALESCE(?, user_id) WHERE session_token = ? AND expires > ?"
                     );
                     assert_eq!(
                         select.as_str(),
                         "SELECT session_token, user_id, expires FROM auth_sessions \
-                         WHERE session_token = ?"
+                         WHERE session_token = ? AND expires > ?"
                     );
                 }
                 other => panic!("{dialect:?}: {other:?}"),
@@ -585,31 +495,5 @@ mod tests {
         }
         assert!(MARIADB.schema("").contains("COLLATE = utf8mb4_nopad_bin"));
         assert!(MYSQL.schema("").contains("COLLATE = utf8mb4_0900_bin"));
-    }
-
-    #[test]
-    fn column_limits_apply_where_the_dialect_has_them() {
-        let long_key = "k".repeat(256);
-        let op = Operation::CreateUser;
-        for dialect in [MARIADB, MYSQL] {
-            assert!(!dialect.can_hold(Col::Key, &long_key));
-            assert!(dialect.check(op, "id", Col::Key, &long_key).is_err());
-            assert!(
-                dialect.can_hold(Col::Key, &"é".repeat(255)),
-                "characters, not bytes"
-            );
-            assert!(dialect.can_hold(Col::Credential, &long_key));
-            assert!(!dialect.can_hold(Col::Text, &"x".repeat(65_536)));
-            assert!(dialect.can_hold(Col::Key, "a\0b"));
-        }
-        assert!(Dialect::Postgres.can_hold(Col::Key, &long_key));
-        assert!(!Dialect::Postgres.can_hold(Col::Key, "a\0b"));
-        assert!(Dialect::Postgres
-            .check(op, "name", Col::Text, "a\0b")
-            .is_err());
-        assert!(Dialect::Sqlite.check(op, "name", Col::Text, "a\0b").is_ok());
-        assert!(Dialect::Sqlite
-            .check_opt(op, "name", Col::Key, None)
-            .is_ok());
     }
 }

@@ -4,7 +4,7 @@
 //! (the same on all three drivers) and, for what it leaves as `Other`, the SQLSTATE or
 //! SQLite result code, never the message text.
 
-use auth_core::{AdapterError, ErrorCode, ErrorKind, Operation};
+use auth_core::{AdapterError, ErrorKind, Operation};
 use sqlx::error::{DatabaseError, ErrorKind as DbErrorKind};
 use sqlx::migrate::MigrateError;
 
@@ -12,16 +12,6 @@ use sqlx::migrate::MigrateError;
 pub(crate) fn map(operation: Operation, err: sqlx::Error) -> AdapterError {
     let kind = kind_of(&err);
     AdapterError::from_driver(operation, kind, err)
-}
-
-/// Replaces the method's code (for the few methods with two), keeping
-/// ADAPTER_CONNECTION_ERROR on connection failures.
-pub(crate) fn with_code(err: AdapterError, code: ErrorCode) -> AdapterError {
-    if err.kind() == ErrorKind::Connection {
-        err
-    } else {
-        err.with_code(code)
-    }
 }
 
 /// `.for_op(op)`: maps a sqlx result's error for the method `op`.

@@ -25,7 +25,7 @@
 //! // The app's auth layer holds the trait object and never names the backend.
 //! let db: Arc<dyn Adapter> = Arc::new(adapter);
 //! let user = db.create_user(User::new().with_email("ada@example.com")).await?;
-//! db.create_session(Session::new("cookie-token", &user.id, Utc::now() + Span::days(30)))
+//! db.create_session(Session::with_token("cookie-token", &user.id, Utc::now() + Span::days(30)))
 //!     .await?;
 //! let (_session, signed_in) = db.get_session_and_user("cookie-token").await?.expect("live");
 //! assert_eq!(signed_in.id, user.id);
@@ -51,11 +51,16 @@
 //! `update_user` one `UPDATE … RETURNING` (an update-then-read transaction on
 //! MySQL/MariaDB); `delete_user` one cascading `DELETE`.
 //!
+//! [`SqlxAdapter`] implements [`auth_core::Store`]; auth-core's policy layer turns it into
+//! an [`auth_core::Adapter`] that validates every input before anything is sent (the size
+//! caps of [`auth_core::validate`] fit every column of every dialect, and no NUL byte is
+//! accepted anywhere), cuts timestamps to the millisecond and keeps secrets out of errors.
 //! Errors are [`auth_core::AdapterError`]s: a unique key taken is `Conflict`, a missing
-//! user behind a foreign key `NotFound`, a value the column cannot hold (a NUL byte on
-//! PostgreSQL, an over-long key on MySQL/MariaDB) `InvalidInput` before anything is sent,
-//! and a database that does not answer within the acquire timeout
-//! ADAPTER_CONNECTION_ERROR; the same adapter works again when it is back.
+//! user behind a foreign key `NotFound` (also when the user is deleted concurrently: the
+//! foreign key leaves no orphan), and a database that does not answer within the acquire
+//! timeout ADAPTER_CONNECTION_ERROR; the same adapter works again when it is back. A
+//! database that refuses connections fails [`SqlxAdapterBuilder::connect`] at once with the
+//! real cause.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;
@@ -72,6 +77,7 @@ pub use options::{
     validate_table_prefix, SqlxAdapterBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TABLE_PREFIX, MAX_TABLE_PREFIX_LEN,
 };
+pub use pool::SqlxPool;
 
 /// The sqlx this crate is built on, so an application names the same version.
 pub use sqlx;

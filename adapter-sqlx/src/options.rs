@@ -30,14 +30,14 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// let adapter = SqlxAdapter::builder("postgres://postgres@127.0.0.1:5432/app")
 ///     .max_connections(20)
 ///     .acquire_timeout(Duration::from_secs(2))
-///     .table_prefix("authn_")?
+///     .table_prefix("authn_")
 ///     .connect()
 ///     .await?;
 /// adapter.migrate().await?;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqlxAdapterBuilder {
     pub(crate) url: String,
     pub(crate) max_connections: u32,
@@ -81,19 +81,23 @@ impl SqlxAdapterBuilder {
 
     /// The prefix of every table name (default `auth_`). It must be empty or start with a
     /// lowercase ASCII letter or `_`, hold only lowercase ASCII letters, digits and `_`, and
-    /// be at most [`MAX_TABLE_PREFIX_LEN`] bytes; anything else is `InvalidInput`, so a
+    /// be at most [`MAX_TABLE_PREFIX_LEN`] bytes; anything else makes
+    /// [`connect`](Self::connect) fail with `InvalidInput` before anything is sent, so a
     /// prefix can never smuggle SQL into the statements.
     ///
     /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// use adapter_sqlx::SqlxAdapter;
-    /// assert!(SqlxAdapter::builder("sqlite::memory:").table_prefix("tenant_7_").is_ok());
-    /// assert!(SqlxAdapter::builder("sqlite::memory:").table_prefix("x; DROP TABLE y").is_err());
+    /// let refused = SqlxAdapter::builder("sqlite::memory:")
+    ///     .table_prefix("x; DROP TABLE y")
+    ///     .connect()
+    ///     .await;
+    /// assert_eq!(refused.unwrap_err().kind(), auth_core::ErrorKind::InvalidInput);
+    /// # });
     /// ```
-    pub fn table_prefix(mut self, prefix: impl Into<String>) -> Result<Self, AdapterError> {
-        let prefix = prefix.into();
-        validate_table_prefix(&prefix)?;
-        self.table_prefix = prefix;
-        Ok(self)
+    pub fn table_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.table_prefix = prefix.into();
+        self
     }
 
     /// Opens the pool, checks that the database answers (within the acquire timeout) and
@@ -102,6 +106,19 @@ impl SqlxAdapterBuilder {
     /// Errors: ADAPTER_CONNECTION_ERROR.
     pub async fn connect(self) -> Result<SqlxAdapter, AdapterError> {
         SqlxAdapter::connect_with(self).await
+    }
+}
+
+/// Shows the options, with the URL's password hidden.
+impl std::fmt::Debug for SqlxAdapterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlxAdapterBuilder")
+            .field("url", &auth_core::redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("table_prefix", &self.table_prefix)
+            .finish()
     }
 }
 
@@ -180,6 +197,15 @@ mod tests {
         assert_eq!(b.max_connections, 1);
         assert_eq!(b.acquire_timeout, Duration::from_millis(1500));
         assert_eq!(b.table_prefix, DEFAULT_TABLE_PREFIX);
-        assert!(b.table_prefix("x y").is_err());
+        let b = b.table_prefix("x y");
+        assert!(validate_table_prefix(&b.table_prefix).is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let b = SqlxAdapterBuilder::new("postgres://app:hunter22@db/auth");
+        let printed = format!("{b:?}");
+        assert!(!printed.contains("hunter22"), "{printed}");
+        assert!(printed.contains("app:***@db"), "{printed}");
     }
 }

@@ -58,6 +58,79 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// A pool an application already has, for [`SqlxAdapter::from_pool`](crate::SqlxAdapter::from_pool):
+/// built with `.into()` from a `PgPool`, `MySqlPool` or `SqlitePool`.
+///
+/// ```no_run
+/// # async fn run() {
+/// let pool = adapter_sqlx::sqlx::SqlitePool::connect("sqlite::memory:").await.expect("pool");
+/// let any: adapter_sqlx::SqlxPool = pool.into();
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqlxPool(pub(crate) Pools);
+
+#[cfg(feature = "postgres")]
+impl From<sqlx::PgPool> for SqlxPool {
+    fn from(pool: sqlx::PgPool) -> Self {
+        Self(Pools::Postgres(pool))
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl From<sqlx::MySqlPool> for SqlxPool {
+    fn from(pool: sqlx::MySqlPool) -> Self {
+        Self(Pools::MySql(pool))
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl From<sqlx::SqlitePool> for SqlxPool {
+    fn from(pool: sqlx::SqlitePool) -> Self {
+        Self(Pools::Sqlite(pool))
+    }
+}
+
+/// Takes an application's pool as it is and detects its dialect.
+pub(crate) async fn adopt(pools: Pools) -> Result<(Pools, Dialect), AdapterError> {
+    let dialect = match &pools {
+        #[cfg(feature = "postgres")]
+        Pools::Postgres(_) => Dialect::Postgres,
+        #[cfg(feature = "mysql")]
+        Pools::MySql(pool) => {
+            let version: String = sqlx::query_scalar("SELECT VERSION()")
+                .fetch_one(pool)
+                .await
+                .map_err(connect_error)?;
+            Dialect::from_mysql_version(&version)
+        }
+        #[cfg(feature = "sqlite")]
+        Pools::Sqlite(_) => Dialect::Sqlite,
+    };
+    Ok((pools, dialect))
+}
+
+/// Opens one connection outside the pool, within `timeout`, so that a server that cannot
+/// be reached fails `connect` at once with its real cause ("Connection refused") rather than
+/// after the pool's timeout with "pool timed out". Returns the open connection.
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+async fn probe<O>(options: &O, timeout: std::time::Duration) -> Result<O::Connection, AdapterError>
+where
+    O: sqlx::ConnectOptions,
+    O::Connection: Sized,
+{
+    match tokio::time::timeout(timeout, options.connect()).await {
+        Ok(connection) => connection.map_err(connect_error),
+        Err(_) => Err(AdapterError::connection(
+            Operation::Connect,
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the database did not answer within {timeout:?}"),
+            ),
+        )),
+    }
+}
+
 /// How a database stores a timestamp.
 pub(crate) trait Stamp: Sized + Send {
     /// The stored form of a (millisecond-exact) instant.
@@ -147,9 +220,10 @@ pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => {
             let connect = sqlx::postgres::PgConnectOptions::from_str(url).map_err(connect_error)?;
-            let pool = pool_options(options).connect_lazy_with(connect);
             // Proves the server answers, bounded by the acquire timeout.
-            drop(pool.acquire().await.map_err(connect_error)?);
+            let probed = probe(&connect, options.acquire_timeout).await?;
+            let _ = sqlx::Connection::close(probed).await;
+            let pool = pool_options(options).connect_lazy_with(connect);
             Ok((Pools::Postgres(pool), Dialect::Postgres))
         }
         #[cfg(feature = "mysql")]
@@ -175,11 +249,13 @@ pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect
                         Ok(())
                     })
                 })
-                .connect_lazy_with(connect);
+                .connect_lazy_with(connect.clone());
+            let mut probed = probe(&connect, options.acquire_timeout).await?;
             let version: String = sqlx::query_scalar("SELECT VERSION()")
-                .fetch_one(&pool)
+                .fetch_one(&mut probed)
                 .await
                 .map_err(connect_error)?;
+            let _ = sqlx::Connection::close(probed).await;
             Ok((Pools::MySql(pool), Dialect::from_mysql_version(&version)))
         }
         #[cfg(feature = "sqlite")]
@@ -209,10 +285,17 @@ pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect
         }
         other => Err(AdapterError::invalid_input(
             Operation::Connect,
-            format!(
-                "unsupported URL scheme {other:?}: this build of adapter-sqlx accepts {}",
-                supported_schemes()
-            ),
+            match feature_for(other) {
+                Some(feature) => format!(
+                    "{other}: URLs need the `{feature}` feature of adapter-sqlx, which this \
+                     build does not have (it accepts {})",
+                    supported_schemes()
+                ),
+                None => format!(
+                    "unsupported URL scheme {other:?}: this build of adapter-sqlx accepts {}",
+                    supported_schemes()
+                ),
+            },
         )),
     }
 }
@@ -222,6 +305,16 @@ fn pool_options<DB: sqlx::Database>(options: &SqlxAdapterBuilder) -> sqlx::pool:
         .max_connections(options.max_connections)
         .min_connections(options.min_connections.min(options.max_connections))
         .acquire_timeout(options.acquire_timeout)
+}
+
+/// The cargo feature a URL scheme needs.
+fn feature_for(scheme: &str) -> Option<&'static str> {
+    match scheme {
+        "postgres" | "postgresql" => Some("postgres"),
+        "mysql" | "mariadb" => Some("mysql"),
+        "sqlite" => Some("sqlite"),
+        _ => None,
+    }
 }
 
 fn supported_schemes() -> String {
@@ -250,6 +343,9 @@ mod tests {
             "sqlite:file:auth-1?mode=memory&cache=shared"
         ));
         assert!(!is_sqlite_memory("sqlite:///var/lib/app/auth.db?mode=rwc"));
+        assert_eq!(feature_for("postgresql"), Some("postgres"));
+        assert_eq!(feature_for("mariadb"), Some("mysql"));
+        assert_eq!(feature_for("redis"), None);
     }
 
     #[test]

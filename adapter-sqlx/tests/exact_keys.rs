@@ -25,7 +25,7 @@ async fn check(spec: BackendSpec) {
         db.create_user(User::with_id(id))
             .await
             .expect("distinct ids");
-        db.create_session(Session::new(id, id, Utc::now() + Duration::days(1)))
+        db.create_session(Session::with_token(id, id, Utc::now() + Duration::days(1)))
             .await
             .expect("distinct session tokens");
     }

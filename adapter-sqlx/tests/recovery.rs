@@ -230,7 +230,11 @@ async fn calls_fail_fast_while_the_server_is_down_and_work_again_after() {
         .await
         .expect("create_user");
     let session = adapter
-        .create_session(Session::new("tok-1", "u-1", Utc::now() + Span::days(1)))
+        .create_session(Session::with_token(
+            "tok-1",
+            "u-1",
+            Utc::now() + Span::days(1),
+        ))
         .await
         .expect("create_session");
     assert_eq!(

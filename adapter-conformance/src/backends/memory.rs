@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use auth_core::memory::MemoryAdapter;
 use auth_core::{Account, AdapterError, Authenticator, Session, User, VerificationToken};
 
-use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable};
+use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
 use crate::harness::{BackendSpec, Source};
 
 /// The spec of the `memory` backend.
@@ -88,6 +88,27 @@ impl Inspector for MemoryInspector {
         credential_id: &str,
     ) -> Result<Option<Authenticator>, BoxError> {
         Ok(self.0.snapshot().authenticators.get(credential_id).cloned())
+    }
+
+    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
+        let store = self.0.snapshot();
+        Ok(UserRecords {
+            accounts: store
+                .accounts
+                .into_values()
+                .filter(|a| a.user_id == user_id)
+                .collect(),
+            sessions: store
+                .sessions
+                .into_values()
+                .filter(|s| s.user_id == user_id)
+                .collect(),
+            authenticators: store
+                .authenticators
+                .into_values()
+                .filter(|a| a.user_id == user_id)
+                .collect(),
+        })
     }
 
     async fn migrate(&self) -> Result<(), AdapterError> {

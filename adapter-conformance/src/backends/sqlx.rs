@@ -20,7 +20,7 @@ use auth_core::{
 };
 use futures::future::BoxFuture;
 
-use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable};
+use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
 use crate::harness::{BackendSpec, ContainerPlan, RunningContainer, Source};
 
 /// The variable holding the PostgreSQL server URL (any database; the suite creates its own).
@@ -468,6 +468,42 @@ type AuthenticatorTuple = (
     Option<String>,
 );
 
+const ACCOUNT_COLUMNS: &str = "user_id, account_type, provider, provider_account_id, \
+     refresh_token, access_token, expires_at, token_type, scope, id_token, session_state";
+const AUTHENTICATOR_COLUMNS: &str = "credential_id, user_id, provider_account_id, \
+     credential_public_key, counter, credential_device_type, credential_backed_up, transports";
+
+fn account_from(row: AccountTuple) -> Result<Account, BoxError> {
+    let (user_id, kind, provider, pai, refresh, access, expires_at, tt, scope, id, ss) = row;
+    Ok(Account {
+        user_id,
+        account_type: kind.parse()?,
+        provider,
+        provider_account_id: pai,
+        refresh_token: refresh,
+        access_token: access,
+        expires_at,
+        token_type: tt,
+        scope,
+        id_token: id,
+        session_state: ss,
+    })
+}
+
+fn authenticator_from(row: AuthenticatorTuple) -> Authenticator {
+    let (credential_id, user_id, pai, key, counter, device, backed_up, transports) = row;
+    Authenticator {
+        credential_id,
+        user_id,
+        provider_account_id: pai,
+        credential_public_key: key,
+        counter,
+        credential_device_type: device,
+        credential_backed_up: backed_up,
+        transports,
+    }
+}
+
 impl SqlxInspector {
     /// Prefix applied, `?` numbered on PostgreSQL.
     fn sql(&self, template: &str) -> String {
@@ -543,11 +579,10 @@ impl Inspector for SqlxInspector {
         provider: &str,
         provider_account_id: &str,
     ) -> Result<Option<Account>, BoxError> {
-        let sql = sqlx::AssertSqlSafe(self.sql(
-            "SELECT user_id, account_type, provider, provider_account_id, refresh_token, \
-             access_token, expires_at, token_type, scope, id_token, session_state \
-             FROM {p}accounts WHERE provider = ? AND provider_account_id = ?",
-        ));
+        let sql = sqlx::AssertSqlSafe(self.sql(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM {{p}}accounts \
+             WHERE provider = ? AND provider_account_id = ?"
+        )));
         let row: Option<AccountTuple> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(sql)
                 .bind(provider)
@@ -555,24 +590,7 @@ impl Inspector for SqlxInspector {
                 .fetch_optional(pool)
                 .await?
         });
-        let Some((user_id, kind, provider, pai, refresh, access, expires_at, tt, scope, id, ss)) =
-            row
-        else {
-            return Ok(None);
-        };
-        Ok(Some(Account {
-            user_id,
-            account_type: kind.parse()?,
-            provider,
-            provider_account_id: pai,
-            refresh_token: refresh,
-            access_token: access,
-            expires_at,
-            token_type: tt,
-            scope,
-            id_token: id,
-            session_state: ss,
-        }))
+        row.map(account_from).transpose()
     }
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
@@ -620,31 +638,63 @@ impl Inspector for SqlxInspector {
         &self,
         credential_id: &str,
     ) -> Result<Option<Authenticator>, BoxError> {
-        let sql = sqlx::AssertSqlSafe(self.sql(
-            "SELECT credential_id, user_id, provider_account_id, credential_public_key, counter, \
-             credential_device_type, credential_backed_up, transports \
-             FROM {p}authenticators WHERE credential_id = ?",
-        ));
+        let sql = sqlx::AssertSqlSafe(self.sql(&format!(
+            "SELECT {AUTHENTICATOR_COLUMNS} FROM {{p}}authenticators WHERE credential_id = ?"
+        )));
         let row: Option<AuthenticatorTuple> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(sql)
                 .bind(credential_id)
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(
-            |(credential_id, user_id, pai, key, counter, device, backed_up, transports)| {
-                Authenticator {
-                    credential_id,
-                    user_id,
-                    provider_account_id: pai,
-                    credential_public_key: key,
-                    counter,
-                    credential_device_type: device,
-                    credential_backed_up: backed_up,
-                    transports,
-                }
-            },
-        ))
+        Ok(row.map(authenticator_from))
+    }
+
+    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
+        let accounts_sql = sqlx::AssertSqlSafe(self.sql(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM {{p}}accounts WHERE user_id = ?"
+        )));
+        let accounts: Vec<AccountTuple> = on_raw!(&self.raw, |pool| {
+            sqlx::query_as(accounts_sql)
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+        });
+        let sessions_sql = sqlx::AssertSqlSafe(
+            self.sql("SELECT session_token, user_id, {expires} FROM {p}sessions WHERE user_id = ?"),
+        );
+        let sessions: Vec<(String, String, i64)> = on_raw!(&self.raw, |pool| {
+            sqlx::query_as(sessions_sql)
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+        });
+        let authenticators_sql = sqlx::AssertSqlSafe(self.sql(&format!(
+            "SELECT {AUTHENTICATOR_COLUMNS} FROM {{p}}authenticators WHERE user_id = ?"
+        )));
+        let authenticators: Vec<AuthenticatorTuple> = on_raw!(&self.raw, |pool| {
+            sqlx::query_as(authenticators_sql)
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(UserRecords {
+            accounts: accounts
+                .into_iter()
+                .map(account_from)
+                .collect::<Result<_, _>>()?,
+            sessions: sessions
+                .into_iter()
+                .map(|(session_token, user_id, ms)| {
+                    Ok::<_, BoxError>(Session {
+                        session_token,
+                        user_id,
+                        expires: instant(ms)?,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            authenticators: authenticators.into_iter().map(authenticator_from).collect(),
+        })
     }
 
     async fn migrate(&self) -> Result<(), AdapterError> {
