@@ -298,7 +298,8 @@ impl SeaOrmAdapter {
         }
         #[cfg(feature = "mysql")]
         if scheme(&url) == "mysql" {
-            connect.map_sqlx_mysql_opts(|o| o.charset("utf8mb4").timezone(Some("+00:00".to_owned())));
+            connect
+                .map_sqlx_mysql_opts(|o| o.charset("utf8mb4").timezone(Some("+00:00".to_owned())));
         }
         let db = Database::connect(connect)
             .await
@@ -459,11 +460,19 @@ impl SeaOrmAdapter {
 
     // ------------------------------------------------------------ statements
 
-    async fn one(&self, op: Operation, select: &SelectStatement) -> AdapterResult<Option<QueryResult>> {
+    async fn one(
+        &self,
+        op: Operation,
+        select: &SelectStatement,
+    ) -> AdapterResult<Option<QueryResult>> {
         self.db.query_one(select).await.for_op(op)
     }
 
-    async fn all(&self, op: Operation, select: &SelectStatement) -> AdapterResult<Vec<QueryResult>> {
+    async fn all(
+        &self,
+        op: Operation,
+        select: &SelectStatement,
+    ) -> AdapterResult<Vec<QueryResult>> {
         self.db.query_all(select).await.for_op(op)
     }
 
@@ -548,7 +557,10 @@ impl SeaOrmAdapter {
             return Ok(None);
         }
         let mut update = Query::update();
-        update.table(E::default()).values(set).cond_where(key.clone());
+        update
+            .table(E::default())
+            .values(set)
+            .cond_where(key.clone());
         tx.execute(&update).await.for_op(op)?;
         let row = tx.query_one(&select(key)).await.for_op(op)?;
         tx.commit().await.for_op(op)?;
@@ -594,9 +606,9 @@ fn account_row(_: &SeaOrmAdapter, row: &QueryResult) -> Result<Account, DbErr> {
 }
 
 fn authenticator_row(_: &SeaOrmAdapter, row: &QueryResult) -> Result<Authenticator, DbErr> {
-    Ok(authenticator_model(authenticators::Model::from_query_result(
-        row, "",
-    )?))
+    Ok(authenticator_model(
+        authenticators::Model::from_query_result(row, "")?,
+    ))
 }
 
 /// `SELECT * FROM <E> WHERE <cond>`.
@@ -865,7 +877,9 @@ impl Store for SeaOrmAdapter {
             .and_where(Expr::col((sessions::Entity, sessions::Column::Expires)).gt(self.stamp(now)))
             .to_owned();
         let row = self.one(op, &select).await?;
-        self.row(op, row, |this, row| Ok((this.session(row)?, this.user(row)?)))
+        self.row(op, row, |this, row| {
+            Ok((this.session(row)?, this.user(row)?))
+        })
     }
 
     async fn change_session(

@@ -145,7 +145,10 @@ mod tests {
             assert_eq!(mapped.code(), auth_core::ErrorCode::AdapterConnectionError);
             assert!(std::error::Error::source(&mapped).is_some());
         }
-        assert_eq!(kind_of(&DbErr::RecordNotFound("x".into())), ErrorKind::Backend);
+        assert_eq!(
+            kind_of(&DbErr::RecordNotFound("x".into())),
+            ErrorKind::Backend
+        );
     }
 
     #[test]

@@ -8,9 +8,7 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use sea_orm_migration::sea_query::{Alias, DynIden, IntoIden};
-use sea_orm_migration::{
-    async_trait, MigrationName, MigrationTrait, MigratorTrait, SchemaManager,
-};
+use sea_orm_migration::{async_trait, MigrationName, MigrationTrait, MigratorTrait, SchemaManager};
 
 /// The table that records which migrations ran.
 pub const MIGRATIONS_TABLE: &str = "auth_seaql_migrations";

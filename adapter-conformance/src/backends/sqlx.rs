@@ -34,9 +34,9 @@ pub const POSTGRES_IMAGE: (&str, &str) = ("postgres", "16-alpine");
 pub const MARIADB_IMAGE: (&str, &str) = ("mariadb", "11");
 
 /// The acquire timeout of the adapters pointed at a dead server (scenario 28).
-const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The acquire timeout of the fixtures' adapters.
-const FIXTURE_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const FIXTURE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Every adapter-sqlx backend, in report order.
 pub(crate) fn specs() -> Vec<BackendSpec> {
@@ -131,7 +131,7 @@ pub fn mariadb_container_url(host: &str, port: u16) -> String {
     format!("mysql://root@{host}:{port}/test")
 }
 
-fn start_postgres() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
+pub(crate) fn start_postgres() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
     use testcontainers_modules::postgres::Postgres;
     Box::pin(crate::harness::start_container(
         Postgres::default(),
@@ -141,7 +141,7 @@ fn start_postgres() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
     ))
 }
 
-fn start_mariadb() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
+pub(crate) fn start_mariadb() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
     use testcontainers_modules::mariadb::Mariadb;
     Box::pin(crate::harness::start_container(
         Mariadb::default(),
@@ -155,7 +155,7 @@ fn start_mariadb() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
 
 /// Which server a [`ServerBackend`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Server {
+pub(crate) enum Server {
     Postgres,
     MariaDb,
 }
@@ -193,13 +193,13 @@ pub fn database_url(server_url: &str, database: &str) -> Result<String, BoxError
 }
 
 /// A fresh database name: `auth_test_` and 32 hex digits.
-fn fresh_database_name() -> String {
+pub(crate) fn fresh_database_name() -> String {
     format!("auth_test_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// A raw pool on one database, for the inspector and the admin connection.
 #[derive(Debug, Clone)]
-enum RawPool {
+pub(crate) enum RawPool {
     Postgres(PgPool),
     MySql(MySqlPool),
     Sqlite(SqlitePool),
@@ -217,7 +217,7 @@ macro_rules! on_raw {
 }
 
 impl RawPool {
-    async fn connect(server: Server, url: &str) -> Result<Self, BoxError> {
+    pub(crate) async fn connect(server: Server, url: &str) -> Result<Self, BoxError> {
         let (max, timeout) = (2, FIXTURE_TIMEOUT);
         Ok(match server {
             Server::Postgres => RawPool::Postgres(
@@ -237,11 +237,11 @@ impl RawPool {
         })
     }
 
-    async fn close(&self) {
+    pub(crate) async fn close(&self) {
         on_raw!(self, |pool| pool.close().await)
     }
 
-    async fn execute(&self, sql: String) -> Result<(), BoxError> {
+    pub(crate) async fn execute(&self, sql: String) -> Result<(), BoxError> {
         on_raw!(self, |pool| {
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(pool)
@@ -253,7 +253,7 @@ impl RawPool {
 
 /// Hands out a fresh database per scenario on one server, through one admin pool.
 #[derive(Debug)]
-struct ServerBackend {
+pub(crate) struct ServerBackend {
     server: Server,
     url: String,
     admin: RawPool,
@@ -266,7 +266,11 @@ impl ServerBackend {
         Ok(Arc::new(Self { server, url, admin }))
     }
 
-    async fn drop_database(admin: &RawPool, server: Server, name: &str) -> Result<(), BoxError> {
+    pub(crate) async fn drop_database(
+        admin: &RawPool,
+        server: Server,
+        name: &str,
+    ) -> Result<(), BoxError> {
         // The name is `auth_test_` and hex digits: nothing to quote.
         admin
             .execute(match server {
@@ -336,7 +340,7 @@ pub fn sqlite_memory_url(unique: &str) -> String {
     format!("sqlite:file:auth-{unique}?mode=memory&cache=shared")
 }
 
-async fn sqlite_pool(url: &str) -> Result<SqlitePool, BoxError> {
+pub(crate) async fn sqlite_pool(url: &str) -> Result<SqlitePool, BoxError> {
     use std::str::FromStr;
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
         .busy_timeout(FIXTURE_TIMEOUT)
@@ -389,7 +393,7 @@ impl Backend for SqliteBackend {
 
 /// What a fixture's teardown removes.
 #[derive(Debug)]
-enum Namespace {
+pub(crate) enum Namespace {
     /// A database on a server, dropped through the admin pool.
     Database {
         admin: RawPool,
@@ -415,10 +419,10 @@ fn fixture(adapter: SqlxAdapter, raw: RawPool, namespace: Namespace) -> Fixture 
 
 /// Reads an adapter-sqlx database with plain SQL.
 #[derive(Debug)]
-struct SqlxInspector {
-    adapter: SqlxAdapter,
-    raw: RawPool,
-    namespace: Namespace,
+pub(crate) struct SqlxInspector {
+    pub(crate) adapter: SqlxAdapter,
+    pub(crate) raw: RawPool,
+    pub(crate) namespace: Namespace,
 }
 
 /// An instant as epoch milliseconds, computed by the database itself.
