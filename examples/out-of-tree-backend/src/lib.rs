@@ -35,6 +35,9 @@ pub enum Flaw {
     /// `take_verification_token` hands the token out but leaves it stored, so it can be
     /// used again (the bug of Auth.js adapters that read, then delete in a second step).
     TokenNotRemoved,
+    /// `remove_sessions` ("sign out everywhere") counts the expired sessions it swept along
+    /// with the live ones, so the count differs from backend to backend.
+    ExpiredSessionsCounted,
 }
 
 /// The store: a [`MemoryAdapter`] behind a newtype. Clones share the data.
@@ -221,7 +224,18 @@ impl Store for WrappedStore {
     }
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
-        self.inner.remove_sessions(user_id, now).await
+        let expired = self
+            .snapshot()
+            .sessions
+            .values()
+            .filter(|s| s.user_id == user_id && s.expires <= now)
+            .count() as u64;
+        let live = self.inner.remove_sessions(user_id, now).await?;
+        Ok(match self.flaw {
+            // The bug: the expired ones are counted too.
+            Flaw::ExpiredSessionsCounted => live + expired,
+            _ => live,
+        })
     }
 
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
@@ -233,7 +247,10 @@ impl Store for WrappedStore {
         identifier: &str,
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
-        let taken = self.inner.take_verification_token(identifier, token).await?;
+        let taken = self
+            .inner
+            .take_verification_token(identifier, token)
+            .await?;
         if self.flaw == Flaw::TokenNotRemoved {
             if let Some(token) = &taken {
                 // Put it back: the bug.

@@ -1,6 +1,8 @@
-//! The suite is real, not just green: the same wiring on a store that breaks one rule
-//! (`Flaw::TokenNotRemoved`: a verification token stays usable after use) must fail the
-//! scenarios about token use, while the unbroken store passes them.
+//! The suite is real, not just green: the same wiring on a store that breaks one rule must
+//! fail the scenario about that rule, while the unbroken store passes it.
+//! `Flaw::TokenNotRemoved` (a verification token stays usable after use) must fail the
+//! token scenarios; `Flaw::ExpiredSessionsCounted` ("sign out everywhere" counts expired
+//! sessions) the exact-counts scenario.
 
 mod support;
 
@@ -21,11 +23,18 @@ async fn the_token_scenarios_fail_on_a_store_that_keeps_used_tokens() {
     let broken = WrappedBackend {
         flaw: Flaw::TokenNotRemoved,
     };
-    let sound = WrappedBackend::default();
+    // The sound backend as the suite opens it: through the spec.
+    let sound = (support::spec().open)(None)
+        .await
+        .expect("the backend opens");
     for name in CATCHERS {
         let s = scenario(name).expect("the scenario exists");
-        let on_sound = run_scenario(&sound, s).await;
-        assert!(on_sound.passed(), "{name} on the sound store: {:?}", on_sound.error);
+        let on_sound = run_scenario(sound.as_ref(), s).await;
+        assert!(
+            on_sound.passed(),
+            "{name} on the sound store: {:?}",
+            on_sound.error
+        );
         let on_broken = run_scenario(&broken, s).await;
         assert!(
             !on_broken.passed(),
@@ -47,7 +56,10 @@ async fn the_whole_suite_fails_exactly_where_the_bug_is() {
         .map(|r| r.scenario)
         .collect();
     for name in CATCHERS {
-        assert!(failed.contains(&name), "{name} did not fail; failed: {failed:?}");
+        assert!(
+            failed.contains(&name),
+            "{name} did not fail; failed: {failed:?}"
+        );
     }
     // The bug is about tokens: scenarios that never use one still pass.
     for name in [
@@ -57,4 +69,24 @@ async fn the_whole_suite_fails_exactly_where_the_bug_is() {
     ] {
         assert!(!failed.contains(&name), "{name} failed: {failed:?}");
     }
+}
+
+#[tokio::test]
+async fn the_exact_count_scenario_fails_on_a_store_that_counts_expired_sessions() {
+    let name = "s36_counts_are_exact";
+    let s = scenario(name).expect("the scenario exists");
+    let on_sound = run_scenario(&WrappedBackend::default(), s).await;
+    assert!(
+        on_sound.passed(),
+        "{name} on the sound store: {:?}",
+        on_sound.error
+    );
+    let broken = WrappedBackend {
+        flaw: Flaw::ExpiredSessionsCounted,
+    };
+    let on_broken = run_scenario(&broken, s).await;
+    assert!(
+        !on_broken.passed(),
+        "{name} passed on a store that counts expired sessions: the suite missed the bug"
+    );
 }

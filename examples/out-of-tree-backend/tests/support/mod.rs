@@ -19,7 +19,9 @@ pub fn spec() -> BackendSpec {
     BackendSpec {
         name: "wrapped-memory",
         source: Source::Embedded,
-        open: |_url| Box::pin(async { Ok(Arc::new(WrappedBackend::default()) as Arc<dyn Backend>) }),
+        open: |_url| {
+            Box::pin(async { Ok(Arc::new(WrappedBackend::default()) as Arc<dyn Backend>) })
+        },
     }
 }
 
