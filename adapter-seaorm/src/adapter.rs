@@ -1078,3 +1078,32 @@ impl Store for SeaOrmAdapter {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scheme_whose_feature_is_off_names_the_feature() {
+        let err = unsupported("postgresql");
+        assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput);
+        assert!(
+            err.to_string().contains("`postgres` cargo feature"),
+            "{err}"
+        );
+        assert!(unsupported("mariadb").to_string().contains("`mysql`"));
+        assert!(unsupported("ftp")
+            .to_string()
+            .contains("unsupported URL scheme"));
+    }
+
+    #[test]
+    fn schemes_and_memory_urls() {
+        assert_eq!(scheme("postgres://u@h/db"), "postgres");
+        assert_eq!(scheme("sqlite::memory:"), "sqlite");
+        assert!(is_sqlite_memory(
+            "sqlite:file:auth-1?mode=memory&cache=shared"
+        ));
+        assert!(!is_sqlite_memory("sqlite:///var/lib/app/auth.db?mode=rwc"));
+    }
+}
