@@ -259,7 +259,7 @@ fn list() -> Result<bool, String> {
                     .unwrap_or_default()
             ),
         };
-        println!("  {:<16} {source}", spec.name);
+        println!("  {:<20} {source}", spec.name);
     }
     println!("scenarios:");
     for s in SCENARIOS {

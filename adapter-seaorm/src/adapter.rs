@@ -158,6 +158,7 @@ fn scheme(url: &str) -> &str {
 
 /// Whether a SQLite URL names an in-memory database, which lives only while a connection
 /// to it is open.
+#[cfg(feature = "sqlite")]
 fn is_sqlite_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
@@ -188,18 +189,20 @@ fn unsupported(scheme: &str) -> AdapterError {
 /// refused connection until its timeout and then reports only "pool timed out"; this keeps
 /// the real cause.
 async fn probe(url: &str, timeout: Duration) -> Result<(), AdapterError> {
-    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
-    use std::str::FromStr;
     let op = Operation::Connect;
     let attempt = async {
         match scheme(url) {
             #[cfg(feature = "postgres")]
             "postgres" | "postgresql" => {
+                use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+                use std::str::FromStr;
                 let options = sea_orm::sqlx::postgres::PgConnectOptions::from_str(url)?;
                 options.connect().await?.close().await
             }
             #[cfg(feature = "mysql")]
             "mysql" => {
+                use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+                use std::str::FromStr;
                 let options = sea_orm::sqlx::mysql::MySqlConnectOptions::from_str(url)?;
                 options.connect().await?.close().await
             }
@@ -255,6 +258,8 @@ impl SeaOrmAdapter {
             Some(rest) => format!("mysql:{rest}"),
             None => options.url.clone(),
         };
+        // Each arm depends on a cargo feature, so with every feature on they look alike.
+        #[allow(clippy::match_like_matches_macro)]
         let served = match scheme(&url) {
             "postgres" | "postgresql" => cfg!(feature = "postgres"),
             "mysql" => cfg!(feature = "mysql"),

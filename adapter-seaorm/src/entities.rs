@@ -6,7 +6,7 @@
 //! rows without timestamps (accounts, authenticators) through [`FromQueryResult`]. A
 //! timestamp is stored as `TIMESTAMPTZ` on PostgreSQL, `DATETIME(3)` holding UTC on
 //! MySQL/MariaDB and `INTEGER` epoch milliseconds on SQLite (the schema adapter-sqlx made
-//! first), so its Rust type depends on the database: [`crate::stamp`] converts it, and the
+//! first), so its Rust type depends on the database: the adapter converts it, and the
 //! `DateTimeUtc` fields below describe the PostgreSQL form only.
 //!
 //! [`FromQueryResult`]: sea_orm::FromQueryResult
