@@ -10,6 +10,7 @@ use auth_core::{Session, User, VerificationToken};
 use serde::Serialize;
 
 use crate::fixture::{Backend, BoxError};
+use crate::relay::Relay;
 
 /// Latency of one operation.
 #[derive(Debug, Clone, Serialize)]
@@ -24,6 +25,9 @@ pub struct BenchResult {
     pub p95_us: f64,
     /// 99th percentile in microseconds.
     pub p99_us: f64,
+    /// Round trips to the server per call, counted by a [`Relay`] on
+    /// the way (`bench --round-trips`); `None` when not counted.
+    pub round_trips: Option<f64>,
 }
 
 fn summarize(operation: &'static str, mut samples: Vec<Duration>) -> BenchResult {
@@ -38,21 +42,55 @@ fn summarize(operation: &'static str, mut samples: Vec<Duration>) -> BenchResult
         median_us: at(0.5),
         p95_us: at(0.95),
         p99_us: at(0.99),
+        round_trips: None,
     }
 }
 
 /// Measures `get_session_and_user` (hit and miss), `create_session` and
 /// `use_verification_token` on a fresh fixture of the backend.
-pub async fn run(backend: &dyn Backend, iterations: usize) -> Result<Vec<BenchResult>, BoxError> {
+///
+/// With a `relay` between the adapter and its server, each operation's round trips per call
+/// are counted too.
+pub async fn run(
+    backend: &dyn Backend,
+    iterations: usize,
+    relay: Option<&Relay>,
+) -> Result<Vec<BenchResult>, BoxError> {
     let fixture = backend.fixture().await?;
-    let outcome = measure(&fixture, iterations.max(1)).await;
+    let outcome = measure(&fixture, iterations.max(1), relay).await;
     fixture.inspector.teardown().await?;
     outcome
+}
+
+/// Times `call` `iterations` times; with a relay, the round trips of the calls too.
+async fn timed<F, Fut>(
+    operation: &'static str,
+    iterations: usize,
+    relay: Option<&Relay>,
+    mut call: F,
+) -> Result<BenchResult, BoxError>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<(), BoxError>>,
+{
+    let mut samples = Vec::with_capacity(iterations);
+    if let Some(relay) = relay {
+        relay.reset();
+    }
+    for i in 0..iterations {
+        let started = Instant::now();
+        call(i).await?;
+        samples.push(started.elapsed());
+    }
+    let mut result = summarize(operation, samples);
+    result.round_trips = relay.map(|r| r.round_trips() as f64 / iterations as f64);
+    Ok(result)
 }
 
 async fn measure(
     fixture: &crate::Fixture,
     iterations: usize,
+    relay: Option<&Relay>,
 ) -> Result<Vec<BenchResult>, BoxError> {
     let db = &fixture.adapter;
     let user = db
@@ -67,34 +105,36 @@ async fn measure(
     }
 
     let mut results = Vec::new();
-    let mut samples = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        let started = Instant::now();
-        let found = db.get_session_and_user("bench-session").await?;
-        samples.push(started.elapsed());
-        if found.is_none() {
-            return Err("the benchmark session vanished".into());
-        }
-    }
-    results.push(summarize("get_session_and_user (hit)", samples));
-
-    let mut samples = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        let started = Instant::now();
-        db.get_session_and_user("no-such-session").await?;
-        samples.push(started.elapsed());
-    }
-    results.push(summarize("get_session_and_user (miss)", samples));
-
-    let mut samples = Vec::with_capacity(iterations);
-    for i in 0..iterations {
-        let session = Session::with_token(format!("bench-new-{i}"), &user.id, expires);
-        let started = Instant::now();
-        db.create_session(session).await?;
-        samples.push(started.elapsed());
-    }
-    results.push(summarize("create_session", samples));
-
+    results.push(
+        timed("get_session_and_user (hit)", iterations, relay, |_| async {
+            match db.get_session_and_user("bench-session").await? {
+                Some(_) => Ok(()),
+                None => Err("the benchmark session vanished".into()),
+            }
+        })
+        .await?,
+    );
+    results.push(
+        timed(
+            "get_session_and_user (miss)",
+            iterations,
+            relay,
+            |_| async {
+                db.get_session_and_user("no-such-session").await?;
+                Ok(())
+            },
+        )
+        .await?,
+    );
+    let user_id = user.id.as_str();
+    results.push(
+        timed("create_session", iterations, relay, |i| async move {
+            let session = Session::with_token(format!("bench-new-{i}"), user_id, expires);
+            db.create_session(session).await?;
+            Ok(())
+        })
+        .await?,
+    );
     for i in 0..iterations {
         db.create_verification_token(VerificationToken::new(
             "bench@example.com",
@@ -103,18 +143,23 @@ async fn measure(
         ))
         .await?;
     }
-    let mut samples = Vec::with_capacity(iterations);
-    for i in 0..iterations {
-        let started = Instant::now();
-        let taken = db
-            .use_verification_token("bench@example.com", &format!("t{i}"))
-            .await?;
-        samples.push(started.elapsed());
-        if taken.is_none() {
-            return Err("a benchmark token was not found".into());
-        }
-    }
-    results.push(summarize("use_verification_token", samples));
+    results.push(
+        timed(
+            "use_verification_token",
+            iterations,
+            relay,
+            |i| async move {
+                match db
+                    .use_verification_token("bench@example.com", &format!("t{i}"))
+                    .await?
+                {
+                    Some(_) => Ok(()),
+                    None => Err("a benchmark token was not found".into()),
+                }
+            },
+        )
+        .await?,
+    );
     Ok(results)
 }
 

@@ -57,6 +57,7 @@ pub mod check;
 mod fixture;
 pub mod harness;
 mod registry;
+pub mod relay;
 pub mod report;
 mod runner;
 pub mod scenarios;

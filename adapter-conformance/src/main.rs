@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use adapter_conformance::harness::{self, BackendSpec, Resolved};
 use adapter_conformance::report::{self, BackendReport, BackendStatus};
-use adapter_conformance::{backends, bench, Backend, Scenario, SCENARIOS};
+use adapter_conformance::{backends, bench, relay, Backend, Scenario, SCENARIOS};
 use clap::{Args, Parser, Subcommand};
 
 /// Conformance suite for auth database adapters.
@@ -58,6 +58,10 @@ struct BenchArgs {
     /// Calls measured per operation.
     #[arg(short = 'n', long, default_value_t = 2000)]
     iterations: usize,
+    /// Put a counting TCP relay between each server backend and its server, and report the
+    /// round trips per call (latencies then include the relay's hop).
+    #[arg(long)]
+    round_trips: bool,
 }
 
 fn main() -> ExitCode {
@@ -200,11 +204,34 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
     let mut all = serde_json::Map::new();
     let mut ok = true;
     for spec in &specs {
-        let backend = match open(spec).await {
-            Ok(backend) => backend,
-            Err(report) => {
-                eprintln!("{}", report.reason.as_deref().unwrap_or_default());
+        let relay = match (&spec.source, args.round_trips) {
+            (harness::Source::Server { env_var, .. }, true) => {
+                let url = harness::env_url(env_var)
+                    .ok_or_else(|| format!("--round-trips needs {env_var} for {}", spec.name))?;
+                let server =
+                    relay::server_of(&url).ok_or_else(|| format!("no host:port in {env_var}"))?;
+                let relay = relay::Relay::start(&server)
+                    .await
+                    .map_err(|e| format!("relay for {}: {e}", spec.name))?;
+                let through = relay::through(&url, relay.addr())
+                    .ok_or_else(|| format!("no host:port in {env_var}"))?;
+                Some((relay, through))
+            }
+            _ => None,
+        };
+        let opened = match &relay {
+            Some((_, url)) => (spec.open)(Some(url.clone()))
+                .await
+                .map_err(|e| e.to_string()),
+            None => open(spec).await.map_err(|report| {
                 ok &= report.status != BackendStatus::Error;
+                report.reason.unwrap_or_default()
+            }),
+        };
+        let backend = match opened {
+            Ok(backend) => backend,
+            Err(why) => {
+                eprintln!("{why}");
                 continue;
             }
         };
@@ -212,18 +239,22 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
             "[{}] measuring {} calls per operation…",
             spec.name, args.iterations
         );
-        match bench::run(backend.as_ref(), args.iterations).await {
+        let counting = relay.as_ref().map(|(relay, _)| relay);
+        match bench::run(backend.as_ref(), args.iterations, counting).await {
             Ok(results) => {
                 if !args.selection.json {
                     println!("\n== {} ==", spec.name);
                     println!(
-                        "{:<30} {:>8} {:>12} {:>12} {:>12}",
-                        "operation", "calls", "median µs", "p95 µs", "p99 µs"
+                        "{:<30} {:>8} {:>12} {:>12} {:>12} {:>12}",
+                        "operation", "calls", "median µs", "p95 µs", "p99 µs", "round trips"
                     );
                     for r in &results {
+                        let trips = r
+                            .round_trips
+                            .map_or_else(|| "-".to_owned(), |t| format!("{t:.2}"));
                         println!(
-                            "{:<30} {:>8} {:>12.1} {:>12.1} {:>12.1}",
-                            r.operation, r.iterations, r.median_us, r.p95_us, r.p99_us
+                            "{:<30} {:>8} {:>12.1} {:>12.1} {:>12.1} {:>12}",
+                            r.operation, r.iterations, r.median_us, r.p95_us, r.p99_us, trips
                         );
                     }
                 }

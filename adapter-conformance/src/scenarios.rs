@@ -1632,8 +1632,8 @@ pub async fn s29_migrate_is_idempotent(fx: &Fixture) -> Outcome {
 
 // ---------------------------------------------------------------- 30–38: contract v2
 
-/// Values scenario 30 provokes duplicate-key errors with: none may be printed.
-const S30_SECRETS: [&str; 7] = [
+/// Values scenario 30 provokes duplicate-key errors with: none may be printed or logged.
+pub const S30_SECRETS: [&str; 7] = [
     "s30-session-SECRET-7f3a",
     "s30-email-SECRET-91c2",
     "s30-pa-SECRET-5e11",

@@ -1,37 +1,47 @@
-//! [`RedisAdapter`]: the [`Adapter`] implementation on Redis.
+//! [`RedisAdapter`]: the [`Store`] implementation on Redis. The policy layer of auth-core
+//! (validation, the email key, millisecond timestamps, the clock, expiry filtering, secrets
+//! kept out of errors, a span per call) makes it an [`Adapter`](auth_core::Adapter).
 //!
 //! Reads are plain `GET`/`SMEMBERS`/`MGET`; every change that touches more than one key is
 //! one Lua script ([`crate::scripts`]). Where a script needs keys that only a stored record
 //! names (the owner's index set, the email claim), Rust reads the record first, derives
 //! the keys, and passes them in `KEYS` together with the record as read; the script
-//! re-checks that record and answers `RETRY` if it changed, and Rust starts over (at most
-//! [`MAX_ATTEMPTS`] times). So every script declares the keys it writes.
+//! re-checks that record and answers `RETRY` if it changed, and [`RedisAdapter::retrying`]
+//! starts over (at most [`MAX_ATTEMPTS`] times). So every script declares the keys it writes.
 
 use std::fmt;
 use std::future::Future;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
-    normalize_email, validate, Account, Adapter, AdapterError, AdapterResult, Authenticator,
-    ErrorCode, ErrorKind, ExpiredCounts, Operation, Session, SessionUpdate, User, UserUpdate,
-    VerificationToken,
+    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ErrorKind, ExpiredCounts,
+    Operation, Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 use redis::aio::ConnectionManager;
-use redis::{Cmd, FromRedisValue, Pipeline, RedisResult, ScriptInvocation, Value};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisResult, Script, ScriptInvocation, Value};
 
 use crate::error;
 use crate::keys::{self, KeyLayout};
-use crate::options::RedisAdapterBuilder;
-use crate::records;
+use crate::options::{RedisAdapterBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT};
+use crate::records::{self, CorruptRecord};
 use crate::scripts::{self, Reply};
 
 /// How often a compare-and-set script is retried when concurrent writers keep changing
 /// its inputs, before the call fails with a `Backend` error.
+///
+/// ```
+/// assert_eq!(adapter_redis::MAX_ATTEMPTS, 16);
+/// ```
 pub const MAX_ATTEMPTS: usize = 16;
 
 /// The key layout version `migrate()` writes to `<prefix>schema-version`.
+///
+/// ```
+/// assert_eq!(adapter_redis::SCHEMA_VERSION, "1");
+/// ```
 pub const SCHEMA_VERSION: &str = "1";
 
 /// Expiry-set entries handled per sweep script in `delete_expired`.
@@ -53,16 +63,19 @@ const SWEEP_BATCH: usize = 256;
 /// ```
 #[derive(Clone)]
 pub struct RedisAdapter {
-    conn: ConnectionManager,
+    /// `None` once [`close`](Self::close) was called.
+    conn: Arc<RwLock<Option<ConnectionManager>>>,
     keys: KeyLayout,
     call_timeout: Duration,
 }
 
+/// Shows the prefix and the timeout, never a record or a connection detail.
 impl fmt::Debug for RedisAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisAdapter")
             .field("prefix", &self.keys.prefix())
             .field("call_timeout", &self.call_timeout)
+            .field("closed", &self.manager().is_none())
             .finish_non_exhaustive()
     }
 }
@@ -75,18 +88,103 @@ fn flag(on: bool) -> &'static str {
     }
 }
 
+/// One attempt of a compare-and-set: done, or the record changed under it.
+enum Attempt<T> {
+    Done(T),
+    Retry,
+}
+
+/// Reads a stored record, or fails the operation with a `Backend` error.
+fn decoded<T>(
+    op: Operation,
+    raw: &[u8],
+    decode: fn(&[u8]) -> Result<T, CorruptRecord>,
+) -> AdapterResult<T> {
+    decode(raw).map_err(|e| error::corrupt(op, e))
+}
+
+fn unexpected(op: Operation, reply: &Reply) -> AdapterError {
+    error::unexpected(
+        op,
+        format!("unexpected script outcome {}", reply.describe()),
+    )
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// A user index set: where its members point, and how to read what they point at.
+struct Index<T> {
+    /// The index set.
+    set: String,
+    /// The expiry sorted set that lists the same records, if any.
+    expiries: Option<String>,
+    /// The record key of a member.
+    record_key: fn(&KeyLayout, &str) -> String,
+    /// The expiry-set member of `(user id, member)`.
+    expiry_member: fn(&str, &str) -> String,
+    decode: fn(&[u8]) -> Result<T, CorruptRecord>,
+    owner: fn(&T) -> &str,
+}
+
 impl RedisAdapter {
-    /// Options: key prefix, timeouts, reconnects.
-    pub fn builder() -> RedisAdapterBuilder {
-        RedisAdapterBuilder::new()
+    /// Options (key prefix, timeouts, reconnects) for the server at `url`; finish with
+    /// [`RedisAdapterBuilder::connect`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_redis::RedisAdapter::builder("redis://127.0.0.1:6379")
+    ///     .key_prefix("myapp:auth:")
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(url: impl Into<String>) -> RedisAdapterBuilder {
+        RedisAdapterBuilder::new(url)
     }
 
     /// Connects with the default options (prefix `auth:`, 5 s timeouts).
     ///
     /// Errors: ADAPTER_CONNECTION_ERROR when Redis cannot be reached within the connection
-    /// timeout.
+    /// timeout (a refused connection fails at once, its cause in `source()`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_redis::RedisAdapter::connect("redis://127.0.0.1:6379").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(url: &str) -> AdapterResult<Self> {
-        RedisAdapterBuilder::new().connect(url).await
+        RedisAdapterBuilder::new(url).connect().await
+    }
+
+    /// An adapter on a [`ConnectionManager`] the app already has (a clone shares its
+    /// connection), under `key_prefix` (see [`RedisAdapterBuilder::key_prefix`]). Each round
+    /// trip is bounded by the default connection plus response timeout (10 s); configure the
+    /// manager's own timeouts with [`RedisAdapterBuilder::manager_config`].
+    ///
+    /// Errors: `InvalidInput` for an invalid prefix.
+    ///
+    /// ```no_run
+    /// use adapter_redis::{redis, RedisAdapter};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = redis::aio::ConnectionManager::new(client).await?;
+    /// let adapter = RedisAdapter::from_connection_manager(manager.clone(), "auth:")?;
+    /// // The app keeps using `manager` for its own commands.
+    /// # Ok(()) }
+    /// ```
+    pub fn from_connection_manager(
+        manager: ConnectionManager,
+        key_prefix: &str,
+    ) -> AdapterResult<Self> {
+        let keys = KeyLayout::new(key_prefix).map_err(error::invalid_prefix)?;
+        Ok(Self::from_parts(
+            manager,
+            keys,
+            DEFAULT_CONNECTION_TIMEOUT + DEFAULT_RESPONSE_TIMEOUT,
+        ))
     }
 
     pub(crate) fn from_parts(
@@ -95,25 +193,67 @@ impl RedisAdapter {
         call_timeout: Duration,
     ) -> Self {
         Self {
-            conn,
+            conn: Arc::new(RwLock::new(Some(conn))),
             keys,
             call_timeout,
         }
     }
 
     /// The key layout (prefix) of this adapter.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_redis::RedisAdapter::connect("redis://127.0.0.1:6379").await?;
+    /// assert_eq!(adapter.keys().prefix(), "auth:");
+    /// # Ok(()) }
+    /// ```
     pub fn keys(&self) -> &KeyLayout {
         &self.keys
     }
 
-    /// The connection the adapter uses (a clone shares it), for commands of your own.
-    pub fn connection(&self) -> ConnectionManager {
-        self.conn.clone()
+    /// The connection the adapter uses (a clone shares it), for commands of your own;
+    /// `None` after [`close`](Self::close).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let adapter = adapter_redis::RedisAdapter::connect("redis://127.0.0.1:6379").await?;
+    /// let mut conn = adapter.connection().expect("open");
+    /// let pong: String = adapter_redis::redis::cmd("PING").query_async(&mut conn).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn connection(&self) -> Option<ConnectionManager> {
+        self.manager()
     }
 
     /// The most one round trip may take before it fails with ADAPTER_CONNECTION_ERROR.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_redis::RedisAdapter::connect("redis://127.0.0.1:6379").await?;
+    /// assert_eq!(adapter.call_timeout(), std::time::Duration::from_secs(10));
+    /// # Ok(()) }
+    /// ```
     pub fn call_timeout(&self) -> Duration {
         self.call_timeout
+    }
+
+    /// Lets go of the connection, for this adapter and every clone of it: calls afterwards
+    /// fail with ADAPTER_CONNECTION_ERROR. The connection closes once no call in flight
+    /// holds it (a manager shared with the app stays open for the app's own clones).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// use auth_core::Adapter;
+    /// let adapter = adapter_redis::RedisAdapter::connect("redis://127.0.0.1:6379").await?;
+    /// adapter.close().await;
+    /// assert!(adapter.get_user("u1").await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub async fn close(&self) {
+        self.conn
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 
     /// Prepares the server: checks that it is Redis 6.2 or later, loads every script, and
@@ -122,6 +262,14 @@ impl RedisAdapter {
     ///
     /// Errors: MIGRATION_ERROR for an old server or a prefix written by another layout
     /// version; ADAPTER_CONNECTION_ERROR when Redis cannot be reached.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_redis::RedisAdapter::connect("redis://127.0.0.1:6379").await?;
+    /// adapter.migrate().await?;
+    /// adapter.migrate().await?; // harmless
+    /// # Ok(()) }
+    /// ```
     #[tracing::instrument(skip_all, fields(db.system = "redis", prefix = %self.keys.prefix()))]
     pub async fn migrate(&self) -> AdapterResult<()> {
         let op = Operation::Migrate;
@@ -144,14 +292,24 @@ impl RedisAdapter {
             other => Err(AdapterError::backend(
                 op,
                 format!(
-                    "the keys under {:?} have layout version {other:?}; this adapter writes {SCHEMA_VERSION}",
-                    self.keys.prefix()
+                    "the keys under this prefix have layout version {other:?}; this adapter writes {SCHEMA_VERSION}"
                 ),
             )),
         }
     }
 
     // ------------------------------------------------------------ round trips
+
+    fn manager(&self) -> Option<ConnectionManager> {
+        self.conn
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn open(&self, op: Operation) -> AdapterResult<ConnectionManager> {
+        self.manager().ok_or_else(|| error::closed(op))
+    }
 
     async fn bounded<T>(
         &self,
@@ -166,7 +324,7 @@ impl RedisAdapter {
     }
 
     async fn query<T: FromRedisValue>(&self, op: Operation, cmd: &Cmd) -> AdapterResult<T> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.open(op)?;
         self.bounded(op, cmd.query_async(&mut conn)).await
     }
 
@@ -175,7 +333,7 @@ impl RedisAdapter {
         op: Operation,
         pipe: &Pipeline,
     ) -> AdapterResult<T> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.open(op)?;
         self.bounded(op, pipe.query_async(&mut conn)).await
     }
 
@@ -184,17 +342,13 @@ impl RedisAdapter {
         op: Operation,
         invocation: &ScriptInvocation<'_>,
     ) -> AdapterResult<Reply> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.open(op)?;
         let value: Value = self.bounded(op, invocation.invoke_async(&mut conn)).await?;
         Reply::parse(value).map_err(|what| error::unexpected(op, what))
     }
 
     async fn get(&self, op: Operation, key: &str) -> AdapterResult<Option<Vec<u8>>> {
         self.query(op, redis::cmd("GET").arg(key)).await
-    }
-
-    async fn members(&self, op: Operation, key: &str) -> AdapterResult<Vec<String>> {
-        self.query(op, redis::cmd("SMEMBERS").arg(key)).await
     }
 
     async fn mget(&self, op: Operation, keys: &[String]) -> AdapterResult<Vec<Option<Vec<u8>>>> {
@@ -204,28 +358,193 @@ impl RedisAdapter {
         self.query(op, redis::cmd("MGET").arg(keys)).await
     }
 
-    async fn user_record(&self, op: Operation, id: &str) -> AdapterResult<Option<User>> {
-        if id.is_empty() {
-            return Ok(None);
-        }
-        self.get(op, &self.keys.user(id))
+    /// The record at `key`, decoded.
+    async fn record<T>(
+        &self,
+        op: Operation,
+        key: &str,
+        decode: fn(&[u8]) -> Result<T, CorruptRecord>,
+    ) -> AdapterResult<Option<T>> {
+        self.get(op, key)
             .await?
-            .map(|raw| records::decode_user(&raw).map_err(|e| error::corrupt(op, e)))
+            .map(|raw| decoded(op, &raw, decode))
             .transpose()
+    }
+
+    /// The record at `key` as stored (for a compare-and-set) and decoded.
+    async fn record_and_raw<T>(
+        &self,
+        op: Operation,
+        key: &str,
+        decode: fn(&[u8]) -> Result<T, CorruptRecord>,
+    ) -> AdapterResult<Option<(T, Vec<u8>)>> {
+        match self.get(op, key).await? {
+            Some(raw) => Ok(Some((decoded(op, &raw, decode)?, raw))),
+            None => Ok(None),
+        }
+    }
+
+    async fn user_exists(&self, op: Operation, id: &str) -> AdapterResult<bool> {
+        let n: i64 = self
+            .query(op, redis::cmd("EXISTS").arg(self.keys.user(id)))
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// The compare-and-set loop, once for every method: runs `attempt` until it is done,
+    /// at most [`MAX_ATTEMPTS`] times, then fails with a `Backend` error.
+    async fn retrying<T, F, Fut>(&self, op: Operation, mut attempt: F) -> AdapterResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = AdapterResult<Attempt<T>>>,
+    {
+        for _ in 0..MAX_ATTEMPTS {
+            if let Attempt::Done(value) = attempt().await? {
+                return Ok(value);
+            }
+        }
+        Err(error::contention(op, MAX_ATTEMPTS))
+    }
+
+    /// Reads a record and removes it with its entry in its owner's index (and expiry set),
+    /// in one script that re-checks the record.
+    async fn remove_owned<T>(
+        &self,
+        op: Operation,
+        key: &str,
+        decode: fn(&[u8]) -> Result<T, CorruptRecord>,
+        entries: impl Fn(&T) -> (String, String, Option<(String, String)>),
+    ) -> AdapterResult<Option<T>> {
+        let entries = &entries;
+        self.retrying(op, || async move {
+            let Some((record, raw)) = self.record_and_raw(op, key, decode).await? else {
+                return Ok(Attempt::Done(None));
+            };
+            let (index, member, expiry) = entries(&record);
+            let mut invocation = scripts::REMOVE_OWNED.prepare_invoke();
+            invocation.key(key).key(index).arg(&raw).arg(member);
+            if let Some((zset, zmember)) = expiry {
+                invocation.key(zset).arg(zmember);
+            }
+            match self.invoke(op, &invocation).await? {
+                Reply::Record(_) => Ok(Attempt::Done(Some(record))),
+                Reply::Absent => Ok(Attempt::Done(None)),
+                Reply::Retry => Ok(Attempt::Retry),
+                other => Err(unexpected(op, &other)),
+            }
+        })
+        .await
+    }
+
+    /// Replaces one record by compare-and-set: `change` gives the new record from the one
+    /// stored.
+    async fn replace<T>(
+        &self,
+        op: Operation,
+        key: &str,
+        decode: fn(&[u8]) -> Result<T, CorruptRecord>,
+        encode: fn(&T) -> String,
+        change: impl Fn(T) -> T,
+    ) -> AdapterResult<Option<T>> {
+        let change = &change;
+        self.retrying(op, || async move {
+            let Some((stored, raw)) = self.record_and_raw(op, key, decode).await? else {
+                return Ok(Attempt::Done(None));
+            };
+            let updated = change(stored);
+            let mut invocation = scripts::REPLACE_RECORD.prepare_invoke();
+            invocation.key(key).arg(&raw).arg(encode(&updated));
+            match self.invoke(op, &invocation).await? {
+                Reply::Ok => Ok(Attempt::Done(Some(updated))),
+                Reply::Absent => Ok(Attempt::Done(None)),
+                Reply::Retry => Ok(Attempt::Retry),
+                other => Err(unexpected(op, &other)),
+            }
+        })
+        .await
+    }
+
+    /// Every record a user's index points at that still belongs to the user. Entries that
+    /// point at nothing (an expired session) or at another user's record (a reused key) are
+    /// pruned afterwards; a failed prune does not fail the read.
+    async fn list_indexed<T>(
+        &self,
+        op: Operation,
+        user_id: &str,
+        index: Index<T>,
+    ) -> AdapterResult<Vec<T>> {
+        let members: Vec<String> = self
+            .query(op, redis::cmd("SMEMBERS").arg(&index.set))
+            .await?;
+        let record_keys: Vec<String> = members
+            .iter()
+            .map(|m| (index.record_key)(&self.keys, m))
+            .collect();
+        let raws = self.mget(op, &record_keys).await?;
+        let mut owned = Vec::with_capacity(members.len());
+        let mut stale = Vec::new();
+        for (i, raw) in raws.into_iter().enumerate() {
+            let record = raw.map(|raw| decoded(op, &raw, index.decode)).transpose()?;
+            match record {
+                Some(record) if (index.owner)(&record) == user_id => owned.push(record),
+                _ => stale.push(i),
+            }
+        }
+        if !stale.is_empty() {
+            let mut invocation = scripts::PRUNE_INDEX.prepare_invoke();
+            invocation
+                .key(&index.set)
+                .key(index.expiries.as_deref().unwrap_or(&index.set));
+            for &i in &stale {
+                invocation.key(&record_keys[i]);
+            }
+            invocation.arg(user_id).arg(stale.len());
+            for &i in &stale {
+                invocation.arg(&members[i]);
+            }
+            if index.expiries.is_some() {
+                for &i in &stale {
+                    invocation.arg((index.expiry_member)(user_id, &members[i]));
+                }
+            }
+            if let Err(err) = self.invoke(op, &invocation).await {
+                tracing::warn!(code = %err.code(), kind = %err.kind(), "pruning a user index failed");
+            }
+        }
+        Ok(owned)
+    }
+
+    fn sessions_index(&self, user_id: &str) -> Index<Session> {
+        Index {
+            set: self.keys.user_sessions(user_id),
+            expiries: Some(self.keys.session_expiries()),
+            record_key: KeyLayout::session,
+            expiry_member: keys::session_member,
+            decode: records::decode_session,
+            owner: |s| &s.user_id,
+        }
     }
 
     // ------------------------------------------------------------ sweeps
 
-    async fn sweep_sessions(&self, now_ms: i64) -> AdapterResult<u64> {
-        let op = Operation::DeleteExpired;
-        let zset = self.keys.session_expiries();
-        let mut swept = 0u64;
+    /// Sweeps one expiry sorted set in batches: `entry` turns a member's parts into the
+    /// keys and arguments the script takes for it (`None`: a member this adapter never
+    /// writes, dropped). Returns how many records the scripts removed.
+    async fn sweep(
+        &self,
+        op: Operation,
+        script: &Script,
+        zset: &str,
+        now_ms: i64,
+        entry: impl Fn(&[String]) -> Option<(Vec<String>, Vec<String>)>,
+    ) -> AdapterResult<u64> {
+        let mut removed = 0u64;
         loop {
             let members: Vec<String> = self
                 .query(
                     op,
                     redis::cmd("ZRANGEBYSCORE")
-                        .arg(&zset)
+                        .arg(zset)
                         .arg("-inf")
                         .arg(now_ms)
                         .arg("LIMIT")
@@ -234,106 +553,45 @@ impl RedisAdapter {
                 )
                 .await?;
             if members.is_empty() {
-                return Ok(swept);
+                return Ok(removed);
             }
             let mut well_formed = Vec::new();
             let mut malformed = Vec::new();
             for member in members {
-                match keys::decode_parts(&member).as_deref() {
-                    Some([user_id, token]) => {
-                        well_formed.push((member.clone(), user_id.clone(), token.clone()))
+                match keys::decode_parts(&member).as_deref().and_then(&entry) {
+                    Some((keys, args)) => well_formed.push((member, keys, args)),
+                    None => malformed.push(member),
+                }
+            }
+            if !malformed.is_empty() {
+                // Not written by this adapter: no record to remove, drop the entries.
+                let _: u64 = self
+                    .query(op, redis::cmd("ZREM").arg(zset).arg(&malformed))
+                    .await?;
+            }
+            if well_formed.is_empty() {
+                continue;
+            }
+            let mut invocation = script.prepare_invoke();
+            invocation.key(zset).arg(now_ms).arg(well_formed.len());
+            for (member, keys, args) in &well_formed {
+                for key in keys {
+                    invocation.key(key);
+                }
+                invocation.arg(member).arg(args);
+            }
+            match self.invoke(op, &invocation).await? {
+                Reply::Counts(counts) => match counts.as_slice() {
+                    [handled, swept] => {
+                        removed += count(*swept);
+                        if *handled == 0 && malformed.is_empty() {
+                            // Every entry changed meanwhile: nothing left in range.
+                            return Ok(removed);
+                        }
                     }
-                    _ => malformed.push(member),
-                }
-            }
-            if !malformed.is_empty() {
-                // Not written by this adapter: no keys to derive, drop the entries.
-                let dropped: u64 = self
-                    .query(op, redis::cmd("ZREM").arg(&zset).arg(&malformed))
-                    .await?;
-                swept += dropped;
-            }
-            if well_formed.is_empty() {
-                continue;
-            }
-            let mut invocation = scripts::SWEEP_SESSIONS.prepare_invoke();
-            invocation.key(&zset);
-            for (_, user_id, token) in &well_formed {
-                invocation
-                    .key(self.keys.session(token))
-                    .key(self.keys.user_sessions(user_id));
-            }
-            invocation.arg(now_ms).arg(well_formed.len());
-            for (member, _, _) in &well_formed {
-                invocation.arg(member);
-            }
-            for (_, _, token) in &well_formed {
-                invocation.arg(token);
-            }
-            for (_, user_id, _) in &well_formed {
-                invocation.arg(user_id);
-            }
-            match self.invoke(op, &invocation).await? {
-                Reply::Count(0) if malformed.is_empty() => return Ok(swept),
-                Reply::Count(n) => swept += u64::try_from(n).unwrap_or(0),
-                other => return Err(error::unexpected(op, other.describe())),
-            }
-        }
-    }
-
-    async fn sweep_tokens(&self, now_ms: i64) -> AdapterResult<u64> {
-        let op = Operation::DeleteExpired;
-        let zset = self.keys.token_expiries();
-        let mut swept = 0u64;
-        loop {
-            let members: Vec<String> = self
-                .query(
-                    op,
-                    redis::cmd("ZRANGEBYSCORE")
-                        .arg(&zset)
-                        .arg("-inf")
-                        .arg(now_ms)
-                        .arg("LIMIT")
-                        .arg(0)
-                        .arg(SWEEP_BATCH),
-                )
-                .await?;
-            if members.is_empty() {
-                return Ok(swept);
-            }
-            let mut well_formed = Vec::new();
-            let mut malformed = Vec::new();
-            for member in members {
-                match keys::decode_parts(&member).as_deref() {
-                    Some([identifier, token]) => well_formed.push((
-                        member.clone(),
-                        self.keys.verification_token(identifier, token),
-                    )),
-                    _ => malformed.push(member),
-                }
-            }
-            if !malformed.is_empty() {
-                let dropped: u64 = self
-                    .query(op, redis::cmd("ZREM").arg(&zset).arg(&malformed))
-                    .await?;
-                swept += dropped;
-            }
-            if well_formed.is_empty() {
-                continue;
-            }
-            let mut invocation = scripts::SWEEP_TOKENS.prepare_invoke();
-            invocation.key(&zset);
-            for (_, key) in &well_formed {
-                invocation.key(key);
-            }
-            invocation.arg(now_ms).arg(well_formed.len());
-            for (member, _) in &well_formed {
-                invocation.arg(member);
-            }
-            match self.invoke(op, &invocation).await? {
-                Reply::Count(0) if malformed.is_empty() => return Ok(swept),
-                Reply::Count(n) => swept += u64::try_from(n).unwrap_or(0),
-                other => return Err(error::unexpected(op, other.describe())),
+                    _ => return Err(error::unexpected(op, "a sweep reply without two counts")),
+                },
+                other => return Err(unexpected(op, &other)),
             }
         }
     }
@@ -357,27 +615,24 @@ fn check_server_version(info: &str) -> Result<(), String> {
     }
 }
 
-fn unexpected(op: Operation, reply: &Reply) -> AdapterError {
-    error::unexpected(
-        op,
-        format!("unexpected script outcome {}", reply.describe()),
-    )
-}
-
 #[async_trait]
-impl Adapter for RedisAdapter {
-    #[tracing::instrument(skip_all, fields(db.system = "redis", user_id = %user.id))]
-    async fn create_user(&self, user: User) -> AdapterResult<User> {
+impl Store for RedisAdapter {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
         let op = Operation::CreateUser;
-        validate::non_empty(op, "id", &user.id)?;
         let mut invocation = scripts::CREATE_USER.prepare_invoke();
         invocation.key(self.keys.user(&user.id));
-        if let Some(email) = &user.email {
-            invocation.key(self.keys.email(&normalize_email(email)));
+        if let Some(key) = email_key {
+            invocation.key(self.keys.email(key));
         }
-        invocation.arg(records::encode_user(&user)).arg(&user.id);
+        invocation
+            .arg(records::encode_user(user, email_key))
+            .arg(&user.id);
         match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(user),
+            Reply::Ok => Ok(()),
             Reply::Conflict => Err(AdapterError::conflict(op, "a user with this id exists")),
             Reply::ConflictEmail => {
                 Err(AdapterError::conflict(op, "a user with this email exists"))
@@ -386,102 +641,104 @@ impl Adapter for RedisAdapter {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", user_id = %id))]
-    async fn get_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        self.user_record(Operation::GetUser, id).await
+    async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        let op = Operation::GetUser;
+        self.record(op, &self.keys.user(id), records::decode_user)
+            .await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis"))]
-    async fn get_user_by_email(&self, email: &str) -> AdapterResult<Option<User>> {
+    async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
-        let key = self.keys.email(&normalize_email(email));
-        let id: Option<String> = self.query(op, redis::cmd("GET").arg(&key)).await?;
+        let id: Option<String> = self
+            .query(op, redis::cmd("GET").arg(self.keys.email(email_key)))
+            .await?;
         match id {
-            Some(id) => self.user_record(op, &id).await,
+            Some(id) => {
+                self.record(op, &self.keys.user(&id), records::decode_user)
+                    .await
+            }
             None => Ok(None),
         }
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", provider = %provider))]
-    async fn get_user_by_account(
+    async fn find_user_by_account(
         &self,
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByAccount;
-        let Some(raw) = self
-            .get(op, &self.keys.account(provider, provider_account_id))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let account = records::decode_account(&raw).map_err(|e| error::corrupt(op, e))?;
-        self.user_record(op, &account.user_id).await
+        let key = self.keys.account(provider, provider_account_id);
+        match self.record(op, &key, records::decode_account).await? {
+            Some(account) => {
+                self.record(op, &self.keys.user(&account.user_id), records::decode_user)
+                    .await
+            }
+            None => Ok(None),
+        }
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", user_id = %update.id))]
-    async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
+    async fn merge_user(
+        &self,
+        update: &UserUpdate,
+        email_key: Option<Option<&str>>,
+    ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
-        let user_key = self.keys.user(&update.id);
-        for _ in 0..MAX_ATTEMPTS {
-            let Some(raw) = self.get(op, &user_key).await? else {
-                return Err(AdapterError::not_found(op, "no user with this id"));
+        let user_key = &self.keys.user(&update.id);
+        self.retrying(op, || async move {
+            let Some(raw) = self.get(op, user_key).await? else {
+                return Ok(Attempt::Done(None));
             };
-            let current = records::decode_user(&raw).map_err(|e| error::corrupt(op, e))?;
-            let merged = update.apply_to(current.clone());
-            let old_email = current.email.as_deref().map(normalize_email);
-            let new_email = merged.email.as_deref().map(normalize_email);
-            let (old_email, new_email) = if old_email == new_email {
+            let (current, old_key) = decoded(op, &raw, records::decode_user_and_key)?;
+            let merged = update.apply_to(current);
+            let new_key = match email_key {
+                Some(key) => key.map(str::to_owned),
+                None => old_key.clone(),
+            };
+            let (old_claim, new_claim) = if old_key == new_key {
                 (None, None)
             } else {
-                (old_email, new_email)
+                (old_key.as_deref(), new_key.as_deref())
             };
             let mut invocation = scripts::UPDATE_USER.prepare_invoke();
-            invocation.key(&user_key);
-            if let Some(email) = &old_email {
-                invocation.key(self.keys.email(email));
+            invocation.key(user_key);
+            if let Some(key) = old_claim {
+                invocation.key(self.keys.email(key));
             }
-            if let Some(email) = &new_email {
-                invocation.key(self.keys.email(email));
+            if let Some(key) = new_claim {
+                invocation.key(self.keys.email(key));
             }
             invocation
                 .arg(&raw)
-                .arg(records::encode_user(&merged))
+                .arg(records::encode_user(&merged, new_key.as_deref()))
                 .arg(&update.id)
-                .arg(flag(old_email.is_some()))
-                .arg(flag(new_email.is_some()));
+                .arg(flag(old_claim.is_some()))
+                .arg(flag(new_claim.is_some()));
             match self.invoke(op, &invocation).await? {
-                Reply::Ok => return Ok(merged),
-                Reply::NotFound => return Err(AdapterError::not_found(op, "no user with this id")),
-                Reply::ConflictEmail => {
-                    return Err(AdapterError::conflict(
-                        op,
-                        "the new email belongs to another user",
-                    ))
-                }
-                Reply::Retry => continue,
-                other => return Err(unexpected(op, &other)),
+                Reply::Ok => Ok(Attempt::Done(Some(merged))),
+                Reply::NotFound => Ok(Attempt::Done(None)),
+                Reply::ConflictEmail => Err(AdapterError::conflict(
+                    op,
+                    "the new email belongs to another user",
+                )),
+                Reply::Retry => Ok(Attempt::Retry),
+                other => Err(unexpected(op, &other)),
             }
-        }
-        Err(error::contention(op, MAX_ATTEMPTS))
+        })
+        .await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", user_id = %id))]
-    async fn delete_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::DeleteUser;
-        if id.is_empty() {
-            return Ok(None);
-        }
-        let user_key = self.keys.user(id);
-        let sessions_key = self.keys.user_sessions(id);
-        let accounts_key = self.keys.user_accounts(id);
-        let authenticators_key = self.keys.user_authenticators(id);
-        for _ in 0..MAX_ATTEMPTS {
+        let user_key = &self.keys.user(id);
+        let sessions_key = &self.keys.user_sessions(id);
+        let accounts_key = &self.keys.user_accounts(id);
+        let authenticators_key = &self.keys.user_authenticators(id);
+        self.retrying(op, || async move {
             let mut read = redis::pipe();
-            read.cmd("GET").arg(&user_key);
-            read.cmd("SMEMBERS").arg(&sessions_key);
-            read.cmd("SMEMBERS").arg(&accounts_key);
-            read.cmd("SMEMBERS").arg(&authenticators_key);
+            read.cmd("GET").arg(user_key);
+            read.cmd("SMEMBERS").arg(sessions_key);
+            read.cmd("SMEMBERS").arg(accounts_key);
+            read.cmd("SMEMBERS").arg(authenticators_key);
             let (raw, tokens, accounts, credentials): (
                 Option<Vec<u8>>,
                 Vec<String>,
@@ -489,18 +746,18 @@ impl Adapter for RedisAdapter {
                 Vec<String>,
             ) = self.query_pipe(op, &read).await?;
             let Some(raw) = raw else {
-                return Ok(None);
+                return Ok(Attempt::Done(None));
             };
-            let user = records::decode_user(&raw).map_err(|e| error::corrupt(op, e))?;
+            let (user, email_key) = decoded(op, &raw, records::decode_user_and_key)?;
             let mut invocation = scripts::DELETE_USER.prepare_invoke();
             invocation
-                .key(&user_key)
-                .key(&sessions_key)
-                .key(&accounts_key)
-                .key(&authenticators_key)
+                .key(user_key)
+                .key(sessions_key)
+                .key(accounts_key)
+                .key(authenticators_key)
                 .key(self.keys.session_expiries());
-            if let Some(email) = &user.email {
-                invocation.key(self.keys.email(&normalize_email(email)));
+            if let Some(key) = &email_key {
+                invocation.key(self.keys.email(key));
             }
             for token in &tokens {
                 invocation.key(self.keys.session(token));
@@ -514,7 +771,7 @@ impl Adapter for RedisAdapter {
             invocation
                 .arg(&raw)
                 .arg(id)
-                .arg(flag(user.email.is_some()))
+                .arg(flag(email_key.is_some()))
                 .arg(tokens.len())
                 .arg(accounts.len())
                 .arg(credentials.len())
@@ -524,20 +781,17 @@ impl Adapter for RedisAdapter {
             }
             invocation.arg(&accounts).arg(&credentials);
             match self.invoke(op, &invocation).await? {
-                Reply::Record(_) => return Ok(Some(user)),
-                Reply::Absent => return Ok(None),
-                Reply::Retry => continue,
-                other => return Err(unexpected(op, &other)),
+                Reply::Record(_) => Ok(Attempt::Done(Some(user))),
+                Reply::Absent => Ok(Attempt::Done(None)),
+                Reply::Retry => Ok(Attempt::Retry),
+                other => Err(unexpected(op, &other)),
             }
-        }
-        Err(error::contention(op, MAX_ATTEMPTS))
+        })
+        .await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", user_id = %account.user_id, provider = %account.provider))]
-    async fn link_account(&self, account: Account) -> AdapterResult<Account> {
+    async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
-        validate::non_empty(op, "provider", &account.provider)?;
-        validate::non_empty(op, "provider_account_id", &account.provider_account_id)?;
         let mut invocation = scripts::INSERT_OWNED.prepare_invoke();
         invocation
             .key(self.keys.user(&account.user_id))
@@ -546,13 +800,13 @@ impl Adapter for RedisAdapter {
                     .account(&account.provider, &account.provider_account_id),
             )
             .key(self.keys.user_accounts(&account.user_id))
-            .arg(records::encode_account(&account))
+            .arg(records::encode_account(account))
             .arg(keys::account_member(
                 &account.provider,
                 &account.provider_account_id,
             ));
         match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(account),
+            Reply::Ok => Ok(()),
             Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
             Reply::Conflict => Err(AdapterError::conflict(
                 op,
@@ -562,90 +816,75 @@ impl Adapter for RedisAdapter {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", provider = %provider))]
-    async fn unlink_account(
+    async fn remove_account(
         &self,
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::UnlinkAccount;
         let key = self.keys.account(provider, provider_account_id);
-        for _ in 0..MAX_ATTEMPTS {
-            let Some(raw) = self.get(op, &key).await? else {
-                return Ok(None);
-            };
-            let account = records::decode_account(&raw).map_err(|e| error::corrupt(op, e))?;
-            let mut invocation = scripts::UNLINK_ACCOUNT.prepare_invoke();
-            invocation
-                .key(&key)
-                .key(self.keys.user_accounts(&account.user_id))
-                .arg(&raw)
-                .arg(keys::account_member(provider, provider_account_id));
-            match self.invoke(op, &invocation).await? {
-                Reply::Record(_) => return Ok(Some(account)),
-                Reply::Absent => return Ok(None),
-                Reply::Retry => continue,
-                other => return Err(unexpected(op, &other)),
-            }
-        }
-        Err(error::contention(op, MAX_ATTEMPTS))
+        let member = keys::account_member(provider, provider_account_id);
+        self.remove_owned(op, &key, records::decode_account, |account| {
+            (
+                self.keys.user_accounts(&account.user_id),
+                member.clone(),
+                None,
+            )
+        })
+        .await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", provider = %provider))]
-    async fn get_account(
+    async fn find_account(
         &self,
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::GetAccount;
-        self.get(op, &self.keys.account(provider, provider_account_id))
-            .await?
-            .map(|raw| records::decode_account(&raw).map_err(|e| error::corrupt(op, e)))
-            .transpose()
+        let key = self.keys.account(provider, provider_account_id);
+        self.record(op, &key, records::decode_account).await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", provider = %account.provider))]
-    async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
+    async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
         let key = self
             .keys
             .account(&account.provider, &account.provider_account_id);
-        for _ in 0..MAX_ATTEMPTS {
-            let Some(raw) = self.get(op, &key).await? else {
-                return Ok(None);
-            };
-            let stored = records::decode_account(&raw).map_err(|e| error::corrupt(op, e))?;
-            let updated = Account {
+        self.replace(
+            op,
+            &key,
+            records::decode_account,
+            records::encode_account,
+            |stored| Account {
                 user_id: stored.user_id,
                 account_type: stored.account_type,
                 ..account.clone()
-            };
-            let mut invocation = scripts::REPLACE_RECORD.prepare_invoke();
-            invocation
-                .key(&key)
-                .arg(&raw)
-                .arg(records::encode_account(&updated));
-            match self.invoke(op, &invocation).await? {
-                Reply::Ok => return Ok(Some(updated)),
-                Reply::Absent => return Ok(None),
-                Reply::Retry => continue,
-                other => return Err(unexpected(op, &other)),
-            }
-        }
-        Err(error::contention(op, MAX_ATTEMPTS))
+            },
+        )
+        .await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", user_id = %session.user_id))]
-    async fn create_session(&self, session: Session) -> AdapterResult<Session> {
+    async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+        let index = Index {
+            set: self.keys.user_accounts(user_id),
+            expiries: None,
+            record_key: KeyLayout::account_from_member,
+            expiry_member: |_, member| member.to_owned(),
+            decode: records::decode_account,
+            owner: |a| &a.user_id,
+        };
+        self.list_indexed(Operation::ListAccounts, user_id, index)
+            .await
+    }
+
+    async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
-        validate::non_empty(op, "session_token", &session.session_token)?;
         let mut invocation = scripts::CREATE_SESSION.prepare_invoke();
         invocation
             .key(self.keys.user(&session.user_id))
             .key(self.keys.session(&session.session_token))
             .key(self.keys.user_sessions(&session.user_id))
             .key(self.keys.session_expiries())
-            .arg(records::encode_session(&session))
+            .arg(records::encode_session(session))
             .arg(&session.session_token)
             .arg(records::expires_ms(session.expires))
             .arg(keys::session_member(
@@ -653,62 +892,65 @@ impl Adapter for RedisAdapter {
                 &session.session_token,
             ));
         match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(session),
+            Reply::Ok => Ok(()),
             Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
             Reply::Conflict => Err(AdapterError::conflict(op, "this session token exists")),
             other => Err(unexpected(op, &other)),
         }
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis"))]
-    async fn get_session_and_user(
+    async fn find_session_and_user(
         &self,
         session_token: &str,
+        now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
         let op = Operation::GetSessionAndUser;
-        if session_token.is_empty() {
-            return Ok(None);
-        }
         let mut invocation = scripts::GET_SESSION_AND_USER.prepare_invoke();
         invocation
             .key(self.keys.session(session_token))
-            .arg(self.keys.prefix());
+            .arg(self.keys.prefix())
+            .arg(records::expires_ms(now));
         match self.invoke(op, &invocation).await? {
             Reply::Absent => Ok(None),
             Reply::Records(pair) => match pair.as_slice() {
-                [session, user] => {
-                    let session =
-                        records::decode_session(session).map_err(|e| error::corrupt(op, e))?;
-                    let user = records::decode_user(user).map_err(|e| error::corrupt(op, e))?;
-                    Ok(Some((session, user)))
-                }
+                [session, user] => Ok(Some((
+                    decoded(op, session, records::decode_session)?,
+                    decoded(op, user, records::decode_user)?,
+                ))),
                 _ => Err(error::unexpected(op, "a session reply without two records")),
             },
             other => Err(unexpected(op, &other)),
         }
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis"))]
-    async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>> {
+    async fn change_session(
+        &self,
+        update: &SessionUpdate,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
         let token = &update.session_token;
-        let session_key = self.keys.session(token);
-        for _ in 0..MAX_ATTEMPTS {
-            let Some(raw) = self.get(op, &session_key).await? else {
-                // As the reference adapter: a missing new owner is reported first.
+        let session_key = &self.keys.session(token);
+        let now_ms = records::expires_ms(now);
+        let missing_owner = &|| AdapterError::not_found(op, "no user with the new user id");
+        self.retrying(op, || async move {
+            let current = self
+                .record_and_raw(op, session_key, records::decode_session)
+                .await?;
+            let Some((current, raw)) = current.filter(|(s, _)| s.expires > now) else {
+                // Missing or expired: nothing changes. As the reference store, a missing
+                // new owner is reported first.
                 if let Some(user_id) = &update.user_id {
-                    if self.user_record(op, user_id).await?.is_none() {
-                        return Err(AdapterError::not_found(op, "no user with the new user id"));
+                    if !self.user_exists(op, user_id).await? {
+                        return Err(missing_owner());
                     }
                 }
-                return Ok(None);
+                return Ok(Attempt::Done(None));
             };
-            let current = records::decode_session(&raw).map_err(|e| error::corrupt(op, e))?;
             let merged = update.apply_to(current.clone());
-            let moved = merged.user_id != current.user_id;
             let mut invocation = scripts::UPDATE_SESSION.prepare_invoke();
             invocation
-                .key(&session_key)
+                .key(session_key)
                 .key(self.keys.user(&merged.user_id))
                 .key(self.keys.user_sessions(&current.user_id))
                 .key(self.keys.user_sessions(&merged.user_id))
@@ -720,148 +962,82 @@ impl Adapter for RedisAdapter {
                 .arg(keys::session_member(&current.user_id, token))
                 .arg(keys::session_member(&merged.user_id, token))
                 .arg(flag(update.user_id.is_some()))
-                .arg(flag(moved));
+                .arg(now_ms);
             match self.invoke(op, &invocation).await? {
-                Reply::Ok => return Ok(Some(merged)),
-                Reply::Absent => return Ok(None),
-                Reply::NotFound => {
-                    return Err(AdapterError::not_found(op, "no user with the new user id"))
-                }
-                Reply::Retry => continue,
-                other => return Err(unexpected(op, &other)),
+                Reply::Ok => Ok(Attempt::Done(Some(merged))),
+                Reply::Absent => Ok(Attempt::Done(None)),
+                Reply::NotFound => Err(missing_owner()),
+                Reply::Retry => Ok(Attempt::Retry),
+                other => Err(unexpected(op, &other)),
             }
-        }
-        Err(error::contention(op, MAX_ATTEMPTS))
+        })
+        .await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis"))]
-    async fn delete_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
+    async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         let op = Operation::DeleteSession;
-        if session_token.is_empty() {
-            return Ok(None);
-        }
-        let session_key = self.keys.session(session_token);
-        for _ in 0..MAX_ATTEMPTS {
-            let Some(raw) = self.get(op, &session_key).await? else {
-                return Ok(None);
-            };
-            let session = records::decode_session(&raw).map_err(|e| error::corrupt(op, e))?;
-            let mut invocation = scripts::DELETE_SESSION.prepare_invoke();
-            invocation
-                .key(&session_key)
-                .key(self.keys.user_sessions(&session.user_id))
-                .key(self.keys.session_expiries())
-                .arg(&raw)
-                .arg(session_token)
-                .arg(keys::session_member(&session.user_id, session_token));
-            match self.invoke(op, &invocation).await? {
-                Reply::Record(_) => return Ok(Some(session)),
-                Reply::Absent => return Ok(None),
-                Reply::Retry => continue,
-                other => return Err(unexpected(op, &other)),
-            }
-        }
-        Err(error::contention(op, MAX_ATTEMPTS))
+        let key = self.keys.session(session_token);
+        self.remove_owned(op, &key, records::decode_session, |session| {
+            (
+                self.keys.user_sessions(&session.user_id),
+                session_token.to_owned(),
+                Some((
+                    self.keys.session_expiries(),
+                    keys::session_member(&session.user_id, session_token),
+                )),
+            )
+        })
+        .await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", user_id = %user_id))]
-    async fn list_sessions(&self, user_id: &str) -> AdapterResult<Vec<Session>> {
-        let op = Operation::ListSessions;
-        if user_id.is_empty() {
-            return Ok(Vec::new());
-        }
-        let index_key = self.keys.user_sessions(user_id);
-        let tokens = self.members(op, &index_key).await?;
-        let session_keys: Vec<String> = tokens.iter().map(|t| self.keys.session(t)).collect();
-        let raws = self.mget(op, &session_keys).await?;
-        let now = Utc::now();
-        let mut live = Vec::new();
-        let mut stale = Vec::new();
-        for (token, raw) in tokens.iter().zip(raws) {
-            let owned = match raw {
-                Some(raw) => {
-                    let session =
-                        records::decode_session(&raw).map_err(|e| error::corrupt(op, e))?;
-                    if session.user_id == user_id {
-                        if session.expires > now {
-                            live.push(session);
-                        }
-                        true
-                    } else {
-                        false
-                    }
-                }
-                None => false,
-            };
-            if !owned {
-                stale.push(token.as_str());
-            }
-        }
-        if !stale.is_empty() {
-            // Lazy clean-up of index entries whose session expired or was reused; a failure
-            // here does not fail the read.
-            let mut invocation = scripts::USER_SESSIONS.prepare_invoke();
-            invocation.key(&index_key).key(self.keys.session_expiries());
-            for token in &stale {
-                invocation.key(self.keys.session(token));
-            }
-            invocation
-                .arg(user_id)
-                .arg("prune")
-                .arg(stale.len())
-                .arg(&stale);
-            for token in &stale {
-                invocation.arg(keys::session_member(user_id, token));
-            }
-            if let Err(err) = self.invoke(op, &invocation).await {
-                tracing::warn!(error = %err, "pruning the session index failed");
-            }
-        }
-        Ok(live)
+    async fn find_sessions(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Vec<Session>> {
+        let index = self.sessions_index(user_id);
+        let mut sessions = self
+            .list_indexed(Operation::ListSessions, user_id, index)
+            .await?;
+        sessions.retain(|s| s.expires > now);
+        Ok(sessions)
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", user_id = %user_id))]
-    async fn delete_sessions(&self, user_id: &str) -> AdapterResult<u64> {
+    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let op = Operation::DeleteSessions;
-        if user_id.is_empty() {
-            return Ok(0);
-        }
-        let index_key = self.keys.user_sessions(user_id);
-        for _ in 0..MAX_ATTEMPTS {
-            let tokens = self.members(op, &index_key).await?;
+        let index_key = &self.keys.user_sessions(user_id);
+        let now_ms = records::expires_ms(now);
+        self.retrying(op, || async move {
+            let tokens: Vec<String> = self
+                .query(op, redis::cmd("SMEMBERS").arg(index_key))
+                .await?;
             if tokens.is_empty() {
-                return Ok(0);
+                return Ok(Attempt::Done(0));
             }
-            let mut invocation = scripts::USER_SESSIONS.prepare_invoke();
-            invocation.key(&index_key).key(self.keys.session_expiries());
+            let mut invocation = scripts::DELETE_SESSIONS.prepare_invoke();
+            invocation.key(index_key).key(self.keys.session_expiries());
             for token in &tokens {
                 invocation.key(self.keys.session(token));
             }
             invocation
                 .arg(user_id)
-                .arg("delete")
+                .arg(now_ms)
                 .arg(tokens.len())
                 .arg(&tokens);
             for token in &tokens {
                 invocation.arg(keys::session_member(user_id, token));
             }
             match self.invoke(op, &invocation).await? {
-                Reply::Count(n) => return Ok(u64::try_from(n).unwrap_or(0)),
-                Reply::Retry => continue,
-                other => return Err(unexpected(op, &other)),
+                Reply::Count(n) => Ok(Attempt::Done(count(n))),
+                Reply::Retry => Ok(Attempt::Retry),
+                other => Err(unexpected(op, &other)),
             }
-        }
-        Err(error::contention(op, MAX_ATTEMPTS))
+        })
+        .await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis"))]
-    async fn create_verification_token(
-        &self,
-        token: VerificationToken,
-    ) -> AdapterResult<VerificationToken> {
+    async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
-        validate::non_empty(op, "identifier", &token.identifier)?;
-        validate::non_empty(op, "token", &token.token)?;
         let mut invocation = scripts::CREATE_VERIFICATION_TOKEN.prepare_invoke();
         invocation
             .key(
@@ -869,26 +1045,22 @@ impl Adapter for RedisAdapter {
                     .verification_token(&token.identifier, &token.token),
             )
             .key(self.keys.token_expiries())
-            .arg(records::encode_token(&token))
+            .arg(records::encode_token(token))
             .arg(records::expires_ms(token.expires))
             .arg(keys::token_member(&token.identifier, &token.token));
         match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(token),
+            Reply::Ok => Ok(()),
             Reply::Conflict => Err(AdapterError::conflict(op, "this verification token exists")),
             other => Err(unexpected(op, &other)),
         }
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis"))]
-    async fn use_verification_token(
+    async fn take_verification_token(
         &self,
         identifier: &str,
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
         let op = Operation::UseVerificationToken;
-        if identifier.is_empty() || token.is_empty() {
-            return Ok(None);
-        }
         let mut invocation = scripts::USE_VERIFICATION_TOKEN.prepare_invoke();
         invocation
             .key(self.keys.verification_token(identifier, token))
@@ -896,109 +1068,123 @@ impl Adapter for RedisAdapter {
             .arg(keys::token_member(identifier, token));
         match self.invoke(op, &invocation).await? {
             Reply::Absent => Ok(None),
-            Reply::Record(raw) => {
-                let taken = records::decode_token(&raw).map_err(|e| error::corrupt(op, e))?;
-                // Taken either way: an expired token is removed and gives nothing.
-                Ok((taken.expires > Utc::now()).then_some(taken))
-            }
+            Reply::Record(raw) => Ok(Some(decoded(op, &raw, records::decode_token)?)),
             other => Err(unexpected(op, &other)),
         }
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", user_id = %authenticator.user_id))]
-    async fn create_authenticator(
-        &self,
-        authenticator: Authenticator,
-    ) -> AdapterResult<Authenticator> {
+    async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
-        validate::non_empty(op, "credential_id", &authenticator.credential_id)?;
         let mut invocation = scripts::INSERT_OWNED.prepare_invoke();
         invocation
             .key(self.keys.user(&authenticator.user_id))
             .key(self.keys.authenticator(&authenticator.credential_id))
             .key(self.keys.user_authenticators(&authenticator.user_id))
-            .arg(records::encode_authenticator(&authenticator))
+            .arg(records::encode_authenticator(authenticator))
             .arg(&authenticator.credential_id);
         match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(authenticator),
+            Reply::Ok => Ok(()),
             Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
             Reply::Conflict => Err(AdapterError::conflict(op, "this credential id exists")),
             other => Err(unexpected(op, &other)),
         }
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis"))]
-    async fn get_authenticator(&self, credential_id: &str) -> AdapterResult<Option<Authenticator>> {
+    async fn find_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::GetAuthenticator;
-        self.get(op, &self.keys.authenticator(credential_id))
-            .await?
-            .map(|raw| records::decode_authenticator(&raw).map_err(|e| error::corrupt(op, e)))
-            .transpose()
+        let key = self.keys.authenticator(credential_id);
+        self.record(op, &key, records::decode_authenticator).await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", user_id = %user_id))]
-    async fn list_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
-        let op = Operation::ListAuthenticators;
-        if user_id.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids = self
-            .members(op, &self.keys.user_authenticators(user_id))
-            .await?;
-        let keys: Vec<String> = ids.iter().map(|id| self.keys.authenticator(id)).collect();
-        let mut list = Vec::with_capacity(keys.len());
-        for raw in self.mget(op, &keys).await?.into_iter().flatten() {
-            let authenticator =
-                records::decode_authenticator(&raw).map_err(|e| error::corrupt(op, e))?;
-            if authenticator.user_id == user_id {
-                list.push(authenticator);
-            }
-        }
-        Ok(list)
+    async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
+        let index = Index {
+            set: self.keys.user_authenticators(user_id),
+            expiries: None,
+            record_key: KeyLayout::authenticator,
+            expiry_member: |_, member| member.to_owned(),
+            decode: records::decode_authenticator,
+            owner: |a| &a.user_id,
+        };
+        self.list_indexed(Operation::ListAuthenticators, user_id, index)
+            .await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", counter))]
-    async fn update_authenticator_counter(
+    async fn set_authenticator_counter(
         &self,
         credential_id: &str,
         counter: i64,
-    ) -> AdapterResult<Authenticator> {
+    ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::UpdateAuthenticatorCounter;
-        tracing::Span::current().record("counter", counter);
         let key = self.keys.authenticator(credential_id);
-        let missing = || AdapterError::not_found(op, "no authenticator with this credential id");
-        for _ in 0..MAX_ATTEMPTS {
-            let Some(raw) = self.get(op, &key).await? else {
-                return Err(missing());
-            };
-            let stored = records::decode_authenticator(&raw).map_err(|e| error::corrupt(op, e))?;
-            let updated = Authenticator { counter, ..stored };
-            let mut invocation = scripts::REPLACE_RECORD.prepare_invoke();
-            invocation
-                .key(&key)
-                .arg(&raw)
-                .arg(records::encode_authenticator(&updated));
-            match self.invoke(op, &invocation).await? {
-                Reply::Ok => return Ok(updated),
-                Reply::Absent => return Err(missing()),
-                Reply::Retry => continue,
-                other => return Err(unexpected(op, &other)),
-            }
-        }
-        Err(error::contention(op, MAX_ATTEMPTS))
+        self.replace(
+            op,
+            &key,
+            records::decode_authenticator,
+            records::encode_authenticator,
+            |stored| Authenticator { counter, ..stored },
+        )
+        .await
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "redis", now = %now))]
-    async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+    async fn remove_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::DeleteAuthenticator;
+        let key = self.keys.authenticator(credential_id);
+        self.remove_owned(op, &key, records::decode_authenticator, |authenticator| {
+            (
+                self.keys.user_authenticators(&authenticator.user_id),
+                credential_id.to_owned(),
+                None,
+            )
+        })
+        .await
+    }
+
+    async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+        let op = Operation::DeleteExpired;
         let now_ms = records::expires_ms(now);
-        let sessions = self.sweep_sessions(now_ms).await?;
-        let verification_tokens = self.sweep_tokens(now_ms).await.map_err(|err| {
-            if err.kind() == ErrorKind::Connection {
-                err
-            } else {
-                err.with_code(ErrorCode::DeleteVerificationRequestError)
-            }
-        })?;
+        let sessions = self
+            .sweep(
+                op,
+                &scripts::SWEEP_SESSIONS,
+                &self.keys.session_expiries(),
+                now_ms,
+                |parts| match parts {
+                    [user_id, token] => Some((
+                        vec![self.keys.session(token), self.keys.user_sessions(user_id)],
+                        vec![token.clone(), user_id.clone()],
+                    )),
+                    _ => None,
+                },
+            )
+            .await?;
+        let verification_tokens = self
+            .sweep(
+                op,
+                &scripts::SWEEP_TOKENS,
+                &self.keys.token_expiries(),
+                now_ms,
+                |parts| match parts {
+                    [identifier, token] => Some((
+                        vec![self.keys.verification_token(identifier, token)],
+                        Vec::new(),
+                    )),
+                    _ => None,
+                },
+            )
+            .await
+            .map_err(|err| {
+                if err.kind() == ErrorKind::Connection {
+                    err
+                } else {
+                    err.with_code(ErrorCode::DeleteVerificationRequestError)
+                }
+            })?;
         Ok(ExpiredCounts {
             sessions,
             verification_tokens,

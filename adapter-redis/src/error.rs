@@ -31,6 +31,11 @@ pub(crate) struct TimedOut(pub(crate) Duration);
 #[error("the records kept changing under concurrent writes; gave up after {0} attempts")]
 pub(crate) struct Contention(pub(crate) usize);
 
+/// A call on an adapter that was closed.
+#[derive(Debug, thiserror::Error)]
+#[error("the adapter was closed")]
+pub(crate) struct Closed;
+
 /// A reply of a shape the adapter never asks for.
 #[derive(Debug, thiserror::Error)]
 #[error("unexpected reply from Redis: {0}")]
@@ -83,6 +88,11 @@ pub(crate) fn unexpected(operation: Operation, what: impl Into<String>) -> Adapt
 /// Compare-and-set retries exhausted.
 pub(crate) fn contention(operation: Operation, attempts: usize) -> AdapterError {
     AdapterError::from_driver(operation, ErrorKind::Backend, Contention(attempts))
+}
+
+/// A call after `close()`.
+pub(crate) fn closed(operation: Operation) -> AdapterError {
+    AdapterError::connection(operation, Closed)
 }
 
 /// A key prefix the builder refused.

@@ -26,9 +26,18 @@
 use std::fmt;
 
 /// The key prefix used when none is configured.
+///
+/// ```
+/// assert_eq!(adapter_redis::keys::KeyLayout::default().prefix(), adapter_redis::keys::DEFAULT_PREFIX);
+/// ```
 pub const DEFAULT_PREFIX: &str = "auth:";
 
 /// The longest prefix accepted, in bytes.
+///
+/// ```
+/// use adapter_redis::keys::{KeyLayout, MAX_PREFIX_LEN};
+/// assert!(KeyLayout::new("x".repeat(MAX_PREFIX_LEN + 1)).is_err());
+/// ```
 pub const MAX_PREFIX_LEN: usize = 128;
 
 /// The kind words, written right after the prefix. None is a prefix of another followed
@@ -49,6 +58,11 @@ mod kind {
 }
 
 /// Why a key prefix was refused.
+///
+/// ```
+/// let err = adapter_redis::keys::KeyLayout::new("a b").unwrap_err();
+/// assert!(err.to_string().contains("may hold only"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidPrefix(String);
 
@@ -108,79 +122,156 @@ impl KeyLayout {
     }
 
     /// The prefix every key starts with.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::new("app:").unwrap().prefix(), "app:");
+    /// ```
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
 
     /// A user record: `<prefix>user:<id>`.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().user("u1"), "auth:user:2:u1");
+    /// ```
     pub fn user(&self, id: &str) -> String {
         self.key(kind::USER, &[id])
     }
 
-    /// The email claim: `<prefix>email:<normalized email>` → user id. Pass the
-    /// [`normalize_email`](auth_core::normalize_email) form.
-    pub fn email(&self, normalized_email: &str) -> String {
-        self.key(kind::EMAIL, &[normalized_email])
+    /// The email claim: `<prefix>email:<email key>` → user id. The email key is what the
+    /// policy layer passes to the store ([`normalize_email`](auth_core::normalize_email) of
+    /// the email).
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().email("ada@x.io"), "auth:email:8:ada@x.io");
+    /// ```
+    pub fn email(&self, email_key: &str) -> String {
+        self.key(kind::EMAIL, &[email_key])
     }
 
     /// An account record: `<prefix>account:<provider>:<provider_account_id>`.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().account("github", "42"), "auth:account:6:github:2:42");
+    /// ```
     pub fn account(&self, provider: &str, provider_account_id: &str) -> String {
         self.key(kind::ACCOUNT, &[provider, provider_account_id])
     }
 
     /// A session record: `<prefix>session:<token>`.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().session("tok"), "auth:session:3:tok");
+    /// ```
     pub fn session(&self, session_token: &str) -> String {
         self.key(kind::SESSION, &[session_token])
     }
 
     /// A verification token record: `<prefix>vtoken:<identifier>:<token>`.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().verification_token("a@x", "t"), "auth:vtoken:3:a@x:1:t");
+    /// ```
     pub fn verification_token(&self, identifier: &str, token: &str) -> String {
         self.key(kind::VERIFICATION_TOKEN, &[identifier, token])
     }
 
     /// An authenticator record: `<prefix>authenticator:<credential id>`.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().authenticator("c1"), "auth:authenticator:2:c1");
+    /// ```
     pub fn authenticator(&self, credential_id: &str) -> String {
         self.key(kind::AUTHENTICATOR, &[credential_id])
     }
 
     /// The set of a user's session tokens.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().user_sessions("u1"), "auth:user-sessions:2:u1");
+    /// ```
     pub fn user_sessions(&self, user_id: &str) -> String {
         self.key(kind::USER_SESSIONS, &[user_id])
     }
 
     /// The set of a user's accounts; members are [`account_member`]s.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().user_accounts("u1"), "auth:user-accounts:2:u1");
+    /// ```
     pub fn user_accounts(&self, user_id: &str) -> String {
         self.key(kind::USER_ACCOUNTS, &[user_id])
     }
 
     /// The set of a user's credential ids.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().user_authenticators("u1"), "auth:user-authenticators:2:u1");
+    /// ```
     pub fn user_authenticators(&self, user_id: &str) -> String {
         self.key(kind::USER_AUTHENTICATORS, &[user_id])
     }
 
     /// The sorted set of every session's expiry (score: epoch ms; member:
     /// [`session_member`]), swept by `delete_expired`.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().session_expiries(), "auth:session-expiries");
+    /// ```
     pub fn session_expiries(&self) -> String {
         format!("{}{}", self.prefix, kind::SESSION_EXPIRIES)
     }
 
     /// The sorted set of every verification token's expiry (score: epoch ms; member:
     /// [`token_member`]), swept by `delete_expired`.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().token_expiries(), "auth:vtoken-expiries");
+    /// ```
     pub fn token_expiries(&self) -> String {
         format!("{}{}", self.prefix, kind::TOKEN_EXPIRIES)
     }
 
     /// The layout version written by `migrate()`.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::default().schema_version(), "auth:schema-version");
+    /// ```
     pub fn schema_version(&self) -> String {
         format!("{}{}", self.prefix, kind::SCHEMA_VERSION)
     }
 
     /// The `SCAN MATCH` pattern of every key under this prefix.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert_eq!(KeyLayout::new("{t}:").unwrap().scan_pattern(), "{t}:*");
+    /// ```
     pub fn scan_pattern(&self) -> String {
         format!("{}*", glob_escape(&self.prefix))
     }
 
     /// The account key rebuilt from a member of [`user_accounts`](Self::user_accounts).
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// let keys = KeyLayout::default();
+    /// assert_eq!(keys.account_from_member("6:github:2:42"), keys.account("github", "42"));
+    /// ```
     pub fn account_from_member(&self, member: &str) -> String {
         format!("{}{}{}", self.prefix, kind::ACCOUNT, member)
     }
@@ -252,16 +343,28 @@ pub fn decode_parts(encoded: &str) -> Option<Vec<String>> {
 
 /// The member of [`KeyLayout::user_accounts`] for an account: its key without prefix and
 /// kind.
+///
+/// ```
+/// assert_eq!(adapter_redis::keys::account_member("github", "42"), "6:github:2:42");
+/// ```
 pub fn account_member(provider: &str, provider_account_id: &str) -> String {
     encode_parts(&[provider, provider_account_id])
 }
 
 /// The member of [`KeyLayout::session_expiries`] for a session: owner and token.
+///
+/// ```
+/// assert_eq!(adapter_redis::keys::session_member("u1", "tok"), "2:u1:3:tok");
+/// ```
 pub fn session_member(user_id: &str, session_token: &str) -> String {
     encode_parts(&[user_id, session_token])
 }
 
 /// The member of [`KeyLayout::token_expiries`] for a verification token.
+///
+/// ```
+/// assert_eq!(adapter_redis::keys::token_member("a@x", "t"), "3:a@x:1:t");
+/// ```
 pub fn token_member(identifier: &str, token: &str) -> String {
     encode_parts(&[identifier, token])
 }

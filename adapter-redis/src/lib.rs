@@ -2,7 +2,11 @@
 //!
 //! The auth adapter on Redis ([redis-rs](redis) with tokio and a
 //! [`ConnectionManager`](redis::aio::ConnectionManager) that reconnects by itself):
-//! atomic, indexed and self-expiring.
+//! atomic, indexed and self-expiring. [`RedisAdapter`] implements [`auth_core::Store`]; the
+//! policy layer of auth-core (input validation and size caps, the email key, millisecond
+//! timestamps, the clock, expiry filtering, secrets kept out of errors, a tracing span per
+//! call) makes it an [`auth_core::Adapter`]. This crate holds only what Redis needs: the key
+//! layout, one Lua script per multi-key change, and expiry by `PEXPIREAT`.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -12,10 +16,10 @@
 //!
 //! # async fn run() -> Result<(), auth_core::AdapterError> {
 //! // Connect (the prefix defaults to `auth:`), prepare the server, hand it to the app.
-//! let adapter = RedisAdapter::builder()
-//!     .key_prefix("myapp:auth:")?
+//! let adapter = RedisAdapter::builder("redis://127.0.0.1:6379")
+//!     .key_prefix("myapp:auth:")
 //!     .response_timeout(Duration::from_secs(2))
-//!     .connect("redis://127.0.0.1:6379")
+//!     .connect()
 //!     .await?;
 //! adapter.migrate().await?;
 //! let db: Arc<dyn Adapter> = Arc::new(adapter);
@@ -29,12 +33,13 @@
 //!
 //! Every key starts with the prefix; each variable part is length-prefixed
 //! (`<bytes>:<part>`), so no two tuples share a key ([`keys`] builds every key). Records
-//! are JSON strings with timestamps as epoch milliseconds.
+//! are JSON strings with timestamps as epoch milliseconds; a user record with an email also
+//! keeps the email key it claims (`email_key`).
 //!
 //! | key | type | holds |
 //! |---|---|---|
 //! | `user:<id>` | string | the user |
-//! | `email:<normalized email>` | string | the user id claiming the email |
+//! | `email:<email key>` | string | the user id claiming the email key |
 //! | `account:<provider>:<provider_account_id>` | string | the account |
 //! | `session:<token>` | string, `PEXPIREAT expires` | the session |
 //! | `vtoken:<identifier>:<token>` | string, `PEXPIREAT expires` | the verification token |
@@ -49,26 +54,40 @@
 //! `EVALSHA`, loaded on demand): `create_user` claims the id and the email together,
 //! `update_user` moves the email claim, `delete_user` removes the user with its email
 //! claim, accounts, sessions, authenticators and index sets, `link_account`,
-//! `create_session` and `create_authenticator` check the user inside the script,
-//! `use_verification_token` takes the token in one step (exactly one winner). Scripts
-//! that need keys named by a stored record get them from Rust with the record as read, and
-//! refuse (`RETRY`) when it changed meanwhile. `get_session_and_user` is one read-only
-//! script: one round trip.
+//! `create_session` and `create_authenticator` check the user and insert in the same
+//! script (so a concurrent `delete_user` leaves no orphan: it either sees the new entry in
+//! the user's index or makes the insert answer `NotFound`), `unlink_account`,
+//! `delete_session` and `delete_authenticator` remove the record with its index entries,
+//! `use_verification_token` takes the token in one step (exactly one winner). Scripts that
+//! need keys named by a stored record get them from Rust with the record as read, and
+//! refuse (`RETRY`) when it changed meanwhile; one helper retries (at most
+//! [`MAX_ATTEMPTS`] times). `get_session_and_user` is one read-only script: one round trip.
 //!
 //! ## Expiry
 //!
 //! Sessions and verification tokens expire in Redis itself (`PEXPIREAT` from `expires`;
-//! one already expired is accepted and not stored). Index entries of expired sessions are
-//! dropped lazily by `list_sessions` / `delete_sessions`, and by `delete_expired`, which
-//! sweeps the expiry sorted sets: call it now and then (e.g. hourly) to keep them small.
+//! one already expired is accepted and not stored). Reads and changes compare `expires`
+//! with the policy layer's `now`: `update_session` applies only to a live session and never
+//! revives an expired one. Index entries that point at nothing (an expired session) are
+//! dropped by `list_sessions`, `list_accounts`, `list_authenticators` and `delete_sessions`,
+//! and by `delete_expired`, which sweeps the expiry sorted sets: call it now and then (e.g.
+//! hourly, with `auth_core::spawn_sweeper`) to keep them small.
+//!
+//! Counts are exact: `delete_sessions` returns the number of live sessions it removed;
+//! `delete_expired(now)` the number of records it removed itself. A record that Redis has
+//! already expired on its own is gone before the sweep, so it is not counted (its index
+//! entries are still cleaned up).
 //!
 //! ## Errors
 //!
 //! Refused, dropped or timed-out connections are ADAPTER_CONNECTION_ERROR within the
-//! configured timeouts ([`RedisAdapterBuilder`]); script outcomes map to `Conflict` and
-//! `NotFound`. Timestamps keep millisecond precision (digits below are dropped).
+//! configured timeouts ([`RedisAdapterBuilder`]), with the cause (e.g. "Connection
+//! refused") in `source()`; a refused connect fails at once. Script outcomes map to
+//! `Conflict` and `NotFound`; no script error or message quotes a key. Timestamps keep
+//! millisecond precision (the policy layer drops the digits below).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs)]
 
 mod adapter;
 mod error;

@@ -2,9 +2,12 @@
 //! milliseconds (exact to the millisecond, far past and far future included), absent
 //! optional fields left out.
 //!
-//! The field names are the model's, except that `Account::account_type` is `type`. The
-//! Lua scripts read two fields of a session (`user_id`, `expires`) and one of accounts and
-//! authenticators (`user_id`); everything else is only read in Rust.
+//! The field names are the model's, except that `Account::account_type` is `type`, and a
+//! user with an email also keeps `email_key`: the email key it claims (what the policy layer
+//! computed when the email was written), so the claim is released exactly, whatever the
+//! normalization of a later version. The Lua scripts read two fields of a session
+//! (`user_id`, `expires`) and one of accounts and authenticators (`user_id`); everything
+//! else is only read in Rust.
 
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{Account, AccountType, Authenticator, Session, User, VerificationToken};
@@ -68,6 +71,8 @@ struct StoredUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    email_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     email_verified: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
@@ -75,10 +80,12 @@ struct StoredUser {
     image: Option<String>,
 }
 
-pub(crate) fn encode_user(user: &User) -> String {
+/// The stored form of a user whose email (if any) claims `email_key`.
+pub(crate) fn encode_user(user: &User, email_key: Option<&str>) -> String {
     encode(&StoredUser {
         id: user.id.clone(),
         email: user.email.clone(),
+        email_key: user.email.as_ref().and(email_key).map(str::to_owned),
         email_verified: user.email_verified.map(millis),
         name: user.name.clone(),
         image: user.image.clone(),
@@ -86,8 +93,19 @@ pub(crate) fn encode_user(user: &User) -> String {
 }
 
 pub(crate) fn decode_user(raw: &[u8]) -> Result<User, CorruptRecord> {
+    decode_user_and_key(raw).map(|(user, _)| user)
+}
+
+/// A stored user and the email key it claims. A record written by 0.1, which kept no
+/// `email_key`, claims the normalized form of its email.
+pub(crate) fn decode_user_and_key(raw: &[u8]) -> Result<(User, Option<String>), CorruptRecord> {
     let s: StoredUser = decode("user", raw)?;
-    Ok(User {
+    let email_key = match (&s.email, s.email_key) {
+        (None, _) => None,
+        (Some(_), Some(key)) => Some(key),
+        (Some(email), None) => Some(auth_core::normalize_email(email)),
+    };
+    let user = User {
         id: s.id,
         email: s.email,
         email_verified: s
@@ -96,7 +114,8 @@ pub(crate) fn decode_user(raw: &[u8]) -> Result<User, CorruptRecord> {
             .transpose()?,
         name: s.name,
         image: s.image,
-    })
+    };
+    Ok((user, email_key))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -264,12 +283,13 @@ mod tests {
             name: None,
             image: Some("🦀".into()),
         };
-        let back = decode_user(encode_user(&user).as_bytes()).unwrap();
+        let (back, key) = decode_user_and_key(encode_user(&user, Some("a@x")).as_bytes()).unwrap();
+        assert_eq!(key.as_deref(), Some("a@x"));
         assert_eq!(back.email_verified, Some(auth_core::truncate_to_millis(at)));
         assert_eq!(back.id, user.id);
         assert_eq!(back.name, None);
 
-        let session = Session::new(
+        let session = Session::with_token(
             "t",
             "u",
             Utc.with_ymd_and_hms(9998, 12, 31, 23, 59, 59).unwrap(),
@@ -302,7 +322,7 @@ mod tests {
 
     #[test]
     fn the_stored_form_is_documented_json() {
-        let session = Session::new(
+        let session = Session::with_token(
             "tok",
             "u1",
             Utc.timestamp_millis_opt(1_700_000_000_123).unwrap(),
@@ -312,7 +332,15 @@ mod tests {
             r#"{"session_token":"tok","user_id":"u1","expires":1700000000123}"#
         );
         let user = User::with_id("u1");
-        assert_eq!(encode_user(&user), r#"{"id":"u1"}"#);
+        assert_eq!(encode_user(&user, None), r#"{"id":"u1"}"#);
+        let user = User::with_id("u1").with_email("Ada@X");
+        assert_eq!(
+            encode_user(&user, Some("ada@x")),
+            r#"{"id":"u1","email":"Ada@X","email_key":"ada@x"}"#
+        );
+        // A record of 0.1 claims the normalized email.
+        let (_, key) = decode_user_and_key(br#"{"id":"u1","email":" Ada@X "}"#).unwrap();
+        assert_eq!(key.as_deref(), Some("ada@x"));
         let account = Account::new("u1", AccountType::Oidc, "github", "1");
         assert_eq!(
             encode_account(&account),

@@ -7,8 +7,8 @@
 //! as source text.
 //!
 //! Scripts report outcomes as status replies (`OK`, `NOT_FOUND`, `CONFLICT`,
-//! `CONFLICT_EMAIL`, `RETRY`), records as bulk strings, counts as integers and absence as
-//! nil; [`Reply`] is that vocabulary on the Rust side.
+//! `CONFLICT_EMAIL`, `RETRY`), records as bulk strings, counts as integers (or an array of
+//! them) and absence as nil; [`Reply`] is that vocabulary on the Rust side.
 
 use std::sync::LazyLock;
 
@@ -30,7 +30,7 @@ macro_rules! scripts {
 }
 
 scripts! {
-    /// Claims the id and the normalized email together.
+    /// Claims the id and the email key together.
     CREATE_USER => "create_user.lua";
     /// Replaces a user and moves its email claim (compare-and-set).
     UPDATE_USER => "update_user.lua";
@@ -38,20 +38,20 @@ scripts! {
     DELETE_USER => "delete_user.lua";
     /// link_account / create_authenticator: the owner must exist, the key must be free.
     INSERT_OWNED => "insert_owned.lua";
-    /// Removes an account and its index entry.
-    UNLINK_ACCOUNT => "unlink_account.lua";
+    /// unlink_account / delete_session / delete_authenticator: a record and its index entries.
+    REMOVE_OWNED => "remove_owned.lua";
     /// Compare-and-set of one record.
     REPLACE_RECORD => "replace_record.lua";
+    /// Drops index entries that no longer point at a record of the user.
+    PRUNE_INDEX => "prune_index.lua";
     /// Stores a session with its expiry and index entries.
     CREATE_SESSION => "create_session.lua";
     /// Reads a live session and its user in one round trip.
     GET_SESSION_AND_USER => "get_session_and_user.lua";
-    /// Changes a session's expiry and/or owner.
+    /// Changes a live session's expiry and/or owner.
     UPDATE_SESSION => "update_session.lua";
-    /// Removes a session and its index entries.
-    DELETE_SESSION => "delete_session.lua";
-    /// Prunes or deletes a user's sessions.
-    USER_SESSIONS => "user_sessions.lua";
+    /// Removes every session of a user, counting the live ones.
+    DELETE_SESSIONS => "delete_sessions.lua";
     /// Sweeps expired sessions.
     SWEEP_SESSIONS => "sweep_sessions.lua";
     /// Stores a verification token with its expiry.
@@ -83,6 +83,8 @@ pub(crate) enum Reply {
     Records(Vec<Vec<u8>>),
     /// A count.
     Count(i64),
+    /// Several counts.
+    Counts(Vec<i64>),
 }
 
 impl Reply {
@@ -101,6 +103,17 @@ impl Reply {
             },
             Value::BulkString(bytes) => Ok(Self::Record(bytes)),
             Value::Int(n) => Ok(Self::Count(n)),
+            Value::Array(items) if matches!(items.first(), Some(Value::Int(_))) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::Int(n) => Ok(n),
+                    other => Err(format!(
+                        "unexpected {} in a script's array of counts",
+                        type_name(&other)
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Self::Counts),
             Value::Array(items) => items
                 .into_iter()
                 .map(|item| match item {
@@ -128,6 +141,7 @@ impl Reply {
             Self::Record(_) => "a record",
             Self::Records(_) => "records",
             Self::Count(_) => "a count",
+            Self::Counts(_) => "counts",
         }
     }
 }
@@ -182,5 +196,10 @@ mod tests {
         );
         assert!(Reply::parse(Value::SimpleString("WHAT".into())).is_err());
         assert!(Reply::parse(Value::Array(vec![Value::Nil])).is_err());
+        assert_eq!(
+            Reply::parse(Value::Array(vec![Value::Int(2), Value::Int(1)])),
+            Ok(Reply::Counts(vec![2, 1]))
+        );
+        assert!(Reply::parse(Value::Array(vec![Value::Int(2), Value::Nil])).is_err());
     }
 }

@@ -48,12 +48,11 @@ struct World {
 
 impl World {
     async fn open(url: &str) -> Self {
-        let adapter = RedisAdapter::builder()
+        let adapter = RedisAdapter::builder(url)
             .key_prefix(fresh_prefix())
-            .unwrap()
             .connection_timeout(Duration::from_secs(1))
             .response_timeout(Duration::from_secs(1))
-            .connect(url)
+            .connect()
             .await
             .unwrap();
         adapter.migrate().await.unwrap();
@@ -133,7 +132,7 @@ async fn in_world<Fut: Future<Output = ()>>(body: impl FnOnce(World) -> Fut) {
 const SHORT_MS: i64 = 500;
 
 fn live(token: &str, user_id: &str) -> Session {
-    Session::new(token, user_id, Utc::now() + Span::days(30))
+    Session::with_token(token, user_id, Utc::now() + Span::days(30))
 }
 
 #[tokio::test]
@@ -228,7 +227,7 @@ async fn delete_user_leaves_no_key_of_the_user() {
         .await
         .unwrap();
         db.create_session(live("s-1", id)).await.unwrap();
-        db.create_session(Session::new(
+        db.create_session(Session::with_token(
             "s-short",
             id,
             Utc::now() + Span::milliseconds(SHORT_MS),
@@ -286,7 +285,7 @@ async fn expired_sessions_leave_no_index_entries() {
         db.create_user(User::with_id("u")).await.unwrap();
         db.create_session(live("long", "u")).await.unwrap();
         for token in ["short-1", "short-2"] {
-            db.create_session(Session::new(
+            db.create_session(Session::with_token(
                 token,
                 "u",
                 Utc::now() + Span::milliseconds(SHORT_MS),
@@ -304,7 +303,7 @@ async fn expired_sessions_leave_no_index_entries() {
         assert_eq!(world.members(&index).await, vec!["long".to_owned()]);
 
         // The sweep clears the expiry set too.
-        db.create_session(Session::new(
+        db.create_session(Session::with_token(
             "short-3",
             "u",
             Utc::now() + Span::milliseconds(SHORT_MS),
@@ -312,14 +311,16 @@ async fn expired_sessions_leave_no_index_entries() {
         .await
         .unwrap();
         tokio::time::sleep(Duration::from_millis(SHORT_MS as u64 + 300)).await;
+        // Redis expired the session by itself: the sweep drops its entries and counts
+        // nothing, since it removed no session.
         let counts = db.delete_expired(Utc::now()).await.unwrap();
-        assert_eq!(counts.sessions, 1, "{counts:?}");
+        assert_eq!(counts.sessions, 0, "{counts:?}");
         assert_eq!(world.members(&index).await, vec!["long".to_owned()]);
         assert_eq!(world.zmembers(&db.keys().session_expiries()).await.len(), 1);
 
         // A token reused by another user after expiry does not confuse the first user's index.
         db.create_user(User::with_id("w")).await.unwrap();
-        db.create_session(Session::new(
+        db.create_session(Session::with_token(
             "reuse",
             "u",
             Utc::now() + Span::milliseconds(SHORT_MS),
@@ -360,7 +361,7 @@ async fn client_kill_mid_run_fails_fast_and_recovers() {
             .await
             .unwrap();
 
-        let mut adapter_conn = db.connection();
+        let mut adapter_conn = db.connection().unwrap();
         let old_id: i64 = redis::cmd("CLIENT")
             .arg("ID")
             .query_async(&mut adapter_conn)
@@ -428,7 +429,7 @@ async fn client_kill_mid_run_fails_fast_and_recovers() {
         }
         let new_id: i64 = redis::cmd("CLIENT")
             .arg("ID")
-            .query_async(&mut db.connection())
+            .query_async(&mut db.connection().unwrap())
             .await
             .unwrap();
         assert_ne!(new_id, old_id, "still on the killed connection");
@@ -495,10 +496,10 @@ async fn a_server_that_dies_fails_fast_and_the_adapter_recovers() {
         return;
     };
     server.wait_ready().await;
-    let db = RedisAdapter::builder()
+    let db = RedisAdapter::builder(server.url())
         .connection_timeout(Duration::from_secs(1))
         .response_timeout(Duration::from_secs(1))
-        .connect(&server.url())
+        .connect()
         .await
         .unwrap();
     db.migrate().await.unwrap();
@@ -557,4 +558,220 @@ async fn prefixes_are_isolated() {
     one.teardown().await;
     assert!(two.adapter.get_user("same").await.unwrap().is_some());
     two.teardown().await;
+}
+
+#[tokio::test]
+async fn delete_expired_counts_what_it_removed() {
+    in_world(|world| async move {
+        let db = &world.adapter;
+        db.create_user(User::with_id("u")).await.unwrap();
+        db.create_session(live("long", "u")).await.unwrap();
+        // Two sessions and a token that Redis still holds, but that are expired at a `now`
+        // one hour ahead: the sweep removes and counts exactly those.
+        let soon = Utc::now() + Span::minutes(10);
+        for token in ["soon-1", "soon-2"] {
+            db.create_session(Session::with_token(token, "u", soon))
+                .await
+                .unwrap();
+        }
+        db.create_verification_token(auth_core::VerificationToken::new("a@x", "vt", soon))
+            .await
+            .unwrap();
+        let later = Utc::now() + Span::hours(1);
+        let counts = db.delete_expired(later).await.unwrap();
+        assert_eq!((counts.sessions, counts.verification_tokens), (2, 1));
+        let index = db.keys().user_sessions("u");
+        assert_eq!(world.members(&index).await, vec!["long".to_owned()]);
+        assert_eq!(world.zmembers(&db.keys().session_expiries()).await.len(), 1);
+        assert!(world.zmembers(&db.keys().token_expiries()).await.is_empty());
+        assert_eq!(db.delete_expired(later).await.unwrap().total(), 0);
+        assert_eq!(db.list_sessions("u").await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn indexes_follow_accounts_and_authenticators() {
+    in_world(|world| async move {
+        let db = &world.adapter;
+        db.create_user(User::with_id("u")).await.unwrap();
+        for provider in ["github", "google"] {
+            db.link_account(Account::new("u", AccountType::OAuth, provider, "1"))
+                .await
+                .unwrap();
+        }
+        db.create_authenticator(Authenticator::new("c1", "u", "1", "pk"))
+            .await
+            .unwrap();
+        db.create_authenticator(Authenticator::new("c2", "u", "1", "pk"))
+            .await
+            .unwrap();
+        assert_eq!(db.list_accounts("u").await.unwrap().len(), 2);
+
+        // delete_authenticator removes the credential from the user's index in the same step.
+        assert!(db.delete_authenticator("c1").await.unwrap().is_some());
+        assert_eq!(
+            world.members(&db.keys().user_authenticators("u")).await,
+            vec!["c2".to_owned()]
+        );
+        assert_eq!(db.delete_authenticator("c1").await.unwrap(), None);
+
+        // An index entry that points at nothing (written by hand here) is pruned by the list.
+        let mut raw = world.raw.clone();
+        let stale = adapter_redis::keys::account_member("gone", "9");
+        let _: i64 = redis::cmd("SADD")
+            .arg(db.keys().user_accounts("u"))
+            .arg(&stale)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        let _: i64 = redis::cmd("SADD")
+            .arg(db.keys().user_authenticators("u"))
+            .arg("ghost")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(db.list_accounts("u").await.unwrap().len(), 2);
+        assert_eq!(db.list_authenticators("u").await.unwrap().len(), 1);
+        let accounts = world.members(&db.keys().user_accounts("u")).await;
+        assert_eq!(accounts.len(), 2, "{accounts:?}");
+        assert!(!accounts.contains(&stale));
+        assert_eq!(
+            world.members(&db.keys().user_authenticators("u")).await,
+            vec!["c2".to_owned()]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn update_session_applies_to_live_sessions_only() {
+    in_world(|world| async move {
+        let db = &world.adapter;
+        db.create_user(User::with_id("u")).await.unwrap();
+        db.create_user(User::with_id("w")).await.unwrap();
+        db.create_session(live("s", "u")).await.unwrap();
+
+        // Moving to a user that does not exist: NotFound, nothing changed.
+        let err = db
+            .update_session(auth_core::SessionUpdate::new("s").user_id("ghost"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert_eq!(db.list_sessions("u").await.unwrap().len(), 1);
+
+        // Moving to w moves the index entries and the expiry member too.
+        db.update_session(auth_core::SessionUpdate::new("s").user_id("w"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(world
+            .members(&db.keys().user_sessions("u"))
+            .await
+            .is_empty());
+        assert_eq!(
+            world.members(&db.keys().user_sessions("w")).await,
+            vec!["s".to_owned()]
+        );
+        assert_eq!(
+            world.zmembers(&db.keys().session_expiries()).await,
+            vec![adapter_redis::keys::session_member("w", "s")]
+        );
+
+        // An update to a past expiry ends the session and leaves no index entry.
+        let gone = db
+            .update_session(
+                auth_core::SessionUpdate::new("s").expires(Utc::now() - Span::seconds(1)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(gone, None);
+        assert_eq!(db.get_session_and_user("s").await.unwrap(), None);
+        assert!(world
+            .members(&db.keys().user_sessions("w"))
+            .await
+            .is_empty());
+        assert!(world
+            .zmembers(&db.keys().session_expiries())
+            .await
+            .is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn close_ends_every_clone_and_keeps_a_shared_manager() {
+    let Some(url) = server_url() else { return };
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let manager = redis::aio::ConnectionManager::new(client).await.unwrap();
+    let prefix = fresh_prefix();
+    let db = RedisAdapter::from_connection_manager(manager.clone(), &prefix).unwrap();
+    assert!(RedisAdapter::from_connection_manager(manager.clone(), "bad prefix").is_err());
+    db.migrate().await.unwrap();
+    db.create_user(User::with_id("u")).await.unwrap();
+    let clone = db.clone();
+    db.close().await;
+    for adapter in [&db, &clone] {
+        let err = adapter.get_user("u").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{err}");
+        assert!(adapter.connection().is_none());
+    }
+    // The app's own manager still works.
+    let mut mine = manager.clone();
+    let pong: String = redis::cmd("PING").query_async(&mut mine).await.unwrap();
+    assert_eq!(pong, "PONG");
+    let raw = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    teardown_prefix(&raw, db.keys()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_closed_port_fails_fast_with_its_cause() {
+    let port = free_port();
+    let at = Instant::now();
+    let err = RedisAdapter::connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .unwrap_err();
+    let took = at.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(err.code(), ErrorCode::AdapterConnectionError);
+    let printed = format!("{err:?}");
+    assert!(
+        printed.to_lowercase().contains("refused"),
+        "the cause is lost: {printed}"
+    );
+    eprintln!("closed port: failed in {took:?}: {printed}");
+}
+
+#[test]
+fn debug_shows_no_password() {
+    let builder = RedisAdapter::builder("redis://app:hunter2@127.0.0.1:6379/0").key_prefix("p:");
+    let shown = format!("{builder:?} {builder:#?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[tokio::test]
+async fn no_secret_in_the_adapter_debug() {
+    in_world(|world| async move {
+        let db = &world.adapter;
+        db.create_user(User::with_id("u")).await.unwrap();
+        db.create_session(live("secret-session-token-1", "u"))
+            .await
+            .unwrap();
+        let err = db
+            .create_session(live("secret-session-token-1", "u"))
+            .await
+            .unwrap_err();
+        let shown = format!("{db:?} {db:#?} {err} {err:?}");
+        assert!(!shown.contains("secret-session-token-1"), "{shown}");
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            assert!(!cause.to_string().contains("secret-session-token-1"));
+            source = cause.source();
+        }
+    })
+    .await;
 }

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::dialect::{Dialect, Statements};
 use crate::error::ResultExt;
+use crate::lease::with_conn;
 use crate::options::SqlxAdapterBuilder;
 use crate::pool::{self, stamp, with_pool, Pools, Timestamps};
 use crate::rows::{AccountRow, AuthenticatorRow, SessionRow, SessionUserRow, TokenRow, UserRow};
@@ -28,29 +29,33 @@ type TokenOf<D> = TokenRow<<D as Timestamps>::Stamp>;
 /// binds and returns it (`DELETE … RETURNING`, or a locking read then the delete in one
 /// write transaction).
 macro_rules! take {
-    ($pool:expr, $sql:expr, $stmt:ident, $row:ty, [$($key:expr),+ $(,)?]) => {
+    ($conn:expr, $sql:expr, $stmt:ident, $row:ty, [$($key:expr),+ $(,)?]) => {
         async {
             match &$sql.$stmt {
                 $crate::dialect::Take::Returning(text) => {
                     ::sqlx::query_as::<_, $row>(text.clone())
                         $(.bind($key))+
-                        .fetch_optional($pool)
+                        .fetch_optional(&mut *$conn)
                         .await
                 }
                 $crate::dialect::Take::LockThenDelete { select, delete } => {
-                    let mut tx = $pool.begin_with($sql.begin_write.clone()).await?;
-                    let row = ::sqlx::query_as::<_, $row>(select.clone())
-                        $(.bind($key))+
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if row.is_some() {
-                        ::sqlx::query(delete.clone())
+                    let mut tx =
+                        ::sqlx::Connection::begin_with(&mut *$conn, $sql.begin_write.clone()).await?;
+                    let taken = async {
+                        let row = ::sqlx::query_as::<_, $row>(select.clone())
                             $(.bind($key))+
-                            .execute(&mut *tx)
+                            .fetch_optional(&mut *tx)
                             .await?;
+                        if row.is_some() {
+                            ::sqlx::query(delete.clone())
+                                $(.bind($key))+
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        Ok::<_, ::sqlx::Error>(row)
                     }
-                    tx.commit().await?;
-                    Ok::<_, ::sqlx::Error>(row)
+                    .await;
+                    $crate::adapter::finish(tx, taken).await
                 }
             }
         }
@@ -63,7 +68,7 @@ macro_rules! take {
 /// read of the row in one write transaction).
 macro_rules! change {
     (
-        $pool:expr, $sql:expr, $stmt:ident, $row:ty,
+        $conn:expr, $sql:expr, $stmt:ident, $row:ty,
         set [$($set:expr),+ $(,)?], key [$($key:expr),+ $(,)?]
     ) => {
         async {
@@ -72,22 +77,25 @@ macro_rules! change {
                     ::sqlx::query_as::<_, $row>(text.clone())
                         $(.bind($set))+
                         $(.bind($key))+
-                        .fetch_optional($pool)
+                        .fetch_optional(&mut *$conn)
                         .await
                 }
                 $crate::dialect::Change::UpdateThenSelect { update, select } => {
-                    let mut tx = $pool.begin_with($sql.begin_write.clone()).await?;
-                    ::sqlx::query(update.clone())
-                        $(.bind($set))+
-                        $(.bind($key))+
-                        .execute(&mut *tx)
-                        .await?;
-                    let row = ::sqlx::query_as::<_, $row>(select.clone())
-                        $(.bind($key))+
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Ok::<_, ::sqlx::Error>(row)
+                    let mut tx =
+                        ::sqlx::Connection::begin_with(&mut *$conn, $sql.begin_write.clone()).await?;
+                    let changed = async {
+                        ::sqlx::query(update.clone())
+                            $(.bind($set))+
+                            $(.bind($key))+
+                            .execute(&mut *tx)
+                            .await?;
+                        ::sqlx::query_as::<_, $row>(select.clone())
+                            $(.bind($key))+
+                            .fetch_optional(&mut *tx)
+                            .await
+                    }
+                    .await;
+                    $crate::adapter::finish(tx, changed).await
                 }
             }
         }
@@ -114,6 +122,8 @@ macro_rules! change {
 #[derive(Clone)]
 pub struct SqlxAdapter {
     pools: Pools,
+    /// How long one call may take, getting its connection included.
+    call_timeout: std::time::Duration,
     sql: Arc<Statements>,
     dialect: Dialect,
     prefix: Arc<str>,
@@ -140,12 +150,23 @@ impl SqlxAdapter {
         crate::options::validate_table_prefix(&options.table_prefix)?;
         let (pools, dialect) = pool::open(&options).await?;
         tracing::debug!(dialect = dialect.name(), "connected");
-        Ok(Self::from_parts(pools, dialect, &options.table_prefix))
+        Ok(Self::from_parts(
+            pools,
+            dialect,
+            &options.table_prefix,
+            options.acquire_timeout,
+        ))
     }
 
-    fn from_parts(pools: Pools, dialect: Dialect, prefix: &str) -> Self {
+    fn from_parts(
+        pools: Pools,
+        dialect: Dialect,
+        prefix: &str,
+        call_timeout: std::time::Duration,
+    ) -> Self {
         Self {
             pools,
+            call_timeout,
             sql: Arc::new(Statements::new(dialect, prefix)),
             dialect,
             prefix: prefix.into(),
@@ -177,6 +198,7 @@ impl SqlxAdapter {
             pools,
             dialect,
             crate::options::DEFAULT_TABLE_PREFIX,
+            crate::options::DEFAULT_ACQUIRE_TIMEOUT,
         ))
     }
 
@@ -188,10 +210,18 @@ impl SqlxAdapter {
     #[tracing::instrument(skip_all, fields(dialect = self.dialect.name()))]
     pub async fn migrate(&self) -> Result<(), AdapterError> {
         let migrator = migrate::migrator(self.dialect, &self.prefix);
-        with_pool!(&self.pools, |pool: Db| migrator
-            .run(pool)
-            .await
-            .map_err(error::map_migrate))
+        // Not bounded by the call timeout: creating tables may take longer than a query.
+        with_pool!(&self.pools, |source: Db| {
+            let mut lease = source.lease(Operation::Migrate).await?;
+            // `run_direct` is what `run` calls; `run` on a `&mut` connection trips the
+            // "Acquire is not general enough" error inside an async trait method.
+            let result = migrator
+                .run_direct(None, &mut *lease.conn(), false)
+                .await
+                .map_err(error::map_migrate);
+            lease.settle(&result);
+            result
+        })
     }
 
     /// The database this adapter talks to.
@@ -207,14 +237,32 @@ impl SqlxAdapter {
     /// Closes the pool: waits for connections in use to come back and closes them all.
     /// Calls afterwards fail with ADAPTER_CONNECTION_ERROR.
     pub async fn close(&self) {
-        with_pool!(&self.pools, |pool: Db| pool.close().await)
+        with_pool!(&self.pools, |source: Db| source.close().await)
+    }
+}
+
+/// Commits the transaction when its statements succeeded, else rolls it back, so the
+/// connection goes back to the pool outside any transaction.
+pub(crate) async fn finish<DB: sqlx::Database, T>(
+    tx: sqlx::Transaction<'_, DB>,
+    result: Result<T, sqlx::Error>,
+) -> Result<T, sqlx::Error> {
+    match result {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            tx.rollback().await?;
+            Err(err)
+        }
     }
 }
 
 /// Shows the database and the pool's size, never the URL (it may hold a password).
 impl std::fmt::Debug for SqlxAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (size, idle) = with_pool!(&self.pools, |pool: Db| (pool.size(), pool.num_idle()));
+        let (size, idle) = with_pool!(&self.pools, |source: Db| source.sizes());
         f.debug_struct("SqlxAdapter")
             .field("dialect", &self.dialect)
             .field("table_prefix", &self.prefix)
@@ -232,7 +280,7 @@ impl Store for SqlxAdapter {
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
         let op = Operation::CreateUser;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query(self.sql.create_user.clone())
                 .bind(user.id.as_str())
                 .bind(user.email.as_deref())
@@ -240,19 +288,19 @@ impl Store for SqlxAdapter {
                 .bind(user.email_verified.map(stamp::<Db>))
                 .bind(user.name.as_deref())
                 .bind(user.image.as_deref())
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .for_op(op)?;
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUser;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user.clone())
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await
                 .for_op(op)?
                 .map(|row| row.into_model(op))
@@ -262,10 +310,10 @@ impl Store for SqlxAdapter {
 
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user_by_email.clone())
                 .bind(email_key)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await
                 .for_op(op)?
                 .map(|row| row.into_model(op))
@@ -279,11 +327,11 @@ impl Store for SqlxAdapter {
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByAccount;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user_by_account.clone())
                 .bind(provider)
                 .bind(provider_account_id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await
                 .for_op(op)?
                 .map(|row| row.into_model(op))
@@ -301,8 +349,8 @@ impl Store for SqlxAdapter {
         let verified = update.email_verified;
         let name = update.name.as_ref().map(Option::as_deref);
         let image = update.image.as_ref().map(Option::as_deref);
-        with_pool!(&self.pools, |pool: Db| {
-            change!(pool, self.sql, update_user, UserOf<Db>,
+        with_conn!(self, op, |conn: Db| {
+            change!(conn, self.sql, update_user, UserOf<Db>,
                 set [
                     email.is_some(), email.flatten(),
                     email_key.is_some(), email_key.flatten(),
@@ -321,8 +369,8 @@ impl Store for SqlxAdapter {
         let op = Operation::DeleteUser;
         // One statement (or one transaction on MySQL 8): the foreign keys cascade to the
         // user's accounts, sessions and authenticators, all or nothing.
-        with_pool!(&self.pools, |pool: Db| {
-            take!(pool, self.sql, delete_user, UserOf<Db>, [id])
+        with_conn!(self, op, |conn: Db| {
+            take!(conn, self.sql, delete_user, UserOf<Db>, [id])
                 .for_op(op)?
                 .map(|row| row.into_model(op))
                 .transpose()
@@ -333,7 +381,7 @@ impl Store for SqlxAdapter {
         let op = Operation::LinkAccount;
         // The foreign key refuses an account of a missing user (NotFound), also when the user
         // is deleted concurrently: no orphan can exist.
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query(self.sql.link_account.clone())
                 .bind(account.user_id.as_str())
                 .bind(account.account_type.as_str())
@@ -346,11 +394,11 @@ impl Store for SqlxAdapter {
                 .bind(account.scope.as_deref())
                 .bind(account.id_token.as_deref())
                 .bind(account.session_state.as_deref())
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .for_op(op)?;
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     async fn remove_account(
@@ -359,9 +407,9 @@ impl Store for SqlxAdapter {
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::UnlinkAccount;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             take!(
-                pool,
+                conn,
                 self.sql,
                 unlink_account,
                 AccountRow,
@@ -379,11 +427,11 @@ impl Store for SqlxAdapter {
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::GetAccount;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, AccountRow>(self.sql.get_account.clone())
                 .bind(provider)
                 .bind(provider_account_id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await
                 .for_op(op)?
                 .map(|row| row.into_model(op))
@@ -394,8 +442,8 @@ impl Store for SqlxAdapter {
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
         let a = account;
-        with_pool!(&self.pools, |pool: Db| {
-            change!(pool, self.sql, update_account, AccountRow,
+        with_conn!(self, op, |conn: Db| {
+            change!(conn, self.sql, update_account, AccountRow,
                 set [
                     a.refresh_token.as_deref(),
                     a.access_token.as_deref(),
@@ -414,10 +462,10 @@ impl Store for SqlxAdapter {
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         let op = Operation::ListAccounts;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, AccountRow>(self.sql.list_accounts.clone())
                 .bind(user_id)
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await
                 .for_op(op)?
                 .into_iter()
@@ -428,16 +476,16 @@ impl Store for SqlxAdapter {
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query(self.sql.create_session.clone())
                 .bind(session.session_token.as_str())
                 .bind(session.user_id.as_str())
                 .bind(stamp::<Db>(session.expires))
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .for_op(op)?;
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     async fn find_session_and_user(
@@ -447,11 +495,11 @@ impl Store for SqlxAdapter {
     ) -> AdapterResult<Option<(Session, User)>> {
         let op = Operation::GetSessionAndUser;
         // One statement: the join with the user, filtered on `expires > now`.
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, SessionUserOf<Db>>(self.sql.get_session_and_user.clone())
                 .bind(session_token)
                 .bind(stamp::<Db>(now))
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await
                 .for_op(op)?
                 .map(|row| row.into_model(op))
@@ -466,8 +514,8 @@ impl Store for SqlxAdapter {
     ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
         let user_id = update.user_id.as_deref();
-        with_pool!(&self.pools, |pool: Db| {
-            change!(pool, self.sql, update_session, SessionOf<Db>,
+        with_conn!(self, op, |conn: Db| {
+            change!(conn, self.sql, update_session, SessionOf<Db>,
                 set [update.expires.map(stamp::<Db>), user_id],
                 key [update.session_token.as_str(), stamp::<Db>(now)])
             .for_op(op)?
@@ -478,9 +526,9 @@ impl Store for SqlxAdapter {
 
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         let op = Operation::DeleteSession;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             take!(
-                pool,
+                conn,
                 self.sql,
                 delete_session,
                 SessionOf<Db>,
@@ -498,11 +546,11 @@ impl Store for SqlxAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
         let op = Operation::ListSessions;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, SessionOf<Db>>(self.sql.list_sessions.clone())
                 .bind(user_id)
                 .bind(stamp::<Db>(now))
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await
                 .for_op(op)?
                 .into_iter()
@@ -513,11 +561,11 @@ impl Store for SqlxAdapter {
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let op = Operation::DeleteSessions;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             Ok(sqlx::query(self.sql.delete_sessions.clone())
                 .bind(user_id)
                 .bind(stamp::<Db>(now))
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .for_op(op)?
                 .rows_affected())
@@ -526,16 +574,16 @@ impl Store for SqlxAdapter {
 
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query(self.sql.create_verification_token.clone())
                 .bind(token.identifier.as_str())
                 .bind(token.token.as_str())
                 .bind(stamp::<Db>(token.expires))
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .for_op(op)?;
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     async fn take_verification_token(
@@ -546,9 +594,9 @@ impl Store for SqlxAdapter {
         let op = Operation::UseVerificationToken;
         // Atomic take: of concurrent callers exactly one gets the row; an expired token goes
         // too (the policy layer answers None for it).
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             take!(
-                pool,
+                conn,
                 self.sql,
                 use_verification_token,
                 TokenOf<Db>,
@@ -562,7 +610,7 @@ impl Store for SqlxAdapter {
 
     async fn insert_authenticator(&self, a: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             sqlx::query(self.sql.create_authenticator.clone())
                 .bind(a.credential_id.as_str())
                 .bind(a.user_id.as_str())
@@ -572,11 +620,11 @@ impl Store for SqlxAdapter {
                 .bind(a.credential_device_type.as_str())
                 .bind(a.credential_backed_up)
                 .bind(a.transports.as_deref())
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .for_op(op)?;
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     async fn find_authenticator(
@@ -584,11 +632,11 @@ impl Store for SqlxAdapter {
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::GetAuthenticator;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             Ok(
                 sqlx::query_as::<_, AuthenticatorRow>(self.sql.get_authenticator.clone())
                     .bind(credential_id)
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *conn)
                     .await
                     .for_op(op)?
                     .map(AuthenticatorRow::into_model),
@@ -598,11 +646,11 @@ impl Store for SqlxAdapter {
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let op = Operation::ListAuthenticators;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             Ok(
                 sqlx::query_as::<_, AuthenticatorRow>(self.sql.list_authenticators.clone())
                     .bind(user_id)
-                    .fetch_all(pool)
+                    .fetch_all(&mut *conn)
                     .await
                     .for_op(op)?
                     .into_iter()
@@ -618,17 +666,17 @@ impl Store for SqlxAdapter {
         counter: i64,
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::UpdateAuthenticatorCounter;
-        let row = with_pool!(&self.pools, |pool: Db| {
+        let row = with_conn!(self, op, |conn: Db| {
             change!(
-                pool,
+                conn,
                 self.sql,
                 update_authenticator_counter,
                 AuthenticatorRow,
                 set[counter],
                 key[credential_id]
             )
-            .for_op(op)?
-        });
+            .for_op(op)
+        })?;
         Ok(row.map(AuthenticatorRow::into_model))
     }
 
@@ -637,31 +685,31 @@ impl Store for SqlxAdapter {
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::DeleteAuthenticator;
-        let row = with_pool!(&self.pools, |pool: Db| {
+        let row = with_conn!(self, op, |conn: Db| {
             take!(
-                pool,
+                conn,
                 self.sql,
                 delete_authenticator,
                 AuthenticatorRow,
                 [credential_id]
             )
-            .for_op(op)?
-        });
+            .for_op(op)
+        })?;
         Ok(row.map(AuthenticatorRow::into_model))
     }
 
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let op = Operation::DeleteExpired;
-        with_pool!(&self.pools, |pool: Db| {
+        with_conn!(self, op, |conn: Db| {
             let sessions = sqlx::query(self.sql.delete_expired_sessions.clone())
                 .bind(stamp::<Db>(now))
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .for_op(op)?
                 .rows_affected();
             let verification_tokens = sqlx::query(self.sql.delete_expired_tokens.clone())
                 .bind(stamp::<Db>(now))
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .for_op(op)
                 .map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?

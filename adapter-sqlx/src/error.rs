@@ -8,11 +8,39 @@ use auth_core::{AdapterError, ErrorKind, Operation};
 use sqlx::error::{DatabaseError, ErrorKind as DbErrorKind};
 use sqlx::migrate::MigrateError;
 
-/// Wraps a sqlx error for `operation`, keeping it as the [`source`](std::error::Error::source).
+/// Wraps a sqlx error for `operation`; its text becomes the
+/// [`source`](std::error::Error::source) chain.
 pub(crate) fn map(operation: Operation, err: sqlx::Error) -> AdapterError {
     let kind = kind_of(&err);
-    AdapterError::from_driver(operation, kind, err)
+    match &err {
+        sqlx::Error::Database(db) => {
+            AdapterError::from_driver(operation, kind, DatabaseMessage::of(db.as_ref()))
+        }
+        _ => AdapterError::from_driver(operation, kind, err),
+    }
 }
+
+/// What the database said, without the driver's decoration: PostgreSQL's error `Display`
+/// appends the line of the server's C source (" at line 768"), which tells a user nothing.
+#[derive(Debug)]
+struct DatabaseMessage(String);
+
+impl DatabaseMessage {
+    fn of(db: &dyn DatabaseError) -> Self {
+        Self(match db.code() {
+            Some(code) => format!("the database said: {} (code {code})", db.message()),
+            None => format!("the database said: {}", db.message()),
+        })
+    }
+}
+
+impl std::fmt::Display for DatabaseMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DatabaseMessage {}
 
 /// `.for_op(op)`: maps a sqlx result's error for the method `op`.
 pub(crate) trait ResultExt<T> {

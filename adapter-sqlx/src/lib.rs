@@ -46,7 +46,12 @@
 //! dropped on write.
 //!
 //! Every statement is rendered once, at connect time, and prepared and cached per
-//! connection by sqlx. `get_session_and_user` is one joined `SELECT`;
+//! connection by sqlx. Connections come from the adapter's own pool (deadpool over sqlx
+//! connections), whose checkout never touches the network: a call costs the round trips of
+//! its statements and nothing more (sqlx's own pool pings before and after every use). A
+//! connection whose call was cancelled or broke is discarded, a reused connection found
+//! broken (a server restart) is retried once on a new one, and every call, connecting
+//! included, is bounded by the acquire timeout. `get_session_and_user` is one joined `SELECT`;
 //! `use_verification_token` one `DELETE … RETURNING` (a locking transaction on MySQL 8);
 //! `update_user` one `UPDATE … RETURNING` (an update-then-read transaction on
 //! MySQL/MariaDB); `delete_user` one cascading `DELETE`.
@@ -66,6 +71,7 @@
 mod adapter;
 mod dialect;
 mod error;
+mod lease;
 mod migrate;
 mod options;
 mod pool;

@@ -64,16 +64,19 @@ impl SqlxAdapterBuilder {
         self
     }
 
-    /// Connections the pool keeps open even when idle. In-memory SQLite databases always
-    /// keep at least one, since the database lives only as long as a connection to it.
+    /// Connections opened by [`connect`](Self::connect) so the first calls do not pay for
+    /// connecting (at most `max_connections`). The pool never closes an idle connection by
+    /// itself; an in-memory SQLite database keeps one more, outside the pool, since the
+    /// database lives only as long as a connection to it.
     pub fn min_connections(mut self, min: u32) -> Self {
         self.min_connections = min;
         self
     }
 
-    /// How long a call may wait for a connection, connecting included. When the database
-    /// cannot be reached within it, calls (and [`connect`](Self::connect)) fail with
-    /// ADAPTER_CONNECTION_ERROR. On SQLite it is also the busy timeout.
+    /// How long a call may take, getting a connection (waiting and connecting) included:
+    /// when the database cannot be reached or does not answer within it, calls (and
+    /// [`connect`](Self::connect)) fail with ADAPTER_CONNECTION_ERROR. On SQLite it is also
+    /// the busy timeout. `migrate` is not bounded by it.
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
         self

@@ -11,26 +11,27 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::dialect::Dialect;
 use crate::error;
+use crate::lease::{own_pool, Manager, OwnPool, Source};
 use crate::options::SqlxAdapterBuilder;
 
 #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
 compile_error!("adapter-sqlx needs at least one of the features `postgres`, `mysql`, `sqlite`");
 
-/// The pool of one adapter.
-#[derive(Debug, Clone)]
+/// The connections of one adapter (see [`Source`]).
+#[derive(Clone)]
 pub(crate) enum Pools {
     /// PostgreSQL.
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
+    Postgres(Source<sqlx::Postgres>),
     /// MySQL or MariaDB.
     #[cfg(feature = "mysql")]
-    MySql(sqlx::MySqlPool),
+    MySql(Source<sqlx::MySql>),
     /// SQLite.
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(Source<sqlx::Sqlite>),
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool and `$db` naming the concrete
+/// Runs `$body` with `$pool` bound to the concrete [`Source`] and `$db` naming the concrete
 /// `sqlx::Database` type: the body is written once and compiled for each database.
 macro_rules! with_pool {
     ($pools:expr, |$pool:ident: $db:ident| $body:expr) => {
@@ -67,27 +68,33 @@ pub(crate) use with_pool;
 /// let any: adapter_sqlx::SqlxPool = pool.into();
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqlxPool(pub(crate) Pools);
+
+impl std::fmt::Debug for SqlxPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqlxPool")
+    }
+}
 
 #[cfg(feature = "postgres")]
 impl From<sqlx::PgPool> for SqlxPool {
     fn from(pool: sqlx::PgPool) -> Self {
-        Self(Pools::Postgres(pool))
+        Self(Pools::Postgres(Source::Shared(pool)))
     }
 }
 
 #[cfg(feature = "mysql")]
 impl From<sqlx::MySqlPool> for SqlxPool {
     fn from(pool: sqlx::MySqlPool) -> Self {
-        Self(Pools::MySql(pool))
+        Self(Pools::MySql(Source::Shared(pool)))
     }
 }
 
 #[cfg(feature = "sqlite")]
 impl From<sqlx::SqlitePool> for SqlxPool {
     fn from(pool: sqlx::SqlitePool) -> Self {
-        Self(Pools::Sqlite(pool))
+        Self(Pools::Sqlite(Source::Shared(pool)))
     }
 }
 
@@ -97,38 +104,19 @@ pub(crate) async fn adopt(pools: Pools) -> Result<(Pools, Dialect), AdapterError
         #[cfg(feature = "postgres")]
         Pools::Postgres(_) => Dialect::Postgres,
         #[cfg(feature = "mysql")]
-        Pools::MySql(pool) => {
+        Pools::MySql(source) => {
+            let mut lease = source.lease(Operation::Connect).await?;
             let version: String = sqlx::query_scalar("SELECT VERSION()")
-                .fetch_one(pool)
+                .fetch_one(&mut *lease.conn())
                 .await
                 .map_err(connect_error)?;
+            lease.settle(&Ok(()));
             Dialect::from_mysql_version(&version)
         }
         #[cfg(feature = "sqlite")]
         Pools::Sqlite(_) => Dialect::Sqlite,
     };
     Ok((pools, dialect))
-}
-
-/// Opens one connection outside the pool, within `timeout`, so that a server that cannot
-/// be reached fails `connect` at once with its real cause ("Connection refused") rather than
-/// after the pool's timeout with "pool timed out". Returns the open connection.
-#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
-async fn probe<O>(options: &O, timeout: std::time::Duration) -> Result<O::Connection, AdapterError>
-where
-    O: sqlx::ConnectOptions,
-    O::Connection: Sized,
-{
-    match tokio::time::timeout(timeout, options.connect()).await {
-        Ok(connection) => connection.map_err(connect_error),
-        Err(_) => Err(AdapterError::connection(
-            Operation::Connect,
-            std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("the database did not answer within {timeout:?}"),
-            ),
-        )),
-    }
 }
 
 /// How a database stores a timestamp.
@@ -212,19 +200,49 @@ fn connect_error(err: sqlx::Error) -> AdapterError {
     error::map(Operation::Connect, err)
 }
 
-/// Opens the pool for the URL's scheme and checks that the database answers within the
-/// acquire timeout. Returns the pool and the detected dialect.
+/// An own pool of `manager`'s connections, with one connection opened (and kept in the
+/// pool) to prove the database answers within the acquire timeout, so a server that cannot
+/// be reached fails `connect` at once with its real cause ("Connection refused").
+async fn open_own<DB: sqlx::Database>(
+    manager: Manager<DB>,
+    options: &SqlxAdapterBuilder,
+) -> Result<(OwnPool<DB>, crate::lease::Lease<DB>), AdapterError> {
+    let pool = own_pool(manager, options.max_connections, options.acquire_timeout)?;
+    let source = Source::Own {
+        pool: pool.clone(),
+        keep_alive: None,
+    };
+    let mut first = source.lease(Operation::Connect).await?;
+    first.settle(&Ok(()));
+    // Warm the pool up to `min_connections`, so the first calls do not pay for connecting.
+    let warm = options
+        .min_connections
+        .min(options.max_connections)
+        .saturating_sub(1);
+    let mut extra = Vec::new();
+    for _ in 0..warm {
+        let mut lease = source.lease(Operation::Connect).await?;
+        lease.settle(&Ok(()));
+        extra.push(lease);
+    }
+    drop(extra);
+    Ok((pool, first))
+}
+
+/// Opens the adapter's own pool for the URL's scheme and checks that the database answers
+/// within the acquire timeout. Returns the pool and the detected dialect.
 pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect), AdapterError> {
     let url = options.url.as_str();
     match scheme(url) {
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => {
             let connect = sqlx::postgres::PgConnectOptions::from_str(url).map_err(connect_error)?;
-            // Proves the server answers, bounded by the acquire timeout.
-            let probed = probe(&connect, options.acquire_timeout).await?;
-            let _ = sqlx::Connection::close(probed).await;
-            let pool = pool_options(options).connect_lazy_with(connect);
-            Ok((Pools::Postgres(pool), Dialect::Postgres))
+            let (pool, _first) = open_own(Manager::new(connect, None), options).await?;
+            let source = Source::Own {
+                pool,
+                keep_alive: None,
+            };
+            Ok((Pools::Postgres(source), Dialect::Postgres))
         }
         #[cfg(feature = "mysql")]
         "mysql" | "mariadb" => {
@@ -236,27 +254,18 @@ pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect
                 .map_err(connect_error)?
                 .charset("utf8mb4")
                 .timezone(Some("+00:00".to_owned()));
-            let pool = pool_options(options)
-                .after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        // Strict mode on every connection: an over-long or invalid value is an
-                        // error, never silently truncated or coerced.
-                        sqlx::Executor::execute(
-                            &mut *conn,
-                            "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')",
-                        )
-                        .await?;
-                        Ok(())
-                    })
-                })
-                .connect_lazy_with(connect.clone());
-            let mut probed = probe(&connect, options.acquire_timeout).await?;
+            let manager = Manager::new(connect, Some(mysql_strict_mode));
+            let (pool, mut first) = open_own(manager, options).await?;
             let version: String = sqlx::query_scalar("SELECT VERSION()")
-                .fetch_one(&mut probed)
+                .fetch_one(&mut *first.conn())
                 .await
                 .map_err(connect_error)?;
-            let _ = sqlx::Connection::close(probed).await;
-            Ok((Pools::MySql(pool), Dialect::from_mysql_version(&version)))
+            first.settle(&Ok(()));
+            let source = Source::Own {
+                pool,
+                keep_alive: None,
+            };
+            Ok((Pools::MySql(source), Dialect::from_mysql_version(&version)))
         }
         #[cfg(feature = "sqlite")]
         "sqlite" => {
@@ -266,22 +275,24 @@ pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect
                 .map_err(connect_error)?
                 .foreign_keys(true)
                 .busy_timeout(options.acquire_timeout);
-            let mut pool = pool_options(options);
-            if memory {
-                // The database lives as long as one connection to it: keep one open and
-                // never reap it.
-                pool = pool
-                    .min_connections(options.min_connections.max(1))
-                    .idle_timeout(None)
-                    .max_lifetime(None);
-            } else {
+            if !memory {
                 connect = connect
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal);
             }
-            let pool = pool.connect_lazy_with(connect);
-            drop(pool.acquire().await.map_err(connect_error)?);
-            Ok((Pools::Sqlite(pool), Dialect::Sqlite))
+            let (pool, first) = open_own(Manager::new(connect, None), options).await?;
+            // An in-memory database lives as long as one connection to it: the adapter
+            // keeps its first connection, outside the pool, for its whole life.
+            let keep_alive: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>> = match first {
+                crate::lease::Lease::Own(conn) if memory => Some(std::sync::Arc::new(
+                    std::sync::Mutex::new(deadpool::managed::Object::take(conn)),
+                )),
+                _ => None,
+            };
+            Ok((
+                Pools::Sqlite(Source::Own { pool, keep_alive }),
+                Dialect::Sqlite,
+            ))
         }
         other => Err(AdapterError::invalid_input(
             Operation::Connect,
@@ -300,11 +311,20 @@ pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect
     }
 }
 
-fn pool_options<DB: sqlx::Database>(options: &SqlxAdapterBuilder) -> sqlx::pool::PoolOptions<DB> {
-    sqlx::pool::PoolOptions::new()
-        .max_connections(options.max_connections)
-        .min_connections(options.min_connections.min(options.max_connections))
-        .acquire_timeout(options.acquire_timeout)
+/// Strict mode on every MySQL/MariaDB connection: an over-long or invalid value is an error,
+/// never silently truncated or coerced.
+#[cfg(feature = "mysql")]
+fn mysql_strict_mode(
+    conn: &mut sqlx::MySqlConnection,
+) -> futures::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        sqlx::Executor::execute(
+            &mut *conn,
+            "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')",
+        )
+        .await?;
+        Ok(())
+    })
 }
 
 /// The cargo feature a URL scheme needs.

@@ -3,7 +3,9 @@
 //! processes share one server without touching each other's keys.
 //!
 //! The inspector reads the keys with plain commands and decodes the JSON records itself,
-//! from the layout documented in adapter-redis, never through the adapter.
+//! from the layout documented in adapter-redis, never through the adapter;
+//! `records_of_user` scans every record under the prefix rather than the user's index sets,
+//! so an orphan that no index names shows up too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +21,7 @@ use auth_core::{
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable};
+use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
 use crate::harness::{BackendSpec, ContainerPlan, RunningContainer, Source};
 
 /// The environment variable with the Redis URL.
@@ -105,9 +107,9 @@ pub struct RedisBackend {
 impl Backend for RedisBackend {
     async fn fixture(&self) -> Result<Fixture, BoxError> {
         let prefix = fresh_prefix();
-        let adapter = RedisAdapter::builder()
-            .key_prefix(prefix.as_str())?
-            .connect(&self.url)
+        let adapter = RedisAdapter::builder(self.url.as_str())
+            .key_prefix(prefix.as_str())
+            .connect()
             .await?;
         adapter.migrate().await?;
         let conn = self.client.get_multiplexed_async_connection().await?;
@@ -170,10 +172,83 @@ fn millis(ms: i64) -> Result<DateTime<Utc>, BoxError> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| format!("{ms} ms is out of range").into())
 }
 
+fn decode_account(raw: &str) -> Result<Account, BoxError> {
+    let m = object(raw)?;
+    Ok(Account {
+        user_id: text(&m, "user_id")?,
+        account_type: text(&m, "type")?.parse::<AccountType>()?,
+        provider: text(&m, "provider")?,
+        provider_account_id: text(&m, "provider_account_id")?,
+        refresh_token: opt_text(&m, "refresh_token")?,
+        access_token: opt_text(&m, "access_token")?,
+        expires_at: opt_int(&m, "expires_at")?,
+        token_type: opt_text(&m, "token_type")?,
+        scope: opt_text(&m, "scope")?,
+        id_token: opt_text(&m, "id_token")?,
+        session_state: opt_text(&m, "session_state")?,
+    })
+}
+
+fn decode_session(raw: &str) -> Result<Session, BoxError> {
+    let m = object(raw)?;
+    Ok(Session {
+        session_token: text(&m, "session_token")?,
+        user_id: text(&m, "user_id")?,
+        expires: millis(int(&m, "expires")?)?,
+    })
+}
+
+fn decode_authenticator(raw: &str) -> Result<Authenticator, BoxError> {
+    let m = object(raw)?;
+    Ok(Authenticator {
+        credential_id: text(&m, "credential_id")?,
+        user_id: text(&m, "user_id")?,
+        provider_account_id: text(&m, "provider_account_id")?,
+        credential_public_key: text(&m, "credential_public_key")?,
+        counter: int(&m, "counter")?,
+        credential_device_type: text(&m, "credential_device_type")?,
+        credential_backed_up: m
+            .get("credential_backed_up")
+            .and_then(Value::as_bool)
+            .ok_or("field credential_backed_up is missing or not a boolean")?,
+        transports: opt_text(&m, "transports")?,
+    })
+}
+
 impl RedisInspector {
     async fn raw(&self, key: &str) -> Result<Option<String>, BoxError> {
         let mut conn = self.conn.clone();
         Ok(conn.get(key).await?)
+    }
+
+    /// Every string key under the fixture's prefix (`SCAN MATCH <prefix>* TYPE string`):
+    /// the records, whatever index names them or not.
+    async fn record_keys(&self) -> Result<Vec<String>, BoxError> {
+        let mut conn = self.conn.clone();
+        let pattern = self.keys.scan_pattern();
+        let mut found = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .arg("TYPE")
+                .arg("string")
+                .query_async(&mut conn)
+                .await?;
+            found.extend(
+                batch
+                    .into_iter()
+                    .filter(|key| key.starts_with(self.keys.prefix())),
+            );
+            if next == 0 {
+                return Ok(found);
+            }
+            cursor = next;
+        }
     }
 }
 
@@ -199,35 +274,20 @@ impl Inspector for RedisInspector {
         provider_account_id: &str,
     ) -> Result<Option<Account>, BoxError> {
         let key = self.keys.account(provider, provider_account_id);
-        let Some(raw) = self.raw(&key).await? else {
-            return Ok(None);
-        };
-        let m = object(&raw)?;
-        Ok(Some(Account {
-            user_id: text(&m, "user_id")?,
-            account_type: text(&m, "type")?.parse::<AccountType>()?,
-            provider: text(&m, "provider")?,
-            provider_account_id: text(&m, "provider_account_id")?,
-            refresh_token: opt_text(&m, "refresh_token")?,
-            access_token: opt_text(&m, "access_token")?,
-            expires_at: opt_int(&m, "expires_at")?,
-            token_type: opt_text(&m, "token_type")?,
-            scope: opt_text(&m, "scope")?,
-            id_token: opt_text(&m, "id_token")?,
-            session_state: opt_text(&m, "session_state")?,
-        }))
+        self.raw(&key)
+            .await?
+            .as_deref()
+            .map(decode_account)
+            .transpose()
     }
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
-        let Some(raw) = self.raw(&self.keys.session(session_token)).await? else {
-            return Ok(None);
-        };
-        let m = object(&raw)?;
-        Ok(Some(Session {
-            session_token: text(&m, "session_token")?,
-            user_id: text(&m, "user_id")?,
-            expires: millis(int(&m, "expires")?)?,
-        }))
+        let key = self.keys.session(session_token);
+        self.raw(&key)
+            .await?
+            .as_deref()
+            .map(decode_session)
+            .transpose()
     }
 
     async fn stored_verification_token(
@@ -251,23 +311,44 @@ impl Inspector for RedisInspector {
         &self,
         credential_id: &str,
     ) -> Result<Option<Authenticator>, BoxError> {
-        let Some(raw) = self.raw(&self.keys.authenticator(credential_id)).await? else {
-            return Ok(None);
-        };
-        let m = object(&raw)?;
-        Ok(Some(Authenticator {
-            credential_id: text(&m, "credential_id")?,
-            user_id: text(&m, "user_id")?,
-            provider_account_id: text(&m, "provider_account_id")?,
-            credential_public_key: text(&m, "credential_public_key")?,
-            counter: int(&m, "counter")?,
-            credential_device_type: text(&m, "credential_device_type")?,
-            credential_backed_up: m
-                .get("credential_backed_up")
-                .and_then(Value::as_bool)
-                .ok_or("field credential_backed_up is missing or not a boolean")?,
-            transports: opt_text(&m, "transports")?,
-        }))
+        let key = self.keys.authenticator(credential_id);
+        self.raw(&key)
+            .await?
+            .as_deref()
+            .map(decode_authenticator)
+            .transpose()
+    }
+
+    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
+        let keys = self.record_keys().await?;
+        let mut conn = self.conn.clone();
+        let mut found = UserRecords::default();
+        for chunk in keys.chunks(500) {
+            let raws: Vec<Option<String>> =
+                redis::cmd("MGET").arg(chunk).query_async(&mut conn).await?;
+            for (key, raw) in chunk.iter().zip(raws) {
+                // Expired or removed between the scan and the read.
+                let Some(raw) = raw else { continue };
+                let kind = &key[self.keys.prefix().len()..];
+                if kind.starts_with("account:") {
+                    let account = decode_account(&raw)?;
+                    if account.user_id == user_id {
+                        found.accounts.push(account);
+                    }
+                } else if kind.starts_with("session:") {
+                    let session = decode_session(&raw)?;
+                    if session.user_id == user_id {
+                        found.sessions.push(session);
+                    }
+                } else if kind.starts_with("authenticator:") {
+                    let authenticator = decode_authenticator(&raw)?;
+                    if authenticator.user_id == user_id {
+                        found.authenticators.push(authenticator);
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn migrate(&self) -> Result<(), AdapterError> {
@@ -276,10 +357,10 @@ impl Inspector for RedisInspector {
 
     async fn unreachable(&self) -> Unreachable {
         let port = crate::harness::dead_port();
-        let adapter = RedisAdapter::builder()
+        let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
             .connection_timeout(UNREACHABLE_TIMEOUT)
             .response_timeout(UNREACHABLE_TIMEOUT)
-            .connect(&format!("redis://127.0.0.1:{port}"))
+            .connect()
             .await
             .map(|adapter| Arc::new(adapter) as Arc<dyn auth_core::Adapter>);
         Unreachable {

@@ -1,8 +1,8 @@
 -- get_session_and_user: the live session and its user, in one round trip.
 -- KEYS[1] session key
--- ARGV[1] key prefix
+-- ARGV[1] key prefix; ARGV[2] now (epoch ms, the caller's clock)
 -- Returns {session record, user record}, or nil when the session is missing or expired
--- (expires <= server time) or its user is gone.
+-- (expires <= now) or its user is gone.
 -- The user key depends on the stored session, so it cannot be passed in KEYS: it is built
 -- here exactly as keys.rs builds it (`<prefix>user:<byte length>:<id>`). Read-only.
 local raw = redis.call('GET', KEYS[1])
@@ -14,9 +14,7 @@ if not ok or type(session) ~= 'table' or type(session.user_id) ~= 'string'
     or type(session.expires) ~= 'number' then
   return redis.error_reply('CORRUPT stored session record')
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if session.expires <= now then
+if session.expires <= tonumber(ARGV[2]) then
   return false
 end
 local uid = session.user_id

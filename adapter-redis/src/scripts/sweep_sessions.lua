@@ -1,16 +1,19 @@
 -- delete_expired, sessions: remove the expired sessions that session-expiries lists and
--- their index entries (Redis has usually dropped the session keys already).
+-- their index entries.
 -- KEYS[1] session-expiries; then per entry i: KEYS[2i] session key, KEYS[2i+1] the
 -- owner's user-sessions set
--- ARGV[1] now (epoch ms); ARGV[2] count n; then n members, n tokens, n owner ids
--- Returns how many expired entries it removed.
+-- ARGV[1] now (epoch ms); ARGV[2] count n; then per entry: member, token, owner id
+-- Returns {entries handled, sessions removed}. A session whose key Redis has expired by
+-- itself is gone already: its entries are dropped but it is not counted as removed here.
 local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local swept = 0
+local handled, removed = 0, 0
 for i = 1, n do
-  local member, token, uid = ARGV[2 + i], ARGV[2 + n + i], ARGV[2 + 2 * n + i]
+  local at = 3 + 3 * (i - 1)
+  local member, token, uid = ARGV[at], ARGV[at + 1], ARGV[at + 2]
   local session_key, index_key = KEYS[2 * i], KEYS[2 * i + 1]
   local score = redis.call('ZSCORE', KEYS[1], member)
   if score and tonumber(score) <= now then
+    handled = handled + 1
     local raw = redis.call('GET', session_key)
     local record
     if raw then
@@ -25,11 +28,11 @@ for i = 1, n do
     else
       if record then
         redis.call('DEL', session_key)
+        removed = removed + 1
       end
       redis.call('SREM', index_key, token)
       redis.call('ZREM', KEYS[1], member)
-      swept = swept + 1
     end
   end
 end
-return swept
+return {handled, removed}

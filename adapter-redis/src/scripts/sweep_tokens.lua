@@ -1,13 +1,15 @@
 -- delete_expired, verification tokens: remove the expired tokens vtoken-expiries lists.
 -- KEYS[1] vtoken-expiries; then one token key per entry
 -- ARGV[1] now (epoch ms); ARGV[2] count n; then n members
--- Returns how many expired entries it removed.
+-- Returns {entries handled, tokens removed}. A token whose key Redis has expired by itself
+-- is gone already: its entry is dropped but it is not counted as removed here.
 local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local swept = 0
+local handled, removed = 0, 0
 for i = 1, n do
   local member, key = ARGV[2 + i], KEYS[1 + i]
   local score = redis.call('ZSCORE', KEYS[1], member)
   if score and tonumber(score) <= now then
+    handled = handled + 1
     local raw = redis.call('GET', key)
     local record
     if raw then
@@ -21,10 +23,10 @@ for i = 1, n do
     else
       if raw then
         redis.call('DEL', key)
+        removed = removed + 1
       end
       redis.call('ZREM', KEYS[1], member)
-      swept = swept + 1
     end
   end
 end
-return swept
+return {handled, removed}

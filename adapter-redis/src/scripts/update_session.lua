@@ -1,11 +1,13 @@
--- update_session: new expiry and/or owner, moving the index entries with it.
+-- update_session: new expiry and/or owner of a live session, moving the index entries
+-- with it.
 -- KEYS[1] session key; KEYS[2] new owner's user key; KEYS[3] old owner's user-sessions;
 -- KEYS[4] new owner's user-sessions (= KEYS[3] when the owner stays); KEYS[5] session-expiries
 -- ARGV[1] the record Rust read; ARGV[2] new record; ARGV[3] token; ARGV[4] new expires
 -- (epoch ms); ARGV[5] old expiries member; ARGV[6] new expiries member; ARGV[7] '1' to
--- require that the new owner exists; ARGV[8] '1' when the owner changes
--- Returns OK; nil when absent; NOT_FOUND (no such new owner); RETRY when the record
--- changed since Rust read it. An update to a past expiry removes the session.
+-- require that the new owner exists; ARGV[8] now (epoch ms)
+-- Returns OK; nil when absent or expired at `now` (nothing changes then: an expired session
+-- is never revived); NOT_FOUND (no such new owner); RETRY when the record changed since
+-- Rust read it. An update to a past expiry removes the session.
 local current = redis.call('GET', KEYS[1])
 if not current then
   return false
@@ -13,22 +15,21 @@ end
 if current ~= ARGV[1] then
   return redis.status_reply('RETRY')
 end
+local ok, stored = pcall(cjson.decode, current)
+if not ok or type(stored) ~= 'table' or type(stored.expires) ~= 'number' then
+  return redis.error_reply('CORRUPT stored session record')
+end
+if stored.expires <= tonumber(ARGV[8]) then
+  return false
+end
 if ARGV[7] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then
   return redis.status_reply('NOT_FOUND')
 end
-local moved = ARGV[8] == '1'
 redis.call('ZREM', KEYS[5], ARGV[5])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if tonumber(ARGV[4]) <= now then
-  redis.call('DEL', KEYS[1])
-  redis.call('SREM', KEYS[3], ARGV[3])
-  return redis.status_reply('OK')
-end
+redis.call('SREM', KEYS[3], ARGV[3])
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[4])
-if moved then
-  redis.call('SREM', KEYS[3], ARGV[3])
+if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('SADD', KEYS[4], ARGV[3])
+  redis.call('ZADD', KEYS[5], ARGV[4], ARGV[6])
 end
-redis.call('ZADD', KEYS[5], ARGV[4], ARGV[6])
 return redis.status_reply('OK')
