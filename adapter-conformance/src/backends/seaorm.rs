@@ -3,8 +3,9 @@
 //! `seaorm-sqlite-memory`.
 //!
 //! adapter-seaorm writes exactly the schema adapter-sqlx writes, so the raw reader is the
-//! sqlx backend's ([`SqlxInspector`]), on a database that adapter-seaorm's own migration
-//! created; only `migrate`, `unreachable` and `teardown` are adapter-seaorm's.
+//! sqlx backend's (`SqlxInspector` in `backends/sqlx.rs`), on a database that
+//! adapter-seaorm's own migration created; only `migrate`, `unreachable` and `teardown` are
+//! adapter-seaorm's.
 
 use std::sync::Arc;
 
