@@ -26,6 +26,9 @@ use crate::migration::Migrator;
 use crate::options::SeaOrmAdapterBuilder;
 use crate::stamp;
 
+/// How long a pooled connection may sit idle before it is pinged on checkout.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
 /// The database an adapter talks to, detected when it connects.
 ///
 /// ```
@@ -278,6 +281,9 @@ impl SeaOrmAdapter {
             .min_connections(Ord::min(options.min_connections, max))
             .acquire_timeout(timeout)
             .connect_timeout(timeout)
+            // sqlx pings every connection it hands out (one more round trip per call);
+            // ping only one that sat idle long enough to have been dropped on the way.
+            .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
             .sqlx_logging(false);
         #[cfg(feature = "sqlite")]
         if scheme(&url) == "sqlite" {
