@@ -1783,31 +1783,49 @@ pub async fn s31_expired_session_is_not_revived(fx: &Fixture) -> Outcome {
 /// that user, 50 times: no orphan is left in storage, and the same provider account can be
 /// linked to a new user afterwards.
 pub async fn s32_delete_races_leave_no_orphan(fx: &Fixture) -> Outcome {
-    for trial in 0..50 {
+    use futures::future::BoxFuture;
+    const PROVIDERS: [&str; 4] = ["github", "google", "apple", "gitlab"];
+    for trial in 0..50u64 {
         let id = format!("user-32-{trial}");
-        let pa = format!("gh-32-{trial}");
+        let pa = format!("acct-32-{trial}");
         make_user(fx, &id).await?;
-        let link = fx.adapter.link_account(full_account(&id, "github", &pa));
-        let session = fx
-            .adapter
-            .create_session(live_session(&format!("session-32-{trial}"), &id));
-        let cred =
-            fx.adapter
-                .create_authenticator(authenticator(&format!("cred-32-{trial}"), &id, 0));
-        let delete = fx.adapter.delete_user(&id);
-        // Alternate who starts first, so every interleaving gets its chance.
-        let (link, session, cred, delete) = if trial % 2 == 0 {
-            futures::join!(link, session, cred, delete)
-        } else {
-            let (delete, link, session, cred) = futures::join!(delete, link, session, cred);
-            (link, session, cred, delete)
+        // Twelve creates in flight against one delete, which starts at once or 1–3 ms
+        // later, so the delete lands inside a check-then-insert window often enough.
+        let mut creates: Vec<BoxFuture<'_, (&'static str, auth_core::AdapterResult<()>)>> =
+            Vec::new();
+        for (i, provider) in PROVIDERS.into_iter().enumerate() {
+            let account = full_account(&id, provider, &pa);
+            let session = live_session(&format!("session-32-{trial}-{i}"), &id);
+            let cred = authenticator(&format!("cred-32-{trial}-{i}"), &id, 0);
+            creates.push(Box::pin(async {
+                (
+                    "link_account",
+                    fx.adapter.link_account(account).await.map(drop),
+                )
+            }));
+            creates.push(Box::pin(async {
+                (
+                    "create_session",
+                    fx.adapter.create_session(session).await.map(drop),
+                )
+            }));
+            creates.push(Box::pin(async {
+                (
+                    "create_authenticator",
+                    fx.adapter.create_authenticator(cred).await.map(drop),
+                )
+            }));
+        }
+        let delay = Duration::from_millis(trial % 4);
+        let delete = async {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            fx.adapter.delete_user(&id).await
         };
-        delete?;
-        for (what, result) in [
-            ("link_account", link.map(drop)),
-            ("create_session", session.map(drop)),
-            ("create_authenticator", cred.map(drop)),
-        ] {
+        let (results, deleted) = futures::join!(join_all(creates), delete);
+        deleted?;
+        for (what, result) in results {
             if let Err(err) = result {
                 ensure_eq!(
                     err.kind(),
@@ -1823,10 +1841,14 @@ pub async fn s32_delete_races_leave_no_orphan(fx: &Fixture) -> Outcome {
         );
         let next = format!("user-32-{trial}-next");
         make_user(fx, &next).await?;
-        fx.adapter
-            .link_account(full_account(&next, "github", &pa))
-            .await
-            .map_err(|e| Failure::new(format!("trial {trial}: relinking {pa}: {e}")))?;
+        for provider in PROVIDERS {
+            fx.adapter
+                .link_account(full_account(&next, provider, &pa))
+                .await
+                .map_err(|e| {
+                    Failure::new(format!("trial {trial}: relinking {provider}/{pa}: {e}"))
+                })?;
+        }
     }
     Ok(())
 }

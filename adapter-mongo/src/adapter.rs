@@ -1,26 +1,26 @@
-//! [`MongoAdapter`]: the [`Adapter`] implementation on the official MongoDB driver.
+//! [`MongoAdapter`]: the [`Store`] implementation on the official MongoDB driver. The
+//! policy layer of auth-core turns it into an [`Adapter`](auth_core::Adapter): validation,
+//! the email key, millisecond timestamps, the clock and expiry filtering of results happen
+//! there, before and after the methods here.
+
+use std::fmt;
 
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
-    normalize_email, validate, Account, Adapter, AdapterError, AdapterResult, Authenticator,
-    ErrorCode, ExpiredCounts, Operation, Session, SessionUpdate, User, UserUpdate,
-    VerificationToken,
+    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ErrorKind, ExpiredCounts,
+    Operation, Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
-use mongodb::error::{
-    Error as MongoError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
-};
 use mongodb::options::{IndexOptions, ReturnDocument};
-use mongodb::{ClientSession, Collection, Database, IndexModel};
+use mongodb::{Collection, Database, IndexModel};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
-use crate::documents::{
-    to_bson, AccountDoc, AuthenticatorDoc, SessionDoc, TokenDoc, UserDoc, WithUser,
-};
-use crate::error::{kind_of, ForOp};
-use crate::options::MongoAdapterBuilder;
+use crate::documents::{AccountDoc, AuthenticatorDoc, SessionDoc, TokenDoc, UserDoc, WithUser};
+use crate::error::{map_error, ForOp};
+use crate::options::{validate_collection_prefix, validate_database_name, MongoAdapterBuilder};
 
 /// The names of the five collections, with the configured prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,8 @@ impl Collections {
     }
 }
 
-/// An auth adapter on a MongoDB database. Cheap to clone (the driver's client is shared).
+/// An auth store on a MongoDB database; an [`Adapter`](auth_core::Adapter) through
+/// auth-core's policy layer. Cheap to clone (the driver's client is shared).
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -67,7 +68,7 @@ impl Collections {
 /// let db: Arc<dyn Adapter> = Arc::new(adapter);
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MongoAdapter {
     client: mongodb::Client,
     db: Database,
@@ -77,7 +78,24 @@ pub struct MongoAdapter {
     sessions: Collection<SessionDoc>,
     tokens: Collection<TokenDoc>,
     authenticators: Collection<AuthenticatorDoc>,
-    transactions: bool,
+}
+
+/// Names the database and the collections; never the client's options (they hold the
+/// credentials) nor anything stored.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), auth_core::AdapterError> {
+/// let adapter = adapter_mongo::MongoAdapter::connect("mongodb://app:pw@127.0.0.1:27017/myapp").await?;
+/// assert!(!format!("{adapter:?}").contains("pw"));
+/// # Ok(()) }
+/// ```
+impl fmt::Debug for MongoAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MongoAdapter")
+            .field("database", &self.db.name())
+            .field("collections", &self.names)
+            .finish_non_exhaustive()
+    }
 }
 
 fn index(keys: Document, unique: bool) -> IndexModel {
@@ -101,9 +119,6 @@ fn ttl_index(field: &str) -> IndexModel {
 /// How often an update re-reads a document that changed under it before giving up.
 const MAX_UPDATE_ATTEMPTS: usize = 16;
 
-/// How often `delete_user` retries a transaction the server calls transient.
-const MAX_TRANSACTION_ATTEMPTS: usize = 3;
-
 fn update_contended(op: Operation) -> AdapterError {
     AdapterError::backend(
         op,
@@ -111,15 +126,19 @@ fn update_contended(op: Operation) -> AdapterError {
     )
 }
 
-/// Whether a session or token is still valid (`expires > now`).
+fn no_user(op: Operation) -> AdapterError {
+    AdapterError::not_found(op, "no user with this id")
+}
+
+/// `now` as the int64 milliseconds of the `expires_ms` fields.
 ///
-/// Expiry is checked here, on what a lookup by key returned, and not in the query: the
-/// nx-27017 stand-in compares dates to the second in `find` filters (a session with 300 ms
-/// left reads as expired) and ignores date comparisons in aggregation `$match` stages.
-/// On MongoDB the result is the same as a query filter, and a key lookup returns at most
-/// one session or the few of one user, so nothing is saved by filtering on the server.
-fn is_live(expires: &DateTime<Utc>) -> bool {
-    *expires > Utc::now()
+/// Every expiry comparison in a query is on `expires_ms`, never on the BSON date
+/// `expires` (which serves the TTL indexes): on MongoDB both are exact, but the nx-27017
+/// stand-in compares dates only to the second, in `$gt`, `$lte` and even equality, so a
+/// filter on the date could remove a session that is live for another 900 ms, or revive
+/// one that expired 100 ms ago. Integers compare exactly everywhere.
+fn millis(now: DateTime<Utc>) -> i64 {
+    now.timestamp_millis()
 }
 
 /// A filter matching `key` and, of `current`, the fields named in `carried`, which an
@@ -136,29 +155,67 @@ fn unchanged(key: Document, current: &Document, carried: &[&str]) -> Document {
     filter
 }
 
-fn to_document<T: serde::Serialize>(op: Operation, value: &T) -> AdapterResult<Document> {
+fn to_document<T: Serialize>(op: Operation, value: &T) -> AdapterResult<Document> {
     mongodb::bson::to_document(value)
-        .map_err(|e| AdapterError::from_driver(op, auth_core::ErrorKind::InvalidInput, e))
+        .map_err(|e| AdapterError::from_driver(op, ErrorKind::InvalidInput, e))
 }
 
 impl MongoAdapter {
     /// Connects to `url` with default options; the database is the URL's path, else `auth`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_mongo::MongoAdapter::connect("mongodb://127.0.0.1:27017/myapp").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(url: &str) -> AdapterResult<Self> {
         Self::builder(url).connect().await
     }
 
-    /// Options for the deployment at `url`.
+    /// Options for the deployment at `url`, ending in
+    /// [`connect`](MongoAdapterBuilder::connect).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_mongo::MongoAdapter::builder("mongodb://127.0.0.1:27017")
+    ///     .database("myapp")
+    ///     .collection_prefix("auth_")
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn builder(url: impl Into<String>) -> MongoAdapterBuilder {
         MongoAdapterBuilder::new(url)
     }
 
-    pub(crate) fn from_parts(
+    /// An adapter on a client the app already has (its pool, options and credentials are
+    /// shared), using the database `database_name` and unprefixed collection names. No I/O:
+    /// a server that is down shows up as ADAPTER_CONNECTION_ERROR on the first call.
+    /// `InvalidInput` for a name MongoDB does not allow.
+    ///
+    /// ```no_run
+    /// use adapter_mongo::{mongodb, MongoAdapter};
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = mongodb::Client::with_uri_str("mongodb://127.0.0.1:27017").await?;
+    /// let adapter = MongoAdapter::from_client(client.clone(), "myapp")?;
+    /// adapter.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_client(client: mongodb::Client, database_name: &str) -> AdapterResult<Self> {
+        Self::with_prefix(client, database_name, "")
+    }
+
+    pub(crate) fn with_prefix(
         client: mongodb::Client,
-        db: Database,
-        names: Collections,
-        transactions: bool,
-    ) -> Self {
-        Self {
+        database_name: &str,
+        prefix: &str,
+    ) -> AdapterResult<Self> {
+        validate_database_name(database_name)?;
+        validate_collection_prefix(prefix)?;
+        let db = client.database(database_name);
+        let names = Collections::new(prefix);
+        Ok(Self {
             users: db.collection(&names.users),
             accounts: db.collection(&names.accounts),
             sessions: db.collection(&names.sessions),
@@ -167,38 +224,75 @@ impl MongoAdapter {
             client,
             db,
             names,
-            transactions,
-        }
+        })
     }
 
     /// The database the adapter works in.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_mongo::MongoAdapter::connect("mongodb://127.0.0.1:27017/myapp").await?;
+    /// assert_eq!(adapter.database().name(), "myapp");
+    /// # Ok(()) }
+    /// ```
     pub fn database(&self) -> &Database {
         &self.db
     }
 
     /// The driver's client.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_mongo::MongoAdapter::connect("mongodb://127.0.0.1:27017/myapp").await?;
+    /// let other = adapter.client().database("elsewhere");
+    /// # let _ = other; Ok(()) }
+    /// ```
     pub fn client(&self) -> &mongodb::Client {
         &self.client
     }
 
     /// The collection names in use.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_mongo::MongoAdapter::connect("mongodb://127.0.0.1:27017/myapp").await?;
+    /// assert_eq!(adapter.collections().users, "users");
+    /// # Ok(()) }
+    /// ```
     pub fn collections(&self) -> &Collections {
         &self.names
     }
 
-    /// Whether `delete_user` runs in a transaction: the deployment supports them (a replica
-    /// set or a sharded cluster, from its `hello` reply at connect time) and the builder
-    /// did not turn them off.
-    pub fn uses_transactions(&self) -> bool {
-        self.transactions
+    /// Shuts the driver down: ends its server sessions, stops its monitors and closes its
+    /// connections (every clone of the adapter, and of a client given to
+    /// [`from_client`](Self::from_client), shares them). Calls afterwards fail at once with
+    /// ADAPTER_CONNECTION_ERROR.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_mongo::MongoAdapter::connect("mongodb://127.0.0.1:27017/myapp").await?;
+    /// adapter.close().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn close(&self) {
+        self.client.clone().shutdown().await;
     }
 
     /// Creates every index (idempotent: MongoDB accepts an index that exists with the same
     /// keys and options). Unique user email (partial on `{$type: "string"}`, so users
     /// without an email, who have no `email_normalized` field, are not indexed), unique
     /// `(provider, provider_account_id)`, unique session token, unique
-    /// `(identifier, token)`, unique credential id, one on every `user_id`, and TTL
-    /// indexes (`expireAfterSeconds: 0`) on session and token `expires`.
+    /// `(identifier, token)`, unique credential id, one on every `user_id`, one on
+    /// `expires_ms` of sessions and tokens (for `delete_expired`), and TTL indexes
+    /// (`expireAfterSeconds: 0`) on their `expires`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_mongo::MongoAdapter::connect("mongodb://127.0.0.1:27017/myapp").await?;
+    /// adapter.migrate().await?;
+    /// adapter.migrate().await?; // harmless
+    /// # Ok(()) }
+    /// ```
     #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
     pub async fn migrate(&self) -> AdapterResult<()> {
         let op = Operation::Migrate;
@@ -223,6 +317,7 @@ impl MongoAdapter {
             .create_indexes([
                 index(doc! { "session_token": 1 }, true),
                 index(doc! { "user_id": 1 }, false),
+                index(doc! { "expires_ms": 1 }, false),
                 ttl_index("expires"),
             ])
             .await
@@ -230,6 +325,7 @@ impl MongoAdapter {
         self.tokens
             .create_indexes([
                 index(doc! { "identifier": 1, "token": 1 }, true),
+                index(doc! { "expires_ms": 1 }, false),
                 ttl_index("expires"),
             ])
             .await
@@ -254,12 +350,56 @@ impl MongoAdapter {
         Ok(found > 0)
     }
 
-    async fn require_user(&self, op: Operation, id: &str) -> AdapterResult<()> {
-        if self.user_exists(op, id).await? {
-            Ok(())
-        } else {
-            Err(AdapterError::not_found(op, "no user with this id"))
+    /// Inserts `record`, owned by `user_id`, so that no orphan survives a concurrent
+    /// `delete_user` of that user, without a transaction: insert, then check that the user
+    /// exists, and if not, delete what was inserted and answer `NotFound`.
+    ///
+    /// Why no interleaving leaves an orphan: `remove_user` deletes the user document (D),
+    /// and only once that is acknowledged deletes every record naming the user (C). Here the
+    /// insert (I) is acknowledged before the check (R) is sent. Single-document operations
+    /// on one primary are applied in one order, and each sees all that was acknowledged
+    /// before it was sent.
+    /// - R finds the user: R ran before D, so I < R < D < C, and C removes the record.
+    /// - R finds no user: D ran before R, and the record is deleted here (U).
+    ///
+    /// Either way the record is gone once both calls return, and the unique key it took
+    /// (a provider account, a credential id) is free again. While I..U lasts, the record
+    /// is invisible: every read that returns an owned record joins or checks its user.
+    /// A transaction would not do this better: the cascade (C) in a transaction reads a
+    /// snapshot, so it would miss a record inserted after the snapshot but checked before
+    /// the commit. (If U itself fails, e.g. the connection drops, the error is returned and
+    /// the invisible record stays until a `delete_user` of the same id.)
+    ///
+    /// A duplicate key is `Conflict`, or `NotFound` when the user does not exist either
+    /// (the user is checked first in the contract's order).
+    async fn insert_owned<T>(
+        &self,
+        op: Operation,
+        collection: &Collection<T>,
+        record: &T,
+        user_id: &str,
+    ) -> AdapterResult<()>
+    where
+        T: Serialize + Send + Sync,
+    {
+        let inserted = match collection.insert_one(record).await {
+            Ok(result) => result.inserted_id,
+            Err(e) => {
+                let err = map_error(op, e);
+                if err.kind() == ErrorKind::Conflict && !self.user_exists(op, user_id).await? {
+                    return Err(no_user(op));
+                }
+                return Err(err);
+            }
+        };
+        if self.user_exists(op, user_id).await? {
+            return Ok(());
         }
+        collection
+            .delete_one(doc! { "_id": inserted })
+            .await
+            .for_op(op)?;
+        Err(no_user(op))
     }
 
     /// The one document of `collection` matching `filter` (a unique key) together with its
@@ -294,6 +434,30 @@ impl MongoAdapter {
         cursor.try_next().await.for_op(op)
     }
 
+    /// Every document of `collection` owned by `user_id`, if that user exists (so nothing
+    /// a half-done `delete_user` left behind is listed).
+    async fn find_owned<T>(
+        &self,
+        op: Operation,
+        collection: &Collection<T>,
+        user_id: &str,
+        filter: Document,
+    ) -> AdapterResult<Vec<T>>
+    where
+        T: DeserializeOwned + Send + Sync,
+    {
+        if !self.user_exists(op, user_id).await? {
+            return Ok(Vec::new());
+        }
+        collection
+            .find(filter)
+            .await
+            .for_op(op)?
+            .try_collect()
+            .await
+            .for_op(op)
+    }
+
     /// Replaces the document under `filter` with `new`; `false` when nothing matched.
     async fn replace<T>(
         &self,
@@ -303,126 +467,45 @@ impl MongoAdapter {
         new: &T,
     ) -> AdapterResult<bool>
     where
-        T: serde::Serialize + Send + Sync,
+        T: Serialize + Send + Sync,
     {
         let result = collection.replace_one(filter, new).await.for_op(op)?;
         Ok(result.matched_count > 0)
     }
-
-    /// Removes the user's accounts, sessions and authenticators, inside `session`'s
-    /// transaction when there is one.
-    async fn delete_owned(
-        &self,
-        id: &str,
-        mut session: Option<&mut ClientSession>,
-    ) -> Result<(), MongoError> {
-        let owned = doc! { "user_id": id };
-        macro_rules! run {
-            ($action:expr) => {
-                match session.as_deref_mut() {
-                    Some(s) => $action.session(s).await,
-                    None => $action.await,
-                }
-            };
-        }
-        run!(self.accounts.delete_many(owned.clone()))?;
-        run!(self.sessions.delete_many(owned.clone()))?;
-        run!(self.authenticators.delete_many(owned))?;
-        Ok(())
-    }
-
-    /// `delete_user` in one multi-document transaction, retried (a few times, never on a
-    /// connection failure) when the server labels an error transient.
-    async fn delete_user_in_transaction(&self, id: &str) -> Result<Option<UserDoc>, MongoError> {
-        let retry = |e: &MongoError, label: &str, attempt: usize| {
-            attempt < MAX_TRANSACTION_ATTEMPTS
-                && e.contains_label(label)
-                && kind_of(e) != auth_core::ErrorKind::Connection
-        };
-        let mut session = self.client.start_session().await?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            session.start_transaction().await?;
-            let writes = async {
-                let user = self
-                    .users
-                    .find_one_and_delete(doc! { "_id": id })
-                    .session(&mut session)
-                    .await?;
-                self.delete_owned(id, Some(&mut session)).await?;
-                Ok::<_, MongoError>(user)
-            }
-            .await;
-            let outcome = match writes {
-                Ok(user) => {
-                    let mut commit_attempt = 0;
-                    loop {
-                        commit_attempt += 1;
-                        match session.commit_transaction().await {
-                            Ok(()) => break Ok(user),
-                            Err(e)
-                                if retry(&e, UNKNOWN_TRANSACTION_COMMIT_RESULT, commit_attempt) => {
-                            }
-                            Err(e) => break Err(e),
-                        }
-                    }
-                }
-                Err(e) => {
-                    // The server aborts a failed transaction itself; this only tidies up
-                    // the session for a retry. Not after a connection failure: that would
-                    // wait for a server again, and dropping the session aborts anyway.
-                    if kind_of(&e) != auth_core::ErrorKind::Connection {
-                        let _ = session.abort_transaction().await;
-                    }
-                    Err(e)
-                }
-            };
-            match outcome {
-                Err(e) if retry(&e, TRANSIENT_TRANSACTION_ERROR, attempt) => continue,
-                outcome => return outcome,
-            }
-        }
-    }
 }
 
 #[async_trait]
-impl Adapter for MongoAdapter {
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %user.id))]
-    async fn create_user(&self, user: User) -> AdapterResult<User> {
-        let op = Operation::CreateUser;
-        validate::non_empty(op, "id", &user.id)?;
-        self.users
-            .insert_one(UserDoc::from_model(&user))
-            .await
-            .for_op(op)?;
-        Ok(user)
+impl Store for MongoAdapter {
+    fn backend(&self) -> &'static str {
+        "mongo"
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %id))]
-    async fn get_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
+        let op = Operation::CreateUser;
+        self.users
+            .insert_one(UserDoc::from_model(user, email_key))
+            .await
+            .for_op(op)?;
+        Ok(())
+    }
+
+    async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUser;
         let found = self.users.find_one(doc! { "_id": id }).await.for_op(op)?;
         found.map(|doc| doc.into_model(op)).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
-    async fn get_user_by_email(&self, email: &str) -> AdapterResult<Option<User>> {
+    async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
-        let key = normalize_email(email);
-        if key.is_empty() {
-            return Ok(None);
-        }
         let found = self
             .users
-            .find_one(doc! { "email_normalized": key })
+            .find_one(doc! { "email_normalized": email_key })
             .await
             .for_op(op)?;
         found.map(|doc| doc.into_model(op)).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", provider = %provider))]
-    async fn get_user_by_account(
+    async fn find_user_by_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -433,8 +516,11 @@ impl Adapter for MongoAdapter {
         found.map(|joined| joined.user.into_model(op)).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %update.id))]
-    async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
+    async fn merge_user(
+        &self,
+        update: &UserUpdate,
+        email_key: Option<Option<&str>>,
+    ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
         // The fields this update leaves as they are: the replacement below must not
         // overwrite a concurrent change to one of them.
@@ -454,54 +540,47 @@ impl Adapter for MongoAdapter {
         for _ in 0..MAX_UPDATE_ATTEMPTS {
             let key = doc! { "_id": update.id.as_str() };
             let Some(current) = self.users.find_one(key.clone()).await.for_op(op)? else {
-                return Err(AdapterError::not_found(op, "no user with this id"));
+                return Ok(None);
             };
             let filter = unchanged(key, &to_document(op, &current)?, &carried);
-            let new = UserDoc::from_model(&update.apply_to(current.into_model(op)?));
+            let key_now = email_key.unwrap_or(current.email_normalized.as_deref());
+            let merged = update.apply_to(current.clone().into_model(op)?);
+            let new = UserDoc::from_model(&merged, key_now);
             // A taken email fails here with a duplicate key (Conflict), changing nothing.
             if self.replace(op, &self.users, filter, &new).await? {
-                return new.into_model(op);
+                return Ok(Some(merged));
             }
         }
         Err(update_contended(op))
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %id))]
-    async fn delete_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::DeleteUser;
-        let user = if self.transactions {
-            self.delete_user_in_transaction(id).await.for_op(op)?
-        } else {
-            // The user goes first: every read of an account, session or credential checks
-            // its user, so whatever a failure after this leaves behind is invisible. The
-            // rest is removed even when the user is already gone, so calling delete_user
-            // again finishes a delete that failed half-way.
-            let user = self
-                .users
-                .find_one_and_delete(doc! { "_id": id })
-                .await
-                .for_op(op)?;
-            self.delete_owned(id, None).await.for_op(op)?;
-            user
-        };
+        // The user goes first (D), then what names it (C): see `insert_owned` for why no
+        // concurrent insert leaves an orphan. Every read of an account, session or
+        // credential checks its user, so whatever a failure between the two leaves behind
+        // is invisible; and the cascade runs even when the user is already gone, so a
+        // second call finishes a delete that failed half-way.
+        let user = self
+            .users
+            .find_one_and_delete(doc! { "_id": id })
+            .await
+            .for_op(op)?;
+        let owned = doc! { "user_id": id };
+        self.accounts.delete_many(owned.clone()).await.for_op(op)?;
+        self.sessions.delete_many(owned.clone()).await.for_op(op)?;
+        self.authenticators.delete_many(owned).await.for_op(op)?;
         user.map(|doc| doc.into_model(op)).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %account.user_id, provider = %account.provider))]
-    async fn link_account(&self, account: Account) -> AdapterResult<Account> {
+    async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
-        validate::non_empty(op, "provider", &account.provider)?;
-        validate::non_empty(op, "provider_account_id", &account.provider_account_id)?;
-        self.require_user(op, &account.user_id).await?;
-        self.accounts
-            .insert_one(AccountDoc::from_model(&account))
+        let doc = AccountDoc::from_model(account);
+        self.insert_owned(op, &self.accounts, &doc, &account.user_id)
             .await
-            .for_op(op)?;
-        Ok(account)
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", provider = %provider))]
-    async fn unlink_account(
+    async fn remove_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -516,8 +595,7 @@ impl Adapter for MongoAdapter {
             .transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", provider = %provider))]
-    async fn get_account(
+    async fn find_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -528,8 +606,7 @@ impl Adapter for MongoAdapter {
         found.map(|joined| joined.doc.into_model(op)).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", provider = %account.provider))]
-    async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
+    async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
         let filter = doc! {
             "provider": account.provider.as_str(),
@@ -555,64 +632,96 @@ impl Adapter for MongoAdapter {
             .transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %session.user_id))]
-    async fn create_session(&self, session: Session) -> AdapterResult<Session> {
-        let op = Operation::CreateSession;
-        validate::non_empty(op, "session_token", &session.session_token)?;
-        self.require_user(op, &session.user_id).await?;
-        self.sessions
-            .insert_one(SessionDoc::from_model(&session))
-            .await
-            .for_op(op)?;
-        Ok(session)
+    async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+        let op = Operation::ListAccounts;
+        let filter = doc! { "user_id": user_id };
+        let docs = self.find_owned(op, &self.accounts, user_id, filter).await?;
+        docs.into_iter().map(|doc| doc.into_model(op)).collect()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
-    async fn get_session_and_user(
+    async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
+        let op = Operation::CreateSession;
+        let doc = SessionDoc::from_model(session);
+        self.insert_owned(op, &self.sessions, &doc, &session.user_id)
+            .await
+    }
+
+    async fn find_session_and_user(
         &self,
         session_token: &str,
+        now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
         let op = Operation::GetSessionAndUser;
+        // Expiry is checked on what the lookup by key returned: the stand-in ignores
+        // comparisons in an aggregation's `$match`, and a key matches one session anyway.
         let filter = doc! { "session_token": session_token };
         let Some(found) = self.find_with_user(op, &self.sessions, filter).await? else {
             return Ok(None);
         };
-        let session = found.doc.into_model(op)?;
-        if !is_live(&session.expires) {
+        if found.doc.expires_ms <= millis(now) {
             return Ok(None);
         }
-        Ok(Some((session, found.user.into_model(op)?)))
+        Ok(Some((
+            found.doc.into_model(op)?,
+            found.user.into_model(op)?,
+        )))
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
-    async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>> {
+    async fn change_session(
+        &self,
+        update: &SessionUpdate,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
-        if let Some(user_id) = &update.user_id {
-            self.require_user(op, user_id).await?;
+        let moved_to = update.user_id.as_deref();
+        if let Some(user_id) = moved_to {
+            if !self.user_exists(op, user_id).await? {
+                return Err(no_user(op));
+            }
         }
-        let mut carried = Vec::new();
-        if update.user_id.is_none() {
-            carried.push("user_id");
-        }
-        if update.expires.is_none() {
-            carried.push("expires");
-        }
-        for _ in 0..MAX_UPDATE_ATTEMPTS {
-            let key = doc! { "session_token": update.session_token.as_str() };
+        let key = doc! { "session_token": update.session_token.as_str() };
+        let mut attempts = 0;
+        let changed = loop {
+            attempts += 1;
+            if attempts > MAX_UPDATE_ATTEMPTS {
+                return Err(update_contended(op));
+            }
             let Some(current) = self.sessions.find_one(key.clone()).await.for_op(op)? else {
                 return Ok(None);
             };
-            let filter = unchanged(key, &to_document(op, &current)?, &carried);
+            // Live at `now`, checked exactly here; the replacement below is made under a
+            // filter on the whole session as read (its `expires_ms` an integer, compared
+            // exactly on every server), so it lands only on this live state of the session:
+            // an expired session is never revived, and a concurrent change is never
+            // overwritten (the filter misses and the session is read again).
+            if current.expires_ms <= millis(now) {
+                return Ok(None);
+            }
+            let filter = doc! {
+                "session_token": current.session_token.as_str(),
+                "user_id": current.user_id.as_str(),
+                "expires_ms": current.expires_ms,
+            };
             let new = SessionDoc::from_model(&update.apply_to(current.into_model(op)?));
             if self.replace(op, &self.sessions, filter, &new).await? {
-                return new.into_model(op).map(Some);
+                break new;
+            }
+        };
+        // A session moved to a user that was deleted meanwhile: as with an insert (see
+        // `insert_owned`), check the user after the write and remove what would be an orphan.
+        if let Some(user_id) = moved_to {
+            if !self.user_exists(op, user_id).await? {
+                self.sessions
+                    .delete_one(doc! { "session_token": changed.session_token.as_str(), "user_id": user_id })
+                    .await
+                    .for_op(op)?;
+                return Err(no_user(op));
             }
         }
-        Err(update_contended(op))
+        changed.into_model(op).map(Some)
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
-    async fn delete_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
+    async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         let op = Operation::DeleteSession;
         self.sessions
             .find_one_and_delete(doc! { "session_token": session_token })
@@ -622,93 +731,62 @@ impl Adapter for MongoAdapter {
             .transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %user_id))]
-    async fn list_sessions(&self, user_id: &str) -> AdapterResult<Vec<Session>> {
+    async fn find_sessions(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Vec<Session>> {
         let op = Operation::ListSessions;
-        if !self.user_exists(op, user_id).await? {
-            return Ok(Vec::new());
-        }
-        let docs: Vec<SessionDoc> = self
-            .sessions
-            .find(doc! { "user_id": user_id })
-            .await
-            .for_op(op)?
-            .try_collect()
-            .await
-            .for_op(op)?;
-        let mut live = Vec::with_capacity(docs.len());
-        for doc in docs {
-            let session = doc.into_model(op)?;
-            if is_live(&session.expires) {
-                live.push(session);
-            }
-        }
-        Ok(live)
+        let filter = doc! { "user_id": user_id, "expires_ms": { "$gt": millis(now) } };
+        let docs = self.find_owned(op, &self.sessions, user_id, filter).await?;
+        docs.into_iter().map(|doc| doc.into_model(op)).collect()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %user_id))]
-    async fn delete_sessions(&self, user_id: &str) -> AdapterResult<u64> {
+    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let op = Operation::DeleteSessions;
-        let result = self
-            .sessions
-            .delete_many(doc! { "user_id": user_id })
-            .await
-            .for_op(op)?;
+        // Only the live ones, so the count is exactly the live sessions removed; expired
+        // ones are left to the TTL index and `delete_expired`.
+        let live = doc! { "user_id": user_id, "expires_ms": { "$gt": millis(now) } };
+        let result = self.sessions.delete_many(live).await.for_op(op)?;
         Ok(result.deleted_count)
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
-    async fn create_verification_token(
-        &self,
-        token: VerificationToken,
-    ) -> AdapterResult<VerificationToken> {
+    async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
-        validate::non_empty(op, "identifier", &token.identifier)?;
-        validate::non_empty(op, "token", &token.token)?;
         self.tokens
-            .insert_one(TokenDoc::from_model(&token))
+            .insert_one(TokenDoc::from_model(token))
             .await
             .for_op(op)?;
-        Ok(token)
+        Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
-    async fn use_verification_token(
+    async fn take_verification_token(
         &self,
         identifier: &str,
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
         let op = Operation::UseVerificationToken;
         // find_one_and_delete is the atomic take: of concurrent callers one gets the
-        // document. An expired one is removed all the same and reads as absent.
-        let taken = self
-            .tokens
+        // document. An expired one is removed all the same (the policy answers None).
+        self.tokens
             .find_one_and_delete(doc! { "identifier": identifier, "token": token })
             .await
-            .for_op(op)?;
-        Ok(taken
+            .for_op(op)?
             .map(|doc| doc.into_model(op))
-            .transpose()?
-            .filter(|t| is_live(&t.expires)))
+            .transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %authenticator.user_id))]
-    async fn create_authenticator(
-        &self,
-        authenticator: Authenticator,
-    ) -> AdapterResult<Authenticator> {
+    async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
-        validate::non_empty(op, "credential_id", &authenticator.credential_id)?;
-        self.require_user(op, &authenticator.user_id).await?;
-        self.authenticators
-            .insert_one(AuthenticatorDoc::from_model(&authenticator))
+        let doc = AuthenticatorDoc::from_model(authenticator);
+        self.insert_owned(op, &self.authenticators, &doc, &authenticator.user_id)
             .await
-            .for_op(op)?;
-        Ok(authenticator)
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
-    async fn get_authenticator(&self, credential_id: &str) -> AdapterResult<Option<Authenticator>> {
+    async fn find_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::GetAuthenticator;
         let filter = doc! { "credential_id": credential_id };
         let found = self
@@ -717,32 +795,23 @@ impl Adapter for MongoAdapter {
         Ok(found.map(|joined| joined.doc.into_model()))
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", user_id = %user_id))]
-    async fn list_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
+    async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let op = Operation::ListAuthenticators;
-        if !self.user_exists(op, user_id).await? {
-            return Ok(Vec::new());
-        }
-        let docs: Vec<AuthenticatorDoc> = self
-            .authenticators
-            .find(doc! { "user_id": user_id })
-            .await
-            .for_op(op)?
-            .try_collect()
-            .await
-            .for_op(op)?;
+        let filter = doc! { "user_id": user_id };
+        let docs = self
+            .find_owned(op, &self.authenticators, user_id, filter)
+            .await?;
         Ok(docs.into_iter().map(AuthenticatorDoc::into_model).collect())
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb", counter))]
-    async fn update_authenticator_counter(
+    async fn set_authenticator_counter(
         &self,
         credential_id: &str,
         counter: i64,
-    ) -> AdapterResult<Authenticator> {
+    ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::UpdateAuthenticatorCounter;
-        tracing::Span::current().record("counter", counter);
-        self.authenticators
+        Ok(self
+            .authenticators
             .find_one_and_update(
                 doc! { "credential_id": credential_id },
                 doc! { "$set": { "counter": counter } },
@@ -750,16 +819,28 @@ impl Adapter for MongoAdapter {
             .return_document(ReturnDocument::After)
             .await
             .for_op(op)?
-            .map(AuthenticatorDoc::into_model)
-            .ok_or_else(|| AdapterError::not_found(op, "no authenticator with this credential id"))
+            .map(AuthenticatorDoc::into_model))
     }
 
-    #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
-    async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+    async fn remove_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::DeleteAuthenticator;
+        Ok(self
+            .authenticators
+            .find_one_and_delete(doc! { "credential_id": credential_id })
+            .await
+            .for_op(op)?
+            .map(AuthenticatorDoc::into_model))
+    }
+
+    async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let op = Operation::DeleteExpired;
         // The TTL indexes remove expired documents within about a minute anyway; this is
-        // the exact sweep.
-        let expired = doc! { "expires": { "$lte": to_bson(now) } };
+        // the exact sweep, and `deleted_count` is exactly what it removed (not what the
+        // TTL monitor removed meanwhile).
+        let expired = doc! { "expires_ms": { "$lte": millis(now) } };
         let sessions = self
             .sessions
             .delete_many(expired.clone())
@@ -771,10 +852,7 @@ impl Adapter for MongoAdapter {
             .delete_many(expired)
             .await
             .for_op(op)
-            .map_err(|e| match e.kind() {
-                auth_core::ErrorKind::Connection => e,
-                _ => e.with_code(ErrorCode::DeleteVerificationRequestError),
-            })?
+            .map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?
             .deleted_count;
         Ok(ExpiredCounts {
             sessions,

@@ -1,12 +1,15 @@
 //! The documents stored per collection, and their conversion to and from the models.
 //!
 //! Dates are BSON dates (milliseconds since the epoch); `email_normalized` is absent when a
-//! user has no email, so the partial unique index leaves such users alone.
+//! user has no email, so the partial unique index leaves such users alone. Sessions and
+//! verification tokens also keep `expires_ms`, the same instant as an int64 of milliseconds:
+//! every expiry comparison a query makes is on that field (see the crate's README: the
+//! stand-in server compares BSON dates only to the second), while the TTL indexes use the
+//! date.
 
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
-    normalize_email, Account, AccountType, AdapterError, Authenticator, Operation, Session, User,
-    VerificationToken,
+    Account, AccountType, AdapterError, Authenticator, Operation, Session, User, VerificationToken,
 };
 use mongodb::bson;
 use serde::{Deserialize, Serialize};
@@ -36,11 +39,12 @@ pub struct UserDoc {
 }
 
 impl UserDoc {
-    pub fn from_model(user: &User) -> Self {
+    /// The document of `user`, whose email key the policy layer computed.
+    pub fn from_model(user: &User, email_key: Option<&str>) -> Self {
         Self {
             id: user.id.clone(),
             email: user.email.clone(),
-            email_normalized: user.email.as_deref().map(normalize_email),
+            email_normalized: email_key.map(str::to_owned),
             email_verified: user.email_verified.map(to_bson),
             name: user.name.clone(),
             image: user.image.clone(),
@@ -119,6 +123,7 @@ pub struct SessionDoc {
     pub session_token: String,
     pub user_id: String,
     pub expires: bson::DateTime,
+    pub expires_ms: i64,
 }
 
 impl SessionDoc {
@@ -127,6 +132,7 @@ impl SessionDoc {
             session_token: s.session_token.clone(),
             user_id: s.user_id.clone(),
             expires: to_bson(s.expires),
+            expires_ms: s.expires.timestamp_millis(),
         }
     }
 
@@ -153,6 +159,7 @@ pub struct TokenDoc {
     pub identifier: String,
     pub token: String,
     pub expires: bson::DateTime,
+    pub expires_ms: i64,
 }
 
 impl TokenDoc {
@@ -161,6 +168,7 @@ impl TokenDoc {
             identifier: t.identifier.clone(),
             token: t.token.clone(),
             expires: to_bson(t.expires),
+            expires_ms: t.expires.timestamp_millis(),
         }
     }
 
@@ -232,12 +240,28 @@ mod tests {
 
     #[test]
     fn users_without_email_have_no_normalized_field() {
-        let doc = bson::to_document(&UserDoc::from_model(&User::with_id("u"))).unwrap();
+        let doc = bson::to_document(&UserDoc::from_model(&User::with_id("u"), None)).unwrap();
         assert!(!doc.contains_key("email_normalized"));
-        let doc = bson::to_document(&UserDoc::from_model(
-            &User::with_id("u").with_email(" A@B.c"),
-        ))
-        .unwrap();
+        let user = User::with_id("u").with_email(" A@B.c");
+        let doc = bson::to_document(&UserDoc::from_model(&user, Some("a@b.c"))).unwrap();
         assert_eq!(doc.get_str("email_normalized").unwrap(), "a@b.c");
+        assert_eq!(doc.get_str("email").unwrap(), " A@B.c");
+    }
+
+    #[test]
+    fn expiry_is_kept_as_a_date_and_as_milliseconds() {
+        let expires = Utc.timestamp_millis_opt(1_900_000_000_123).unwrap();
+        let doc = bson::to_document(&SessionDoc::from_model(&Session::with_token(
+            "t", "u", expires,
+        )))
+        .unwrap();
+        assert_eq!(doc.get_i64("expires_ms").unwrap(), 1_900_000_000_123);
+        assert_eq!(
+            doc.get_datetime("expires").unwrap().timestamp_millis(),
+            1_900_000_000_123
+        );
+        let token = VerificationToken::new("id", "tok", expires);
+        let doc = bson::to_document(&TokenDoc::from_model(&token)).unwrap();
+        assert_eq!(doc.get_i64("expires_ms").unwrap(), 1_900_000_000_123);
     }
 }

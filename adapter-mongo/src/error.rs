@@ -24,8 +24,8 @@ fn is_duplicate_key(err: &Error) -> bool {
 }
 
 /// What kind of failure a driver error is: a duplicate key is [`ErrorKind::Conflict`];
-/// no server within the server selection timeout, an I/O failure, a cleared pool or a
-/// failed DNS lookup is [`ErrorKind::Connection`]; a value the driver cannot encode is
+/// no server within the server selection timeout, an I/O failure, a cleared pool, a
+/// failed DNS lookup or a client shut down by `close()` is [`ErrorKind::Connection`]; a value the driver cannot encode is
 /// [`ErrorKind::InvalidInput`]; anything else [`ErrorKind::Backend`].
 ///
 /// ```
@@ -41,7 +41,8 @@ pub fn kind_of(err: &Error) -> ErrorKind {
         MongoKind::ServerSelection { .. }
         | MongoKind::Io(_)
         | MongoKind::ConnectionPoolCleared { .. }
-        | MongoKind::DnsResolve { .. } => ErrorKind::Connection,
+        | MongoKind::DnsResolve { .. }
+        | MongoKind::Shutdown => ErrorKind::Connection,
         MongoKind::BsonSerialization(_) | MongoKind::InvalidArgument { .. } => {
             ErrorKind::InvalidInput
         }
@@ -49,20 +50,23 @@ pub fn kind_of(err: &Error) -> ErrorKind {
     }
 }
 
-/// Maps a driver error for one operation.
+/// Maps a driver error for one operation: [`kind_of`] classifies it, the message is ours,
+/// and the driver's text becomes the `source()` chain.
 ///
-/// A duplicate key keeps the driver error as its source but not in its message: the
-/// server's text quotes the key (`dup key: { session_token: "…" }`), which may be a
-/// session token, a verification token or an email, and messages end up in logs.
+/// A duplicate key is a `Conflict` whose driver text is withheld (by
+/// [`AdapterError::from_driver`]): the server's message quotes the key
+/// (`dup key: { session_token: "…" }`), which may be a session token, a verification token
+/// or an email, and messages end up in logs.
+///
+/// ```
+/// use adapter_mongo::{map_error, mongodb::error::Error};
+/// use auth_core::{ErrorCode, Operation};
+/// let refused = Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+/// let err = map_error(Operation::GetUser, refused);
+/// assert_eq!(err.code(), ErrorCode::AdapterConnectionError);
+/// ```
 pub fn map_error(op: Operation, err: Error) -> AdapterError {
-    match kind_of(&err) {
-        ErrorKind::Conflict => AdapterError::conflict(
-            op,
-            "a unique index refused the write: the key is taken (MongoDB error 11000)",
-        )
-        .with_source(err),
-        kind => AdapterError::from_driver(op, kind, err),
-    }
+    AdapterError::from_driver(op, kind_of(&err), err)
 }
 
 /// Maps a driver result into the adapter's error for one operation.
@@ -100,8 +104,10 @@ mod tests {
         let mapped = map_error(Operation::CreateSession, write_error(DUPLICATE_KEY));
         assert_eq!(mapped.kind(), ErrorKind::Conflict);
         assert_eq!(mapped.code(), ErrorCode::CreateSessionError);
-        assert!(!mapped.to_string().contains("secret"), "{mapped}");
-        assert!(std::error::Error::source(&mapped).is_some());
+        let source = std::error::Error::source(&mapped).unwrap().to_string();
+        for text in [mapped.to_string(), format!("{mapped:?}"), source] {
+            assert!(!text.contains("secret"), "{text}");
+        }
 
         let command: CommandError = from_document(doc! {
             "code": DUPLICATE_KEY, "codeName": "DuplicateKey", "errmsg": "E11000",
@@ -125,5 +131,7 @@ mod tests {
         assert_eq!(mapped.kind(), ErrorKind::Connection);
         assert_eq!(mapped.code(), ErrorCode::AdapterConnectionError);
         assert_eq!(mapped.operation(), Operation::GetUser);
+        let closed = Error::from(MongoKind::Shutdown);
+        assert_eq!(kind_of(&closed), ErrorKind::Connection);
     }
 }

@@ -1,7 +1,9 @@
 //! # adapter-mongo
 //!
-//! The auth [`Adapter`](auth_core::Adapter) on MongoDB, with the official driver
-//! (rustls).
+//! The auth store on MongoDB, with the official driver (rustls). [`MongoAdapter`]
+//! implements [`auth_core::Store`]; auth-core's policy layer makes it an
+//! [`Adapter`](auth_core::Adapter) (validation, the email key, millisecond timestamps,
+//! expiry filtering and secret redaction happen there, once for every backend).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -20,20 +22,20 @@
 //!   without one coexist), account, session, token and credential keys, one on every
 //!   `user_id`, and TTL indexes on expiry.
 //! - Reads of a session, account or credential join its user with `$lookup` in one round
-//!   trip, so nothing whose user is gone is ever returned; expiry is checked on every read
-//!   (`expires > now`), since the TTL monitor runs only once a minute.
+//!   trip, so nothing whose user is gone is ever returned.
 //! - Token use is one `find_one_and_delete`: of concurrent callers exactly one wins.
 //! - `update_user` / `update_session` replace the document under a filter on the fields
-//!   the update leaves alone: atomic, a concurrent change is never overwritten, and a taken
-//!   email is a `Conflict` that changes nothing.
-//! - `delete_user` removes the user first, then what it owns; on a replica set or sharded
-//!   cluster it does so in one transaction. Nothing relies on the transaction for
-//!   correctness.
+//!   the update leaves alone: atomic, a concurrent change is never overwritten, a taken
+//!   email is a `Conflict` that changes nothing, and an expired session is never revived.
+//! - No transactions: `delete_user` removes the user first, then what it owns, and
+//!   `link_account` / `create_session` / `create_authenticator` insert, then check the user
+//!   and undo the insert if it is gone, so no interleaving of the two leaves an orphan.
 //!
-//! Dates are BSON dates: exact to the millisecond, digits below it are dropped. Ids are
-//! stored as given (`_id` of a user is its id). Every value comes from a typed field, so
-//! `{"$gt": ""}` as an email or token is a plain string. The crate's README describes the
-//! storage layout and which server our CI tests against.
+//! Dates are BSON dates: exact to the millisecond (the policy layer drops the digits
+//! below). Ids are stored as given (`_id` of a user is its id). Every value comes from a
+//! typed field, so `{"$gt": ""}` as an email or token is a plain string. The crate's
+//! README describes the storage layout and which server our CI tests against.
+#![deny(missing_docs)]
 
 mod adapter;
 mod documents;
@@ -43,7 +45,7 @@ mod options;
 pub use adapter::{Collections, MongoAdapter};
 pub use error::{kind_of, map_error, DUPLICATE_KEY};
 pub use options::{
-    supports_transactions, validate_collection_prefix, validate_database_name, MongoAdapterBuilder,
+    validate_collection_prefix, validate_database_name, MongoAdapterBuilder,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT,
 };
 

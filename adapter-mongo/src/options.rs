@@ -1,22 +1,26 @@
 //! [`MongoAdapterBuilder`]: the adapter's options.
 
+use std::fmt;
 use std::time::Duration;
 
 use auth_core::{AdapterError, Operation};
-use mongodb::bson::{Bson, Document};
 use mongodb::options::ClientOptions;
 
-use crate::adapter::{Collections, MongoAdapter};
+use crate::adapter::MongoAdapter;
 use crate::error::ForOp;
 
 /// The database used when the URL names none.
 pub const DEFAULT_DATABASE: &str = "auth";
-/// How long a call waits for a usable server before ADAPTER_CONNECTION_ERROR.
-pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a call waits for a usable server before ADAPTER_CONNECTION_ERROR. Short enough
+/// that a connect to a closed port fails within 5 s; raise it where failovers must be
+/// ridden out (a replica set election takes up to about 12 s).
+pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long opening one connection may take.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Options for [`MongoAdapter`].
+/// Options for [`MongoAdapter`], from [`MongoAdapter::builder`]. The setters only record
+/// values; [`connect`](Self::connect) checks them (a bad database name or collection prefix
+/// is an `InvalidInput` error from there).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -24,14 +28,14 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// # async fn demo() -> Result<(), auth_core::AdapterError> {
 /// let adapter = MongoAdapter::builder("mongodb://127.0.0.1:27017/myapp")
-///     .collection_prefix("auth_")?
+///     .collection_prefix("auth_")
 ///     .server_selection_timeout(Duration::from_secs(3))
 ///     .connect()
 ///     .await?;
 /// adapter.migrate().await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MongoAdapterBuilder {
     url: String,
     database: Option<String>,
@@ -39,12 +43,36 @@ pub struct MongoAdapterBuilder {
     server_selection_timeout: Duration,
     connect_timeout: Duration,
     max_pool_size: Option<u32>,
-    transactions: bool,
+}
+
+/// Shows the URL without its password.
+///
+/// ```
+/// let builder = adapter_mongo::MongoAdapter::builder("mongodb://app:hunter2@db:27017/auth");
+/// let shown = format!("{builder:?}");
+/// assert!(shown.contains("db:27017") && !shown.contains("hunter2"), "{shown}");
+/// ```
+impl fmt::Debug for MongoAdapterBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MongoAdapterBuilder")
+            .field("url", &auth_core::redact_url(&self.url))
+            .field("database", &self.database)
+            .field("collection_prefix", &self.collection_prefix)
+            .field("server_selection_timeout", &self.server_selection_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_pool_size", &self.max_pool_size)
+            .finish()
+    }
 }
 
 impl MongoAdapterBuilder {
     /// Options for the deployment at `url` (`mongodb://` or `mongodb+srv://`); the
     /// database is the URL's path, else `auth`.
+    ///
+    /// ```
+    /// let builder = adapter_mongo::MongoAdapterBuilder::new("mongodb://127.0.0.1:27017/app");
+    /// # let _ = builder;
+    /// ```
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -53,59 +81,88 @@ impl MongoAdapterBuilder {
             server_selection_timeout: DEFAULT_SERVER_SELECTION_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_pool_size: None,
-            transactions: true,
         }
     }
 
-    /// Uses this database instead of the URL's.
-    pub fn database(mut self, name: impl Into<String>) -> Result<Self, AdapterError> {
-        let name = name.into();
-        validate_database_name(&name)?;
-        self.database = Some(name);
-        Ok(self)
+    /// Uses this database instead of the URL's (checked by [`connect`](Self::connect):
+    /// 1–63 bytes, none of `/\. "$*<>:|?`).
+    ///
+    /// ```
+    /// let builder = adapter_mongo::MongoAdapter::builder("mongodb://127.0.0.1:27017").database("myapp");
+    /// # let _ = builder;
+    /// ```
+    pub fn database(mut self, name: impl Into<String>) -> Self {
+        self.database = Some(name.into());
+        self
     }
 
     /// Prefixes every collection name (`users` becomes `<prefix>users`). ASCII letters,
-    /// digits and `_`, at most 32 bytes.
-    pub fn collection_prefix(mut self, prefix: impl Into<String>) -> Result<Self, AdapterError> {
-        let prefix = prefix.into();
-        validate_collection_prefix(&prefix)?;
-        self.collection_prefix = prefix;
-        Ok(self)
+    /// digits and `_`, at most 32 bytes (checked by [`connect`](Self::connect)).
+    ///
+    /// ```
+    /// let builder = adapter_mongo::MongoAdapter::builder("mongodb://127.0.0.1:27017").collection_prefix("auth_");
+    /// # let _ = builder;
+    /// ```
+    pub fn collection_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.collection_prefix = prefix.into();
+        self
     }
 
     /// How long a call waits for a usable server; past it, ADAPTER_CONNECTION_ERROR.
+    /// Default [`DEFAULT_SERVER_SELECTION_TIMEOUT`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = adapter_mongo::MongoAdapter::builder("mongodb://127.0.0.1:27017")
+    ///     .server_selection_timeout(Duration::from_secs(10));
+    /// # let _ = builder;
+    /// ```
     pub fn server_selection_timeout(mut self, timeout: Duration) -> Self {
         self.server_selection_timeout = timeout;
         self
     }
 
-    /// How long opening one connection may take.
+    /// How long opening one connection may take. Default [`DEFAULT_CONNECT_TIMEOUT`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = adapter_mongo::MongoAdapter::builder("mongodb://127.0.0.1:27017")
+    ///     .connect_timeout(Duration::from_secs(1));
+    /// # let _ = builder;
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// The most connections the driver's pool opens.
+    /// The most connections the driver's pool opens (the driver's default otherwise, 10).
+    ///
+    /// ```
+    /// let builder = adapter_mongo::MongoAdapter::builder("mongodb://127.0.0.1:27017").max_pool_size(32);
+    /// # let _ = builder;
+    /// ```
     pub fn max_pool_size(mut self, size: u32) -> Self {
         self.max_pool_size = Some(size);
         self
     }
 
-    /// Whether `delete_user` may run in a multi-document transaction where the deployment
-    /// supports one (a replica set or a sharded cluster, seen in its `hello` reply).
-    /// Default `true`; `false` always uses the ordered writes, which are correct on their
-    /// own (see the crate's README).
-    pub fn transactions(mut self, enabled: bool) -> Self {
-        self.transactions = enabled;
-        self
-    }
-
-    /// Connects, checks that a server answers `hello` within the server selection timeout
-    /// (else ADAPTER_CONNECTION_ERROR) and reads from its reply whether the deployment
-    /// supports transactions.
+    /// Checks the options, connects, and checks that a server answers `ping` within the
+    /// server selection timeout (else ADAPTER_CONNECTION_ERROR, with the driver's account
+    /// of each server, e.g. "Connection refused", as the `source()`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_mongo::MongoAdapter::builder("mongodb://127.0.0.1:27017/myapp")
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(self) -> Result<MongoAdapter, AdapterError> {
         let op = Operation::Connect;
+        validate_collection_prefix(&self.collection_prefix)?;
+        if let Some(name) = &self.database {
+            validate_database_name(name)?;
+        }
         // Parsing resolves `mongodb+srv` names over DNS: bound it like a connection.
         let parse = ClientOptions::parse(self.url.as_str());
         let mut options = tokio::time::timeout(self.server_selection_timeout, parse)
@@ -118,7 +175,11 @@ impl MongoAdapterBuilder {
                 )
             })?
             .map_err(|e| {
-                AdapterError::invalid_input(op, format!("bad MongoDB URL: {e}")).with_source(e)
+                let kind = match crate::error::kind_of(&e) {
+                    auth_core::ErrorKind::Connection => auth_core::ErrorKind::Connection,
+                    _ => auth_core::ErrorKind::InvalidInput,
+                };
+                AdapterError::from_driver(op, kind, e)
             })?;
         options.server_selection_timeout = Some(self.server_selection_timeout);
         options.connect_timeout = Some(self.connect_timeout);
@@ -129,50 +190,19 @@ impl MongoAdapterBuilder {
             .app_name
             .get_or_insert_with(|| "auth-adapters".to_owned());
         let database = match self.database.or_else(|| options.default_database.clone()) {
-            Some(name) => {
-                validate_database_name(&name)?;
-                name
-            }
+            Some(name) => name,
             None => DEFAULT_DATABASE.to_owned(),
         };
         let client = mongodb::Client::with_options(options).for_op(op)?;
-        let db = client.database(&database);
-        let hello = match db.run_command(mongodb::bson::doc! { "hello": 1 }).await {
-            Ok(reply) => reply,
-            // A server too old for `hello` answers the legacy command with the same fields.
-            Err(e) if matches!(*e.kind, mongodb::error::ErrorKind::Command(_)) => db
-                .run_command(mongodb::bson::doc! { "isMaster": 1 })
-                .await
-                .for_op(op)?,
-            Err(e) => return Err(crate::error::map_error(op, e)),
-        };
-        let transactions = self.transactions && supports_transactions(&hello);
-        tracing::debug!(database, transactions, "connected to MongoDB");
-        Ok(MongoAdapter::from_parts(
-            client,
-            db,
-            Collections::new(&self.collection_prefix),
-            transactions,
-        ))
+        let adapter = MongoAdapter::with_prefix(client, &database, &self.collection_prefix)?;
+        adapter
+            .database()
+            .run_command(mongodb::bson::doc! { "ping": 1 })
+            .await
+            .for_op(op)?;
+        tracing::debug!(database, "connected to MongoDB");
+        Ok(adapter)
     }
-}
-
-/// Whether a deployment supports multi-document transactions, from its `hello` reply:
-/// a replica set member (`setName`) or a mongos router (`msg: "isdbgrid"`) that supports
-/// sessions (`logicalSessionTimeoutMinutes`). A standalone server does not.
-///
-/// ```
-/// use adapter_mongo::{mongodb::bson::doc, supports_transactions};
-/// let replica_set = doc! { "isWritablePrimary": true, "setName": "rs", "logicalSessionTimeoutMinutes": 30 };
-/// assert!(supports_transactions(&replica_set));
-/// let standalone = doc! { "isWritablePrimary": true, "logicalSessionTimeoutMinutes": 30 };
-/// assert!(!supports_transactions(&standalone));
-/// ```
-pub fn supports_transactions(hello: &Document) -> bool {
-    let sessions = hello.contains_key("logicalSessionTimeoutMinutes");
-    let replica_set = matches!(hello.get("setName"), Some(Bson::String(name)) if !name.is_empty());
-    let mongos = matches!(hello.get("msg"), Some(Bson::String(msg)) if msg == "isdbgrid");
-    sessions && (replica_set || mongos)
 }
 
 /// Checks a collection prefix: ASCII letters, digits and `_`, at most 32 bytes.
@@ -217,21 +247,6 @@ pub fn validate_database_name(name: &str) -> Result<(), AdapterError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mongodb::bson::doc;
-
-    #[test]
-    fn transactions_follow_the_topology() {
-        let mongos = doc! { "msg": "isdbgrid", "logicalSessionTimeoutMinutes": 30 };
-        assert!(supports_transactions(&mongos));
-        // The nx-27017 stand-in's reply: a standalone server.
-        let stand_in = doc! {
-            "ok": 1, "isWritablePrimary": true, "maxWireVersion": 25,
-            "logicalSessionTimeoutMinutes": 30, "connectionId": 1,
-        };
-        assert!(!supports_transactions(&stand_in));
-        let no_sessions = doc! { "setName": "rs" };
-        assert!(!supports_transactions(&no_sessions));
-    }
 
     #[test]
     fn prefixes_and_database_names_are_checked() {

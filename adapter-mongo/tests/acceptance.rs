@@ -1,7 +1,9 @@
 //! The acceptance checks beyond the shared suite: the indexes `migrate()` creates
 //! (and that a second `migrate()` is harmless), operator-looking strings stored and matched
 //! as plain data, a half-done `delete_user` left invisible and finished by the next one, and
-//! concurrent partial updates that do not overwrite each other.
+//! concurrent partial updates that do not overwrite each other; and for contract v2: expiry
+//! to the millisecond in `change_session` and the exact counts, no orphan when `delete_user`
+//! races with inserts, a closed port failing fast, `Debug` without the password.
 //!
 //! They need a server (AUTH_TEST_MONGO_URL); without one they say so and pass, unless
 //! AUTH_CONFORMANCE_REQUIRE names `mongo`. Each test works in a fresh database and drops it.
@@ -33,7 +35,6 @@ async fn adapter() -> Option<MongoAdapter> {
     };
     let adapter = MongoAdapter::builder(url)
         .database(fresh_database())
-        .unwrap()
         .connect()
         .await
         .unwrap();
@@ -144,11 +145,19 @@ async fn migrate_creates_every_index_and_is_idempotent() {
             (&names.accounts, "user_id:1", false, false, None),
             (&names.sessions, "session_token:1", true, false, None),
             (&names.sessions, "user_id:1", false, false, None),
+            (&names.sessions, "expires_ms:1", false, false, None),
             (&names.sessions, "expires:1", false, true, None),
             (
                 &names.verification_tokens,
                 "identifier:1,token:1",
                 true,
+                false,
+                None,
+            ),
+            (
+                &names.verification_tokens,
+                "expires_ms:1",
+                false,
                 false,
                 None,
             ),
@@ -315,11 +324,11 @@ async fn operator_strings_are_plain_data() {
 
         let expires = Utc::now() + Duration::days(1);
         adapter
-            .create_session(Session::new(HOSTILE, &plain.id, expires))
+            .create_session(Session::with_token(HOSTILE, &plain.id, expires))
             .await
             .unwrap();
         adapter
-            .create_session(Session::new("$where", &hostile.id, expires))
+            .create_session(Session::with_token("$where", &hostile.id, expires))
             .await
             .unwrap();
         for (token, owner) in [(HOSTILE, &plain.id), ("$where", &hostile.id)] {
@@ -384,7 +393,7 @@ async fn a_half_done_delete_is_invisible_and_the_next_delete_finishes_it() {
             .await
             .unwrap();
         adapter
-            .create_session(Session::new("s-gone", &user.id, expires))
+            .create_session(Session::with_token("s-gone", &user.id, expires))
             .await
             .unwrap();
         adapter
@@ -441,7 +450,7 @@ async fn concurrent_updates_of_different_fields_all_land() {
             .await
             .unwrap();
         adapter
-            .create_session(Session::new(
+            .create_session(Session::with_token(
                 "s-busy",
                 "busy",
                 Utc::now() + Duration::days(1),
@@ -471,4 +480,342 @@ async fn concurrent_updates_of_different_fields_all_land() {
         assert_eq!(user.email.as_deref(), Some("busy@example.com"));
     })
     .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Contract v2: what the store owes the policy layer, checked with explicit `now` values a
+// few hundred milliseconds from each expiry (the stand-in compares dates only to the
+// second; these pass only if no query relies on that).
+
+fn at(millis: i64) -> auth_core::chrono::DateTime<Utc> {
+    auth_core::chrono::DateTime::from_timestamp_millis(millis).unwrap()
+}
+
+/// 2030-01-01T12:00:00.500Z: far enough ahead that no TTL monitor touches it.
+const T: i64 = 1_893_499_200_500;
+
+#[tokio::test]
+async fn change_session_applies_only_to_a_live_session_to_the_millisecond() {
+    use auth_core::{SessionUpdate, Store};
+    on_fresh_database(|adapter| async move {
+        adapter.create_user(User::with_id("u")).await.unwrap();
+        adapter.create_user(User::with_id("v")).await.unwrap();
+        adapter
+            .create_session(Session::with_token("s", "u", at(T)))
+            .await
+            .unwrap();
+        let later = SessionUpdate::new("s").expires(at(T + 86_400_000));
+
+        // Expired 100 ms ago, or exactly now: not changed, not revived.
+        for now in [T + 100, T] {
+            assert_eq!(
+                Store::change_session(&adapter, &later, at(now))
+                    .await
+                    .unwrap(),
+                None,
+                "now = T + {}",
+                now - T
+            );
+        }
+        let stored = Store::find_sessions(&adapter, "u", at(T - 1))
+            .await
+            .unwrap();
+        assert_eq!(stored[0].expires, at(T), "an expired session was changed");
+
+        // Live for another 100 ms: changed, and moved to another user.
+        let moved = SessionUpdate::new("s").user_id("v");
+        let changed = Store::change_session(&adapter, &moved, at(T - 100))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((changed.user_id.as_str(), changed.expires), ("v", at(T)));
+        assert!(Store::find_sessions(&adapter, "u", at(T - 100))
+            .await
+            .unwrap()
+            .is_empty());
+
+        // Moving to a user that does not exist: NotFound, and nothing changed.
+        let nowhere = SessionUpdate::new("s").user_id("nobody");
+        let err = Store::change_session(&adapter, &nowhere, at(T - 100))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), auth_core::ErrorKind::NotFound);
+        let still = Store::find_sessions(&adapter, "v", at(T - 100))
+            .await
+            .unwrap();
+        assert_eq!(still, vec![changed]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn counts_are_exact_to_the_millisecond() {
+    use auth_core::Store;
+    on_fresh_database(|adapter| async move {
+        adapter.create_user(User::with_id("u")).await.unwrap();
+        // Expired 300 ms before T, expiring exactly at T, live 300 ms and a day after T.
+        for (token, expires) in [
+            ("gone", T - 300),
+            ("edge", T),
+            ("soon", T + 300),
+            ("day", T + 86_400_000),
+        ] {
+            adapter
+                .create_session(Session::with_token(token, "u", at(expires)))
+                .await
+                .unwrap();
+            adapter
+                .create_verification_token(VerificationToken::new("mail", token, at(expires)))
+                .await
+                .unwrap();
+        }
+        let names = adapter.collections().clone();
+        let count = |collection: String| {
+            let raw = raw(&adapter, &collection);
+            async move { raw.count_documents(doc! {}).await.unwrap() }
+        };
+
+        // Sign out everywhere at T: the two live sessions, counted exactly; the expired ones
+        // are left to the sweep.
+        assert_eq!(
+            Store::remove_sessions(&adapter, "u", at(T)).await.unwrap(),
+            2
+        );
+        assert_eq!(count(names.sessions.clone()).await, 2);
+
+        // The sweep at T: "gone" and "edge" (expires <= now), not "soon" or "day".
+        let swept = Store::remove_expired(&adapter, at(T)).await.unwrap();
+        assert_eq!((swept.sessions, swept.verification_tokens), (2, 2));
+        assert_eq!(count(names.sessions.clone()).await, 0);
+        let left: Vec<String> = raw(&adapter, &names.verification_tokens)
+            .find(doc! {})
+            .await
+            .unwrap()
+            .try_collect::<Vec<Document>>()
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.get_str("token").unwrap().to_owned())
+            .collect();
+        let mut left = left;
+        left.sort();
+        assert_eq!(left, ["day", "soon"]);
+        // Nothing left to sweep: zero, not an estimate.
+        let again = Store::remove_expired(&adapter, at(T)).await.unwrap();
+        assert_eq!((again.sessions, again.verification_tokens), (0, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn delete_user_racing_with_inserts_leaves_no_orphan() {
+    use futures::future::{join_all, BoxFuture};
+    /// Of each kind, this many inserts race with one delete per trial: with more requests in
+    /// flight, some land between the delete's two steps in almost every trial.
+    const EACH: usize = 4;
+    on_fresh_database(|adapter| async move {
+        let names = adapter.collections().clone();
+        let expires = Utc::now() + Duration::days(1);
+        for trial in 0..50u64 {
+            let user = format!("racer-{trial}");
+            adapter.create_user(User::with_id(&user)).await.unwrap();
+            let mut inserts: Vec<BoxFuture<'_, auth_core::AdapterResult<()>>> = Vec::new();
+            for i in 0..EACH {
+                let key = format!("{trial}-{i}");
+                let account =
+                    Account::new(&user, AccountType::OAuth, "github", format!("gh-{key}"));
+                let session = Session::with_token(format!("race-{key}"), &user, expires);
+                let credential = Authenticator {
+                    credential_id: format!("cred-{key}"),
+                    user_id: user.clone(),
+                    provider_account_id: format!("gh-{key}"),
+                    credential_public_key: "pk".to_owned(),
+                    counter: 0,
+                    credential_device_type: "singleDevice".to_owned(),
+                    credential_backed_up: false,
+                    transports: None,
+                };
+                let adapter = &adapter;
+                inserts.push(Box::pin(async move {
+                    adapter.link_account(account).await.map(drop)
+                }));
+                inserts.push(Box::pin(async move {
+                    adapter.create_session(session).await.map(drop)
+                }));
+                inserts.push(Box::pin(async move {
+                    adapter.create_authenticator(credential).await.map(drop)
+                }));
+            }
+            // 50 distinct delays, 0 to 3 ms in steps of 60 µs, in a scrambled order, so the
+            // delete lands before, among and after the inserts' steps across the trials.
+            let delay = std::time::Duration::from_micros((trial * 31 % 50) * 60);
+            let (deleted, results) = tokio::join!(
+                async {
+                    tokio::time::sleep(delay).await;
+                    adapter.delete_user(&user).await
+                },
+                join_all(inserts),
+            );
+            deleted.unwrap();
+            for result in results {
+                if let Err(e) = result {
+                    assert_eq!(e.kind(), auth_core::ErrorKind::NotFound, "{e}");
+                }
+            }
+            for collection in [&names.accounts, &names.sessions, &names.authenticators] {
+                let orphans = raw(&adapter, collection)
+                    .count_documents(doc! { "user_id": &user })
+                    .await
+                    .unwrap();
+                assert_eq!(orphans, 0, "trial {trial}: orphan in {collection}");
+            }
+            // The provider accounts are free for a new user.
+            let heir = format!("heir-{trial}");
+            adapter.create_user(User::with_id(&heir)).await.unwrap();
+            for i in 0..EACH {
+                let account = Account::new(
+                    &heir,
+                    AccountType::OAuth,
+                    "github",
+                    format!("gh-{trial}-{i}"),
+                );
+                adapter.link_account(account).await.unwrap();
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_insert_for_an_unknown_user_is_not_found_and_leaves_nothing() {
+    on_fresh_database(|adapter| async move {
+        let names = adapter.collections().clone();
+        adapter.create_user(User::with_id("owner")).await.unwrap();
+        adapter
+            .link_account(Account::new("owner", AccountType::OAuth, "github", "1"))
+            .await
+            .unwrap();
+        // A taken key for a user that does not exist: NotFound first, as the contract orders.
+        let err = adapter
+            .link_account(Account::new("ghost", AccountType::OAuth, "github", "1"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), auth_core::ErrorKind::NotFound);
+        let err = adapter
+            .link_account(Account::new("ghost", AccountType::OAuth, "github", "2"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), auth_core::ErrorKind::NotFound);
+        let err = adapter
+            .create_session(Session::with_token(
+                "ghost-session",
+                "ghost",
+                Utc::now() + Duration::days(1),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), auth_core::ErrorKind::NotFound);
+        for collection in [&names.accounts, &names.sessions] {
+            let left = raw(&adapter, collection)
+                .count_documents(doc! { "user_id": "ghost" })
+                .await
+                .unwrap();
+            assert_eq!(left, 0, "{collection}");
+        }
+        // The duplicate key of a known user is a Conflict whose text names no key.
+        adapter
+            .create_session(Session::with_token(
+                "tok-secret-1",
+                "owner",
+                Utc::now() + Duration::days(1),
+            ))
+            .await
+            .unwrap();
+        let err = adapter
+            .create_session(Session::with_token(
+                "tok-secret-1",
+                "owner",
+                Utc::now() + Duration::days(1),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), auth_core::ErrorKind::Conflict);
+        let mut texts = vec![err.to_string(), format!("{err:?}")];
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            texts.push(cause.to_string());
+            source = cause.source();
+        }
+        for text in texts {
+            assert!(!text.contains("tok-secret-1"), "{text}");
+        }
+    })
+    .await;
+}
+
+/// Needs no server: a closed port fails within 5 s with the default options, and says why.
+#[tokio::test]
+async fn a_closed_port_fails_fast_with_the_cause() {
+    let port = adapter_conformance::harness::dead_port();
+    let started = std::time::Instant::now();
+    let err = MongoAdapter::connect(&format!("mongodb://app:hunter2@127.0.0.1:{port}/x"))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    assert_eq!(err.code(), auth_core::ErrorCode::AdapterConnectionError);
+    let cause = std::error::Error::source(&err).unwrap().to_string();
+    assert!(cause.to_lowercase().contains("refused"), "{cause}");
+    assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+}
+
+/// Needs no server: neither Debug shows the password.
+#[tokio::test]
+async fn debug_shows_no_password() {
+    let url = "mongodb://app:hunter2@127.0.0.1:1/x";
+    let builder = MongoAdapter::builder(url).collection_prefix("p_");
+    assert!(!format!("{builder:?}").contains("hunter2"));
+    let client = adapter_mongo::mongodb::Client::with_uri_str(url)
+        .await
+        .unwrap();
+    let adapter = MongoAdapter::from_client(client, "x").unwrap();
+    let shown = format!("{adapter:?}");
+    assert!(
+        shown.contains("\"x\"") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+    // Bad options are reported by connect (and from_client), not by the setters.
+    let err = MongoAdapter::builder(url)
+        .collection_prefix("bad.prefix")
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput);
+    assert!(MongoAdapter::from_client(adapter.client().clone(), "a.b").is_err());
+}
+
+#[tokio::test]
+async fn calls_after_close_fail_in_bounded_time() {
+    let Some(adapter) = adapter().await else {
+        return;
+    };
+    let db = adapter.database().clone();
+    let other = adapter.clone();
+    other
+        .create_user(User::with_id("before-close"))
+        .await
+        .unwrap();
+    db.drop().await.unwrap();
+    adapter.close().await;
+    let started = std::time::Instant::now();
+    let err = other.get_user("before-close").await.unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{err}"
+    );
+    assert_eq!(
+        err.code(),
+        auth_core::ErrorCode::AdapterConnectionError,
+        "{err}"
+    );
 }

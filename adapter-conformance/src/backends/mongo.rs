@@ -17,7 +17,7 @@ use auth_core::{
 };
 use futures::future::BoxFuture;
 
-use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable};
+use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
 use crate::harness::{BackendSpec, ContainerPlan, RunningContainer, Source};
 
 /// The environment variable with the MongoDB URL.
@@ -110,7 +110,7 @@ impl Backend for MongoBackend {
     async fn fixture(&self) -> Result<Fixture, BoxError> {
         let name = fresh_database();
         let adapter = MongoAdapter::builder(self.url.as_str())
-            .database(name.as_str())?
+            .database(name.as_str())
             .connect()
             .await?;
         adapter.migrate().await?;
@@ -158,7 +158,65 @@ fn required_date(doc: &Document, key: &str) -> Result<DateTime<Utc>, BoxError> {
     date(doc, key)?.ok_or_else(|| format!("field {key} is missing").into())
 }
 
+fn account_of(doc: &Document) -> Result<Account, BoxError> {
+    let expires_at = match doc.get("expires_at") {
+        None | Some(Bson::Null) => None,
+        Some(Bson::Int64(n)) => Some(*n),
+        Some(Bson::Int32(n)) => Some(i64::from(*n)),
+        Some(other) => return Err(format!("expires_at is {other:?}, not a number").into()),
+    };
+    Ok(Account {
+        user_id: required(doc, "user_id")?,
+        account_type: required(doc, "type")?.parse::<AccountType>()?,
+        provider: required(doc, "provider")?,
+        provider_account_id: required(doc, "provider_account_id")?,
+        refresh_token: text(doc, "refresh_token")?,
+        access_token: text(doc, "access_token")?,
+        expires_at,
+        token_type: text(doc, "token_type")?,
+        scope: text(doc, "scope")?,
+        id_token: text(doc, "id_token")?,
+        session_state: text(doc, "session_state")?,
+    })
+}
+
+fn session_of(doc: &Document) -> Result<Session, BoxError> {
+    Ok(Session {
+        session_token: required(doc, "session_token")?,
+        user_id: required(doc, "user_id")?,
+        expires: required_date(doc, "expires")?,
+    })
+}
+
+fn authenticator_of(doc: &Document) -> Result<Authenticator, BoxError> {
+    Ok(Authenticator {
+        credential_id: required(doc, "credential_id")?,
+        user_id: required(doc, "user_id")?,
+        provider_account_id: required(doc, "provider_account_id")?,
+        credential_public_key: required(doc, "credential_public_key")?,
+        counter: match doc.get("counter") {
+            Some(Bson::Int64(n)) => *n,
+            Some(Bson::Int32(n)) => i64::from(*n),
+            other => return Err(format!("counter is {other:?}, not an integer").into()),
+        },
+        credential_device_type: required(doc, "credential_device_type")?,
+        credential_backed_up: doc.get_bool("credential_backed_up")?,
+        transports: text(doc, "transports")?,
+    })
+}
+
 impl MongoInspector {
+    async fn all(&self, collection: &str, filter: Document) -> Result<Vec<Document>, BoxError> {
+        use futures::TryStreamExt;
+        Ok(self
+            .db
+            .collection::<Document>(collection)
+            .find(filter)
+            .await?
+            .try_collect()
+            .await?)
+    }
+
     async fn one(&self, collection: &str, filter: Document) -> Result<Option<Document>, BoxError> {
         Ok(self
             .db
@@ -201,25 +259,7 @@ impl Inspector for MongoInspector {
         let Some(doc) = self.one(&names.accounts, filter).await? else {
             return Ok(None);
         };
-        let expires_at = match doc.get("expires_at") {
-            None | Some(Bson::Null) => None,
-            Some(Bson::Int64(n)) => Some(*n),
-            Some(Bson::Int32(n)) => Some(i64::from(*n)),
-            Some(other) => return Err(format!("expires_at is {other:?}, not a number").into()),
-        };
-        Ok(Some(Account {
-            user_id: required(&doc, "user_id")?,
-            account_type: required(&doc, "type")?.parse::<AccountType>()?,
-            provider: required(&doc, "provider")?,
-            provider_account_id: required(&doc, "provider_account_id")?,
-            refresh_token: text(&doc, "refresh_token")?,
-            access_token: text(&doc, "access_token")?,
-            expires_at,
-            token_type: text(&doc, "token_type")?,
-            scope: text(&doc, "scope")?,
-            id_token: text(&doc, "id_token")?,
-            session_state: text(&doc, "session_state")?,
-        }))
+        Ok(Some(account_of(&doc)?))
     }
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
@@ -228,11 +268,7 @@ impl Inspector for MongoInspector {
         let Some(doc) = self.one(&names.sessions, filter).await? else {
             return Ok(None);
         };
-        Ok(Some(Session {
-            session_token: required(&doc, "session_token")?,
-            user_id: required(&doc, "user_id")?,
-            expires: required_date(&doc, "expires")?,
-        }))
+        Ok(Some(session_of(&doc)?))
     }
 
     async fn stored_verification_token(
@@ -261,20 +297,25 @@ impl Inspector for MongoInspector {
         let Some(doc) = self.one(&names.authenticators, filter).await? else {
             return Ok(None);
         };
-        Ok(Some(Authenticator {
-            credential_id: required(&doc, "credential_id")?,
-            user_id: required(&doc, "user_id")?,
-            provider_account_id: required(&doc, "provider_account_id")?,
-            credential_public_key: required(&doc, "credential_public_key")?,
-            counter: match doc.get("counter") {
-                Some(Bson::Int64(n)) => *n,
-                Some(Bson::Int32(n)) => i64::from(*n),
-                other => return Err(format!("counter is {other:?}, not an integer").into()),
-            },
-            credential_device_type: required(&doc, "credential_device_type")?,
-            credential_backed_up: doc.get_bool("credential_backed_up")?,
-            transports: text(&doc, "transports")?,
-        }))
+        Ok(Some(authenticator_of(&doc)?))
+    }
+
+    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
+        // A plain `find` on `user_id` in each collection, never through the adapter (whose
+        // reads hide whatever names a user that is gone): an orphan shows up here.
+        let names = self.adapter.collections();
+        let owned = doc! { "user_id": user_id };
+        let mut records = UserRecords::default();
+        for doc in self.all(&names.accounts, owned.clone()).await? {
+            records.accounts.push(account_of(&doc)?);
+        }
+        for doc in self.all(&names.sessions, owned.clone()).await? {
+            records.sessions.push(session_of(&doc)?);
+        }
+        for doc in self.all(&names.authenticators, owned).await? {
+            records.authenticators.push(authenticator_of(&doc)?);
+        }
+        Ok(records)
     }
 
     async fn migrate(&self) -> Result<(), AdapterError> {
