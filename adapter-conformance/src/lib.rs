@@ -14,6 +14,31 @@
 //! adapter_conformance::conformance_tests!(memory, adapter_conformance::backends::memory::spec);
 //! ```
 //!
+//! A crate in another repository runs the same suite with its own fixture and inspector and
+//! no change here: depend on this crate with `default-features = false` (no in-tree
+//! backends, no database drivers), implement [`Backend`] (a fresh, migrated namespace per
+//! [`Fixture`]) and [`Inspector`] (raw reads of that namespace), describe it with a
+//! [`BackendSpec`], and pass the spec to [`conformance_tests!`] by a path that resolves from
+//! a child module (`crate::spec`, not `spec`: the tests are generated in a module named
+//! after the backend). `examples/out-of-tree-backend` in the repository does exactly that;
+//! CONTRIBUTING.md walks through it.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use adapter_conformance::{Backend, BackendSpec, Source};
+//! use adapter_conformance::backends::memory::MemoryBackend;
+//!
+//! // Your own backend goes where MemoryBackend is.
+//! pub fn spec() -> BackendSpec {
+//!     BackendSpec {
+//!         name: "mine",
+//!         source: Source::Embedded,
+//!         open: |_url| Box::pin(async { Ok(Arc::new(MemoryBackend) as Arc<dyn Backend>) }),
+//!     }
+//! }
+//! # assert_eq!(spec().name, "mine");
+//! ```
+//!
 //! Running one scenario by hand:
 //!
 //! ```
@@ -39,6 +64,7 @@ pub mod scenarios;
 pub mod throwaway;
 
 pub use fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
+pub use harness::{BackendSpec, Source};
 pub use registry::{scenario, Scenario, ScenarioFn, SCENARIOS};
 pub use runner::{run_all, run_scenario, run_test, ScenarioResult, SCENARIO_TIMEOUT};
 

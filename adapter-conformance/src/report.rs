@@ -95,7 +95,7 @@ pub fn render_text(reports: &[BackendReport]) -> String {
             BackendStatus::Skipped => "skipped".to_owned(),
             BackendStatus::Error => "ERROR (required, not run)".to_owned(),
         };
-        out.push_str(&format!("  {:<16} {line}\n", report.backend));
+        out.push_str(&format!("  {:<20} {line}\n", report.backend));
         passed += report.passed();
         failed += report.failed();
         if report.status != BackendStatus::Ran {

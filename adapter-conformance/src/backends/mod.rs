@@ -15,6 +15,8 @@ pub mod memory;
 pub mod mongo;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "seaorm")]
+pub mod seaorm;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
 
@@ -30,6 +32,8 @@ pub fn all() -> Vec<BackendSpec> {
     specs.extend(redis::specs());
     #[cfg(feature = "mongo")]
     specs.extend(mongo::specs());
+    #[cfg(feature = "seaorm")]
+    specs.extend(seaorm::specs());
     specs
 }
 

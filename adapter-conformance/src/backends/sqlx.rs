@@ -240,13 +240,13 @@ pub fn database_url(server_url: &str, database: &str) -> Result<String, BoxError
 }
 
 /// A fresh database name: `auth_test_` and 32 hex digits.
-fn fresh_database_name() -> String {
+pub(crate) fn fresh_database_name() -> String {
     format!("auth_test_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// A raw pool on one database, for the inspector and the admin connection.
 #[derive(Debug, Clone)]
-enum RawPool {
+pub(crate) enum RawPool {
     Postgres(PgPool),
     MySql(MySqlPool),
     Sqlite(SqlitePool),
@@ -264,7 +264,7 @@ macro_rules! on_raw {
 }
 
 impl RawPool {
-    async fn connect(server: Server, url: &str) -> Result<Self, BoxError> {
+    pub(crate) async fn connect(server: Server, url: &str) -> Result<Self, BoxError> {
         let (max, timeout) = (2, FIXTURE_TIMEOUT);
         Ok(match server {
             Server::Postgres => RawPool::Postgres(
@@ -284,11 +284,11 @@ impl RawPool {
         })
     }
 
-    async fn close(&self) {
+    pub(crate) async fn close(&self) {
         on_raw!(self, |pool| pool.close().await)
     }
 
-    async fn execute(&self, sql: String) -> Result<(), BoxError> {
+    pub(crate) async fn execute(&self, sql: String) -> Result<(), BoxError> {
         on_raw!(self, |pool| {
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(pool)
@@ -322,7 +322,11 @@ impl<A: TablesAdapter> ServerBackend<A> {
         }))
     }
 
-    async fn drop_database(admin: &RawPool, server: Server, name: &str) -> Result<(), BoxError> {
+    pub(crate) async fn drop_database(
+        admin: &RawPool,
+        server: Server,
+        name: &str,
+    ) -> Result<(), BoxError> {
         // The name is `auth_test_` and hex digits: nothing to quote.
         admin
             .execute(match server {
@@ -398,7 +402,7 @@ pub fn sqlite_memory_url(unique: &str) -> String {
     format!("sqlite:file:auth-{unique}?mode=memory&cache=shared")
 }
 
-async fn sqlite_pool(url: &str) -> Result<SqlitePool, BoxError> {
+pub(crate) async fn sqlite_pool(url: &str) -> Result<SqlitePool, BoxError> {
     use std::str::FromStr;
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
         .busy_timeout(FIXTURE_TIMEOUT)
@@ -446,7 +450,7 @@ impl<A: TablesAdapter> Backend for SqliteBackend<A> {
 
 /// What a fixture's teardown removes.
 #[derive(Debug)]
-enum Namespace {
+pub(crate) enum Namespace {
     /// A database on a server, dropped through the admin pool.
     Database {
         admin: RawPool,
@@ -472,10 +476,10 @@ fn fixture<A: TablesAdapter>(adapter: A, raw: RawPool, namespace: Namespace) -> 
 
 /// Reads an adapter-sqlx database with plain SQL.
 #[derive(Debug)]
-struct SqlxInspector<A> {
-    adapter: A,
-    raw: RawPool,
-    namespace: Namespace,
+pub(crate) struct SqlxInspector<A> {
+    pub(crate) adapter: A,
+    pub(crate) raw: RawPool,
+    pub(crate) namespace: Namespace,
 }
 
 /// An instant as epoch milliseconds, computed by the database itself.

@@ -1,0 +1,152 @@
+//! The adapter-seaorm backends: `seaorm-postgres`, `seaorm-mariadb`, `seaorm-sqlite-file`
+//! and `seaorm-sqlite-memory`. adapter-seaorm's own migration creates exactly the tables
+//! adapter-sqlx creates, so these backends reuse the sqlx backends' database set-up (a
+//! fresh database per scenario on the servers, a fresh file or shared-cache in-memory
+//! database on SQLite) and their inspector, which reads the tables with its own sqlx pool
+//! and SQL.
+
+use adapter_seaorm::{Flavor, SeaOrmAdapter};
+use adapter_sqlx::Dialect;
+use async_trait::async_trait;
+use auth_core::AdapterError;
+
+use crate::backends::sqlx::{
+    start_mariadb, start_postgres, Server, ServerBackend, SqliteBackend, TablesAdapter,
+    FIXTURE_TIMEOUT, MARIADB_ENV, MARIADB_IMAGE, POSTGRES_ENV, POSTGRES_IMAGE, UNREACHABLE_TIMEOUT,
+};
+use crate::fixture::BoxError;
+use crate::harness::{BackendSpec, ContainerPlan, Source};
+
+/// Every adapter-seaorm backend, in report order.
+pub(crate) fn specs() -> Vec<BackendSpec> {
+    vec![
+        postgres_spec(),
+        mariadb_spec(),
+        sqlite_file_spec(),
+        sqlite_memory_spec(),
+    ]
+}
+
+/// PostgreSQL through sea-orm: `AUTH_TEST_POSTGRES_URL`, else a `postgres:16-alpine`
+/// container.
+pub fn postgres_spec() -> BackendSpec {
+    BackendSpec {
+        name: "seaorm-postgres",
+        source: Source::Server {
+            env_var: POSTGRES_ENV,
+            example_url: "postgres://postgres@127.0.0.1:5432/postgres",
+            container: Some(ContainerPlan {
+                image: POSTGRES_IMAGE.0,
+                tag: POSTGRES_IMAGE.1,
+                start: start_postgres,
+            }),
+        },
+        open: |url| Box::pin(ServerBackend::<SeaOrmAdapter>::open(Server::Postgres, url)),
+    }
+}
+
+/// MariaDB through sea-orm: `AUTH_TEST_MARIADB_URL`, else a `mariadb:11` container.
+pub fn mariadb_spec() -> BackendSpec {
+    BackendSpec {
+        name: "seaorm-mariadb",
+        source: Source::Server {
+            env_var: MARIADB_ENV,
+            example_url: "mysql://root@127.0.0.1:3306/test",
+            container: Some(ContainerPlan {
+                image: MARIADB_IMAGE.0,
+                tag: MARIADB_IMAGE.1,
+                start: start_mariadb,
+            }),
+        },
+        open: |url| Box::pin(ServerBackend::<SeaOrmAdapter>::open(Server::MariaDb, url)),
+    }
+}
+
+/// SQLite in a fresh temporary file per scenario (WAL mode), removed afterwards.
+pub fn sqlite_file_spec() -> BackendSpec {
+    BackendSpec {
+        name: "seaorm-sqlite-file",
+        source: Source::Embedded,
+        open: |_| Box::pin(async { Ok(SqliteBackend::<SeaOrmAdapter>::open(false)) }),
+    }
+}
+
+/// SQLite in a fresh, uniquely named shared-cache in-memory database per scenario.
+pub fn sqlite_memory_spec() -> BackendSpec {
+    BackendSpec {
+        name: "seaorm-sqlite-memory",
+        source: Source::Embedded,
+        open: |_| Box::pin(async { Ok(SqliteBackend::<SeaOrmAdapter>::open(true)) }),
+    }
+}
+
+#[async_trait]
+impl TablesAdapter for SeaOrmAdapter {
+    async fn open_migrated(url: &str) -> Result<Self, BoxError> {
+        let adapter = SeaOrmAdapter::builder(url)
+            .max_connections(8)
+            .acquire_timeout(FIXTURE_TIMEOUT)
+            .connect()
+            .await?;
+        SeaOrmAdapter::migrate(&adapter).await?;
+        Ok(adapter)
+    }
+
+    async fn open_unreachable(url: String) -> Result<Self, AdapterError> {
+        SeaOrmAdapter::builder(url)
+            .acquire_timeout(UNREACHABLE_TIMEOUT)
+            .connect()
+            .await
+    }
+
+    fn dialect(&self) -> Dialect {
+        match self.flavor() {
+            Flavor::Postgres => Dialect::Postgres,
+            Flavor::Sqlite => Dialect::Sqlite,
+            Flavor::MariaDb { major, minor } => Dialect::MariaDb { major, minor },
+            Flavor::MySql { major, minor } => Dialect::MySql { major, minor },
+            // A flavor added later: the inspector's SQL is MySQL's for anything else.
+            _ => Dialect::MySql { major: 8, minor: 0 },
+        }
+    }
+
+    fn table_prefix(&self) -> &str {
+        // adapter-seaorm's tables are adapter-sqlx's with its default prefix.
+        adapter_sqlx::DEFAULT_TABLE_PREFIX
+    }
+
+    async fn migrate(&self) -> Result<(), AdapterError> {
+        SeaOrmAdapter::migrate(self).await
+    }
+
+    async fn close(&self) {
+        SeaOrmAdapter::close(self).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_are_named_as_documented() {
+        let names: Vec<_> = specs().iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            [
+                "seaorm-postgres",
+                "seaorm-mariadb",
+                "seaorm-sqlite-file",
+                "seaorm-sqlite-memory"
+            ]
+        );
+        assert!(matches!(
+            postgres_spec().source,
+            Source::Server {
+                env_var: "AUTH_TEST_POSTGRES_URL",
+                ..
+            }
+        ));
+        assert!(matches!(sqlite_memory_spec().source, Source::Embedded));
+    }
+}
