@@ -190,7 +190,7 @@ impl DieselAdapter {
                 ),
             ));
         }
-        let timeout = options.pool_timeout;
+        let timeout = options.acquire_timeout;
         let (pool, keeper) = open(dialect, &options.url, options.max_connections, timeout)?;
         let adapter = Self { pool, keeper };
         adapter.ping().await?;

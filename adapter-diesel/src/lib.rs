@@ -20,7 +20,7 @@
 //! // `sqlite://auth.db`, `postgres://…` or `mysql://…` alike.
 //! let adapter = DieselAdapter::builder("sqlite://auth.db")
 //!     .max_connections(8)
-//!     .pool_timeout(Duration::from_secs(3))
+//!     .acquire_timeout(Duration::from_secs(3))
 //!     .connect()
 //!     .await?;
 //! adapter.migrate().await?; // idempotent: run it at every start
@@ -82,7 +82,7 @@ pub use migrate::MYSQL_MIGRATIONS;
 pub use migrate::POSTGRES_MIGRATIONS;
 #[cfg(feature = "sqlite")]
 pub use migrate::SQLITE_MIGRATIONS;
-pub use options::{DieselAdapterBuilder, DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_TIMEOUT};
+pub use options::{DieselAdapterBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 #[cfg(feature = "mysql")]
 pub use pool::MysqlConnection;
 #[cfg(feature = "postgres")]

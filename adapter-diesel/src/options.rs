@@ -11,7 +11,7 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10;
 
 /// Pool timeout used when none is set: the longest a call waits for a connection,
 /// connecting included.
-pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Options for [`DieselAdapter`], from [`DieselAdapter::builder`]. Setters never fail;
 /// [`connect`](Self::connect) reports what is wrong (an unknown scheme, a feature that is
@@ -24,7 +24,7 @@ pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(5);
 /// # async fn run() -> Result<(), auth_core::AdapterError> {
 /// let adapter = DieselAdapter::builder("sqlite://auth.db")
 ///     .max_connections(4)
-///     .pool_timeout(Duration::from_secs(2))
+///     .acquire_timeout(Duration::from_secs(2))
 ///     .connect()
 ///     .await?;
 /// adapter.migrate().await?;
@@ -35,7 +35,7 @@ pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct DieselAdapterBuilder {
     pub(crate) url: String,
     pub(crate) max_connections: usize,
-    pub(crate) pool_timeout: Duration,
+    pub(crate) acquire_timeout: Duration,
 }
 
 impl std::fmt::Debug for DieselAdapterBuilder {
@@ -43,7 +43,7 @@ impl std::fmt::Debug for DieselAdapterBuilder {
         f.debug_struct("DieselAdapterBuilder")
             .field("url", &auth_core::redact_url(&self.url))
             .field("max_connections", &self.max_connections)
-            .field("pool_timeout", &self.pool_timeout)
+            .field("acquire_timeout", &self.acquire_timeout)
             .finish()
     }
 }
@@ -59,7 +59,7 @@ impl DieselAdapterBuilder {
         Self {
             url: url.into(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
-            pool_timeout: DEFAULT_POOL_TIMEOUT,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
         }
     }
 
@@ -82,11 +82,11 @@ impl DieselAdapterBuilder {
     /// ```
     /// use std::time::Duration;
     /// let builder = adapter_diesel::DieselAdapter::builder("sqlite::memory:")
-    ///     .pool_timeout(Duration::from_millis(1500));
+    ///     .acquire_timeout(Duration::from_millis(1500));
     /// assert!(format!("{builder:?}").contains("1.5s"));
     /// ```
-    pub fn pool_timeout(mut self, timeout: Duration) -> Self {
-        self.pool_timeout = timeout;
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
         self
     }
 

@@ -22,7 +22,7 @@ async fn both(fresh: &Fresh) -> (SqlxAdapter, DieselAdapter) {
         .expect("adapter-sqlx connects");
     let diesel = DieselAdapter::builder(fresh.url.as_str())
         .max_connections(2)
-        .pool_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
         .connect()
         .await
         .expect("adapter-diesel connects");

@@ -147,7 +147,7 @@ async fn a_refused_connect_fails_at_once_with_its_cause() {
     ] {
         let started = Instant::now();
         let err = DieselAdapter::builder(url.as_str())
-            .pool_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
             .connect()
             .await
             .expect_err("nothing listens there");

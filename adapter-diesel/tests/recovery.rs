@@ -23,7 +23,7 @@ async fn calls_fail_fast_while_the_server_is_down_and_work_again_after() {
     };
     let adapter = DieselAdapter::builder(cluster.url())
         .max_connections(4)
-        .pool_timeout(POOL_TIMEOUT)
+        .acquire_timeout(POOL_TIMEOUT)
         .connect()
         .await
         .expect("connect to the fresh cluster");

@@ -84,7 +84,7 @@ impl TablesAdapter for DieselAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
         let adapter = DieselAdapter::builder(url)
             .max_connections(8)
-            .pool_timeout(FIXTURE_TIMEOUT)
+            .acquire_timeout(FIXTURE_TIMEOUT)
             .connect()
             .await?;
         DieselAdapter::migrate(&adapter).await?;
@@ -93,7 +93,7 @@ impl TablesAdapter for DieselAdapter {
 
     async fn open_unreachable(url: String) -> Result<Self, AdapterError> {
         DieselAdapter::builder(url)
-            .pool_timeout(UNREACHABLE_TIMEOUT)
+            .acquire_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await
     }
