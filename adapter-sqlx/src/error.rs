@@ -9,8 +9,15 @@ use sqlx::error::{DatabaseError, ErrorKind as DbErrorKind};
 use sqlx::migrate::MigrateError;
 
 /// Wraps a sqlx error for `operation`; its text becomes the
-/// [`source`](std::error::Error::source) chain.
-pub(crate) fn map(operation: Operation, err: sqlx::Error) -> AdapterError {
+/// [`source`](std::error::Error::source) chain (a database error as what the server said,
+/// with its code).
+///
+/// ```
+/// use auth_core::{ErrorKind, Operation};
+/// let err = adapter_sqlx::errors::map(Operation::GetUser, adapter_sqlx::sqlx::Error::PoolTimedOut);
+/// assert_eq!(err.kind(), ErrorKind::Connection);
+/// ```
+pub fn map(operation: Operation, err: sqlx::Error) -> AdapterError {
     let kind = kind_of(&err);
     match &err {
         sqlx::Error::Database(db) => {
@@ -63,8 +70,15 @@ pub(crate) fn map_migrate(err: MigrateError) -> AdapterError {
     }
 }
 
-/// What kind of failure a sqlx error is.
-pub(crate) fn kind_of(err: &sqlx::Error) -> ErrorKind {
+/// What kind of failure a sqlx error is: sqlx's own `DatabaseError::kind`, then the
+/// SQLSTATE, MySQL error number or SQLite result code; never the message text.
+///
+/// ```
+/// use auth_core::ErrorKind;
+/// let kind = adapter_sqlx::errors::kind_of(&adapter_sqlx::sqlx::Error::RowNotFound);
+/// assert_eq!(kind, ErrorKind::Backend);
+/// ```
+pub fn kind_of(err: &sqlx::Error) -> ErrorKind {
     match err {
         sqlx::Error::Database(db) => kind_of_database_error(db.as_ref()),
         sqlx::Error::Io(_)

@@ -88,6 +88,13 @@ pub use pool::SqlxPool;
 /// The sqlx this crate is built on, so an application names the same version.
 pub use sqlx;
 
+/// How sqlx errors map onto the contract's [`auth_core::ErrorKind`]s, for crates that reach
+/// a database through sqlx another way (adapter-seaorm): the classification is written
+/// once, here.
+pub mod errors {
+    pub use crate::error::{kind_of, map};
+}
+
 /// Connects with the default options; the same as [`SqlxAdapter::connect`].
 ///
 /// ```no_run
