@@ -69,6 +69,19 @@ pub struct ContainerPlan {
     pub start: StartFn,
 }
 
+impl ContainerPlan {
+    /// `image:tag`, as `docker` names it.
+    ///
+    /// ```
+    /// # use adapter_conformance::harness::ContainerPlan;
+    /// # let plan = ContainerPlan { image: "redis", tag: "7", start: || unreachable!() };
+    /// assert_eq!(plan.image_ref(), "redis:7");
+    /// ```
+    pub fn image_ref(&self) -> String {
+        format!("{}:{}", self.image, self.tag)
+    }
+}
+
 impl fmt::Debug for ContainerPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ContainerPlan({}:{})", self.image, self.tag)
@@ -157,9 +170,7 @@ pub async fn resolve(spec: &BackendSpec) -> Result<Resolved, BoxError> {
     match &spec.source {
         Source::Embedded => Ok(Resolved::Ready((spec.open)(None).await?)),
         Source::Server {
-            env_var,
-            example_url,
-            container,
+            env_var, container, ..
         } => {
             if let Some(url) = env_url(env_var) {
                 return Ok(Resolved::Ready((spec.open)(Some(url)).await?));
@@ -174,23 +185,43 @@ pub async fn resolve(spec: &BackendSpec) -> Result<Resolved, BoxError> {
                         _container: running,
                     })))
                 }
-                (plan, docker_why) => Ok(Resolved::Skipped(format!(
-                    "SKIPPED backend {name}: {env_var} is not set and {why}; \
-                     set {env_var}={example_url} to run it{fail}",
-                    name = spec.name,
-                    why = match (plan, docker_why) {
+                (plan, docker_why) => Ok(Resolved::Skipped(skip_line(
+                    spec,
+                    &match (plan, docker_why) {
                         (None, _) => "it has no container image".to_owned(),
                         (Some(_), Some(why)) => why,
                         (Some(_), None) => "no container was started".to_owned(),
                     },
-                    fail = if is_required(spec.name) {
-                        ""
-                    } else {
-                        " (or set AUTH_CONFORMANCE_REQUIRE to make this a failure)"
-                    },
                 ))),
             }
         }
+    }
+}
+
+/// The one line that says a backend is skipped: which, why, and how to run it.
+///
+/// ```
+/// use adapter_conformance::{backends::memory, harness::skip_line};
+/// let line = skip_line(&memory::spec(), "no reason");
+/// assert!(line.starts_with("SKIPPED backend memory: no reason"));
+/// ```
+pub fn skip_line(spec: &BackendSpec, why: &str) -> String {
+    let fail = if is_required(spec.name) {
+        ""
+    } else {
+        " (or set AUTH_CONFORMANCE_REQUIRE to make this a failure)"
+    };
+    match &spec.source {
+        Source::Server {
+            env_var,
+            example_url,
+            ..
+        } => format!(
+            "SKIPPED backend {name}: {env_var} is not set and {why}; \
+             set {env_var}={example_url} to run it{fail}",
+            name = spec.name,
+        ),
+        Source::Embedded => format!("SKIPPED backend {}: {why}{fail}", spec.name),
     }
 }
 
@@ -278,6 +309,58 @@ fn probe_unix_socket(path: &str) -> Result<(), String> {
     Err(format!(
         "no Docker engine socket at {path} on this platform"
     ))
+}
+
+/// Whether the Docker engine holds `image` (`name:tag`) already, asked over its API in
+/// well under a second; `Err` when the engine does not answer.
+pub fn docker_has_image(image: &str) -> Result<bool, String> {
+    let request = format!("GET /images/{image}/json HTTP/1.0\r\nHost: docker\r\n\r\n");
+    let reply = docker_request(&request)?;
+    match reply.split_whitespace().nth(1) {
+        Some("200") => Ok(true),
+        Some("404") => Ok(false),
+        _ => Err(format!(
+            "the Docker engine gave an unexpected answer about image {image}: {}",
+            reply.lines().next().unwrap_or_default()
+        )),
+    }
+}
+
+/// Sends one HTTP/1.0 request to the engine and returns the answer's first bytes.
+fn docker_request(request: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+
+    fn exchange<S: Read + Write>(mut stream: S, request: &str) -> std::io::Result<String> {
+        stream.write_all(request.as_bytes())?;
+        let mut head = [0u8; 512];
+        let n = stream.read(&mut head)?;
+        Ok(String::from_utf8_lossy(&head[..n]).into_owned())
+    }
+    let timeout = Some(Duration::from_secs(2));
+    let host = std::env::var("DOCKER_HOST").unwrap_or_default();
+    let answer = if let Some(addr) = host.strip_prefix("tcp://") {
+        let stream = std::net::TcpStream::connect(addr.trim_end_matches('/'))
+            .map_err(|e| format!("no Docker engine answers at {host} ({e})"))?;
+        stream.set_read_timeout(timeout).ok();
+        exchange(stream, request)
+    } else {
+        #[cfg(unix)]
+        {
+            let path = host
+                .strip_prefix("unix://")
+                .filter(|p| !p.is_empty())
+                .unwrap_or("/var/run/docker.sock");
+            let stream = std::os::unix::net::UnixStream::connect(path)
+                .map_err(|e| format!("no Docker engine answers at {path} ({e})"))?;
+            stream.set_read_timeout(timeout).ok();
+            exchange(stream, request)
+        }
+        #[cfg(not(unix))]
+        return Err(format!(
+            "no Docker engine socket at {host} on this platform"
+        ));
+    };
+    answer.map_err(|e| format!("the Docker engine did not answer ({e})"))
 }
 
 #[cfg(test)]

@@ -4,23 +4,27 @@
 //! CONFORMANCE.md as named functions ([`scenarios`]), the harness that finds each
 //! backend's server ([`harness`]: an environment URL, else a testcontainers container when
 //! a Docker engine answers, else a loud skip — a failure under
-//! `AUTH_CONFORMANCE_REQUIRE`), a macro that turns the suite into one test per scenario
-//! ([`conformance_tests!`]), and a CLI (`cargo run -p adapter-conformance`) that runs the
-//! scenarios and benchmarks outside `cargo test`.
+//! `AUTH_CONFORMANCE_REQUIRE`), [`test_main`] that turns the suite into a test binary with
+//! one trial per backend and scenario (a backend that is not available here is reported
+//! as ignored/skipped, not passed), and a CLI (`cargo run -p adapter-conformance`) that runs
+//! the scenarios and benchmarks outside `cargo test`.
 //!
-//! A backend crate tests itself in one line, in `tests/conformance.rs`:
+//! A backend crate tests itself with a test binary of its own (`[[test]] name =
+//! "conformance"`, `harness = false` in its `Cargo.toml`) whose `tests/conformance.rs` is
+//! one call:
 //!
-//! ```ignore
-//! adapter_conformance::conformance_tests!(memory, adapter_conformance::backends::memory::spec);
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     adapter_conformance::test_main(&[adapter_conformance::backends::memory::spec])
+//! }
 //! ```
 //!
 //! A crate in another repository runs the same suite with its own fixture and inspector and
 //! no change here: depend on this crate with `default-features = false` (no in-tree
 //! backends, no database drivers), implement [`Backend`] (a fresh, migrated namespace per
 //! [`Fixture`]) and [`Inspector`] (raw reads of that namespace), describe it with a
-//! [`BackendSpec`], and pass the spec to [`conformance_tests!`] by a path that resolves from
-//! a child module (`crate::spec`, not `spec`: the tests are generated in a module named
-//! after the backend). `examples/out-of-tree-backend` in the repository does exactly that;
+//! [`BackendSpec`], and pass the spec's function to [`test_main`].
+//! `examples/out-of-tree-backend` in the repository does exactly that;
 //! CONTRIBUTING.md walks through it.
 //!
 //! ```
@@ -62,11 +66,13 @@ pub mod report;
 mod runner;
 pub mod scenarios;
 pub mod throwaway;
+pub mod trials;
 
 pub use fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
 pub use harness::{BackendSpec, Source};
 pub use registry::{scenario, Scenario, ScenarioFn, SCENARIOS};
-pub use runner::{run_all, run_scenario, run_test, ScenarioResult, SCENARIO_TIMEOUT};
+pub use runner::{run_all, run_scenario, ScenarioResult, SCENARIO_TIMEOUT};
+pub use trials::test_main;
 
 /// What the generated tests and backend modules use; not a stable API.
 #[doc(hidden)]

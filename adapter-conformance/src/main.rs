@@ -49,6 +49,9 @@ struct CheckArgs {
     /// Scenarios run at once per backend.
     #[arg(long, default_value_t = 4)]
     parallel: usize,
+    /// Also write the results as JUnit XML to this file (for CI systems).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +156,8 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
         let backend = match open(spec).await {
             Ok(backend) => backend,
             Err(report) => {
+                // The report below says it too; this line tells a person watching the
+                // progress why a backend went by without any.
                 eprintln!("{}", report.reason.as_deref().unwrap_or_default());
                 reports.push(report);
                 continue;
@@ -187,8 +192,13 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
             results,
         });
     }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report::render_junit(&reports, &scenarios))
+            .map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    }
     if args.selection.json {
-        let json = serde_json::to_string_pretty(&reports).map_err(|e| e.to_string())?;
+        let json = serde_json::to_string_pretty(&report::JsonReport::new(&reports))
+            .map_err(|e| e.to_string())?;
         println!("{json}");
     } else {
         print!("{}", report::render_text(&reports));

@@ -53,8 +53,11 @@ fn json_report_lists_every_scenario() {
         Ok(v) => v,
         Err(e) => panic!("not JSON ({e}): {}", text(&out.stdout)),
     };
-    let results = &report[0]["results"];
-    assert_eq!(report[0]["backend"], "memory");
+    let results = &report["backends"][0]["results"];
+    assert_eq!(report["backends"][0]["backend"], "memory");
+    assert_eq!(report["summary"]["passed"], 38, "{report}");
+    assert_eq!(report["summary"]["failed"], 0, "{report}");
+    assert_eq!(report["summary"]["ok"], true, "{report}");
     assert_eq!(results.as_array().map(Vec::len), Some(38));
     assert!(results
         .as_array()
@@ -94,4 +97,50 @@ fn a_server_backend_without_url_or_docker_is_skipped_loudly_or_fails_when_requir
     );
     assert!(!out.status.success(), "a required backend was skipped");
     assert!(text(&out.stdout).contains("ERROR (required, not run)"));
+}
+
+#[cfg(feature = "sqlx")]
+#[test]
+fn json_summary_and_junit_show_a_skipped_backend_as_skipped() {
+    let dir = std::env::temp_dir().join(format!("conformance-junit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junit = dir.join("report.xml");
+    let out = cli(
+        &[
+            "check",
+            "-b",
+            "memory",
+            "-b",
+            "postgres",
+            "-s",
+            "s01_",
+            "--json",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let xml = std::fs::read_to_string(&junit);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["ran"], serde_json::json!(["memory"]));
+    assert_eq!(
+        report["summary"]["skipped"],
+        serde_json::json!(["postgres"])
+    );
+    assert_eq!(report["summary"]["passed"], 1);
+    let xml = xml.unwrap();
+    assert!(
+        xml.contains(r#"<testsuites name="adapter-conformance" tests="2" failures="0" errors="0" skipped="1">"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<testsuite name="postgres" tests="1" failures="0" errors="0" skipped="1""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<skipped message=\"SKIPPED backend postgres:"),
+        "{xml}"
+    );
 }

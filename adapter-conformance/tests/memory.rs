@@ -1,2 +1,7 @@
 //! The whole suite against the in-memory reference adapter.
-adapter_conformance::conformance_tests!(memory, adapter_conformance::backends::memory::spec);
+
+use adapter_conformance::backends::memory;
+
+fn main() -> std::process::ExitCode {
+    adapter_conformance::test_main(&[memory::spec])
+}

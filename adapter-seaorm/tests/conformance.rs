@@ -2,19 +2,13 @@
 //! `AUTH_TEST_POSTGRES_URL` / `AUTH_TEST_MARIADB_URL`, else a container, else skipped), and
 //! SQLite in a file and in memory (always).
 
-adapter_conformance::conformance_tests!(
-    seaorm_postgres,
-    adapter_conformance::backends::seaorm::postgres_spec
-);
-adapter_conformance::conformance_tests!(
-    seaorm_mariadb,
-    adapter_conformance::backends::seaorm::mariadb_spec
-);
-adapter_conformance::conformance_tests!(
-    seaorm_sqlite_file,
-    adapter_conformance::backends::seaorm::sqlite_file_spec
-);
-adapter_conformance::conformance_tests!(
-    seaorm_sqlite_memory,
-    adapter_conformance::backends::seaorm::sqlite_memory_spec
-);
+use adapter_conformance::backends::seaorm;
+
+fn main() -> std::process::ExitCode {
+    adapter_conformance::test_main(&[
+        seaorm::postgres_spec,
+        seaorm::mariadb_spec,
+        seaorm::sqlite_file_spec,
+        seaorm::sqlite_memory_spec,
+    ])
+}

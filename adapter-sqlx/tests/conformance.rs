@@ -2,16 +2,13 @@
 //! `AUTH_TEST_POSTGRES_URL` / `AUTH_TEST_MARIADB_URL`, else a container, else skipped), and
 //! SQLite in a file and in memory (always).
 
-adapter_conformance::conformance_tests!(
-    postgres,
-    adapter_conformance::backends::sqlx::postgres_spec
-);
-adapter_conformance::conformance_tests!(mariadb, adapter_conformance::backends::sqlx::mariadb_spec);
-adapter_conformance::conformance_tests!(
-    sqlite_file,
-    adapter_conformance::backends::sqlx::sqlite_file_spec
-);
-adapter_conformance::conformance_tests!(
-    sqlite_memory,
-    adapter_conformance::backends::sqlx::sqlite_memory_spec
-);
+use adapter_conformance::backends::sqlx;
+
+fn main() -> std::process::ExitCode {
+    adapter_conformance::test_main(&[
+        sqlx::postgres_spec,
+        sqlx::mariadb_spec,
+        sqlx::sqlite_file_spec,
+        sqlx::sqlite_memory_spec,
+    ])
+}

@@ -3,7 +3,7 @@
 //!
 //! Adding a backend: write `backends/<name>.rs` with a `spec()` (or several) and an
 //! [`Inspector`](crate::Inspector), gate it with a feature that pulls in the adapter crate,
-//! list it in [`all`], and call [`conformance_tests!`](crate::conformance_tests) from the
+//! list it in [`all`], and hand its spec to [`test_main`](crate::test_main) from the
 //! adapter crate's `tests/conformance.rs`.
 
 use crate::harness::BackendSpec;
