@@ -1,4 +1,5 @@
 #![cfg(unix)]
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 //! The sign-in flow end to end in a real headless Chromium driven over WebDriver: request a
 //! link → open it from the dev outbox → signed in → a second browser signs in too → "your
 //! sessions" lists 2 → sign out everywhere → both are signed out → a reused link is refused →
