@@ -1,0 +1,81 @@
+//! `cargo run -p axum-app`: email magic-link sign-in on 127.0.0.1:3000 over an embedded
+//! SQLite file, or over the database `--database-url` names.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum_app::{App, Orm, Settings};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// Email magic-link sign-in on axum over any adapter of the workspace.
+#[derive(Debug, Parser)]
+struct Cli {
+    /// `sqlite://…`, `postgres://…`, `mysql://…`, `redis://…` or `mongodb://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://axum-app.db?mode=rwc"
+    )]
+    database_url: String,
+    /// The library for SQL databases.
+    #[arg(long, value_enum, default_value_t = Orm::Sqlx)]
+    orm: Orm,
+    /// The key prefix on Redis.
+    #[arg(long)]
+    redis_prefix: Option<String>,
+    /// Where to listen (loopback: the session cookie is `Secure`, which browsers accept
+    /// over plain HTTP only on localhost).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Push a session's expiry forward at most this often, in seconds.
+    #[arg(long, default_value_t = 24 * 3600)]
+    session_refresh_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let mut settings = Settings::new(cli.database_url);
+    settings.orm = cli.orm;
+    settings.redis_prefix = cli.redis_prefix;
+    settings.session_refresh = Duration::from_secs(cli.session_refresh_secs);
+    let app = App::connect(settings).await?;
+    let listener = tokio::net::TcpListener::bind(cli.listen).await?;
+    app.serve(listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the requests under way");
+}
