@@ -138,8 +138,10 @@ SH
 set -e
 mkdir -p /run/mysqld /var/lib/mysql
 chown mysql: /run/mysqld /var/lib/mysql
-if [ ! -d /var/lib/mysql/mysql ]; then
-  mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db \
+# The package already made a data directory (root by unix socket only): the marker says
+# whether the suite's users are there.
+if [ ! -f /var/lib/mysql/.auth-adapters ]; then
+  [ -d /var/lib/mysql/mysql ] || mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db \
     --auth-root-authentication-method=normal >/dev/null
   # A server on a socket only, quiet (its "ready" line must not reach the log the suite
   # waits on), to add the users; then the real one.
@@ -157,6 +159,7 @@ CREATE DATABASE IF NOT EXISTS test;
 SQL
   mariadb-admin --socket=/run/mysqld/init.sock -u root shutdown
   wait "$pid" || true
+  touch /var/lib/mysql/.auth-adapters
 fi
 exec mariadbd --user=mysql --datadir=/var/lib/mysql --bind-address=0.0.0.0 \
   --skip-name-resolve --max-connections=500 "$@"

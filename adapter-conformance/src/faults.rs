@@ -150,10 +150,7 @@ impl ServerControl for DockerServer {
     }
     async fn restart(&self) -> Result<(), BoxError> {
         // The port binding is explicit, so the host port survives the restart.
-        Ok(self
-            .docker
-            .start_container(&self.running.id, None)
-            .await?)
+        Ok(self.docker.start_container(&self.running.id, None).await?)
     }
 }
 
@@ -342,9 +339,12 @@ pub async fn run_target(target: &FaultTarget) -> Option<DrillReport> {
         ServerKind::Container => DockerServer::start(&target.spec)
             .await
             .map(|(image, server)| (image, Box::new(server) as Box<dyn ServerControl>)),
-        ServerKind::Nx27017 => NxServer::start()
-            .await
-            .map(|server| ("nx-27017".to_owned(), Box::new(server) as Box<dyn ServerControl>)),
+        ServerKind::Nx27017 => NxServer::start().await.map(|server| {
+            (
+                "nx-27017".to_owned(),
+                Box::new(server) as Box<dyn ServerControl>,
+            )
+        }),
     };
     let (image, server) = match started {
         Ok(started) => started,
@@ -411,8 +411,9 @@ pub async fn run_drill(adapter: Arc<dyn Adapter>, server: &dyn ServerControl) ->
     // 1 and 2: pause under load, then resume.
     let load = Load::start(adapter.clone(), false);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let paused_at = Instant::now();
     server.pause().await.expect("pause");
+    // Calls that began before the engine froze the server may have been served.
+    let paused_at = Instant::now();
     tokio::time::sleep(limit + Duration::from_secs(1)).await;
     let resumed_at = Instant::now();
     server.resume().await.expect("resume");
@@ -542,7 +543,10 @@ impl Load {
                                 Ok(Some((session, user))) => {
                                     let want = format!("fault-u{caller}");
                                     assert_eq!(user.id, want, "a read returned another user");
-                                    assert_eq!(session.user_id, want, "a read returned another session");
+                                    assert_eq!(
+                                        session.user_id, want,
+                                        "a read returned another session"
+                                    );
                                     Ok(None)
                                 }
                                 Ok(None) => panic!("caller {caller}'s session is gone"),
@@ -571,7 +575,10 @@ impl Load {
         let mut all = Vec::new();
         for task in self.tasks {
             // A caller that panicked (a wrong user, a lost session) fails the drill here.
-            all.extend(task.await.unwrap_or_else(|e| panic!("a caller panicked: {e}")));
+            all.extend(
+                task.await
+                    .unwrap_or_else(|e| panic!("a caller panicked: {e}")),
+            );
         }
         all
     }

@@ -214,12 +214,19 @@ fn free_port() -> Result<u16, BoxError> {
 /// Starts the container `plan` says for this environment: the local image when its variable
 /// is set, else the Docker Hub image. Returns the image reference too, for messages.
 pub async fn start_planned(plan: &ContainerPlan) -> Result<(String, RunningContainer), BoxError> {
-    match plan.local.as_ref().and_then(|local| Some((local, local.image()?))) {
+    match plan
+        .local
+        .as_ref()
+        .and_then(|local| Some((local, local.image()?)))
+    {
         Some((local, image)) => {
             let running = local.start(&image).await?;
             Ok((image, running))
         }
-        None => Ok((format!("{}:{}", plan.image, plan.tag), (plan.start)().await?)),
+        None => Ok((
+            format!("{}:{}", plan.image, plan.tag),
+            (plan.start)().await?,
+        )),
     }
 }
 
