@@ -526,7 +526,7 @@ impl Load {
                     while !stop.load(Ordering::Relaxed) {
                         n += 1;
                         let started = Instant::now();
-                        let result = if writes && n % 2 == 0 {
+                        let result = if writes && n.is_multiple_of(2) {
                             let id = format!("fault-w{caller}-{n}-{}", uuid::Uuid::now_v7());
                             match adapter.create_user(User::with_id(id.clone())).await {
                                 Ok(user) => {

@@ -11,7 +11,7 @@ fn drill(name: &str) {
         .worker_threads(4)
         .enable_all()
         .build()
-        .unwrap();
+        .expect("a tokio runtime");
     runtime.block_on(async {
         faults::run_target(&target).await;
     });
