@@ -58,27 +58,33 @@ pub enum Source {
     },
 }
 
-/// A testcontainers image for a backend.
+/// A testcontainers image for a backend: a local image named by an environment variable
+/// (built by `ci/images.sh` where no registry answers), else the Docker Hub image.
 #[derive(Clone)]
 pub struct ContainerPlan {
-    /// Image name, e.g. `postgres`.
+    /// Docker Hub image name, e.g. `postgres`.
     pub image: &'static str,
-    /// Image tag, e.g. `16-alpine`.
+    /// Docker Hub image tag, e.g. `16-alpine`.
     pub tag: &'static str,
-    /// Starts it.
+    /// Starts the Docker Hub image.
     pub start: StartFn,
+    /// How to run a local image of the same server, when its variable is set.
+    pub local: Option<LocalImage>,
 }
 
 impl ContainerPlan {
-    /// `image:tag`, as `docker` names it.
+    /// The image this plan would start, as `docker` names it: the local image when its
+    /// variable is set, else the Docker Hub `image:tag`.
     ///
     /// ```
     /// # use adapter_conformance::harness::ContainerPlan;
-    /// # let plan = ContainerPlan { image: "redis", tag: "7", start: || unreachable!() };
+    /// # let plan = ContainerPlan { image: "redis", tag: "7", start: || unreachable!(), local: None };
     /// assert_eq!(plan.image_ref(), "redis:7");
     /// ```
     pub fn image_ref(&self) -> String {
-        format!("{}:{}", self.image, self.tag)
+        self.local
+            .and_then(|local| local.image())
+            .unwrap_or_else(|| format!("{}:{}", self.image, self.tag))
     }
 }
 
@@ -88,10 +94,69 @@ impl fmt::Debug for ContainerPlan {
     }
 }
 
+/// A server image of your own (e.g. `auth-adapters/postgres:17` from `ci/images.sh`),
+/// started with testcontainers' `GenericImage` when [`LocalImage::image_var`] is set and
+/// the backend's URL variable is not.
+///
+/// ```
+/// use adapter_conformance::harness::LocalImage;
+/// let redis = LocalImage {
+///     image_var: "AUTH_TEST_REDIS_IMAGE",
+///     port: 6379,
+///     ready: "Ready to accept connections",
+///     url: |host, port| format!("redis://{host}:{port}"),
+/// };
+/// assert_eq!((redis.url)("127.0.0.1", 40000), "redis://127.0.0.1:40000");
+/// ```
+#[derive(Clone, Copy)]
+pub struct LocalImage {
+    /// The variable holding the image reference, e.g. `AUTH_TEST_POSTGRES_IMAGE`.
+    pub image_var: &'static str,
+    /// The server's port inside the container.
+    pub port: u16,
+    /// The log line (stdout or stderr) that says the server accepts connections.
+    pub ready: &'static str,
+    /// The server URL from the host and the mapped port.
+    pub url: fn(&str, u16) -> String,
+}
+
+impl fmt::Debug for LocalImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalImage")
+            .field("image_var", &self.image_var)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalImage {
+    /// The image reference from [`LocalImage::image_var`], when set and not blank.
+    pub fn image(&self) -> Option<String> {
+        env_url(self.image_var)
+    }
+
+    /// Starts `image` (`name:tag`) with its port on a free port of 127.0.0.1.
+    pub async fn start(&self, image: &str) -> Result<RunningContainer, BoxError> {
+        use testcontainers::core::{ContainerPort, WaitFor};
+        use testcontainers::GenericImage;
+
+        let (name, tag) = image.rsplit_once(':').unwrap_or((image, "latest"));
+        let generic = GenericImage::new(name, tag)
+            .with_exposed_port(ContainerPort::Tcp(self.port))
+            .with_wait_for(WaitFor::message_on_either_std(self.ready));
+        start_container(generic, tag, self.port, self.url).await
+    }
+}
+
 /// A started container: its URL and whatever keeps it alive.
 pub struct RunningContainer {
     /// The URL of the server inside, as seen from the host.
     pub url: String,
+    /// The Docker id of the container, for the fault tests (pause, kill, start).
+    pub id: String,
+    /// The port on 127.0.0.1 the server's port is published on; fixed for the container's
+    /// life, also across a kill and a start.
+    pub host_port: u16,
     /// Dropping this removes the container (inside a tokio runtime).
     pub guard: Box<dyn Any + Send + Sync>,
 }
@@ -100,13 +165,16 @@ impl fmt::Debug for RunningContainer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunningContainer")
             .field("url", &self.url)
+            .field("id", &self.id)
             .finish_non_exhaustive()
     }
 }
 
-/// Starts `image` at `tag` with testcontainers and returns the URL `url` builds from the
-/// host and the host port mapped to `port`; the container lives as long as the guard.
-/// Every backend's [`ContainerPlan::start`] is this one call.
+/// Starts `image` at `tag` with testcontainers, its `port` published on a free port of
+/// 127.0.0.1 only (chosen here, so it stays the same when the container is killed and
+/// started again), and returns the URL `url` builds from the host and that port; the
+/// container lives as long as the guard. Every backend's [`ContainerPlan::start`] is this
+/// one call.
 pub async fn start_container<I>(
     image: I,
     tag: &str,
@@ -116,16 +184,156 @@ pub async fn start_container<I>(
 where
     I: testcontainers::Image + 'static,
 {
+    use testcontainers::bollard::models::PortBinding;
+    use testcontainers::core::ContainerPort;
     use testcontainers::runners::AsyncRunner;
     use testcontainers::ImageExt;
 
-    let container = image.with_tag(tag).start().await?;
-    let host = container.get_host().await?.to_string();
-    let host_port = container.get_host_port_ipv4(port).await?;
+    let host_port = free_port()?;
+    let bindings = std::collections::HashMap::from([(
+        format!("{port}/tcp"),
+        Some(vec![PortBinding {
+            host_ip: Some("127.0.0.1".to_owned()),
+            host_port: Some(host_port.to_string()),
+        }]),
+    )]);
+    let container = image
+        .with_tag(tag)
+        .with_mapped_port(host_port, ContainerPort::Tcp(port))
+        .with_label(CONTAINER_LABEL, "1")
+        .with_startup_timeout(Duration::from_secs(120))
+        // testcontainers publishes on every address; the suite reaches servers on loopback.
+        .with_host_config_modifier(move |config| {
+            config.port_bindings = Some(bindings.clone());
+            config.publish_all_ports = Some(false);
+        })
+        .start()
+        .await?;
     Ok(RunningContainer {
-        url: url(&host, host_port),
+        url: url("127.0.0.1", host_port),
+        id: container.id().to_owned(),
+        host_port,
         guard: Box::new(container),
     })
+}
+
+/// The label on every container the suite starts (`docker ps -a --filter label=…` finds
+/// leftovers of a killed test process).
+pub const CONTAINER_LABEL: &str = "auth-adapters.conformance";
+
+fn free_port() -> Result<u16, BoxError> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Starts the container `plan` says for this environment: the local image when its variable
+/// is set, else the Docker Hub image. Returns the image reference too, for messages.
+pub async fn start_planned(plan: &ContainerPlan) -> Result<(String, RunningContainer), BoxError> {
+    match plan
+        .local
+        .as_ref()
+        .and_then(|local| Some((local, local.image()?)))
+    {
+        Some((local, image)) => {
+            let running = local.start(&image).await?;
+            Ok((image, running))
+        }
+        None => Ok((
+            format!("{}:{}", plan.image, plan.tag),
+            (plan.start)().await?,
+        )),
+    }
+}
+
+/// A server container shared by every backend of the process that asks for the same image
+/// (`postgres`, `diesel-postgres` and `seaorm-postgres` use one), started on first use.
+#[derive(Debug, Clone)]
+pub struct SharedContainer {
+    /// The image reference it runs.
+    pub image: String,
+    /// The server URL on 127.0.0.1.
+    pub url: String,
+    /// The Docker id.
+    pub id: String,
+}
+
+type ContainerCell = Arc<tokio::sync::OnceCell<Result<SharedContainer, String>>>;
+
+struct Containers {
+    by_image: std::collections::HashMap<String, ContainerCell>,
+    guards: Vec<Box<dyn Any + Send + Sync>>,
+}
+
+fn containers() -> &'static std::sync::Mutex<Containers> {
+    static CONTAINERS: OnceLock<std::sync::Mutex<Containers>> = OnceLock::new();
+    CONTAINERS.get_or_init(|| {
+        std::sync::Mutex::new(Containers {
+            by_image: std::collections::HashMap::new(),
+            guards: Vec::new(),
+        })
+    })
+}
+
+fn lock_containers() -> std::sync::MutexGuard<'static, Containers> {
+    containers()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The process's container for `plan`, started once per image and then shared; a start
+/// that failed is not retried (every backend on it gets the same reason).
+pub async fn shared_container(plan: &ContainerPlan) -> Result<SharedContainer, String> {
+    let key = match plan.local.as_ref().and_then(LocalImage::image) {
+        Some(image) => image,
+        None => format!("{}:{}", plan.image, plan.tag),
+    };
+    let cell = lock_containers().by_image.entry(key).or_default().clone();
+    cell.get_or_init(|| async {
+        let (image, running) = start_planned(plan)
+            .await
+            .map_err(|e| format!("the container did not start: {e}"))?;
+        let shared = SharedContainer {
+            image,
+            url: running.url,
+            id: running.id,
+        };
+        lock_containers().guards.push(running.guard);
+        Ok(shared)
+    })
+    .await
+    .clone()
+}
+
+/// Removes every container [`shared_container`] started in this process. A test process
+/// holds its backends in statics, which are never dropped: its harness calls this before
+/// it exits (the CLI does at the end of each command). Safe to call more than once, inside
+/// or outside a tokio runtime.
+pub fn remove_containers() {
+    let guards = {
+        let mut containers = lock_containers();
+        containers.by_image.clear();
+        std::mem::take(&mut containers.guards)
+    };
+    if guards.is_empty() {
+        return;
+    }
+    // Each drop removes its container; testcontainers needs a runtime for that.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        drop(guards);
+        return;
+    }
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => {
+            let removal = runtime.spawn(async move { drop(guards) });
+            let _ = runtime.block_on(removal);
+        }
+        Err(e) => eprintln!("could not remove the suite's containers: {e}"),
+    }
 }
 
 /// What the harness found for a backend.
@@ -146,26 +354,11 @@ impl fmt::Debug for Resolved {
     }
 }
 
-/// Keeps a container alive as long as the backend that uses it.
-struct ContainerBackend {
-    inner: Arc<dyn Backend>,
-    _container: RunningContainer,
-}
-
-impl fmt::Debug for ContainerBackend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-#[async_trait::async_trait]
-impl Backend for ContainerBackend {
-    async fn fixture(&self) -> Result<crate::Fixture, BoxError> {
-        self.inner.fixture().await
-    }
-}
-
-/// Finds a server for the backend, in the order of CONFORMANCE.md.
+/// Finds a server for the backend, in the order of CONFORMANCE.md: the URL variable, else
+/// a container (the local image its variable names, else the Docker Hub image) where a
+/// Docker engine answers, else a skip that says why. A container that cannot start (no
+/// such image, no registry to pull from) is a skip with the engine's reason too; the
+/// caller turns a skip into a failure when `AUTH_CONFORMANCE_REQUIRE` names the backend.
 pub async fn resolve(spec: &BackendSpec) -> Result<Resolved, BoxError> {
     match &spec.source {
         Source::Embedded => Ok(Resolved::Ready((spec.open)(None).await?)),
@@ -175,25 +368,17 @@ pub async fn resolve(spec: &BackendSpec) -> Result<Resolved, BoxError> {
             if let Some(url) = env_url(env_var) {
                 return Ok(Resolved::Ready((spec.open)(Some(url)).await?));
             }
-            let docker = docker_engine().err();
-            match (container, docker) {
-                (Some(plan), None) => {
-                    let running = (plan.start)().await?;
-                    let inner = (spec.open)(Some(running.url.clone())).await?;
-                    Ok(Resolved::Ready(Arc::new(ContainerBackend {
-                        inner,
-                        _container: running,
-                    })))
-                }
-                (plan, docker_why) => Ok(Resolved::Skipped(skip_line(
-                    spec,
-                    &match (plan, docker_why) {
-                        (None, _) => "it has no container image".to_owned(),
-                        (Some(_), Some(why)) => why,
-                        (Some(_), None) => "no container was started".to_owned(),
-                    },
-                ))),
-            }
+            let why = match (container, docker_engine()) {
+                (None, _) => "it has no container image".to_owned(),
+                (Some(_), Err(why)) => why,
+                (Some(plan), Ok(())) => match shared_container(plan).await {
+                    Ok(shared) => {
+                        return Ok(Resolved::Ready((spec.open)(Some(shared.url)).await?));
+                    }
+                    Err(why) => why,
+                },
+            };
+            Ok(Resolved::Skipped(skip_line(spec, &why)))
         }
     }
 }
@@ -215,11 +400,15 @@ pub fn skip_line(spec: &BackendSpec, why: &str) -> String {
         Source::Server {
             env_var,
             example_url,
-            ..
+            container,
         } => format!(
             "SKIPPED backend {name}: {env_var} is not set and {why}; \
-             set {env_var}={example_url} to run it{fail}",
+             set {env_var}={example_url}{image_hint} to run it{fail}",
             name = spec.name,
+            image_hint = match container.as_ref().and_then(|plan| plan.local) {
+                Some(local) => format!(" (or {}=<a local image>)", local.image_var),
+                None => String::new(),
+            },
         ),
         Source::Embedded => format!("SKIPPED backend {}: {why}{fail}", spec.name),
     }

@@ -58,6 +58,7 @@
 pub mod backends;
 pub mod bench;
 pub mod check;
+pub mod faults;
 mod fixture;
 pub mod harness;
 mod registry;

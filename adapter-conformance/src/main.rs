@@ -90,6 +90,8 @@ fn main() -> ExitCode {
             Command::List => list(),
         }
     });
+    // The containers the harness started for this run, removed before the process ends.
+    harness::remove_containers();
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

@@ -74,7 +74,10 @@ pub fn test_main(specs: &[fn() -> BackendSpec]) -> ExitCode {
     if should_announce(&args) {
         announce(&skipped);
     }
-    libtest_mimic::run(&args, trials).exit_code()
+    let conclusion = libtest_mimic::run(&args, trials);
+    // The backends live in statics, never dropped: their containers go now.
+    harness::remove_containers();
+    conclusion.exit_code()
 }
 
 /// Whether this invocation is the one that tells a person about skipped backends.

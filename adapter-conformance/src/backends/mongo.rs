@@ -48,6 +48,7 @@ pub fn mongo_spec() -> BackendSpec {
                 image: IMAGE,
                 tag: TAG,
                 start: start_container,
+                local: None,
             }),
         },
         open: |url| Box::pin(open(url)),

@@ -22,7 +22,7 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
-use crate::harness::{BackendSpec, ContainerPlan, RunningContainer, Source};
+use crate::harness::{BackendSpec, ContainerPlan, LocalImage, RunningContainer, Source};
 
 /// The environment variable with the Redis URL.
 pub const ENV_VAR: &str = "AUTH_TEST_REDIS_URL";
@@ -32,6 +32,14 @@ pub const EXAMPLE_URL: &str = "redis://127.0.0.1:6379";
 pub const IMAGE: &str = "redis";
 /// The container image tag.
 pub const TAG: &str = "7";
+/// A local Redis or Valkey image (e.g. `auth-adapters/valkey:8` from `ci/images.sh`),
+/// used when `AUTH_TEST_REDIS_IMAGE` names it.
+pub const LOCAL: LocalImage = LocalImage {
+    image_var: "AUTH_TEST_REDIS_IMAGE",
+    port: 6379,
+    ready: "Ready to accept connections",
+    url: container_url,
+};
 /// The timeout of the adapter pointed at a dead port.
 pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -51,6 +59,7 @@ pub fn redis_spec() -> BackendSpec {
                 image: IMAGE,
                 tag: TAG,
                 start: start_container,
+                local: Some(LOCAL),
             }),
         },
         open: |url| Box::pin(open(url)),

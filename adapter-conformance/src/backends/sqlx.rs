@@ -22,7 +22,7 @@ use auth_core::{
 use futures::future::BoxFuture;
 
 use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
-use crate::harness::{BackendSpec, ContainerPlan, RunningContainer, Source};
+use crate::harness::{BackendSpec, ContainerPlan, LocalImage, RunningContainer, Source};
 
 /// The variable holding the PostgreSQL server URL (any database; the suite creates its own).
 pub const POSTGRES_ENV: &str = "AUTH_TEST_POSTGRES_URL";
@@ -33,6 +33,23 @@ pub const MARIADB_ENV: &str = "AUTH_TEST_MARIADB_URL";
 pub const POSTGRES_IMAGE: (&str, &str) = ("postgres", "16-alpine");
 /// The MariaDB image the container path starts.
 pub const MARIADB_IMAGE: (&str, &str) = ("mariadb", "11");
+
+/// A local PostgreSQL image (e.g. `auth-adapters/postgres:17` from `ci/images.sh`), used
+/// when `AUTH_TEST_POSTGRES_IMAGE` names it: trust authentication, user `postgres`.
+pub const POSTGRES_LOCAL: LocalImage = LocalImage {
+    image_var: "AUTH_TEST_POSTGRES_IMAGE",
+    port: 5432,
+    ready: "database system is ready to accept connections",
+    url: postgres_container_url,
+};
+/// A local MariaDB image (e.g. `auth-adapters/mariadb:11.8`), used when
+/// `AUTH_TEST_MARIADB_IMAGE` names it: root without a password, database `test`.
+pub const MARIADB_LOCAL: LocalImage = LocalImage {
+    image_var: "AUTH_TEST_MARIADB_IMAGE",
+    port: 3306,
+    ready: "ready for connections",
+    url: mariadb_container_url,
+};
 
 /// The acquire timeout of the adapters pointed at a dead server (scenario 28).
 pub(crate) const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -110,6 +127,7 @@ pub fn postgres_spec() -> BackendSpec {
                 image: POSTGRES_IMAGE.0,
                 tag: POSTGRES_IMAGE.1,
                 start: start_postgres,
+                local: Some(POSTGRES_LOCAL),
             }),
         },
         open: |url| Box::pin(ServerBackend::<SqlxAdapter>::open(Server::Postgres, url)),
@@ -127,6 +145,7 @@ pub fn mariadb_spec() -> BackendSpec {
                 image: MARIADB_IMAGE.0,
                 tag: MARIADB_IMAGE.1,
                 start: start_mariadb,
+                local: Some(MARIADB_LOCAL),
             }),
         },
         open: |url| Box::pin(ServerBackend::<SqlxAdapter>::open(Server::MariaDb, url)),

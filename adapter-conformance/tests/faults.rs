@@ -1,0 +1,38 @@
+//! The fault drill of `adapter_conformance::faults` on every server backend: pause under 32
+//! callers, resume, kill and restart mid-load. Each server is the test's own (a container
+//! of the backend's image, or an nx-27017 process for Mongo); skipped with the reason when
+//! it cannot be had here, a failure when `AUTH_CONFORMANCE_REQUIRE` names the backend.
+
+use adapter_conformance::faults;
+
+fn drill(name: &str) {
+    let target = faults::target(name).unwrap_or_else(|| panic!("no fault target {name}"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        faults::run_target(&target).await;
+    });
+}
+
+macro_rules! drills {
+    ($($test:ident => $name:literal,)*) => {$(
+        #[test]
+        fn $test() {
+            drill($name);
+        }
+    )*};
+}
+
+drills! {
+    postgres => "postgres",
+    mariadb => "mariadb",
+    diesel_postgres => "diesel-postgres",
+    diesel_mariadb => "diesel-mariadb",
+    seaorm_postgres => "seaorm-postgres",
+    seaorm_mariadb => "seaorm-mariadb",
+    redis => "redis",
+    mongo => "mongo",
+}
