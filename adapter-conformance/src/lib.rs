@@ -55,6 +55,7 @@ pub mod backends;
 pub mod bench;
 pub mod check;
 mod fixture;
+pub mod floor;
 pub mod harness;
 mod registry;
 pub mod relay;

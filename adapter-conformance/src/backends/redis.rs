@@ -119,6 +119,7 @@ impl Backend for RedisBackend {
                 adapter,
                 conn,
                 keys: KeyLayout::new(prefix)?,
+                url: self.url.clone(),
             }),
         })
     }
@@ -130,6 +131,8 @@ pub struct RedisInspector {
     adapter: RedisAdapter,
     conn: MultiplexedConnection,
     keys: KeyLayout,
+    /// The server's URL, for `bench`'s raw floor.
+    url: String,
 }
 
 fn object(raw: &str) -> Result<Map<String, Value>, BoxError> {
@@ -371,6 +374,13 @@ impl Inspector for RedisInspector {
 
     async fn teardown(&self) -> Result<(), BoxError> {
         teardown_prefix(&self.conn, &self.keys).await
+    }
+
+    fn raw_target(&self) -> Option<crate::floor::RawTarget> {
+        Some(crate::floor::RawTarget::Redis {
+            url: self.url.clone(),
+            key_prefix: self.keys.prefix().to_owned(),
+        })
     }
 }
 
