@@ -472,7 +472,11 @@ pub async fn run(
 ) -> Result<Vec<Measurement>, BoxError> {
     let fixture = backend.fixture().await?;
     let outcome = measure(name, &fixture, options).await;
-    fixture.inspector.teardown().await?;
+    // The figures stand even when removing tens of thousands of records fails (a Redis
+    // teardown can outlast the inspector's response timeout on a busy machine).
+    if let Err(e) = fixture.inspector.teardown().await {
+        tracing::error!(backend = name, "the benchmark fixture was not removed: {e}");
+    }
     outcome
 }
 

@@ -80,6 +80,8 @@ impl RawProbe {
 
     /// Reads the session `token` as caller `worker`; `true` when it was found.
     pub async fn read(&self, worker: usize, token: &str) -> Result<bool, BoxError> {
+        // Only the SQL probes pin a caller to a connection.
+        let _ = worker;
         match &self.inner {
             #[cfg(feature = "sqlx")]
             Inner::Postgres(conns) => conns.read_pg(worker, token).await,
