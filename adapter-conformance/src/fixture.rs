@@ -79,6 +79,11 @@ pub trait Inspector: Send + Sync {
     /// Drops the fixture's database, schema, prefix or file. Called after every scenario,
     /// passed or failed.
     async fn teardown(&self) -> Result<(), BoxError>;
+    /// Where the fixture's data lives, for `bench` to measure the raw driver on the same
+    /// server and tables; `None` (the default) when the backend has no raw floor.
+    fn raw_target(&self) -> Option<crate::floor::RawTarget> {
+        None
+    }
 }
 
 /// What [`Inspector::records_of_user`] found.

@@ -60,6 +60,7 @@ pub mod bench;
 pub mod check;
 pub mod faults;
 mod fixture;
+pub mod floor;
 pub mod harness;
 mod registry;
 pub mod relay;

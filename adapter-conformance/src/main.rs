@@ -22,7 +22,7 @@ struct Cli {
 enum Command {
     /// Run the scenarios on the chosen backends (the default command).
     Check(CheckArgs),
-    /// Measure hot-path latencies (use a release build).
+    /// Measure the hot paths under load against the raw driver (use a release build).
     Bench(BenchArgs),
     /// List the backends compiled in and the scenarios.
     List,
@@ -58,13 +58,41 @@ struct CheckArgs {
 struct BenchArgs {
     #[command(flatten)]
     selection: Selection,
-    /// Calls measured per operation.
-    #[arg(short = 'n', long, default_value_t = 2000)]
-    iterations: usize,
-    /// Put a counting TCP relay between each server backend and its server, and report the
-    /// round trips per call (latencies then include the relay's hop).
+    /// Calls per phase (over all callers). With --seconds, whichever comes first ends the
+    /// phase; with neither, a phase lasts 2 s.
+    #[arg(short = 'n', long)]
+    iterations: Option<u64>,
+    /// Length of each phase, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    seconds: Option<f64>,
+    /// Concurrency levels, comma-separated: one phase per level and operation.
+    #[arg(short, long, value_delimiter = ',', default_value = "1,32")]
+    concurrency: Vec<usize>,
+    /// Users seeded, each with one account and one session.
+    #[arg(long, default_value_t = 10_000)]
+    users: usize,
+    /// Operations, comma-separated (default: all): session-read-hit, session-read-miss,
+    /// create-session, update-session, delete-session, create-token, use-token,
+    /// user-by-email, user-by-account.
+    #[arg(long, value_delimiter = ',', value_name = "OPS")]
+    ops: Vec<String>,
+    /// Runs of each phase; every figure is the median over them.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Skip the raw driver floor.
+    #[arg(long)]
+    no_floor: bool,
+    /// Count round trips per call with a TCP relay between each server backend and its
+    /// server (a separate, sequential pass; the timed phases go direct).
     #[arg(long)]
     round_trips: bool,
+    /// Compare with an earlier `bench --json` output: a fall of ops/s beyond the tolerance
+    /// on any of the adapter's rows is reported and makes the exit status 1.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<std::path::PathBuf>,
+    /// The regression tolerance of --baseline, in percent.
+    #[arg(long, default_value_t = 15.0, value_name = "PERCENT")]
+    tolerance: f64,
 }
 
 fn main() -> ExitCode {
@@ -213,67 +241,89 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
         eprintln!("note: this is a debug build; measure with `cargo run --release -p adapter-conformance -- bench`");
     }
     let specs = selected(&args.selection)?;
-    let mut all = serde_json::Map::new();
+    let ops = if args.ops.is_empty() {
+        bench::Op::ALL.to_vec()
+    } else {
+        args.ops
+            .iter()
+            .map(|name| bench::Op::parse(name).ok_or_else(|| format!("unknown operation {name:?}")))
+            .collect::<Result<_, _>>()?
+    };
+    let duration = match (args.seconds, args.iterations) {
+        (Some(s), _) if !(s.is_finite() && s > 0.0) => {
+            return Err(format!("--seconds must be positive, not {s}"))
+        }
+        (Some(s), _) => Some(std::time::Duration::from_secs_f64(s)),
+        (None, None) => Some(std::time::Duration::from_secs(2)),
+        (None, Some(_)) => None,
+    };
+    if args.concurrency.contains(&0) {
+        return Err("a concurrency level must be at least 1".to_owned());
+    }
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("baseline {}: {e}", path.display()))?;
+            Some(bench::parse_baseline(&text).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let options = bench::LoadOptions {
+        users: args.users,
+        concurrency: args.concurrency.clone(),
+        duration,
+        calls: args.iterations,
+        ops: ops.clone(),
+        runs: args.runs,
+        raw_floor: !args.no_floor,
+    };
+    let mut rows = Vec::new();
     let mut ok = true;
     for spec in &specs {
-        let relay = match (&spec.source, args.round_trips) {
-            (harness::Source::Server { env_var, .. }, true) => {
-                let url = harness::env_url(env_var)
-                    .ok_or_else(|| format!("--round-trips needs {env_var} for {}", spec.name))?;
-                let server =
-                    relay::server_of(&url).ok_or_else(|| format!("no host:port in {env_var}"))?;
-                let relay = relay::Relay::start(&server)
-                    .await
-                    .map_err(|e| format!("relay for {}: {e}", spec.name))?;
-                let through = relay::through(&url, relay.addr())
-                    .ok_or_else(|| format!("no host:port in {env_var}"))?;
-                Some((relay, through))
-            }
-            _ => None,
-        };
-        let opened = match &relay {
-            Some((_, url)) => (spec.open)(Some(url.clone()))
-                .await
-                .map_err(|e| e.to_string()),
-            None => open(spec).await.map_err(|report| {
-                ok &= report.status != BackendStatus::Error;
-                report.reason.unwrap_or_default()
-            }),
-        };
-        let backend = match opened {
+        let backend = match open(spec).await {
             Ok(backend) => backend,
-            Err(why) => {
-                eprintln!("{why}");
+            Err(report) => {
+                ok &= report.status != BackendStatus::Error;
+                eprintln!("{}", report.reason.unwrap_or_default());
                 continue;
             }
         };
-        eprintln!(
-            "[{}] measuring {} calls per operation…",
-            spec.name, args.iterations
-        );
-        let counting = relay.as_ref().map(|(relay, _)| relay);
-        match bench::run(backend.as_ref(), args.iterations, counting).await {
-            Ok(results) => {
-                if !args.selection.json {
-                    println!("\n== {} ==", spec.name);
-                    println!(
-                        "{:<30} {:>8} {:>12} {:>12} {:>12} {:>12}",
-                        "operation", "calls", "median µs", "p95 µs", "p99 µs", "round trips"
-                    );
-                    for r in &results {
-                        let trips = r
-                            .round_trips
-                            .map_or_else(|| "-".to_owned(), |t| format!("{t:.2}"));
-                        println!(
-                            "{:<30} {:>8} {:>12.1} {:>12.1} {:>12.1} {:>12}",
-                            r.operation, r.iterations, r.median_us, r.p95_us, r.p99_us, trips
-                        );
+        let trips = match (&spec.source, args.round_trips) {
+            (harness::Source::Server { .. }, true) => {
+                eprintln!("[{}] counting round trips through a relay…", spec.name);
+                match count_round_trips(spec, &ops).await {
+                    Ok(trips) => Some(trips),
+                    Err(e) => {
+                        eprintln!("[{}] round trips: {e}", spec.name);
+                        ok = false;
+                        None
                     }
                 }
-                all.insert(
-                    spec.name.to_owned(),
-                    serde_json::to_value(&results).map_err(|e| e.to_string())?,
-                );
+            }
+            _ => None,
+        };
+        eprintln!(
+            "[{}] seeding {} users, then {} operations at c = {:?}…",
+            spec.name,
+            args.users,
+            ops.len(),
+            args.concurrency
+        );
+        match bench::run(spec.name, backend.as_ref(), &options).await {
+            Ok(mut measured) => {
+                for row in measured.iter_mut().filter(|r| r.implementation == "ours") {
+                    row.round_trips = trips.as_ref().and_then(|t| {
+                        bench::Op::parse(&row.operation).and_then(|op| t.get(&op).copied())
+                    });
+                }
+                if args.selection.json {
+                    for row in &measured {
+                        println!("{}", serde_json::to_string(row).map_err(|e| e.to_string())?);
+                    }
+                } else {
+                    print!("{}", bench::render_table(&measured));
+                }
+                rows.extend(measured);
             }
             Err(e) => {
                 eprintln!("[{}] benchmark failed: {e}", spec.name);
@@ -281,10 +331,56 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
             }
         }
     }
-    if args.selection.json {
-        println!("{}", serde_json::Value::Object(all));
+    if let Some(baseline) = baseline {
+        let tolerance = args.tolerance / 100.0;
+        let (matched, flagged) = bench::compare(&rows, &baseline, tolerance);
+        eprintln!(
+            "baseline: {matched} rows compared, {} slower by more than {}%",
+            flagged.len(),
+            args.tolerance
+        );
+        for r in &flagged {
+            eprintln!(
+                "REGRESSION {} {} c={}: {:.0} ops/s, baseline {:.0} ({:+.1}%)",
+                r.now.backend,
+                r.now.operation,
+                r.now.concurrency,
+                r.now.ops_per_sec,
+                r.baseline_ops_per_sec,
+                (r.now.ops_per_sec / r.baseline_ops_per_sec - 1.0) * 100.0
+            );
+        }
+        if matched == 0 {
+            eprintln!("baseline: no row matched (other backends, operations or levels?)");
+        }
+        ok &= flagged.is_empty();
     }
     Ok(ok)
+}
+
+/// Opens `spec` a second time through a counting relay and counts each operation's round
+/// trips per call.
+async fn count_round_trips(
+    spec: &BackendSpec,
+    ops: &[bench::Op],
+) -> Result<std::collections::HashMap<bench::Op, f64>, String> {
+    let harness::Source::Server { env_var, .. } = &spec.source else {
+        return Err("not a server backend".to_owned());
+    };
+    let url = harness::env_url(env_var)
+        .ok_or_else(|| format!("--round-trips needs {env_var} for {}", spec.name))?;
+    let server = relay::server_of(&url).ok_or_else(|| format!("no host:port in {env_var}"))?;
+    let relay = relay::Relay::start(&server)
+        .await
+        .map_err(|e| format!("relay for {}: {e}", spec.name))?;
+    let through =
+        relay::through(&url, relay.addr()).ok_or_else(|| format!("no host:port in {env_var}"))?;
+    let backend = (spec.open)(Some(through))
+        .await
+        .map_err(|e| e.to_string())?;
+    bench::round_trips(backend.as_ref(), &relay, ops, 20)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn list() -> Result<bool, String> {

@@ -902,14 +902,15 @@ impl Store for RedisAdapter {
     async fn find_session_and_user(
         &self,
         session_token: &str,
-        now: DateTime<Utc>,
+        // Not sent: the key's `PEXPIREAT` already hides an expired session, and the policy
+        // layer compares `expires` with this `now` on the way out.
+        _now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
         let op = Operation::GetSessionAndUser;
         let mut invocation = scripts::GET_SESSION_AND_USER.prepare_invoke();
         invocation
             .key(self.keys.session(session_token))
-            .arg(self.keys.prefix())
-            .arg(records::expires_ms(now));
+            .arg(self.keys.prefix());
         match self.invoke(op, &invocation).await? {
             Reply::Absent => Ok(None),
             Reply::Records(pair) => match pair.as_slice() {

@@ -66,8 +66,10 @@
 //! ## Expiry
 //!
 //! Sessions and verification tokens expire in Redis itself (`PEXPIREAT` from `expires`;
-//! one already expired is accepted and not stored). Reads and changes compare `expires`
-//! with the policy layer's `now`: `update_session` applies only to a live session and never
+//! one already expired is accepted and not stored). The session read leaves expiry to Redis
+//! (an expired key is gone) and to the policy layer, which compares `expires` with its `now`
+//! on the way out, so its script is two `GET`s and no clock; changes compare `expires` with
+//! the policy layer's `now`: `update_session` applies only to a live session and never
 //! revives an expired one. Index entries that point at nothing (an expired session) are
 //! dropped by `list_sessions`, `list_accounts`, `list_authenticators` and `delete_sessions`,
 //! and by `delete_expired`, which sweeps the expiry sorted sets: call it now and then (e.g.
@@ -104,3 +106,16 @@ pub use options::{
 
 /// The redis-rs version this crate is built on, so users name the same one.
 pub use redis;
+
+/// Sources of the hot-path scripts, for benchmarks that run them raw (the floor the
+/// adapter is compared with by `adapter-conformance bench`). The adapter itself calls them
+/// by SHA1 through [`redis::Script`].
+pub mod bench_scripts {
+    /// `get_session_and_user.lua`: `KEYS[1]` the session key, `ARGV[1]` the key prefix;
+    /// replies `{session record, user record}` or nil.
+    ///
+    /// ```
+    /// assert!(adapter_redis::bench_scripts::GET_SESSION_AND_USER.contains("redis.call('GET'"));
+    /// ```
+    pub const GET_SESSION_AND_USER: &str = include_str!("scripts/get_session_and_user.lua");
+}

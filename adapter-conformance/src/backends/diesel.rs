@@ -85,7 +85,7 @@ pub fn sqlite_memory_spec() -> BackendSpec {
 impl TablesAdapter for DieselAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
         let adapter = DieselAdapter::builder(url)
-            .max_connections(8)
+            .max_connections(super::sqlx::FIXTURE_CONNECTIONS as usize)
             .acquire_timeout(FIXTURE_TIMEOUT)
             .connect()
             .await?;

@@ -128,6 +128,7 @@ impl Backend for RedisBackend {
                 adapter,
                 conn,
                 keys: KeyLayout::new(prefix)?,
+                url: self.url.clone(),
             }),
         })
     }
@@ -139,6 +140,8 @@ pub struct RedisInspector {
     adapter: RedisAdapter,
     conn: MultiplexedConnection,
     keys: KeyLayout,
+    /// The server's URL, for `bench`'s raw floor.
+    url: String,
 }
 
 fn object(raw: &str) -> Result<Map<String, Value>, BoxError> {
@@ -380,6 +383,13 @@ impl Inspector for RedisInspector {
 
     async fn teardown(&self) -> Result<(), BoxError> {
         teardown_prefix(&self.conn, &self.keys).await
+    }
+
+    fn raw_target(&self) -> Option<crate::floor::RawTarget> {
+        Some(crate::floor::RawTarget::Redis {
+            url: self.url.clone(),
+            key_prefix: self.keys.prefix().to_owned(),
+        })
     }
 }
 

@@ -86,7 +86,7 @@ pub fn sqlite_memory_spec() -> BackendSpec {
 impl TablesAdapter for SeaOrmAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
         let adapter = SeaOrmAdapter::builder(url)
-            .max_connections(8)
+            .max_connections(super::sqlx::FIXTURE_CONNECTIONS)
             .acquire_timeout(FIXTURE_TIMEOUT)
             .connect()
             .await?;

@@ -55,6 +55,8 @@ pub const MARIADB_LOCAL: LocalImage = LocalImage {
 pub(crate) const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The acquire timeout of the fixtures' adapters.
 pub(crate) const FIXTURE_TIMEOUT: Duration = Duration::from_secs(20);
+/// The pool size of the fixtures' adapters (and of `bench`'s raw floor, like for like).
+pub(crate) const FIXTURE_CONNECTIONS: u32 = 8;
 
 /// An adapter on the adapter-sqlx tables (prefix `auth_`): adapter-sqlx itself, or
 /// adapter-diesel, which shares the schema. The set-up code and the inspector of this
@@ -79,7 +81,7 @@ pub(crate) trait TablesAdapter: Adapter + Clone + Sized + 'static {
 impl TablesAdapter for SqlxAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
         let adapter = SqlxAdapter::builder(url)
-            .max_connections(8)
+            .max_connections(FIXTURE_CONNECTIONS)
             .acquire_timeout(FIXTURE_TIMEOUT)
             .connect()
             .await?;
@@ -367,6 +369,7 @@ impl<A: TablesAdapter> ServerBackend<A> {
                 server: self.server,
                 name: name.to_owned(),
             },
+            url,
         ))
     }
 }
@@ -454,7 +457,7 @@ impl<A: TablesAdapter> Backend for SqliteBackend<A> {
             Ok::<_, BoxError>((adapter, raw))
         };
         match set_up.await {
-            Ok((adapter, raw)) => Ok(fixture(adapter, raw, namespace)),
+            Ok((adapter, raw)) => Ok(fixture(adapter, raw, namespace, url)),
             Err(err) => {
                 if let Namespace::Directory(dir) = &namespace {
                     let _ = std::fs::remove_dir_all(dir);
@@ -482,13 +485,19 @@ pub(crate) enum Namespace {
     Memory,
 }
 
-fn fixture<A: TablesAdapter>(adapter: A, raw: RawPool, namespace: Namespace) -> Fixture {
+fn fixture<A: TablesAdapter>(
+    adapter: A,
+    raw: RawPool,
+    namespace: Namespace,
+    url: String,
+) -> Fixture {
     Fixture {
         adapter: Arc::new(adapter.clone()),
         inspector: Box::new(SqlxInspector {
             adapter,
             raw,
             namespace,
+            url,
         }),
     }
 }
@@ -499,6 +508,8 @@ pub(crate) struct SqlxInspector<A> {
     pub(crate) adapter: A,
     pub(crate) raw: RawPool,
     pub(crate) namespace: Namespace,
+    /// The fixture database's URL, for `bench`'s raw floor.
+    pub(crate) url: String,
 }
 
 /// An instant as epoch milliseconds, computed by the database itself.
@@ -821,6 +832,14 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
             Namespace::Directory(dir) => Ok(std::fs::remove_dir_all(dir)?),
             Namespace::Memory => Ok(()),
         }
+    }
+
+    fn raw_target(&self) -> Option<crate::floor::RawTarget> {
+        Some(crate::floor::RawTarget::Sql {
+            url: self.url.clone(),
+            table_prefix: self.adapter.table_prefix().to_owned(),
+            connections: FIXTURE_CONNECTIONS as usize,
+        })
     }
 }
 

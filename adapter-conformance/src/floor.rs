@@ -1,0 +1,318 @@
+//! The raw floor of `bench`: the session read an adapter performs, done with the bare driver
+//! on the same server and the same tables, so the report can say how close the adapter
+//! comes to what the driver can do.
+//!
+//! - SQL backends (adapter-sqlx, and adapter-diesel / adapter-seaorm, which use its tables):
+//!   adapter-sqlx's joined `SELECT` with sqlx, prepared once per connection (sqlx's
+//!   statement cache), on as many dedicated connections as the fixture's adapter pool holds.
+//!   Caller `w` uses connection `w % connections` behind a local lock: no pool, no ping.
+//!   For diesel and SeaORM backends the floor is therefore sqlx's, not their own driver's.
+//! - Redis: adapter-redis's `get_session_and_user.lua` by `EVALSHA`, and a plain `GET` of
+//!   the session key, on one multiplexed connection (the adapter's `ConnectionManager`
+//!   holds one too).
+
+use crate::fixture::BoxError;
+
+/// Where a fixture's data lives, as its inspector reports it
+/// ([`Inspector::raw_target`](crate::Inspector::raw_target)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawTarget {
+    /// A database on adapter-sqlx's schema.
+    Sql {
+        /// The fixture database's URL (`postgres:`, `mysql:` or `sqlite:`).
+        url: String,
+        /// The tables' prefix.
+        table_prefix: String,
+        /// The adapter's pool size: the floor opens as many connections.
+        connections: usize,
+    },
+    /// A Redis server with adapter-redis's key layout.
+    Redis {
+        /// The server's URL.
+        url: String,
+        /// The fixture's key prefix.
+        key_prefix: String,
+    },
+}
+
+/// One raw way to read a session, ready to be called by many callers at once.
+#[derive(Debug)]
+pub struct RawProbe {
+    /// What it measures, as the report names it: `raw-sql`, `raw-script` or `raw-get`.
+    pub name: &'static str,
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    #[cfg(feature = "sqlx")]
+    Postgres(sql::Conns<adapter_sqlx::sqlx::PgConnection>),
+    #[cfg(feature = "sqlx")]
+    MySql(sql::Conns<adapter_sqlx::sqlx::MySqlConnection>),
+    #[cfg(feature = "sqlx")]
+    Sqlite(sql::Conns<adapter_sqlx::sqlx::SqliteConnection>),
+    #[cfg(feature = "redis")]
+    Script(kv::ScriptProbe),
+    #[cfg(feature = "redis")]
+    Get(kv::GetProbe),
+    /// Keeps the enum inhabited when no driver is compiled in.
+    #[allow(dead_code)]
+    None,
+}
+
+impl RawProbe {
+    /// Opens the raw probes of `target`: one for SQL (`raw-sql`), two for Redis
+    /// (`raw-script`, then `raw-get`). The first is the floor the adapter is compared with.
+    pub async fn open(target: &RawTarget) -> Result<Vec<RawProbe>, BoxError> {
+        match target {
+            #[cfg(feature = "sqlx")]
+            RawTarget::Sql {
+                url,
+                table_prefix,
+                connections,
+            } => Ok(vec![sql::open(url, table_prefix, *connections).await?]),
+            #[cfg(feature = "redis")]
+            RawTarget::Redis { url, key_prefix } => kv::open(url, key_prefix).await,
+            #[allow(unreachable_patterns)]
+            _ => Err("the driver of this raw floor is not compiled in".into()),
+        }
+    }
+
+    /// Reads the session `token` as caller `worker`; `true` when it was found.
+    pub async fn read(&self, worker: usize, token: &str) -> Result<bool, BoxError> {
+        // Only the SQL probes pin a caller to a connection.
+        let _ = worker;
+        match &self.inner {
+            #[cfg(feature = "sqlx")]
+            Inner::Postgres(conns) => conns.read_pg(worker, token).await,
+            #[cfg(feature = "sqlx")]
+            Inner::MySql(conns) => conns.read_mysql(worker, token).await,
+            #[cfg(feature = "sqlx")]
+            Inner::Sqlite(conns) => conns.read_sqlite(worker, token).await,
+            #[cfg(feature = "redis")]
+            Inner::Script(probe) => probe.read(token).await,
+            #[cfg(feature = "redis")]
+            Inner::Get(probe) => probe.read(token).await,
+            Inner::None => Err("no raw floor".into()),
+        }
+    }
+}
+
+/// adapter-sqlx's session read (`dialect.rs`), the same text with `{p}` the table prefix and
+/// `$n` placeholders on PostgreSQL.
+///
+/// ```
+/// use adapter_conformance::floor::session_read_sql;
+/// let sql = session_read_sql("auth_", true);
+/// assert!(sql.contains("FROM auth_sessions s JOIN auth_users u"));
+/// assert!(sql.ends_with("WHERE s.session_token = $1 AND s.expires > $2"));
+/// ```
+pub fn session_read_sql(table_prefix: &str, numbered: bool) -> String {
+    let sql = format!(
+        "SELECT u.id, u.email, u.email_verified, u.name, u.image, \
+         s.session_token, s.expires \
+         FROM {table_prefix}sessions s JOIN {table_prefix}users u ON u.id = s.user_id \
+         WHERE s.session_token = ? AND s.expires > ?"
+    );
+    if numbered {
+        sql.replacen('?', "$1", 1).replacen('?', "$2", 1)
+    } else {
+        sql
+    }
+}
+
+#[cfg(feature = "sqlx")]
+mod sql {
+    use std::str::FromStr;
+
+    use adapter_sqlx::sqlx::{
+        self, mysql::MySqlConnectOptions, postgres::PgConnectOptions, sqlite::SqliteConnectOptions,
+        ConnectOptions, SqlSafeStr, SqlStr,
+    };
+    use auth_core::chrono::{DateTime, NaiveDateTime, Utc};
+    use tokio::sync::Mutex;
+
+    use super::{session_read_sql, Inner, RawProbe};
+    use crate::fixture::BoxError;
+
+    /// Dedicated connections and the statement they run.
+    #[derive(Debug)]
+    pub(super) struct Conns<C> {
+        conns: Vec<Mutex<C>>,
+        sql: SqlStr,
+    }
+
+    /// Opens `n` connections of one driver.
+    async fn connect_all<O: ConnectOptions>(
+        options: O,
+        n: usize,
+        sql: String,
+    ) -> Result<Conns<O::Connection>, BoxError>
+    where
+        O::Connection: Sized,
+    {
+        let mut conns = Vec::with_capacity(n);
+        for _ in 0..n.max(1) {
+            conns.push(Mutex::new(options.connect().await?));
+        }
+        Ok(Conns {
+            conns,
+            sql: sqlx::AssertSqlSafe(sql).into_sql_str(),
+        })
+    }
+
+    pub(super) async fn open(
+        url: &str,
+        table_prefix: &str,
+        connections: usize,
+    ) -> Result<RawProbe, BoxError> {
+        let scheme = url.split_once(':').map_or("", |(s, _)| s);
+        let inner = match scheme {
+            "postgres" | "postgresql" => Inner::Postgres(
+                connect_all(
+                    PgConnectOptions::from_str(url)?,
+                    connections,
+                    session_read_sql(table_prefix, true),
+                )
+                .await?,
+            ),
+            "mysql" | "mariadb" => {
+                let url = url.replacen("mariadb:", "mysql:", 1);
+                // The session options adapter-sqlx sets too.
+                let options = MySqlConnectOptions::from_str(&url)?
+                    .charset("utf8mb4")
+                    .timezone(Some("+00:00".to_owned()));
+                Inner::MySql(
+                    connect_all(options, connections, session_read_sql(table_prefix, false))
+                        .await?,
+                )
+            }
+            "sqlite" => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .foreign_keys(true)
+                    .busy_timeout(std::time::Duration::from_secs(20));
+                Inner::Sqlite(
+                    connect_all(options, connections, session_read_sql(table_prefix, false))
+                        .await?,
+                )
+            }
+            other => return Err(format!("no raw floor for URL scheme {other:?}").into()),
+        };
+        Ok(RawProbe {
+            name: "raw-sql",
+            inner,
+        })
+    }
+
+    /// The row the adapter decodes too, timestamps in each database's stored form.
+    type Row<T> = (
+        String,
+        Option<String>,
+        Option<T>,
+        Option<String>,
+        Option<String>,
+        String,
+        T,
+    );
+
+    macro_rules! read_with {
+        ($name:ident, $conn:ty, $stamp:ty, $now:expr) => {
+            impl Conns<$conn> {
+                pub(super) async fn $name(
+                    &self,
+                    worker: usize,
+                    token: &str,
+                ) -> Result<bool, BoxError> {
+                    let slot = &self.conns[worker % self.conns.len()];
+                    let mut conn = slot.lock().await;
+                    let row: Option<Row<$stamp>> = sqlx::query_as(self.sql.clone())
+                        .bind(token)
+                        .bind($now)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    Ok(row.is_some())
+                }
+            }
+        };
+    }
+
+    read_with!(read_pg, sqlx::PgConnection, DateTime<Utc>, Utc::now());
+    read_with!(
+        read_mysql,
+        sqlx::MySqlConnection,
+        NaiveDateTime,
+        Utc::now().naive_utc()
+    );
+    read_with!(
+        read_sqlite,
+        sqlx::SqliteConnection,
+        i64,
+        Utc::now().timestamp_millis()
+    );
+}
+
+#[cfg(feature = "redis")]
+mod kv {
+    use adapter_redis::keys::KeyLayout;
+    use adapter_redis::redis::{self, aio::MultiplexedConnection, AsyncCommands, Script, Value};
+
+    use super::{Inner, RawProbe};
+    use crate::fixture::BoxError;
+
+    /// The adapter's session-read script, by `EVALSHA`.
+    #[derive(Debug)]
+    pub(super) struct ScriptProbe {
+        conn: MultiplexedConnection,
+        script: Script,
+        keys: KeyLayout,
+    }
+
+    /// A plain `GET` of the session key.
+    #[derive(Debug)]
+    pub(super) struct GetProbe {
+        conn: MultiplexedConnection,
+        keys: KeyLayout,
+    }
+
+    pub(super) async fn open(url: &str, key_prefix: &str) -> Result<Vec<RawProbe>, BoxError> {
+        let client = redis::Client::open(url)?;
+        let conn = client.get_multiplexed_async_connection().await?;
+        let keys = KeyLayout::new(key_prefix)?;
+        let script = Script::new(adapter_redis::bench_scripts::GET_SESSION_AND_USER);
+        Ok(vec![
+            RawProbe {
+                name: "raw-script",
+                inner: Inner::Script(ScriptProbe {
+                    conn: conn.clone(),
+                    script,
+                    keys: keys.clone(),
+                }),
+            },
+            RawProbe {
+                name: "raw-get",
+                inner: Inner::Get(GetProbe { conn, keys }),
+            },
+        ])
+    }
+
+    impl ScriptProbe {
+        pub(super) async fn read(&self, token: &str) -> Result<bool, BoxError> {
+            let mut conn = self.conn.clone();
+            let reply: Value = self
+                .script
+                .key(self.keys.session(token))
+                .arg(self.keys.prefix())
+                .invoke_async(&mut conn)
+                .await?;
+            Ok(!matches!(reply, Value::Nil))
+        }
+    }
+
+    impl GetProbe {
+        pub(super) async fn read(&self, token: &str) -> Result<bool, BoxError> {
+            let mut conn = self.conn.clone();
+            let reply: Option<String> = conn.get(self.keys.session(token)).await?;
+            Ok(reply.is_some())
+        }
+    }
+}
