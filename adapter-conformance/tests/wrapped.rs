@@ -18,7 +18,10 @@ use auth_core::{
 };
 
 adapter_conformance::conformance_tests!(memory_hashed_sealed, crate::wrapped::memory_spec);
-adapter_conformance::conformance_tests!(sqlite_file_sealed_hashed, crate::wrapped::sqlite_file_spec);
+adapter_conformance::conformance_tests!(
+    sqlite_file_sealed_hashed,
+    crate::wrapped::sqlite_file_spec
+);
 adapter_conformance::conformance_tests!(postgres_hashed_sealed, crate::wrapped::postgres_spec);
 adapter_conformance::conformance_tests!(redis_sealed_hashed, crate::wrapped::redis_spec);
 
@@ -87,7 +90,10 @@ async fn store_every_secret(fx: &Fixture) -> Vec<String> {
     account.access_token = Some(secret("access-new"));
     account.refresh_token = Some(secret("refresh-new"));
     account.id_token = Some(secret("id-new"));
-    db.update_account(account).await.unwrap().expect("the account to update");
+    db.update_account(account)
+        .await
+        .unwrap()
+        .expect("the account to update");
 
     // Everything still reads back in clear through the adapter.
     assert!(db
@@ -95,13 +101,27 @@ async fn store_every_secret(fx: &Fixture) -> Vec<String> {
         .await
         .unwrap()
         .is_some());
-    let read = db.get_account("github", "raw-account").await.unwrap().unwrap();
+    let read = db
+        .get_account("github", "raw-account")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.access_token, Some(secret("access-new")));
 
-    ["session", "email", "access", "refresh", "id", "access-b", "access-new", "refresh-new", "id-new"]
-        .into_iter()
-        .map(secret)
-        .collect()
+    [
+        "session",
+        "email",
+        "access",
+        "refresh",
+        "id",
+        "access-b",
+        "access-new",
+        "refresh-new",
+        "id-new",
+    ]
+    .into_iter()
+    .map(secret)
+    .collect()
 }
 
 /// The acceptance test of issue 14: no session, email, access, refresh or id token in any
@@ -110,7 +130,8 @@ async fn store_every_secret(fx: &Fixture) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_clear_token_is_stored_by_a_wrapped_backend() {
     for (wrapped, plain) in pairs() {
-        let (Some(wrapped_backend), Some(plain_backend)) = (open(&wrapped).await, open(&plain).await)
+        let (Some(wrapped_backend), Some(plain_backend)) =
+            (open(&wrapped).await, open(&plain).await)
         else {
             continue;
         };
@@ -125,7 +146,10 @@ async fn no_clear_token_is_stored_by_a_wrapped_backend() {
             wrapped.name
         );
         for secret in &secrets {
-            let found: Vec<&String> = dump.iter().filter(|v| v.contains(secret.as_str())).collect();
+            let found: Vec<&String> = dump
+                .iter()
+                .filter(|v| v.contains(secret.as_str()))
+                .collect();
             assert!(
                 found.is_empty(),
                 "[{}] a clear token is stored: {secret} in {found:?}",
@@ -216,7 +240,10 @@ async fn turning_protection_on_ends_old_sessions_and_seals_old_accounts() {
             .unwrap()
             .unwrap();
         assert!(
-            stored.access_token.as_deref().is_some_and(|t| t.starts_with("enc:v1:k1:")),
+            stored
+                .access_token
+                .as_deref()
+                .is_some_and(|t| t.starts_with("enc:v1:k1:")),
             "[{}] rotate_user left {:?}",
             plain.name,
             stored.access_token

@@ -566,9 +566,7 @@ impl KeyRing {
             return Ok(stored.to_owned());
         };
         let (id, data) = rest.split_once(':').ok_or("it is cut short")?;
-        let cipher = self
-            .cipher(id)
-            .ok_or("its key id is not in the key ring")?;
+        let cipher = self.cipher(id).ok_or("its key id is not in the key ring")?;
         let blob = URL_SAFE_NO_PAD
             .decode(data)
             .map_err(|_| "it is not valid base64url")?;
@@ -579,8 +577,16 @@ impl KeyRing {
         let nonce = XNonce::try_from(nonce).map_err(|_| "it is cut short")?;
         let aad = associated_data(field, account, id);
         let clear = cipher
-            .decrypt(&nonce, Payload { msg: sealed, aad: &aad })
-            .map_err(|_| "it failed authentication (tampered, or moved from another account or field)")?;
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: sealed,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| {
+                "it failed authentication (tampered, or moved from another account or field)"
+            })?;
         String::from_utf8(clear).map_err(|_| "it is not UTF-8")
     }
 }
@@ -752,14 +758,20 @@ impl<A: Adapter + ?Sized> EncryptedAccountTokens<A> {
         async move {
             let mut rewritten = 0;
             for stored in self.inner.list_accounts(user_id).await? {
-                let stale = [&stored.access_token, &stored.refresh_token, &stored.id_token]
-                    .into_iter()
-                    .flatten()
-                    .any(|value| KeyRing::sealed_key_id(value) != Some(current));
+                let stale = [
+                    &stored.access_token,
+                    &stored.refresh_token,
+                    &stored.id_token,
+                ]
+                .into_iter()
+                .flatten()
+                .any(|value| KeyRing::sealed_key_id(value) != Some(current));
                 if !stale {
                     continue;
                 }
-                let clear = self.keys.open_account_for(Operation::UpdateAccount, stored)?;
+                let clear = self
+                    .keys
+                    .open_account_for(Operation::UpdateAccount, stored)?;
                 let resealed = self.seal_account(Operation::UpdateAccount, &clear)?;
                 if self.inner.update_account(resealed).await?.is_some() {
                     rewritten += 1;
@@ -1064,7 +1076,10 @@ mod tests {
     fn a_cut_or_garbled_value_is_an_error() {
         block_on(async {
             let (raw, db) = sealed_pair().await;
-            overwrite(&raw, "a", |a| a.refresh_token = Some("enc:v1:k1:AAAA".into())).await;
+            overwrite(&raw, "a", |a| {
+                a.refresh_token = Some("enc:v1:k1:AAAA".into())
+            })
+            .await;
             assert_does_not_open(db.get_account("github", "a").await);
             overwrite(&raw, "a", |a| a.refresh_token = Some("enc:v1:k1:**".into())).await;
             assert_does_not_open(db.get_account("github", "a").await);
@@ -1105,7 +1120,10 @@ mod tests {
             let (raw, _) = sealed_pair().await;
             let keys = ring("k2", 2).with_old_key("k1", [1; 32]).unwrap();
             let db = EncryptedAccountTokens::new(raw.clone(), keys);
-            assert_eq!(db.get_account("github", "a").await.unwrap(), Some(account("a")));
+            assert_eq!(
+                db.get_account("github", "a").await.unwrap(),
+                Some(account("a"))
+            );
             let mut c = account("c");
             c.user_id = "u1".into();
             db.link_account(c.clone()).await.unwrap();
@@ -1131,15 +1149,27 @@ mod tests {
             ring("k1", 1).with_old_key("k1", [2; 32]).unwrap_err(),
             KeyRingError::DuplicateKeyId("k1".into())
         );
-        assert_eq!(KeyRing::decode_key("short").unwrap_err(), KeyRingError::BadKey);
+        assert_eq!(
+            KeyRing::decode_key("short").unwrap_err(),
+            KeyRingError::BadKey
+        );
         let key = KeyRing::generate_key();
-        assert_eq!(*KeyRing::decode_key(&KeyRing::encode_key(&key)).unwrap(), *key);
+        assert_eq!(
+            *KeyRing::decode_key(&KeyRing::encode_key(&key)).unwrap(),
+            *key
+        );
         assert_ne!(*key, *KeyRing::generate_key());
 
-        let db = HashedTokens::new(EncryptedAccountTokens::new(MemoryAdapter::new(), ring("k1", 0xAB)));
+        let db = HashedTokens::new(EncryptedAccountTokens::new(
+            MemoryAdapter::new(),
+            ring("k1", 0xAB),
+        ));
         let printed = format!("{db:?} {db:#?}");
         assert!(printed.contains("k1"), "{printed}");
-        assert!(!printed.contains("171") && !printed.to_lowercase().contains("abab"), "{printed}");
+        assert!(
+            !printed.contains("171") && !printed.to_lowercase().contains("abab"),
+            "{printed}"
+        );
     }
 
     #[test]
@@ -1147,7 +1177,10 @@ mod tests {
         block_on(async {
             let plain = MemoryAdapter::new();
             let db = HashedTokens::new(plain.clone());
-            for (i, target) in [&db as &dyn Adapter, &plain as &dyn Adapter].into_iter().enumerate() {
+            for (i, target) in [&db as &dyn Adapter, &plain as &dyn Adapter]
+                .into_iter()
+                .enumerate()
+            {
                 let user = User::with_id(format!("u-{i}"));
                 target.create_user(user.clone()).await.unwrap();
                 let far = Utc::now() + chrono::Duration::days(1);
@@ -1171,7 +1204,11 @@ mod tests {
                     .create_session(Session::with_token(&at_cap, &user.id, far))
                     .await
                     .unwrap();
-                assert!(target.get_session_and_user(&at_cap).await.unwrap().is_some());
+                assert!(target
+                    .get_session_and_user(&at_cap)
+                    .await
+                    .unwrap()
+                    .is_some());
             }
         });
     }
@@ -1205,21 +1242,43 @@ mod tests {
                 assert_eq!(updated.session_token, session.session_token);
                 let listed = db.list_sessions("u1").await.unwrap();
                 assert_eq!(listed[0].session_token, token_hash(&session.session_token));
-                assert_eq!(db.get_session_and_user(&listed[0].session_token).await.unwrap(), None);
+                assert_eq!(
+                    db.get_session_and_user(&listed[0].session_token)
+                        .await
+                        .unwrap(),
+                    None
+                );
 
                 let far = Utc::now() + chrono::Duration::hours(1);
                 let vt = VerificationToken::new("a@example.com", "email-secret", far);
-                assert_eq!(db.create_verification_token(vt.clone()).await.unwrap().token, vt.token);
+                assert_eq!(
+                    db.create_verification_token(vt.clone())
+                        .await
+                        .unwrap()
+                        .token,
+                    vt.token
+                );
                 db.link_account(account("x")).await.unwrap();
 
                 let snapshot = raw.snapshot();
-                assert!(snapshot.sessions.contains_key(&token_hash(&session.session_token)));
+                assert!(snapshot
+                    .sessions
+                    .contains_key(&token_hash(&session.session_token)));
                 let stored = format!(
                     "{} {}",
                     serde_json::to_string(&snapshot.sessions.values().collect::<Vec<_>>()).unwrap(),
                     serde_json::to_string(&snapshot.accounts.values().collect::<Vec<_>>()).unwrap()
-                ) + &serde_json::to_string(&snapshot.verification_tokens.values().collect::<Vec<_>>()).unwrap();
-                for secret in [session.session_token.as_str(), "email-secret", "access-x", "refresh-x", "id-x"] {
+                ) + &serde_json::to_string(
+                    &snapshot.verification_tokens.values().collect::<Vec<_>>(),
+                )
+                .unwrap();
+                for secret in [
+                    session.session_token.as_str(),
+                    "email-secret",
+                    "access-x",
+                    "refresh-x",
+                    "id-x",
+                ] {
                     assert!(!stored.contains(secret), "{secret} stored in clear");
                 }
 
@@ -1229,9 +1288,16 @@ mod tests {
                     .unwrap()
                     .unwrap();
                 assert_eq!(used.token, "email-secret");
-                let removed = db.delete_session(&session.session_token).await.unwrap().unwrap();
+                let removed = db
+                    .delete_session(&session.session_token)
+                    .await
+                    .unwrap()
+                    .unwrap();
                 assert_eq!(removed.session_token, session.session_token);
-                assert_eq!(db.unlink_account("github", "x").await.unwrap(), Some(account("x")));
+                assert_eq!(
+                    db.unlink_account("github", "x").await.unwrap(),
+                    Some(account("x"))
+                );
             }
         });
     }

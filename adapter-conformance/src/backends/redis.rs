@@ -366,7 +366,11 @@ impl Inspector for RedisInspector {
                 .arg(1000)
                 .query_async(&mut conn)
                 .await?;
-            keys.extend(batch.into_iter().filter(|k| k.starts_with(self.keys.prefix())));
+            keys.extend(
+                batch
+                    .into_iter()
+                    .filter(|k| k.starts_with(self.keys.prefix())),
+            );
             if next == 0 {
                 break;
             }
@@ -376,7 +380,11 @@ impl Inspector for RedisInspector {
         for key in keys {
             let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut conn).await?;
             let values: Vec<String> = match kind.as_str() {
-                "string" => conn.get::<_, Option<String>>(&key).await?.into_iter().collect(),
+                "string" => conn
+                    .get::<_, Option<String>>(&key)
+                    .await?
+                    .into_iter()
+                    .collect(),
                 "set" => conn.smembers(&key).await?,
                 "zset" => conn.zrange(&key, 0, -1).await?,
                 "list" => conn.lrange(&key, 0, -1).await?,

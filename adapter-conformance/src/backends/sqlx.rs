@@ -780,8 +780,9 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
                 let sql = sqlx::AssertSqlSafe(self.sql(&format!(
                     "SELECT {column} FROM {{p}}{table} WHERE {column} IS NOT NULL"
                 )));
-                let values: Vec<(String,)> =
-                    on_raw!(&self.raw, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
+                let values: Vec<(String,)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+                    .fetch_all(pool)
+                    .await?);
                 out.extend(values.into_iter().map(|(value,)| value));
             }
         }

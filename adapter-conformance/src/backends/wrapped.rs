@@ -69,16 +69,12 @@ fn wrap(name: &'static str, plain: BackendSpec, open: OpenFn) -> BackendSpec {
 
 /// `memory+hashed+sealed`.
 pub fn memory_spec() -> BackendSpec {
-    wrap(
-        "memory+hashed+sealed",
-        super::memory::spec(),
-        |url| {
-            Box::pin(async move {
-                let plain = (super::memory::spec().open)(url).await?;
-                Ok(WrappedBackend::new(plain, Order::HashedOutside))
-            })
-        },
-    )
+    wrap("memory+hashed+sealed", super::memory::spec(), |url| {
+        Box::pin(async move {
+            let plain = (super::memory::spec().open)(url).await?;
+            Ok(WrappedBackend::new(plain, Order::HashedOutside))
+        })
+    })
 }
 
 /// `sqlite-file+sealed+hashed`.
@@ -114,16 +110,12 @@ pub fn postgres_spec() -> BackendSpec {
 /// `redis+sealed+hashed`, on the server of `AUTH_TEST_REDIS_URL` (or a container).
 #[cfg(feature = "redis")]
 pub fn redis_spec() -> BackendSpec {
-    wrap(
-        "redis+sealed+hashed",
-        super::redis::redis_spec(),
-        |url| {
-            Box::pin(async move {
-                let plain = (super::redis::redis_spec().open)(url).await?;
-                Ok(WrappedBackend::new(plain, Order::SealedOutside))
-            })
-        },
-    )
+    wrap("redis+sealed+hashed", super::redis::redis_spec(), |url| {
+        Box::pin(async move {
+            let plain = (super::redis::redis_spec().open)(url).await?;
+            Ok(WrappedBackend::new(plain, Order::SealedOutside))
+        })
+    })
 }
 
 /// A plain backend whose fixtures come wrapped.
@@ -152,7 +144,11 @@ fn fresh_ring() -> Arc<KeyRing> {
 }
 
 /// `adapter` in both wrappers.
-pub fn wrap_adapter(adapter: Arc<dyn Adapter>, order: Order, keys: Arc<KeyRing>) -> Arc<dyn Adapter> {
+pub fn wrap_adapter(
+    adapter: Arc<dyn Adapter>,
+    order: Order,
+    keys: Arc<KeyRing>,
+) -> Arc<dyn Adapter> {
     match order {
         Order::HashedOutside => Arc::new(HashedTokens::new(EncryptedAccountTokens::from_arc(
             adapter, keys,
@@ -202,7 +198,10 @@ impl TokenMemo {
 
     /// The session with the token its stored hash stands for, when this fixture saw it.
     fn clear(&self, mut session: Session) -> Session {
-        let memo = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let memo = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(token) = memo.get(&session.session_token) {
             session.session_token.clone_from(token);
         }
