@@ -72,7 +72,7 @@ pub fn memory_spec() -> BackendSpec {
     wrap("memory+hashed+sealed", super::memory::spec(), |url| {
         Box::pin(async move {
             let plain = (super::memory::spec().open)(url).await?;
-            Ok(WrappedBackend::new(plain, Order::HashedOutside))
+            Ok(WrappedBackend::shared(plain, Order::HashedOutside))
         })
     })
 }
@@ -86,7 +86,7 @@ pub fn sqlite_file_spec() -> BackendSpec {
         |url| {
             Box::pin(async move {
                 let plain = (super::sqlx::sqlite_file_spec().open)(url).await?;
-                Ok(WrappedBackend::new(plain, Order::SealedOutside))
+                Ok(WrappedBackend::shared(plain, Order::SealedOutside))
             })
         },
     )
@@ -101,7 +101,7 @@ pub fn postgres_spec() -> BackendSpec {
         |url| {
             Box::pin(async move {
                 let plain = (super::sqlx::postgres_spec().open)(url).await?;
-                Ok(WrappedBackend::new(plain, Order::HashedOutside))
+                Ok(WrappedBackend::shared(plain, Order::HashedOutside))
             })
         },
     )
@@ -113,7 +113,7 @@ pub fn redis_spec() -> BackendSpec {
     wrap("redis+sealed+hashed", super::redis::redis_spec(), |url| {
         Box::pin(async move {
             let plain = (super::redis::redis_spec().open)(url).await?;
-            Ok(WrappedBackend::new(plain, Order::SealedOutside))
+            Ok(WrappedBackend::shared(plain, Order::SealedOutside))
         })
     })
 }
@@ -127,7 +127,7 @@ pub struct WrappedBackend {
 
 impl WrappedBackend {
     /// Wraps every fixture of `plain` in both wrappers, `order` telling which is outside.
-    pub fn new(plain: Arc<dyn Backend>, order: Order) -> Arc<dyn Backend> {
+    pub fn shared(plain: Arc<dyn Backend>, order: Order) -> Arc<dyn Backend> {
         Arc::new(Self { plain, order })
     }
 }
