@@ -72,6 +72,12 @@ pub trait Inspector: Send + Sync {
     /// by scanning the storage itself rather than through the user's own indexes, so an
     /// orphan left behind by a broken or racing delete shows up.
     async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError>;
+    /// Everything the fixture's storage holds, as text: every key, column value, field and
+    /// member, undecoded, for checks that must see what a stolen copy would (no clear
+    /// token anywhere, say). The default says the backend cannot list its storage.
+    async fn dump(&self) -> Result<Vec<String>, BoxError> {
+        Err("this backend's inspector cannot dump its storage".into())
+    }
     /// Runs the backend's `migrate()` again on the fixture's storage.
     async fn migrate(&self) -> Result<(), AdapterError>;
     /// Builds an adapter of this backend whose server refuses connections.

@@ -199,6 +199,9 @@ error_codes! {
     /// `migrate` failed.
     MigrationError = "MIGRATION_ERROR", Database,
         "Creating tables, indexes or constraints failed; check the database user's rights.";
+    /// A sealed OAuth token of an account did not open (feature `at-rest`).
+    AccountTokenDecryptionError = "ACCOUNT_TOKEN_DECRYPTION_ERROR", Database,
+        "A sealed account token failed authentication (tampered, truncated or moved) or names a key id missing from the key ring.";
     /// The verification email could not be sent.
     SendVerificationEmailError = "SEND_VERIFICATION_EMAIL_ERROR", Other,
         "The email provider could not send the sign-in email; check the mail server.";

@@ -9,7 +9,9 @@
 //! email key, millisecond timestamps, secrets kept out of errors and logs). With the
 //! `memory` feature, [`memory::MemoryAdapter`] is a complete in-process reference adapter
 //! for unit tests; [`spawn_sweeper`] (feature `sweeper`, on by default) removes expired
-//! records on a schedule; [`Session::new`] draws a 256-bit token from the OS.
+//! records on a schedule; [`Session::new`] draws a 256-bit token from the OS. With the
+//! `at-rest` feature, [`at_rest`] wraps any adapter so session and email tokens are stored
+//! hashed and OAuth tokens sealed.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -26,6 +28,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;
+#[cfg(feature = "at-rest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "at-rest")))]
+pub mod at_rest;
 pub mod config;
 mod email;
 pub mod error;

@@ -111,6 +111,31 @@ impl Inspector for MemoryInspector {
         })
     }
 
+    async fn dump(&self) -> Result<Vec<String>, BoxError> {
+        let store = self.0.snapshot();
+        let mut out = Vec::new();
+        // JSON of every key and record: the models' `Debug` would redact the tokens.
+        for (key, value) in &store.users {
+            out.extend([key.clone(), serde_json::to_string(value)?]);
+        }
+        for ((a, b), value) in &store.accounts {
+            out.extend([a.clone(), b.clone(), serde_json::to_string(value)?]);
+        }
+        for (key, value) in &store.emails {
+            out.extend([key.clone(), value.clone()]);
+        }
+        for (key, value) in &store.sessions {
+            out.extend([key.clone(), serde_json::to_string(value)?]);
+        }
+        for ((a, b), value) in &store.verification_tokens {
+            out.extend([a.clone(), b.clone(), serde_json::to_string(value)?]);
+        }
+        for (key, value) in &store.authenticators {
+            out.extend([key.clone(), serde_json::to_string(value)?]);
+        }
+        Ok(out)
+    }
+
     async fn migrate(&self) -> Result<(), AdapterError> {
         Ok(())
     }

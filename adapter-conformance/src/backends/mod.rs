@@ -19,6 +19,7 @@ pub mod redis;
 pub mod seaorm;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
+pub mod wrapped;
 
 /// Every backend compiled into this build, in report order.
 pub fn all() -> Vec<BackendSpec> {
@@ -34,6 +35,8 @@ pub fn all() -> Vec<BackendSpec> {
     specs.extend(mongo::specs());
     #[cfg(feature = "seaorm")]
     specs.extend(seaorm::specs());
+    // Last: the at-rest wrappers over memory, sqlite-file, postgres and redis.
+    specs.extend(wrapped::specs());
     specs
 }
 

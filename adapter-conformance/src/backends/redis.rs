@@ -363,6 +363,56 @@ impl Inspector for RedisInspector {
         Ok(found)
     }
 
+    async fn dump(&self) -> Result<Vec<String>, BoxError> {
+        // Every key under the prefix (records and indexes alike) with what it holds.
+        let mut conn = self.conn.clone();
+        let pattern = self.keys.scan_pattern();
+        let mut keys = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            keys.extend(
+                batch
+                    .into_iter()
+                    .filter(|k| k.starts_with(self.keys.prefix())),
+            );
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        let mut out = Vec::new();
+        for key in keys {
+            let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut conn).await?;
+            let values: Vec<String> = match kind.as_str() {
+                "string" => conn
+                    .get::<_, Option<String>>(&key)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                "set" => conn.smembers(&key).await?,
+                "zset" => conn.zrange(&key, 0, -1).await?,
+                "list" => conn.lrange(&key, 0, -1).await?,
+                "hash" => {
+                    let pairs: Vec<(String, String)> = conn.hgetall(&key).await?;
+                    pairs.into_iter().flat_map(|(f, v)| [f, v]).collect()
+                }
+                "none" => Vec::new(),
+                other => return Err(format!("key of type {other} in the layout").into()),
+            };
+            out.push(key);
+            out.extend(values);
+        }
+        Ok(out)
+    }
+
     async fn migrate(&self) -> Result<(), AdapterError> {
         self.adapter.migrate().await
     }

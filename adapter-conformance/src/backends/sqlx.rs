@@ -561,6 +561,9 @@ type AuthenticatorTuple = (
 
 const ACCOUNT_COLUMNS: &str = "user_id, account_type, provider, provider_account_id, \
      refresh_token, access_token, expires_at, token_type, scope, id_token, session_state";
+/// The text columns of the accounts table, for [`Inspector::dump`].
+const ACCOUNT_TEXT_COLUMNS: &str = "user_id, account_type, provider, provider_account_id, \
+     refresh_token, access_token, token_type, scope, id_token, session_state";
 const AUTHENTICATOR_COLUMNS: &str = "credential_id, user_id, provider_account_id, \
      credential_public_key, counter, credential_device_type, credential_backed_up, transports";
 
@@ -786,6 +789,34 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
                 .collect::<Result<_, _>>()?,
             authenticators: authenticators.into_iter().map(authenticator_from).collect(),
         })
+    }
+
+    async fn dump(&self) -> Result<Vec<String>, BoxError> {
+        // Every text column of every table, read as stored.
+        const TABLES: [(&str, &str); 5] = [
+            ("users", "id, email, email_normalized, name, image"),
+            ("accounts", ACCOUNT_TEXT_COLUMNS),
+            ("sessions", "session_token, user_id"),
+            ("verification_tokens", "identifier, token"),
+            (
+                "authenticators",
+                "credential_id, user_id, provider_account_id, credential_public_key, \
+                 credential_device_type, transports",
+            ),
+        ];
+        let mut out = Vec::new();
+        for (table, columns) in TABLES {
+            for column in columns.split(", ") {
+                let sql = sqlx::AssertSqlSafe(self.sql(&format!(
+                    "SELECT {column} FROM {{p}}{table} WHERE {column} IS NOT NULL"
+                )));
+                let values: Vec<(String,)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+                    .fetch_all(pool)
+                    .await?);
+                out.extend(values.into_iter().map(|(value,)| value));
+            }
+        }
+        Ok(out)
     }
 
     async fn migrate(&self) -> Result<(), AdapterError> {
