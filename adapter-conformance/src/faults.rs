@@ -414,7 +414,10 @@ pub async fn run_drill(adapter: Arc<dyn Adapter>, server: &dyn ServerControl) ->
     server.pause().await.expect("pause");
     // Calls that began before the engine froze the server may have been served.
     let paused_at = Instant::now();
-    tokio::time::sleep(limit + Duration::from_secs(1)).await;
+    // Long enough for a call begun after the pause to end before the resume: each caller
+    // may first wait out a call already in flight (up to the timeout), then its next call
+    // runs up to the timeout again.
+    tokio::time::sleep(ADAPTER_TIMEOUT * 2 + Duration::from_secs(1)).await;
     let resumed_at = Instant::now();
     server.resume().await.expect("resume");
     report.resume_recovery = first_success(adapter.as_ref(), RESUME_LIMIT)
@@ -432,7 +435,7 @@ pub async fn run_drill(adapter: Arc<dyn Adapter>, server: &dyn ServerControl) ->
             assert_eq!(
                 err.code(),
                 ErrorCode::AdapterConnectionError,
-                "a call failed with another error than a connection error: {err}"
+                "a call failed with another error than a connection error: {err:?}"
             );
         }
         if call.started >= paused_at && call.started + call.took < resumed_at {
@@ -473,7 +476,7 @@ pub async fn run_drill(adapter: Arc<dyn Adapter>, server: &dyn ServerControl) ->
                 assert_eq!(
                     err.code(),
                     ErrorCode::AdapterConnectionError,
-                    "a call around the kill failed with another error: {err}"
+                    "a call around the kill failed with another error: {err:?}"
                 );
             }
             Ok(Some(id)) if call.started + call.took < killed_at => {

@@ -88,7 +88,8 @@ impl DieselAdapter {
     /// (diesel-async's default recycling runs a query on every checkout;
     /// [`connect`](Self::connect) builds pools that do not). A SQLite pool must enforce
     /// foreign keys (`PRAGMA foreign_keys = ON` on each connection), as the pools this
-    /// crate builds do.
+    /// crate builds do. A call on a server is bounded by the pool's wait timeout
+    /// ([`DEFAULT_ACQUIRE_TIMEOUT`](crate::DEFAULT_ACQUIRE_TIMEOUT) if it has none).
     ///
     /// ```no_run
     /// use adapter_diesel::{DieselAdapter, DieselPool, SqliteConnection};

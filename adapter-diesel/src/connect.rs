@@ -74,17 +74,37 @@ fn rustls_config() -> Result<rustls::ClientConfig, ConnectionError> {
 
 // ---------------------------------------------------------------- MariaDB / MySQL
 
-/// `mariadb://` is spelled `mysql://` for mysql_async.
+/// `mariadb://` is spelled `mysql://` for mysql_async, and the connection stays on the
+/// address the URL names: `prefer_socket=false` unless the URL sets `prefer_socket` or
+/// `socket` itself.
+///
+/// mysql_async otherwise reconnects a TCP connection to `127.0.0.1` through the Unix
+/// socket path the server reports (`@@socket`). That path is the server's, not this
+/// machine's: with the server in a container, behind a port forward or an SSH tunnel, the
+/// same path on this machine can belong to another server, and the adapter would silently
+/// work on another database.
 ///
 /// ```text
-/// mariadb://root@db/app → mysql://root@db/app
+/// mariadb://root@db/app          → mysql://root@db/app?prefer_socket=false
+/// mysql://root@db/app?ssl=1      → mysql://root@db/app?ssl=1&prefer_socket=false
+/// mysql://root@db/app?socket=/s  → unchanged
 /// ```
 #[cfg(feature = "mysql")]
 pub(crate) fn mysql_url(url: &str) -> String {
-    match url.strip_prefix("mariadb:") {
+    let mut url = match url.strip_prefix("mariadb:") {
         Some(rest) => format!("mysql:{rest}"),
         None => url.to_owned(),
+    };
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let chooses = query.split('&').any(|pair| {
+        let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+        key == "prefer_socket" || key == "socket"
+    });
+    if !chooses {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str("prefer_socket=false");
     }
+    url
 }
 
 /// mysql_async connections (diesel-async sets UTC and utf8mb4), in strict mode: an
@@ -215,6 +235,31 @@ mod tests {
         assert!(!sqlite_target("sqlite://auth.db").memory);
         assert!(
             sqlite_pragmas(std::time::Duration::from_secs(2), true).contains("busy_timeout = 2000")
+        );
+    }
+}
+
+#[cfg(all(test, feature = "mysql"))]
+mod mysql_tests {
+    use super::*;
+
+    #[test]
+    fn mysql_urls_keep_to_the_named_address() {
+        assert_eq!(
+            mysql_url("mariadb://root@127.0.0.1:3306/test"),
+            "mysql://root@127.0.0.1:3306/test?prefer_socket=false"
+        );
+        assert_eq!(
+            mysql_url("mysql://root@db/app?require_ssl=true"),
+            "mysql://root@db/app?require_ssl=true&prefer_socket=false"
+        );
+        assert_eq!(
+            mysql_url("mysql://root@db/app?prefer_socket=true"),
+            "mysql://root@db/app?prefer_socket=true"
+        );
+        assert_eq!(
+            mysql_url("mysql://root@localhost/app?socket=/run/mysqld/mysqld.sock"),
+            "mysql://root@localhost/app?socket=/run/mysqld/mysqld.sock"
         );
     }
 }

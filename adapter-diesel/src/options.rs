@@ -77,7 +77,10 @@ impl DieselAdapterBuilder {
     }
 
     /// How long a call may wait for a connection, connecting included; past it the call
-    /// fails with ADAPTER_CONNECTION_ERROR. On SQLite it is also the busy timeout.
+    /// fails with ADAPTER_CONNECTION_ERROR. On PostgreSQL and MariaDB/MySQL it also bounds
+    /// the whole call, statements included: a call the server does not answer within it
+    /// (a paused or unreachable server) fails with ADAPTER_CONNECTION_ERROR, and its
+    /// connection is closed rather than reused. On SQLite it is also the busy timeout.
     ///
     /// ```
     /// use std::time::Duration;

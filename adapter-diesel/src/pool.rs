@@ -8,6 +8,14 @@
 //! discarded: the manager drops a PostgreSQL connection whose socket is closed before
 //! handing it out, and [`settle`] takes any connection out of the pool after an error that
 //! is (or may be) a connection failure, so the next checkout makes a fresh one.
+//!
+//! **Timeout.** A statement on an open connection to a server that stopped answering (paused,
+//! cut off by a firewall) would wait forever: neither tokio-postgres nor mysql_async has a
+//! read timeout. So every call on a server is [`bounded`] by the adapter's timeout (the
+//! pool's wait timeout, [`DieselAdapterBuilder::acquire_timeout`](crate::DieselAdapterBuilder::acquire_timeout)),
+//! checkout included; past it the call fails with ADAPTER_CONNECTION_ERROR. The connection
+//! of a call cut off that way is mid-statement: its [`Lease`] takes it out of the pool
+//! instead of handing it back, so no later call inherits an unanswered statement.
 
 use std::time::Duration;
 
@@ -142,6 +150,8 @@ impl From<DeadPool<SqliteConnection>> for DieselPool {
 /// with `$conn` bound to a checked-out `&mut` connection, `$s` to the dialect's schema
 /// module and `$Stamp` to its timestamp type, then hands the connection back through
 /// [`settle`]: every Store method is written once in diesel's DSL and compiled per database.
+/// On a server (PostgreSQL, MariaDB/MySQL) the whole call, checkout included, is
+/// [`bounded`] by the pool's wait timeout.
 ///
 /// The second form takes two bodies: `returning` for PostgreSQL and SQLite (which have
 /// `RETURNING` clauses in diesel) and `mysql` for MariaDB/MySQL (which do not).
@@ -160,12 +170,15 @@ macro_rules! with_conn {
                 use $crate::schema::postgres as $s;
                 #[allow(dead_code)]
                 type $Stamp = ::chrono::DateTime<::chrono::Utc>;
-                let mut object = $crate::pool::checkout(pool, $op).await?;
-                let result = {
-                    let $conn: &mut $crate::pool::PgConnection = &mut object;
-                    async { $returning }.await
-                };
-                $crate::pool::settle(pool, object, $op, result).await
+                $crate::pool::bounded(pool, $op, async {
+                    let mut object = $crate::pool::lease(pool, $op).await?;
+                    let result = {
+                        let $conn: &mut $crate::pool::PgConnection = &mut object;
+                        async { $returning }.await
+                    };
+                    $crate::pool::settle(pool, object, $op, result).await
+                })
+                .await
             }
             #[cfg(feature = "mysql")]
             $crate::pool::DieselPool::Mysql(pool) => {
@@ -173,12 +186,15 @@ macro_rules! with_conn {
                 use $crate::schema::mysql as $s;
                 #[allow(dead_code)]
                 type $Stamp = ::chrono::NaiveDateTime;
-                let mut object = $crate::pool::checkout(pool, $op).await?;
-                let result = {
-                    let $conn: &mut $crate::pool::MysqlConnection = &mut object;
-                    async { $mysql }.await
-                };
-                $crate::pool::settle(pool, object, $op, result).await
+                $crate::pool::bounded(pool, $op, async {
+                    let mut object = $crate::pool::lease(pool, $op).await?;
+                    let result = {
+                        let $conn: &mut $crate::pool::MysqlConnection = &mut object;
+                        async { $mysql }.await
+                    };
+                    $crate::pool::settle(pool, object, $op, result).await
+                })
+                .await
             }
             #[cfg(feature = "sqlite")]
             $crate::pool::DieselPool::Sqlite(pool) => {
@@ -186,7 +202,7 @@ macro_rules! with_conn {
                 use $crate::schema::sqlite as $s;
                 #[allow(dead_code)]
                 type $Stamp = i64;
-                let mut object = $crate::pool::checkout(pool, $op).await?;
+                let mut object = $crate::pool::lease(pool, $op).await?;
                 let result = {
                     let $conn: &mut $crate::pool::SqliteConnection = &mut object;
                     async { $returning }.await
@@ -230,6 +246,117 @@ where
     pool.get().await.map_err(|err| pool_error(op, err))
 }
 
+/// A checked-out connection that goes back to the pool only through [`settle`]: dropped
+/// any other way (its call was cancelled or timed out mid-statement) it is taken out of
+/// the pool and closed, never handed to another call.
+pub(crate) struct Lease<C: Pooled>
+where
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
+{
+    object: Option<Object<AsyncDieselConnectionManager<C>>>,
+}
+
+impl<C: Pooled> Lease<C>
+where
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
+{
+    /// The connection, disarmed: dropping it now hands it back to the pool.
+    fn release(mut self) -> Object<AsyncDieselConnectionManager<C>> {
+        match self.object.take() {
+            Some(object) => object,
+            // Only `release` empties it, and it consumes the lease.
+            None => unreachable!("a lease is released once"),
+        }
+    }
+}
+
+impl<C: Pooled> std::ops::Deref for Lease<C>
+where
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
+{
+    type Target = C;
+    fn deref(&self) -> &C {
+        match &self.object {
+            Some(object) => object,
+            None => unreachable!("a lease is released once"),
+        }
+    }
+}
+
+impl<C: Pooled> std::ops::DerefMut for Lease<C>
+where
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
+{
+    fn deref_mut(&mut self) -> &mut C {
+        match &mut self.object {
+            Some(object) => object,
+            None => unreachable!("a lease is released once"),
+        }
+    }
+}
+
+impl<C: Pooled> Drop for Lease<C>
+where
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
+{
+    fn drop(&mut self) {
+        if let Some(object) = self.object.take() {
+            drop(Object::take(object));
+        }
+    }
+}
+
+/// A connection for one call, as a [`Lease`].
+pub(crate) async fn lease<C>(pool: &DeadPool<C>, op: Operation) -> Result<Lease<C>, AdapterError>
+where
+    C: Pooled,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
+{
+    let object = checkout(pool, op).await?;
+    Ok(Lease {
+        object: Some(object),
+    })
+}
+
+/// The bound of one call: the pool's wait timeout, or [`DEFAULT_ACQUIRE_TIMEOUT`] for an
+/// application's pool that has none.
+///
+/// [`DEFAULT_ACQUIRE_TIMEOUT`]: crate::DEFAULT_ACQUIRE_TIMEOUT
+pub(crate) fn call_timeout<C>(pool: &DeadPool<C>) -> Duration
+where
+    C: Pooled,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
+{
+    pool.timeouts()
+        .wait
+        .unwrap_or(crate::options::DEFAULT_ACQUIRE_TIMEOUT)
+}
+
+/// Runs one call (checkout, statements, [`settle`]) within [`call_timeout`]; past it the
+/// call is dropped, its [`Lease`] discards the connection, and the call fails with
+/// ADAPTER_CONNECTION_ERROR.
+pub(crate) async fn bounded<C, T>(
+    pool: &DeadPool<C>,
+    op: Operation,
+    call: impl std::future::Future<Output = Result<T, AdapterError>>,
+) -> Result<T, AdapterError>
+where
+    C: Pooled,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
+{
+    let limit = call_timeout(pool);
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result,
+        Err(_) => Err(AdapterError::connection(
+            op,
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the database did not answer within {limit:?}"),
+            ),
+        )),
+    }
+}
+
 /// Maps a failed checkout: every pool failure is a connection failure.
 pub(crate) fn pool_error(op: Operation, err: PoolError<ManagerError>) -> AdapterError {
     AdapterError::from_driver(op, ErrorKind::Connection, PoolFailure(err))
@@ -263,7 +390,7 @@ impl std::error::Error for PoolFailure {}
 /// statement.
 pub(crate) async fn settle<C, T>(
     pool: &DeadPool<C>,
-    object: Object<AsyncDieselConnectionManager<C>>,
+    lease: Lease<C>,
     op: Operation,
     result: Result<T, DieselError>,
 ) -> Result<T, AdapterError>
@@ -271,6 +398,7 @@ where
     C: Pooled,
     AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
 {
+    let object = lease.release();
     let err = match result {
         Ok(value) => return Ok(value),
         Err(err) => err,

@@ -78,6 +78,8 @@ pub struct MongoAdapter {
     sessions: Collection<SessionDoc>,
     tokens: Collection<TokenDoc>,
     authenticators: Collection<AuthenticatorDoc>,
+    /// The bound of every call (see [`MongoAdapter::bounded`]).
+    call_timeout: std::time::Duration,
 }
 
 /// Names the database and the collections; never the client's options (they hold the
@@ -202,8 +204,42 @@ impl MongoAdapter {
     /// adapter.migrate().await?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// Each call is bounded by [`DEFAULT_SERVER_SELECTION_TIMEOUT`](crate::DEFAULT_SERVER_SELECTION_TIMEOUT)
+    /// (past it, ADAPTER_CONNECTION_ERROR); [`MongoAdapterBuilder::server_selection_timeout`]
+    /// sets another bound.
     pub fn from_client(client: mongodb::Client, database_name: &str) -> AdapterResult<Self> {
         Self::with_prefix(client, database_name, "")
+    }
+
+    /// Sets the bound of every call (the builder's server selection timeout).
+    pub(crate) fn with_call_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Runs one Store call within the adapter's timeout: an operation sent on an open
+    /// connection to a server that stopped answering would otherwise wait for as long as
+    /// the socket lives (the driver has no per-operation timeout by default). Past the
+    /// timeout the call is dropped, and with it its connection (the driver closes a
+    /// connection whose operation was dropped mid-flight, it never goes back to the pool),
+    /// and the call fails with ADAPTER_CONNECTION_ERROR.
+    async fn bounded<T>(
+        &self,
+        op: Operation,
+        call: impl AsyncFnOnce() -> AdapterResult<T>,
+    ) -> AdapterResult<T> {
+        let limit = self.call_timeout;
+        match tokio::time::timeout(limit, call()).await {
+            Ok(result) => result,
+            Err(_) => Err(AdapterError::connection(
+                op,
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("the database did not answer within {limit:?}"),
+                ),
+            )),
+        }
     }
 
     pub(crate) fn with_prefix(
@@ -224,6 +260,7 @@ impl MongoAdapter {
             client,
             db,
             names,
+            call_timeout: crate::options::DEFAULT_SERVER_SELECTION_TIMEOUT,
         })
     }
 
@@ -481,28 +518,37 @@ impl Store for MongoAdapter {
     }
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
-        let op = Operation::CreateUser;
-        self.users
-            .insert_one(UserDoc::from_model(user, email_key))
-            .await
-            .for_op(op)?;
-        Ok(())
+        self.bounded(Operation::CreateUser, async || {
+            let op = Operation::CreateUser;
+            self.users
+                .insert_one(UserDoc::from_model(user, email_key))
+                .await
+                .for_op(op)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        let op = Operation::GetUser;
-        let found = self.users.find_one(doc! { "_id": id }).await.for_op(op)?;
-        found.map(|doc| doc.into_model(op)).transpose()
+        self.bounded(Operation::GetUser, async || {
+            let op = Operation::GetUser;
+            let found = self.users.find_one(doc! { "_id": id }).await.for_op(op)?;
+            found.map(|doc| doc.into_model(op)).transpose()
+        })
+        .await
     }
 
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
-        let op = Operation::GetUserByEmail;
-        let found = self
-            .users
-            .find_one(doc! { "email_normalized": email_key })
-            .await
-            .for_op(op)?;
-        found.map(|doc| doc.into_model(op)).transpose()
+        self.bounded(Operation::GetUserByEmail, async || {
+            let op = Operation::GetUserByEmail;
+            let found = self
+                .users
+                .find_one(doc! { "email_normalized": email_key })
+                .await
+                .for_op(op)?;
+            found.map(|doc| doc.into_model(op)).transpose()
+        })
+        .await
     }
 
     async fn find_user_by_account(
@@ -510,10 +556,13 @@ impl Store for MongoAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
-        let op = Operation::GetUserByAccount;
-        let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
-        let found = self.find_with_user(op, &self.accounts, filter).await?;
-        found.map(|joined| joined.user.into_model(op)).transpose()
+        self.bounded(Operation::GetUserByAccount, async || {
+            let op = Operation::GetUserByAccount;
+            let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
+            let found = self.find_with_user(op, &self.accounts, filter).await?;
+            found.map(|joined| joined.user.into_model(op)).transpose()
+        })
+        .await
     }
 
     async fn merge_user(
@@ -521,63 +570,72 @@ impl Store for MongoAdapter {
         update: &UserUpdate,
         email_key: Option<Option<&str>>,
     ) -> AdapterResult<Option<User>> {
-        let op = Operation::UpdateUser;
-        // The fields this update leaves as they are: the replacement below must not
-        // overwrite a concurrent change to one of them.
-        let mut carried = Vec::new();
-        if update.email.is_none() {
-            carried.extend(["email", "email_normalized"]);
-        }
-        if update.email_verified.is_none() {
-            carried.push("email_verified");
-        }
-        if update.name.is_none() {
-            carried.push("name");
-        }
-        if update.image.is_none() {
-            carried.push("image");
-        }
-        for _ in 0..MAX_UPDATE_ATTEMPTS {
-            let key = doc! { "_id": update.id.as_str() };
-            let Some(current) = self.users.find_one(key.clone()).await.for_op(op)? else {
-                return Ok(None);
-            };
-            let filter = unchanged(key, &to_document(op, &current)?, &carried);
-            let key_now = email_key.unwrap_or(current.email_normalized.as_deref());
-            let merged = update.apply_to(current.clone().into_model(op)?);
-            let new = UserDoc::from_model(&merged, key_now);
-            // A taken email fails here with a duplicate key (Conflict), changing nothing.
-            if self.replace(op, &self.users, filter, &new).await? {
-                return Ok(Some(merged));
+        self.bounded(Operation::UpdateUser, async || {
+            let op = Operation::UpdateUser;
+            // The fields this update leaves as they are: the replacement below must not
+            // overwrite a concurrent change to one of them.
+            let mut carried = Vec::new();
+            if update.email.is_none() {
+                carried.extend(["email", "email_normalized"]);
             }
-        }
-        Err(update_contended(op))
+            if update.email_verified.is_none() {
+                carried.push("email_verified");
+            }
+            if update.name.is_none() {
+                carried.push("name");
+            }
+            if update.image.is_none() {
+                carried.push("image");
+            }
+            for _ in 0..MAX_UPDATE_ATTEMPTS {
+                let key = doc! { "_id": update.id.as_str() };
+                let Some(current) = self.users.find_one(key.clone()).await.for_op(op)? else {
+                    return Ok(None);
+                };
+                let filter = unchanged(key, &to_document(op, &current)?, &carried);
+                let key_now = email_key.unwrap_or(current.email_normalized.as_deref());
+                let merged = update.apply_to(current.clone().into_model(op)?);
+                let new = UserDoc::from_model(&merged, key_now);
+                // A taken email fails here with a duplicate key (Conflict), changing nothing.
+                if self.replace(op, &self.users, filter, &new).await? {
+                    return Ok(Some(merged));
+                }
+            }
+            Err(update_contended(op))
+        })
+        .await
     }
 
     async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        let op = Operation::DeleteUser;
-        // The user goes first (D), then what names it (C): see `insert_owned` for why no
-        // concurrent insert leaves an orphan. Every read of an account, session or
-        // credential checks its user, so whatever a failure between the two leaves behind
-        // is invisible; and the cascade runs even when the user is already gone, so a
-        // second call finishes a delete that failed half-way.
-        let user = self
-            .users
-            .find_one_and_delete(doc! { "_id": id })
-            .await
-            .for_op(op)?;
-        let owned = doc! { "user_id": id };
-        self.accounts.delete_many(owned.clone()).await.for_op(op)?;
-        self.sessions.delete_many(owned.clone()).await.for_op(op)?;
-        self.authenticators.delete_many(owned).await.for_op(op)?;
-        user.map(|doc| doc.into_model(op)).transpose()
+        self.bounded(Operation::DeleteUser, async || {
+            let op = Operation::DeleteUser;
+            // The user goes first (D), then what names it (C): see `insert_owned` for why no
+            // concurrent insert leaves an orphan. Every read of an account, session or
+            // credential checks its user, so whatever a failure between the two leaves behind
+            // is invisible; and the cascade runs even when the user is already gone, so a
+            // second call finishes a delete that failed half-way.
+            let user = self
+                .users
+                .find_one_and_delete(doc! { "_id": id })
+                .await
+                .for_op(op)?;
+            let owned = doc! { "user_id": id };
+            self.accounts.delete_many(owned.clone()).await.for_op(op)?;
+            self.sessions.delete_many(owned.clone()).await.for_op(op)?;
+            self.authenticators.delete_many(owned).await.for_op(op)?;
+            user.map(|doc| doc.into_model(op)).transpose()
+        })
+        .await
     }
 
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
-        let op = Operation::LinkAccount;
-        let doc = AccountDoc::from_model(account);
-        self.insert_owned(op, &self.accounts, &doc, &account.user_id)
-            .await
+        self.bounded(Operation::LinkAccount, async || {
+            let op = Operation::LinkAccount;
+            let doc = AccountDoc::from_model(account);
+            self.insert_owned(op, &self.accounts, &doc, &account.user_id)
+                .await
+        })
+        .await
     }
 
     async fn remove_account(
@@ -585,14 +643,17 @@ impl Store for MongoAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
-        let op = Operation::UnlinkAccount;
-        let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
-        self.accounts
-            .find_one_and_delete(filter)
-            .await
-            .for_op(op)?
-            .map(|doc| doc.into_model(op))
-            .transpose()
+        self.bounded(Operation::UnlinkAccount, async || {
+            let op = Operation::UnlinkAccount;
+            let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
+            self.accounts
+                .find_one_and_delete(filter)
+                .await
+                .for_op(op)?
+                .map(|doc| doc.into_model(op))
+                .transpose()
+        })
+        .await
     }
 
     async fn find_account(
@@ -600,50 +661,62 @@ impl Store for MongoAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
-        let op = Operation::GetAccount;
-        let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
-        let found = self.find_with_user(op, &self.accounts, filter).await?;
-        found.map(|joined| joined.doc.into_model(op)).transpose()
+        self.bounded(Operation::GetAccount, async || {
+            let op = Operation::GetAccount;
+            let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
+            let found = self.find_with_user(op, &self.accounts, filter).await?;
+            found.map(|joined| joined.doc.into_model(op)).transpose()
+        })
+        .await
     }
 
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
-        let op = Operation::UpdateAccount;
-        let filter = doc! {
-            "provider": account.provider.as_str(),
-            "provider_account_id": account.provider_account_id.as_str(),
-        };
-        let text = |v: &Option<String>| v.clone().map_or(Bson::Null, Bson::String);
-        // No dates among these fields, so a `$set` stores them as given on every server.
-        let tokens = doc! {
-            "refresh_token": text(&account.refresh_token),
-            "access_token": text(&account.access_token),
-            "expires_at": account.expires_at.map_or(Bson::Null, Bson::Int64),
-            "token_type": text(&account.token_type),
-            "scope": text(&account.scope),
-            "id_token": text(&account.id_token),
-            "session_state": text(&account.session_state),
-        };
-        self.accounts
-            .find_one_and_update(filter, doc! { "$set": tokens })
-            .return_document(ReturnDocument::After)
-            .await
-            .for_op(op)?
-            .map(|doc| doc.into_model(op))
-            .transpose()
+        self.bounded(Operation::UpdateAccount, async || {
+            let op = Operation::UpdateAccount;
+            let filter = doc! {
+                "provider": account.provider.as_str(),
+                "provider_account_id": account.provider_account_id.as_str(),
+            };
+            let text = |v: &Option<String>| v.clone().map_or(Bson::Null, Bson::String);
+            // No dates among these fields, so a `$set` stores them as given on every server.
+            let tokens = doc! {
+                "refresh_token": text(&account.refresh_token),
+                "access_token": text(&account.access_token),
+                "expires_at": account.expires_at.map_or(Bson::Null, Bson::Int64),
+                "token_type": text(&account.token_type),
+                "scope": text(&account.scope),
+                "id_token": text(&account.id_token),
+                "session_state": text(&account.session_state),
+            };
+            self.accounts
+                .find_one_and_update(filter, doc! { "$set": tokens })
+                .return_document(ReturnDocument::After)
+                .await
+                .for_op(op)?
+                .map(|doc| doc.into_model(op))
+                .transpose()
+        })
+        .await
     }
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
-        let op = Operation::ListAccounts;
-        let filter = doc! { "user_id": user_id };
-        let docs = self.find_owned(op, &self.accounts, user_id, filter).await?;
-        docs.into_iter().map(|doc| doc.into_model(op)).collect()
+        self.bounded(Operation::ListAccounts, async || {
+            let op = Operation::ListAccounts;
+            let filter = doc! { "user_id": user_id };
+            let docs = self.find_owned(op, &self.accounts, user_id, filter).await?;
+            docs.into_iter().map(|doc| doc.into_model(op)).collect()
+        })
+        .await
     }
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
-        let op = Operation::CreateSession;
-        let doc = SessionDoc::from_model(session);
-        self.insert_owned(op, &self.sessions, &doc, &session.user_id)
-            .await
+        self.bounded(Operation::CreateSession, async || {
+            let op = Operation::CreateSession;
+            let doc = SessionDoc::from_model(session);
+            self.insert_owned(op, &self.sessions, &doc, &session.user_id)
+                .await
+        })
+        .await
     }
 
     async fn find_session_and_user(
@@ -651,20 +724,23 @@ impl Store for MongoAdapter {
         session_token: &str,
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
-        let op = Operation::GetSessionAndUser;
-        // Expiry is checked on what the lookup by key returned: the stand-in ignores
-        // comparisons in an aggregation's `$match`, and a key matches one session anyway.
-        let filter = doc! { "session_token": session_token };
-        let Some(found) = self.find_with_user(op, &self.sessions, filter).await? else {
-            return Ok(None);
-        };
-        if found.doc.expires_ms <= millis(now) {
-            return Ok(None);
-        }
-        Ok(Some((
-            found.doc.into_model(op)?,
-            found.user.into_model(op)?,
-        )))
+        self.bounded(Operation::GetSessionAndUser, async || {
+            let op = Operation::GetSessionAndUser;
+            // Expiry is checked on what the lookup by key returned: the stand-in ignores
+            // comparisons in an aggregation's `$match`, and a key matches one session anyway.
+            let filter = doc! { "session_token": session_token };
+            let Some(found) = self.find_with_user(op, &self.sessions, filter).await? else {
+                return Ok(None);
+            };
+            if found.doc.expires_ms <= millis(now) {
+                return Ok(None);
+            }
+            Ok(Some((
+                found.doc.into_model(op)?,
+                found.user.into_model(op)?,
+            )))
+        })
+        .await
     }
 
     async fn change_session(
@@ -672,63 +748,69 @@ impl Store for MongoAdapter {
         update: &SessionUpdate,
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<Session>> {
-        let op = Operation::UpdateSession;
-        let moved_to = update.user_id.as_deref();
-        if let Some(user_id) = moved_to {
-            if !self.user_exists(op, user_id).await? {
-                return Err(no_user(op));
+        self.bounded(Operation::UpdateSession, async || {
+            let op = Operation::UpdateSession;
+            let moved_to = update.user_id.as_deref();
+            if let Some(user_id) = moved_to {
+                if !self.user_exists(op, user_id).await? {
+                    return Err(no_user(op));
+                }
             }
-        }
-        let key = doc! { "session_token": update.session_token.as_str() };
-        let mut attempts = 0;
-        let changed = loop {
-            attempts += 1;
-            if attempts > MAX_UPDATE_ATTEMPTS {
-                return Err(update_contended(op));
-            }
-            let Some(current) = self.sessions.find_one(key.clone()).await.for_op(op)? else {
-                return Ok(None);
+            let key = doc! { "session_token": update.session_token.as_str() };
+            let mut attempts = 0;
+            let changed = loop {
+                attempts += 1;
+                if attempts > MAX_UPDATE_ATTEMPTS {
+                    return Err(update_contended(op));
+                }
+                let Some(current) = self.sessions.find_one(key.clone()).await.for_op(op)? else {
+                    return Ok(None);
+                };
+                // Live at `now`, checked exactly here; the replacement below is made under a
+                // filter on the whole session as read (its `expires_ms` an integer, compared
+                // exactly on every server), so it lands only on this live state of the session:
+                // an expired session is never revived, and a concurrent change is never
+                // overwritten (the filter misses and the session is read again).
+                if current.expires_ms <= millis(now) {
+                    return Ok(None);
+                }
+                let filter = doc! {
+                    "session_token": current.session_token.as_str(),
+                    "user_id": current.user_id.as_str(),
+                    "expires_ms": current.expires_ms,
+                };
+                let new = SessionDoc::from_model(&update.apply_to(current.into_model(op)?));
+                if self.replace(op, &self.sessions, filter, &new).await? {
+                    break new;
+                }
             };
-            // Live at `now`, checked exactly here; the replacement below is made under a
-            // filter on the whole session as read (its `expires_ms` an integer, compared
-            // exactly on every server), so it lands only on this live state of the session:
-            // an expired session is never revived, and a concurrent change is never
-            // overwritten (the filter misses and the session is read again).
-            if current.expires_ms <= millis(now) {
-                return Ok(None);
+            // A session moved to a user that was deleted meanwhile: as with an insert (see
+            // `insert_owned`), check the user after the write and remove what would be an orphan.
+            if let Some(user_id) = moved_to {
+                if !self.user_exists(op, user_id).await? {
+                    self.sessions
+                        .delete_one(doc! { "session_token": changed.session_token.as_str(), "user_id": user_id })
+                        .await
+                        .for_op(op)?;
+                    return Err(no_user(op));
+                }
             }
-            let filter = doc! {
-                "session_token": current.session_token.as_str(),
-                "user_id": current.user_id.as_str(),
-                "expires_ms": current.expires_ms,
-            };
-            let new = SessionDoc::from_model(&update.apply_to(current.into_model(op)?));
-            if self.replace(op, &self.sessions, filter, &new).await? {
-                break new;
-            }
-        };
-        // A session moved to a user that was deleted meanwhile: as with an insert (see
-        // `insert_owned`), check the user after the write and remove what would be an orphan.
-        if let Some(user_id) = moved_to {
-            if !self.user_exists(op, user_id).await? {
-                self.sessions
-                    .delete_one(doc! { "session_token": changed.session_token.as_str(), "user_id": user_id })
-                    .await
-                    .for_op(op)?;
-                return Err(no_user(op));
-            }
-        }
-        changed.into_model(op).map(Some)
+            changed.into_model(op).map(Some)
+        })
+        .await
     }
 
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
-        let op = Operation::DeleteSession;
-        self.sessions
-            .find_one_and_delete(doc! { "session_token": session_token })
-            .await
-            .for_op(op)?
-            .map(|doc| doc.into_model(op))
-            .transpose()
+        self.bounded(Operation::DeleteSession, async || {
+            let op = Operation::DeleteSession;
+            self.sessions
+                .find_one_and_delete(doc! { "session_token": session_token })
+                .await
+                .for_op(op)?
+                .map(|doc| doc.into_model(op))
+                .transpose()
+        })
+        .await
     }
 
     async fn find_sessions(
@@ -736,28 +818,37 @@ impl Store for MongoAdapter {
         user_id: &str,
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
-        let op = Operation::ListSessions;
-        let filter = doc! { "user_id": user_id, "expires_ms": { "$gt": millis(now) } };
-        let docs = self.find_owned(op, &self.sessions, user_id, filter).await?;
-        docs.into_iter().map(|doc| doc.into_model(op)).collect()
+        self.bounded(Operation::ListSessions, async || {
+            let op = Operation::ListSessions;
+            let filter = doc! { "user_id": user_id, "expires_ms": { "$gt": millis(now) } };
+            let docs = self.find_owned(op, &self.sessions, user_id, filter).await?;
+            docs.into_iter().map(|doc| doc.into_model(op)).collect()
+        })
+        .await
     }
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
-        let op = Operation::DeleteSessions;
-        // Only the live ones, so the count is exactly the live sessions removed; expired
-        // ones are left to the TTL index and `delete_expired`.
-        let live = doc! { "user_id": user_id, "expires_ms": { "$gt": millis(now) } };
-        let result = self.sessions.delete_many(live).await.for_op(op)?;
-        Ok(result.deleted_count)
+        self.bounded(Operation::DeleteSessions, async || {
+            let op = Operation::DeleteSessions;
+            // Only the live ones, so the count is exactly the live sessions removed; expired
+            // ones are left to the TTL index and `delete_expired`.
+            let live = doc! { "user_id": user_id, "expires_ms": { "$gt": millis(now) } };
+            let result = self.sessions.delete_many(live).await.for_op(op)?;
+            Ok(result.deleted_count)
+        })
+        .await
     }
 
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
-        let op = Operation::CreateVerificationToken;
-        self.tokens
-            .insert_one(TokenDoc::from_model(token))
-            .await
-            .for_op(op)?;
-        Ok(())
+        self.bounded(Operation::CreateVerificationToken, async || {
+            let op = Operation::CreateVerificationToken;
+            self.tokens
+                .insert_one(TokenDoc::from_model(token))
+                .await
+                .for_op(op)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn take_verification_token(
@@ -765,43 +856,55 @@ impl Store for MongoAdapter {
         identifier: &str,
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
-        let op = Operation::UseVerificationToken;
-        // find_one_and_delete is the atomic take: of concurrent callers one gets the
-        // document. An expired one is removed all the same (the policy answers None).
-        self.tokens
-            .find_one_and_delete(doc! { "identifier": identifier, "token": token })
-            .await
-            .for_op(op)?
-            .map(|doc| doc.into_model(op))
-            .transpose()
+        self.bounded(Operation::UseVerificationToken, async || {
+            let op = Operation::UseVerificationToken;
+            // find_one_and_delete is the atomic take: of concurrent callers one gets the
+            // document. An expired one is removed all the same (the policy answers None).
+            self.tokens
+                .find_one_and_delete(doc! { "identifier": identifier, "token": token })
+                .await
+                .for_op(op)?
+                .map(|doc| doc.into_model(op))
+                .transpose()
+        })
+        .await
     }
 
     async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
-        let op = Operation::CreateAuthenticator;
-        let doc = AuthenticatorDoc::from_model(authenticator);
-        self.insert_owned(op, &self.authenticators, &doc, &authenticator.user_id)
-            .await
+        self.bounded(Operation::CreateAuthenticator, async || {
+            let op = Operation::CreateAuthenticator;
+            let doc = AuthenticatorDoc::from_model(authenticator);
+            self.insert_owned(op, &self.authenticators, &doc, &authenticator.user_id)
+                .await
+        })
+        .await
     }
 
     async fn find_authenticator(
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
-        let op = Operation::GetAuthenticator;
-        let filter = doc! { "credential_id": credential_id };
-        let found = self
-            .find_with_user(op, &self.authenticators, filter)
-            .await?;
-        Ok(found.map(|joined| joined.doc.into_model()))
+        self.bounded(Operation::GetAuthenticator, async || {
+            let op = Operation::GetAuthenticator;
+            let filter = doc! { "credential_id": credential_id };
+            let found = self
+                .find_with_user(op, &self.authenticators, filter)
+                .await?;
+            Ok(found.map(|joined| joined.doc.into_model()))
+        })
+        .await
     }
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
-        let op = Operation::ListAuthenticators;
-        let filter = doc! { "user_id": user_id };
-        let docs = self
-            .find_owned(op, &self.authenticators, user_id, filter)
-            .await?;
-        Ok(docs.into_iter().map(AuthenticatorDoc::into_model).collect())
+        self.bounded(Operation::ListAuthenticators, async || {
+            let op = Operation::ListAuthenticators;
+            let filter = doc! { "user_id": user_id };
+            let docs = self
+                .find_owned(op, &self.authenticators, user_id, filter)
+                .await?;
+            Ok(docs.into_iter().map(AuthenticatorDoc::into_model).collect())
+        })
+        .await
     }
 
     async fn set_authenticator_counter(
@@ -809,54 +912,63 @@ impl Store for MongoAdapter {
         credential_id: &str,
         counter: i64,
     ) -> AdapterResult<Option<Authenticator>> {
-        let op = Operation::UpdateAuthenticatorCounter;
-        Ok(self
-            .authenticators
-            .find_one_and_update(
-                doc! { "credential_id": credential_id },
-                doc! { "$set": { "counter": counter } },
-            )
-            .return_document(ReturnDocument::After)
-            .await
-            .for_op(op)?
-            .map(AuthenticatorDoc::into_model))
+        self.bounded(Operation::UpdateAuthenticatorCounter, async || {
+            let op = Operation::UpdateAuthenticatorCounter;
+            Ok(self
+                .authenticators
+                .find_one_and_update(
+                    doc! { "credential_id": credential_id },
+                    doc! { "$set": { "counter": counter } },
+                )
+                .return_document(ReturnDocument::After)
+                .await
+                .for_op(op)?
+                .map(AuthenticatorDoc::into_model))
+        })
+        .await
     }
 
     async fn remove_authenticator(
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
-        let op = Operation::DeleteAuthenticator;
-        Ok(self
-            .authenticators
-            .find_one_and_delete(doc! { "credential_id": credential_id })
-            .await
-            .for_op(op)?
-            .map(AuthenticatorDoc::into_model))
+        self.bounded(Operation::DeleteAuthenticator, async || {
+            let op = Operation::DeleteAuthenticator;
+            Ok(self
+                .authenticators
+                .find_one_and_delete(doc! { "credential_id": credential_id })
+                .await
+                .for_op(op)?
+                .map(AuthenticatorDoc::into_model))
+        })
+        .await
     }
 
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
-        let op = Operation::DeleteExpired;
-        // The TTL indexes remove expired documents within about a minute anyway; this is
-        // the exact sweep, and `deleted_count` is exactly what it removed (not what the
-        // TTL monitor removed meanwhile).
-        let expired = doc! { "expires_ms": { "$lte": millis(now) } };
-        let sessions = self
-            .sessions
-            .delete_many(expired.clone())
-            .await
-            .for_op(op)?
-            .deleted_count;
-        let verification_tokens = self
-            .tokens
-            .delete_many(expired)
-            .await
-            .for_op(op)
-            .map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?
-            .deleted_count;
-        Ok(ExpiredCounts {
-            sessions,
-            verification_tokens,
+        self.bounded(Operation::DeleteExpired, async || {
+            let op = Operation::DeleteExpired;
+            // The TTL indexes remove expired documents within about a minute anyway; this is
+            // the exact sweep, and `deleted_count` is exactly what it removed (not what the
+            // TTL monitor removed meanwhile).
+            let expired = doc! { "expires_ms": { "$lte": millis(now) } };
+            let sessions = self
+                .sessions
+                .delete_many(expired.clone())
+                .await
+                .for_op(op)?
+                .deleted_count;
+            let verification_tokens = self
+                .tokens
+                .delete_many(expired)
+                .await
+                .for_op(op)
+                .map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?
+                .deleted_count;
+            Ok(ExpiredCounts {
+                sessions,
+                verification_tokens,
+            })
         })
+        .await
     }
 }

@@ -109,7 +109,9 @@ impl MongoAdapterBuilder {
     }
 
     /// How long a call waits for a usable server; past it, ADAPTER_CONNECTION_ERROR.
-    /// Default [`DEFAULT_SERVER_SELECTION_TIMEOUT`].
+    /// Default [`DEFAULT_SERVER_SELECTION_TIMEOUT`]. It also bounds each whole call: a
+    /// call the server does not answer within it (a paused or unreachable server) fails
+    /// with ADAPTER_CONNECTION_ERROR, and the driver closes its connection.
     ///
     /// ```
     /// use std::time::Duration;
@@ -194,7 +196,8 @@ impl MongoAdapterBuilder {
             None => DEFAULT_DATABASE.to_owned(),
         };
         let client = mongodb::Client::with_options(options).for_op(op)?;
-        let adapter = MongoAdapter::with_prefix(client, &database, &self.collection_prefix)?;
+        let adapter = MongoAdapter::with_prefix(client, &database, &self.collection_prefix)?
+            .with_call_timeout(self.server_selection_timeout);
         adapter
             .database()
             .run_command(mongodb::bson::doc! { "ping": 1 })

@@ -143,6 +143,8 @@ impl Flavor {
 pub struct SeaOrmAdapter {
     db: DatabaseConnection,
     flavor: Flavor,
+    /// The bound of every call on a server (see [`SeaOrmAdapter::bounded`]).
+    call_timeout: Duration,
 }
 
 /// Shows the database kind only: no URL, no data.
@@ -315,11 +317,16 @@ impl SeaOrmAdapter {
         let db = Database::connect(connect)
             .await
             .for_op(Operation::Connect)?;
-        Self::from_connection(db).await
+        let mut adapter = Self::from_connection(db).await?;
+        adapter.call_timeout = timeout;
+        Ok(adapter)
     }
 
     /// Wraps a SeaORM connection the application already has (its pool is shared; the
     /// application keeps configuring it). Asks a MySQL-family server for its version.
+    /// Each call on a server is bounded by
+    /// [`DEFAULT_ACQUIRE_TIMEOUT`](crate::DEFAULT_ACQUIRE_TIMEOUT) (past it,
+    /// ADAPTER_CONNECTION_ERROR).
     ///
     /// Errors: ADAPTER_CONNECTION_ERROR when the version query fails.
     ///
@@ -351,7 +358,11 @@ impl SeaOrmAdapter {
             }
         };
         tracing::debug!(flavor = flavor.name(), "connected");
-        Ok(Self { db, flavor })
+        Ok(Self {
+            db,
+            flavor,
+            call_timeout: crate::options::DEFAULT_ACQUIRE_TIMEOUT,
+        })
     }
 
     /// Creates the tables, keys and indexes with this crate's `sea-orm-migration`
@@ -414,6 +425,33 @@ impl SeaOrmAdapter {
 
     fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// Runs one Store call within the adapter's timeout on a server (PostgreSQL,
+    /// MySQL/MariaDB): a statement on an open connection to a server that stopped
+    /// answering would otherwise wait forever (sqlx has no read timeout). Past the timeout
+    /// the call is dropped, and with it its connection (sqlx closes a connection dropped
+    /// mid-statement instead of returning it to the pool), and the call fails with
+    /// ADAPTER_CONNECTION_ERROR. SQLite calls are bounded by the busy timeout instead.
+    async fn bounded<T>(
+        &self,
+        op: Operation,
+        call: impl AsyncFnOnce() -> AdapterResult<T>,
+    ) -> AdapterResult<T> {
+        if self.flavor == Flavor::Sqlite {
+            return call().await;
+        }
+        let limit = self.call_timeout;
+        match tokio::time::timeout(limit, call()).await {
+            Ok(result) => result,
+            Err(_) => Err(AdapterError::connection(
+                op,
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("the database did not answer within {limit:?}"),
+                ),
+            )),
+        }
     }
 
     fn stamp(&self, at: DateTime<Utc>) -> sea_orm::Value {
@@ -654,46 +692,56 @@ impl Store for SeaOrmAdapter {
     }
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
-        use users::Column as C;
-        let insert = Query::insert()
-            .into_table(users::Entity)
-            .columns([
-                C::Id,
-                C::Email,
-                C::EmailNormalized,
-                C::EmailVerified,
-                C::Name,
-                C::Image,
-            ])
-            .values_panic([
-                Expr::val(user.id.as_str()),
-                text(user.email.as_deref()),
-                text(email_key),
-                Expr::val(stamp::value(self.backend(), user.email_verified)),
-                text(user.name.as_deref()),
-                text(user.image.as_deref()),
-            ])
-            .to_owned();
-        self.db
-            .execute(&insert)
-            .await
-            .for_op(Operation::CreateUser)?;
-        Ok(())
+        self.bounded(Operation::CreateUser, async || {
+            use users::Column as C;
+            let insert = Query::insert()
+                .into_table(users::Entity)
+                .columns([
+                    C::Id,
+                    C::Email,
+                    C::EmailNormalized,
+                    C::EmailVerified,
+                    C::Name,
+                    C::Image,
+                ])
+                .values_panic([
+                    Expr::val(user.id.as_str()),
+                    text(user.email.as_deref()),
+                    text(email_key),
+                    Expr::val(stamp::value(self.backend(), user.email_verified)),
+                    text(user.name.as_deref()),
+                    text(user.image.as_deref()),
+                ])
+                .to_owned();
+            self.db
+                .execute(&insert)
+                .await
+                .for_op(Operation::CreateUser)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        let op = Operation::GetUser;
-        let row = self
-            .one(op, &select_where::<users::Entity>(users::Column::Id.eq(id)))
-            .await?;
-        self.row(op, row, Self::user)
+        self.bounded(Operation::GetUser, async || {
+            let op = Operation::GetUser;
+            let row = self
+                .one(op, &select_where::<users::Entity>(users::Column::Id.eq(id)))
+                .await?;
+            self.row(op, row, Self::user)
+        })
+        .await
     }
 
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
-        let op = Operation::GetUserByEmail;
-        let select = select_where::<users::Entity>(users::Column::EmailNormalized.eq(email_key));
-        let row = self.one(op, &select).await?;
-        self.row(op, row, Self::user)
+        self.bounded(Operation::GetUserByEmail, async || {
+            let op = Operation::GetUserByEmail;
+            let select =
+                select_where::<users::Entity>(users::Column::EmailNormalized.eq(email_key));
+            let row = self.one(op, &select).await?;
+            self.row(op, row, Self::user)
+        })
+        .await
     }
 
     async fn find_user_by_account(
@@ -701,19 +749,22 @@ impl Store for SeaOrmAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
-        let op = Operation::GetUserByAccount;
-        let select = Query::select()
-            .columns(users::Column::iter().map(|c| (users::Entity, c)))
-            .from(accounts::Entity)
-            .inner_join(
-                users::Entity,
-                Expr::col((users::Entity, users::Column::Id))
-                    .equals((accounts::Entity, accounts::Column::UserId)),
-            )
-            .cond_where(account_key(provider, provider_account_id))
-            .to_owned();
-        let row = self.one(op, &select).await?;
-        self.row(op, row, Self::user)
+        self.bounded(Operation::GetUserByAccount, async || {
+            let op = Operation::GetUserByAccount;
+            let select = Query::select()
+                .columns(users::Column::iter().map(|c| (users::Entity, c)))
+                .from(accounts::Entity)
+                .inner_join(
+                    users::Entity,
+                    Expr::col((users::Entity, users::Column::Id))
+                        .equals((accounts::Entity, accounts::Column::UserId)),
+                )
+                .cond_where(account_key(provider, provider_account_id))
+                .to_owned();
+            let row = self.one(op, &select).await?;
+            self.row(op, row, Self::user)
+        })
+        .await
     }
 
     async fn merge_user(
@@ -721,80 +772,89 @@ impl Store for SeaOrmAdapter {
         update: &UserUpdate,
         email_key: Option<Option<&str>>,
     ) -> AdapterResult<Option<User>> {
-        use users::Column as C;
-        let op = Operation::UpdateUser;
-        let mut set = Vec::new();
-        if let Some(email) = &update.email {
-            set.push((C::Email, text(email.as_deref())));
-        }
-        if let Some(key) = email_key {
-            set.push((C::EmailNormalized, text(key)));
-        }
-        if let Some(verified) = update.email_verified {
-            set.push((
-                C::EmailVerified,
-                Expr::val(stamp::value(self.backend(), verified)),
-            ));
-        }
-        if let Some(name) = &update.name {
-            set.push((C::Name, text(name.as_deref())));
-        }
-        if let Some(image) = &update.image {
-            set.push((C::Image, text(image.as_deref())));
-        }
-        let key = Condition::all().add(C::Id.eq(update.id.as_str()));
-        let row = self.change::<users::Entity>(op, set, key, None).await?;
-        self.row(op, row, Self::user)
+        self.bounded(Operation::UpdateUser, async || {
+            use users::Column as C;
+            let op = Operation::UpdateUser;
+            let mut set = Vec::new();
+            if let Some(email) = &update.email {
+                set.push((C::Email, text(email.as_deref())));
+            }
+            if let Some(key) = email_key {
+                set.push((C::EmailNormalized, text(key)));
+            }
+            if let Some(verified) = update.email_verified {
+                set.push((
+                    C::EmailVerified,
+                    Expr::val(stamp::value(self.backend(), verified)),
+                ));
+            }
+            if let Some(name) = &update.name {
+                set.push((C::Name, text(name.as_deref())));
+            }
+            if let Some(image) = &update.image {
+                set.push((C::Image, text(image.as_deref())));
+            }
+            let key = Condition::all().add(C::Id.eq(update.id.as_str()));
+            let row = self.change::<users::Entity>(op, set, key, None).await?;
+            self.row(op, row, Self::user)
+        })
+        .await
     }
 
     async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        // One statement (a transaction on MySQL 8): the foreign keys cascade to the user's
-        // accounts, sessions and authenticators, all or nothing.
-        let op = Operation::DeleteUser;
-        let key = Condition::all().add(users::Column::Id.eq(id));
-        let row = self.take::<users::Entity>(op, key).await?;
-        self.row(op, row, Self::user)
+        self.bounded(Operation::DeleteUser, async || {
+            // One statement (a transaction on MySQL 8): the foreign keys cascade to the user's
+            // accounts, sessions and authenticators, all or nothing.
+            let op = Operation::DeleteUser;
+            let key = Condition::all().add(users::Column::Id.eq(id));
+            let row = self.take::<users::Entity>(op, key).await?;
+            self.row(op, row, Self::user)
+        })
+        .await
     }
 
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
-        // The foreign key refuses an account of a missing (or concurrently deleted) user:
-        // NotFound, and nothing stored.
-        use accounts::Column as C;
-        let a = account;
-        let insert = Query::insert()
-            .into_table(accounts::Entity)
-            .columns([
-                C::UserId,
-                C::AccountType,
-                C::Provider,
-                C::ProviderAccountId,
-                C::RefreshToken,
-                C::AccessToken,
-                C::ExpiresAt,
-                C::TokenType,
-                C::Scope,
-                C::IdToken,
-                C::SessionState,
-            ])
-            .values_panic([
-                Expr::val(a.user_id.as_str()),
-                Expr::val(a.account_type.as_str()),
-                Expr::val(a.provider.as_str()),
-                Expr::val(a.provider_account_id.as_str()),
-                text(a.refresh_token.as_deref()),
-                text(a.access_token.as_deref()),
-                Expr::val(a.expires_at),
-                text(a.token_type.as_deref()),
-                text(a.scope.as_deref()),
-                text(a.id_token.as_deref()),
-                text(a.session_state.as_deref()),
-            ])
-            .to_owned();
-        self.db
-            .execute(&insert)
-            .await
-            .for_op(Operation::LinkAccount)?;
-        Ok(())
+        self.bounded(Operation::LinkAccount, async || {
+            // The foreign key refuses an account of a missing (or concurrently deleted) user:
+            // NotFound, and nothing stored.
+            use accounts::Column as C;
+            let a = account;
+            let insert = Query::insert()
+                .into_table(accounts::Entity)
+                .columns([
+                    C::UserId,
+                    C::AccountType,
+                    C::Provider,
+                    C::ProviderAccountId,
+                    C::RefreshToken,
+                    C::AccessToken,
+                    C::ExpiresAt,
+                    C::TokenType,
+                    C::Scope,
+                    C::IdToken,
+                    C::SessionState,
+                ])
+                .values_panic([
+                    Expr::val(a.user_id.as_str()),
+                    Expr::val(a.account_type.as_str()),
+                    Expr::val(a.provider.as_str()),
+                    Expr::val(a.provider_account_id.as_str()),
+                    text(a.refresh_token.as_deref()),
+                    text(a.access_token.as_deref()),
+                    Expr::val(a.expires_at),
+                    text(a.token_type.as_deref()),
+                    text(a.scope.as_deref()),
+                    text(a.id_token.as_deref()),
+                    text(a.session_state.as_deref()),
+                ])
+                .to_owned();
+            self.db
+                .execute(&insert)
+                .await
+                .for_op(Operation::LinkAccount)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn remove_account(
@@ -802,10 +862,13 @@ impl Store for SeaOrmAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
-        let op = Operation::UnlinkAccount;
-        let key = account_key(provider, provider_account_id);
-        let row = self.take::<accounts::Entity>(op, key).await?;
-        self.row(op, row, account_row)
+        self.bounded(Operation::UnlinkAccount, async || {
+            let op = Operation::UnlinkAccount;
+            let key = account_key(provider, provider_account_id);
+            let row = self.take::<accounts::Entity>(op, key).await?;
+            self.row(op, row, account_row)
+        })
+        .await
     }
 
     async fn find_account(
@@ -813,53 +876,66 @@ impl Store for SeaOrmAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
-        let op = Operation::GetAccount;
-        let select = select_where::<accounts::Entity>(account_key(provider, provider_account_id));
-        let row = self.one(op, &select).await?;
-        self.row(op, row, account_row)
+        self.bounded(Operation::GetAccount, async || {
+            let op = Operation::GetAccount;
+            let select =
+                select_where::<accounts::Entity>(account_key(provider, provider_account_id));
+            let row = self.one(op, &select).await?;
+            self.row(op, row, account_row)
+        })
+        .await
     }
 
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
-        use accounts::Column as C;
-        let op = Operation::UpdateAccount;
-        let a = account;
-        let set = vec![
-            (C::RefreshToken, text(a.refresh_token.as_deref())),
-            (C::AccessToken, text(a.access_token.as_deref())),
-            (C::ExpiresAt, Expr::val(a.expires_at)),
-            (C::TokenType, text(a.token_type.as_deref())),
-            (C::Scope, text(a.scope.as_deref())),
-            (C::IdToken, text(a.id_token.as_deref())),
-            (C::SessionState, text(a.session_state.as_deref())),
-        ];
-        let key = account_key(&a.provider, &a.provider_account_id);
-        let row = self.change::<accounts::Entity>(op, set, key, None).await?;
-        self.row(op, row, account_row)
+        self.bounded(Operation::UpdateAccount, async || {
+            use accounts::Column as C;
+            let op = Operation::UpdateAccount;
+            let a = account;
+            let set = vec![
+                (C::RefreshToken, text(a.refresh_token.as_deref())),
+                (C::AccessToken, text(a.access_token.as_deref())),
+                (C::ExpiresAt, Expr::val(a.expires_at)),
+                (C::TokenType, text(a.token_type.as_deref())),
+                (C::Scope, text(a.scope.as_deref())),
+                (C::IdToken, text(a.id_token.as_deref())),
+                (C::SessionState, text(a.session_state.as_deref())),
+            ];
+            let key = account_key(&a.provider, &a.provider_account_id);
+            let row = self.change::<accounts::Entity>(op, set, key, None).await?;
+            self.row(op, row, account_row)
+        })
+        .await
     }
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
-        let op = Operation::ListAccounts;
-        let select = select_where::<accounts::Entity>(accounts::Column::UserId.eq(user_id));
-        let rows = self.all(op, &select).await?;
-        self.rows(op, rows, account_row)
+        self.bounded(Operation::ListAccounts, async || {
+            let op = Operation::ListAccounts;
+            let select = select_where::<accounts::Entity>(accounts::Column::UserId.eq(user_id));
+            let rows = self.all(op, &select).await?;
+            self.rows(op, rows, account_row)
+        })
+        .await
     }
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
-        use sessions::Column as C;
-        let insert = Query::insert()
-            .into_table(sessions::Entity)
-            .columns([C::SessionToken, C::UserId, C::Expires])
-            .values_panic([
-                Expr::val(session.session_token.as_str()),
-                Expr::val(session.user_id.as_str()),
-                Expr::val(self.stamp(session.expires)),
-            ])
-            .to_owned();
-        self.db
-            .execute(&insert)
-            .await
-            .for_op(Operation::CreateSession)?;
-        Ok(())
+        self.bounded(Operation::CreateSession, async || {
+            use sessions::Column as C;
+            let insert = Query::insert()
+                .into_table(sessions::Entity)
+                .columns([C::SessionToken, C::UserId, C::Expires])
+                .values_panic([
+                    Expr::val(session.session_token.as_str()),
+                    Expr::val(session.user_id.as_str()),
+                    Expr::val(self.stamp(session.expires)),
+                ])
+                .to_owned();
+            self.db
+                .execute(&insert)
+                .await
+                .for_op(Operation::CreateSession)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn find_session_and_user(
@@ -867,30 +943,35 @@ impl Store for SeaOrmAdapter {
         session_token: &str,
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
-        // The hot path: one statement, the session joined with its user, live only.
-        let op = Operation::GetSessionAndUser;
-        let select = Query::select()
-            .columns(users::Column::iter().map(|c| (users::Entity, c)))
-            .columns([
-                (sessions::Entity, sessions::Column::SessionToken),
-                (sessions::Entity, sessions::Column::UserId),
-                (sessions::Entity, sessions::Column::Expires),
-            ])
-            .from(sessions::Entity)
-            .inner_join(
-                users::Entity,
-                Expr::col((users::Entity, users::Column::Id))
-                    .equals((sessions::Entity, sessions::Column::UserId)),
-            )
-            .and_where(
-                Expr::col((sessions::Entity, sessions::Column::SessionToken)).eq(session_token),
-            )
-            .and_where(Expr::col((sessions::Entity, sessions::Column::Expires)).gt(self.stamp(now)))
-            .to_owned();
-        let row = self.one(op, &select).await?;
-        self.row(op, row, |this, row| {
-            Ok((this.session(row)?, this.user(row)?))
+        self.bounded(Operation::GetSessionAndUser, async || {
+            // The hot path: one statement, the session joined with its user, live only.
+            let op = Operation::GetSessionAndUser;
+            let select = Query::select()
+                .columns(users::Column::iter().map(|c| (users::Entity, c)))
+                .columns([
+                    (sessions::Entity, sessions::Column::SessionToken),
+                    (sessions::Entity, sessions::Column::UserId),
+                    (sessions::Entity, sessions::Column::Expires),
+                ])
+                .from(sessions::Entity)
+                .inner_join(
+                    users::Entity,
+                    Expr::col((users::Entity, users::Column::Id))
+                        .equals((sessions::Entity, sessions::Column::UserId)),
+                )
+                .and_where(
+                    Expr::col((sessions::Entity, sessions::Column::SessionToken)).eq(session_token),
+                )
+                .and_where(
+                    Expr::col((sessions::Entity, sessions::Column::Expires)).gt(self.stamp(now)),
+                )
+                .to_owned();
+            let row = self.one(op, &select).await?;
+            self.row(op, row, |this, row| {
+                Ok((this.session(row)?, this.user(row)?))
+            })
         })
+        .await
     }
 
     async fn change_session(
@@ -898,29 +979,35 @@ impl Store for SeaOrmAdapter {
         update: &SessionUpdate,
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<Session>> {
-        use sessions::Column as C;
-        let op = Operation::UpdateSession;
-        let mut set = Vec::new();
-        if let Some(expires) = update.expires {
-            set.push((C::Expires, Expr::val(self.stamp(expires))));
-        }
-        if let Some(user_id) = &update.user_id {
-            set.push((C::UserId, Expr::val(user_id.as_str())));
-        }
-        let key = Condition::all().add(C::SessionToken.eq(update.session_token.as_str()));
-        // Only a live session changes: an expired one is not revived.
-        let live = Expr::col(C::Expires).gt(self.stamp(now));
-        let row = self
-            .change::<sessions::Entity>(op, set, key, Some(live))
-            .await?;
-        self.row(op, row, Self::session)
+        self.bounded(Operation::UpdateSession, async || {
+            use sessions::Column as C;
+            let op = Operation::UpdateSession;
+            let mut set = Vec::new();
+            if let Some(expires) = update.expires {
+                set.push((C::Expires, Expr::val(self.stamp(expires))));
+            }
+            if let Some(user_id) = &update.user_id {
+                set.push((C::UserId, Expr::val(user_id.as_str())));
+            }
+            let key = Condition::all().add(C::SessionToken.eq(update.session_token.as_str()));
+            // Only a live session changes: an expired one is not revived.
+            let live = Expr::col(C::Expires).gt(self.stamp(now));
+            let row = self
+                .change::<sessions::Entity>(op, set, key, Some(live))
+                .await?;
+            self.row(op, row, Self::session)
+        })
+        .await
     }
 
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
-        let op = Operation::DeleteSession;
-        let key = Condition::all().add(sessions::Column::SessionToken.eq(session_token));
-        let row = self.take::<sessions::Entity>(op, key).await?;
-        self.row(op, row, Self::session)
+        self.bounded(Operation::DeleteSession, async || {
+            let op = Operation::DeleteSession;
+            let key = Condition::all().add(sessions::Column::SessionToken.eq(session_token));
+            let row = self.take::<sessions::Entity>(op, key).await?;
+            self.row(op, row, Self::session)
+        })
+        .await
     }
 
     async fn find_sessions(
@@ -928,50 +1015,59 @@ impl Store for SeaOrmAdapter {
         user_id: &str,
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
-        let op = Operation::ListSessions;
-        let select = select_where::<sessions::Entity>(
-            Condition::all()
-                .add(sessions::Column::UserId.eq(user_id))
-                .add(Expr::col(sessions::Column::Expires).gt(self.stamp(now))),
-        );
-        let rows = self.all(op, &select).await?;
-        self.rows(op, rows, Self::session)
-    }
-
-    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
-        // Only the live ones, so the count is exact; expired ones are left to the sweep.
-        let delete = Query::delete()
-            .from_table(sessions::Entity)
-            .cond_where(
+        self.bounded(Operation::ListSessions, async || {
+            let op = Operation::ListSessions;
+            let select = select_where::<sessions::Entity>(
                 Condition::all()
                     .add(sessions::Column::UserId.eq(user_id))
                     .add(Expr::col(sessions::Column::Expires).gt(self.stamp(now))),
-            )
-            .to_owned();
-        Ok(self
-            .db
-            .execute(&delete)
-            .await
-            .for_op(Operation::DeleteSessions)?
-            .rows_affected())
+            );
+            let rows = self.all(op, &select).await?;
+            self.rows(op, rows, Self::session)
+        })
+        .await
+    }
+
+    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
+        self.bounded(Operation::DeleteSessions, async || {
+            // Only the live ones, so the count is exact; expired ones are left to the sweep.
+            let delete = Query::delete()
+                .from_table(sessions::Entity)
+                .cond_where(
+                    Condition::all()
+                        .add(sessions::Column::UserId.eq(user_id))
+                        .add(Expr::col(sessions::Column::Expires).gt(self.stamp(now))),
+                )
+                .to_owned();
+            Ok(self
+                .db
+                .execute(&delete)
+                .await
+                .for_op(Operation::DeleteSessions)?
+                .rows_affected())
+        })
+        .await
     }
 
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
-        use verification_tokens::Column as C;
-        let insert = Query::insert()
-            .into_table(verification_tokens::Entity)
-            .columns([C::Identifier, C::Token, C::Expires])
-            .values_panic([
-                Expr::val(token.identifier.as_str()),
-                Expr::val(token.token.as_str()),
-                Expr::val(self.stamp(token.expires)),
-            ])
-            .to_owned();
-        self.db
-            .execute(&insert)
-            .await
-            .for_op(Operation::CreateVerificationToken)?;
-        Ok(())
+        self.bounded(Operation::CreateVerificationToken, async || {
+            use verification_tokens::Column as C;
+            let insert = Query::insert()
+                .into_table(verification_tokens::Entity)
+                .columns([C::Identifier, C::Token, C::Expires])
+                .values_panic([
+                    Expr::val(token.identifier.as_str()),
+                    Expr::val(token.token.as_str()),
+                    Expr::val(self.stamp(token.expires)),
+                ])
+                .to_owned();
+            self.db
+                .execute(&insert)
+                .await
+                .for_op(Operation::CreateVerificationToken)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn take_verification_token(
@@ -979,67 +1075,79 @@ impl Store for SeaOrmAdapter {
         identifier: &str,
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
-        // Atomic take: of concurrent callers exactly one gets the row.
-        let op = Operation::UseVerificationToken;
-        let row = self
-            .take::<verification_tokens::Entity>(op, token_key(identifier, token))
-            .await?;
-        self.row(op, row, Self::token)
+        self.bounded(Operation::UseVerificationToken, async || {
+            // Atomic take: of concurrent callers exactly one gets the row.
+            let op = Operation::UseVerificationToken;
+            let row = self
+                .take::<verification_tokens::Entity>(op, token_key(identifier, token))
+                .await?;
+            self.row(op, row, Self::token)
+        })
+        .await
     }
 
     async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
-        use authenticators::Column as C;
-        let a = authenticator;
-        let insert = Query::insert()
-            .into_table(authenticators::Entity)
-            .columns([
-                C::CredentialId,
-                C::UserId,
-                C::ProviderAccountId,
-                C::CredentialPublicKey,
-                C::Counter,
-                C::CredentialDeviceType,
-                C::CredentialBackedUp,
-                C::Transports,
-            ])
-            .values_panic([
-                Expr::val(a.credential_id.as_str()),
-                Expr::val(a.user_id.as_str()),
-                Expr::val(a.provider_account_id.as_str()),
-                Expr::val(a.credential_public_key.as_str()),
-                Expr::val(a.counter),
-                Expr::val(a.credential_device_type.as_str()),
-                Expr::val(a.credential_backed_up),
-                text(a.transports.as_deref()),
-            ])
-            .to_owned();
-        self.db
-            .execute(&insert)
-            .await
-            .for_op(Operation::CreateAuthenticator)?;
-        Ok(())
+        self.bounded(Operation::CreateAuthenticator, async || {
+            use authenticators::Column as C;
+            let a = authenticator;
+            let insert = Query::insert()
+                .into_table(authenticators::Entity)
+                .columns([
+                    C::CredentialId,
+                    C::UserId,
+                    C::ProviderAccountId,
+                    C::CredentialPublicKey,
+                    C::Counter,
+                    C::CredentialDeviceType,
+                    C::CredentialBackedUp,
+                    C::Transports,
+                ])
+                .values_panic([
+                    Expr::val(a.credential_id.as_str()),
+                    Expr::val(a.user_id.as_str()),
+                    Expr::val(a.provider_account_id.as_str()),
+                    Expr::val(a.credential_public_key.as_str()),
+                    Expr::val(a.counter),
+                    Expr::val(a.credential_device_type.as_str()),
+                    Expr::val(a.credential_backed_up),
+                    text(a.transports.as_deref()),
+                ])
+                .to_owned();
+            self.db
+                .execute(&insert)
+                .await
+                .for_op(Operation::CreateAuthenticator)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn find_authenticator(
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
-        let op = Operation::GetAuthenticator;
-        let select = select_where::<authenticators::Entity>(
-            authenticators::Column::CredentialId.eq(credential_id),
-        );
-        let row = self.one(op, &select).await?;
-        self.row(op, row, authenticator_row)
+        self.bounded(Operation::GetAuthenticator, async || {
+            let op = Operation::GetAuthenticator;
+            let select = select_where::<authenticators::Entity>(
+                authenticators::Column::CredentialId.eq(credential_id),
+            );
+            let row = self.one(op, &select).await?;
+            self.row(op, row, authenticator_row)
+        })
+        .await
     }
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
-        let op = Operation::ListAuthenticators;
-        let select =
-            select_where::<authenticators::Entity>(authenticators::Column::UserId.eq(user_id))
-                .order_by(authenticators::Column::CredentialId, Order::Asc)
-                .to_owned();
-        let rows = self.all(op, &select).await?;
-        self.rows(op, rows, authenticator_row)
+        self.bounded(Operation::ListAuthenticators, async || {
+            let op = Operation::ListAuthenticators;
+            let select =
+                select_where::<authenticators::Entity>(authenticators::Column::UserId.eq(user_id))
+                    .order_by(authenticators::Column::CredentialId, Order::Asc)
+                    .to_owned();
+            let rows = self.all(op, &select).await?;
+            self.rows(op, rows, authenticator_row)
+        })
+        .await
     }
 
     async fn set_authenticator_counter(
@@ -1047,46 +1155,57 @@ impl Store for SeaOrmAdapter {
         credential_id: &str,
         counter: i64,
     ) -> AdapterResult<Option<Authenticator>> {
-        let op = Operation::UpdateAuthenticatorCounter;
-        let set = vec![(authenticators::Column::Counter, Expr::val(counter))];
-        let key = Condition::all().add(authenticators::Column::CredentialId.eq(credential_id));
-        let row = self
-            .change::<authenticators::Entity>(op, set, key, None)
-            .await?;
-        self.row(op, row, authenticator_row)
+        self.bounded(Operation::UpdateAuthenticatorCounter, async || {
+            let op = Operation::UpdateAuthenticatorCounter;
+            let set = vec![(authenticators::Column::Counter, Expr::val(counter))];
+            let key = Condition::all().add(authenticators::Column::CredentialId.eq(credential_id));
+            let row = self
+                .change::<authenticators::Entity>(op, set, key, None)
+                .await?;
+            self.row(op, row, authenticator_row)
+        })
+        .await
     }
 
     async fn remove_authenticator(
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
-        let op = Operation::DeleteAuthenticator;
-        let key = Condition::all().add(authenticators::Column::CredentialId.eq(credential_id));
-        let row = self.take::<authenticators::Entity>(op, key).await?;
-        self.row(op, row, authenticator_row)
+        self.bounded(Operation::DeleteAuthenticator, async || {
+            let op = Operation::DeleteAuthenticator;
+            let key = Condition::all().add(authenticators::Column::CredentialId.eq(credential_id));
+            let row = self.take::<authenticators::Entity>(op, key).await?;
+            self.row(op, row, authenticator_row)
+        })
+        .await
     }
 
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
-        let op = Operation::DeleteExpired;
-        let sessions = Query::delete()
-            .from_table(sessions::Entity)
-            .and_where(Expr::col(sessions::Column::Expires).lte(self.stamp(now)))
-            .to_owned();
-        let sessions = self.db.execute(&sessions).await.for_op(op)?.rows_affected();
-        let tokens = Query::delete()
-            .from_table(verification_tokens::Entity)
-            .and_where(Expr::col(verification_tokens::Column::Expires).lte(self.stamp(now)))
-            .to_owned();
-        let verification_tokens = self
-            .db
-            .execute(&tokens)
-            .await
-            .map_err(|e| error::map(op, e).with_code(ErrorCode::DeleteVerificationRequestError))?
-            .rows_affected();
-        Ok(ExpiredCounts {
-            sessions,
-            verification_tokens,
+        self.bounded(Operation::DeleteExpired, async || {
+            let op = Operation::DeleteExpired;
+            let sessions = Query::delete()
+                .from_table(sessions::Entity)
+                .and_where(Expr::col(sessions::Column::Expires).lte(self.stamp(now)))
+                .to_owned();
+            let sessions = self.db.execute(&sessions).await.for_op(op)?.rows_affected();
+            let tokens = Query::delete()
+                .from_table(verification_tokens::Entity)
+                .and_where(Expr::col(verification_tokens::Column::Expires).lte(self.stamp(now)))
+                .to_owned();
+            let verification_tokens = self
+                .db
+                .execute(&tokens)
+                .await
+                .map_err(|e| {
+                    error::map(op, e).with_code(ErrorCode::DeleteVerificationRequestError)
+                })?
+                .rows_affected();
+            Ok(ExpiredCounts {
+                sessions,
+                verification_tokens,
+            })
         })
+        .await
     }
 }
 

@@ -92,7 +92,10 @@ impl SeaOrmAdapterBuilder {
 
     /// How long a call may wait for a connection, connecting included. When the database
     /// cannot be reached within it, calls (and [`connect`](Self::connect)) fail with
-    /// ADAPTER_CONNECTION_ERROR. On SQLite it is also the busy timeout.
+    /// ADAPTER_CONNECTION_ERROR. On PostgreSQL and MySQL/MariaDB it also bounds each
+    /// whole call, statements included: a call the server does not answer within it (a
+    /// paused or unreachable server) fails with ADAPTER_CONNECTION_ERROR and its connection
+    /// is closed, not reused. On SQLite it is also the busy timeout.
     ///
     /// ```
     /// use std::time::Duration;

@@ -27,6 +27,31 @@ pub fn map(operation: Operation, err: sqlx::Error) -> AdapterError {
     }
 }
 
+/// Wraps an error of opening a connection for `operation`: whatever the cause, the
+/// database could not be reached, so the kind is `Connection` (ADAPTER_CONNECTION_ERROR).
+/// A server that is restarting answers a new connection in ways [`kind_of`] alone
+/// would call a backend failure: a proxy in front of it (docker's, a load balancer) may
+/// accept the connection and answer the TLS request with garbage (sqlx's `Protocol`
+/// error), and PostgreSQL itself says 57P03 "the database system is starting up".
+///
+/// ```
+/// use auth_core::{ErrorKind, Operation};
+/// let garbage = adapter_sqlx::sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+/// assert_eq!(adapter_sqlx::errors::kind_of(&garbage), ErrorKind::Backend);
+/// let err = adapter_sqlx::errors::map_connect(Operation::GetSessionAndUser, garbage);
+/// assert_eq!(err.kind(), ErrorKind::Connection);
+/// ```
+pub fn map_connect(operation: Operation, err: sqlx::Error) -> AdapterError {
+    match &err {
+        sqlx::Error::Database(db) => AdapterError::from_driver(
+            operation,
+            ErrorKind::Connection,
+            DatabaseMessage::of(db.as_ref()),
+        ),
+        _ => AdapterError::from_driver(operation, ErrorKind::Connection, err),
+    }
+}
+
 /// What the database said, without the driver's decoration: PostgreSQL's error `Display`
 /// appends the line of the server's C source (" at line 768"), which tells a user nothing.
 #[derive(Debug)]
@@ -179,9 +204,34 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_connect_is_a_connection_error() {
+        // What docker's port proxy answers for a PostgreSQL container that is restarting.
+        let garbage = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".to_owned());
+        assert_eq!(kind_of(&garbage), ErrorKind::Backend);
+        let mapped = map_connect(Operation::GetSessionAndUser, garbage);
+        assert_eq!(mapped.kind(), ErrorKind::Connection);
+        assert_eq!(mapped.code(), auth_core::ErrorCode::AdapterConnectionError);
+        let source = std::error::Error::source(&mapped).map(ToString::to_string);
+        assert!(source.unwrap_or_default().contains("SSLRequest"));
+        let mapped = map_connect(
+            Operation::GetUser,
+            sqlx::Error::Configuration("bad option".into()),
+        );
+        assert_eq!(mapped.kind(), ErrorKind::Connection);
+    }
+
+    #[test]
     fn codes_are_classified() {
         assert_eq!(kind_of_sqlstate("08006"), ErrorKind::Connection);
+        assert_eq!(kind_of_sqlstate("08P01"), ErrorKind::Connection);
         assert_eq!(kind_of_sqlstate("57P01"), ErrorKind::Connection);
+        assert_eq!(kind_of_sqlstate("57P02"), ErrorKind::Connection);
+        assert_eq!(kind_of_sqlstate("57P03"), ErrorKind::Connection);
+        assert_eq!(
+            kind_of_sqlstate("57014"),
+            ErrorKind::Backend,
+            "query canceled"
+        );
         assert_eq!(kind_of_sqlstate("22001"), ErrorKind::InvalidInput);
         assert_eq!(kind_of_sqlstate("22021"), ErrorKind::InvalidInput);
         assert_eq!(kind_of_sqlstate("42P01"), ErrorKind::Backend);

@@ -128,7 +128,7 @@ impl<DB: Database> Source<DB> {
                 .acquire()
                 .await
                 .map(Lease::Shared)
-                .map_err(|e| error::map(op, e)),
+                .map_err(|e| error::map_connect(op, e)),
         }
     }
 
@@ -154,7 +154,7 @@ impl<DB: Database> Source<DB> {
 
 fn pool_error(op: Operation, err: PoolError<sqlx::Error>) -> AdapterError {
     match err {
-        PoolError::Backend(e) => error::map(op, e),
+        PoolError::Backend(e) => error::map_connect(op, e),
         PoolError::Timeout(_) => AdapterError::connection(
             op,
             std::io::Error::new(

@@ -92,7 +92,7 @@ pub use sqlx;
 /// a database through sqlx another way (adapter-seaorm): the classification is written
 /// once, here.
 pub mod errors {
-    pub use crate::error::{kind_of, map};
+    pub use crate::error::{kind_of, map, map_connect};
 }
 
 /// Connects with the default options; the same as [`SqlxAdapter::connect`].
