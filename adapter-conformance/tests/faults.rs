@@ -35,10 +35,5 @@ drills! {
     seaorm_postgres => "seaorm-postgres",
     seaorm_mariadb => "seaorm-mariadb",
     redis => "redis",
-    // Known failure, kept visible: on nx-27017 (the stand-in; no MongoDB server can be
-    // installed here) the adapter, its calls now bounded by the server selection timeout,
-    // serves again about 23 s after the resume, not within 5 s. Run it with
-    // `cargo nextest run -p adapter-conformance --test faults --run-ignored all`.
-    #[ignore = "mongo on nx-27017 recovers ~23 s after a resume (limit 5 s): under investigation"]
     mongo => "mongo",
 }

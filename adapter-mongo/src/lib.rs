@@ -46,7 +46,8 @@ pub use adapter::{Collections, MongoAdapter};
 pub use error::{kind_of, map_error, DUPLICATE_KEY};
 pub use options::{
     validate_collection_prefix, validate_database_name, MongoAdapterBuilder,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_HEARTBEAT_FREQUENCY,
+    DEFAULT_SERVER_SELECTION_TIMEOUT,
 };
 
 /// The driver, re-exported so an app names the same version.

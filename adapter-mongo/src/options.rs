@@ -18,6 +18,15 @@ pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long opening one connection may take.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How often the driver checks the server when the URL sets no `heartbeatFrequencyMS`: once a
+/// second (the driver's own default is 10 s), so the adapter serves again within about a
+/// second after the server comes back from a pause or restart.
+///
+/// ```
+/// assert_eq!(adapter_mongo::DEFAULT_HEARTBEAT_FREQUENCY.as_secs(), 1);
+/// ```
+pub const DEFAULT_HEARTBEAT_FREQUENCY: Duration = Duration::from_secs(1);
+
 /// Options for [`MongoAdapter`], from [`MongoAdapter::builder`]. The setters only record
 /// values; [`connect`](Self::connect) checks them (a bad database name or collection prefix
 /// is an `InvalidInput` error from there).
@@ -185,6 +194,9 @@ impl MongoAdapterBuilder {
             })?;
         options.server_selection_timeout = Some(self.server_selection_timeout);
         options.connect_timeout = Some(self.connect_timeout);
+        // The driver's default (10 s) left the adapter failing for ~23 s after a server came
+        // back from a pause (the fault drill); a URL's `heartbeatFrequencyMS` still wins.
+        options.heartbeat_freq = options.heartbeat_freq.or(Some(DEFAULT_HEARTBEAT_FREQUENCY));
         if self.max_pool_size.is_some() {
             options.max_pool_size = self.max_pool_size;
         }
