@@ -347,13 +347,7 @@ where
     let limit = call_timeout(pool);
     match tokio::time::timeout(limit, call).await {
         Ok(result) => result,
-        Err(_) => Err(AdapterError::connection(
-            op,
-            std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("the database did not answer within {limit:?}"),
-            ),
-        )),
+        Err(_) => Err(AdapterError::timed_out(op, limit)),
     }
 }
 

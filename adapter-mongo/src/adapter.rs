@@ -232,13 +232,7 @@ impl MongoAdapter {
         let limit = self.call_timeout;
         match tokio::time::timeout(limit, call()).await {
             Ok(result) => result,
-            Err(_) => Err(AdapterError::connection(
-                op,
-                std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("the database did not answer within {limit:?}"),
-                ),
-            )),
+            Err(_) => Err(AdapterError::timed_out(op, limit)),
         }
     }
 

@@ -218,13 +218,7 @@ async fn probe(url: &str, timeout: Duration) -> Result<(), AdapterError> {
     match tokio::time::timeout(timeout, attempt).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => Err(error::map_sqlx(op, err)),
-        Err(_) => Err(AdapterError::connection(
-            op,
-            std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("the database did not answer within {timeout:?}"),
-            ),
-        )),
+        Err(_) => Err(AdapterError::timed_out(op, timeout)),
     }
 }
 
@@ -444,13 +438,7 @@ impl SeaOrmAdapter {
         let limit = self.call_timeout;
         match tokio::time::timeout(limit, call()).await {
             Ok(result) => result,
-            Err(_) => Err(AdapterError::connection(
-                op,
-                std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("the database did not answer within {limit:?}"),
-                ),
-            )),
+            Err(_) => Err(AdapterError::timed_out(op, limit)),
         }
     }
 

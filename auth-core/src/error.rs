@@ -564,6 +564,24 @@ impl AdapterError {
         Self::from_driver(operation, ErrorKind::Connection, err)
     }
 
+    /// The server did not answer within `limit`: a connection error, so a paused or
+    /// unreachable server reads the same on every adapter that bounds its calls.
+    ///
+    /// ```
+    /// use auth_core::{AdapterError, ErrorCode, Operation};
+    /// let err = AdapterError::timed_out(Operation::GetSessionAndUser, std::time::Duration::from_secs(2));
+    /// assert_eq!(err.code(), ErrorCode::AdapterConnectionError);
+    /// ```
+    pub fn timed_out(operation: Operation, limit: std::time::Duration) -> Self {
+        Self::connection(
+            operation,
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the database did not answer within {limit:?}"),
+            ),
+        )
+    }
+
     /// A unique key is taken.
     pub fn conflict(operation: Operation, message: impl Into<String>) -> Self {
         Self::new(operation, ErrorKind::Conflict, message)
