@@ -115,4 +115,32 @@ impl UserRecords {
 pub trait Backend: Send + Sync + fmt::Debug {
     /// A new isolated adapter with its schema migrated, and its inspector.
     async fn fixture(&self) -> Result<Fixture, BoxError>;
+
+    /// The scenarios this backend fails by design, each with the reason (a storage layout
+    /// shared with another program that cannot hold a guarantee, say). The default: none.
+    ///
+    /// A gap is not a skip: the scenario still runs, and must *fail* — then it is reported as
+    /// a documented gap, with its reason and the failure, and counts as passed. Should it
+    /// pass, the trial fails, because the list (and the documentation quoting it) is wrong.
+    fn gaps(&self) -> &'static [Gap] {
+        &[]
+    }
+}
+
+/// A scenario a backend fails by design, and why (see [`Backend::gaps`]).
+///
+/// ```
+/// use adapter_conformance::Gap;
+/// const GAPS: &[Gap] = &[Gap {
+///     scenario: "s17_duplicates_conflict",
+///     reason: "the database assigns user ids, so a repeated id is a new user",
+/// }];
+/// assert!(adapter_conformance::scenario(GAPS[0].scenario).is_some());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    /// The scenario's function name, e.g. `s17_duplicates_conflict`.
+    pub scenario: &'static str,
+    /// Why the backend cannot hold it, in one sentence.
+    pub reason: &'static str,
 }

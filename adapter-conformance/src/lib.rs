@@ -55,6 +55,7 @@
 //! # });
 //! ```
 
+pub mod authjs;
 pub mod backends;
 pub mod bench;
 pub mod check;
@@ -70,7 +71,7 @@ pub mod scenarios;
 pub mod throwaway;
 pub mod trials;
 
-pub use fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
+pub use fixture::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
 pub use harness::{BackendSpec, Source};
 pub use registry::{scenario, Scenario, ScenarioFn, SCENARIOS};
 pub use runner::{run_all, run_scenario, ScenarioResult, SCENARIO_TIMEOUT};

@@ -199,7 +199,7 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
         let interactive = std::io::stderr().is_terminal();
         let progress = |result: &adapter_conformance::ScenarioResult| {
             let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            let verdict = if result.passed() { "ok" } else { "FAILED" };
+            let verdict = result.verdict();
             if interactive {
                 eprint!(
                     "\r\x1b[2K[{name}] {n}/{total} {} {verdict}",
@@ -208,7 +208,7 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
                 if n == total {
                     eprintln!();
                 }
-            } else if !result.passed() || n == total {
+            } else if !result.passed() || result.gap.is_some() || n == total {
                 eprintln!("[{name}] {n}/{total} {} {verdict}", result.scenario);
             }
             let _ = std::io::stderr().flush();

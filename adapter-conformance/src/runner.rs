@@ -26,14 +26,26 @@ pub struct ScenarioResult {
     pub number: u32,
     /// `None` when it passed, else why it failed.
     pub error: Option<String>,
+    /// Set when the scenario is one of the backend's [`gaps`](crate::Backend::gaps) and
+    /// failed as documented: the reason, then the failure. Such a result counts as passed.
+    pub gap: Option<String>,
     /// Wall time, set-up and teardown included.
     pub millis: u128,
 }
 
 impl ScenarioResult {
-    /// Whether it passed.
+    /// Whether it passed (a documented gap that failed as documented counts as passed).
     pub fn passed(&self) -> bool {
         self.error.is_none()
+    }
+
+    /// The word reports print for it: `ok`, `gap` or `FAILED`.
+    pub fn verdict(&self) -> &'static str {
+        match (&self.error, &self.gap) {
+            (Some(_), _) => "FAILED",
+            (None, Some(_)) => "gap",
+            (None, None) => "ok",
+        }
     }
 }
 
@@ -42,14 +54,31 @@ pub async fn run_scenario(backend: &dyn Backend, scenario: &Scenario) -> Scenari
     let started = Instant::now();
     let span = tracing::info_span!("scenario", name = scenario.name);
     let run = run_inner(backend, scenario).instrument(span);
-    let error = match tokio::time::timeout(SCENARIO_TIMEOUT, run).await {
+    let failure = match tokio::time::timeout(SCENARIO_TIMEOUT, run).await {
         Ok(result) => result.err(),
         Err(_) => Some(format!("timed out after {SCENARIO_TIMEOUT:?}")),
+    };
+    let documented = backend
+        .gaps()
+        .iter()
+        .find(|gap| gap.scenario == scenario.name);
+    let (error, gap) = match (documented, failure) {
+        (None, failure) => (failure, None),
+        (Some(gap), Some(failure)) => (None, Some(format!("{} (it fails: {failure})", gap.reason))),
+        (Some(gap), None) => (
+            Some(format!(
+                "listed as a gap of this backend ({}), but it passes: remove it from the \
+                 backend's gaps and from the documentation that quotes them",
+                gap.reason
+            )),
+            None,
+        ),
     };
     ScenarioResult {
         scenario: scenario.name,
         number: scenario.number,
         error,
+        gap,
         millis: started.elapsed().as_millis(),
     }
 }
@@ -127,4 +156,76 @@ pub(crate) async fn resolve_once(spec: &BackendSpec) -> Result<Resolved, String>
     cell.get_or_init(|| async { harness::resolve(spec).await.map_err(|e| e.to_string()) })
         .await
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::backends::memory::MemoryBackend;
+    use crate::fixture::{BoxError, Fixture, Gap};
+
+    const GAPS: &[Gap] = &[Gap {
+        scenario: "s01_create_user_stores_every_field",
+        reason: "a test of the gap rule",
+    }];
+
+    /// Memory, claiming a gap it does not have.
+    #[derive(Debug)]
+    struct ClaimsAGap;
+
+    #[async_trait]
+    impl Backend for ClaimsAGap {
+        async fn fixture(&self) -> Result<Fixture, BoxError> {
+            MemoryBackend.fixture().await
+        }
+        fn gaps(&self) -> &'static [Gap] {
+            GAPS
+        }
+    }
+
+    /// A backend whose every scenario fails, with the same gap listed.
+    #[derive(Debug)]
+    struct Broken;
+
+    #[async_trait]
+    impl Backend for Broken {
+        async fn fixture(&self) -> Result<Fixture, BoxError> {
+            Err("no storage".into())
+        }
+        fn gaps(&self) -> &'static [Gap] {
+            GAPS
+        }
+    }
+
+    fn s01() -> &'static Scenario {
+        crate::scenario("s01_create_user_stores_every_field").expect("s01 exists")
+    }
+
+    #[tokio::test]
+    async fn a_gap_that_fails_counts_as_passed_and_says_why() {
+        let result = run_scenario(&Broken, s01()).await;
+        assert!(result.passed(), "{result:?}");
+        assert_eq!(result.verdict(), "gap");
+        let gap = result.gap.unwrap_or_default();
+        assert!(
+            gap.contains("a test of the gap rule") && gap.contains("no storage"),
+            "{gap}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_gap_that_passes_fails_the_run() {
+        let result = run_scenario(&ClaimsAGap, s01()).await;
+        assert!(!result.passed());
+        assert!(result.error.unwrap_or_default().contains("but it passes"));
+    }
+
+    #[tokio::test]
+    async fn other_scenarios_of_a_backend_with_gaps_are_judged_as_usual() {
+        let s02 = crate::scenario("s02_get_user_by_id").expect("s02 exists");
+        assert!(!run_scenario(&Broken, s02).await.passed());
+        assert_eq!(run_scenario(&ClaimsAGap, s02).await.verdict(), "ok");
+    }
 }

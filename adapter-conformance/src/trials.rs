@@ -155,6 +155,13 @@ fn run_trial(spec_fn: fn() -> BackendSpec, scenario: &'static Scenario) -> Resul
             Err(e) => return Err(format!("backend {} could not be opened: {e}", spec.name).into()),
         };
         let result = run_scenario(backend.as_ref(), scenario).await;
+        if let Some(gap) = &result.gap {
+            // Captured like any test output, and shown by `--nocapture` / `--no-capture`.
+            println!(
+                "[{}] {}: documented gap, failed as expected: {gap}",
+                spec.name, scenario.name
+            );
+        }
         match result.error {
             None => Ok(()),
             Some(error) => Err(format!(

@@ -86,7 +86,7 @@ impl Store for DieselAdapter {
         }
     }
 
-    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         with_conn!(&self.pool, op, |conn, s, Stamp| {
             diesel::insert_into(s::users::table)
@@ -100,7 +100,7 @@ impl Store for DieselAdapter {
                 ))
                 .execute(conn)
                 .await
-                .map(drop)
+                .map(|_| user.id.clone())
         })
     }
 

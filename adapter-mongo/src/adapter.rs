@@ -511,14 +511,14 @@ impl Store for MongoAdapter {
         "mongo"
     }
 
-    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         self.bounded(Operation::CreateUser, async || {
             let op = Operation::CreateUser;
             self.users
                 .insert_one(UserDoc::from_model(user, email_key))
                 .await
                 .for_op(op)?;
-            Ok(())
+            Ok(user.id.clone())
         })
         .await
     }

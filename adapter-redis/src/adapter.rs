@@ -621,7 +621,7 @@ impl Store for RedisAdapter {
         "redis"
     }
 
-    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         let mut invocation = scripts::CREATE_USER.prepare_invoke();
         invocation.key(self.keys.user(&user.id));
@@ -632,7 +632,7 @@ impl Store for RedisAdapter {
             .arg(records::encode_user(user, email_key))
             .arg(&user.id);
         match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(()),
+            Reply::Ok => Ok(user.id.clone()),
             Reply::Conflict => Err(AdapterError::conflict(op, "a user with this id exists")),
             Reply::ConflictEmail => {
                 Err(AdapterError::conflict(op, "a user with this email exists"))

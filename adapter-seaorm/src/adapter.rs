@@ -679,7 +679,7 @@ impl Store for SeaOrmAdapter {
         self.flavor.name()
     }
 
-    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         self.bounded(Operation::CreateUser, async || {
             use users::Column as C;
             let insert = Query::insert()
@@ -705,7 +705,7 @@ impl Store for SeaOrmAdapter {
                 .execute(&insert)
                 .await
                 .for_op(Operation::CreateUser)?;
-            Ok(())
+            Ok(user.id.clone())
         })
         .await
     }

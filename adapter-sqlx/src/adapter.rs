@@ -278,7 +278,7 @@ impl Store for SqlxAdapter {
         self.dialect.name()
     }
 
-    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         with_conn!(self, op, |conn: Db| {
             sqlx::query(self.sql.create_user.clone())
@@ -291,7 +291,7 @@ impl Store for SqlxAdapter {
                 .execute(&mut *conn)
                 .await
                 .for_op(op)?;
-            Ok(())
+            Ok(user.id.clone())
         })
     }
 

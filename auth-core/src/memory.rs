@@ -153,7 +153,7 @@ impl Store for MemoryAdapter {
         "memory"
     }
 
-    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         let mut store = self.open(op)?;
         if store.user_exists(&user.id) {
@@ -166,7 +166,7 @@ impl Store for MemoryAdapter {
             store.emails.insert(key.to_owned(), user.id.clone());
         }
         store.users.insert(user.id.clone(), user.clone());
-        Ok(())
+        Ok(user.id.clone())
     }
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {

@@ -51,9 +51,9 @@ use crate::models::{
 /// #[async_trait]
 /// impl Store for Users {
 ///     fn backend(&self) -> &'static str { "users-only" }
-///     async fn insert_user(&self, user: &User, _email_key: Option<&str>) -> AdapterResult<()> {
+///     async fn insert_user(&self, user: &User, _email_key: Option<&str>) -> AdapterResult<String> {
 ///         self.0.lock().unwrap().insert(user.id.clone(), user.clone());
-///         Ok(())
+///         Ok(user.id.clone())
 ///     }
 ///     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
 ///         Ok(self.0.lock().unwrap().get(id).cloned())
@@ -96,9 +96,14 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// A short name of the database for spans and reports, e.g. `postgres` or `redis`.
     fn backend(&self) -> &'static str;
 
-    /// Stores a new user; `email_key` is [`normalize_email`] of its email. `Conflict` when
-    /// the id or the email key is taken.
-    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()>;
+    /// Stores a new user and returns the id it is stored under; `email_key` is
+    /// [`normalize_email`] of its email. `Conflict` when the id or the email key is taken.
+    ///
+    /// The id returned is `user.id`, unless the store's layout has the database assign ids
+    /// (a `SERIAL` column, an `ObjectId`, as the Auth.js layouts do): then `user.id` is only
+    /// validated and ignored, and the id returned is the one the database assigned, which
+    /// [`Adapter::create_user`] puts in the user it returns.
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String>;
 
     /// The user with this id.
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>>;
@@ -307,14 +312,14 @@ impl<S: Store> Adapter for S {
             email_verified: user.email_verified.map(truncate_to_millis),
             ..user
         };
-        call(
+        let id = call(
             self.backend(),
             op,
             &[],
             self.insert_user(&user, email_key.as_deref()),
         )
         .await?;
-        Ok(user)
+        Ok(User { id, ..user })
     }
 
     async fn get_user(&self, id: &str) -> AdapterResult<Option<User>> {

@@ -8,6 +8,7 @@
 
 use crate::harness::BackendSpec;
 
+pub mod assigned_ids;
 #[cfg(feature = "diesel")]
 pub mod diesel;
 pub mod memory;

@@ -127,7 +127,7 @@ impl Store for WrappedStore {
         "wrapped-memory"
     }
 
-    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<()> {
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         self.inner.insert_user(user, email_key).await
     }
 
