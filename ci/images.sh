@@ -4,7 +4,8 @@
 # mirror) with one server package and a small entrypoint, imported with `docker import`.
 #
 #   ci/images.sh start   install docker.io/debootstrap if missing, start dockerd if none
-#                        answers (remembered in $STATE), build every missing image
+#                        answers (remembered in $STATE, or $AUTH_IMAGES_STATE), build every
+#                        missing image
 #   ci/images.sh build   build every missing image (dockerd must answer)
 #   ci/images.sh stop    stop dockerd if `start` started it
 #   ci/images.sh list    the tags, one a line
@@ -17,7 +18,9 @@ set -euo pipefail
 
 PREFIX="${AUTH_IMAGE_PREFIX:-auth-adapters}"
 CACHE="${AUTH_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/auth-adapters/images}"
-STATE="$CACHE/dockerd.pid"
+# Where `start` notes the dockerd it started, for `stop`. A run that sets its own file
+# (.ci/run does) stops only the engine it started, never one another checkout started.
+STATE="${AUTH_IMAGES_STATE:-$CACHE/dockerd.pid}"
 
 # tag suite package(s) kind
 IMAGES=(

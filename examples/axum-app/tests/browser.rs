@@ -74,6 +74,9 @@ impl Driver {
             // Its own process group, which the browsers join: a failed test that never
             // closes its sessions still leaves no browser behind.
             .process_group(0)
+            // Chromium keeps its own temporary directories (org.chromium.Chromium.*) under
+            // TMPDIR: in the scratch directory they go with it.
+            .env("TMPDIR", &scratch)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
