@@ -1130,6 +1130,38 @@ mod tests {
             .is_err());
     }
 
+    #[tokio::test]
+    async fn the_builder_checks_the_layout_before_any_io() {
+        // Port 9 (discard) is never contacted: the options fail first.
+        let prefixed = crate::MongoAdapter::builder("mongodb://127.0.0.1:9")
+            .collection_prefix("auth_")
+            .layout(Layout::AuthJs(AuthJsCollections::default()))
+            .connect()
+            .await;
+        assert!(
+            prefixed.is_err_and(|e| e.kind() == auth_core::ErrorKind::InvalidInput),
+            "a prefix with the Auth.js layout"
+        );
+        let clashing = crate::MongoAdapter::builder("mongodb://127.0.0.1:9")
+            .layout(Layout::AuthJs(
+                AuthJsCollections::default().sessions("users"),
+            ))
+            .connect()
+            .await;
+        assert!(
+            clashing.is_err_and(|e| e.kind() == auth_core::ErrorKind::InvalidInput),
+            "two collections under one name"
+        );
+    }
+
+    #[test]
+    fn the_email_pattern_is_literal() {
+        let pattern =
+            any_case("a.b+c@x.com").and_then(|d| d.get_str("$regex").ok().map(str::to_owned));
+        assert_eq!(pattern.as_deref(), Some(r"^\s*a\.b\+c@x\.com\s*$"));
+        assert!(any_case("nul\0byte").is_none());
+    }
+
     #[test]
     fn whole_second_bounds() {
         let now = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap_or_default();
