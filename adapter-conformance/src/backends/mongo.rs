@@ -60,6 +60,12 @@ pub fn mongo_spec() -> BackendSpec {
 
 /// The `mongo-authjs` backend: the Auth.js layout ([`adapter_mongo::Layout::AuthJs`]) on
 /// the same server as [`mongo_spec`].
+///
+/// ```
+/// let spec = adapter_conformance::backends::mongo::mongo_authjs_spec();
+/// assert_eq!(spec.name, "mongo-authjs");
+/// assert!(adapter_conformance::backends::by_name("mongo-authjs").is_some());
+/// ```
 pub fn mongo_authjs_spec() -> BackendSpec {
     BackendSpec {
         name: "mongo-authjs",
@@ -70,6 +76,12 @@ pub fn mongo_authjs_spec() -> BackendSpec {
 
 /// The scenarios the Auth.js layout fails by design (the crate README's per-layout table
 /// quotes them).
+///
+/// ```
+/// for gap in adapter_conformance::backends::mongo::AUTHJS_GAPS {
+///     assert!(adapter_conformance::scenario(gap.scenario).is_some(), "{}", gap.scenario);
+/// }
+/// ```
 pub const AUTHJS_GAPS: &[Gap] = &[
     Gap {
         scenario: "s16_concurrent_same_email_has_one_winner",
