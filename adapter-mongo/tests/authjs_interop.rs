@@ -1,7 +1,8 @@
 //! Cross-language proof of the Auth.js layout: the real `@auth/mongodb-adapter`, run by
 //! Node through `compat/authjs/driver.mjs`, and this crate's `Layout::AuthJs` on the same
 //! database. Records Node writes are read by Rust, records Rust writes are read by Node, a
-//! verification token made by one is used exactly once by the other, and `delete_user` by
+//! verification token made by one is used exactly once by the other (also when both take it
+//! at the same moment), and `delete_user` by
 //! either leaves nothing the other can read.
 //!
 //! They need a server (AUTH_TEST_MONGO_URL) and the Node packages (`npm ci` in
@@ -242,6 +243,44 @@ async fn a_verification_token_is_used_once_across_languages() {
                 None,
                 "used again from Rust"
             );
+            node
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn node_and_rust_racing_for_a_token_have_one_winner() {
+    on_shared_database(
+        "node_and_rust_racing_for_a_token_have_one_winner",
+        async |rust, mut node| {
+            let mut wins = (0, 0);
+            for i in 0..20 {
+                let token =
+                    VerificationToken::new("race@example.com", format!("t-{i}"), in_days(1));
+                if i % 2 == 0 {
+                    node.create_verification_token(&token).await.unwrap();
+                } else {
+                    rust.create_verification_token(token.clone()).await.unwrap();
+                }
+                // Both take it at once: one findOneAndDelete each, in two processes.
+                let (by_node, by_rust) = tokio::join!(
+                    node.use_verification_token(&token.identifier, &token.token),
+                    rust.use_verification_token(&token.identifier, &token.token),
+                );
+                match (by_node.unwrap(), by_rust.unwrap()) {
+                    (Some(used), None) => {
+                        assert_eq!(used, token);
+                        wins.0 += 1;
+                    }
+                    (None, Some(used)) => {
+                        assert_eq!(used, token);
+                        wins.1 += 1;
+                    }
+                    other => panic!("token {i}: expected one winner, got {other:?}"),
+                }
+            }
+            eprintln!("wins (node, rust): {wins:?}");
             node
         },
     )
