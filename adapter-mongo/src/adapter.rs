@@ -18,12 +18,13 @@ use mongodb::{Collection, Database, IndexModel};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::authjs::AuthJsStore;
+use crate::authjs::{AuthJsStore, Layout};
 use crate::documents::{AccountDoc, AuthenticatorDoc, SessionDoc, TokenDoc, UserDoc, WithUser};
 use crate::error::{map_error, ForOp};
 use crate::options::{validate_collection_prefix, validate_database_name, MongoAdapterBuilder};
 
-/// The names of the five collections, with the configured prefix.
+/// The names of the five collections in use: the native ones with the configured prefix,
+/// or those of the Auth.js layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collections {
     /// Users, `_id` = user id.
@@ -233,10 +234,34 @@ impl MongoAdapter {
         Self::with_prefix(client, database_name, "")
     }
 
-    /// Switches to the Auth.js layout with these (validated) collection names.
-    pub(crate) fn with_authjs(mut self, names: Collections) -> Self {
-        self.authjs = Some(AuthJsStore::new(&self.db, names));
-        self
+    /// The adapter with `layout` (the builder's [`layout`](MongoAdapterBuilder::layout)
+    /// goes through here): for an adapter from [`from_client`](Self::from_client) that
+    /// shares an Auth.js app's database. No I/O. `InvalidInput` when the collection names
+    /// are not usable, or for [`Layout::AuthJs`] on an adapter with a collection prefix
+    /// (name the Auth.js collections instead).
+    ///
+    /// ```no_run
+    /// use adapter_mongo::{mongodb, AuthJsCollections, Layout, MongoAdapter};
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = mongodb::Client::with_uri_str("mongodb://127.0.0.1:27017").await?;
+    /// let adapter = MongoAdapter::from_client(client, "myapp")?
+    ///     .with_layout(Layout::AuthJs(AuthJsCollections::default()))?;
+    /// adapter.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_layout(mut self, layout: Layout) -> AdapterResult<Self> {
+        self.authjs = match layout {
+            Layout::Native => None,
+            Layout::AuthJs(_) if self.names != Collections::new("") => {
+                return Err(AdapterError::invalid_input(
+                    Operation::Connect,
+                    "a collection prefix does not apply to the Auth.js layout: name its collections in AuthJsCollections",
+                ));
+            }
+            Layout::AuthJs(names) => Some(AuthJsStore::new(&self.db, names.validate()?)),
+        };
+        Ok(self)
     }
 
     /// Sets the bound of every call (the builder's server selection timeout).

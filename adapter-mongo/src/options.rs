@@ -197,16 +197,6 @@ impl MongoAdapterBuilder {
     pub async fn connect(self) -> Result<MongoAdapter, AdapterError> {
         let op = Operation::Connect;
         validate_collection_prefix(&self.collection_prefix)?;
-        let authjs = match &self.layout {
-            Layout::Native => None,
-            Layout::AuthJs(_) if !self.collection_prefix.is_empty() => {
-                return Err(AdapterError::invalid_input(
-                    op,
-                    "a collection prefix does not apply to the Auth.js layout: name its collections in AuthJsCollections",
-                ));
-            }
-            Layout::AuthJs(names) => Some(names.validate()?),
-        };
         if let Some(name) = &self.database {
             validate_database_name(name)?;
         }
@@ -244,11 +234,9 @@ impl MongoAdapterBuilder {
             None => DEFAULT_DATABASE.to_owned(),
         };
         let client = mongodb::Client::with_options(options).for_op(op)?;
-        let mut adapter = MongoAdapter::with_prefix(client, &database, &self.collection_prefix)?
-            .with_call_timeout(self.server_selection_timeout);
-        if let Some(names) = authjs {
-            adapter = adapter.with_authjs(names);
-        }
+        let adapter = MongoAdapter::with_prefix(client, &database, &self.collection_prefix)?
+            .with_call_timeout(self.server_selection_timeout)
+            .with_layout(self.layout)?;
         adapter
             .database()
             .run_command(mongodb::bson::doc! { "ping": 1 })
