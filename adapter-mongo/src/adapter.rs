@@ -18,11 +18,13 @@ use mongodb::{Collection, Database, IndexModel};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::authjs::{AuthJsStore, Layout};
 use crate::documents::{AccountDoc, AuthenticatorDoc, SessionDoc, TokenDoc, UserDoc, WithUser};
 use crate::error::{map_error, ForOp};
 use crate::options::{validate_collection_prefix, validate_database_name, MongoAdapterBuilder};
 
-/// The names of the five collections, with the configured prefix.
+/// The names of the five collections in use: the native ones with the configured prefix,
+/// or those of the Auth.js layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collections {
     /// Users, `_id` = user id.
@@ -80,6 +82,18 @@ pub struct MongoAdapter {
     authenticators: Collection<AuthenticatorDoc>,
     /// The bound of every call (see [`MongoAdapter::bounded`]).
     call_timeout: std::time::Duration,
+    /// The Auth.js layout's store, which then takes every call (`crate::authjs`).
+    authjs: Option<AuthJsStore>,
+}
+
+/// Hands a [`Store`] call to the Auth.js layout's store when that is the layout, within
+/// the same call bound; the native code below it then does not run.
+macro_rules! authjs {
+    ($self:ident, $op:expr, $js:ident => $call:expr) => {
+        if let Some($js) = &$self.authjs {
+            return $self.bounded($op, async || $call.await).await;
+        }
+    };
 }
 
 /// Names the database and the collections; never the client's options (they hold the
@@ -95,7 +109,15 @@ impl fmt::Debug for MongoAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MongoAdapter")
             .field("database", &self.db.name())
-            .field("collections", &self.names)
+            .field(
+                "layout",
+                &if self.authjs.is_some() {
+                    "authjs"
+                } else {
+                    "native"
+                },
+            )
+            .field("collections", self.collections())
             .finish_non_exhaustive()
     }
 }
@@ -119,16 +141,16 @@ fn ttl_index(field: &str) -> IndexModel {
 }
 
 /// How often an update re-reads a document that changed under it before giving up.
-const MAX_UPDATE_ATTEMPTS: usize = 16;
+pub(crate) const MAX_UPDATE_ATTEMPTS: usize = 16;
 
-fn update_contended(op: Operation) -> AdapterError {
+pub(crate) fn update_contended(op: Operation) -> AdapterError {
     AdapterError::backend(
         op,
         "the document kept changing during the update; try again",
     )
 }
 
-fn no_user(op: Operation) -> AdapterError {
+pub(crate) fn no_user(op: Operation) -> AdapterError {
     AdapterError::not_found(op, "no user with this id")
 }
 
@@ -149,7 +171,7 @@ fn millis(now: DateTime<Utc>) -> i64 {
 /// Replacing a document under this filter is what a server-side `$set` of the other
 /// fields does: atomic, and a concurrent change to a carried field is not overwritten
 /// (the filter then matches nothing and the caller reads again).
-fn unchanged(key: Document, current: &Document, carried: &[&str]) -> Document {
+pub(crate) fn unchanged(key: Document, current: &Document, carried: &[&str]) -> Document {
     let mut filter = key;
     for field in carried {
         filter.insert(*field, current.get(*field).cloned().unwrap_or(Bson::Null));
@@ -212,6 +234,36 @@ impl MongoAdapter {
         Self::with_prefix(client, database_name, "")
     }
 
+    /// The adapter with `layout` (the builder's [`layout`](MongoAdapterBuilder::layout)
+    /// goes through here): for an adapter from [`from_client`](Self::from_client) that
+    /// shares an Auth.js app's database. No I/O. `InvalidInput` when the collection names
+    /// are not usable, or for [`Layout::AuthJs`] on an adapter with a collection prefix
+    /// (name the Auth.js collections instead).
+    ///
+    /// ```no_run
+    /// use adapter_mongo::{mongodb, AuthJsCollections, Layout, MongoAdapter};
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = mongodb::Client::with_uri_str("mongodb://127.0.0.1:27017").await?;
+    /// let adapter = MongoAdapter::from_client(client, "myapp")?
+    ///     .with_layout(Layout::AuthJs(AuthJsCollections::default()))?;
+    /// adapter.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_layout(mut self, layout: Layout) -> AdapterResult<Self> {
+        self.authjs = match layout {
+            Layout::Native => None,
+            Layout::AuthJs(_) if self.names != Collections::new("") => {
+                return Err(AdapterError::invalid_input(
+                    Operation::Connect,
+                    "a collection prefix does not apply to the Auth.js layout: name its collections in AuthJsCollections",
+                ));
+            }
+            Layout::AuthJs(names) => Some(AuthJsStore::new(&self.db, names.validate()?)),
+        };
+        Ok(self)
+    }
+
     /// Sets the bound of every call (the builder's server selection timeout).
     pub(crate) fn with_call_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.call_timeout = timeout;
@@ -255,6 +307,7 @@ impl MongoAdapter {
             db,
             names,
             call_timeout: crate::options::DEFAULT_SERVER_SELECTION_TIMEOUT,
+            authjs: None,
         })
     }
 
@@ -282,7 +335,8 @@ impl MongoAdapter {
         &self.client
     }
 
-    /// The collection names in use.
+    /// The collection names in use (those of the layout: with
+    /// [`Layout::AuthJs`](crate::Layout::AuthJs), the Auth.js names).
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), auth_core::AdapterError> {
@@ -291,7 +345,10 @@ impl MongoAdapter {
     /// # Ok(()) }
     /// ```
     pub fn collections(&self) -> &Collections {
-        &self.names
+        match &self.authjs {
+            Some(js) => &js.names,
+            None => &self.names,
+        }
     }
 
     /// Shuts the driver down: ends its server sessions, stops its monitors and closes its
@@ -324,8 +381,14 @@ impl MongoAdapter {
     /// adapter.migrate().await?; // harmless
     /// # Ok(()) }
     /// ```
+    ///
+    /// With [`Layout::AuthJs`](crate::Layout::AuthJs), the indexes of that layout instead
+    /// (the README's "Sharing a database with Auth.js").
     #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
     pub async fn migrate(&self) -> AdapterResult<()> {
+        if let Some(js) = &self.authjs {
+            return js.migrate().await;
+        }
         let op = Operation::Migrate;
         let email = IndexModel::builder()
             .keys(doc! { "email_normalized": 1 })
@@ -508,10 +571,15 @@ impl MongoAdapter {
 #[async_trait]
 impl Store for MongoAdapter {
     fn backend(&self) -> &'static str {
-        "mongo"
+        if self.authjs.is_some() {
+            "mongo-authjs"
+        } else {
+            "mongo"
+        }
     }
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
+        authjs!(self, Operation::CreateUser, js => js.insert_user(user));
         self.bounded(Operation::CreateUser, async || {
             let op = Operation::CreateUser;
             self.users
@@ -524,6 +592,7 @@ impl Store for MongoAdapter {
     }
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        authjs!(self, Operation::GetUser, js => js.find_user(id));
         self.bounded(Operation::GetUser, async || {
             let op = Operation::GetUser;
             let found = self.users.find_one(doc! { "_id": id }).await.for_op(op)?;
@@ -533,6 +602,7 @@ impl Store for MongoAdapter {
     }
 
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
+        authjs!(self, Operation::GetUserByEmail, js => js.find_user_by_email(email_key));
         self.bounded(Operation::GetUserByEmail, async || {
             let op = Operation::GetUserByEmail;
             let found = self
@@ -550,6 +620,7 @@ impl Store for MongoAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
+        authjs!(self, Operation::GetUserByAccount, js => js.find_user_by_account(provider, provider_account_id));
         self.bounded(Operation::GetUserByAccount, async || {
             let op = Operation::GetUserByAccount;
             let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
@@ -564,6 +635,7 @@ impl Store for MongoAdapter {
         update: &UserUpdate,
         email_key: Option<Option<&str>>,
     ) -> AdapterResult<Option<User>> {
+        authjs!(self, Operation::UpdateUser, js => js.merge_user(update));
         self.bounded(Operation::UpdateUser, async || {
             let op = Operation::UpdateUser;
             // The fields this update leaves as they are: the replacement below must not
@@ -601,6 +673,7 @@ impl Store for MongoAdapter {
     }
 
     async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        authjs!(self, Operation::DeleteUser, js => js.remove_user(id));
         self.bounded(Operation::DeleteUser, async || {
             let op = Operation::DeleteUser;
             // The user goes first (D), then what names it (C): see `insert_owned` for why no
@@ -623,6 +696,7 @@ impl Store for MongoAdapter {
     }
 
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
+        authjs!(self, Operation::LinkAccount, js => js.insert_account(account));
         self.bounded(Operation::LinkAccount, async || {
             let op = Operation::LinkAccount;
             let doc = AccountDoc::from_model(account);
@@ -637,6 +711,7 @@ impl Store for MongoAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
+        authjs!(self, Operation::UnlinkAccount, js => js.remove_account(provider, provider_account_id));
         self.bounded(Operation::UnlinkAccount, async || {
             let op = Operation::UnlinkAccount;
             let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
@@ -655,6 +730,7 @@ impl Store for MongoAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
+        authjs!(self, Operation::GetAccount, js => js.find_account(provider, provider_account_id));
         self.bounded(Operation::GetAccount, async || {
             let op = Operation::GetAccount;
             let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
@@ -665,6 +741,7 @@ impl Store for MongoAdapter {
     }
 
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
+        authjs!(self, Operation::UpdateAccount, js => js.replace_account_tokens(account));
         self.bounded(Operation::UpdateAccount, async || {
             let op = Operation::UpdateAccount;
             let filter = doc! {
@@ -694,6 +771,7 @@ impl Store for MongoAdapter {
     }
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+        authjs!(self, Operation::ListAccounts, js => js.find_accounts(user_id));
         self.bounded(Operation::ListAccounts, async || {
             let op = Operation::ListAccounts;
             let filter = doc! { "user_id": user_id };
@@ -704,6 +782,7 @@ impl Store for MongoAdapter {
     }
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
+        authjs!(self, Operation::CreateSession, js => js.insert_session(session));
         self.bounded(Operation::CreateSession, async || {
             let op = Operation::CreateSession;
             let doc = SessionDoc::from_model(session);
@@ -718,6 +797,7 @@ impl Store for MongoAdapter {
         session_token: &str,
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
+        authjs!(self, Operation::GetSessionAndUser, js => js.find_session_and_user(session_token, now));
         self.bounded(Operation::GetSessionAndUser, async || {
             let op = Operation::GetSessionAndUser;
             // Expiry is checked on what the lookup by key returned: the stand-in ignores
@@ -742,6 +822,7 @@ impl Store for MongoAdapter {
         update: &SessionUpdate,
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<Session>> {
+        authjs!(self, Operation::UpdateSession, js => js.change_session(update, now));
         self.bounded(Operation::UpdateSession, async || {
             let op = Operation::UpdateSession;
             let moved_to = update.user_id.as_deref();
@@ -795,6 +876,7 @@ impl Store for MongoAdapter {
     }
 
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
+        authjs!(self, Operation::DeleteSession, js => js.remove_session(session_token));
         self.bounded(Operation::DeleteSession, async || {
             let op = Operation::DeleteSession;
             self.sessions
@@ -812,6 +894,7 @@ impl Store for MongoAdapter {
         user_id: &str,
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
+        authjs!(self, Operation::ListSessions, js => js.find_sessions(user_id, now));
         self.bounded(Operation::ListSessions, async || {
             let op = Operation::ListSessions;
             let filter = doc! { "user_id": user_id, "expires_ms": { "$gt": millis(now) } };
@@ -822,6 +905,7 @@ impl Store for MongoAdapter {
     }
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
+        authjs!(self, Operation::DeleteSessions, js => js.remove_sessions(user_id, now));
         self.bounded(Operation::DeleteSessions, async || {
             let op = Operation::DeleteSessions;
             // Only the live ones, so the count is exactly the live sessions removed; expired
@@ -834,6 +918,7 @@ impl Store for MongoAdapter {
     }
 
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
+        authjs!(self, Operation::CreateVerificationToken, js => js.insert_verification_token(token));
         self.bounded(Operation::CreateVerificationToken, async || {
             let op = Operation::CreateVerificationToken;
             self.tokens
@@ -850,6 +935,7 @@ impl Store for MongoAdapter {
         identifier: &str,
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
+        authjs!(self, Operation::UseVerificationToken, js => js.take_verification_token(identifier, token));
         self.bounded(Operation::UseVerificationToken, async || {
             let op = Operation::UseVerificationToken;
             // find_one_and_delete is the atomic take: of concurrent callers one gets the
@@ -865,6 +951,7 @@ impl Store for MongoAdapter {
     }
 
     async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
+        authjs!(self, Operation::CreateAuthenticator, js => js.insert_authenticator(authenticator));
         self.bounded(Operation::CreateAuthenticator, async || {
             let op = Operation::CreateAuthenticator;
             let doc = AuthenticatorDoc::from_model(authenticator);
@@ -878,6 +965,7 @@ impl Store for MongoAdapter {
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
+        authjs!(self, Operation::GetAuthenticator, js => js.find_authenticator(credential_id));
         self.bounded(Operation::GetAuthenticator, async || {
             let op = Operation::GetAuthenticator;
             let filter = doc! { "credential_id": credential_id };
@@ -890,6 +978,7 @@ impl Store for MongoAdapter {
     }
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
+        authjs!(self, Operation::ListAuthenticators, js => js.find_authenticators(user_id));
         self.bounded(Operation::ListAuthenticators, async || {
             let op = Operation::ListAuthenticators;
             let filter = doc! { "user_id": user_id };
@@ -906,6 +995,7 @@ impl Store for MongoAdapter {
         credential_id: &str,
         counter: i64,
     ) -> AdapterResult<Option<Authenticator>> {
+        authjs!(self, Operation::UpdateAuthenticatorCounter, js => js.set_authenticator_counter(credential_id, counter));
         self.bounded(Operation::UpdateAuthenticatorCounter, async || {
             let op = Operation::UpdateAuthenticatorCounter;
             Ok(self
@@ -926,6 +1016,7 @@ impl Store for MongoAdapter {
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
+        authjs!(self, Operation::DeleteAuthenticator, js => js.remove_authenticator(credential_id));
         self.bounded(Operation::DeleteAuthenticator, async || {
             let op = Operation::DeleteAuthenticator;
             Ok(self
@@ -939,6 +1030,7 @@ impl Store for MongoAdapter {
     }
 
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+        authjs!(self, Operation::DeleteExpired, js => js.remove_expired(now));
         self.bounded(Operation::DeleteExpired, async || {
             let op = Operation::DeleteExpired;
             // The TTL indexes remove expired documents within about a minute anyway; this is

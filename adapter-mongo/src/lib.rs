@@ -31,6 +31,11 @@
 //!   `link_account` / `create_session` / `create_authenticator` insert, then check the user
 //!   and undo the insert if it is gone, so no interleaving of the two leaves an orphan.
 //!
+//! With [`Layout::AuthJs`] (builder [`layout`](MongoAdapterBuilder::layout)) the adapter
+//! reads and writes the collections of `@auth/mongodb-adapter` instead, to share the
+//! database of a running Auth.js app; the README's "Sharing a database with Auth.js" says
+//! what that layout guarantees and what it cannot.
+//!
 //! Dates are BSON dates: exact to the millisecond (the policy layer drops the digits
 //! below). Ids are stored as given (`_id` of a user is its id). Every value comes from a
 //! typed field, so `{"$gt": ""}` as an email or token is a plain string. The crate's
@@ -38,11 +43,13 @@
 #![deny(missing_docs)]
 
 mod adapter;
+mod authjs;
 mod documents;
 mod error;
 mod options;
 
 pub use adapter::{Collections, MongoAdapter};
+pub use authjs::{authjs_object_id, AuthJsCollections, Layout};
 pub use error::{kind_of, map_error, DUPLICATE_KEY};
 pub use options::{
     validate_collection_prefix, validate_database_name, MongoAdapterBuilder,

@@ -7,6 +7,7 @@ use auth_core::{AdapterError, Operation};
 use mongodb::options::ClientOptions;
 
 use crate::adapter::MongoAdapter;
+use crate::authjs::Layout;
 use crate::error::ForOp;
 
 /// The database used when the URL names none.
@@ -52,6 +53,7 @@ pub struct MongoAdapterBuilder {
     server_selection_timeout: Duration,
     connect_timeout: Duration,
     max_pool_size: Option<u32>,
+    layout: Layout,
 }
 
 /// Shows the URL without its password.
@@ -70,6 +72,7 @@ impl fmt::Debug for MongoAdapterBuilder {
             .field("server_selection_timeout", &self.server_selection_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_pool_size", &self.max_pool_size)
+            .field("layout", &self.layout)
             .finish()
     }
 }
@@ -90,6 +93,7 @@ impl MongoAdapterBuilder {
             server_selection_timeout: DEFAULT_SERVER_SELECTION_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_pool_size: None,
+            layout: Layout::Native,
         }
     }
 
@@ -157,6 +161,28 @@ impl MongoAdapterBuilder {
         self
     }
 
+    /// Which collections and documents the adapter uses: [`Layout::Native`] (the default),
+    /// or [`Layout::AuthJs`] to share the database of an Auth.js app that uses
+    /// `@auth/mongodb-adapter` (checked by [`connect`](Self::connect): the names must be
+    /// usable, and a collection prefix does not combine with it, name each collection
+    /// instead).
+    ///
+    /// ```no_run
+    /// use adapter_mongo::{AuthJsCollections, Layout, MongoAdapter};
+    ///
+    /// # async fn demo() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = MongoAdapter::builder("mongodb://127.0.0.1:27017/myapp")
+    ///     .layout(Layout::AuthJs(AuthJsCollections::default()))
+    ///     .connect()
+    ///     .await?;
+    /// adapter.migrate().await?; // the indexes Auth.js tolerates
+    /// # Ok(()) }
+    /// ```
+    pub fn layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
+    }
+
     /// Checks the options, connects, and checks that a server answers `ping` within the
     /// server selection timeout (else ADAPTER_CONNECTION_ERROR, with the driver's account
     /// of each server, e.g. "Connection refused", as the `source()`).
@@ -209,7 +235,8 @@ impl MongoAdapterBuilder {
         };
         let client = mongodb::Client::with_options(options).for_op(op)?;
         let adapter = MongoAdapter::with_prefix(client, &database, &self.collection_prefix)?
-            .with_call_timeout(self.server_selection_timeout);
+            .with_call_timeout(self.server_selection_timeout)
+            .with_layout(self.layout)?;
         adapter
             .database()
             .run_command(mongodb::bson::doc! { "ping": 1 })

@@ -1,5 +1,7 @@
-//! The MongoDB backend of adapter-mongo: one fresh database per scenario
-//! (`authtest_<uuid>`), dropped afterwards.
+//! The MongoDB backends of adapter-mongo: one fresh database per scenario
+//! (`authtest_<uuid>`), dropped afterwards. `mongo` is the native layout; `mongo-authjs`
+//! the Auth.js layout (`@auth/mongodb-adapter`'s collections, ObjectId ids), whose
+//! scenarios run through [`AssignedIds`] and whose gaps are [`AUTHJS_GAPS`].
 //!
 //! The inspector reads the collections with plain `find_one` calls on untyped documents
 //! and decodes them itself, never through the adapter or its document types.
@@ -17,7 +19,8 @@ use auth_core::{
 };
 use futures::future::BoxFuture;
 
-use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
+use crate::backends::assigned_ids::AssignedIds;
+use crate::fixture::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
 use crate::harness::{BackendSpec, ContainerPlan, RunningContainer, Source};
 
 /// The environment variable with the MongoDB URL.
@@ -33,7 +36,7 @@ pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The backends of this module.
 pub(crate) fn specs() -> Vec<BackendSpec> {
-    vec![mongo_spec()]
+    vec![mongo_spec(), mongo_authjs_spec()]
 }
 
 /// The `mongo` backend: a MongoDB deployment from [`ENV_VAR`], else a `mongo:7` container
@@ -54,6 +57,49 @@ pub fn mongo_spec() -> BackendSpec {
         open: |url| Box::pin(open(url)),
     }
 }
+
+/// The `mongo-authjs` backend: the Auth.js layout ([`adapter_mongo::Layout::AuthJs`]) on
+/// the same server as [`mongo_spec`].
+///
+/// ```
+/// let spec = adapter_conformance::backends::mongo::mongo_authjs_spec();
+/// assert_eq!(spec.name, "mongo-authjs");
+/// assert!(adapter_conformance::backends::by_name("mongo-authjs").is_some());
+/// ```
+pub fn mongo_authjs_spec() -> BackendSpec {
+    BackendSpec {
+        name: "mongo-authjs",
+        open: |url| Box::pin(open_authjs(url)),
+        ..mongo_spec()
+    }
+}
+
+/// The scenarios the Auth.js layout fails by design (the crate README's per-layout table
+/// quotes them).
+///
+/// ```
+/// for gap in adapter_conformance::backends::mongo::AUTHJS_GAPS {
+///     assert!(adapter_conformance::scenario(gap.scenario).is_some(), "{}", gap.scenario);
+/// }
+/// ```
+pub const AUTHJS_GAPS: &[Gap] = &[
+    Gap {
+        scenario: "s16_concurrent_same_email_has_one_winner",
+        reason: "Auth.js stores the email as given and the unique index is on that spelling, so sign-ups of one address in different case all succeed",
+    },
+    Gap {
+        scenario: "s17_duplicates_conflict",
+        reason: "user ids are ObjectIds the layout assigns (Auth.js's _id(hex)), so a repeated non-hex id is a new user; and an email in other case is another email",
+    },
+    Gap {
+        scenario: "s20_update_user_moves_email",
+        reason: "the unique email index is on the spelling Auth.js stores, so moving to a taken email in other case succeeds",
+    },
+    Gap {
+        scenario: "s29_migrate_is_idempotent",
+        reason: "after the migrations it checks that an email in other case is a Conflict; the unique email index is on the spelling Auth.js stores",
+    },
+];
 
 /// The URL of a one-node replica set published on `host:port` (a direct connection, since
 /// the member's own address is the container's).
@@ -88,7 +134,13 @@ fn start_container() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
 
 async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
     let url = url.ok_or("the mongo backend needs a server URL")?;
-    let mut options = mongodb::options::ClientOptions::parse(url.as_str()).await?;
+    let client = ping(&url).await?;
+    Ok(Arc::new(MongoBackend { url, client }))
+}
+
+/// A client of the deployment at `url`, which answered `ping`.
+async fn ping(url: &str) -> Result<mongodb::Client, BoxError> {
+    let mut options = mongodb::options::ClientOptions::parse(url).await?;
     options.server_selection_timeout = Some(Duration::from_secs(10));
     let client = mongodb::Client::with_options(options)?;
     client
@@ -96,7 +148,264 @@ async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
         .run_command(doc! { "ping": 1 })
         .await
         .map_err(|e| format!("MongoDB at {url} did not answer: {e}"))?;
-    Ok(Arc::new(MongoBackend { url, client }))
+    Ok(client)
+}
+
+async fn open_authjs(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+    let url = url.ok_or("the mongo-authjs backend needs a server URL")?;
+    let client = ping(&url).await?;
+    Ok(Arc::new(MongoAuthJsBackend { url, client }))
+}
+
+/// Hands out adapters in the Auth.js layout on fresh databases of one deployment, with
+/// the scenarios' user ids renamed to the ObjectIds the layout assigns.
+#[derive(Debug, Clone)]
+pub struct MongoAuthJsBackend {
+    url: String,
+    client: mongodb::Client,
+}
+
+/// An adapter in the Auth.js layout (default collection names) on `database` at `url`.
+async fn authjs_adapter(url: &str, database: &str) -> Result<MongoAdapter, AdapterError> {
+    MongoAdapter::builder(url)
+        .database(database)
+        .layout(adapter_mongo::Layout::AuthJs(
+            adapter_mongo::AuthJsCollections::default(),
+        ))
+        .connect()
+        .await
+}
+
+#[async_trait]
+impl Backend for MongoAuthJsBackend {
+    async fn fixture(&self) -> Result<Fixture, BoxError> {
+        let name = fresh_database();
+        let adapter = authjs_adapter(&self.url, &name).await?;
+        adapter.migrate().await?;
+        let inspector = AuthJsInspector {
+            db: self.client.database(&name),
+            adapter: adapter.clone(),
+        };
+        Ok(AssignedIds::fixture(Arc::new(adapter), Box::new(inspector)))
+    }
+
+    fn gaps(&self) -> &'static [Gap] {
+        AUTHJS_GAPS
+    }
+}
+
+/// Raw reads of one fixture's database in the Auth.js layout: the documents as
+/// `@auth/mongodb-adapter` writes them (camelCase keys, ObjectId `_id` and `userId`,
+/// shown as hex), decoded here and never through the adapter.
+#[derive(Debug, Clone)]
+pub struct AuthJsInspector {
+    db: Database,
+    adapter: MongoAdapter,
+}
+
+/// An ObjectId field as hex, as Auth.js's `format.from` shows ids.
+fn oid_hex(doc: &Document, key: &str) -> Result<String, BoxError> {
+    match doc.get(key) {
+        Some(Bson::ObjectId(id)) => Ok(id.to_hex()),
+        other => Err(format!("field {key} is {other:?}, not an ObjectId").into()),
+    }
+}
+
+/// The filter on an id the scenarios name in hex; `None` when it is not an ObjectId (then
+/// nothing can be stored under it).
+/// Written `{$in: [id]}`: nx-27017 finds nothing on an ObjectId compared for equality
+/// outside `_id`, and MongoDB reads both forms alike.
+fn by_oid(key: &str, id: &str) -> Option<Document> {
+    adapter_mongo::authjs_object_id(id).map(|oid| doc! { key: { "$in": [oid] } })
+}
+
+fn authjs_account_of(doc: &Document) -> Result<Account, BoxError> {
+    let expires_at = match doc.get("expires_at") {
+        None | Some(Bson::Null) => None,
+        Some(Bson::Int64(n)) => Some(*n),
+        Some(Bson::Int32(n)) => Some(i64::from(*n)),
+        Some(other) => return Err(format!("expires_at is {other:?}, not an integer").into()),
+    };
+    Ok(Account {
+        user_id: oid_hex(doc, "userId")?,
+        account_type: required(doc, "type")?.parse::<AccountType>()?,
+        provider: required(doc, "provider")?,
+        provider_account_id: required(doc, "providerAccountId")?,
+        refresh_token: text(doc, "refresh_token")?,
+        access_token: text(doc, "access_token")?,
+        expires_at,
+        token_type: text(doc, "token_type")?,
+        scope: text(doc, "scope")?,
+        id_token: text(doc, "id_token")?,
+        session_state: text(doc, "session_state")?,
+    })
+}
+
+fn authjs_session_of(doc: &Document) -> Result<Session, BoxError> {
+    Ok(Session {
+        session_token: required(doc, "sessionToken")?,
+        user_id: oid_hex(doc, "userId")?,
+        expires: required_date(doc, "expires")?,
+    })
+}
+
+fn authjs_authenticator_of(doc: &Document) -> Result<Authenticator, BoxError> {
+    Ok(Authenticator {
+        credential_id: required(doc, "credentialID")?,
+        user_id: oid_hex(doc, "userId")?,
+        provider_account_id: required(doc, "providerAccountId")?,
+        credential_public_key: required(doc, "credentialPublicKey")?,
+        counter: match doc.get("counter") {
+            Some(Bson::Int64(n)) => *n,
+            Some(Bson::Int32(n)) => i64::from(*n),
+            other => return Err(format!("counter is {other:?}, not an integer").into()),
+        },
+        credential_device_type: required(doc, "credentialDeviceType")?,
+        credential_backed_up: doc.get_bool("credentialBackedUp")?,
+        transports: text(doc, "transports")?,
+    })
+}
+
+impl AuthJsInspector {
+    async fn one(&self, collection: &str, filter: Document) -> Result<Option<Document>, BoxError> {
+        Ok(self
+            .db
+            .collection::<Document>(collection)
+            .find_one(filter)
+            .await?)
+    }
+
+    async fn all(&self, collection: &str, filter: Document) -> Result<Vec<Document>, BoxError> {
+        use futures::TryStreamExt;
+        Ok(self
+            .db
+            .collection::<Document>(collection)
+            .find(filter)
+            .await?
+            .try_collect()
+            .await?)
+    }
+}
+
+#[async_trait]
+impl Inspector for AuthJsInspector {
+    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
+        let Some(filter) = by_oid("_id", id) else {
+            return Ok(None);
+        };
+        let names = self.adapter.collections();
+        let Some(doc) = self.one(&names.users, filter).await? else {
+            return Ok(None);
+        };
+        for field in ["email_normalized", "email_verified", "id"] {
+            if doc.contains_key(field) {
+                return Err(
+                    format!("a user document has {field}, which Auth.js never writes").into(),
+                );
+            }
+        }
+        Ok(Some(User {
+            id: oid_hex(&doc, "_id")?,
+            email: text(&doc, "email")?,
+            email_verified: date(&doc, "emailVerified")?,
+            name: text(&doc, "name")?,
+            image: text(&doc, "image")?,
+        }))
+    }
+
+    async fn stored_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> Result<Option<Account>, BoxError> {
+        let names = self.adapter.collections();
+        let filter = doc! { "provider": provider, "providerAccountId": provider_account_id };
+        let Some(doc) = self.one(&names.accounts, filter).await? else {
+            return Ok(None);
+        };
+        Ok(Some(authjs_account_of(&doc)?))
+    }
+
+    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
+        let names = self.adapter.collections();
+        let filter = doc! { "sessionToken": session_token };
+        let Some(doc) = self.one(&names.sessions, filter).await? else {
+            return Ok(None);
+        };
+        Ok(Some(authjs_session_of(&doc)?))
+    }
+
+    async fn stored_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> Result<Option<VerificationToken>, BoxError> {
+        let names = self.adapter.collections();
+        let filter = doc! { "identifier": identifier, "token": token };
+        let Some(doc) = self.one(&names.verification_tokens, filter).await? else {
+            return Ok(None);
+        };
+        Ok(Some(VerificationToken {
+            identifier: required(&doc, "identifier")?,
+            token: required(&doc, "token")?,
+            expires: required_date(&doc, "expires")?,
+        }))
+    }
+
+    async fn stored_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<Authenticator>, BoxError> {
+        let names = self.adapter.collections();
+        let filter = doc! { "credentialID": credential_id };
+        let Some(doc) = self.one(&names.authenticators, filter).await? else {
+            return Ok(None);
+        };
+        Ok(Some(authjs_authenticator_of(&doc)?))
+    }
+
+    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
+        let mut records = UserRecords::default();
+        let Some(owned) = by_oid("userId", user_id) else {
+            return Ok(records);
+        };
+        let names = self.adapter.collections();
+        for doc in self.all(&names.accounts, owned.clone()).await? {
+            records.accounts.push(authjs_account_of(&doc)?);
+        }
+        for doc in self.all(&names.sessions, owned.clone()).await? {
+            records.sessions.push(authjs_session_of(&doc)?);
+        }
+        for doc in self.all(&names.authenticators, owned).await? {
+            records.authenticators.push(authjs_authenticator_of(&doc)?);
+        }
+        Ok(records)
+    }
+
+    async fn migrate(&self) -> Result<(), AdapterError> {
+        self.adapter.migrate().await
+    }
+
+    async fn unreachable(&self) -> Unreachable {
+        let port = crate::harness::dead_port();
+        let adapter = MongoAdapter::builder(format!("mongodb://127.0.0.1:{port}/dead"))
+            .layout(adapter_mongo::Layout::AuthJs(
+                adapter_mongo::AuthJsCollections::default(),
+            ))
+            .server_selection_timeout(UNREACHABLE_TIMEOUT)
+            .connect_timeout(Duration::from_secs(1))
+            .connect()
+            .await
+            .map(|a| Arc::new(a) as Arc<dyn auth_core::Adapter>);
+        Unreachable {
+            timeout: UNREACHABLE_TIMEOUT,
+            adapter,
+        }
+    }
+
+    async fn teardown(&self) -> Result<(), BoxError> {
+        Ok(self.db.drop().await?)
+    }
 }
 
 /// Hands out adapters on fresh databases of one deployment.

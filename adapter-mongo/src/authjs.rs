@@ -1,0 +1,1183 @@
+//! The Auth.js layout ([`Layout::AuthJs`]): the collections and documents of
+//! `@auth/mongodb-adapter`, so a Rust service shares the database of a running Auth.js app.
+//!
+//! What Auth.js writes, and so what this module reads and writes:
+//!
+//! | collection | document |
+//! |---|---|
+//! | `users` | `_id` (ObjectId), `name`, `email` (as given), `emailVerified` (date), `image` |
+//! | `accounts` | `_id`, `userId` (ObjectId), `type`, `provider`, `providerAccountId`, the snake_case token fields, `expires_at` (number) |
+//! | `sessions` | `_id`, `sessionToken`, `userId` (ObjectId), `expires` (date) |
+//! | `verification_tokens` | `_id`, `identifier`, `token`, `expires` (date) |
+//!
+//! Ids follow Auth.js's `_id(hex)`: a user id of 24 hex digits is kept as that ObjectId,
+//! any other id gets a new one, and ids are exposed as lowercase hex. A lookup by an id that
+//! is not 24 hex digits finds nothing (Auth.js looks up a fresh ObjectId). Auth.js has no
+//! authenticators collection; this layout keeps WebAuthn credentials in `authenticators`
+//! with the field names of Auth.js's `AdapterAuthenticator` (`credentialID`, `userId`, …),
+//! which the Node adapter never reads.
+//!
+//! Documents are handled untyped, so fields another program added to a user (a profile
+//! callback may store more than the four fields) survive an update from here.
+
+use auth_core::chrono::{DateTime, Utc};
+use auth_core::{
+    Account, AccountType, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts,
+    Operation, Session, SessionUpdate, User, UserUpdate, VerificationToken,
+};
+use futures::TryStreamExt;
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::options::{IndexOptions, ReturnDocument};
+use mongodb::{Collection, Database, IndexModel};
+
+use crate::adapter::{no_user, unchanged, update_contended, Collections, MAX_UPDATE_ATTEMPTS};
+use crate::documents::{from_bson, to_bson};
+use crate::error::{map_error, ForOp};
+
+/// How the adapter lays out its data: its own collections (the default), or those of
+/// another program that shares the database. Set with
+/// [`MongoAdapterBuilder::layout`](crate::MongoAdapterBuilder::layout).
+///
+/// ```
+/// use adapter_mongo::{AuthJsCollections, Layout};
+/// assert_eq!(Layout::default(), Layout::Native);
+/// let shared = Layout::AuthJs(AuthJsCollections::default().users("app_users"));
+/// # let _ = shared;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Layout {
+    /// This crate's collections and documents (the crate README's "Storage"): every
+    /// guarantee of the contract.
+    #[default]
+    Native,
+    /// The collections and documents of `@auth/mongodb-adapter` (the README's "Sharing a
+    /// database with Auth.js"), under these names: ObjectId ids, emails as given.
+    AuthJs(AuthJsCollections),
+}
+
+/// The collection names of the Auth.js layout; the defaults are `@auth/mongodb-adapter`'s
+/// (its `collections` option names the first four `Users`, `Accounts`, `Sessions` and
+/// `VerificationTokens`).
+///
+/// ```
+/// let names = adapter_mongo::AuthJsCollections::default().sessions("app_sessions");
+/// assert_eq!(names.users, "users");
+/// assert_eq!(names.sessions, "app_sessions");
+/// assert_eq!(names.verification_tokens, "verification_tokens");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthJsCollections {
+    /// Auth.js's `Users` (default `users`).
+    pub users: String,
+    /// Auth.js's `Accounts` (default `accounts`).
+    pub accounts: String,
+    /// Auth.js's `Sessions` (default `sessions`).
+    pub sessions: String,
+    /// Auth.js's `VerificationTokens` (default `verification_tokens`).
+    pub verification_tokens: String,
+    /// WebAuthn credentials, which `@auth/mongodb-adapter` does not store (default
+    /// `authenticators`).
+    pub authenticators: String,
+}
+
+impl Default for AuthJsCollections {
+    fn default() -> Self {
+        Self {
+            users: "users".to_owned(),
+            accounts: "accounts".to_owned(),
+            sessions: "sessions".to_owned(),
+            verification_tokens: "verification_tokens".to_owned(),
+            authenticators: "authenticators".to_owned(),
+        }
+    }
+}
+
+impl AuthJsCollections {
+    /// Names the users collection (Auth.js's `collections.Users`).
+    ///
+    /// ```
+    /// let names = adapter_mongo::AuthJsCollections::default().users("people");
+    /// assert_eq!(names.users, "people");
+    /// ```
+    pub fn users(mut self, name: impl Into<String>) -> Self {
+        self.users = name.into();
+        self
+    }
+
+    /// Names the accounts collection (Auth.js's `collections.Accounts`).
+    ///
+    /// ```
+    /// let names = adapter_mongo::AuthJsCollections::default().accounts("logins");
+    /// assert_eq!(names.accounts, "logins");
+    /// ```
+    pub fn accounts(mut self, name: impl Into<String>) -> Self {
+        self.accounts = name.into();
+        self
+    }
+
+    /// Names the sessions collection (Auth.js's `collections.Sessions`).
+    ///
+    /// ```
+    /// let names = adapter_mongo::AuthJsCollections::default().sessions("web_sessions");
+    /// assert_eq!(names.sessions, "web_sessions");
+    /// ```
+    pub fn sessions(mut self, name: impl Into<String>) -> Self {
+        self.sessions = name.into();
+        self
+    }
+
+    /// Names the verification tokens collection (Auth.js's `collections.VerificationTokens`).
+    ///
+    /// ```
+    /// let names = adapter_mongo::AuthJsCollections::default().verification_tokens("magic_links");
+    /// assert_eq!(names.verification_tokens, "magic_links");
+    /// ```
+    pub fn verification_tokens(mut self, name: impl Into<String>) -> Self {
+        self.verification_tokens = name.into();
+        self
+    }
+
+    /// Names the collection of WebAuthn credentials (not an Auth.js collection).
+    ///
+    /// ```
+    /// let names = adapter_mongo::AuthJsCollections::default().authenticators("passkeys");
+    /// assert_eq!(names.authenticators, "passkeys");
+    /// ```
+    pub fn authenticators(mut self, name: impl Into<String>) -> Self {
+        self.authenticators = name.into();
+        self
+    }
+
+    /// Checks every name: 1–120 bytes, no `$` or NUL, not starting with `system.`, and no
+    /// two alike.
+    pub(crate) fn validate(&self) -> AdapterResult<Collections> {
+        let names = Collections {
+            users: self.users.clone(),
+            accounts: self.accounts.clone(),
+            sessions: self.sessions.clone(),
+            verification_tokens: self.verification_tokens.clone(),
+            authenticators: self.authenticators.clone(),
+        };
+        let all = [
+            &names.users,
+            &names.accounts,
+            &names.sessions,
+            &names.verification_tokens,
+            &names.authenticators,
+        ];
+        for (i, name) in all.iter().enumerate() {
+            let bad = name.is_empty()
+                || name.len() > 120
+                || name.contains(['$', '\0'])
+                || name.starts_with("system.")
+                || all[..i].contains(name);
+            if bad {
+                return Err(AdapterError::invalid_input(
+                    Operation::Connect,
+                    format!("{name:?} is not a usable collection name here (1-120 bytes, no $ or NUL, not system.*, each name once)"),
+                ));
+            }
+        }
+        Ok(names)
+    }
+}
+
+/// Auth.js's `_id(hex)` for lookups: the ObjectId of 24 hex digits, else none (Auth.js
+/// would look up a fresh ObjectId, which finds nothing).
+///
+/// ```
+/// assert!(adapter_mongo::authjs_object_id("65a1f0c2e4b0a1b2c3d4e5f6").is_some());
+/// assert!(adapter_mongo::authjs_object_id("user-1").is_none());
+/// ```
+pub fn authjs_object_id(id: &str) -> Option<ObjectId> {
+    if id.len() == 24 {
+        ObjectId::parse_str(id).ok()
+    } else {
+        None
+    }
+}
+
+/// The instant as the start of its second and of the next one.
+///
+/// The stand-in server CI uses compares dates in filters only to the second; a filter
+/// whose bound is a whole second compares exactly there as on MongoDB (`d < s` for a
+/// whole second `s` holds exactly when the second of `d` is before `s`). So expiry
+/// filters here use whole-second bounds, and the last partial second is checked in Rust.
+fn seconds_around(now: DateTime<Utc>) -> (mongodb::bson::DateTime, mongodb::bson::DateTime) {
+    let floor = now.timestamp().saturating_mul(1000);
+    (
+        mongodb::bson::DateTime::from_millis(floor),
+        mongodb::bson::DateTime::from_millis(floor.saturating_add(1000)),
+    )
+}
+
+/// The filter on the `userId` of the documents `user` owns, written `{$in: [id]}`: the same
+/// match as `{userId: id}` on MongoDB, and the form the stand-in CI uses matches (it
+/// finds nothing on an ObjectId compared for equality outside `_id`).
+fn owned_by(user: ObjectId) -> Document {
+    doc! { "userId": { "$in": [user] } }
+}
+
+/// An anchored, case-insensitive `$regex` filter value matching `text` in any case, with
+/// any blanks around it; `None` when `text` holds a NUL (a regex cannot).
+fn any_case(text: &str) -> Option<Document> {
+    if text.contains('\0') {
+        return None;
+    }
+    let mut pattern = String::with_capacity(text.len() + 8);
+    // Stored emails may carry the blanks the key was trimmed of.
+    pattern.push_str("^\\s*");
+    for c in text.chars() {
+        if "\\^$.|?*+()[]{}-#/ ".contains(c) {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push_str("\\s*$");
+    Some(doc! { "$regex": pattern, "$options": "i" })
+}
+
+fn optional(value: &Option<String>) -> Bson {
+    value.clone().map_or(Bson::Null, Bson::String)
+}
+
+fn optional_date(value: Option<DateTime<Utc>>) -> Bson {
+    value.map_or(Bson::Null, |t| Bson::DateTime(to_bson(t)))
+}
+
+fn bad_field(op: Operation, field: &str, value: &Bson) -> AdapterError {
+    AdapterError::backend(
+        op,
+        format!(
+            "stored field {field} has BSON type {:?}, not what Auth.js writes",
+            value.element_type()
+        ),
+    )
+}
+
+fn text(op: Operation, doc: &Document, field: &str) -> AdapterResult<Option<String>> {
+    match doc.get(field) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(bad_field(op, field, other)),
+    }
+}
+
+fn required(op: Operation, doc: &Document, field: &str) -> AdapterResult<String> {
+    text(op, doc, field)?
+        .ok_or_else(|| AdapterError::backend(op, format!("stored field {field} is missing")))
+}
+
+/// An id field as hex: an ObjectId, as Auth.js stores ids (a string is taken as it is).
+fn hex(op: Operation, doc: &Document, field: &str) -> AdapterResult<String> {
+    match doc.get(field) {
+        Some(Bson::ObjectId(id)) => Ok(id.to_hex()),
+        Some(Bson::String(s)) => Ok(s.clone()),
+        Some(other) => Err(bad_field(op, field, other)),
+        None => Err(AdapterError::backend(
+            op,
+            format!("stored field {field} is missing"),
+        )),
+    }
+}
+
+fn date(op: Operation, doc: &Document, field: &str) -> AdapterResult<Option<DateTime<Utc>>> {
+    match doc.get(field) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::DateTime(t)) => from_bson(op, *t).map(Some),
+        Some(other) => Err(bad_field(op, field, other)),
+    }
+}
+
+fn required_date(op: Operation, doc: &Document, field: &str) -> AdapterResult<DateTime<Utc>> {
+    date(op, doc, field)?
+        .ok_or_else(|| AdapterError::backend(op, format!("stored field {field} is missing")))
+}
+
+/// A number as Node writes it: an int32 when it fits, else a double; int64 from here.
+fn integer(op: Operation, doc: &Document, field: &str) -> AdapterResult<Option<i64>> {
+    match doc.get(field) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::Int32(n)) => Ok(Some(i64::from(*n))),
+        Some(Bson::Int64(n)) => Ok(Some(*n)),
+        // A whole number Node stored as a double (|n| >= 2^31); `as` is exact for these.
+        #[allow(clippy::cast_possible_truncation)]
+        Some(Bson::Double(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => Ok(Some(*x as i64)),
+        Some(other) => Err(bad_field(op, field, other)),
+    }
+}
+
+fn user_of(op: Operation, doc: &Document) -> AdapterResult<User> {
+    Ok(User {
+        id: hex(op, doc, "_id")?,
+        email: text(op, doc, "email")?,
+        email_verified: date(op, doc, "emailVerified")?,
+        name: text(op, doc, "name")?,
+        image: text(op, doc, "image")?,
+    })
+}
+
+/// Sets the four user fields of `doc` (other fields stay).
+fn set_user_fields(doc: &mut Document, user: &User) {
+    doc.insert("name", optional(&user.name));
+    doc.insert("email", optional(&user.email));
+    doc.insert("emailVerified", optional_date(user.email_verified));
+    doc.insert("image", optional(&user.image));
+}
+
+fn account_tokens(account: &Account) -> Document {
+    doc! {
+        "refresh_token": optional(&account.refresh_token),
+        "access_token": optional(&account.access_token),
+        "expires_at": account.expires_at.map_or(Bson::Null, Bson::Int64),
+        "token_type": optional(&account.token_type),
+        "scope": optional(&account.scope),
+        "id_token": optional(&account.id_token),
+        "session_state": optional(&account.session_state),
+    }
+}
+
+fn account_of(op: Operation, doc: &Document) -> AdapterResult<Account> {
+    let account_type = required(op, doc, "type")?;
+    Ok(Account {
+        user_id: hex(op, doc, "userId")?,
+        account_type: account_type
+            .parse::<AccountType>()
+            .map_err(|e| AdapterError::backend(op, format!("stored account type: {e}")))?,
+        provider: required(op, doc, "provider")?,
+        provider_account_id: required(op, doc, "providerAccountId")?,
+        refresh_token: text(op, doc, "refresh_token")?,
+        access_token: text(op, doc, "access_token")?,
+        expires_at: integer(op, doc, "expires_at")?,
+        token_type: text(op, doc, "token_type")?,
+        scope: text(op, doc, "scope")?,
+        id_token: text(op, doc, "id_token")?,
+        session_state: text(op, doc, "session_state")?,
+    })
+}
+
+fn session_of(op: Operation, doc: &Document) -> AdapterResult<Session> {
+    Ok(Session {
+        session_token: required(op, doc, "sessionToken")?,
+        user_id: hex(op, doc, "userId")?,
+        expires: required_date(op, doc, "expires")?,
+    })
+}
+
+fn token_of(op: Operation, doc: &Document) -> AdapterResult<VerificationToken> {
+    Ok(VerificationToken {
+        identifier: required(op, doc, "identifier")?,
+        token: required(op, doc, "token")?,
+        expires: required_date(op, doc, "expires")?,
+    })
+}
+
+fn authenticator_of(op: Operation, doc: &Document) -> AdapterResult<Authenticator> {
+    Ok(Authenticator {
+        credential_id: required(op, doc, "credentialID")?,
+        user_id: hex(op, doc, "userId")?,
+        provider_account_id: required(op, doc, "providerAccountId")?,
+        credential_public_key: required(op, doc, "credentialPublicKey")?,
+        counter: integer(op, doc, "counter")?
+            .ok_or_else(|| AdapterError::backend(op, "stored field counter is missing"))?,
+        credential_device_type: required(op, doc, "credentialDeviceType")?,
+        credential_backed_up: match doc.get("credentialBackedUp") {
+            Some(Bson::Boolean(b)) => *b,
+            Some(other) => return Err(bad_field(op, "credentialBackedUp", other)),
+            None => {
+                return Err(AdapterError::backend(
+                    op,
+                    "stored field credentialBackedUp is missing",
+                ))
+            }
+        },
+        transports: text(op, doc, "transports")?,
+    })
+}
+
+fn index(keys: Document, unique: bool) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(IndexOptions::builder().unique(unique).build())
+        .build()
+}
+
+fn ttl_index(field: &str) -> IndexModel {
+    IndexModel::builder()
+        .keys(doc! { field: 1 })
+        .options(
+            IndexOptions::builder()
+                .expire_after(std::time::Duration::ZERO)
+                .build(),
+        )
+        .build()
+}
+
+/// The store of the Auth.js layout; [`MongoAdapter`](crate::MongoAdapter) hands every
+/// call to it when the layout is [`Layout::AuthJs`] (within the adapter's call bound).
+#[derive(Debug, Clone)]
+pub(crate) struct AuthJsStore {
+    pub(crate) names: Collections,
+    users: Collection<Document>,
+    accounts: Collection<Document>,
+    sessions: Collection<Document>,
+    tokens: Collection<Document>,
+    authenticators: Collection<Document>,
+}
+
+impl AuthJsStore {
+    pub(crate) fn new(db: &Database, names: Collections) -> Self {
+        Self {
+            users: db.collection(&names.users),
+            accounts: db.collection(&names.accounts),
+            sessions: db.collection(&names.sessions),
+            tokens: db.collection(&names.verification_tokens),
+            authenticators: db.collection(&names.authenticators),
+            names,
+        }
+    }
+
+    /// Indexes Auth.js tolerates (it never reads index options, and writes nothing they
+    /// refuse unless two records would share a key): unique email (partial on strings, so
+    /// users without one coexist), unique `(provider, providerAccountId)`, `sessionToken`,
+    /// `(identifier, token)` and `credentialID`; one on every `userId`; TTL on `expires` of
+    /// sessions and verification tokens.
+    pub(crate) async fn migrate(&self) -> AdapterResult<()> {
+        let op = Operation::Migrate;
+        let email = IndexModel::builder()
+            .keys(doc! { "email": 1 })
+            .options(
+                IndexOptions::builder()
+                    .unique(true)
+                    .partial_filter_expression(doc! { "email": { "$type": "string" } })
+                    .build(),
+            )
+            .build();
+        self.users.create_index(email).await.for_op(op)?;
+        self.accounts
+            .create_indexes([
+                index(doc! { "provider": 1, "providerAccountId": 1 }, true),
+                index(doc! { "userId": 1 }, false),
+            ])
+            .await
+            .for_op(op)?;
+        self.sessions
+            .create_indexes([
+                index(doc! { "sessionToken": 1 }, true),
+                index(doc! { "userId": 1 }, false),
+                ttl_index("expires"),
+            ])
+            .await
+            .for_op(op)?;
+        self.tokens
+            .create_indexes([
+                index(doc! { "identifier": 1, "token": 1 }, true),
+                ttl_index("expires"),
+            ])
+            .await
+            .for_op(op)?;
+        self.authenticators
+            .create_indexes([
+                index(doc! { "credentialID": 1 }, true),
+                index(doc! { "userId": 1 }, false),
+            ])
+            .await
+            .for_op(op)?;
+        Ok(())
+    }
+
+    async fn user_exists(&self, op: Operation, id: ObjectId) -> AdapterResult<bool> {
+        // `find_one`, not `count_documents`: the stand-in's count (an aggregation) does not
+        // match an ObjectId `_id`.
+        let found = self
+            .users
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "_id": 1 })
+            .await
+            .for_op(op)?;
+        Ok(found.is_some())
+    }
+
+    async fn user_by_oid(&self, op: Operation, id: ObjectId) -> AdapterResult<Option<User>> {
+        let found = self.users.find_one(doc! { "_id": id }).await.for_op(op)?;
+        found.map(|doc| user_of(op, &doc)).transpose()
+    }
+
+    /// The owner of `doc` (its `userId`), if that user exists.
+    async fn owner(&self, op: Operation, doc: &Document) -> AdapterResult<Option<User>> {
+        match doc.get("userId") {
+            Some(Bson::ObjectId(id)) => self.user_by_oid(op, *id).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// Inserts `record` owned by `user`, with no orphan left by a concurrent `delete_user`:
+    /// insert, then check the user, and undo the insert if it is gone (the native layout's
+    /// `insert_owned` explains why no interleaving leaves an orphan).
+    async fn insert_owned(
+        &self,
+        op: Operation,
+        collection: &Collection<Document>,
+        record: Document,
+        user: ObjectId,
+    ) -> AdapterResult<()> {
+        let inserted = match collection.insert_one(record).await {
+            Ok(result) => result.inserted_id,
+            Err(e) => {
+                let err = map_error(op, e);
+                if err.kind() == auth_core::ErrorKind::Conflict
+                    && !self.user_exists(op, user).await?
+                {
+                    return Err(no_user(op));
+                }
+                return Err(err);
+            }
+        };
+        if self.user_exists(op, user).await? {
+            return Ok(());
+        }
+        collection
+            .delete_one(doc! { "_id": inserted })
+            .await
+            .for_op(op)?;
+        Err(no_user(op))
+    }
+
+    /// Every document of `collection` whose `userId` is `user_id`, if that user exists.
+    async fn owned(
+        &self,
+        op: Operation,
+        collection: &Collection<Document>,
+        user_id: &str,
+    ) -> AdapterResult<Vec<Document>> {
+        let Some(id) = authjs_object_id(user_id) else {
+            return Ok(Vec::new());
+        };
+        if !self.user_exists(op, id).await? {
+            return Ok(Vec::new());
+        }
+        collection
+            .find(owned_by(id))
+            .await
+            .for_op(op)?
+            .try_collect()
+            .await
+            .for_op(op)
+    }
+
+    /// Deletes the documents of `collection` matching `filter` whose `expires` is after
+    /// `now` (`live`) or at or before it (not `live`), and counts them exactly: the whole
+    /// seconds by a filter, the second of `now` in Rust (see [`seconds_around`]).
+    async fn delete_by_expiry(
+        &self,
+        op: Operation,
+        collection: &Collection<Document>,
+        filter: Document,
+        now: DateTime<Utc>,
+        live: bool,
+    ) -> AdapterResult<u64> {
+        let (floor, ceiling) = seconds_around(now);
+        let (whole, partial) = if live {
+            (
+                doc! { "$gte": ceiling },
+                doc! { "$gte": floor, "$lt": ceiling },
+            )
+        } else {
+            (
+                doc! { "$lt": floor },
+                doc! { "$gte": floor, "$lt": ceiling },
+            )
+        };
+        let mut sure = filter.clone();
+        sure.insert("expires", whole);
+        let mut count = collection.delete_many(sure).await.for_op(op)?.deleted_count;
+        let mut near = filter;
+        near.insert("expires", partial);
+        let candidates: Vec<Document> = collection
+            .find(near)
+            .await
+            .for_op(op)?
+            .try_collect()
+            .await
+            .for_op(op)?;
+        let mut ids = Vec::new();
+        for doc in candidates {
+            let expires = required_date(op, &doc, "expires")?;
+            if (expires > now) == live {
+                if let Some(id) = doc.get("_id") {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        if !ids.is_empty() {
+            count += collection
+                .delete_many(doc! { "_id": { "$in": ids } })
+                .await
+                .for_op(op)?
+                .deleted_count;
+        }
+        Ok(count)
+    }
+
+    pub(crate) async fn insert_user(&self, user: &User) -> AdapterResult<String> {
+        let op = Operation::CreateUser;
+        // Auth.js's `_id(hex)`: 24 hex digits are kept, anything else gets a new ObjectId
+        // (`ObjectId::default()` is `ObjectId::new()`).
+        let id = authjs_object_id(&user.id).unwrap_or_default();
+        let mut doc = doc! { "_id": id };
+        set_user_fields(&mut doc, user);
+        self.users.insert_one(doc).await.for_op(op)?;
+        Ok(id.to_hex())
+    }
+
+    pub(crate) async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        match authjs_object_id(id) {
+            Some(id) => self.user_by_oid(Operation::GetUser, id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
+        let op = Operation::GetUserByEmail;
+        // Auth.js stores the email as given and matches it exactly; the key is the
+        // normalized (lowercase) email. The exact match uses the email index and finds what
+        // Auth.js's email sign-in stores (it lowercases); an email stored with capitals is
+        // found by a case-insensitive match, oldest user first (README: several spellings
+        // of one address can coexist in this layout, and that match scans the index).
+        let exact = self
+            .users
+            .find_one(doc! { "email": email_key })
+            .await
+            .for_op(op)?;
+        if let Some(doc) = exact {
+            return user_of(op, &doc).map(Some);
+        }
+        let Some(pattern) = any_case(email_key) else {
+            return Ok(None);
+        };
+        let mut candidates = self
+            .users
+            .find(doc! { "email": pattern })
+            .sort(doc! { "_id": 1 })
+            .await
+            .for_op(op)?;
+        // The regex's idea of case (and its `$`, which also matches before a final newline)
+        // is not ours: the key decides.
+        while let Some(doc) = candidates.try_next().await.for_op(op)? {
+            let user = user_of(op, &doc)?;
+            if user
+                .email
+                .as_deref()
+                .map(auth_core::normalize_email)
+                .as_deref()
+                == Some(email_key)
+            {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn account_doc(
+        &self,
+        op: Operation,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<Document>> {
+        let filter = doc! { "provider": provider, "providerAccountId": provider_account_id };
+        self.accounts.find_one(filter).await.for_op(op)
+    }
+
+    pub(crate) async fn find_user_by_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<User>> {
+        let op = Operation::GetUserByAccount;
+        match self.account_doc(op, provider, provider_account_id).await? {
+            Some(account) => self.owner(op, &account).await,
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn merge_user(&self, update: &UserUpdate) -> AdapterResult<Option<User>> {
+        let op = Operation::UpdateUser;
+        let Some(id) = authjs_object_id(&update.id) else {
+            return Ok(None);
+        };
+        // The fields this update leaves alone: the replacement must not overwrite a
+        // concurrent change to one of them (as in the native layout).
+        let mut carried = Vec::new();
+        if update.email.is_none() {
+            carried.push("email");
+        }
+        if update.email_verified.is_none() {
+            carried.push("emailVerified");
+        }
+        if update.name.is_none() {
+            carried.push("name");
+        }
+        if update.image.is_none() {
+            carried.push("image");
+        }
+        for _ in 0..MAX_UPDATE_ATTEMPTS {
+            let key = doc! { "_id": id };
+            let Some(current) = self.users.find_one(key.clone()).await.for_op(op)? else {
+                return Ok(None);
+            };
+            let filter = unchanged(key, &current, &carried);
+            let merged = update.apply_to(user_of(op, &current)?);
+            let mut new = current;
+            set_user_fields(&mut new, &merged);
+            // A taken email fails with a duplicate key (Conflict), changing nothing.
+            let result = self.users.replace_one(filter, new).await.for_op(op)?;
+            if result.matched_count > 0 {
+                return Ok(Some(merged));
+            }
+        }
+        Err(update_contended(op))
+    }
+
+    pub(crate) async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        let op = Operation::DeleteUser;
+        let Some(id) = authjs_object_id(id) else {
+            return Ok(None);
+        };
+        // The user first, then what names it, as in the native layout.
+        let user = self
+            .users
+            .find_one_and_delete(doc! { "_id": id })
+            .await
+            .for_op(op)?;
+        let owned = owned_by(id);
+        self.accounts.delete_many(owned.clone()).await.for_op(op)?;
+        self.sessions.delete_many(owned.clone()).await.for_op(op)?;
+        self.authenticators.delete_many(owned).await.for_op(op)?;
+        user.map(|doc| user_of(op, &doc)).transpose()
+    }
+
+    pub(crate) async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
+        let op = Operation::LinkAccount;
+        let Some(user) = authjs_object_id(&account.user_id) else {
+            return Err(no_user(op));
+        };
+        let mut doc = doc! {
+            "_id": ObjectId::new(),
+            "userId": user,
+            "type": account.account_type.as_str(),
+            "provider": account.provider.as_str(),
+            "providerAccountId": account.provider_account_id.as_str(),
+        };
+        doc.extend(account_tokens(account));
+        self.insert_owned(op, &self.accounts, doc, user).await
+    }
+
+    pub(crate) async fn remove_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<Account>> {
+        let op = Operation::UnlinkAccount;
+        let filter = doc! { "provider": provider, "providerAccountId": provider_account_id };
+        self.accounts
+            .find_one_and_delete(filter)
+            .await
+            .for_op(op)?
+            .map(|doc| account_of(op, &doc))
+            .transpose()
+    }
+
+    pub(crate) async fn find_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<Account>> {
+        let op = Operation::GetAccount;
+        let Some(doc) = self.account_doc(op, provider, provider_account_id).await? else {
+            return Ok(None);
+        };
+        if self.owner(op, &doc).await?.is_none() {
+            return Ok(None);
+        }
+        account_of(op, &doc).map(Some)
+    }
+
+    pub(crate) async fn replace_account_tokens(
+        &self,
+        account: &Account,
+    ) -> AdapterResult<Option<Account>> {
+        let op = Operation::UpdateAccount;
+        let filter = doc! {
+            "provider": account.provider.as_str(),
+            "providerAccountId": account.provider_account_id.as_str(),
+        };
+        // No dates among these fields, so a `$set` stores them as given on every server.
+        self.accounts
+            .find_one_and_update(filter, doc! { "$set": account_tokens(account) })
+            .return_document(ReturnDocument::After)
+            .await
+            .for_op(op)?
+            .map(|doc| account_of(op, &doc))
+            .transpose()
+    }
+
+    pub(crate) async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+        let op = Operation::ListAccounts;
+        let docs = self.owned(op, &self.accounts, user_id).await?;
+        docs.iter().map(|doc| account_of(op, doc)).collect()
+    }
+
+    pub(crate) async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
+        let op = Operation::CreateSession;
+        let Some(user) = authjs_object_id(&session.user_id) else {
+            return Err(no_user(op));
+        };
+        let doc = doc! {
+            "_id": ObjectId::new(),
+            "sessionToken": session.session_token.as_str(),
+            "userId": user,
+            "expires": to_bson(session.expires),
+        };
+        self.insert_owned(op, &self.sessions, doc, user).await
+    }
+
+    pub(crate) async fn find_session_and_user(
+        &self,
+        session_token: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Option<(Session, User)>> {
+        let op = Operation::GetSessionAndUser;
+        // Two reads, as Auth.js does; the user is read after the session, so a session
+        // whose user is gone by then is not returned. Expiry is checked here, exactly.
+        let found = self
+            .sessions
+            .find_one(doc! { "sessionToken": session_token })
+            .await
+            .for_op(op)?;
+        let Some(doc) = found else {
+            return Ok(None);
+        };
+        let session = session_of(op, &doc)?;
+        if session.expires <= now {
+            return Ok(None);
+        }
+        Ok(self.owner(op, &doc).await?.map(|user| (session, user)))
+    }
+
+    pub(crate) async fn change_session(
+        &self,
+        update: &SessionUpdate,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Option<Session>> {
+        let op = Operation::UpdateSession;
+        let moved_to = match update.user_id.as_deref() {
+            Some(user_id) => match authjs_object_id(user_id) {
+                Some(id) if self.user_exists(op, id).await? => Some(id),
+                _ => return Err(no_user(op)),
+            },
+            None => None,
+        };
+        let key = doc! { "sessionToken": update.session_token.as_str() };
+        let mut changed = None;
+        for _ in 0..MAX_UPDATE_ATTEMPTS {
+            let Some(current) = self.sessions.find_one(key.clone()).await.for_op(op)? else {
+                return Ok(None);
+            };
+            let session = session_of(op, &current)?;
+            // Live at `now`, checked exactly here; the replacement lands only on the session
+            // as read (never reviving one that expired, never overwriting a change).
+            if session.expires <= now {
+                return Ok(None);
+            }
+            let mut filter = unchanged(key.clone(), &current, &["_id", "expires"]);
+            filter.extend(match current.get("userId") {
+                Some(Bson::ObjectId(owner)) => owned_by(*owner),
+                _ => {
+                    return Err(AdapterError::backend(
+                        op,
+                        "a stored session has no ObjectId userId",
+                    ))
+                }
+            });
+            let new_session = update.apply_to(session);
+            let mut new = current;
+            new.insert("expires", to_bson(new_session.expires));
+            if let Some(id) = moved_to {
+                new.insert("userId", id);
+            }
+            let result = self.sessions.replace_one(filter, new).await.for_op(op)?;
+            if result.matched_count > 0 {
+                changed = Some(new_session);
+                break;
+            }
+        }
+        let Some(changed) = changed else {
+            return Err(update_contended(op));
+        };
+        // Moved to a user deleted meanwhile: remove what would be an orphan (as an insert).
+        if let Some(id) = moved_to {
+            if !self.user_exists(op, id).await? {
+                self.sessions
+                    .delete_one(doc! { "sessionToken": changed.session_token.as_str(), "userId": { "$in": [id] } })
+                    .await
+                    .for_op(op)?;
+                return Err(no_user(op));
+            }
+        }
+        Ok(Some(changed))
+    }
+
+    pub(crate) async fn remove_session(
+        &self,
+        session_token: &str,
+    ) -> AdapterResult<Option<Session>> {
+        let op = Operation::DeleteSession;
+        self.sessions
+            .find_one_and_delete(doc! { "sessionToken": session_token })
+            .await
+            .for_op(op)?
+            .map(|doc| session_of(op, &doc))
+            .transpose()
+    }
+
+    pub(crate) async fn find_sessions(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Vec<Session>> {
+        let op = Operation::ListSessions;
+        let mut live = Vec::new();
+        for doc in self.owned(op, &self.sessions, user_id).await? {
+            let session = session_of(op, &doc)?;
+            if session.expires > now {
+                live.push(session);
+            }
+        }
+        Ok(live)
+    }
+
+    pub(crate) async fn remove_sessions(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<u64> {
+        let op = Operation::DeleteSessions;
+        let Some(id) = authjs_object_id(user_id) else {
+            return Ok(0);
+        };
+        self.delete_by_expiry(op, &self.sessions, owned_by(id), now, true)
+            .await
+    }
+
+    pub(crate) async fn insert_verification_token(
+        &self,
+        token: &VerificationToken,
+    ) -> AdapterResult<()> {
+        let op = Operation::CreateVerificationToken;
+        let doc = doc! {
+            "_id": ObjectId::new(),
+            "identifier": token.identifier.as_str(),
+            "token": token.token.as_str(),
+            "expires": to_bson(token.expires),
+        };
+        self.tokens.insert_one(doc).await.for_op(op)?;
+        Ok(())
+    }
+
+    pub(crate) async fn take_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> AdapterResult<Option<VerificationToken>> {
+        let op = Operation::UseVerificationToken;
+        // One find_one_and_delete, as Auth.js: of concurrent callers (Rust or Node) one wins.
+        self.tokens
+            .find_one_and_delete(doc! { "identifier": identifier, "token": token })
+            .await
+            .for_op(op)?
+            .map(|doc| token_of(op, &doc))
+            .transpose()
+    }
+
+    pub(crate) async fn insert_authenticator(
+        &self,
+        authenticator: &Authenticator,
+    ) -> AdapterResult<()> {
+        let op = Operation::CreateAuthenticator;
+        let Some(user) = authjs_object_id(&authenticator.user_id) else {
+            return Err(no_user(op));
+        };
+        let doc = doc! {
+            "_id": ObjectId::new(),
+            "credentialID": authenticator.credential_id.as_str(),
+            "userId": user,
+            "providerAccountId": authenticator.provider_account_id.as_str(),
+            "credentialPublicKey": authenticator.credential_public_key.as_str(),
+            "counter": authenticator.counter,
+            "credentialDeviceType": authenticator.credential_device_type.as_str(),
+            "credentialBackedUp": authenticator.credential_backed_up,
+            "transports": optional(&authenticator.transports),
+        };
+        self.insert_owned(op, &self.authenticators, doc, user).await
+    }
+
+    pub(crate) async fn find_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::GetAuthenticator;
+        let found = self
+            .authenticators
+            .find_one(doc! { "credentialID": credential_id })
+            .await
+            .for_op(op)?;
+        let Some(doc) = found else {
+            return Ok(None);
+        };
+        if self.owner(op, &doc).await?.is_none() {
+            return Ok(None);
+        }
+        authenticator_of(op, &doc).map(Some)
+    }
+
+    pub(crate) async fn find_authenticators(
+        &self,
+        user_id: &str,
+    ) -> AdapterResult<Vec<Authenticator>> {
+        let op = Operation::ListAuthenticators;
+        let docs = self.owned(op, &self.authenticators, user_id).await?;
+        docs.iter().map(|doc| authenticator_of(op, doc)).collect()
+    }
+
+    pub(crate) async fn set_authenticator_counter(
+        &self,
+        credential_id: &str,
+        counter: i64,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::UpdateAuthenticatorCounter;
+        self.authenticators
+            .find_one_and_update(
+                doc! { "credentialID": credential_id },
+                doc! { "$set": { "counter": counter } },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .for_op(op)?
+            .map(|doc| authenticator_of(op, &doc))
+            .transpose()
+    }
+
+    pub(crate) async fn remove_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::DeleteAuthenticator;
+        self.authenticators
+            .find_one_and_delete(doc! { "credentialID": credential_id })
+            .await
+            .for_op(op)?
+            .map(|doc| authenticator_of(op, &doc))
+            .transpose()
+    }
+
+    pub(crate) async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+        let op = Operation::DeleteExpired;
+        let sessions = self
+            .delete_by_expiry(op, &self.sessions, Document::new(), now, false)
+            .await?;
+        let verification_tokens = self
+            .delete_by_expiry(op, &self.tokens, Document::new(), now, false)
+            .await
+            .map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?;
+        Ok(ExpiredCounts {
+            sessions,
+            verification_tokens,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_auth_js() {
+        assert!(authjs_object_id("0123456789abcdef01234567").is_some());
+        assert!(authjs_object_id("0123456789ABCDEF01234567").is_some());
+        assert!(authjs_object_id("0123456789abcdef0123456z").is_none());
+        assert!(authjs_object_id("0123456789abcdef012345").is_none());
+        assert!(authjs_object_id("").is_none());
+    }
+
+    #[test]
+    fn collection_names_are_checked() {
+        assert!(AuthJsCollections::default().validate().is_ok());
+        assert!(AuthJsCollections::default().users("").validate().is_err());
+        assert!(AuthJsCollections::default()
+            .users("a$b")
+            .validate()
+            .is_err());
+        assert!(AuthJsCollections::default()
+            .sessions("system.x")
+            .validate()
+            .is_err());
+        assert!(AuthJsCollections::default()
+            .accounts("users")
+            .validate()
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn the_builder_checks_the_layout_before_any_io() {
+        // Port 9 (discard) is never contacted: the options fail first.
+        let prefixed = crate::MongoAdapter::builder("mongodb://127.0.0.1:9")
+            .collection_prefix("auth_")
+            .layout(Layout::AuthJs(AuthJsCollections::default()))
+            .connect()
+            .await;
+        assert!(
+            prefixed.is_err_and(|e| e.kind() == auth_core::ErrorKind::InvalidInput),
+            "a prefix with the Auth.js layout"
+        );
+        let clashing = crate::MongoAdapter::builder("mongodb://127.0.0.1:9")
+            .layout(Layout::AuthJs(
+                AuthJsCollections::default().sessions("users"),
+            ))
+            .connect()
+            .await;
+        assert!(
+            clashing.is_err_and(|e| e.kind() == auth_core::ErrorKind::InvalidInput),
+            "two collections under one name"
+        );
+    }
+
+    #[test]
+    fn the_email_pattern_is_literal() {
+        let pattern =
+            any_case("a.b+c@x.com").and_then(|d| d.get_str("$regex").ok().map(str::to_owned));
+        assert_eq!(pattern.as_deref(), Some(r"^\s*a\.b\+c@x\.com\s*$"));
+        assert!(any_case("nul\0byte").is_none());
+    }
+
+    #[test]
+    fn whole_second_bounds() {
+        let now = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap_or_default();
+        let (floor, ceiling) = seconds_around(now);
+        assert_eq!(floor.timestamp_millis(), 1_700_000_000_000);
+        assert_eq!(ceiling.timestamp_millis(), 1_700_000_001_000);
+    }
+
+    #[test]
+    fn node_numbers_are_read() {
+        let op = Operation::GetAccount;
+        let doc = doc! { "a": 5_i32, "b": 7_i64, "c": 3.0e9, "d": 1.5, "e": Bson::Null };
+        assert_eq!(integer(op, &doc, "a").ok().flatten(), Some(5));
+        assert_eq!(integer(op, &doc, "b").ok().flatten(), Some(7));
+        assert_eq!(integer(op, &doc, "c").ok().flatten(), Some(3_000_000_000));
+        assert!(integer(op, &doc, "d").is_err());
+        assert_eq!(integer(op, &doc, "e").ok().flatten(), None);
+    }
+}
