@@ -94,11 +94,14 @@
 mod adapter;
 mod error;
 pub mod keys;
+mod layout;
 mod options;
 mod records;
 mod scripts;
+mod unstorage;
 
 pub use adapter::{RedisAdapter, MAX_ATTEMPTS, SCHEMA_VERSION};
+pub use layout::{Layout, UnstorageLayout};
 pub use options::{
     RedisAdapterBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RECONNECT_MAX_DELAY,
     DEFAULT_RECONNECT_RETRIES, DEFAULT_RESPONSE_TIMEOUT,
