@@ -38,11 +38,17 @@ use crate::scripts::{self, Reply};
 use keys::{decode_pointer, encode_pointer, Keys};
 use records::Object;
 
+/// A write of a compare-and-set: set (with an optional expiry, epoch ms) or delete.
+enum Write {
+    Set(String, Option<i64>),
+    Del,
+}
+
 /// One compare-and-set: the keys as Rust read them, and what to write.
 #[derive(Default)]
 struct Cas {
     checks: Vec<(String, Option<Vec<u8>>)>,
-    writes: Vec<(String, Option<(String, Option<i64>)>)>,
+    writes: Vec<(String, Write)>,
 }
 
 impl Cas {
@@ -54,7 +60,7 @@ impl Cas {
     }
 
     fn set(&mut self, key: &str, value: String) -> &mut Self {
-        self.writes.push((key.to_owned(), Some((value, None))));
+        self.writes.push((key.to_owned(), Write::Set(value, None)));
         self
     }
 
@@ -62,12 +68,12 @@ impl Cas {
     fn set_until(&mut self, key: &str, value: String, at: DateTime<Utc>) -> &mut Self {
         let at_ms = at.timestamp_millis();
         self.writes
-            .push((key.to_owned(), Some((value, Some(at_ms)))));
+            .push((key.to_owned(), Write::Set(value, Some(at_ms))));
         self
     }
 
     fn del(&mut self, key: &str) -> &mut Self {
-        self.writes.push((key.to_owned(), None));
+        self.writes.push((key.to_owned(), Write::Del));
         self
     }
 }
@@ -134,9 +140,9 @@ impl Unstorage<'_> {
         }
         for (_, write) in &cas.writes {
             match write {
-                Some((value, None)) => invocation.arg("SET").arg(value).arg(""),
-                Some((value, Some(at))) => invocation.arg("SET").arg(value).arg(*at),
-                None => invocation.arg("DEL").arg("").arg(""),
+                Write::Set(value, None) => invocation.arg("SET").arg(value).arg(""),
+                Write::Set(value, Some(at)) => invocation.arg("SET").arg(value).arg(*at),
+                Write::Del => invocation.arg("DEL").arg("").arg(""),
             };
         }
         match self.db.invoke(op, &invocation).await? {
@@ -197,6 +203,22 @@ impl Unstorage<'_> {
             None => None,
         };
         Ok(Claim { key, value, holder })
+    }
+
+    /// The user record at `user_key` and whether `key` is taken, in one round trip.
+    async fn user_and(
+        &self,
+        op: Operation,
+        user_key: &str,
+        key: &str,
+    ) -> AdapterResult<(Option<Vec<u8>>, bool)> {
+        let mut both = self
+            .db
+            .mget(op, &[user_key.to_owned(), key.to_owned()])
+            .await?
+            .into_iter();
+        let user = both.next().flatten();
+        Ok((user, both.next().flatten().is_some()))
     }
 
     async fn user_exists(&self, op: Operation, id: &str) -> AdapterResult<bool> {
@@ -437,10 +459,11 @@ impl Unstorage<'_> {
         let storage_key = &storage_key;
         self.db
             .retrying(op, || async move {
-                let Some(user) = self.get(op, user_key).await? else {
+                let (user, taken) = self.user_and(op, user_key, key).await?;
+                let Some(user) = user else {
                     return Err(AdapterError::not_found(op, "no user with this id"));
                 };
-                if self.get(op, key).await?.is_some() {
+                if taken {
                     return Err(AdapterError::conflict(
                         op,
                         "this provider account is linked already",
@@ -545,10 +568,11 @@ impl Unstorage<'_> {
         let pointer = &self.keys.session_by_user(&session.user_id);
         self.db
             .retrying(op, || async move {
-                let Some(user) = self.get(op, user_key).await? else {
+                let (user, taken) = self.user_and(op, user_key, key).await?;
+                let Some(user) = user else {
                     return Err(AdapterError::not_found(op, "no user with this id"));
                 };
-                if self.get(op, key).await?.is_some() {
+                if taken {
                     return Err(AdapterError::conflict(op, "this session token exists"));
                 }
                 let mut cas = Cas::default();
