@@ -17,7 +17,7 @@ use adapter_redis::keys::KeyLayout;
 use adapter_redis::redis::{self, aio::MultiplexedConnection};
 use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
 use auth_core::chrono::{Duration as Span, Utc};
-use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
+use auth_core::{Account, AccountType, Adapter, Authenticator, Session, User, VerificationToken};
 use serde_json::json;
 
 /// Node's adapter and ours on one fresh prefix of the same server.
@@ -655,5 +655,103 @@ async fn rust_writes_the_keys_and_values_node_writes() {
         return;
     };
     let outcome = same_keys_and_values(&mut fx).await;
+    fx.finish(outcome).await;
+}
+
+// ---------------------------------------------------------------- authenticators
+
+async fn authenticators_cross(fx: &mut Fx) -> Result<(), String> {
+    let user = fx
+        .node
+        .create_user(&format!("pk-{}@example.com", fx.tag))
+        .await?;
+    let from_node = json!({
+        "credentialID": format!("node-cred-{}", fx.tag),
+        "userId": user.id,
+        "providerAccountId": "pk-account",
+        "credentialPublicKey": "cHVibGljLWtleQ",
+        "counter": 0,
+        "credentialDeviceType": "singleDevice",
+        "credentialBackedUp": false,
+        "transports": "usb,nfc",
+    });
+    fx.node
+        .call("createAuthenticator", json!([from_node]))
+        .await?;
+    let mut from_rust = Authenticator::new(
+        format!("rust-cred-{}", fx.tag),
+        &user.id,
+        "pk-account",
+        "cHVibGljLWtleQ",
+    );
+    from_rust.transports = Some("internal".into());
+    fx.rust
+        .create_authenticator(from_rust.clone())
+        .await
+        .map_err(e)?;
+
+    // Both lists hold both credentials: Rust prepended its id to the list Node wrote.
+    let mut ours: Vec<String> = fx
+        .rust
+        .list_authenticators(&user.id)
+        .await
+        .map_err(e)?
+        .into_iter()
+        .map(|a| a.credential_id)
+        .collect();
+    ours.sort();
+    let node_list = fx
+        .node
+        .call("listAuthenticatorsByUserId", json!([user.id]))
+        .await?;
+    let mut theirs: Vec<String> = node_list
+        .as_array()
+        .ok_or("Node's list is not an array")?
+        .iter()
+        .filter_map(|a| a["credentialID"].as_str().map(str::to_owned))
+        .collect();
+    theirs.sort();
+    let both = vec![
+        from_node["credentialID"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        from_rust.credential_id.clone(),
+    ];
+    let mut both_sorted = both.clone();
+    both_sorted.sort();
+    check(ours == both_sorted, format!("Rust lists {ours:?}"))?;
+    check(theirs == both_sorted, format!("Node lists {theirs:?}"))?;
+
+    // A counter Rust sets is what Node reads, and the reverse.
+    fx.rust
+        .update_authenticator_counter(&from_rust.credential_id, 7)
+        .await
+        .map_err(e)?;
+    let read = fx
+        .node
+        .call("getAuthenticator", json!([from_rust.credential_id]))
+        .await?;
+    check(
+        read["counter"] == json!(7),
+        format!("Node reads counter {}", read["counter"]),
+    )?;
+    fx.node
+        .call("updateAuthenticatorCounter", json!([both[0], 9]))
+        .await?;
+    let read = fx.rust.get_authenticator(&both[0]).await.map_err(e)?;
+    check(
+        read.as_ref().map(|a| a.counter) == Some(9),
+        format!("Rust reads {read:?}"),
+    )?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn authenticators_created_by_either_are_listed_by_both() {
+    let Some(mut fx) = Fx::open("authenticators", Placement::BaseKeyPrefix).await else {
+        return;
+    };
+    let outcome = authenticators_cross(&mut fx).await;
     fx.finish(outcome).await;
 }

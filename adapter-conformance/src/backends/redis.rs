@@ -485,6 +485,11 @@ pub async fn teardown_prefix(
 /// ([`Layout::AuthJsUnstorage`](adapter_redis::Layout)), on the server of [`ENV_VAR`] (else
 /// a `redis:7` container). Each fixture gets its own `baseKeyPrefix` (`authtest:<uuid>:`),
 /// so every key it writes starts with it and teardown removes exactly those.
+///
+/// ```
+/// let spec = adapter_conformance::backends::redis::redis_authjs_spec();
+/// assert_eq!(spec.name, "redis-authjs");
+/// ```
 pub fn redis_authjs_spec() -> BackendSpec {
     BackendSpec {
         name: "redis-authjs",
@@ -507,6 +512,11 @@ async fn open_authjs(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> 
 }
 
 /// What the unstorage layout cannot hold, by scenario (adapter-redis's README quotes it).
+///
+/// ```
+/// use adapter_conformance::backends::redis::AUTHJS_GAPS;
+/// assert!(AUTHJS_GAPS.iter().all(|gap| adapter_conformance::scenario(gap.scenario).is_some()));
+/// ```
 pub const AUTHJS_GAPS: &[Gap] = &[
     Gap {
         scenario: "s18_delete_user_cascades_everything",
