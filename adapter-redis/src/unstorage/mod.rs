@@ -273,11 +273,17 @@ impl Unstorage<'_> {
             .await
     }
 
-    pub(crate) async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        let op = Operation::GetUser;
-        self.db
+    /// The user stored for this id (not another id sharing its key).
+    async fn user(&self, op: Operation, id: &str) -> AdapterResult<Option<User>> {
+        let user = self
+            .db
             .record(op, &self.keys.user(id), records::decode_user)
-            .await
+            .await?;
+        Ok(user.filter(|u| u.id == id))
+    }
+
+    pub(crate) async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        self.user(Operation::GetUser, id).await
     }
 
     pub(crate) async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
@@ -286,10 +292,7 @@ impl Unstorage<'_> {
             return Ok(None);
         };
         let id = decode_pointer(&text(&raw));
-        let user = self
-            .db
-            .record(op, &self.keys.user(&id), records::decode_user)
-            .await?;
+        let user = self.user(op, &id).await?;
         // A key Node left behind names a user whose email is another one now.
         Ok(user.filter(|u| {
             u.email
@@ -305,11 +308,7 @@ impl Unstorage<'_> {
     ) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByAccount;
         match self.account(op, provider, provider_account_id).await? {
-            Some((account, _)) => {
-                self.db
-                    .record(op, &self.keys.user(&account.user_id), records::decode_user)
-                    .await
-            }
+            Some((account, _)) => self.user(op, &account.user_id).await,
             None => Ok(None),
         }
     }
@@ -326,6 +325,9 @@ impl Unstorage<'_> {
                 let mut stored =
                     records::object("user", &raw).map_err(|e| error::corrupt(op, e))?;
                 let current = records::user_from(&stored).map_err(|e| error::corrupt(op, e))?;
+                if current.id != id {
+                    return Ok(Attempt::Done(None));
+                }
                 let merged = update.apply_to(current.clone());
                 let mut cas = Cas::default();
                 cas.expect(user_key, Some(&raw));
@@ -389,6 +391,9 @@ impl Unstorage<'_> {
                     return Ok(Attempt::Done(None));
                 };
                 let user = decoded(op, &raw, records::decode_user)?;
+                if user.id != id {
+                    return Ok(Attempt::Done(None));
+                }
                 let mut cas = Cas::default();
                 cas.expect(user_key, Some(&raw)).del(user_key);
                 if let Some(email) = &user.email {
