@@ -205,9 +205,22 @@ impl RedisAdapter {
         }
     }
 
-    /// The same adapter on `layout`'s keys.
-    pub(crate) fn with_layout(mut self, layout: &Layout) -> Self {
-        self.unstorage = match layout {
+    /// The same adapter (sharing its connection) on `layout`'s keys: how an adapter made
+    /// by [`from_connection_manager`](Self::from_connection_manager) gets the Auth.js
+    /// layout (the builder has [`layout`](RedisAdapterBuilder::layout)).
+    ///
+    /// ```no_run
+    /// use adapter_redis::{redis, Layout, RedisAdapter, UnstorageLayout};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = redis::aio::ConnectionManager::new(client).await?;
+    /// let adapter = RedisAdapter::from_connection_manager(manager, "auth:")?
+    ///     .with_layout(Layout::AuthJsUnstorage(UnstorageLayout::new()));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_layout(mut self, layout: Layout) -> Self {
+        self.unstorage = match &layout {
             Layout::Native => None,
             Layout::AuthJsUnstorage(options) => Some(Keys::new(
                 options.get_base_key_prefix(),

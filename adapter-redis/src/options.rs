@@ -255,7 +255,7 @@ impl RedisAdapterBuilder {
         .await
         .map_err(|_| error::timed_out(op, self.connection_timeout))?
         .map_err(|e| error::from_redis(op, e))?;
-        Ok(RedisAdapter::from_parts(manager, keys, self.call_timeout()).with_layout(&self.layout))
+        Ok(RedisAdapter::from_parts(manager, keys, self.call_timeout()).with_layout(self.layout))
     }
 }
 
