@@ -25,9 +25,11 @@ use redis::{Cmd, FromRedisValue, Pipeline, RedisResult, Script, ScriptInvocation
 
 use crate::error;
 use crate::keys::{self, KeyLayout};
+use crate::layout::Layout;
 use crate::options::{RedisAdapterBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT};
 use crate::records::{self, CorruptRecord};
 use crate::scripts::{self, Reply};
+use crate::unstorage::{keys::Keys, Unstorage};
 
 /// How often a compare-and-set script is retried when concurrent writers keep changing
 /// its inputs, before the call fails with a `Backend` error.
@@ -67,6 +69,8 @@ pub struct RedisAdapter {
     conn: Arc<RwLock<Option<ConnectionManager>>>,
     keys: KeyLayout,
     call_timeout: Duration,
+    /// The Auth.js unstorage layout's keys, when that layout was chosen.
+    unstorage: Option<Keys>,
 }
 
 /// Shows the prefix and the timeout, never a record or a connection detail.
@@ -74,6 +78,7 @@ impl fmt::Debug for RedisAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisAdapter")
             .field("prefix", &self.keys.prefix())
+            .field("layout", &self.layout_name())
             .field("call_timeout", &self.call_timeout)
             .field("closed", &self.manager().is_none())
             .finish_non_exhaustive()
@@ -89,13 +94,13 @@ fn flag(on: bool) -> &'static str {
 }
 
 /// One attempt of a compare-and-set: done, or the record changed under it.
-enum Attempt<T> {
+pub(crate) enum Attempt<T> {
     Done(T),
     Retry,
 }
 
 /// Reads a stored record, or fails the operation with a `Backend` error.
-fn decoded<T>(
+pub(crate) fn decoded<T>(
     op: Operation,
     raw: &[u8],
     decode: fn(&[u8]) -> Result<T, CorruptRecord>,
@@ -103,7 +108,7 @@ fn decoded<T>(
     decode(raw).map_err(|e| error::corrupt(op, e))
 }
 
-fn unexpected(op: Operation, reply: &Reply) -> AdapterError {
+pub(crate) fn unexpected(op: Operation, reply: &Reply) -> AdapterError {
     error::unexpected(
         op,
         format!("unexpected script outcome {}", reply.describe()),
@@ -196,7 +201,47 @@ impl RedisAdapter {
             conn: Arc::new(RwLock::new(Some(conn))),
             keys,
             call_timeout,
+            unstorage: None,
         }
+    }
+
+    /// The same adapter (sharing its connection) on `layout`'s keys: how an adapter made
+    /// by [`from_connection_manager`](Self::from_connection_manager) gets the Auth.js
+    /// layout (the builder has [`layout`](RedisAdapterBuilder::layout)).
+    ///
+    /// ```no_run
+    /// use adapter_redis::{redis, Layout, RedisAdapter, UnstorageLayout};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = redis::aio::ConnectionManager::new(client).await?;
+    /// let adapter = RedisAdapter::from_connection_manager(manager, "auth:")?
+    ///     .with_layout(Layout::AuthJsUnstorage(UnstorageLayout::new()));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_layout(mut self, layout: Layout) -> Self {
+        self.unstorage = match &layout {
+            Layout::Native => None,
+            Layout::AuthJsUnstorage(options) => Some(Keys::new(
+                options.get_base_key_prefix(),
+                options.get_driver_base(),
+            )),
+        };
+        self
+    }
+
+    fn layout_name(&self) -> &'static str {
+        match self.unstorage {
+            None => "native",
+            Some(_) => "authjs-unstorage",
+        }
+    }
+
+    /// The Auth.js unstorage layout's methods, when that layout was chosen.
+    fn unstorage(&self) -> Option<Unstorage<'_>> {
+        self.unstorage
+            .as_ref()
+            .map(|keys| Unstorage { db: self, keys })
     }
 
     /// The key layout (prefix) of this adapter.
@@ -279,6 +324,10 @@ impl RedisAdapter {
         for (_, source, _) in scripts::all() {
             pipe.cmd("SCRIPT").arg("LOAD").arg(source).ignore();
         }
+        if self.unstorage.is_some() {
+            // Auth.js keeps no layout version: nothing to write or check.
+            return self.query_pipe(op, &pipe).await;
+        }
         let version_key = self.keys.schema_version();
         pipe.cmd("SET")
             .arg(&version_key)
@@ -323,12 +372,16 @@ impl RedisAdapter {
         }
     }
 
-    async fn query<T: FromRedisValue>(&self, op: Operation, cmd: &Cmd) -> AdapterResult<T> {
+    pub(crate) async fn query<T: FromRedisValue>(
+        &self,
+        op: Operation,
+        cmd: &Cmd,
+    ) -> AdapterResult<T> {
         let mut conn = self.open(op)?;
         self.bounded(op, cmd.query_async(&mut conn)).await
     }
 
-    async fn query_pipe<T: FromRedisValue>(
+    pub(crate) async fn query_pipe<T: FromRedisValue>(
         &self,
         op: Operation,
         pipe: &Pipeline,
@@ -337,7 +390,7 @@ impl RedisAdapter {
         self.bounded(op, pipe.query_async(&mut conn)).await
     }
 
-    async fn invoke(
+    pub(crate) async fn invoke(
         &self,
         op: Operation,
         invocation: &ScriptInvocation<'_>,
@@ -347,11 +400,15 @@ impl RedisAdapter {
         Reply::parse(value).map_err(|what| error::unexpected(op, what))
     }
 
-    async fn get(&self, op: Operation, key: &str) -> AdapterResult<Option<Vec<u8>>> {
+    pub(crate) async fn get(&self, op: Operation, key: &str) -> AdapterResult<Option<Vec<u8>>> {
         self.query(op, redis::cmd("GET").arg(key)).await
     }
 
-    async fn mget(&self, op: Operation, keys: &[String]) -> AdapterResult<Vec<Option<Vec<u8>>>> {
+    pub(crate) async fn mget(
+        &self,
+        op: Operation,
+        keys: &[String],
+    ) -> AdapterResult<Vec<Option<Vec<u8>>>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -359,7 +416,7 @@ impl RedisAdapter {
     }
 
     /// The record at `key`, decoded.
-    async fn record<T>(
+    pub(crate) async fn record<T>(
         &self,
         op: Operation,
         key: &str,
@@ -393,7 +450,11 @@ impl RedisAdapter {
 
     /// The compare-and-set loop, once for every method: runs `attempt` until it is done,
     /// at most [`MAX_ATTEMPTS`] times, then fails with a `Backend` error.
-    async fn retrying<T, F, Fut>(&self, op: Operation, mut attempt: F) -> AdapterResult<T>
+    pub(crate) async fn retrying<T, F, Fut>(
+        &self,
+        op: Operation,
+        mut attempt: F,
+    ) -> AdapterResult<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = AdapterResult<Attempt<T>>>,
@@ -622,6 +683,9 @@ impl Store for RedisAdapter {
     }
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
+        if let Some(us) = self.unstorage() {
+            return us.insert_user(user).await;
+        }
         let op = Operation::CreateUser;
         let mut invocation = scripts::CREATE_USER.prepare_invoke();
         invocation.key(self.keys.user(&user.id));
@@ -642,12 +706,18 @@ impl Store for RedisAdapter {
     }
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        if let Some(us) = self.unstorage() {
+            return us.find_user(id).await;
+        }
         let op = Operation::GetUser;
         self.record(op, &self.keys.user(id), records::decode_user)
             .await
     }
 
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
+        if let Some(us) = self.unstorage() {
+            return us.find_user_by_email(email_key).await;
+        }
         let op = Operation::GetUserByEmail;
         let id: Option<String> = self
             .query(op, redis::cmd("GET").arg(self.keys.email(email_key)))
@@ -666,6 +736,9 @@ impl Store for RedisAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
+        if let Some(us) = self.unstorage() {
+            return us.find_user_by_account(provider, provider_account_id).await;
+        }
         let op = Operation::GetUserByAccount;
         let key = self.keys.account(provider, provider_account_id);
         match self.record(op, &key, records::decode_account).await? {
@@ -682,6 +755,9 @@ impl Store for RedisAdapter {
         update: &UserUpdate,
         email_key: Option<Option<&str>>,
     ) -> AdapterResult<Option<User>> {
+        if let Some(us) = self.unstorage() {
+            return us.merge_user(update).await;
+        }
         let op = Operation::UpdateUser;
         let user_key = &self.keys.user(&update.id);
         self.retrying(op, || async move {
@@ -728,6 +804,9 @@ impl Store for RedisAdapter {
     }
 
     async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        if let Some(us) = self.unstorage() {
+            return us.remove_user(id).await;
+        }
         let op = Operation::DeleteUser;
         let user_key = &self.keys.user(id);
         let sessions_key = &self.keys.user_sessions(id);
@@ -791,6 +870,9 @@ impl Store for RedisAdapter {
     }
 
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
+        if let Some(us) = self.unstorage() {
+            return us.insert_account(account).await;
+        }
         let op = Operation::LinkAccount;
         let mut invocation = scripts::INSERT_OWNED.prepare_invoke();
         invocation
@@ -821,6 +903,9 @@ impl Store for RedisAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
+        if let Some(us) = self.unstorage() {
+            return us.remove_account(provider, provider_account_id).await;
+        }
         let op = Operation::UnlinkAccount;
         let key = self.keys.account(provider, provider_account_id);
         let member = keys::account_member(provider, provider_account_id);
@@ -839,12 +924,18 @@ impl Store for RedisAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
+        if let Some(us) = self.unstorage() {
+            return us.find_account(provider, provider_account_id).await;
+        }
         let op = Operation::GetAccount;
         let key = self.keys.account(provider, provider_account_id);
         self.record(op, &key, records::decode_account).await
     }
 
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
+        if let Some(us) = self.unstorage() {
+            return us.replace_account_tokens(account).await;
+        }
         let op = Operation::UpdateAccount;
         let key = self
             .keys
@@ -864,6 +955,9 @@ impl Store for RedisAdapter {
     }
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+        if let Some(us) = self.unstorage() {
+            return us.find_accounts(user_id).await;
+        }
         let index = Index {
             set: self.keys.user_accounts(user_id),
             expiries: None,
@@ -877,6 +971,9 @@ impl Store for RedisAdapter {
     }
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
+        if let Some(us) = self.unstorage() {
+            return us.insert_session(session).await;
+        }
         let op = Operation::CreateSession;
         let mut invocation = scripts::CREATE_SESSION.prepare_invoke();
         invocation
@@ -906,6 +1003,9 @@ impl Store for RedisAdapter {
         // layer compares `expires` with this `now` on the way out.
         _now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
+        if let Some(us) = self.unstorage() {
+            return us.find_session_and_user(session_token).await;
+        }
         let op = Operation::GetSessionAndUser;
         let mut invocation = scripts::GET_SESSION_AND_USER.prepare_invoke();
         invocation
@@ -929,6 +1029,9 @@ impl Store for RedisAdapter {
         update: &SessionUpdate,
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<Session>> {
+        if let Some(us) = self.unstorage() {
+            return us.change_session(update, now).await;
+        }
         let op = Operation::UpdateSession;
         let token = &update.session_token;
         let session_key = &self.keys.session(token);
@@ -976,6 +1079,9 @@ impl Store for RedisAdapter {
     }
 
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
+        if let Some(us) = self.unstorage() {
+            return us.remove_session(session_token).await;
+        }
         let op = Operation::DeleteSession;
         let key = self.keys.session(session_token);
         self.remove_owned(op, &key, records::decode_session, |session| {
@@ -996,6 +1102,9 @@ impl Store for RedisAdapter {
         user_id: &str,
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
+        if let Some(us) = self.unstorage() {
+            return us.find_sessions(user_id, now).await;
+        }
         let index = self.sessions_index(user_id);
         let mut sessions = self
             .list_indexed(Operation::ListSessions, user_id, index)
@@ -1005,6 +1114,9 @@ impl Store for RedisAdapter {
     }
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
+        if let Some(us) = self.unstorage() {
+            return us.remove_sessions(user_id, now).await;
+        }
         let op = Operation::DeleteSessions;
         let index_key = &self.keys.user_sessions(user_id);
         let now_ms = records::expires_ms(now);
@@ -1038,6 +1150,9 @@ impl Store for RedisAdapter {
     }
 
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
+        if let Some(us) = self.unstorage() {
+            return us.insert_verification_token(token).await;
+        }
         let op = Operation::CreateVerificationToken;
         let mut invocation = scripts::CREATE_VERIFICATION_TOKEN.prepare_invoke();
         invocation
@@ -1061,6 +1176,9 @@ impl Store for RedisAdapter {
         identifier: &str,
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
+        if let Some(us) = self.unstorage() {
+            return us.take_verification_token(identifier, token).await;
+        }
         let op = Operation::UseVerificationToken;
         let mut invocation = scripts::USE_VERIFICATION_TOKEN.prepare_invoke();
         invocation
@@ -1075,6 +1193,9 @@ impl Store for RedisAdapter {
     }
 
     async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
+        if let Some(us) = self.unstorage() {
+            return us.insert_authenticator(authenticator).await;
+        }
         let op = Operation::CreateAuthenticator;
         let mut invocation = scripts::INSERT_OWNED.prepare_invoke();
         invocation
@@ -1095,12 +1216,18 @@ impl Store for RedisAdapter {
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
+        if let Some(us) = self.unstorage() {
+            return us.find_authenticator(credential_id).await;
+        }
         let op = Operation::GetAuthenticator;
         let key = self.keys.authenticator(credential_id);
         self.record(op, &key, records::decode_authenticator).await
     }
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
+        if let Some(us) = self.unstorage() {
+            return us.find_authenticators(user_id).await;
+        }
         let index = Index {
             set: self.keys.user_authenticators(user_id),
             expiries: None,
@@ -1118,6 +1245,9 @@ impl Store for RedisAdapter {
         credential_id: &str,
         counter: i64,
     ) -> AdapterResult<Option<Authenticator>> {
+        if let Some(us) = self.unstorage() {
+            return us.set_authenticator_counter(credential_id, counter).await;
+        }
         let op = Operation::UpdateAuthenticatorCounter;
         let key = self.keys.authenticator(credential_id);
         self.replace(
@@ -1134,6 +1264,9 @@ impl Store for RedisAdapter {
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
+        if let Some(us) = self.unstorage() {
+            return us.remove_authenticator(credential_id).await;
+        }
         let op = Operation::DeleteAuthenticator;
         let key = self.keys.authenticator(credential_id);
         self.remove_owned(op, &key, records::decode_authenticator, |authenticator| {
@@ -1147,6 +1280,9 @@ impl Store for RedisAdapter {
     }
 
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+        if let Some(us) = self.unstorage() {
+            return Ok(us.remove_expired());
+        }
         let op = Operation::DeleteExpired;
         let now_ms = records::expires_ms(now);
         let sessions = self

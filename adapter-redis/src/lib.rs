@@ -80,6 +80,16 @@
 //! already expired on its own is gone before the sweep, so it is not counted (its index
 //! entries are still cleaned up).
 //!
+//! ## The Auth.js layout
+//!
+//! With [`Layout::AuthJsUnstorage`] (set by [`RedisAdapterBuilder::layout`]) the adapter
+//! reads and writes the keys and JSON values of `@auth/unstorage-adapter` on unstorage's
+//! Redis driver instead (`user:{id}`, `user:email:{email}`, `user:session:{token}`, …), so a
+//! Rust service shares the Redis of a running Auth.js app. Changes stay atomic (one
+//! compare-and-set script on exactly those keys) and sessions and tokens still expire in
+//! Redis; what that layout cannot hold (one by-user-id pointer per user, keys that can
+//! collide) is in the README's per-layout table.
+//!
 //! ## Errors
 //!
 //! Refused, dropped or timed-out connections are ADAPTER_CONNECTION_ERROR within the
@@ -94,11 +104,14 @@
 mod adapter;
 mod error;
 pub mod keys;
+mod layout;
 mod options;
 mod records;
 mod scripts;
+mod unstorage;
 
 pub use adapter::{RedisAdapter, MAX_ATTEMPTS, SCHEMA_VERSION};
+pub use layout::{Layout, UnstorageLayout};
 pub use options::{
     RedisAdapterBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RECONNECT_MAX_DELAY,
     DEFAULT_RECONNECT_RETRIES, DEFAULT_RESPONSE_TIMEOUT,

@@ -9,6 +9,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use crate::adapter::RedisAdapter;
 use crate::error;
 use crate::keys::{KeyLayout, DEFAULT_PREFIX};
+use crate::layout::Layout;
 
 /// Default time to open a connection.
 ///
@@ -66,6 +67,7 @@ pub struct RedisAdapterBuilder {
     response_timeout: Duration,
     reconnect_retries: usize,
     reconnect_max_delay: Duration,
+    layout: Layout,
 }
 
 /// Shows the URL without its password, and the options.
@@ -78,6 +80,7 @@ impl fmt::Debug for RedisAdapterBuilder {
             .field("response_timeout", &self.response_timeout)
             .field("reconnect_retries", &self.reconnect_retries)
             .field("reconnect_max_delay", &self.reconnect_max_delay)
+            .field("layout", &self.layout)
             .finish()
     }
 }
@@ -100,7 +103,29 @@ impl RedisAdapterBuilder {
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
             reconnect_retries: DEFAULT_RECONNECT_RETRIES,
             reconnect_max_delay: DEFAULT_RECONNECT_MAX_DELAY,
+            layout: Layout::Native,
         }
+    }
+
+    /// Which keys and values the adapter reads and writes (default [`Layout::Native`]).
+    /// [`Layout::AuthJsUnstorage`] shares the Redis of an Auth.js app that uses
+    /// `@auth/unstorage-adapter` on unstorage's Redis driver; the key prefix is then not
+    /// used (the layout's own `baseKeyPrefix` and driver `base` place the keys).
+    ///
+    /// ```no_run
+    /// use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
+    ///
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// // UnstorageAdapter(createStorage({ driver: redisDriver({ url }) }), { baseKeyPrefix: "app:" })
+    /// let adapter = RedisAdapter::builder("redis://127.0.0.1:6379")
+    ///     .layout(Layout::AuthJsUnstorage(UnstorageLayout::new().base_key_prefix("app:")))
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
     }
 
     /// The prefix of every key (default `auth:`): 1 to 128 ASCII letters, digits and
@@ -230,7 +255,7 @@ impl RedisAdapterBuilder {
         .await
         .map_err(|_| error::timed_out(op, self.connection_timeout))?
         .map_err(|e| error::from_redis(op, e))?;
-        Ok(RedisAdapter::from_parts(manager, keys, self.call_timeout()))
+        Ok(RedisAdapter::from_parts(manager, keys, self.call_timeout()).with_layout(self.layout))
     }
 }
 

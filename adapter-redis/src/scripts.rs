@@ -60,6 +60,10 @@ scripts! {
     USE_VERIFICATION_TOKEN => "use_verification_token.lua";
     /// Sweeps expired verification tokens.
     SWEEP_TOKENS => "sweep_tokens.lua";
+    /// Auth.js unstorage layout: every multi-key change, as one compare-and-set.
+    UNSTORAGE_CAS => "unstorage_cas.lua";
+    /// Auth.js unstorage layout: a session and its user in one round trip.
+    UNSTORAGE_SESSION_AND_USER => "unstorage_session_and_user.lua";
 }
 
 /// What a script answered.
@@ -170,7 +174,7 @@ mod tests {
     #[test]
     fn every_script_compiles_in_and_has_a_distinct_hash() {
         let scripts = all();
-        assert_eq!(scripts.len(), 15);
+        assert_eq!(scripts.len(), 17);
         let hashes: std::collections::HashSet<_> = scripts
             .iter()
             .map(|(_, _, s)| s.get_hash().to_owned())

@@ -775,3 +775,54 @@ async fn no_secret_in_the_adapter_debug() {
     })
     .await;
 }
+
+/// The Auth.js unstorage layout where its keys collide: unstorage drops everything from a
+/// `?` on and turns `/` into `:`, so different ids can share a key. Reads check the record
+/// is the one asked for, a create on a taken key is a `Conflict`, and the session script
+/// builds the user key exactly as Rust does.
+#[tokio::test]
+async fn authjs_layout_keys_that_collide_are_never_confused() {
+    use adapter_redis::keys::KeyLayout;
+    use adapter_redis::{Layout, UnstorageLayout};
+    let Some(url) = server_url() else { return };
+    let prefix = fresh_prefix();
+    let adapter = RedisAdapter::builder(url.as_str())
+        .layout(Layout::AuthJsUnstorage(
+            UnstorageLayout::new().base_key_prefix(prefix.as_str()),
+        ))
+        .connect()
+        .await
+        .unwrap();
+    adapter.migrate().await.unwrap();
+    let raw = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let outcome = AssertUnwindSafe(async {
+        adapter.create_user(User::with_id("x?one")).await.unwrap();
+        let err = adapter
+            .create_user(User::with_id("x?two"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+        assert_eq!(adapter.get_user("x?two").await.unwrap(), None);
+        assert_eq!(adapter.delete_user("x?two").await.unwrap(), None);
+        assert!(adapter.get_user("x?one").await.unwrap().is_some());
+
+        // `a/b` is stored under `user:a:b`, in Rust and in the session script alike.
+        let odd = adapter.create_user(User::with_id("a/b\\c")).await.unwrap();
+        adapter.create_session(live("s/1", &odd.id)).await.unwrap();
+        let (session, user) = adapter.get_session_and_user("s/1").await.unwrap().unwrap();
+        assert_eq!((session.user_id.as_str(), user), ("a/b\\c", odd));
+        assert_eq!(adapter.get_session_and_user("s:1").await.unwrap(), None);
+    })
+    .catch_unwind()
+    .await;
+    teardown_prefix(&raw, &KeyLayout::new(prefix).unwrap())
+        .await
+        .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -9,6 +9,7 @@
 //   {"layout": "drizzle-sqlite", "url": "file:/path/to.db"}               @auth/drizzle-adapter
 //   {"layout": "mongodb",        "url": "mongodb://…", "database": "d1"}  @auth/mongodb-adapter
 //   {"layout": "unstorage-redis","url": "redis://…", "baseKeyPrefix": "p1:"} @auth/unstorage-adapter
+//     (optional "base": the Redis driver's `base`, in front of every key)
 //
 // Then one request per line, {"id": 1, "method": "createUser", "args": [{…}]}, answered by
 // one line, {"id": 1, "ok": <result>} or {"id": 1, "error": "<message>"}, in order. Date
@@ -75,7 +76,9 @@ async function open(config) {
       const { UnstorageAdapter } = await import("@auth/unstorage-adapter")
       const { createStorage } = await import("unstorage")
       const { default: redisDriver } = await import("unstorage/drivers/redis")
-      const storage = createStorage({ driver: redisDriver({ url: config.url }) })
+      const storage = createStorage({
+        driver: redisDriver({ url: config.url, base: config.base ?? "" }),
+      })
       return {
         adapter: UnstorageAdapter(storage, { baseKeyPrefix: config.baseKeyPrefix ?? "" }),
         close: () => storage.dispose(),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use adapter_redis::keys::KeyLayout;
 use adapter_redis::redis::{self, aio::MultiplexedConnection, AsyncCommands};
-use adapter_redis::RedisAdapter;
+use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
@@ -21,7 +21,7 @@ use auth_core::{
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
+use crate::fixture::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
 use crate::harness::{BackendSpec, ContainerPlan, LocalImage, RunningContainer, Source};
 
 /// The environment variable with the Redis URL.
@@ -45,7 +45,7 @@ pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The backends of this module.
 pub(crate) fn specs() -> Vec<BackendSpec> {
-    vec![redis_spec()]
+    vec![redis_spec(), redis_authjs_spec()]
 }
 
 /// The `redis` backend: a Redis 7 server from [`ENV_VAR`], else a `redis:7` container.
@@ -476,6 +476,342 @@ pub async fn teardown_prefix(
             return Ok(());
         }
         cursor = next;
+    }
+}
+
+// ---------------------------------------------------------------- the Auth.js layout
+
+/// The `redis-authjs` backend: adapter-redis on the Auth.js unstorage layout
+/// ([`Layout::AuthJsUnstorage`](adapter_redis::Layout)), on the server of [`ENV_VAR`] (else
+/// a `redis:7` container). Each fixture gets its own `baseKeyPrefix` (`authtest:<uuid>:`),
+/// so every key it writes starts with it and teardown removes exactly those.
+///
+/// ```
+/// let spec = adapter_conformance::backends::redis::redis_authjs_spec();
+/// assert_eq!(spec.name, "redis-authjs");
+/// ```
+pub fn redis_authjs_spec() -> BackendSpec {
+    BackendSpec {
+        name: "redis-authjs",
+        open: |url| Box::pin(open_authjs(url)),
+        ..redis_spec()
+    }
+}
+
+async fn open_authjs(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+    let url = url.ok_or("the redis-authjs backend needs a server URL")?;
+    let client = redis::Client::open(url.as_str())?;
+    let mut conn = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.get_multiplexed_async_connection(),
+    )
+    .await
+    .map_err(|_| format!("Redis at {url} did not answer within 10 s"))??;
+    let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+    Ok(Arc::new(RedisAuthJsBackend { url, client }))
+}
+
+/// What the unstorage layout cannot hold, by scenario (adapter-redis's README quotes it).
+///
+/// ```
+/// use adapter_conformance::backends::redis::AUTHJS_GAPS;
+/// assert!(AUTHJS_GAPS.iter().all(|gap| adapter_conformance::scenario(gap.scenario).is_some()));
+/// ```
+pub const AUTHJS_GAPS: &[Gap] = &[
+    Gap {
+        scenario: "s18_delete_user_cascades_everything",
+        reason: "the layout's by-user-id keys name one account and one session per user (the last written), so delete_user cannot reach the others: they stay stored, never returned",
+    },
+    Gap {
+        scenario: "s19_expired_records_are_never_returned",
+        reason: "the layout's by-user-id key names one session per user, so list_sessions returns at most one live session",
+    },
+    Gap {
+        scenario: "s32_delete_races_leave_no_orphan",
+        reason: "with several accounts and sessions linked before the delete lands, only those the by-user-id keys name are removed (the rest stay stored, never returned)",
+    },
+    Gap {
+        scenario: "s36_counts_are_exact",
+        reason: "the layout has one session pointer per user and no expiry index: delete_sessions reaches one session, and delete_expired leaves expiry to Redis and counts 0",
+    },
+    Gap {
+        scenario: "s37_delete_authenticator_and_list_accounts",
+        reason: "the layout's by-user-id key names one account per user, so list_accounts returns the last one linked",
+    },
+];
+
+/// Hands out adapters on the Auth.js unstorage layout, each on a fresh `baseKeyPrefix`.
+#[derive(Debug, Clone)]
+pub struct RedisAuthJsBackend {
+    url: String,
+    client: redis::Client,
+}
+
+#[async_trait]
+impl Backend for RedisAuthJsBackend {
+    async fn fixture(&self) -> Result<Fixture, BoxError> {
+        let prefix = fresh_prefix();
+        let adapter = RedisAdapter::builder(self.url.as_str())
+            .layout(Layout::AuthJsUnstorage(
+                UnstorageLayout::new().base_key_prefix(prefix.as_str()),
+            ))
+            .connect()
+            .await?;
+        adapter.migrate().await?;
+        let conn = self.client.get_multiplexed_async_connection().await?;
+        Ok(Fixture {
+            adapter: Arc::new(adapter.clone()),
+            inspector: Box::new(UnstorageInspector {
+                adapter,
+                conn,
+                keys: KeyLayout::new(prefix.as_str())?,
+                prefix,
+            }),
+        })
+    }
+
+    fn gaps(&self) -> &'static [Gap] {
+        AUTHJS_GAPS
+    }
+}
+
+/// Reads one fixture's unstorage keys with plain commands and decodes the JSON values
+/// Auth.js writes (camelCase fields, ISO 8601 dates) itself.
+#[derive(Debug, Clone)]
+pub struct UnstorageInspector {
+    adapter: RedisAdapter,
+    conn: MultiplexedConnection,
+    /// The fixture's prefix, for `SCAN` and teardown.
+    keys: KeyLayout,
+    prefix: String,
+}
+
+fn iso(map: &Map<String, Value>, field: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(DateTime::parse_from_rfc3339(s)?.with_timezone(&Utc))),
+        Some(_) => Err(format!("field {field} is not a date string").into()),
+    }
+}
+
+fn null_text(map: &Map<String, Value>, field: &str) -> Result<Option<String>, BoxError> {
+    match map.get(field) {
+        Some(Value::Null) => Ok(None),
+        _ => opt_text(map, field),
+    }
+}
+
+fn decode_js_account(raw: &str) -> Result<Account, BoxError> {
+    let m = object(raw)?;
+    Ok(Account {
+        user_id: text(&m, "userId")?,
+        account_type: text(&m, "type")?.parse::<AccountType>()?,
+        provider: text(&m, "provider")?,
+        provider_account_id: text(&m, "providerAccountId")?,
+        refresh_token: null_text(&m, "refresh_token")?,
+        access_token: null_text(&m, "access_token")?,
+        expires_at: opt_int(&m, "expires_at")?,
+        token_type: null_text(&m, "token_type")?,
+        scope: null_text(&m, "scope")?,
+        id_token: null_text(&m, "id_token")?,
+        session_state: null_text(&m, "session_state")?,
+    })
+}
+
+fn decode_js_session(raw: &str) -> Result<Session, BoxError> {
+    let m = object(raw)?;
+    Ok(Session {
+        session_token: text(&m, "sessionToken")?,
+        user_id: text(&m, "userId")?,
+        expires: iso(&m, "expires")?.ok_or("field expires is missing")?,
+    })
+}
+
+fn decode_js_authenticator(raw: &str) -> Result<Authenticator, BoxError> {
+    let m = object(raw)?;
+    Ok(Authenticator {
+        credential_id: text(&m, "credentialID")?,
+        user_id: text(&m, "userId")?,
+        provider_account_id: text(&m, "providerAccountId")?,
+        credential_public_key: text(&m, "credentialPublicKey")?,
+        counter: int(&m, "counter")?,
+        credential_device_type: text(&m, "credentialDeviceType")?,
+        credential_backed_up: m
+            .get("credentialBackedUp")
+            .and_then(Value::as_bool)
+            .ok_or("field credentialBackedUp is missing or not a boolean")?,
+        transports: null_text(&m, "transports")?,
+    })
+}
+
+impl UnstorageInspector {
+    /// The Redis key of a storage key under this fixture's `baseKeyPrefix`, as unstorage
+    /// normalizes it.
+    fn key(&self, rest: &str) -> String {
+        UnstorageLayout::new().redis_key(&format!("{}{rest}", self.prefix))
+    }
+
+    async fn raw(&self, rest: &str) -> Result<Option<String>, BoxError> {
+        let mut conn = self.conn.clone();
+        Ok(conn.get(self.key(rest)).await?)
+    }
+
+    async fn all_keys(&self) -> Result<Vec<String>, BoxError> {
+        let mut conn = self.conn.clone();
+        let pattern = self.keys.scan_pattern();
+        let mut found = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            found.extend(batch.into_iter().filter(|k| k.starts_with(&self.prefix)));
+            if next == 0 {
+                return Ok(found);
+            }
+            cursor = next;
+        }
+    }
+}
+
+#[async_trait]
+impl Inspector for UnstorageInspector {
+    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
+        let Some(raw) = self.raw(&format!("user:{id}")).await? else {
+            return Ok(None);
+        };
+        let m = object(&raw)?;
+        Ok(Some(User {
+            id: text(&m, "id")?,
+            email: null_text(&m, "email")?,
+            email_verified: iso(&m, "emailVerified")?,
+            name: null_text(&m, "name")?,
+            image: null_text(&m, "image")?,
+        }))
+    }
+
+    async fn stored_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> Result<Option<Account>, BoxError> {
+        let raw = self
+            .raw(&format!("user:account:{provider}:{provider_account_id}"))
+            .await?;
+        let account = raw.as_deref().map(decode_js_account).transpose()?;
+        // Another pair may share the key.
+        Ok(account
+            .filter(|a| a.provider == provider && a.provider_account_id == provider_account_id))
+    }
+
+    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
+        let raw = self.raw(&format!("user:session:{session_token}")).await?;
+        let session = raw.as_deref().map(decode_js_session).transpose()?;
+        Ok(session.filter(|s| s.session_token == session_token))
+    }
+
+    async fn stored_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> Result<Option<VerificationToken>, BoxError> {
+        let Some(raw) = self
+            .raw(&format!("user:token:{identifier}:{token}"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let m = object(&raw)?;
+        let found = VerificationToken {
+            identifier: text(&m, "identifier")?,
+            token: text(&m, "token")?,
+            expires: iso(&m, "expires")?.ok_or("field expires is missing")?,
+        };
+        Ok((found.identifier == identifier && found.token == token).then_some(found))
+    }
+
+    async fn stored_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<Authenticator>, BoxError> {
+        let raw = self.raw(&format!("authenticator:{credential_id}")).await?;
+        let found = raw.as_deref().map(decode_js_authenticator).transpose()?;
+        Ok(found.filter(|a| a.credential_id == credential_id))
+    }
+
+    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
+        // Every record under the prefix, whichever pointer names it or not.
+        let keys = self.all_keys().await?;
+        let mut conn = self.conn.clone();
+        let mut found = UserRecords::default();
+        for key in keys {
+            let kind = &key[self.prefix.len()..];
+            if kind.starts_with("user:account:by-user-id:")
+                || kind.starts_with("user:session:by-user-id:")
+                || kind.starts_with("authenticator:by-user-id:")
+            {
+                continue;
+            }
+            let Some(raw): Option<String> = conn.get(&key).await? else {
+                continue;
+            };
+            if kind.starts_with("user:account:") {
+                let account = decode_js_account(&raw)?;
+                if account.user_id == user_id {
+                    found.accounts.push(account);
+                }
+            } else if kind.starts_with("user:session:") {
+                let session = decode_js_session(&raw)?;
+                if session.user_id == user_id {
+                    found.sessions.push(session);
+                }
+            } else if kind.starts_with("authenticator:") {
+                let authenticator = decode_js_authenticator(&raw)?;
+                if authenticator.user_id == user_id {
+                    found.authenticators.push(authenticator);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn dump(&self) -> Result<Vec<String>, BoxError> {
+        let mut conn = self.conn.clone();
+        let mut out = Vec::new();
+        for key in self.all_keys().await? {
+            let value: Option<String> = conn.get(&key).await?;
+            out.push(key);
+            out.extend(value);
+        }
+        Ok(out)
+    }
+
+    async fn migrate(&self) -> Result<(), AdapterError> {
+        self.adapter.migrate().await
+    }
+
+    async fn unreachable(&self) -> Unreachable {
+        let port = crate::harness::dead_port();
+        let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
+            .layout(Layout::AuthJsUnstorage(UnstorageLayout::new()))
+            .connection_timeout(UNREACHABLE_TIMEOUT)
+            .response_timeout(UNREACHABLE_TIMEOUT)
+            .connect()
+            .await
+            .map(|adapter| Arc::new(adapter) as Arc<dyn auth_core::Adapter>);
+        Unreachable {
+            timeout: UNREACHABLE_TIMEOUT,
+            adapter,
+        }
+    }
+
+    async fn teardown(&self) -> Result<(), BoxError> {
+        teardown_prefix(&self.conn, &self.keys).await
     }
 }
 
