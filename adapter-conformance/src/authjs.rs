@@ -155,7 +155,7 @@ impl AuthJs {
             .call(
                 "createUser",
                 json!([{
-                    "id": uuid::Uuid::new_v4().to_string(),
+                    "id": uuid::Uuid::now_v7().to_string(),
                     "email": email,
                     "emailVerified": iso(Utc::now()),
                     "name": "From Node",

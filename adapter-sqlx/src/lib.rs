@@ -69,16 +69,20 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;
+mod authjs;
 mod dialect;
 mod error;
+mod facade;
+mod layout;
 mod lease;
 mod migrate;
 mod options;
 mod pool;
 mod rows;
 
-pub use adapter::SqlxAdapter;
 pub use dialect::Dialect;
+pub use facade::SqlxAdapter;
+pub use layout::Layout;
 pub use options::{
     validate_table_prefix, SqlxAdapterBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TABLE_PREFIX, MAX_TABLE_PREFIX_LEN,

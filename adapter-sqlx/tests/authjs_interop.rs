@@ -1,0 +1,371 @@
+//! The Auth.js layouts against the real Auth.js adapters (Node, `compat/authjs`), on the
+//! same database: records written by one side are read, used and deleted by the other.
+//!
+//! Needs `AUTH_TEST_POSTGRES_URL` and the Node packages (`npm ci` in `compat/authjs`).
+//! Without them each test prints a `SKIPPED` line saying why and passes, unless
+//! `AUTH_CONFORMANCE_REQUIRE` is set (to anything): then it fails.
+
+use adapter_conformance::authjs::AuthJs;
+use adapter_conformance::backends::authjs_sqlx::{
+    fresh_schema_name, open_pg_authjs, search_path_url,
+};
+use adapter_sqlx::sqlx::{self, PgPool};
+use adapter_sqlx::SqlxAdapter;
+use auth_core::chrono::{Duration, Utc};
+use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
+use serde_json::json;
+
+/// What a test needs that may be missing here: `Err` says what, for the SKIPPED line.
+fn prerequisites(var: &str) -> Result<String, String> {
+    let url = std::env::var(var).map_err(|_| format!("{var} is not set"))?;
+    AuthJs::available()?;
+    Ok(url)
+}
+
+/// The server URL, or `None` after printing why the test is skipped; panics instead when
+/// `AUTH_CONFORMANCE_REQUIRE` is set.
+fn server_or_skip(test: &str, var: &str) -> Option<String> {
+    match prerequisites(var) {
+        Ok(url) => Some(url),
+        Err(why) if std::env::var_os("AUTH_CONFORMANCE_REQUIRE").is_none() => {
+            println!("SKIPPED {test}: {why}");
+            None
+        }
+        Err(why) => panic!("{test}: {why}, and AUTH_CONFORMANCE_REQUIRE is set"),
+    }
+}
+
+/// One fixture schema on the server, dropped at the end.
+struct Schema {
+    admin: PgPool,
+    name: String,
+}
+
+impl Schema {
+    async fn create(server: &str) -> Self {
+        let admin = PgPool::connect(server).await.expect("admin connection");
+        let name = fresh_schema_name();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&admin)
+            .await
+            .expect("create schema");
+        Self { admin, name }
+    }
+
+    /// Rows naming `user_id` in any table of the layout.
+    async fn rows_of_user(&self, user_id: &str) -> i64 {
+        let sql = format!(
+            r#"SELECT (SELECT count(*) FROM {s}.users WHERE id::text = $1)
+                    + (SELECT count(*) FROM {s}.accounts WHERE "userId"::text = $1)
+                    + (SELECT count(*) FROM {s}.sessions WHERE "userId"::text = $1)
+                    + (SELECT count(*) FROM {s}.authenticators WHERE "userId"::text = $1)"#,
+            s = self.name
+        );
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_one(&self.admin)
+            .await
+            .expect("count rows")
+    }
+
+    async fn drop(self) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE",
+            self.name
+        )))
+        .execute(&self.admin)
+        .await
+        .expect("drop schema");
+        self.admin.close().await;
+    }
+}
+
+fn account(user_id: &str, provider: &str, provider_account_id: &str) -> Account {
+    Account {
+        user_id: user_id.to_owned(),
+        account_type: AccountType::OAuth,
+        provider: provider.to_owned(),
+        provider_account_id: provider_account_id.to_owned(),
+        refresh_token: Some("refresh".to_owned()),
+        access_token: Some("access".to_owned()),
+        expires_at: Some(1_900_000_000),
+        token_type: Some("bearer".to_owned()),
+        scope: Some("openid email".to_owned()),
+        id_token: None,
+        session_state: None,
+    }
+}
+
+#[tokio::test]
+async fn pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs() {
+    let test = "pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs";
+    let Some(server) = server_or_skip(test, "AUTH_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let schema = Schema::create(&server).await;
+    let rust: SqlxAdapter = open_pg_authjs(&search_path_url(&server, &schema.name))
+        .await
+        .expect("rust adapter on the pg layout");
+    let mut node = AuthJs::open(json!({"layout": "pg", "url": server, "schema": schema.name}))
+        .await
+        .expect("node driver");
+    let later = Utc::now() + Duration::days(30);
+
+    // Node writes, Rust reads.
+    let ada = node
+        .create_user("Ada.Node@Example.com")
+        .await
+        .expect("node createUser");
+    assert!(ada.id.parse::<i32>().is_ok(), "a SERIAL id: {}", ada.id);
+    node.link_account(&account(&ada.id, "github", "gh-ada"))
+        .await
+        .expect("node linkAccount");
+    node.create_session(&Session::with_token("node-cookie", &ada.id, later))
+        .await
+        .expect("node createSession");
+    let (session, user) = rust
+        .get_session_and_user("node-cookie")
+        .await
+        .expect("rust get_session_and_user")
+        .expect("the Node session is live for Rust");
+    assert_eq!(user, ada, "the user Node created, as Rust reads it");
+    assert_eq!(session.user_id, ada.id);
+    assert_eq!(
+        session.expires.timestamp_millis(),
+        later.timestamp_millis(),
+        "expiry to the millisecond"
+    );
+    assert_eq!(
+        rust.get_user_by_account("github", "gh-ada")
+            .await
+            .expect("by account"),
+        Some(ada.clone())
+    );
+    assert_eq!(
+        rust.get_user_by_email("ada.node@example.com")
+            .await
+            .expect("by email"),
+        Some(ada.clone()),
+        "Rust finds the Node user case-insensitively"
+    );
+    let linked = rust
+        .get_account("github", "gh-ada")
+        .await
+        .expect("get_account")
+        .expect("the Node account");
+    assert_eq!(linked, account(&ada.id, "github", "gh-ada"));
+
+    // Rust writes, Node reads.
+    let bob = rust
+        .create_user(User::with_id("ignored-by-serial").with_email("bob.rust@example.com"))
+        .await
+        .expect("rust create_user");
+    assert!(bob.id.parse::<i32>().is_ok(), "a SERIAL id: {}", bob.id);
+    assert_ne!(bob.id, ada.id);
+    rust.link_account(account(&bob.id, "google", "g-bob"))
+        .await
+        .expect("rust link_account");
+    rust.create_session(Session::with_token("rust-cookie", &bob.id, later))
+        .await
+        .expect("rust create_session");
+    let (session, user) = node
+        .get_session_and_user("rust-cookie")
+        .await
+        .expect("node getSessionAndUser")
+        .expect("the Rust session for Node");
+    assert_eq!(user, bob, "the user Rust created, as Node reads it");
+    assert_eq!(session.session_token, "rust-cookie");
+    assert_eq!(session.user_id, bob.id);
+    assert_eq!(session.expires.timestamp_millis(), later.timestamp_millis());
+    assert_eq!(
+        node.get_user_by_account("google", "g-bob")
+            .await
+            .expect("node by account"),
+        Some(bob.clone())
+    );
+    assert_eq!(
+        node.get_user_by_email("bob.rust@example.com")
+            .await
+            .expect("node by email"),
+        Some(bob.clone())
+    );
+    assert_eq!(
+        node.get_user(&bob.id).await.expect("node getUser"),
+        Some(bob.clone())
+    );
+
+    // A verification token is used exactly once, whoever created it.
+    let from_node = VerificationToken {
+        identifier: "ada.node@example.com".to_owned(),
+        token: "token-from-node".to_owned(),
+        expires: later,
+    };
+    node.create_verification_token(&from_node)
+        .await
+        .expect("node createVerificationToken");
+    let used = rust
+        .use_verification_token(&from_node.identifier, &from_node.token)
+        .await
+        .expect("rust use")
+        .expect("the Node token, for Rust");
+    assert_eq!(used.expires.timestamp_millis(), later.timestamp_millis());
+    assert_eq!(
+        rust.use_verification_token(&from_node.identifier, &from_node.token)
+            .await
+            .expect("rust second use"),
+        None
+    );
+    assert_eq!(
+        node.use_verification_token(&from_node.identifier, &from_node.token)
+            .await
+            .expect("node second use"),
+        None
+    );
+    let from_rust = VerificationToken {
+        identifier: "bob.rust@example.com".to_owned(),
+        token: "token-from-rust".to_owned(),
+        expires: later,
+    };
+    rust.create_verification_token(from_rust.clone())
+        .await
+        .expect("rust create_verification_token");
+    let used = node
+        .use_verification_token(&from_rust.identifier, &from_rust.token)
+        .await
+        .expect("node use")
+        .expect("the Rust token, for Node");
+    assert_eq!(
+        (used.identifier.as_str(), used.token.as_str()),
+        ("bob.rust@example.com", "token-from-rust")
+    );
+    assert_eq!(
+        node.use_verification_token(&from_rust.identifier, &from_rust.token)
+            .await
+            .expect("node second use"),
+        None
+    );
+    assert_eq!(
+        rust.use_verification_token(&from_rust.identifier, &from_rust.token)
+            .await
+            .expect("rust second use"),
+        None
+    );
+
+    // Node deletes the user Rust created: Rust finds nothing of it.
+    node.delete_user(&bob.id).await.expect("node deleteUser");
+    assert_eq!(rust.get_user(&bob.id).await.expect("get_user"), None);
+    assert_eq!(
+        rust.get_session_and_user("rust-cookie")
+            .await
+            .expect("session"),
+        None
+    );
+    assert_eq!(
+        rust.get_user_by_account("google", "g-bob")
+            .await
+            .expect("account"),
+        None
+    );
+    assert_eq!(
+        rust.get_user_by_email("bob.rust@example.com")
+            .await
+            .expect("email"),
+        None
+    );
+    assert_eq!(
+        schema.rows_of_user(&bob.id).await,
+        0,
+        "rows left of the user Node deleted"
+    );
+
+    // Rust deletes the user Node created: Node finds nothing of it.
+    rust.delete_user(&ada.id).await.expect("rust delete_user");
+    assert_eq!(node.get_user(&ada.id).await.expect("node getUser"), None);
+    assert_eq!(
+        node.get_session_and_user("node-cookie")
+            .await
+            .expect("node session"),
+        None
+    );
+    assert_eq!(
+        node.get_user_by_account("github", "gh-ada")
+            .await
+            .expect("node account"),
+        None
+    );
+    assert_eq!(
+        node.get_user_by_email("Ada.Node@Example.com")
+            .await
+            .expect("node email"),
+        None
+    );
+    assert_eq!(
+        schema.rows_of_user(&ada.id).await,
+        0,
+        "rows left of the user Rust deleted"
+    );
+
+    node.close().await.expect("node exits cleanly");
+    rust.close().await;
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn pg_layout_migrate_leaves_an_authjs_schema_authjs_can_use() {
+    let test = "pg_layout_migrate_leaves_an_authjs_schema_authjs_can_use";
+    let Some(server) = server_or_skip(test, "AUTH_TEST_POSTGRES_URL") else {
+        return;
+    };
+    // The schema exactly as Auth.js ships it, created first (an existing Auth.js app), with
+    // a row already there: `migrate` adds to it and keeps the data.
+    let schema = Schema::create(&server).await;
+    let mut node = AuthJs::open(json!({"layout": "pg", "url": server, "schema": schema.name}))
+        .await
+        .expect("node driver");
+    let shipped = include_str!("authjs_pg_schema.sql");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET LOCAL search_path TO {}; {shipped}",
+        schema.name
+    )))
+    .execute(&schema.admin)
+    .await
+    .expect("the shipped schema");
+    let before = node
+        .create_user("early@example.com")
+        .await
+        .expect("node createUser");
+    let rust = open_pg_authjs(&search_path_url(&server, &schema.name))
+        .await
+        .expect("migrate on an existing Auth.js schema");
+    rust.migrate().await.expect("migrate again");
+    assert_eq!(
+        rust.get_user(&before.id).await.expect("get_user"),
+        Some(before.clone())
+    );
+    // Node keeps working on the migrated schema, account and session included.
+    let after = node
+        .create_user("late@example.com")
+        .await
+        .expect("node createUser");
+    node.link_account(&account(&after.id, "github", "gh-late"))
+        .await
+        .expect("node linkAccount");
+    node.create_session(&Session::with_token(
+        "late-cookie",
+        &after.id,
+        Utc::now() + Duration::days(1),
+    ))
+    .await
+    .expect("node createSession");
+    node.delete_session("late-cookie")
+        .await
+        .expect("node deleteSession");
+    node.unlink_account("github", "gh-late")
+        .await
+        .expect("node unlinkAccount");
+    node.delete_user(&after.id).await.expect("node deleteUser");
+    assert_eq!(rust.get_user(&after.id).await.expect("get_user"), None);
+    node.close().await.expect("node exits cleanly");
+    rust.close().await;
+    schema.drop().await;
+}
