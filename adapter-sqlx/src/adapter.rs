@@ -62,6 +62,7 @@ macro_rules! take {
         .await
     };
 }
+pub(crate) use take;
 
 /// Runs a [`Change`](crate::dialect::Change) statement of `$sql`: binds the `set` values then
 /// the `key` values and returns the changed row (`UPDATE … RETURNING`, or the update then a
@@ -102,6 +103,7 @@ macro_rules! change {
         .await
     };
 }
+pub(crate) use change;
 
 /// The auth adapter on PostgreSQL, MySQL/MariaDB or SQLite, one type for all three: the
 /// database is picked from the URL when it connects. Cheap to clone (clones share the pool).

@@ -38,10 +38,14 @@ pub enum Layout {
     /// WebAuthn authenticators, which @auth/pg-adapter does not store, go to a table of
     /// their own (`authenticators`) that `migrate` adds.
     AuthJsPg,
+    /// The default schema of @auth/drizzle-adapter, on PostgreSQL or SQLite: `user`,
+    /// `account`, `session`, `verificationToken`, `authenticator`, camelCase columns, text
+    /// user ids given by the application (kept as given).
+    AuthJsDrizzle,
 }
 
 impl Layout {
-    /// A short name for reports and spans: `native`, `authjs-pg`.
+    /// A short name for reports and spans: `native`, `authjs-pg`, `authjs-drizzle`.
     ///
     /// ```
     /// assert_eq!(adapter_sqlx::Layout::AuthJsPg.name(), "authjs-pg");
@@ -50,6 +54,7 @@ impl Layout {
         match self {
             Layout::Native => "native",
             Layout::AuthJsPg => "authjs-pg",
+            Layout::AuthJsDrizzle => "authjs-drizzle",
         }
     }
 }

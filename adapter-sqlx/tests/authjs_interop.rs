@@ -1,18 +1,21 @@
 //! The Auth.js layouts against the real Auth.js adapters (Node, `compat/authjs`), on the
 //! same database: records written by one side are read, used and deleted by the other.
 //!
-//! Needs `AUTH_TEST_POSTGRES_URL` and the Node packages (`npm ci` in `compat/authjs`).
+//! Layouts: @auth/pg-adapter and @auth/drizzle-adapter on PostgreSQL (a schema per test),
+//! @auth/drizzle-adapter on SQLite (a file per test). Needs the Node packages (`npm ci` in
+//! `compat/authjs`) and, for PostgreSQL, `AUTH_TEST_POSTGRES_URL`.
 //! Without them each test prints a `SKIPPED` line saying why and passes, unless
 //! `AUTH_CONFORMANCE_REQUIRE` is set (to anything): then it fails.
 
 use adapter_conformance::authjs::AuthJs;
 use adapter_conformance::backends::authjs_sqlx::{
-    fresh_schema_name, open_pg_authjs, search_path_url,
+    fresh_schema_name, fresh_sqlite_file, open_drizzle, open_pg_authjs, search_path_url,
 };
-use adapter_sqlx::sqlx::{self, PgPool};
+use adapter_sqlx::sqlx::{self, PgPool, SqlitePool};
 use adapter_sqlx::SqlxAdapter;
 use auth_core::chrono::{Duration, Utc};
 use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
+use futures::future::BoxFuture;
 use serde_json::json;
 
 /// What a test needs that may be missing here: `Err` says what, for the SKIPPED line.
@@ -22,16 +25,55 @@ fn prerequisites(var: &str) -> Result<String, String> {
     Ok(url)
 }
 
+/// Tables of a layout and the column naming the user in each.
+type Tables = &'static [(&'static str, &'static str)];
+
+const PG_TABLES: Tables = &[
+    ("users", "id"),
+    ("accounts", "userId"),
+    ("sessions", "userId"),
+    ("authenticators", "userId"),
+];
+const DRIZZLE_TABLES: Tables = &[
+    ("user", "id"),
+    ("account", "userId"),
+    ("session", "userId"),
+    ("authenticator", "userId"),
+];
+
+/// Rows naming `user_id` in `tables` of a SQLite file.
+async fn count_rows(raw: &SqlitePool, tables: Tables, user_id: &str) -> i64 {
+    let mut total = 0;
+    for (table, column) in tables {
+        let sql = format!(r#"SELECT count(*) FROM "{table}" WHERE "{column}" = ?"#);
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_one(raw)
+            .await
+            .expect("count rows");
+        total += n;
+    }
+    total
+}
+
+/// Prints why `test` is skipped, or panics when `AUTH_CONFORMANCE_REQUIRE` is set.
+fn skip_or_fail(test: &str, why: &str) {
+    if std::env::var_os("AUTH_CONFORMANCE_REQUIRE").is_none() {
+        println!("SKIPPED {test}: {why}");
+    } else {
+        panic!("{test}: {why}, and AUTH_CONFORMANCE_REQUIRE is set");
+    }
+}
+
 /// The server URL, or `None` after printing why the test is skipped; panics instead when
 /// `AUTH_CONFORMANCE_REQUIRE` is set.
 fn server_or_skip(test: &str, var: &str) -> Option<String> {
     match prerequisites(var) {
         Ok(url) => Some(url),
-        Err(why) if std::env::var_os("AUTH_CONFORMANCE_REQUIRE").is_none() => {
-            println!("SKIPPED {test}: {why}");
+        Err(why) => {
+            skip_or_fail(test, &why);
             None
         }
-        Err(why) => panic!("{test}: {why}, and AUTH_CONFORMANCE_REQUIRE is set"),
     }
 }
 
@@ -52,20 +94,28 @@ impl Schema {
         Self { admin, name }
     }
 
-    /// Rows naming `user_id` in any table of the layout.
-    async fn rows_of_user(&self, user_id: &str) -> i64 {
-        let sql = format!(
-            r#"SELECT (SELECT count(*) FROM {s}.users WHERE id::text = $1)
-                    + (SELECT count(*) FROM {s}.accounts WHERE "userId"::text = $1)
-                    + (SELECT count(*) FROM {s}.sessions WHERE "userId"::text = $1)
-                    + (SELECT count(*) FROM {s}.authenticators WHERE "userId"::text = $1)"#,
-            s = self.name
-        );
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_one(&self.admin)
-            .await
-            .expect("count rows")
+    /// Counts the rows naming a user in `tables` of this schema.
+    fn counter(&self, tables: Tables) -> impl Fn(String) -> BoxFuture<'static, i64> + Sync {
+        let admin = self.admin.clone();
+        let schema = self.name.clone();
+        move |user_id: String| {
+            let (admin, schema) = (admin.clone(), schema.clone());
+            Box::pin(async move {
+                let mut total = 0;
+                for (table, column) in tables {
+                    let sql = format!(
+                        r#"SELECT count(*) FROM {schema}."{table}" WHERE "{column}"::text = $1"#
+                    );
+                    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                        .bind(&user_id)
+                        .fetch_one(&admin)
+                        .await
+                        .expect("count rows");
+                    total += n;
+                }
+                total
+            })
+        }
     }
 
     async fn drop(self) {
@@ -96,27 +146,32 @@ fn account(user_id: &str, provider: &str, provider_account_id: &str) -> Account 
     }
 }
 
-#[tokio::test]
-async fn pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs() {
-    let test = "pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs";
-    let Some(server) = server_or_skip(test, "AUTH_TEST_POSTGRES_URL") else {
-        return;
-    };
-    let schema = Schema::create(&server).await;
-    let rust: SqlxAdapter = open_pg_authjs(&search_path_url(&server, &schema.name))
-        .await
-        .expect("rust adapter on the pg layout");
-    let mut node = AuthJs::open(json!({"layout": "pg", "url": server, "schema": schema.name}))
-        .await
-        .expect("node driver");
-    let later = Utc::now() + Duration::days(30);
+/// How a test counts the rows that still name a user, in every table of its layout.
+type RowCounter<'a> = &'a (dyn Fn(String) -> BoxFuture<'static, i64> + Sync);
 
+/// The exchange every layout must pass: Node writes and Rust reads, Rust writes and Node
+/// reads, verification tokens used once across both, and `delete_user` by either side
+/// leaving nothing the other can read.
+async fn round_trip(
+    rust: &SqlxAdapter,
+    node: &mut AuthJs,
+    serial_ids: bool,
+    rows_of_user: RowCounter<'_>,
+) {
+    let later = Utc::now() + Duration::days(30);
+    let id_shape = |id: &str| {
+        if serial_ids {
+            assert!(id.parse::<i32>().is_ok(), "a SERIAL id: {id}");
+        } else {
+            assert!(!id.is_empty(), "a text id");
+        }
+    };
     // Node writes, Rust reads.
     let ada = node
         .create_user("Ada.Node@Example.com")
         .await
         .expect("node createUser");
-    assert!(ada.id.parse::<i32>().is_ok(), "a SERIAL id: {}", ada.id);
+    id_shape(&ada.id);
     node.link_account(&account(&ada.id, "github", "gh-ada"))
         .await
         .expect("node linkAccount");
@@ -157,11 +212,17 @@ async fn pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs() {
 
     // Rust writes, Node reads.
     let bob = rust
-        .create_user(User::with_id("ignored-by-serial").with_email("bob.rust@example.com"))
+        .create_user(User::with_id("bob-from-rust").with_email("bob.rust@example.com"))
         .await
         .expect("rust create_user");
-    assert!(bob.id.parse::<i32>().is_ok(), "a SERIAL id: {}", bob.id);
+    id_shape(&bob.id);
     assert_ne!(bob.id, ada.id);
+    if !serial_ids {
+        assert_eq!(
+            bob.id, "bob-from-rust",
+            "a layout with text ids keeps the id given"
+        );
+    }
     rust.link_account(account(&bob.id, "google", "g-bob"))
         .await
         .expect("rust link_account");
@@ -273,7 +334,7 @@ async fn pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs() {
         None
     );
     assert_eq!(
-        schema.rows_of_user(&bob.id).await,
+        rows_of_user(bob.id.clone()).await,
         0,
         "rows left of the user Node deleted"
     );
@@ -300,14 +361,77 @@ async fn pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs() {
         None
     );
     assert_eq!(
-        schema.rows_of_user(&ada.id).await,
+        rows_of_user(ada.id.clone()).await,
         0,
         "rows left of the user Rust deleted"
     );
+}
 
+#[tokio::test]
+async fn pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs() {
+    let test = "pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs";
+    let Some(server) = server_or_skip(test, "AUTH_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let schema = Schema::create(&server).await;
+    let rust: SqlxAdapter = open_pg_authjs(&search_path_url(&server, &schema.name))
+        .await
+        .expect("rust adapter on the pg layout");
+    let mut node = AuthJs::open(json!({"layout": "pg", "url": server, "schema": schema.name}))
+        .await
+        .expect("node driver");
+    let counter = schema.counter(PG_TABLES);
+    round_trip(&rust, &mut node, true, &counter).await;
     node.close().await.expect("node exits cleanly");
     rust.close().await;
     schema.drop().await;
+}
+
+#[tokio::test]
+async fn drizzle_pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs() {
+    let test = "drizzle_pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs";
+    let Some(server) = server_or_skip(test, "AUTH_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let schema = Schema::create(&server).await;
+    let rust = open_drizzle(&search_path_url(&server, &schema.name))
+        .await
+        .expect("rust adapter on the drizzle layout");
+    let mut node =
+        AuthJs::open(json!({"layout": "drizzle-pg", "url": server, "schema": schema.name}))
+            .await
+            .expect("node driver");
+    let counter = schema.counter(DRIZZLE_TABLES);
+    round_trip(&rust, &mut node, false, &counter).await;
+    node.close().await.expect("node exits cleanly");
+    rust.close().await;
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn drizzle_sqlite_layout_shares_users_accounts_sessions_and_tokens_with_authjs() {
+    let test = "drizzle_sqlite_layout_shares_users_accounts_sessions_and_tokens_with_authjs";
+    if let Err(why) = AuthJs::available() {
+        skip_or_fail(test, &why);
+        return;
+    }
+    let (dir, sqlx_url, libsql_url) = fresh_sqlite_file();
+    std::fs::create_dir_all(&dir).expect("fixture directory");
+    let rust = open_drizzle(&sqlx_url)
+        .await
+        .expect("rust adapter on the drizzle layout");
+    let mut node = AuthJs::open(json!({"layout": "drizzle-sqlite", "url": libsql_url}))
+        .await
+        .expect("node driver");
+    let raw = SqlitePool::connect(&sqlx_url).await.expect("raw pool");
+    let counter = move |user_id: String| -> BoxFuture<'static, i64> {
+        let raw = raw.clone();
+        Box::pin(async move { count_rows(&raw, DRIZZLE_TABLES, &user_id).await })
+    };
+    round_trip(&rust, &mut node, false, &counter).await;
+    node.close().await.expect("node exits cleanly");
+    rust.close().await;
+    std::fs::remove_dir_all(&dir).expect("remove the fixture file");
 }
 
 #[tokio::test]

@@ -11,5 +11,7 @@ fn main() -> std::process::ExitCode {
         sqlx::sqlite_file_spec,
         sqlx::sqlite_memory_spec,
         authjs_sqlx::postgres_authjs_spec,
+        authjs_sqlx::postgres_drizzle_spec,
+        authjs_sqlx::sqlite_drizzle_spec,
     ])
 }

@@ -1,18 +1,19 @@
-//! adapter-sqlx on the Auth.js layouts: `postgres-authjs` (the @auth/pg-adapter schema).
+//! adapter-sqlx on the Auth.js layouts: `postgres-authjs` (the @auth/pg-adapter schema),
+//! `postgres-drizzle` and `sqlite-drizzle` (the @auth/drizzle-adapter default schema).
 //!
 //! The Auth.js table names are fixed, so each PostgreSQL fixture lives in its own schema
 //! (`authjs_test_<hex>`) of the server's database, chosen for every connection by the URL's
 //! `options=-c search_path=<schema>` ([`search_path_url`]); teardown drops the schema.
-//! The database assigns the user ids, so the fixtures are wrapped in
-//! [`AssignedIds::fixture`], and the scenarios the layout cannot hold are its
-//! [`gaps`](Backend::gaps).
+//! Each SQLite fixture is a fresh file. On the pg-adapter layout the database assigns the
+//! user ids, so its fixtures are wrapped in [`AssignedIds::fixture`] (Drizzle keeps the ids
+//! it is given); the scenarios a layout cannot hold are its [`gaps`](Backend::gaps).
 //!
 //! The inspector reads the Auth.js tables with its own pool and its own SQL, timestamps
 //! converted to epoch milliseconds by the database.
 
 use std::sync::Arc;
 
-use adapter_sqlx::sqlx::{self, PgPool};
+use adapter_sqlx::sqlx::{self, PgPool, SqlitePool};
 use adapter_sqlx::{Layout, SqlxAdapter};
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
@@ -20,15 +21,19 @@ use auth_core::{Account, Adapter, AdapterError, Authenticator, Session, User, Ve
 
 use super::assigned_ids::AssignedIds;
 use super::sqlx::{
-    start_postgres, FIXTURE_CONNECTIONS, FIXTURE_TIMEOUT, POSTGRES_ENV, POSTGRES_IMAGE,
-    POSTGRES_LOCAL, UNREACHABLE_TIMEOUT,
+    sqlite_pool, start_postgres, FIXTURE_CONNECTIONS, FIXTURE_TIMEOUT, POSTGRES_ENV,
+    POSTGRES_IMAGE, POSTGRES_LOCAL, UNREACHABLE_TIMEOUT,
 };
 use crate::fixture::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
 use crate::harness::{BackendSpec, ContainerPlan, Source};
 
 /// Every Auth.js-layout backend of adapter-sqlx, in report order.
 pub(crate) fn specs() -> Vec<BackendSpec> {
-    vec![postgres_authjs_spec()]
+    vec![
+        postgres_authjs_spec(),
+        postgres_drizzle_spec(),
+        sqlite_drizzle_spec(),
+    ]
 }
 
 /// The @auth/pg-adapter layout on PostgreSQL: `AUTH_TEST_POSTGRES_URL`, else a container.
@@ -432,13 +437,527 @@ impl Inspector for PgAuthJsInspector {
     }
 }
 
+// ---------------------------------------------------------------- the Drizzle layout
+
+/// The @auth/drizzle-adapter default schema on PostgreSQL: `AUTH_TEST_POSTGRES_URL`, else a
+/// container; a schema per fixture.
+pub fn postgres_drizzle_spec() -> BackendSpec {
+    BackendSpec {
+        name: "postgres-drizzle",
+        source: Source::Server {
+            env_var: POSTGRES_ENV,
+            example_url: "postgres://postgres@127.0.0.1:5432/postgres",
+            container: Some(ContainerPlan {
+                image: POSTGRES_IMAGE.0,
+                tag: POSTGRES_IMAGE.1,
+                start: start_postgres,
+                local: Some(POSTGRES_LOCAL),
+            }),
+        },
+        open: |url| Box::pin(DrizzleBackend::open_postgres(url)),
+    }
+}
+
+/// The @auth/drizzle-adapter default schema on SQLite: a fresh file per fixture.
+pub fn sqlite_drizzle_spec() -> BackendSpec {
+    BackendSpec {
+        name: "sqlite-drizzle",
+        source: Source::Embedded,
+        open: |_| Box::pin(async { Ok(Arc::new(DrizzleBackend::Sqlite) as Arc<dyn Backend>) }),
+    }
+}
+
+/// The scenarios the Drizzle layout fails by design on PostgreSQL.
+pub const POSTGRES_DRIZZLE_GAPS: &[Gap] = &[];
+
+/// The scenarios the Drizzle layout fails by design on SQLite.
+pub const SQLITE_DRIZZLE_GAPS: &[Gap] = &[Gap {
+    scenario: "s23_email_is_case_insensitive",
+    reason: "SQLite's lower() folds ASCII letters only (the layout cannot add a column, and \
+             an index on an application-defined function would break the Node adapter), so \
+             non-ASCII letters of an email match only in the case they were stored",
+}];
+
+/// Connects an adapter-sqlx adapter on the Drizzle layout to `url` and migrates.
+pub async fn open_drizzle(url: &str) -> Result<SqlxAdapter, BoxError> {
+    let adapter = SqlxAdapter::builder(url)
+        .layout(Layout::AuthJsDrizzle)
+        .max_connections(FIXTURE_CONNECTIONS)
+        .acquire_timeout(FIXTURE_TIMEOUT)
+        .connect()
+        .await?;
+    adapter.migrate().await?;
+    Ok(adapter)
+}
+
+/// A fresh SQLite file for one fixture: its directory (removed at teardown) and the URLs of
+/// the file for sqlx (`sqlite://…?mode=rwc`) and for libsql (`file:…`).
+///
+/// ```
+/// let (dir, sqlx_url, libsql_url) = adapter_conformance::backends::authjs_sqlx::fresh_sqlite_file();
+/// assert!(sqlx_url.starts_with("sqlite://") && sqlx_url.ends_with("auth.db?mode=rwc"));
+/// assert!(libsql_url.starts_with("file:") && libsql_url.ends_with("auth.db"));
+/// assert!(!dir.exists());
+/// ```
+pub fn fresh_sqlite_file() -> (std::path::PathBuf, String, String) {
+    let dir = std::env::temp_dir().join(format!("auth-drizzle-{}", uuid::Uuid::now_v7().simple()));
+    let path = dir.join("auth.db");
+    (
+        dir,
+        format!("sqlite://{}?mode=rwc", path.display()),
+        format!("file:{}", path.display()),
+    )
+}
+
+/// Hands out fresh Drizzle-layout fixtures.
+#[derive(Debug)]
+enum DrizzleBackend {
+    /// A schema per fixture on one PostgreSQL server.
+    Postgres { url: String, admin: PgPool },
+    /// A file per fixture.
+    Sqlite,
+}
+
+impl DrizzleBackend {
+    async fn open_postgres(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+        let url = url.ok_or("a server backend needs a URL")?;
+        let admin = raw_pool(&url).await?;
+        Ok(Arc::new(Self::Postgres { url, admin }))
+    }
+}
+
+#[async_trait]
+impl Backend for DrizzleBackend {
+    async fn fixture(&self) -> Result<Fixture, BoxError> {
+        let (url, raw, place) = match self {
+            Self::Postgres { url, admin } => {
+                let schema = fresh_schema_name();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .execute(admin)
+                    .await?;
+                let url = search_path_url(url, &schema);
+                let place = Place::Schema {
+                    admin: admin.clone(),
+                    name: schema,
+                };
+                match raw_pool(&url).await {
+                    Ok(raw) => (url, Raw::Postgres(raw), place),
+                    Err(err) => {
+                        place.remove().await?;
+                        return Err(err);
+                    }
+                }
+            }
+            Self::Sqlite => {
+                let (dir, url, _) = fresh_sqlite_file();
+                std::fs::create_dir_all(&dir)?;
+                let place = Place::Directory(dir);
+                // The adapter creates the file; the inspector opens it afterwards.
+                (url, Raw::None, place)
+            }
+        };
+        let set_up = async {
+            let adapter = open_drizzle(&url).await?;
+            let raw = match raw {
+                Raw::None => Raw::Sqlite(sqlite_pool(&url).await?),
+                raw => raw,
+            };
+            Ok::<_, BoxError>((adapter, raw))
+        };
+        match set_up.await {
+            Ok((adapter, raw)) => Ok(Fixture {
+                adapter: Arc::new(adapter.clone()),
+                inspector: Box::new(DrizzleInspector {
+                    adapter,
+                    raw,
+                    place,
+                }),
+            }),
+            Err(err) => {
+                if let Err(remove_err) = place.remove().await {
+                    tracing::warn!("could not remove a half-made fixture: {remove_err}");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn gaps(&self) -> &'static [Gap] {
+        match self {
+            Self::Postgres { .. } => POSTGRES_DRIZZLE_GAPS,
+            Self::Sqlite => SQLITE_DRIZZLE_GAPS,
+        }
+    }
+}
+
+/// Where a Drizzle fixture's data lives, removed at teardown.
+#[derive(Debug)]
+enum Place {
+    Schema { admin: PgPool, name: String },
+    Directory(std::path::PathBuf),
+}
+
+impl Place {
+    async fn remove(&self) -> Result<(), BoxError> {
+        match self {
+            Place::Schema { admin, name } => PgAuthJsBackend::drop_schema(admin, name).await,
+            Place::Directory(dir) => Ok(std::fs::remove_dir_all(dir)?),
+        }
+    }
+}
+
+/// The inspector's own pool on a Drizzle fixture.
+#[derive(Debug)]
+enum Raw {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+    /// Not opened yet (set-up only).
+    None,
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of a [`Raw`].
+macro_rules! on_raw {
+    ($raw:expr, |$pool:ident| $body:expr) => {
+        match $raw {
+            Raw::Postgres($pool) => $body,
+            Raw::Sqlite($pool) => $body,
+            Raw::None => return Err("the inspector has no pool".into()),
+        }
+    };
+}
+
+/// Reads the Drizzle tables of one fixture with plain SQL.
+#[derive(Debug)]
+struct DrizzleInspector {
+    adapter: SqlxAdapter,
+    raw: Raw,
+    place: Place,
+}
+
+type DrizzleUser = (
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+type DrizzleAccount = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+type DrizzleAuthenticator = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    bool,
+    Option<String>,
+);
+
+const DRIZZLE_ACCOUNT: &str = r#""userId", "type", "provider", "providerAccountId",
+    "refresh_token", "access_token", CAST("expires_at" AS BIGINT), "token_type", "scope",
+    "id_token", "session_state""#;
+const DRIZZLE_AUTHENTICATOR: &str = r#""credentialID", "userId", "providerAccountId",
+    "credentialPublicKey", CAST("counter" AS BIGINT), "credentialDeviceType",
+    "credentialBackedUp", "transports""#;
+
+impl DrizzleInspector {
+    /// `template` for this fixture's database: `{ms:<column>}` becomes the column as epoch
+    /// milliseconds (computed by the database), `?` become `$n` on PostgreSQL.
+    fn sql(&self, template: &str) -> sqlx::AssertSqlSafe<String> {
+        let pg = matches!(self.raw, Raw::Postgres(_));
+        let mut text = template.to_owned();
+        while let Some(start) = text.find("{ms:") {
+            let Some(len) = text[start..].find('}') else {
+                break;
+            };
+            let column = text[start + 4..start + len].to_owned();
+            let ms = if pg {
+                format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000 AS BIGINT)")
+            } else {
+                column
+            };
+            text.replace_range(start..start + len + 1, &ms);
+        }
+        if pg {
+            let mut n = 0;
+            text = text
+                .chars()
+                .map(|c| {
+                    if c == '?' {
+                        n += 1;
+                        format!("${n}")
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect();
+        }
+        sqlx::AssertSqlSafe(text)
+    }
+}
+
+fn drizzle_account(row: DrizzleAccount) -> Result<Account, BoxError> {
+    let (user_id, kind, provider, pai, refresh, access, expires_at, tt, scope, id, ss) = row;
+    Ok(Account {
+        user_id,
+        account_type: kind.parse()?,
+        provider,
+        provider_account_id: pai,
+        refresh_token: refresh,
+        access_token: access,
+        expires_at,
+        token_type: tt,
+        scope,
+        id_token: id,
+        session_state: ss,
+    })
+}
+
+fn drizzle_authenticator(row: DrizzleAuthenticator) -> Authenticator {
+    let (credential_id, user_id, pai, key, counter, device, backed_up, transports) = row;
+    Authenticator {
+        credential_id,
+        user_id,
+        provider_account_id: pai,
+        credential_public_key: key,
+        counter,
+        credential_device_type: device,
+        credential_backed_up: backed_up,
+        transports,
+    }
+}
+
+fn drizzle_session(
+    (session_token, user_id, ms): (String, String, i64),
+) -> Result<Session, BoxError> {
+    Ok(Session {
+        session_token,
+        user_id,
+        expires: instant(ms)?,
+    })
+}
+
+#[async_trait]
+impl Inspector for DrizzleInspector {
+    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
+        let sql = self.sql(
+            r#"SELECT "id", "email", {ms:"emailVerified"}, "name", "image" FROM "user" WHERE "id" = ?"#,
+        );
+        let row: Option<DrizzleUser> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?);
+        row.map(|(id, email, verified, name, image)| {
+            Ok(User {
+                id,
+                email,
+                email_verified: verified.map(instant).transpose()?,
+                name,
+                image,
+            })
+        })
+        .transpose()
+    }
+
+    async fn stored_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> Result<Option<Account>, BoxError> {
+        let sql = self.sql(&format!(
+            r#"SELECT {DRIZZLE_ACCOUNT} FROM "account" WHERE "provider" = ? AND "providerAccountId" = ?"#
+        ));
+        let row: Option<DrizzleAccount> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+            .bind(provider)
+            .bind(provider_account_id)
+            .fetch_optional(pool)
+            .await?);
+        row.map(drizzle_account).transpose()
+    }
+
+    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
+        let sql = self.sql(
+            r#"SELECT "sessionToken", "userId", {ms:"expires"} FROM "session" WHERE "sessionToken" = ?"#,
+        );
+        let row: Option<(String, String, i64)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+            .bind(session_token)
+            .fetch_optional(pool)
+            .await?);
+        row.map(drizzle_session).transpose()
+    }
+
+    async fn stored_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> Result<Option<VerificationToken>, BoxError> {
+        let sql = self.sql(
+            r#"SELECT "identifier", "token", {ms:"expires"} FROM "verificationToken"
+               WHERE "identifier" = ? AND "token" = ?"#,
+        );
+        let row: Option<(String, String, i64)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+            .bind(identifier)
+            .bind(token)
+            .fetch_optional(pool)
+            .await?);
+        row.map(|(identifier, token, ms)| {
+            Ok(VerificationToken {
+                identifier,
+                token,
+                expires: instant(ms)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn stored_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<Authenticator>, BoxError> {
+        let sql = self.sql(&format!(
+            r#"SELECT {DRIZZLE_AUTHENTICATOR} FROM "authenticator" WHERE "credentialID" = ?"#
+        ));
+        let row: Option<DrizzleAuthenticator> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+            .bind(credential_id)
+            .fetch_optional(pool)
+            .await?);
+        Ok(row.map(drizzle_authenticator))
+    }
+
+    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
+        let sql = self.sql(&format!(
+            r#"SELECT {DRIZZLE_ACCOUNT} FROM "account" WHERE "userId" = ?"#
+        ));
+        let accounts: Vec<DrizzleAccount> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?);
+        let sql = self.sql(
+            r#"SELECT "sessionToken", "userId", {ms:"expires"} FROM "session" WHERE "userId" = ?"#,
+        );
+        let sessions: Vec<(String, String, i64)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?);
+        let sql = self.sql(&format!(
+            r#"SELECT {DRIZZLE_AUTHENTICATOR} FROM "authenticator" WHERE "userId" = ?"#
+        ));
+        let authenticators: Vec<DrizzleAuthenticator> =
+            on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+                .bind(user_id)
+                .fetch_all(pool)
+                .await?);
+        Ok(UserRecords {
+            accounts: accounts
+                .into_iter()
+                .map(drizzle_account)
+                .collect::<Result<_, _>>()?,
+            sessions: sessions
+                .into_iter()
+                .map(drizzle_session)
+                .collect::<Result<_, _>>()?,
+            authenticators: authenticators
+                .into_iter()
+                .map(drizzle_authenticator)
+                .collect(),
+        })
+    }
+
+    async fn dump(&self) -> Result<Vec<String>, BoxError> {
+        // Every text column of every table, read as stored.
+        const TABLES: [(&str, &str); 5] = [
+            ("user", r#""id", "email", "name", "image""#),
+            (
+                "account",
+                r#""userId", "type", "provider", "providerAccountId", "refresh_token",
+                   "access_token", "token_type", "scope", "id_token", "session_state""#,
+            ),
+            ("session", r#""sessionToken", "userId""#),
+            ("verificationToken", r#""identifier", "token""#),
+            (
+                "authenticator",
+                r#""credentialID", "userId", "providerAccountId", "credentialPublicKey",
+                   "credentialDeviceType", "transports""#,
+            ),
+        ];
+        let mut out = Vec::new();
+        for (table, columns) in TABLES {
+            for column in columns.split(',').map(str::trim) {
+                let sql = self.sql(&format!(
+                    r#"SELECT {column} FROM "{table}" WHERE {column} IS NOT NULL"#
+                ));
+                let values: Vec<(String,)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+                    .fetch_all(pool)
+                    .await?);
+                out.extend(values.into_iter().map(|(value,)| value));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn migrate(&self) -> Result<(), AdapterError> {
+        self.adapter.migrate().await
+    }
+
+    async fn unreachable(&self) -> Unreachable {
+        let url = match self.raw {
+            Raw::Postgres(_) => format!(
+                "postgres://postgres@127.0.0.1:{}/postgres",
+                crate::harness::dead_port()
+            ),
+            // A file in a directory that does not exist cannot be opened.
+            _ => {
+                let (dir, url, _) = fresh_sqlite_file();
+                debug_assert!(!dir.exists());
+                url
+            }
+        };
+        let adapter = SqlxAdapter::builder(url)
+            .layout(Layout::AuthJsDrizzle)
+            .acquire_timeout(UNREACHABLE_TIMEOUT)
+            .connect()
+            .await
+            .map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>);
+        Unreachable {
+            timeout: UNREACHABLE_TIMEOUT,
+            adapter,
+        }
+    }
+
+    async fn teardown(&self) -> Result<(), BoxError> {
+        self.adapter.close().await;
+        match &self.raw {
+            Raw::Postgres(pool) => pool.close().await,
+            Raw::Sqlite(pool) => pool.close().await,
+            Raw::None => {}
+        }
+        self.place.remove().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn gaps_name_real_scenarios() {
-        for gap in PG_GAPS {
+        for gap in PG_GAPS
+            .iter()
+            .chain(POSTGRES_DRIZZLE_GAPS)
+            .chain(SQLITE_DRIZZLE_GAPS)
+        {
             assert!(crate::scenario(gap.scenario).is_some(), "{}", gap.scenario);
         }
         let a = fresh_schema_name();

@@ -1,9 +1,10 @@
-//! The Auth.js layouts ([`Layout::AuthJsPg`]): a [`Store`] on the tables of a running
+//! The Auth.js layouts ([`Layout::AuthJsPg`], [`Layout::AuthJsDrizzle`]): a [`Store`] on the tables of a running
 //! Auth.js app, written once for every layout like the native one, over the same pool,
 //! lease, error mapping, timestamp handling and row types. What differs per layout is data:
 //! the statement texts (aliased to the native row names), the schema, and whether the
 //! database assigns user ids ([`Ids`]).
 
+mod drizzle;
 mod pg;
 
 use std::sync::Arc;
@@ -17,7 +18,8 @@ use auth_core::{
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
-use crate::dialect::Dialect;
+use crate::adapter::{change, take};
+use crate::dialect::{Change, Dialect, Take};
 use crate::error::{self, ResultExt};
 use crate::layout::Layout;
 use crate::lease::with_conn;
@@ -36,6 +38,8 @@ pub(crate) enum Ids {
     /// A `SERIAL` column: the database assigns it; ids are decimal `i32`s, and any other
     /// string names no user.
     Serial,
+    /// Text given by the application (Drizzle's `crypto.randomUUID()`): kept as given.
+    Given,
 }
 
 impl Ids {
@@ -49,46 +53,47 @@ impl Ids {
                 .ok()
                 .filter(|n| n.to_string() == id)
                 .map(|_| id),
+            Ids::Given => Some(id),
         }
     }
 }
 
 /// A statement text of a layout (constants of this module's files; values are bound).
-fn sql(text: String) -> SqlStr {
-    AssertSqlSafe(Arc::<str>::from(text)).into_sql_str()
+fn sql(text: impl Into<Arc<str>>) -> SqlStr {
+    AssertSqlSafe(text.into()).into_sql_str()
 }
 
 /// Every statement of one Auth.js layout. Texts return the native row names.
 #[derive(Debug)]
 pub(crate) struct Statements {
     ids: Ids,
-    #[allow(dead_code)] // the transactions of the layouts without `RETURNING`
     begin_write: SqlStr,
-    /// Binds email, emailVerified, name, image; returns the id as text.
+    /// Binds the id (when given, [`Ids::Given`]), email, emailVerified, name, image;
+    /// returns the assigned id as text ([`Ids::Serial`]).
     create_user: SqlStr,
     get_user: SqlStr,
     get_user_by_email: SqlStr,
     get_user_by_account: SqlStr,
-    update_user: SqlStr,
-    delete_user: SqlStr,
+    update_user: Change,
+    delete_user: Take,
     link_account: SqlStr,
     get_account: SqlStr,
-    unlink_account: SqlStr,
-    update_account: SqlStr,
+    unlink_account: Take,
+    update_account: Change,
     list_accounts: SqlStr,
     create_session: SqlStr,
     get_session_and_user: SqlStr,
-    update_session: SqlStr,
-    delete_session: SqlStr,
+    update_session: Change,
+    delete_session: Take,
     list_sessions: SqlStr,
     delete_sessions: SqlStr,
     create_verification_token: SqlStr,
-    use_verification_token: SqlStr,
+    use_verification_token: Take,
     create_authenticator: SqlStr,
     get_authenticator: SqlStr,
     list_authenticators: SqlStr,
-    update_authenticator_counter: SqlStr,
-    delete_authenticator: SqlStr,
+    update_authenticator_counter: Change,
+    delete_authenticator: Take,
     delete_expired_sessions: SqlStr,
     delete_expired_tokens: SqlStr,
 }
@@ -110,17 +115,17 @@ impl AuthJsAdapter {
     /// does not exist on.
     pub(crate) async fn connect(options: &SqlxAdapterBuilder) -> Result<Self, AdapterError> {
         let layout = options.layout;
-        let (sql, schema, fits): (Statements, &'static str, fn(Dialect) -> bool) = match layout {
-            Layout::AuthJsPg => (pg::statements(), pg::SCHEMA, |d| d == Dialect::Postgres),
-            Layout::Native => {
-                return Err(AdapterError::invalid_input(
-                    Operation::Connect,
-                    "the native layout is not an Auth.js layout",
-                ))
-            }
-        };
         let (pools, dialect) = pool::open(options).await?;
-        if !fits(dialect) {
+        let layout_sql = match layout {
+            Layout::AuthJsPg if dialect == Dialect::Postgres => {
+                Some((pg::statements(), pg::SCHEMA))
+            }
+            Layout::AuthJsDrizzle => {
+                drizzle::schema(dialect).map(|schema| (drizzle::statements(dialect), schema))
+            }
+            _ => None,
+        };
+        let Some((sql, schema)) = layout_sql else {
             with_pool!(&pools, |source: Db| source.close().await);
             return Err(AdapterError::invalid_input(
                 Operation::Connect,
@@ -130,7 +135,7 @@ impl AuthJsAdapter {
                     dialect.name()
                 ),
             ));
-        }
+        };
         Ok(Self {
             pools,
             call_timeout: options.acquire_timeout,
@@ -196,15 +201,28 @@ impl Store for AuthJsAdapter {
     async fn insert_user(&self, user: &User, _email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         // The email key is the unique expression index's, computed by the database.
+        let ids = self.sql.ids;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_scalar::<_, String>(self.sql.create_user.clone())
+            let insert = sqlx::query(self.sql.create_user.clone());
+            let insert = match ids {
+                Ids::Serial => insert,
+                Ids::Given => insert.bind(user.id.as_str()),
+            };
+            let insert = insert
                 .bind(user.email.as_deref())
                 .bind(user.email_verified.map(stamp::<Db>))
                 .bind(user.name.as_deref())
-                .bind(user.image.as_deref())
-                .fetch_one(&mut *conn)
-                .await
-                .for_op(op)
+                .bind(user.image.as_deref());
+            match ids {
+                Ids::Serial => {
+                    let row = insert.fetch_one(&mut *conn).await.for_op(op)?;
+                    sqlx::Row::try_get::<String, _>(&row, 0).for_op(op)
+                }
+                Ids::Given => {
+                    insert.execute(&mut *conn).await.for_op(op)?;
+                    Ok(user.id.clone())
+                }
+            }
         })
     }
 
@@ -271,21 +289,17 @@ impl Store for AuthJsAdapter {
         // One statement: the unique email index refuses a taken email (`Conflict`) and then
         // nothing changes.
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, UserOf<Db>>(self.sql.update_user.clone())
-                .bind(email.is_some())
-                .bind(email.flatten())
-                .bind(verified.is_some())
-                .bind(verified.flatten().map(stamp::<Db>))
-                .bind(name.is_some())
-                .bind(name.flatten())
-                .bind(image.is_some())
-                .bind(image.flatten())
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await
-                .for_op(op)?
-                .map(|row| row.into_model(op))
-                .transpose()
+            change!(conn, self.sql, update_user, UserOf<Db>,
+                set [
+                    email.is_some(), email.flatten(),
+                    verified.is_some(), verified.flatten().map(stamp::<Db>),
+                    name.is_some(), name.flatten(),
+                    image.is_some(), image.flatten(),
+                ],
+                key [id])
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
         })
     }
 
@@ -297,10 +311,7 @@ impl Store for AuthJsAdapter {
         // One statement: the foreign keys (added by `migrate`) cascade to the user's
         // accounts and sessions.
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, UserOf<Db>>(self.sql.delete_user.clone())
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await
+            take!(conn, self.sql, delete_user, UserOf<Db>, [id])
                 .for_op(op)?
                 .map(|row| row.into_model(op))
                 .transpose()
@@ -341,14 +352,16 @@ impl Store for AuthJsAdapter {
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::UnlinkAccount;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, AccountRow>(self.sql.unlink_account.clone())
-                .bind(provider)
-                .bind(provider_account_id)
-                .fetch_optional(&mut *conn)
-                .await
-                .for_op(op)?
-                .map(|row| row.into_model(op))
-                .transpose()
+            take!(
+                conn,
+                self.sql,
+                unlink_account,
+                AccountRow,
+                [provider, provider_account_id]
+            )
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
         })
     }
 
@@ -373,21 +386,20 @@ impl Store for AuthJsAdapter {
     async fn replace_account_tokens(&self, a: &Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, AccountRow>(self.sql.update_account.clone())
-                .bind(a.refresh_token.as_deref())
-                .bind(a.access_token.as_deref())
-                .bind(a.expires_at)
-                .bind(a.token_type.as_deref())
-                .bind(a.scope.as_deref())
-                .bind(a.id_token.as_deref())
-                .bind(a.session_state.as_deref())
-                .bind(a.provider.as_str())
-                .bind(a.provider_account_id.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .for_op(op)?
-                .map(|row| row.into_model(op))
-                .transpose()
+            change!(conn, self.sql, update_account, AccountRow,
+                set [
+                    a.refresh_token.as_deref(),
+                    a.access_token.as_deref(),
+                    a.expires_at,
+                    a.token_type.as_deref(),
+                    a.scope.as_deref(),
+                    a.id_token.as_deref(),
+                    a.session_state.as_deref(),
+                ],
+                key [a.provider.as_str(), a.provider_account_id.as_str()])
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
         })
     }
 
@@ -454,29 +466,28 @@ impl Store for AuthJsAdapter {
             None => None,
         };
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, SessionOf<Db>>(self.sql.update_session.clone())
-                .bind(update.expires.map(stamp::<Db>))
-                .bind(user_id)
-                .bind(update.session_token.as_str())
-                .bind(stamp::<Db>(now))
-                .fetch_optional(&mut *conn)
-                .await
-                .for_op(op)?
-                .map(|row| row.into_model(op))
-                .transpose()
+            change!(conn, self.sql, update_session, SessionOf<Db>,
+                set [update.expires.map(stamp::<Db>), user_id],
+                key [update.session_token.as_str(), stamp::<Db>(now)])
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
         })
     }
 
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         let op = Operation::DeleteSession;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, SessionOf<Db>>(self.sql.delete_session.clone())
-                .bind(session_token)
-                .fetch_optional(&mut *conn)
-                .await
-                .for_op(op)?
-                .map(|row| row.into_model(op))
-                .transpose()
+            take!(
+                conn,
+                self.sql,
+                delete_session,
+                SessionOf<Db>,
+                [session_token]
+            )
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
         })
     }
 
@@ -540,14 +551,16 @@ impl Store for AuthJsAdapter {
         let op = Operation::UseVerificationToken;
         // `DELETE … RETURNING`: of concurrent callers (Rust or Node) exactly one gets the row.
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, TokenOf<Db>>(self.sql.use_verification_token.clone())
-                .bind(identifier)
-                .bind(token)
-                .fetch_optional(&mut *conn)
-                .await
-                .for_op(op)?
-                .map(|row| row.into_model(op))
-                .transpose()
+            take!(
+                conn,
+                self.sql,
+                use_verification_token,
+                TokenOf<Db>,
+                [identifier, token]
+            )
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
         })
     }
 
@@ -610,12 +623,15 @@ impl Store for AuthJsAdapter {
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::UpdateAuthenticatorCounter;
         let row = with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, AuthenticatorRow>(self.sql.update_authenticator_counter.clone())
-                .bind(counter)
-                .bind(credential_id)
-                .fetch_optional(&mut *conn)
-                .await
-                .for_op(op)
+            change!(
+                conn,
+                self.sql,
+                update_authenticator_counter,
+                AuthenticatorRow,
+                set[counter],
+                key[credential_id]
+            )
+            .for_op(op)
         })?;
         Ok(row.map(AuthenticatorRow::into_model))
     }
@@ -626,11 +642,14 @@ impl Store for AuthJsAdapter {
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::DeleteAuthenticator;
         let row = with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, AuthenticatorRow>(self.sql.delete_authenticator.clone())
-                .bind(credential_id)
-                .fetch_optional(&mut *conn)
-                .await
-                .for_op(op)
+            take!(
+                conn,
+                self.sql,
+                delete_authenticator,
+                AuthenticatorRow,
+                [credential_id]
+            )
+            .for_op(op)
         })?;
         Ok(row.map(AuthenticatorRow::into_model))
     }

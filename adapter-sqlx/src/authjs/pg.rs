@@ -7,6 +7,7 @@
 //! columns to this crate's row names, so the rows decode with the native row types.
 
 use super::{Ids, Statements};
+use crate::dialect::{Change, Take};
 
 /// `users` as the native rows name its columns.
 const USER: &str = r#"id::text AS id, email, "emailVerified" AS email_verified, name, image"#;
@@ -149,17 +150,17 @@ pub(super) fn statements() -> Statements {
             r#"SELECT {USER_U} FROM accounts a JOIN users u ON u.id = a."userId"
                WHERE a.provider = $1 AND a."providerAccountId" = $2"#
         )),
-        update_user: s(format!(
+        update_user: Change::Returning(s(format!(
             r#"UPDATE users SET
                  email = CASE WHEN $1 THEN $2 ELSE email END,
                  "emailVerified" = CASE WHEN $3 THEN $4 ELSE "emailVerified" END,
                  name = CASE WHEN $5 THEN $6 ELSE name END,
                  image = CASE WHEN $7 THEN $8 ELSE image END
                WHERE id = $9::text::integer RETURNING {USER}"#
-        )),
-        delete_user: s(format!(
+        ))),
+        delete_user: Take::Returning(s(format!(
             "DELETE FROM users WHERE id = $1::text::integer RETURNING {USER}"
-        )),
+        ))),
         link_account: s(
             r#"INSERT INTO accounts ("userId", type, provider, "providerAccountId",
                refresh_token, access_token, expires_at, token_type, scope, id_token, session_state)
@@ -169,15 +170,15 @@ pub(super) fn statements() -> Statements {
         get_account: s(format!(
             r#"SELECT {ACCOUNT} FROM accounts WHERE provider = $1 AND "providerAccountId" = $2"#
         )),
-        unlink_account: s(format!(
+        unlink_account: Take::Returning(s(format!(
             r#"DELETE FROM accounts WHERE provider = $1 AND "providerAccountId" = $2
                RETURNING {ACCOUNT}"#
-        )),
-        update_account: s(format!(
+        ))),
+        update_account: Change::Returning(s(format!(
             r#"UPDATE accounts SET refresh_token = $1, access_token = $2, expires_at = $3,
                  token_type = $4, scope = $5, id_token = $6, session_state = $7
                WHERE provider = $8 AND "providerAccountId" = $9 RETURNING {ACCOUNT}"#
-        )),
+        ))),
         list_accounts: s(format!(
             r#"SELECT {ACCOUNT} FROM accounts WHERE "userId" = $1::text::integer ORDER BY provider"#
         )),
@@ -189,14 +190,14 @@ pub(super) fn statements() -> Statements {
                FROM sessions s JOIN users u ON u.id = s."userId"
                WHERE s."sessionToken" = $1 AND s.expires > $2"#
         )),
-        update_session: s(format!(
+        update_session: Change::Returning(s(format!(
             r#"UPDATE sessions SET expires = COALESCE($1, expires),
                  "userId" = COALESCE($2::text::integer, "userId")
                WHERE "sessionToken" = $3 AND expires > $4 RETURNING {SESSION}"#
-        )),
-        delete_session: s(format!(
+        ))),
+        delete_session: Take::Returning(s(format!(
             r#"DELETE FROM sessions WHERE "sessionToken" = $1 RETURNING {SESSION}"#
-        )),
+        ))),
         list_sessions: s(format!(
             r#"SELECT {SESSION} FROM sessions WHERE "userId" = $1::text::integer AND expires > $2"#
         )),
@@ -208,9 +209,9 @@ pub(super) fn statements() -> Statements {
             "INSERT INTO verification_token (identifier, token, expires) VALUES ($1, $2, $3)"
                 .to_owned(),
         ),
-        use_verification_token: s(format!(
+        use_verification_token: Take::Returning(s(format!(
             "DELETE FROM verification_token WHERE identifier = $1 AND token = $2 RETURNING {TOKEN}"
-        )),
+        ))),
         create_authenticator: s(r#"INSERT INTO authenticators ("credentialID", "userId",
                "providerAccountId", "credentialPublicKey", counter, "credentialDeviceType",
                "credentialBackedUp", transports)
@@ -223,13 +224,13 @@ pub(super) fn statements() -> Statements {
             r#"SELECT {AUTHENTICATOR} FROM authenticators WHERE "userId" = $1::text::integer
                ORDER BY "credentialID""#
         )),
-        update_authenticator_counter: s(format!(
+        update_authenticator_counter: Change::Returning(s(format!(
             r#"UPDATE authenticators SET counter = $1 WHERE "credentialID" = $2
                RETURNING {AUTHENTICATOR}"#
-        )),
-        delete_authenticator: s(format!(
+        ))),
+        delete_authenticator: Take::Returning(s(format!(
             r#"DELETE FROM authenticators WHERE "credentialID" = $1 RETURNING {AUTHENTICATOR}"#
-        )),
+        ))),
         delete_expired_sessions: s("DELETE FROM sessions WHERE expires <= $1".to_owned()),
         delete_expired_tokens: s("DELETE FROM verification_token WHERE expires <= $1".to_owned()),
     }
