@@ -38,9 +38,9 @@ pub enum Layout {
     /// WebAuthn authenticators, which @auth/pg-adapter does not store, go to a table of
     /// their own (`authenticators`) that `migrate` adds.
     AuthJsPg,
-    /// The default schema of @auth/drizzle-adapter, on PostgreSQL or SQLite: `user`,
-    /// `account`, `session`, `verificationToken`, `authenticator`, camelCase columns, text
-    /// user ids given by the application (kept as given).
+    /// The default schema of @auth/drizzle-adapter, on PostgreSQL, SQLite or MariaDB (not
+    /// MySQL 8): `user`, `account`, `session`, `verificationToken`, `authenticator`,
+    /// camelCase columns, text user ids given by the application (kept as given).
     AuthJsDrizzle,
 }
 

@@ -11,7 +11,8 @@ use adapter_conformance::authjs::AuthJs;
 use adapter_conformance::backends::authjs_sqlx::{
     fresh_schema_name, fresh_sqlite_file, open_drizzle, open_pg_authjs, search_path_url,
 };
-use adapter_sqlx::sqlx::{self, PgPool, SqlitePool};
+use adapter_conformance::backends::sqlx::database_url;
+use adapter_sqlx::sqlx::{self, MySqlPool, PgPool, SqlitePool};
 use adapter_sqlx::SqlxAdapter;
 use auth_core::chrono::{Duration, Utc};
 use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
@@ -40,6 +41,21 @@ const DRIZZLE_TABLES: Tables = &[
     ("session", "userId"),
     ("authenticator", "userId"),
 ];
+
+/// Rows naming `user_id` in `tables` of a MariaDB database.
+async fn count_mysql_rows(raw: &MySqlPool, tables: Tables, user_id: &str) -> i64 {
+    let mut total = 0;
+    for (table, column) in tables {
+        let sql = format!("SELECT count(*) FROM `{table}` WHERE `{column}` = ?");
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_one(raw)
+            .await
+            .expect("count rows");
+        total += n;
+    }
+    total
+}
 
 /// Rows naming `user_id` in `tables` of a SQLite file.
 async fn count_rows(raw: &SqlitePool, tables: Tables, user_id: &str) -> i64 {
@@ -156,8 +172,17 @@ async fn round_trip(
     rust: &SqlxAdapter,
     node: &mut AuthJs,
     serial_ids: bool,
+    expiry_in_seconds: bool,
     rows_of_user: RowCounter<'_>,
 ) {
+    // What the layout keeps of an expiry: milliseconds, or whole seconds (Drizzle on MySQL).
+    let kept = |at: auth_core::chrono::DateTime<Utc>| {
+        if expiry_in_seconds {
+            at.timestamp() * 1000
+        } else {
+            at.timestamp_millis()
+        }
+    };
     let later = Utc::now() + Duration::days(30);
     let id_shape = |id: &str| {
         if serial_ids {
@@ -187,7 +212,7 @@ async fn round_trip(
     assert_eq!(session.user_id, ada.id);
     assert_eq!(
         session.expires.timestamp_millis(),
-        later.timestamp_millis(),
+        kept(later),
         "expiry to the millisecond"
     );
     assert_eq!(
@@ -237,7 +262,7 @@ async fn round_trip(
     assert_eq!(user, bob, "the user Rust created, as Node reads it");
     assert_eq!(session.session_token, "rust-cookie");
     assert_eq!(session.user_id, bob.id);
-    assert_eq!(session.expires.timestamp_millis(), later.timestamp_millis());
+    assert_eq!(session.expires.timestamp_millis(), kept(later));
     assert_eq!(
         node.get_user_by_account("google", "g-bob")
             .await
@@ -269,7 +294,7 @@ async fn round_trip(
         .await
         .expect("rust use")
         .expect("the Node token, for Rust");
-    assert_eq!(used.expires.timestamp_millis(), later.timestamp_millis());
+    assert_eq!(used.expires.timestamp_millis(), kept(later));
     assert_eq!(
         rust.use_verification_token(&from_node.identifier, &from_node.token)
             .await
@@ -381,7 +406,7 @@ async fn pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs() {
         .await
         .expect("node driver");
     let counter = schema.counter(PG_TABLES);
-    round_trip(&rust, &mut node, true, &counter).await;
+    round_trip(&rust, &mut node, true, false, &counter).await;
     node.close().await.expect("node exits cleanly");
     rust.close().await;
     schema.drop().await;
@@ -402,7 +427,7 @@ async fn drizzle_pg_layout_shares_users_accounts_sessions_and_tokens_with_authjs
             .await
             .expect("node driver");
     let counter = schema.counter(DRIZZLE_TABLES);
-    round_trip(&rust, &mut node, false, &counter).await;
+    round_trip(&rust, &mut node, false, false, &counter).await;
     node.close().await.expect("node exits cleanly");
     rust.close().await;
     schema.drop().await;
@@ -428,7 +453,7 @@ async fn drizzle_sqlite_layout_shares_users_accounts_sessions_and_tokens_with_au
         let raw = raw.clone();
         Box::pin(async move { count_rows(&raw, DRIZZLE_TABLES, &user_id).await })
     };
-    round_trip(&rust, &mut node, false, &counter).await;
+    round_trip(&rust, &mut node, false, false, &counter).await;
     node.close().await.expect("node exits cleanly");
     rust.close().await;
     std::fs::remove_dir_all(&dir).expect("remove the fixture file");
@@ -492,4 +517,48 @@ async fn pg_layout_migrate_leaves_an_authjs_schema_authjs_can_use() {
     node.close().await.expect("node exits cleanly");
     rust.close().await;
     schema.drop().await;
+}
+
+#[tokio::test]
+async fn drizzle_mariadb_layout_shares_users_accounts_sessions_and_tokens_with_authjs() {
+    let test = "drizzle_mariadb_layout_shares_users_accounts_sessions_and_tokens_with_authjs";
+    let Some(server) = server_or_skip(test, "AUTH_TEST_MARIADB_URL") else {
+        return;
+    };
+    let admin = MySqlPool::connect(&server).await.expect("admin connection");
+    let name = format!("auth_interop_{}", uuid_like());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .expect("create database");
+    let url = database_url(&server, &name).expect("database URL");
+    let rust = open_drizzle(&url)
+        .await
+        .expect("rust adapter on the drizzle layout");
+    let mut node = AuthJs::open(json!({"layout": "drizzle-mysql", "url": url}))
+        .await
+        .expect("node driver");
+    let raw = MySqlPool::connect(&url).await.expect("raw pool");
+    let counter = move |user_id: String| -> BoxFuture<'static, i64> {
+        let raw = raw.clone();
+        Box::pin(async move { count_mysql_rows(&raw, DRIZZLE_TABLES, &user_id).await })
+    };
+    // Drizzle's MySQL schema keeps session and token expiry to the second.
+    round_trip(&rust, &mut node, false, true, &counter).await;
+    node.close().await.expect("node exits cleanly");
+    rust.close().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .expect("drop database");
+    admin.close().await;
+}
+
+/// 32 hex digits from the clock and the process, unique enough for a database name.
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{:024x}{:08x}", nanos, std::process::id())
 }

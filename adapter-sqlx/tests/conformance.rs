@@ -13,5 +13,6 @@ fn main() -> std::process::ExitCode {
         authjs_sqlx::postgres_authjs_spec,
         authjs_sqlx::postgres_drizzle_spec,
         authjs_sqlx::sqlite_drizzle_spec,
+        authjs_sqlx::mariadb_drizzle_spec,
     ])
 }

@@ -142,11 +142,78 @@ CREATE INDEX IF NOT EXISTS `session_expires_idx` ON `session` (`expires`);
 CREATE INDEX IF NOT EXISTS `verificationToken_expires_idx` ON `verificationToken` (`expires`);
 "#;
 
-/// The schema of `dialect`, or `None` where the layout is not written yet.
+/// MariaDB's schema: drizzle-kit's DDL for the MySQL tables (`IF NOT EXISTS`; the
+/// columns take the database's default character set and collation, as drizzle-kit leaves
+/// them), then indexes on `expires`. MariaDB has no expression indexes, so emails are as
+/// case-insensitive as the column's collation (MariaDB's default `utf8mb4_general_ci` is);
+/// the foreign keys index every `userId` already.
+const MARIADB_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS `user` (
+  `id` varchar(255) NOT NULL,
+  `name` varchar(255),
+  `email` varchar(255),
+  `emailVerified` timestamp(3),
+  `image` varchar(255),
+  CONSTRAINT `user_id` PRIMARY KEY(`id`),
+  CONSTRAINT `user_email_unique` UNIQUE(`email`)
+);
+
+CREATE TABLE IF NOT EXISTS `account` (
+  `userId` varchar(255) NOT NULL,
+  `type` varchar(255) NOT NULL,
+  `provider` varchar(255) NOT NULL,
+  `providerAccountId` varchar(255) NOT NULL,
+  `refresh_token` varchar(255),
+  `access_token` varchar(255),
+  `expires_at` int,
+  `token_type` varchar(255),
+  `scope` varchar(255),
+  `id_token` varchar(2048),
+  `session_state` varchar(255),
+  CONSTRAINT `account_provider_providerAccountId_pk` PRIMARY KEY(`provider`,`providerAccountId`),
+  CONSTRAINT `account_userId_user_id_fk` FOREIGN KEY (`userId`) REFERENCES `user`(`id`) ON DELETE cascade ON UPDATE no action
+);
+
+CREATE TABLE IF NOT EXISTS `session` (
+  `sessionToken` varchar(255) NOT NULL,
+  `userId` varchar(255) NOT NULL,
+  `expires` timestamp NOT NULL,
+  CONSTRAINT `session_sessionToken` PRIMARY KEY(`sessionToken`),
+  CONSTRAINT `session_userId_user_id_fk` FOREIGN KEY (`userId`) REFERENCES `user`(`id`) ON DELETE cascade ON UPDATE no action
+);
+
+CREATE TABLE IF NOT EXISTS `verificationToken` (
+  `identifier` varchar(255) NOT NULL,
+  `token` varchar(255) NOT NULL,
+  `expires` timestamp NOT NULL,
+  CONSTRAINT `verificationToken_identifier_token_pk` PRIMARY KEY(`identifier`,`token`)
+);
+
+CREATE TABLE IF NOT EXISTS `authenticator` (
+  `credentialID` varchar(255) NOT NULL,
+  `userId` varchar(255) NOT NULL,
+  `providerAccountId` varchar(255) NOT NULL,
+  `credentialPublicKey` varchar(255) NOT NULL,
+  `counter` int NOT NULL,
+  `credentialDeviceType` varchar(255) NOT NULL,
+  `credentialBackedUp` boolean NOT NULL,
+  `transports` varchar(255),
+  CONSTRAINT `authenticator_userId_credentialID_pk` PRIMARY KEY(`userId`,`credentialID`),
+  CONSTRAINT `authenticator_credentialID_unique` UNIQUE(`credentialID`),
+  CONSTRAINT `authenticator_userId_user_id_fk` FOREIGN KEY (`userId`) REFERENCES `user`(`id`) ON DELETE cascade ON UPDATE no action
+);
+
+CREATE INDEX IF NOT EXISTS `session_expires_idx` ON `session` (`expires`);
+CREATE INDEX IF NOT EXISTS `verificationToken_expires_idx` ON `verificationToken` (`expires`);
+"#;
+
+/// The schema of `dialect`, or `None` where the layout is not written (MySQL 8, whose
+/// `CREATE INDEX` has no `IF NOT EXISTS`).
 pub(super) fn schema(dialect: Dialect) -> Option<&'static str> {
     match dialect {
         Dialect::Postgres => Some(PG_SCHEMA),
         Dialect::Sqlite => Some(SQLITE_SCHEMA),
+        Dialect::MariaDb { .. } => Some(MARIADB_SCHEMA),
         _ => None,
     }
 }
@@ -154,6 +221,7 @@ pub(super) fn schema(dialect: Dialect) -> Option<&'static str> {
 /// Our statements on the Drizzle tables of `dialect`.
 pub(super) fn statements(d: Dialect) -> Statements {
     let pg = d == Dialect::Postgres;
+    let mysql = matches!(d, Dialect::MariaDb { .. } | Dialect::MySql { .. });
     // A bound instant, and a stored one read back, as the dialect's native stamp: on
     // PostgreSQL Drizzle's `timestamp` holds UTC wall-clock time.
     let at = if pg {
@@ -164,6 +232,9 @@ pub(super) fn statements(d: Dialect) -> Statements {
     let read = |column: &str| -> String {
         if pg {
             format!("({column} AT TIME ZONE 'UTC')")
+        } else if mysql {
+            // sqlx decodes `DATETIME` into the naive stamp; the connection's zone is UTC.
+            format!("CAST({column} AS DATETIME(3))")
         } else {
             column.to_owned()
         }
@@ -172,12 +243,17 @@ pub(super) fn statements(d: Dialect) -> Statements {
     let int = |column: &str| -> String {
         if pg {
             format!("CAST({column} AS BIGINT)")
+        } else if mysql {
+            format!("CAST({column} AS SIGNED)")
         } else {
             column.to_owned()
         }
     };
     let email_key = if pg {
         r#"lower(btrim("email", E' \t\n\r\f\x0b'))"#
+    } else if mysql {
+        // No expression index on MariaDB: the column's (case-insensitive) collation.
+        r#""email""#
     } else {
         r#"lower(trim("email", ' ' || char(9, 10, 13, 12, 11)))"#
     };
@@ -208,7 +284,15 @@ pub(super) fn statements(d: Dialect) -> Statements {
            "credentialBackedUp" AS credential_backed_up, "transports" AS transports"#,
         int(r#""counter""#)
     );
-    let s = |template: &str| super::sql(d.render("", template));
+    // The templates quote identifiers with `"`; MySQL's quote is the backtick.
+    let s = |template: &str| {
+        let template = if mysql {
+            template.replace('"', "`")
+        } else {
+            template.to_owned()
+        };
+        super::sql(d.render("", &template))
+    };
     let lock = d.lock_rows();
     let take = |table_and_key: &str, columns: &str| -> Take {
         if d.delete_returning() {
