@@ -33,6 +33,15 @@
 //! # }
 //! ```
 //!
+//! ## Sharing a database with Auth.js
+//!
+//! [`SqlxAdapterBuilder::layout`] picks whose tables the adapter uses: this crate's own
+//! ([`Layout::Native`], the default, described below) or those of a running Auth.js app
+//! ([`Layout::AuthJsPg`]: @auth/pg-adapter on PostgreSQL; [`Layout::AuthJsDrizzle`]: the
+//! @auth/drizzle-adapter default schema on PostgreSQL, SQLite or MariaDB), so a Rust service
+//! reads and writes the same users, accounts and sessions as the Node app. The crate README
+//! lists, per layout, what `migrate` adds and which guarantees hold.
+//!
 //! ## What it stores and how
 //!
 //! Five tables, `<prefix>users`, `accounts`, `sessions`, `verification_tokens` and
