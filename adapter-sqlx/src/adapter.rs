@@ -62,6 +62,7 @@ macro_rules! take {
         .await
     };
 }
+pub(crate) use take;
 
 /// Runs a [`Change`](crate::dialect::Change) statement of `$sql`: binds the `set` values then
 /// the `key` values and returns the changed row (`UPDATE … RETURNING`, or the update then a
@@ -102,6 +103,7 @@ macro_rules! change {
         .await
     };
 }
+pub(crate) use change;
 
 /// The auth adapter on PostgreSQL, MySQL/MariaDB or SQLite, one type for all three: the
 /// database is picked from the URL when it connects. Cheap to clone (clones share the pool).
@@ -130,21 +132,6 @@ pub struct SqlxAdapter {
 }
 
 impl SqlxAdapter {
-    /// Connects with the default options (see [`SqlxAdapterBuilder`]): `postgres://…`,
-    /// `mysql://…` / `mariadb://…` or `sqlite:…` (e.g. `sqlite://auth.db?mode=rwc`,
-    /// `sqlite::memory:`).
-    ///
-    /// Errors: ADAPTER_CONNECTION_ERROR when the database does not answer within the acquire
-    /// timeout or the URL is not usable.
-    pub async fn connect(url: &str) -> Result<Self, AdapterError> {
-        Self::builder(url).connect().await
-    }
-
-    /// Options: pool size, acquire timeout, table prefix.
-    pub fn builder(url: impl Into<String>) -> SqlxAdapterBuilder {
-        SqlxAdapterBuilder::new(url)
-    }
-
     #[tracing::instrument(name = "connect", skip_all, fields(prefix = %options.table_prefix))]
     pub(crate) async fn connect_with(options: SqlxAdapterBuilder) -> Result<Self, AdapterError> {
         crate::options::validate_table_prefix(&options.table_prefix)?;

@@ -94,7 +94,7 @@ impl Dialect {
     /// The statement that opens a write transaction. SQLite takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so two transactions never both read and then deadlock on the
     /// upgrade; the busy timeout queues them instead.
-    fn begin_write(self) -> &'static str {
+    pub(crate) fn begin_write(self) -> &'static str {
         match self {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             _ => "BEGIN",
@@ -102,7 +102,7 @@ impl Dialect {
     }
 
     /// What locks the rows a `SELECT` reads until the transaction ends.
-    fn lock_rows(self) -> &'static str {
+    pub(crate) fn lock_rows(self) -> &'static str {
         match self {
             // The whole database is locked by BEGIN IMMEDIATE already.
             Dialect::Sqlite => "",
@@ -135,7 +135,7 @@ impl Dialect {
 
     /// Applies the prefix and, on PostgreSQL, numbers the `?` placeholders (`$1`, `$2`, …).
     /// The templates hold no other `?`.
-    fn render(self, prefix: &str, template: &str) -> String {
+    pub(crate) fn render(self, prefix: &str, template: &str) -> String {
         let sql = template.replace("{p}", prefix);
         if self != Dialect::Postgres {
             return sql;

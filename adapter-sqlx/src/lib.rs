@@ -33,6 +33,15 @@
 //! # }
 //! ```
 //!
+//! ## Sharing a database with Auth.js
+//!
+//! [`SqlxAdapterBuilder::layout`] picks whose tables the adapter uses: this crate's own
+//! ([`Layout::Native`], the default, described below) or those of a running Auth.js app
+//! ([`Layout::AuthJsPg`]: @auth/pg-adapter on PostgreSQL; [`Layout::AuthJsDrizzle`]: the
+//! @auth/drizzle-adapter default schema on PostgreSQL, SQLite or MariaDB), so a Rust service
+//! reads and writes the same users, accounts and sessions as the Node app. The crate README
+//! lists, per layout, what `migrate` adds and which guarantees hold.
+//!
 //! ## What it stores and how
 //!
 //! Five tables, `<prefix>users`, `accounts`, `sessions`, `verification_tokens` and
@@ -69,16 +78,20 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;
+mod authjs;
 mod dialect;
 mod error;
+mod facade;
+mod layout;
 mod lease;
 mod migrate;
 mod options;
 mod pool;
 mod rows;
 
-pub use adapter::SqlxAdapter;
 pub use dialect::Dialect;
+pub use facade::SqlxAdapter;
+pub use layout::Layout;
 pub use options::{
     validate_table_prefix, SqlxAdapterBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TABLE_PREFIX, MAX_TABLE_PREFIX_LEN,

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use auth_core::{AdapterError, Operation};
 
-use crate::adapter::SqlxAdapter;
+use crate::facade::SqlxAdapter;
+use crate::layout::Layout;
 
 /// The table prefix used when none is set: tables are `auth_users`, `auth_accounts`, …
 pub const DEFAULT_TABLE_PREFIX: &str = "auth_";
@@ -44,6 +45,7 @@ pub struct SqlxAdapterBuilder {
     pub(crate) min_connections: u32,
     pub(crate) acquire_timeout: Duration,
     pub(crate) table_prefix: String,
+    pub(crate) layout: Layout,
 }
 
 impl SqlxAdapterBuilder {
@@ -55,6 +57,7 @@ impl SqlxAdapterBuilder {
             min_connections: 0,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             table_prefix: DEFAULT_TABLE_PREFIX.to_owned(),
+            layout: Layout::Native,
         }
     }
 
@@ -103,6 +106,27 @@ impl SqlxAdapterBuilder {
         self
     }
 
+    /// Whose tables to read and write (default [`Layout::Native`]): an Auth.js layout
+    /// shares the database of a running Auth.js app. The table prefix does not apply to
+    /// the Auth.js layouts (their table names are fixed); to keep one apart, give it its
+    /// own PostgreSQL schema (`?options=-c%20search_path%3Dmyschema` in the URL), MySQL
+    /// database or SQLite file.
+    ///
+    /// ```no_run
+    /// use adapter_sqlx::{Layout, SqlxAdapter};
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = SqlxAdapter::builder("postgres://app@db/app")
+    ///     .layout(Layout::AuthJsPg)
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
+    }
+
     /// Opens the pool, checks that the database answers (within the acquire timeout) and
     /// detects the server (PostgreSQL, MariaDB and its version, MySQL, SQLite).
     ///
@@ -121,6 +145,7 @@ impl std::fmt::Debug for SqlxAdapterBuilder {
             .field("min_connections", &self.min_connections)
             .field("acquire_timeout", &self.acquire_timeout)
             .field("table_prefix", &self.table_prefix)
+            .field("layout", &self.layout)
             .finish()
     }
 }

@@ -9,6 +9,8 @@
 use crate::harness::BackendSpec;
 
 pub mod assigned_ids;
+#[cfg(feature = "sqlx")]
+pub mod authjs_sqlx;
 #[cfg(feature = "diesel")]
 pub mod diesel;
 pub mod memory;
@@ -28,6 +30,8 @@ pub fn all() -> Vec<BackendSpec> {
     let mut specs = vec![memory::spec()];
     #[cfg(feature = "sqlx")]
     specs.extend(sqlx::specs());
+    #[cfg(feature = "sqlx")]
+    specs.extend(authjs_sqlx::specs());
     #[cfg(feature = "diesel")]
     specs.extend(diesel::specs());
     #[cfg(feature = "redis")]
