@@ -20,9 +20,16 @@ use crate::{ensure, ensure_eq};
 
 // ---------------------------------------------------------------- sample data
 
-/// A millisecond-exact instant `ms` milliseconds from now.
+/// A millisecond-exact instant `ms` milliseconds from now, never on a whole second: a
+/// store that keeps only whole seconds must fail every comparison of it, not pass one run
+/// in a thousand.
 fn from_now(ms: i64) -> DateTime<Utc> {
-    truncate_to_millis(Utc::now() + Span::milliseconds(ms))
+    let at = truncate_to_millis(Utc::now() + Span::milliseconds(ms));
+    if at.timestamp_subsec_millis() == 0 {
+        at + Span::milliseconds(1)
+    } else {
+        at
+    }
 }
 
 const DAY: i64 = 24 * 3600 * 1000;
@@ -2304,5 +2311,8 @@ mod tests {
         let t = ymd_ms(2024, 2, 29, 12, 34, 56, 789).map(|t| t.timestamp_millis());
         assert_eq!(t, Ok(1_709_210_096_789));
         assert_eq!(from_now(5).timestamp_subsec_nanos() % 1_000_000, 0);
+        for ms in 0..2_000 {
+            assert_ne!(from_now(ms).timestamp_subsec_millis(), 0);
+        }
     }
 }

@@ -492,7 +492,7 @@ pub fn mariadb_drizzle_spec() -> BackendSpec {
 /// Why most MariaDB gaps fail: they compare a session's or token's expiry to the millisecond.
 const SECONDS: &str = "Drizzle's MySQL schema stores session and verification token expiry \
      as TIMESTAMP without fractional seconds: the milliseconds are dropped (the scenario \
-     compares them; it would pass only for an instant on a whole second, 1 in 1000)";
+     compares them, and its instants are never on a whole second)";
 
 /// The scenarios the Drizzle layout fails by design on MariaDB.
 pub const MARIADB_DRIZZLE_GAPS: &[Gap] = &[

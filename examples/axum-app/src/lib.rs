@@ -63,6 +63,10 @@ pub struct ReadmeDoctests;
 
 /// The session cookie: the adapter's session token.
 pub const SESSION_COOKIE: &str = "auth_session";
+/// The session cookie of an Auth.js app (over HTTPS Auth.js names it
+/// `__Secure-authjs.session-token`: set [`Settings::session_cookie`] to that): the cookie this
+/// app reads and writes when it shares the database of an Auth.js app ([`Settings::authjs`]).
+pub const AUTHJS_SESSION_COOKIE: &str = "authjs.session-token";
 /// The CSRF cookie: a random value every `POST` form must repeat in its `csrf` field.
 pub const CSRF_COOKIE: &str = "auth_csrf";
 /// How many mails the dev outbox keeps.
@@ -82,6 +86,23 @@ pub enum Orm {
     Seaorm,
 }
 
+/// Which Auth.js adapter's layout the database has (`--authjs`), when the app shares it with
+/// a running Auth.js app: then both sign in the same users, and a browser signed in to one is
+/// signed in to the other (the session cookie is the same token in the same table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthJs {
+    /// `@auth/pg-adapter` on PostgreSQL (adapter-sqlx, `Layout::AuthJsPg`).
+    Pg,
+    /// `@auth/drizzle-adapter`'s default schema on PostgreSQL, SQLite or MariaDB
+    /// (adapter-sqlx, `Layout::AuthJsDrizzle`).
+    Drizzle,
+    /// `@auth/mongodb-adapter` (adapter-mongo, `Layout::AuthJs`).
+    Mongodb,
+    /// `@auth/unstorage-adapter` on Redis (adapter-redis, `Layout::AuthJsUnstorage`; the
+    /// Redis prefix is its `baseKeyPrefix`).
+    Unstorage,
+}
+
 /// What the app needs to start: where the data lives and the session policy.
 ///
 /// ```
@@ -98,6 +119,11 @@ pub struct Settings {
     pub orm: Orm,
     /// The key prefix on Redis (`None`: the adapter's default).
     pub redis_prefix: Option<String>,
+    /// The Auth.js layout to share (`None`: this workspace's own schema).
+    pub authjs: Option<AuthJs>,
+    /// The session cookie's name: [`SESSION_COOKIE`], or [`AUTHJS_SESSION_COOKIE`] when
+    /// [`Settings::authjs`] is set (use [`Settings::with_authjs`] to get both right).
+    pub session_cookie: String,
     /// How long a session lives without activity (Auth.js `maxAge`, 30 days).
     pub session_ttl: Duration,
     /// At most how often a request pushes the session's expiry forward (Auth.js `updateAge`, 24 h).
@@ -115,11 +141,29 @@ impl Settings {
             database_url: database_url.into(),
             orm: Orm::Sqlx,
             redis_prefix: None,
+            authjs: None,
+            session_cookie: SESSION_COOKIE.to_owned(),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             session_refresh: Duration::from_secs(24 * 3600),
             link_ttl: Duration::from_secs(10 * 60),
             sweep_every: Duration::from_secs(5 * 60),
         }
+    }
+}
+
+impl Settings {
+    /// Shares the database of an Auth.js app on `layout`, reading and writing its session
+    /// cookie ([`AUTHJS_SESSION_COOKIE`]).
+    ///
+    /// ```
+    /// use axum_app::{AuthJs, Settings, AUTHJS_SESSION_COOKIE};
+    /// let settings = Settings::new("postgres://127.0.0.1/app").with_authjs(AuthJs::Pg);
+    /// assert_eq!(settings.session_cookie, AUTHJS_SESSION_COOKIE);
+    /// ```
+    pub fn with_authjs(mut self, layout: AuthJs) -> Self {
+        self.authjs = Some(layout);
+        self.session_cookie = AUTHJS_SESSION_COOKIE.to_owned();
+        self
     }
 }
 
@@ -129,6 +173,20 @@ pub enum StartError {
     /// The URL's scheme names no backend.
     #[error("unsupported database URL scheme {0:?} (expected sqlite, postgres, mysql, redis or mongodb)")]
     UnsupportedUrl(String),
+    /// The Auth.js layout does not exist for this database and library.
+    #[error(
+        "the Auth.js layout {layout:?} is not available on {scheme} with --orm {orm:?} ({hint})"
+    )]
+    UnsupportedLayout {
+        /// The layout asked for.
+        layout: AuthJs,
+        /// The URL's scheme.
+        scheme: String,
+        /// The SQL library asked for.
+        orm: Orm,
+        /// What would work.
+        hint: &'static str,
+    },
     /// The adapter could not connect or migrate.
     #[error(transparent)]
     Adapter(#[from] AdapterError),
@@ -140,7 +198,8 @@ pub enum StartError {
 /// ```no_run
 /// # async fn run() -> Result<(), axum_app::StartError> {
 /// let (adapter, expires_by_itself) =
-///     axum_app::connect("redis://127.0.0.1:6379", axum_app::Orm::Sqlx, Some("myapp:")).await?;
+///     axum_app::connect("redis://127.0.0.1:6379", axum_app::Orm::Sqlx, Some("myapp:"), None)
+///         .await?;
 /// assert!(expires_by_itself);
 /// # Ok(())
 /// # }
@@ -149,11 +208,45 @@ pub async fn connect(
     url: &str,
     orm: Orm,
     redis_prefix: Option<&str>,
+    authjs: Option<AuthJs>,
 ) -> Result<(Arc<dyn Adapter>, bool), StartError> {
     let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    let unsupported = |layout: AuthJs, hint: &'static str| StartError::UnsupportedLayout {
+        layout,
+        scheme: scheme.to_owned(),
+        orm,
+        hint,
+    };
+    match (scheme, orm, authjs) {
+        (_, _, None)
+        | ("postgres" | "postgresql", Orm::Sqlx, Some(AuthJs::Pg))
+        | (
+            "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb",
+            Orm::Sqlx,
+            Some(AuthJs::Drizzle),
+        )
+        | ("redis" | "rediss", _, Some(AuthJs::Unstorage))
+        | ("mongodb" | "mongodb+srv", _, Some(AuthJs::Mongodb)) => {}
+        (_, _, Some(layout @ (AuthJs::Pg | AuthJs::Drizzle))) => {
+            return Err(unsupported(
+                layout,
+                "pg: a postgres URL; drizzle: postgres, sqlite or mysql; both with --orm sqlx",
+            ))
+        }
+        (_, _, Some(layout @ AuthJs::Unstorage)) => return Err(unsupported(layout, "a redis URL")),
+        (_, _, Some(layout @ AuthJs::Mongodb)) => return Err(unsupported(layout, "a mongodb URL")),
+    }
     let adapter: Arc<dyn Adapter> = match (scheme, orm) {
         ("sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb", Orm::Sqlx) => {
-            let adapter = adapter_sqlx::SqlxAdapter::connect(url).await?;
+            let layout = match authjs {
+                Some(AuthJs::Pg) => adapter_sqlx::Layout::AuthJsPg,
+                Some(AuthJs::Drizzle) => adapter_sqlx::Layout::AuthJsDrizzle,
+                _ => adapter_sqlx::Layout::Native,
+            };
+            let adapter = adapter_sqlx::SqlxAdapter::builder(url)
+                .layout(layout)
+                .connect()
+                .await?;
             adapter.migrate().await?;
             Arc::new(adapter)
         }
@@ -169,7 +262,11 @@ pub async fn connect(
         }
         ("redis" | "rediss", _) => {
             let mut builder = adapter_redis::RedisAdapter::builder(url);
-            if let Some(prefix) = redis_prefix {
+            if authjs.is_some() {
+                let layout = adapter_redis::UnstorageLayout::new()
+                    .base_key_prefix(redis_prefix.unwrap_or_default());
+                builder = builder.layout(adapter_redis::Layout::AuthJsUnstorage(layout));
+            } else if let Some(prefix) = redis_prefix {
                 builder = builder.key_prefix(prefix);
             }
             let adapter = builder.connect().await?;
@@ -177,7 +274,13 @@ pub async fn connect(
             return Ok((Arc::new(adapter), true));
         }
         ("mongodb" | "mongodb+srv", _) => {
-            let adapter = adapter_mongo::MongoAdapter::connect(url).await?;
+            let mut builder = adapter_mongo::MongoAdapter::builder(url);
+            if authjs.is_some() {
+                builder = builder.layout(adapter_mongo::Layout::AuthJs(
+                    adapter_mongo::AuthJsCollections::default(),
+                ));
+            }
+            let adapter = builder.connect().await?;
             adapter.migrate().await?;
             return Ok((Arc::new(adapter), true));
         }
@@ -210,6 +313,7 @@ impl App {
             &settings.database_url,
             settings.orm,
             settings.redis_prefix.as_deref(),
+            settings.authjs,
         )
         .await?;
         let sweeper = (!expires_by_itself)
@@ -333,13 +437,13 @@ fn set_cookie(name: &str, value: &str, max_age: Duration, same_site: &str) -> He
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn session_cookie(session: &Session) -> HeaderValue {
+fn session_cookie(name: &str, session: &Session) -> HeaderValue {
     let left = (session.expires - Utc::now()).to_std().unwrap_or_default();
-    set_cookie(SESSION_COOKIE, &session.session_token, left, "Lax")
+    set_cookie(name, &session.session_token, left, "Lax")
 }
 
-fn clear_session_cookie() -> HeaderValue {
-    set_cookie(SESSION_COOKIE, "", Duration::ZERO, "Lax")
+fn clear_session_cookie(name: &str) -> HeaderValue {
+    set_cookie(name, "", Duration::ZERO, "Lax")
 }
 
 /// Whether a session is due to slide forward: Auth.js updates it once `refresh` has passed
@@ -387,6 +491,8 @@ pub struct SignedIn {
     pub user: User,
     /// Whether this request pushed the expiry forward (the response sets the cookie again).
     pub refreshed: bool,
+    /// The name of the session cookie it came in ([`Settings::session_cookie`]).
+    pub cookie_name: Arc<str>,
 }
 
 impl FromRequestParts<AppState> for MaybeSignedIn {
@@ -396,7 +502,8 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
         if let Some(resolved) = parts.extensions.get::<MaybeSignedIn>() {
             return Ok(resolved.clone());
         }
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
+        let cookie_name = state.settings.session_cookie.as_str();
+        let Some(token) = cookie(&parts.headers, cookie_name).filter(|t| !t.is_empty()) else {
             return Ok(Self(None));
         };
         let Some((mut session, user)) = state.adapter.get_session_and_user(token).await? else {
@@ -427,6 +534,7 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
             session,
             user,
             refreshed,
+            cookie_name: Arc::from(cookie_name),
         }));
         parts.extensions.insert(resolved.clone());
         Ok(resolved)
@@ -611,7 +719,10 @@ fn with_cookie(mut response: Response, value: HeaderValue) -> Response {
 /// Renews the cookie when the extractor pushed the session's expiry forward.
 fn renewing(signed_in: &SignedIn, response: Response) -> Response {
     if signed_in.refreshed {
-        with_cookie(response, session_cookie(&signed_in.session))
+        with_cookie(
+            response,
+            session_cookie(&signed_in.cookie_name, &signed_in.session),
+        )
     } else {
         response
     }
@@ -759,7 +870,7 @@ async fn callback(
     tracing::info!(user = %user.id, "signed in");
     Ok(with_cookie(
         Redirect::to("/").into_response(),
-        session_cookie(&session),
+        session_cookie(&state.settings.session_cookie, &session),
     ))
 }
 
@@ -807,17 +918,18 @@ async fn sign_out_everywhere(
     tracing::info!(user = %signed_in.user.id, removed, "signed out everywhere");
     Ok(with_cookie(
         Redirect::to("/").into_response(),
-        clear_session_cookie(),
+        clear_session_cookie(&signed_in.cookie_name),
     ))
 }
 
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE).filter(|t| !t.is_empty()) {
+    let name = state.settings.session_cookie.as_str();
+    if let Some(token) = cookie(&headers, name).filter(|t| !t.is_empty()) {
         state.adapter.delete_session(token).await?;
     }
     Ok(with_cookie(
         Redirect::to("/").into_response(),
-        clear_session_cookie(),
+        clear_session_cookie(name),
     ))
 }
 
@@ -831,7 +943,7 @@ async fn delete_account(State(state): State<AppState>, signed_in: SignedIn) -> R
     .into_response();
     response
         .headers_mut()
-        .append(SET_COOKIE, clear_session_cookie());
+        .append(SET_COOKIE, clear_session_cookie(&signed_in.cookie_name));
     Ok(response)
 }
 

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum_app::{App, Orm, Settings};
+use axum_app::{App, AuthJs, Orm, Settings};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -21,9 +21,17 @@ struct Cli {
     /// The library for SQL databases.
     #[arg(long, value_enum, default_value_t = Orm::Sqlx)]
     orm: Orm,
-    /// The key prefix on Redis.
+    /// The key prefix on Redis (with `--authjs unstorage`: the Auth.js `baseKeyPrefix`).
     #[arg(long)]
     redis_prefix: Option<String>,
+    /// Share the database of an Auth.js app: its adapter's tables, collections or keys, and
+    /// its session cookie (`authjs.session-token`).
+    #[arg(long, value_enum)]
+    authjs: Option<AuthJs>,
+    /// The session cookie's name (default: `auth_session`, or `authjs.session-token` with
+    /// `--authjs`; an Auth.js app over HTTPS uses `__Secure-authjs.session-token`).
+    #[arg(long)]
+    session_cookie: Option<String>,
     /// Where to listen (loopback: the session cookie is `Secure`, which browsers accept
     /// over plain HTTP only on localhost).
     #[arg(long, default_value = "127.0.0.1:3000")]
@@ -44,6 +52,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut settings = Settings::new(cli.database_url);
     settings.orm = cli.orm;
     settings.redis_prefix = cli.redis_prefix;
+    if let Some(layout) = cli.authjs {
+        settings = settings.with_authjs(layout);
+    }
+    if let Some(name) = cli.session_cookie {
+        settings.session_cookie = name;
+    }
     settings.session_refresh = Duration::from_secs(cli.session_refresh_secs);
     let app = App::connect(settings).await?;
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
