@@ -48,7 +48,12 @@ pub type AdapterResult<T> = Result<T, AdapterError>;
 /// ```
 #[async_trait]
 pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
-    /// Stores a new user as given.
+    /// Stores a new user as given and returns it as stored.
+    ///
+    /// On a layout whose database assigns the ids (the Auth.js layouts on `SERIAL` or
+    /// `ObjectId` ids) the given id is validated, then ignored: the user returned carries the
+    /// id the database assigned, and that is the id every other call takes. Everywhere else the
+    /// returned user equals the given one (timestamps cut to the millisecond).
     ///
     /// Errors: CREATE_USER_ERROR; `Conflict` when the id or the email (compared with
     /// [`normalize_email`](crate::normalize_email)) is taken, `InvalidInput` for an empty id.

@@ -24,7 +24,8 @@ use crate::secret::Redacted;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
-    /// Opaque, non-empty id, stored as given.
+    /// Opaque, non-empty id, stored as given (unless the layout has the database assign ids:
+    /// see [`Adapter::create_user`](crate::Adapter::create_user)).
     pub id: String,
     /// The address as the user spelled it; lookups use [`crate::normalize_email`].
     pub email: Option<String>,
