@@ -52,6 +52,41 @@ pub fn compat_dir() -> PathBuf {
         .join("authjs")
 }
 
+/// Prints why the cross-language test `test` is skipped (`SKIPPED <test>: <why>`), or panics
+/// with the same reason when [`REQUIRE_VAR`](crate::harness::REQUIRE_VAR) is set: in CI a
+/// test that cannot run is a failure.
+///
+/// ```
+/// # if std::env::var_os(adapter_conformance::harness::REQUIRE_VAR).is_none() {
+/// adapter_conformance::authjs::skip_or_fail("my_test", "the example has no server");
+/// # }
+/// ```
+pub fn skip_or_fail(test: &str, why: &str) {
+    assert!(
+        std::env::var_os(crate::harness::REQUIRE_VAR).is_none(),
+        "{test}: {why}, and {} is set",
+        crate::harness::REQUIRE_VAR
+    );
+    println!("SKIPPED {test}: {why}");
+}
+
+/// What a cross-language test on a server needs: the server's URL from `var`, and Node with
+/// the Auth.js packages ([`AuthJs::available`]). `None` after [`skip_or_fail`] said why.
+///
+/// ```no_run
+/// use adapter_conformance::authjs::server_or_skip;
+/// let Some(url) = server_or_skip("my_test", "AUTH_TEST_POSTGRES_URL") else { return };
+/// ```
+pub fn server_or_skip(test: &str, var: &str) -> Option<String> {
+    let why = match (crate::harness::env_url(var), AuthJs::available()) {
+        (Some(url), Ok(())) => return Some(url),
+        (None, _) => format!("{var} is not set"),
+        (Some(_), Err(why)) => why,
+    };
+    skip_or_fail(test, &why);
+    None
+}
+
 impl AuthJs {
     /// Whether Node and the packages of `compat/authjs` are here; `Err` says what is
     /// missing and how to get it.

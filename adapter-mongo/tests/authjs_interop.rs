@@ -15,30 +15,14 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
-use adapter_conformance::authjs::AuthJs;
+use adapter_conformance::authjs::{server_or_skip, AuthJs};
 use adapter_conformance::backends::mongo::{fresh_database, ENV_VAR};
-use adapter_conformance::harness::env_url;
 use adapter_mongo::mongodb::bson::{doc, Bson, Document};
 use adapter_mongo::{AuthJsCollections, Layout, MongoAdapter};
 use auth_core::chrono::{Duration, DurationRound, Utc};
 use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
 use futures::FutureExt;
 use serde_json::json;
-
-/// What the test needs, or why it cannot run: `None` after the SKIPPED line.
-fn prerequisites(test: &str) -> Option<String> {
-    let missing = match (env_url(ENV_VAR), AuthJs::available()) {
-        (Some(url), Ok(())) => return Some(url),
-        (None, _) => format!("{ENV_VAR} is not set"),
-        (Some(_), Err(why)) => why,
-    };
-    assert!(
-        std::env::var_os("AUTH_CONFORMANCE_REQUIRE").is_none(),
-        "{test}: {missing}, and AUTH_CONFORMANCE_REQUIRE is set"
-    );
-    eprintln!("SKIPPED {test}: {missing}");
-    None
-}
 
 /// Runs `body` with this crate's adapter (Auth.js layout) and the Node adapter on one
 /// fresh database, and drops the database afterwards, also when `body` panics.
@@ -47,7 +31,7 @@ where
     F: FnOnce(MongoAdapter, AuthJs) -> Fut,
     Fut: Future<Output = AuthJs>,
 {
-    let Some(url) = prerequisites(test) else {
+    let Some(url) = server_or_skip(test, ENV_VAR) else {
         return;
     };
     let database = fresh_database();

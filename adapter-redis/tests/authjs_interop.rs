@@ -10,9 +10,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use adapter_conformance::authjs::AuthJs;
+use adapter_conformance::authjs::{server_or_skip, AuthJs};
 use adapter_conformance::backends::redis::{teardown_prefix, ENV_VAR};
-use adapter_conformance::harness::{self, REQUIRE_VAR};
 use adapter_redis::keys::KeyLayout;
 use adapter_redis::redis::{self, aio::MultiplexedConnection};
 use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
@@ -39,24 +38,9 @@ enum Placement {
     DriverBase,
 }
 
-/// Redis and Node, or `None` after a `SKIPPED` line (a panic under
-/// `AUTH_CONFORMANCE_REQUIRE`).
-fn prerequisites(test: &str) -> Option<String> {
-    let missing = match (harness::env_url(ENV_VAR), AuthJs::available()) {
-        (Some(url), Ok(())) => return Some(url),
-        (None, _) => format!("{ENV_VAR} is not set (e.g. redis://127.0.0.1:6379)"),
-        (_, Err(why)) => why,
-    };
-    if std::env::var_os(REQUIRE_VAR).is_some() {
-        panic!("{test}: {missing}, but {REQUIRE_VAR} is set");
-    }
-    println!("SKIPPED {test}: {missing}");
-    None
-}
-
 impl Fx {
     async fn open(test: &str, placement: Placement) -> Option<Self> {
-        let url = prerequisites(test)?;
+        let url = server_or_skip(test, ENV_VAR)?;
         let tag = uuid::Uuid::now_v7().simple().to_string();
         let scope = format!("authjs-interop:{tag}:");
         let (layout, config) = match placement {

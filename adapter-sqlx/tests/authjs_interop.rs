@@ -7,7 +7,7 @@
 //! Without them each test prints a `SKIPPED` line saying why and passes, unless
 //! `AUTH_CONFORMANCE_REQUIRE` is set (to anything): then it fails.
 
-use adapter_conformance::authjs::AuthJs;
+use adapter_conformance::authjs::{server_or_skip, skip_or_fail, AuthJs};
 use adapter_conformance::backends::authjs_sqlx::{
     fresh_schema_name, fresh_sqlite_file, open_drizzle, open_pg_authjs, search_path_url,
 };
@@ -18,13 +18,6 @@ use auth_core::chrono::{Duration, Utc};
 use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
 use futures::future::BoxFuture;
 use serde_json::json;
-
-/// What a test needs that may be missing here: `Err` says what, for the SKIPPED line.
-fn prerequisites(var: &str) -> Result<String, String> {
-    let url = std::env::var(var).map_err(|_| format!("{var} is not set"))?;
-    AuthJs::available()?;
-    Ok(url)
-}
 
 /// Tables of a layout and the column naming the user in each.
 type Tables = &'static [(&'static str, &'static str)];
@@ -70,27 +63,6 @@ async fn count_rows(raw: &SqlitePool, tables: Tables, user_id: &str) -> i64 {
         total += n;
     }
     total
-}
-
-/// Prints why `test` is skipped, or panics when `AUTH_CONFORMANCE_REQUIRE` is set.
-fn skip_or_fail(test: &str, why: &str) {
-    if std::env::var_os("AUTH_CONFORMANCE_REQUIRE").is_none() {
-        println!("SKIPPED {test}: {why}");
-    } else {
-        panic!("{test}: {why}, and AUTH_CONFORMANCE_REQUIRE is set");
-    }
-}
-
-/// The server URL, or `None` after printing why the test is skipped; panics instead when
-/// `AUTH_CONFORMANCE_REQUIRE` is set.
-fn server_or_skip(test: &str, var: &str) -> Option<String> {
-    match prerequisites(var) {
-        Ok(url) => Some(url),
-        Err(why) => {
-            skip_or_fail(test, &why);
-            None
-        }
-    }
 }
 
 /// One fixture schema on the server, dropped at the end.

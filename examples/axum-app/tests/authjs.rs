@@ -17,20 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The server, or `None` after a SKIPPED line (a panic when the suite is required).
 fn server_url() -> Option<String> {
-    let why = match (
-        adapter_conformance::harness::env_url("AUTH_TEST_POSTGRES_URL"),
-        Node::available(),
-    ) {
-        (Some(url), Ok(())) => return Some(url),
-        (None, _) => "AUTH_TEST_POSTGRES_URL is not set".to_owned(),
-        (_, Err(why)) => why,
-    };
-    assert!(
-        std::env::var_os(adapter_conformance::harness::REQUIRE_VAR).is_none(),
-        "{why}, and AUTH_CONFORMANCE_REQUIRE is set"
-    );
-    eprintln!("SKIPPED axum-app authjs test: {why}");
-    None
+    adapter_conformance::authjs::server_or_skip("axum-app authjs test", "AUTH_TEST_POSTGRES_URL")
 }
 
 /// One HTTP/1.1 exchange with the app; the whole response as text.
