@@ -850,21 +850,33 @@ impl AuthJsStore {
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
         let op = Operation::GetSessionAndUser;
-        // Two reads, as Auth.js does; the user is read after the session, so a session
-        // whose user is gone by then is not returned. Expiry is checked here, exactly.
-        let found = self
-            .sessions
-            .find_one(doc! { "sessionToken": session_token })
-            .await
-            .for_op(op)?;
-        let Some(doc) = found else {
+        // One round trip (Auth.js takes two): the session joined with its user, so a
+        // session whose user is gone is not returned. Expiry is checked here, exactly, on
+        // the one session the key matches (the stand-in server ignores comparisons in an
+        // aggregation's `$match`).
+        let pipeline = [
+            doc! { "$match": { "sessionToken": session_token } },
+            doc! { "$limit": 1 },
+            doc! { "$lookup": {
+                "from": self.names.users.as_str(),
+                "localField": "userId",
+                "foreignField": "_id",
+                "as": "user",
+            } },
+            doc! { "$unwind": "$user" },
+        ];
+        let mut cursor = self.sessions.aggregate(pipeline).await.for_op(op)?;
+        let Some(found) = cursor.try_next().await.for_op(op)? else {
             return Ok(None);
         };
-        let session = session_of(op, &doc)?;
+        let session = session_of(op, &found)?;
         if session.expires <= now {
             return Ok(None);
         }
-        Ok(self.owner(op, &doc).await?.map(|user| (session, user)))
+        let user = found.get_document("user").map_err(|e| {
+            AdapterError::backend(op, format!("a joined session has no user document: {e}"))
+        })?;
+        Ok(Some((session, user_of(op, user)?)))
     }
 
     pub(crate) async fn change_session(
