@@ -1,9 +1,12 @@
 //! [`SqlxAdapter`] and its [`Store`] implementation (auth-core's policy layer makes it an
-//! [`Adapter`](auth_core::Adapter)), written once for every database: each method binds
-//! values to the statement text rendered at connect time and decodes the rows;
-//! [`with_pool!`] compiles the body for each enabled database.
+//! [`Adapter`](auth_core::Adapter)), written once for every database and every [`Layout`]:
+//! each method binds values to the layout's statement text rendered at connect time
+//! ([`Statements`]) and decodes the rows; [`with_pool!`] compiles the body for each enabled
+//! database. What differs between layouts beyond their text is small and read from the
+//! statements ([`Ids`], [`Statements::binds_email_key`]) or the adapter ([`Schema`]).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::{
@@ -12,13 +15,16 @@ use auth_core::{
 };
 use chrono::{DateTime, Utc};
 
+use sqlx::AssertSqlSafe;
+
 use crate::dialect::{Dialect, Statements};
 use crate::error::ResultExt;
+use crate::layout::{Ids, Layout};
 use crate::lease::with_conn;
-use crate::options::SqlxAdapterBuilder;
+use crate::options::{self, SqlxAdapterBuilder};
 use crate::pool::{self, stamp, with_pool, Pools, Timestamps};
 use crate::rows::{AccountRow, AuthenticatorRow, SessionRow, SessionUserRow, TokenRow, UserRow};
-use crate::{error, migrate};
+use crate::{authjs, error, migrate};
 
 type UserOf<D> = UserRow<<D as Timestamps>::Stamp>;
 type SessionOf<D> = SessionRow<<D as Timestamps>::Stamp>;
@@ -62,21 +68,28 @@ macro_rules! take {
         .await
     };
 }
-pub(crate) use take;
 
 /// Runs a [`Change`](crate::dialect::Change) statement of `$sql`: binds the `set` values then
 /// the `key` values and returns the changed row (`UPDATE … RETURNING`, or the update then a
-/// read of the row in one write transaction).
+/// read of the row in one write transaction). The set values are a list, or
+/// `set(query) => expr` where `expr` binds them to `query` (binds that depend on the layout).
 macro_rules! change {
     (
         $conn:expr, $sql:expr, $stmt:ident, $row:ty,
         set [$($set:expr),+ $(,)?], key [$($key:expr),+ $(,)?]
     ) => {
+        change!($conn, $sql, $stmt, $row,
+            set(query) => query$(.bind($set))+, key [$($key),+])
+    };
+    (
+        $conn:expr, $sql:expr, $stmt:ident, $row:ty,
+        set($query:ident) => $set:expr, key [$($key:expr),+ $(,)?]
+    ) => {
         async {
             match &$sql.$stmt {
                 $crate::dialect::Change::Returning(text) => {
-                    ::sqlx::query_as::<_, $row>(text.clone())
-                        $(.bind($set))+
+                    let $query = ::sqlx::query_as::<_, $row>(text.clone());
+                    $set
                         $(.bind($key))+
                         .fetch_optional(&mut *$conn)
                         .await
@@ -85,8 +98,8 @@ macro_rules! change {
                     let mut tx =
                         ::sqlx::Connection::begin_with(&mut *$conn, $sql.begin_write.clone()).await?;
                     let changed = async {
-                        ::sqlx::query(update.clone())
-                            $(.bind($set))+
+                        let $query = ::sqlx::query(update.clone());
+                        $set
                             $(.bind($key))+
                             .execute(&mut *tx)
                             .await?;
@@ -103,10 +116,11 @@ macro_rules! change {
         .await
     };
 }
-pub(crate) use change;
 
 /// The auth adapter on PostgreSQL, MySQL/MariaDB or SQLite, one type for all three: the
-/// database is picked from the URL when it connects. Cheap to clone (clones share the pool).
+/// database is picked from the URL when it connects, the tables from the
+/// [`Layout`] (this crate's own by default, or an Auth.js app's). Cheap to clone (clones
+/// share the pool).
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -125,44 +139,105 @@ pub(crate) use change;
 pub struct SqlxAdapter {
     pools: Pools,
     /// How long one call may take, getting its connection included.
-    call_timeout: std::time::Duration,
+    call_timeout: Duration,
     sql: Arc<Statements>,
     dialect: Dialect,
+    layout: Layout,
+    /// The name of the backend in errors and spans: the dialect's natively, else the layout's.
+    backend: &'static str,
+    /// The table prefix; empty for the Auth.js layouts, whose table names are fixed.
     prefix: Arc<str>,
+    schema: Schema,
+}
+
+/// How [`SqlxAdapter::migrate`] creates a layout's tables.
+#[derive(Debug, Clone, Copy)]
+enum Schema {
+    /// sqlx's migrator with the migrations embedded per dialect, recorded in
+    /// `<prefix>sqlx_migrations` (native).
+    Migrations,
+    /// One multi-statement text, idempotent by itself (`IF NOT EXISTS`), with no bookkeeping
+    /// table (the Auth.js layouts: their tables as Auth.js ships them, and our additions).
+    Script(&'static str),
 }
 
 impl SqlxAdapter {
-    #[tracing::instrument(name = "connect", skip_all, fields(prefix = %options.table_prefix))]
+    /// Connects with the default options (see [`SqlxAdapterBuilder`]): `postgres://…`,
+    /// `mysql://…` / `mariadb://…` or `sqlite:…` (e.g. `sqlite://auth.db?mode=rwc`,
+    /// `sqlite::memory:`).
+    ///
+    /// Errors: ADAPTER_CONNECTION_ERROR when the database does not answer within the acquire
+    /// timeout or the URL is not usable.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_sqlx::SqlxAdapter::connect("sqlite::memory:").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect(url: &str) -> Result<Self, AdapterError> {
+        Self::builder(url).connect().await
+    }
+
+    /// Options: pool size, acquire timeout, table prefix, layout.
+    ///
+    /// ```
+    /// let options = adapter_sqlx::SqlxAdapter::builder("sqlite::memory:").max_connections(4);
+    /// ```
+    pub fn builder(url: impl Into<String>) -> SqlxAdapterBuilder {
+        SqlxAdapterBuilder::new(url)
+    }
+
+    /// Connects for `options.layout`, refusing a database the layout does not exist on.
+    #[tracing::instrument(
+        name = "connect",
+        skip_all,
+        fields(layout = options.layout.name(), prefix = %options.table_prefix)
+    )]
     pub(crate) async fn connect_with(options: SqlxAdapterBuilder) -> Result<Self, AdapterError> {
-        crate::options::validate_table_prefix(&options.table_prefix)?;
+        let layout = options.layout;
+        if layout == Layout::Native {
+            // The Auth.js layouts ignore the prefix.
+            options::validate_table_prefix(&options.table_prefix)?;
+        }
         let (pools, dialect) = pool::open(&options).await?;
         tracing::debug!(dialect = dialect.name(), "connected");
-        Ok(Self::from_parts(
+        let (sql, schema, prefix) = if layout == Layout::Native {
+            let sql = Statements::new(dialect, &options.table_prefix);
+            (sql, Schema::Migrations, options.table_prefix.as_str())
+        } else {
+            let Some((sql, script)) = authjs::layout(layout, dialect) else {
+                with_pool!(&pools, |source: Db| source.close().await);
+                return Err(AdapterError::invalid_input(
+                    Operation::Connect,
+                    format!(
+                        "the {} layout does not exist on {}",
+                        layout.name(),
+                        dialect.name()
+                    ),
+                ));
+            };
+            (sql, Schema::Script(script), "")
+        };
+        Ok(Self {
             pools,
+            call_timeout: options.acquire_timeout,
+            sql: Arc::new(sql),
             dialect,
-            &options.table_prefix,
-            options.acquire_timeout,
-        ))
-    }
-
-    fn from_parts(
-        pools: Pools,
-        dialect: Dialect,
-        prefix: &str,
-        call_timeout: std::time::Duration,
-    ) -> Self {
-        Self {
-            pools,
-            call_timeout,
-            sql: Arc::new(Statements::new(dialect, prefix)),
-            dialect,
+            layout,
+            backend: if layout == Layout::Native {
+                dialect.name()
+            } else {
+                layout.name()
+            },
             prefix: prefix.into(),
-        }
+            schema,
+        })
     }
 
-    /// An adapter on a pool the application already has, with the default table prefix
-    /// (`auth_`): a `PgPool`, `MySqlPool` or `SqlitePool`. Asks MySQL/MariaDB for its version
-    /// (to pick the dialect); nothing else is sent.
+    /// An adapter on a pool the application already has, with the native layout and the
+    /// default table prefix (`auth_`): a `PgPool`, `MySqlPool` or `SqlitePool`. Asks
+    /// MySQL/MariaDB for its version (to pick the dialect); nothing else is sent.
     ///
     /// The pool keeps its own options: sqlx pools ping a connection before handing it out
     /// (`test_before_acquire`, on by default), which costs one round trip per call; turn it
@@ -181,48 +256,111 @@ impl SqlxAdapter {
     /// ```
     pub async fn from_pool(pool: impl Into<crate::pool::SqlxPool>) -> Result<Self, AdapterError> {
         let (pools, dialect) = pool::adopt(pool.into().0).await?;
-        Ok(Self::from_parts(
+        let prefix = options::DEFAULT_TABLE_PREFIX;
+        Ok(Self {
             pools,
+            call_timeout: options::DEFAULT_ACQUIRE_TIMEOUT,
+            sql: Arc::new(Statements::new(dialect, prefix)),
             dialect,
-            crate::options::DEFAULT_TABLE_PREFIX,
-            crate::options::DEFAULT_ACQUIRE_TIMEOUT,
-        ))
+            layout: Layout::Native,
+            backend: dialect.name(),
+            prefix: prefix.into(),
+            schema: Schema::Migrations,
+        })
     }
 
-    /// Creates the tables, keys and indexes, with sqlx's migrator and the migrations
-    /// embedded in this crate (recorded in `<prefix>sqlx_migrations`). Idempotent: applied
-    /// migrations are skipped and data is kept.
+    /// Creates the tables, keys and indexes of the layout. Idempotent: data is kept.
+    /// Native: sqlx's migrator with the migrations embedded in this crate (recorded in
+    /// `<prefix>sqlx_migrations`). Auth.js layouts: the tables as Auth.js ships them, when
+    /// missing, and the indexes and foreign keys listed in the README (no bookkeeping table).
+    /// Not bounded by the call timeout: creating tables may take longer than a query.
     ///
     /// Errors: MIGRATION_ERROR (or ADAPTER_CONNECTION_ERROR).
-    #[tracing::instrument(skip_all, fields(dialect = self.dialect.name()))]
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_sqlx::SqlxAdapter::connect("sqlite::memory:").await?;
+    /// adapter.migrate().await?; // at every start
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[tracing::instrument(skip_all, fields(dialect = self.dialect.name(), layout = self.layout.name()))]
     pub async fn migrate(&self) -> Result<(), AdapterError> {
-        let migrator = migrate::migrator(self.dialect, &self.prefix);
-        // Not bounded by the call timeout: creating tables may take longer than a query.
+        let op = Operation::Migrate;
         with_pool!(&self.pools, |source: Db| {
-            let mut lease = source.lease(Operation::Migrate).await?;
-            // `run_direct` is what `run` calls; `run` on a `&mut` connection trips the
-            // "Acquire is not general enough" error inside an async trait method.
-            let result = migrator
-                .run_direct(None, &mut *lease.conn(), false)
-                .await
-                .map_err(error::map_migrate);
+            let mut lease = source.lease(op).await?;
+            let conn = lease.conn();
+            let result = match self.schema {
+                Schema::Migrations => {
+                    // `run_direct` is what `run` calls; `run` on a `&mut` connection trips the
+                    // "Acquire is not general enough" error inside an async trait method.
+                    migrate::migrator(self.dialect, &self.prefix)
+                        .run_direct(None, &mut *conn, false)
+                        .await
+                        .map_err(error::map_migrate)
+                }
+                // One multi-statement text: PostgreSQL runs it as one implicit transaction.
+                Schema::Script(script) => sqlx::raw_sql(AssertSqlSafe(script))
+                    .execute(&mut *conn)
+                    .await
+                    .map(drop)
+                    .map_err(|e| error::map(op, e)),
+            };
             lease.settle(&result);
             result
         })
     }
 
     /// The database this adapter talks to.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_sqlx::SqlxAdapter::connect("sqlite::memory:").await?;
+    /// assert_eq!(adapter.dialect(), adapter_sqlx::Dialect::Sqlite);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }
 
-    /// The prefix of every table name, e.g. `auth_` for `auth_users`.
+    /// Whose tables this adapter reads and writes.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_sqlx::SqlxAdapter::connect("sqlite::memory:").await?;
+    /// assert_eq!(adapter.layout(), adapter_sqlx::Layout::Native);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The prefix of every table name, e.g. `auth_` for `auth_users`; empty for the Auth.js
+    /// layouts, whose table names are fixed.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_sqlx::SqlxAdapter::connect("sqlite::memory:").await?;
+    /// assert_eq!(adapter.table_prefix(), "auth_");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn table_prefix(&self) -> &str {
         &self.prefix
     }
 
     /// Closes the pool: waits for connections in use to come back and closes them all.
     /// Calls afterwards fail with ADAPTER_CONNECTION_ERROR.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_sqlx::SqlxAdapter::connect("sqlite::memory:").await?;
+    /// adapter.close().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn close(&self) {
         with_pool!(&self.pools, |source: Db| source.close().await)
     }
@@ -246,11 +384,13 @@ pub(crate) async fn finish<DB: sqlx::Database, T>(
     }
 }
 
-/// Shows the database and the pool's size, never the URL (it may hold a password).
+/// Shows the layout, the database and the pool's size, never the URL (it may hold a
+/// password).
 impl std::fmt::Debug for SqlxAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (size, idle) = with_pool!(&self.pools, |source: Db| source.sizes());
         f.debug_struct("SqlxAdapter")
+            .field("layout", &self.layout)
             .field("dialect", &self.dialect)
             .field("table_prefix", &self.prefix)
             .field("connections", &size)
@@ -259,31 +399,54 @@ impl std::fmt::Debug for SqlxAdapter {
     }
 }
 
+/// The error of a write naming a user id no user of the layout can have.
+fn no_such_user(op: Operation) -> AdapterError {
+    AdapterError::not_found(op, "no user has this id")
+}
+
 #[async_trait]
 impl Store for SqlxAdapter {
     fn backend(&self) -> &'static str {
-        self.dialect.name()
+        self.backend
     }
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
+        let ids = self.sql.ids;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query(self.sql.create_user.clone())
-                .bind(user.id.as_str())
-                .bind(user.email.as_deref())
-                .bind(email_key)
+            let insert = sqlx::query(self.sql.create_user.clone());
+            let insert = match ids {
+                Ids::Serial => insert,
+                Ids::Given => insert.bind(user.id.as_str()),
+            };
+            let insert = insert.bind(user.email.as_deref());
+            let insert = if self.sql.binds_email_key {
+                insert.bind(email_key)
+            } else {
+                insert
+            };
+            let insert = insert
                 .bind(user.email_verified.map(stamp::<Db>))
                 .bind(user.name.as_deref())
-                .bind(user.image.as_deref())
-                .execute(&mut *conn)
-                .await
-                .for_op(op)?;
-            Ok(user.id.clone())
+                .bind(user.image.as_deref());
+            match ids {
+                Ids::Serial => {
+                    let row = insert.fetch_one(&mut *conn).await.for_op(op)?;
+                    sqlx::Row::try_get::<String, _>(&row, 0).for_op(op)
+                }
+                Ids::Given => {
+                    insert.execute(&mut *conn).await.for_op(op)?;
+                    Ok(user.id.clone())
+                }
+            }
         })
     }
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUser;
+        let Some(id) = self.sql.ids.key(id) else {
+            return Ok(None);
+        };
         with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user.clone())
                 .bind(id)
@@ -332,20 +495,33 @@ impl Store for SqlxAdapter {
         email_key: Option<Option<&str>>,
     ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
+        let Some(id) = self.sql.ids.key(&update.id) else {
+            return Ok(None);
+        };
         let email = update.email.as_ref().map(Option::as_deref);
         let verified = update.email_verified;
         let name = update.name.as_ref().map(Option::as_deref);
         let image = update.image.as_ref().map(Option::as_deref);
+        // One statement (or one transaction on MySQL/MariaDB): the unique email key refuses a
+        // taken email (`Conflict`) and then nothing changes.
         with_conn!(self, op, |conn: Db| {
             change!(conn, self.sql, update_user, UserOf<Db>,
-                set [
-                    email.is_some(), email.flatten(),
-                    email_key.is_some(), email_key.flatten(),
-                    verified.is_some(), verified.flatten().map(stamp::<Db>),
-                    name.is_some(), name.flatten(),
-                    image.is_some(), image.flatten(),
-                ],
-                key [update.id.as_str()])
+                set(query) => {
+                    let query = query.bind(email.is_some()).bind(email.flatten());
+                    let query = if self.sql.binds_email_key {
+                        query.bind(email_key.is_some()).bind(email_key.flatten())
+                    } else {
+                        query
+                    };
+                    query
+                        .bind(verified.is_some())
+                        .bind(verified.flatten().map(stamp::<Db>))
+                        .bind(name.is_some())
+                        .bind(name.flatten())
+                        .bind(image.is_some())
+                        .bind(image.flatten())
+                },
+                key [id])
             .for_op(op)?
             .map(|row| row.into_model(op))
             .transpose()
@@ -354,6 +530,9 @@ impl Store for SqlxAdapter {
 
     async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::DeleteUser;
+        let Some(id) = self.sql.ids.key(id) else {
+            return Ok(None);
+        };
         // One statement (or one transaction on MySQL 8): the foreign keys cascade to the
         // user's accounts, sessions and authenticators, all or nothing.
         with_conn!(self, op, |conn: Db| {
@@ -366,11 +545,14 @@ impl Store for SqlxAdapter {
 
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
+        let Some(user_id) = self.sql.ids.key(&account.user_id) else {
+            return Err(no_such_user(op));
+        };
         // The foreign key refuses an account of a missing user (NotFound), also when the user
         // is deleted concurrently: no orphan can exist.
         with_conn!(self, op, |conn: Db| {
             sqlx::query(self.sql.link_account.clone())
-                .bind(account.user_id.as_str())
+                .bind(user_id)
                 .bind(account.account_type.as_str())
                 .bind(account.provider.as_str())
                 .bind(account.provider_account_id.as_str())
@@ -449,6 +631,9 @@ impl Store for SqlxAdapter {
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         let op = Operation::ListAccounts;
+        let Some(user_id) = self.sql.ids.key(user_id) else {
+            return Ok(Vec::new());
+        };
         with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, AccountRow>(self.sql.list_accounts.clone())
                 .bind(user_id)
@@ -463,10 +648,13 @@ impl Store for SqlxAdapter {
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
+        let Some(user_id) = self.sql.ids.key(&session.user_id) else {
+            return Err(no_such_user(op));
+        };
         with_conn!(self, op, |conn: Db| {
             sqlx::query(self.sql.create_session.clone())
                 .bind(session.session_token.as_str())
-                .bind(session.user_id.as_str())
+                .bind(user_id)
                 .bind(stamp::<Db>(session.expires))
                 .execute(&mut *conn)
                 .await
@@ -500,7 +688,10 @@ impl Store for SqlxAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
-        let user_id = update.user_id.as_deref();
+        let user_id = match update.user_id.as_deref() {
+            Some(id) => Some(self.sql.ids.key(id).ok_or_else(|| no_such_user(op))?),
+            None => None,
+        };
         with_conn!(self, op, |conn: Db| {
             change!(conn, self.sql, update_session, SessionOf<Db>,
                 set [update.expires.map(stamp::<Db>), user_id],
@@ -533,6 +724,9 @@ impl Store for SqlxAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
         let op = Operation::ListSessions;
+        let Some(user_id) = self.sql.ids.key(user_id) else {
+            return Ok(Vec::new());
+        };
         with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, SessionOf<Db>>(self.sql.list_sessions.clone())
                 .bind(user_id)
@@ -548,6 +742,9 @@ impl Store for SqlxAdapter {
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let op = Operation::DeleteSessions;
+        let Some(user_id) = self.sql.ids.key(user_id) else {
+            return Ok(0);
+        };
         with_conn!(self, op, |conn: Db| {
             Ok(sqlx::query(self.sql.delete_sessions.clone())
                 .bind(user_id)
@@ -579,8 +776,8 @@ impl Store for SqlxAdapter {
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
         let op = Operation::UseVerificationToken;
-        // Atomic take: of concurrent callers exactly one gets the row; an expired token goes
-        // too (the policy layer answers None for it).
+        // Atomic take: of concurrent callers (Rust or Node) exactly one gets the row; an
+        // expired token goes too (the policy layer answers None for it).
         with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
@@ -597,10 +794,13 @@ impl Store for SqlxAdapter {
 
     async fn insert_authenticator(&self, a: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
+        let Some(user_id) = self.sql.ids.key(&a.user_id) else {
+            return Err(no_such_user(op));
+        };
         with_conn!(self, op, |conn: Db| {
             sqlx::query(self.sql.create_authenticator.clone())
                 .bind(a.credential_id.as_str())
-                .bind(a.user_id.as_str())
+                .bind(user_id)
                 .bind(a.provider_account_id.as_str())
                 .bind(a.credential_public_key.as_str())
                 .bind(a.counter)
@@ -633,6 +833,9 @@ impl Store for SqlxAdapter {
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let op = Operation::ListAuthenticators;
+        let Some(user_id) = self.sql.ids.key(user_id) else {
+            return Ok(Vec::new());
+        };
         with_conn!(self, op, |conn: Db| {
             Ok(
                 sqlx::query_as::<_, AuthenticatorRow>(self.sql.list_authenticators.clone())

@@ -2,12 +2,15 @@
 //! the schema, the text of every statement, which statements can return rows
 //! (`RETURNING`), how a write transaction begins, and which values a column can hold.
 //!
-//! The adapter asks the [`Dialect`] for a [`Statements`] set once, when it connects; the
-//! hot path then only binds values to ready, prefix-applied statement text.
+//! The adapter gets its [`Statements`] set once, when it connects (the native one from the
+//! [`Dialect`] here, an Auth.js one from `crate::authjs`); the hot path then only binds
+//! values to ready statement text.
 
 use std::sync::Arc;
 
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+use crate::layout::Ids;
 
 /// The SQL dialect of the database an adapter is connected to, detected at connect time.
 ///
@@ -155,6 +158,12 @@ impl Dialect {
     }
 }
 
+/// A statement text of this crate (its constants, with a validated table prefix): no input
+/// reaches the text, values are bound.
+pub(crate) fn sql(text: impl Into<Arc<str>>) -> SqlStr {
+    AssertSqlSafe(text.into()).into_sql_str()
+}
+
 /// A statement that removes a row and hands it back.
 #[derive(Debug, Clone)]
 pub(crate) enum Take {
@@ -168,6 +177,29 @@ pub(crate) enum Take {
         /// The `DELETE`.
         delete: SqlStr,
     },
+}
+
+impl Take {
+    /// Removes the rows of `table_and_key` (`<table> WHERE <key>`) handing back `columns`,
+    /// as `dialect` can; `sql` renders a template into the layout's statement text.
+    pub(crate) fn new(
+        dialect: Dialect,
+        sql: impl Fn(&str) -> SqlStr,
+        table_and_key: &str,
+        columns: &str,
+    ) -> Self {
+        if dialect.delete_returning() {
+            Take::Returning(sql(&format!(
+                "DELETE FROM {table_and_key} RETURNING {columns}"
+            )))
+        } else {
+            let lock = dialect.lock_rows();
+            Take::LockThenDelete {
+                select: sql(&format!("SELECT {columns} FROM {table_and_key}{lock}")),
+                delete: sql(&format!("DELETE FROM {table_and_key}")),
+            }
+        }
+    }
 }
 
 /// A statement that changes a row and hands back the result.
@@ -185,10 +217,45 @@ pub(crate) enum Change {
     },
 }
 
-/// Every statement the adapter runs, rendered once for a dialect and a table prefix.
+impl Change {
+    /// Sets `set` on the rows of `table` matching `key`, handing back `columns`, as
+    /// `dialect` can; `sql` renders a template into the layout's statement text.
+    pub(crate) fn new(
+        dialect: Dialect,
+        sql: impl Fn(&str) -> SqlStr,
+        table: &str,
+        set: &str,
+        key: &str,
+        columns: &str,
+    ) -> Self {
+        if dialect.update_returning() {
+            Change::Returning(sql(&format!(
+                "UPDATE {table} SET {set} WHERE {key} RETURNING {columns}"
+            )))
+        } else {
+            Change::UpdateThenSelect {
+                update: sql(&format!("UPDATE {table} SET {set} WHERE {key}")),
+                select: sql(&format!("SELECT {columns} FROM {table} WHERE {key}")),
+            }
+        }
+    }
+}
+
+/// Every statement of a layout, rendered once for a dialect (and, natively, a table
+/// prefix), with the two ways layouts differ beyond their text. Every text returns the
+/// native row names, so the rows decode with the same row types on every layout.
 #[derive(Debug)]
 pub(crate) struct Statements {
+    /// Who gives a user its id, and which id strings can name a user.
+    pub ids: Ids,
+    /// Whether `create_user` and `update_user` bind the email key computed in Rust (the
+    /// native `email_normalized` column) after the email; the Auth.js layouts have the
+    /// database compute it in a unique expression index instead.
+    pub binds_email_key: bool,
     pub begin_write: SqlStr,
+    /// Binds the id (when given, [`Ids::Given`]), email, the email key (when
+    /// [`binds_email_key`](Self::binds_email_key)), email_verified, name, image; returns the
+    /// assigned id as text ([`Ids::Serial`]).
     pub create_user: SqlStr,
     pub get_user: SqlStr,
     pub get_user_by_email: SqlStr,
@@ -226,39 +293,20 @@ const AUTHENTICATOR: &str = "credential_id, user_id, provider_account_id, \
      credential_public_key, counter, credential_device_type, credential_backed_up, transports";
 
 impl Statements {
-    /// Renders every statement for `dialect` with the (validated) table `prefix`.
+    /// The native layout's statements for `dialect` with the (validated) table `prefix`.
     pub(crate) fn new(dialect: Dialect, prefix: &str) -> Self {
-        let sql = |template: &str| -> SqlStr {
-            // The templates are constants of this module and the prefix passed
-            // `validate_table_prefix`: no input reaches the text, values are bound.
-            AssertSqlSafe(Arc::<str>::from(dialect.render(prefix, template))).into_sql_str()
-        };
-        let lock = dialect.lock_rows();
-        let take = |table_and_key: &str, columns: &str| -> Take {
-            if dialect.delete_returning() {
-                Take::Returning(sql(&format!(
-                    "DELETE FROM {table_and_key} RETURNING {columns}"
-                )))
-            } else {
-                Take::LockThenDelete {
-                    select: sql(&format!("SELECT {columns} FROM {table_and_key}{lock}")),
-                    delete: sql(&format!("DELETE FROM {table_and_key}")),
-                }
-            }
-        };
-        let change = |table: &str, set: &str, key: &str, columns: &str| -> Change {
-            if dialect.update_returning() {
-                Change::Returning(sql(&format!(
-                    "UPDATE {table} SET {set} WHERE {key} RETURNING {columns}"
-                )))
-            } else {
-                Change::UpdateThenSelect {
-                    update: sql(&format!("UPDATE {table} SET {set} WHERE {key}")),
-                    select: sql(&format!("SELECT {columns} FROM {table} WHERE {key}")),
-                }
-            }
+        // The templates are constants of this module and the prefix passed
+        // `validate_table_prefix`.
+        let sql = |template: &str| self::sql(dialect.render(prefix, template));
+        let take =
+            |table_and_key: &str, columns: &str| Take::new(dialect, sql, table_and_key, columns);
+        let change = |table: &str, set: &str, key: &str, columns: &str| {
+            Change::new(dialect, sql, table, set, key, columns)
         };
         Statements {
+            // Text ids given by the caller, kept as given.
+            ids: Ids::Given,
+            binds_email_key: true,
             begin_write: sql(dialect.begin_write()),
             create_user: sql(
                 "INSERT INTO {p}users (id, email, email_normalized, email_verified, name, image) \

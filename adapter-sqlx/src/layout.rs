@@ -1,4 +1,4 @@
-//! [`Layout`]: whose tables an adapter reads and writes.
+//! [`Layout`]: whose tables an adapter reads and writes; [`Ids`]: who gives a user its id.
 
 /// Whose tables the adapter reads and writes, set with
 /// [`SqlxAdapterBuilder::layout`](crate::SqlxAdapterBuilder::layout).
@@ -55,6 +55,48 @@ impl Layout {
             Layout::Native => "native",
             Layout::AuthJsPg => "authjs-pg",
             Layout::AuthJsDrizzle => "authjs-drizzle",
+        }
+    }
+}
+
+/// Who gives a user its id, in a layout's [`Statements`](crate::dialect::Statements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ids {
+    /// A `SERIAL` column ([`Layout::AuthJsPg`]): the database assigns it and `create_user`
+    /// returns it; ids are decimal `i32`s, and any other string names no user.
+    Serial,
+    /// Text given by the application (native; Drizzle's `crypto.randomUUID()`): kept as
+    /// given.
+    Given,
+}
+
+impl Ids {
+    /// The id as the statements bind it, or `None` when no user can have it (then reads
+    /// find nothing and writes that need the user are `NotFound`, without a round trip).
+    pub(crate) fn key(self, id: &str) -> Option<&str> {
+        match self {
+            // Canonical decimal only ("7", not "07" or "+7"), so one user has one id string.
+            Ids::Serial => id
+                .parse::<i32>()
+                .ok()
+                .filter(|n| n.to_string() == id)
+                .map(|_| id),
+            Ids::Given => Some(id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_ids_are_canonical_decimal_i32s() {
+        for ok in ["1", "42", "2147483647", "0", "-3"] {
+            assert_eq!(Ids::Serial.key(ok), Some(ok), "{ok}");
+        }
+        for bad in ["", "07", "+7", "1.0", "2147483648", "user-1", " 1", "１"] {
+            assert_eq!(Ids::Serial.key(bad), None, "{bad}");
         }
     }
 }

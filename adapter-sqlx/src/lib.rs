@@ -81,7 +81,6 @@ mod adapter;
 mod authjs;
 mod dialect;
 mod error;
-mod facade;
 mod layout;
 mod lease;
 mod migrate;
@@ -89,8 +88,8 @@ mod options;
 mod pool;
 mod rows;
 
+pub use adapter::SqlxAdapter;
 pub use dialect::Dialect;
-pub use facade::SqlxAdapter;
 pub use layout::Layout;
 pub use options::{
     validate_table_prefix, SqlxAdapterBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use auth_core::{AdapterError, Operation};
 
-use crate::facade::SqlxAdapter;
+use crate::adapter::SqlxAdapter;
 use crate::layout::Layout;
 
 /// The table prefix used when none is set: tables are `auth_users`, `auth_accounts`, …

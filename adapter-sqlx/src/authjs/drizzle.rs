@@ -9,8 +9,8 @@
 //! the session time zone never matters), `TIMESTAMP(3)` (MySQL, read and written in the
 //! connection's `+00:00`), or integer milliseconds (SQLite).
 
-use super::{Ids, Statements};
-use crate::dialect::{Change, Dialect, Take};
+use crate::dialect::{Change, Dialect, Statements, Take};
+use crate::layout::Ids;
 
 /// PostgreSQL's schema: drizzle-kit's DDL for the default tables (`IF NOT EXISTS`), then
 /// our additions, indexes only: a unique index on the trimmed, lowercased email (Drizzle's
@@ -291,37 +291,17 @@ pub(super) fn statements(d: Dialect) -> Statements {
         } else {
             template.to_owned()
         };
-        super::sql(d.render("", &template))
+        crate::dialect::sql(d.render("", &template))
     };
-    let lock = d.lock_rows();
-    let take = |table_and_key: &str, columns: &str| -> Take {
-        if d.delete_returning() {
-            Take::Returning(s(&format!(
-                "DELETE FROM {table_and_key} RETURNING {columns}"
-            )))
-        } else {
-            Take::LockThenDelete {
-                select: s(&format!("SELECT {columns} FROM {table_and_key}{lock}")),
-                delete: s(&format!("DELETE FROM {table_and_key}")),
-            }
-        }
-    };
-    let change = |table: &str, set: &str, key: &str, columns: &str| -> Change {
-        if d.update_returning() {
-            Change::Returning(s(&format!(
-                "UPDATE {table} SET {set} WHERE {key} RETURNING {columns}"
-            )))
-        } else {
-            Change::UpdateThenSelect {
-                update: s(&format!("UPDATE {table} SET {set} WHERE {key}")),
-                select: s(&format!("SELECT {columns} FROM {table} WHERE {key}")),
-            }
-        }
+    let take = |table_and_key: &str, columns: &str| Take::new(d, s, table_and_key, columns);
+    let change = |table: &str, set: &str, key: &str, columns: &str| {
+        Change::new(d, s, table, set, key, columns)
     };
     // `RETURNING` lists of a single table name its columns without the `u.` alias.
     let user_plain = user.replace("u.", "");
     Statements {
         ids: Ids::Given,
+        binds_email_key: false,
         begin_write: s(d.begin_write()),
         create_user: s(&format!(
             r#"INSERT INTO "user" ("id", "email", "emailVerified", "name", "image")

@@ -6,8 +6,8 @@
 //! cast in the statement, read back with `::text`. Every statement aliases the Auth.js
 //! columns to this crate's row names, so the rows decode with the native row types.
 
-use super::{Ids, Statements};
-use crate::dialect::{Change, Take};
+use crate::dialect::{Change, Statements, Take};
+use crate::layout::Ids;
 
 /// `users` as the native rows name its columns.
 const USER: &str = r#"id::text AS id, email, "emailVerified" AS email_verified, name, image"#;
@@ -135,9 +135,10 @@ $$;
 
 /// Our statements on the @auth/pg-adapter tables.
 pub(super) fn statements() -> Statements {
-    let s = super::sql;
+    let s = crate::dialect::sql;
     Statements {
         ids: Ids::Serial,
+        binds_email_key: false,
         begin_write: s("BEGIN".to_owned()),
         create_user: s(r#"INSERT INTO users (email, "emailVerified", name, image)
              VALUES ($1, $2, $3, $4) RETURNING id::text"#
