@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{AdapterError, AdapterResult, ErrorKind, Operation};
-use deadpool::managed::{self, Metrics, Object, PoolError, RecycleError, RecycleResult};
+use deadpool::managed::{self, Metrics, Object, PoolError, RecycleError, RecycleResult, Timeouts};
 use futures::future::BoxFuture;
 use sqlx::{ConnectOptions, Connection, Database};
 
@@ -86,6 +86,14 @@ impl<DB: Database> managed::Manager for Manager<DB> {
 /// The adapter's own pool.
 pub(crate) type OwnPool<DB> = managed::Pool<Manager<DB>>;
 
+/// The timeouts of [`Source::lease_in_call`]: none, as the call's own timeout bounds the
+/// wait, the connecting and the statement together.
+const IN_CALL: Timeouts = Timeouts {
+    wait: None,
+    create: None,
+    recycle: None,
+};
+
 /// Builds the adapter's own pool: `max` connections, `timeout` to get one (waiting and
 /// connecting included).
 pub(crate) fn own_pool<DB: Database>(
@@ -131,14 +139,29 @@ impl<DB: Database> Clone for Source<DB> {
 }
 
 impl<DB: Database> Source<DB> {
-    /// A connection for one call.
+    /// A connection, waiting for one at most the pool's timeout.
     pub(crate) async fn lease(&self, op: Operation) -> AdapterResult<Lease<DB>> {
+        self.lease_with(op, None).await
+    }
+
+    /// A connection for a call that bounds its whole run itself ([`with_conn!`]): the wait
+    /// for a free connection gets no timer of its own, one timer per call instead of two.
+    pub(crate) async fn lease_in_call(&self, op: Operation) -> AdapterResult<Lease<DB>> {
+        self.lease_with(op, Some(&IN_CALL)).await
+    }
+
+    async fn lease_with(
+        &self,
+        op: Operation,
+        timeouts: Option<&Timeouts>,
+    ) -> AdapterResult<Lease<DB>> {
         match self {
-            Self::Own { pool, .. } => pool
-                .get()
-                .await
-                .map(Lease::Own)
-                .map_err(|e| pool_error(op, e)),
+            Self::Own { pool, .. } => match timeouts {
+                Some(timeouts) => pool.timeout_get(timeouts).await,
+                None => pool.get().await,
+            }
+            .map(Lease::Own)
+            .map_err(|e| pool_error(op, e)),
             // Boxed for the same reason as `Manager::create`: sqlx's acquire future holds
             // its connect future.
             Self::Shared(pool) => Box::pin(pool.acquire())
@@ -239,7 +262,7 @@ macro_rules! with_conn {
             let mut retried = false;
             loop {
                 let attempt = async {
-                    let mut lease = source.lease($op).await?;
+                    let mut lease = source.lease_in_call($op).await?;
                     let reused = lease.reused();
                     let result: ::auth_core::AdapterResult<_> = async {
                         let $conn = lease.conn();
@@ -254,7 +277,10 @@ macro_rules! with_conn {
                         Ok(Ok(done)) => done,
                         Ok(Err(err)) => (Err(err), false),
                         Err(_) => (
-                            Err($crate::lease::timed_out($op, $adapter.call_timeout)),
+                            Err(::auth_core::AdapterError::timed_out(
+                                $op,
+                                $adapter.call_timeout,
+                            )),
                             false,
                         ),
                     };
@@ -268,14 +294,3 @@ macro_rules! with_conn {
     };
 }
 pub(crate) use with_conn;
-
-/// The error of a call that did not finish within the adapter's timeout.
-pub(crate) fn timed_out(op: Operation, timeout: Duration) -> AdapterError {
-    AdapterError::connection(
-        op,
-        std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!("the database did not answer within {timeout:?}"),
-        ),
-    )
-}
