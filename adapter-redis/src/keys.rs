@@ -23,7 +23,7 @@
 //! assert!(KeyLayout::new("bad prefix*").is_err());
 //! ```
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// The key prefix used when none is configured.
 ///
@@ -296,8 +296,8 @@ fn push_parts(out: &mut String, parts: &[&str]) {
         if i > 0 {
             out.push(':');
         }
-        out.push_str(&part.len().to_string());
-        out.push(':');
+        // Written in place: a key is built on every call, the hot path included.
+        let _ = write!(out, "{}:", part.len());
         out.push_str(part);
     }
 }
