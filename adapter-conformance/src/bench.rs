@@ -136,9 +136,10 @@ pub struct Measurement {
     pub p99_us: f64,
     /// Round trips to the server per call, counted by a [`Relay`] (`--round-trips`).
     pub round_trips: Option<f64>,
-    /// `ours` ops/s over the floor's (`raw-sql` or `raw-script`) at the same concurrency.
+    /// `ours` ops/s over the floor's (`raw-sql` or `raw-script`) at the same concurrency:
+    /// the median over the runs of each run's ratio to the floor's run that followed it.
     pub ratio_ops: Option<f64>,
-    /// `ours` p50 over the floor's p50 at the same concurrency.
+    /// `ours` p50 over the floor's p50 at the same concurrency, paired run by run likewise.
     pub ratio_p50: Option<f64>,
 }
 
@@ -300,7 +301,8 @@ enum Outcome {
 async fn call(world: &World, op: Op, rng: &mut Rng) -> Result<Outcome, BoxError> {
     let db = &world.adapter;
     let user = &world.users[rng.below(world.users.len())];
-    let expires = Utc::now() + Span::days(1);
+    // Only for the operations that write it: the raw probes do no such work on reads.
+    let expires = || Utc::now() + Span::days(1);
     match op {
         Op::SessionReadHit => {
             if db.get_session_and_user(&user.session).await?.is_none() {
@@ -318,13 +320,13 @@ async fn call(world: &World, op: Op, rng: &mut Rng) -> Result<Outcome, BoxError>
                 .create_session(Session::with_token(
                     auth_core::generate_token(),
                     &user.id,
-                    expires,
+                    expires(),
                 ))
                 .await?;
             lock(&world.made_sessions).push(session.session_token);
         }
         Op::UpdateSession => {
-            let update = SessionUpdate::new(&user.session).expires(expires);
+            let update = SessionUpdate::new(&user.session).expires(expires());
             if db.update_session(update).await?.is_none() {
                 return Err("a seeded session could not be updated".into());
             }
@@ -339,7 +341,7 @@ async fn call(world: &World, op: Op, rng: &mut Rng) -> Result<Outcome, BoxError>
         }
         Op::CreateToken => {
             let token = auth_core::generate_token();
-            db.create_verification_token(VerificationToken::new(&user.email, &token, expires))
+            db.create_verification_token(VerificationToken::new(&user.email, &token, expires()))
                 .await?;
             lock(&world.made_tokens).push((user.email.clone(), token));
         }
@@ -448,21 +450,6 @@ async fn phase(side: &Side, op: Op, concurrency: usize, limit: Limit) -> Result<
     Ok(summarize(samples, started.elapsed()))
 }
 
-/// Runs a phase `runs` times and gives the median figures.
-async fn phases(
-    side: &Side,
-    op: Op,
-    concurrency: usize,
-    limit: Limit,
-    runs: usize,
-) -> Result<Figures, BoxError> {
-    let mut all = Vec::with_capacity(runs);
-    for _ in 0..runs.max(1) {
-        all.push(phase(side, op, concurrency, limit).await?);
-    }
-    Ok(median_of(&all))
-}
-
 /// Measures the workload on a fresh fixture of `backend` (named `name` in the report),
 /// with the raw floor where the fixture has one; the fixture is torn down afterwards.
 pub async fn run(
@@ -518,25 +505,49 @@ async fn measure(
     let mut rows = Vec::new();
     for &op in &options.ops {
         for &c in &options.concurrency {
-            let ours = phases(&Side::Ours(world.clone()), op, c, limit, options.runs).await?;
-            let mut row = measurement(name, op, "ours", c, ours);
-            let mut raw_rows = Vec::new();
-            if op.has_floor() {
-                for probe in &probes {
-                    let side = Side::Raw(world.clone(), probe.clone());
-                    let raw = phases(&side, op, c, limit, options.runs).await?;
-                    raw_rows.push(measurement(name, op, probe.name, c, raw));
+            let raw_sides: Vec<(&'static str, Side)> = if op.has_floor() {
+                probes
+                    .iter()
+                    .map(|probe| (probe.name, Side::Raw(world.clone(), probe.clone())))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            // Ours and the raw probes take turns run by run, so a machine that gets busier
+            // or quieter during the phases weighs on both sides alike; each ratio is the
+            // median of the runs' own ratios (ours over the floor run just after it).
+            let mut ours_runs = Vec::with_capacity(options.runs);
+            let mut raw_runs: Vec<Vec<Figures>> = vec![Vec::new(); raw_sides.len()];
+            for _ in 0..options.runs.max(1) {
+                ours_runs.push(phase(&Side::Ours(world.clone()), op, c, limit).await?);
+                for ((_, side), runs) in raw_sides.iter().zip(&mut raw_runs) {
+                    runs.push(phase(side, op, c, limit).await?);
                 }
             }
-            if let Some(floor) = raw_rows.first() {
-                row.ratio_ops = ratio(row.ops_per_sec, floor.ops_per_sec);
-                row.ratio_p50 = ratio(row.p50_us, floor.p50_us);
+            let mut row = measurement(name, op, "ours", c, median_of(&ours_runs));
+            if let Some(floor_runs) = raw_runs.first() {
+                row.ratio_ops = paired_ratio(&ours_runs, floor_runs, |f| f.ops_per_sec);
+                row.ratio_p50 = paired_ratio(&ours_runs, floor_runs, |f| f.p50_us);
             }
             rows.push(row);
-            rows.extend(raw_rows);
+            for ((probe_name, _), runs) in raw_sides.iter().zip(&raw_runs) {
+                rows.push(measurement(name, op, probe_name, c, median_of(runs)));
+            }
         }
     }
     Ok(rows)
+}
+
+/// The median over the runs of ours ÷ floor for one figure, each run of ours paired with
+/// the floor's run that followed it; `None` when the floor's figure is zero in every run.
+fn paired_ratio(ours: &[Figures], floor: &[Figures], figure: fn(&Figures) -> f64) -> Option<f64> {
+    let mut ratios: Vec<f64> = ours
+        .iter()
+        .zip(floor)
+        .filter_map(|(o, f)| ratio(figure(o), figure(f)))
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied()
 }
 
 fn ratio(ours: f64, floor: f64) -> Option<f64> {
@@ -737,6 +748,24 @@ mod tests {
         };
         let m = median_of(&[f(300.0, 10.0), f(100.0, 30.0), f(200.0, 20.0)]);
         assert_eq!((m.calls, m.ops_per_sec, m.p50_us), (200, 200.0, 20.0));
+    }
+
+    #[test]
+    fn each_run_is_compared_with_the_floor_run_beside_it() {
+        let f = |ops: f64| Figures {
+            calls: ops as u64,
+            ops_per_sec: ops,
+            p50_us: 1e6 / ops,
+            p95_us: 0.0,
+            p99_us: 0.0,
+        };
+        // The machine slows down run by run; the pairs show ours at 0.9, 0.6 and 1.0 of
+        // the floor (median 0.9), where the ratio of the two medians would say 0.6.
+        let ours = [f(900.0), f(300.0), f(200.0)];
+        let floor = [f(1000.0), f(500.0), f(200.0)];
+        let ratio = paired_ratio(&ours, &floor, |f| f.ops_per_sec).expect("a ratio");
+        assert!((ratio - 0.9).abs() < 1e-9, "{ratio}");
+        assert_eq!(paired_ratio(&ours, &[f(0.0)], |f| f.ops_per_sec), None);
     }
 
     #[test]
