@@ -292,7 +292,17 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
             (harness::Source::Server { .. }, true) => {
                 eprintln!("[{}] counting round trips through a relay…", spec.name);
                 match count_round_trips(spec, &ops).await {
-                    Ok(trips) => Some(trips),
+                    Ok(trips) => {
+                        if trips.len() < ops.len() {
+                            eprintln!(
+                                "[{}] round trips not counted for some operations: their \
+                                 traffic did not go through the relay (the driver reached \
+                                 the server another way, e.g. a local Unix socket)",
+                                spec.name
+                            );
+                        }
+                        Some(trips)
+                    }
                     Err(e) => {
                         eprintln!("[{}] round trips: {e}", spec.name);
                         ok = false;
