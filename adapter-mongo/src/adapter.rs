@@ -143,6 +143,23 @@ fn ttl_index(field: &str) -> IndexModel {
 /// How often an update re-reads a document that changed under it before giving up.
 pub(crate) const MAX_UPDATE_ATTEMPTS: usize = 16;
 
+/// The aggregation of both layouts' joined reads: the one document matching `filter`, its
+/// owner (the user whose `_id` is its `owner_field`) joined in as `user`; nothing when that
+/// user is gone.
+pub(crate) fn with_owner(filter: Document, users: &str, owner_field: &str) -> [Document; 4] {
+    [
+        doc! { "$match": filter },
+        doc! { "$limit": 1 },
+        doc! { "$lookup": {
+            "from": users,
+            "localField": owner_field,
+            "foreignField": "_id",
+            "as": "user",
+        } },
+        doc! { "$unwind": "$user" },
+    ]
+}
+
 pub(crate) fn update_contended(op: Operation) -> AdapterError {
     AdapterError::backend(
         op,
@@ -509,19 +526,8 @@ impl MongoAdapter {
     where
         T: DeserializeOwned + Send + Sync + Unpin,
     {
-        let pipeline = [
-            doc! { "$match": filter },
-            doc! { "$limit": 1 },
-            doc! { "$lookup": {
-                "from": self.names.users.as_str(),
-                "localField": "user_id",
-                "foreignField": "_id",
-                "as": "user",
-            } },
-            doc! { "$unwind": "$user" },
-        ];
         let mut cursor = collection
-            .aggregate(pipeline)
+            .aggregate(with_owner(filter, &self.names.users, "user_id"))
             .with_type::<WithUser<T>>()
             .await
             .for_op(op)?;

@@ -31,7 +31,9 @@ use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
 
-use crate::adapter::{no_user, unchanged, update_contended, Collections, MAX_UPDATE_ATTEMPTS};
+use crate::adapter::{
+    no_user, unchanged, update_contended, with_owner, Collections, MAX_UPDATE_ATTEMPTS,
+};
 use crate::documents::{from_bson, to_bson};
 use crate::error::{map_error, ForOp};
 
@@ -854,17 +856,11 @@ impl AuthJsStore {
         // session whose user is gone is not returned. Expiry is checked here, exactly, on
         // the one session the key matches (the stand-in server ignores comparisons in an
         // aggregation's `$match`).
-        let pipeline = [
-            doc! { "$match": { "sessionToken": session_token } },
-            doc! { "$limit": 1 },
-            doc! { "$lookup": {
-                "from": self.names.users.as_str(),
-                "localField": "userId",
-                "foreignField": "_id",
-                "as": "user",
-            } },
-            doc! { "$unwind": "$user" },
-        ];
+        let pipeline = with_owner(
+            doc! { "sessionToken": session_token },
+            &self.names.users,
+            "userId",
+        );
         let mut cursor = self.sessions.aggregate(pipeline).await.for_op(op)?;
         let Some(found) = cursor.try_next().await.for_op(op)? else {
             return Ok(None);

@@ -17,8 +17,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
-    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ErrorKind, ExpiredCounts,
-    Operation, Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
+    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, Operation,
+    Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 use redis::aio::ConnectionManager;
 use redis::{Cmd, FromRedisValue, Pipeline, RedisResult, Script, ScriptInvocation, Value};
@@ -1315,13 +1315,8 @@ impl Store for RedisAdapter {
                 },
             )
             .await
-            .map_err(|err| {
-                if err.kind() == ErrorKind::Connection {
-                    err
-                } else {
-                    err.with_code(ErrorCode::DeleteVerificationRequestError)
-                }
-            })?;
+            // A connection failure keeps ADAPTER_CONNECTION_ERROR (`with_code` sees to it).
+            .map_err(|err| err.with_code(ErrorCode::DeleteVerificationRequestError))?;
         Ok(ExpiredCounts {
             sessions,
             verification_tokens,
