@@ -85,11 +85,35 @@ pub trait Inspector: Send + Sync {
     /// Drops the fixture's database, schema, prefix or file. Called after every scenario,
     /// passed or failed.
     async fn teardown(&self) -> Result<(), BoxError>;
-    /// Where the fixture's data lives, for `bench` to measure the raw driver on the same
-    /// server and tables; `None` (the default) when the backend has no raw floor.
-    fn raw_target(&self) -> Option<crate::floor::RawTarget> {
+    /// Where the fixture's data lives, for tools that reach the storage without the adapter
+    /// (a benchmark's raw-driver floor, say); `None` (the default) when the backend does not
+    /// say.
+    fn location(&self) -> Option<StorageLocation> {
         None
     }
+}
+
+/// Where a fixture's data lives (see [`Inspector::location`]): enough for a tool to open
+/// the same storage with the bare driver.
+///
+/// ```
+/// use adapter_conformance::StorageLocation;
+/// let here = StorageLocation {
+///     url: "redis://127.0.0.1:6379".to_owned(),
+///     namespace: "auth-test-1:".to_owned(),
+///     connections: 1,
+/// };
+/// assert!(here.url.starts_with("redis:"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageLocation {
+    /// The server or file URL (`postgres:`, `mysql:`, `sqlite:`, `redis:`, …).
+    pub url: String,
+    /// What separates the fixture from others on that server: a table prefix, a key prefix,
+    /// a database name.
+    pub namespace: String,
+    /// How many connections the fixture's adapter holds.
+    pub connections: usize,
 }
 
 /// What [`Inspector::records_of_user`] found.

@@ -18,10 +18,6 @@ pub const REQUIRE_VAR: &str = "AUTH_CONFORMANCE_REQUIRE";
 /// Opens a backend from the server URL it was given (`None` for embedded backends).
 pub type OpenFn = fn(Option<String>) -> BoxFuture<'static, Result<Arc<dyn Backend>, BoxError>>;
 
-/// Starts a container for a backend and returns its URL and the guard that keeps it
-/// running (the container is removed when the guard drops).
-pub type StartFn = fn() -> BoxFuture<'static, Result<RunningContainer, BoxError>>;
-
 /// A backend the suite knows: its name, where its server comes from, how to open it.
 #[derive(Clone)]
 pub struct BackendSpec {
@@ -53,98 +49,81 @@ pub enum Source {
         env_var: &'static str,
         /// An example value for that variable, shown in the skip line.
         example_url: &'static str,
-        /// How to start one with testcontainers, where a Docker engine answers.
+        /// How to start one in a container, where a Docker engine answers (and this crate
+        /// is built with its `containers` feature).
         container: Option<ContainerPlan>,
     },
 }
 
-/// A testcontainers image for a backend: a local image named by an environment variable
-/// (built by `ci/images.sh` where no registry answers), else the Docker Hub image.
-#[derive(Clone)]
+/// A server in a container, described as data: the image (or a local image named by an
+/// environment variable, as `ci/images.sh` builds where no registry answers), its port, the
+/// log line that says it is ready, and how to make its URL. With the `containers` feature
+/// the harness starts it with testcontainers; without it, a backend that would need one is
+/// skipped with that reason.
+///
+/// ```
+/// use adapter_conformance::harness::ContainerPlan;
+/// const REDIS: ContainerPlan = ContainerPlan {
+///     image: "redis",
+///     tag: "7",
+///     image_var: Some("AUTH_TEST_REDIS_IMAGE"),
+///     port: 6379,
+///     ready: "Ready to accept connections",
+///     ready_times: 1,
+///     env: &[],
+///     cmd: &[],
+///     init: &[],
+///     url: |host, port| format!("redis://{host}:{port}"),
+/// };
+/// assert_eq!((REDIS.url)("127.0.0.1", 40000), "redis://127.0.0.1:40000");
+/// # if std::env::var_os("AUTH_TEST_REDIS_IMAGE").is_none() {
+/// assert_eq!(REDIS.image_ref(), "redis:7");
+/// # }
+/// ```
+#[derive(Clone, Copy)]
 pub struct ContainerPlan {
-    /// Docker Hub image name, e.g. `postgres`.
+    /// The registry image name, e.g. `postgres`.
     pub image: &'static str,
-    /// Docker Hub image tag, e.g. `16-alpine`.
+    /// The registry image tag, e.g. `16-alpine`.
     pub tag: &'static str,
-    /// Starts the Docker Hub image.
-    pub start: StartFn,
-    /// How to run a local image of the same server, when its variable is set.
-    pub local: Option<LocalImage>,
+    /// A variable that, when set, names a local image to run instead (e.g.
+    /// `AUTH_TEST_POSTGRES_IMAGE=auth-adapters/postgres:17`).
+    pub image_var: Option<&'static str>,
+    /// The server's port inside the container; published on a free port of 127.0.0.1.
+    pub port: u16,
+    /// The log line (stdout or stderr) that says the server accepts connections.
+    pub ready: &'static str,
+    /// How many times [`ContainerPlan::ready`] must appear (the PostgreSQL image prints it
+    /// once for its initialisation server, then for the real one).
+    pub ready_times: usize,
+    /// Environment of the container.
+    pub env: &'static [(&'static str, &'static str)],
+    /// Arguments to the image's entry point (none: the image's own command).
+    pub cmd: &'static [&'static str],
+    /// A command run inside the container once it is ready (none: nothing), e.g. the
+    /// initiation of a one-node replica set.
+    pub init: &'static [&'static str],
+    /// The server URL from the host and the published port.
+    pub url: fn(&str, u16) -> String,
 }
 
 impl ContainerPlan {
     /// The image this plan would start, as `docker` names it: the local image when its
-    /// variable is set, else the Docker Hub `image:tag`.
-    ///
-    /// ```
-    /// # use adapter_conformance::harness::ContainerPlan;
-    /// # let plan = ContainerPlan { image: "redis", tag: "7", start: || unreachable!(), local: None };
-    /// assert_eq!(plan.image_ref(), "redis:7");
-    /// ```
+    /// variable is set, else `image:tag`.
     pub fn image_ref(&self) -> String {
-        self.local
-            .and_then(|local| local.image())
+        self.local_image()
             .unwrap_or_else(|| format!("{}:{}", self.image, self.tag))
+    }
+
+    /// The local image from [`ContainerPlan::image_var`], when set and not blank.
+    pub fn local_image(&self) -> Option<String> {
+        self.image_var.and_then(env_url)
     }
 }
 
 impl fmt::Debug for ContainerPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ContainerPlan({}:{})", self.image, self.tag)
-    }
-}
-
-/// A server image of your own (e.g. `auth-adapters/postgres:17` from `ci/images.sh`),
-/// started with testcontainers' `GenericImage` when [`LocalImage::image_var`] is set and
-/// the backend's URL variable is not.
-///
-/// ```
-/// use adapter_conformance::harness::LocalImage;
-/// let redis = LocalImage {
-///     image_var: "AUTH_TEST_REDIS_IMAGE",
-///     port: 6379,
-///     ready: "Ready to accept connections",
-///     url: |host, port| format!("redis://{host}:{port}"),
-/// };
-/// assert_eq!((redis.url)("127.0.0.1", 40000), "redis://127.0.0.1:40000");
-/// ```
-#[derive(Clone, Copy)]
-pub struct LocalImage {
-    /// The variable holding the image reference, e.g. `AUTH_TEST_POSTGRES_IMAGE`.
-    pub image_var: &'static str,
-    /// The server's port inside the container.
-    pub port: u16,
-    /// The log line (stdout or stderr) that says the server accepts connections.
-    pub ready: &'static str,
-    /// The server URL from the host and the mapped port.
-    pub url: fn(&str, u16) -> String,
-}
-
-impl fmt::Debug for LocalImage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalImage")
-            .field("image_var", &self.image_var)
-            .field("port", &self.port)
-            .finish_non_exhaustive()
-    }
-}
-
-impl LocalImage {
-    /// The image reference from [`LocalImage::image_var`], when set and not blank.
-    pub fn image(&self) -> Option<String> {
-        env_url(self.image_var)
-    }
-
-    /// Starts `image` (`name:tag`) with its port on a free port of 127.0.0.1.
-    pub async fn start(&self, image: &str) -> Result<RunningContainer, BoxError> {
-        use testcontainers::core::{ContainerPort, WaitFor};
-        use testcontainers::GenericImage;
-
-        let (name, tag) = image.rsplit_once(':').unwrap_or((image, "latest"));
-        let generic = GenericImage::new(name, tag)
-            .with_exposed_port(ContainerPort::Tcp(self.port))
-            .with_wait_for(WaitFor::message_on_either_std(self.ready));
-        start_container(generic, tag, self.port, self.url).await
+        write!(f, "ContainerPlan({})", self.image_ref())
     }
 }
 
@@ -152,7 +131,7 @@ impl LocalImage {
 pub struct RunningContainer {
     /// The URL of the server inside, as seen from the host.
     pub url: String,
-    /// The Docker id of the container, for the fault tests (pause, kill, start).
+    /// The Docker id of the container, for fault drills (pause, kill, start).
     pub id: String,
     /// The port on 127.0.0.1 the server's port is published on; fixed for the container's
     /// life, also across a kill and a start.
@@ -170,80 +149,84 @@ impl fmt::Debug for RunningContainer {
     }
 }
 
-/// Starts `image` at `tag` with testcontainers, its `port` published on a free port of
-/// 127.0.0.1 only (chosen here, so it stays the same when the container is killed and
-/// started again), and returns the URL `url` builds from the host and that port; the
-/// container lives as long as the guard. Every backend's [`ContainerPlan::start`] is this
-/// one call.
-pub async fn start_container<I>(
-    image: I,
-    tag: &str,
-    port: u16,
-    url: fn(&str, u16) -> String,
-) -> Result<RunningContainer, BoxError>
-where
-    I: testcontainers::Image + 'static,
-{
-    use testcontainers::bollard::models::PortBinding;
-    use testcontainers::core::ContainerPort;
-    use testcontainers::runners::AsyncRunner;
-    use testcontainers::ImageExt;
+/// The label on every container the suite starts (`docker ps -a --filter label=…` finds
+/// leftovers of a killed test process).
+pub const CONTAINER_LABEL: &str = "auth-adapters.conformance";
 
+/// Starts the container `plan` says for this environment (the local image when its variable
+/// is set, else `image:tag`), its port published on a free port of 127.0.0.1 only (chosen
+/// here, so it stays the same when the container is killed and started again). Returns the
+/// image reference too, for messages.
+#[cfg(feature = "containers")]
+pub async fn start_planned(plan: &ContainerPlan) -> Result<(String, RunningContainer), BoxError> {
+    use testcontainers::bollard::models::PortBinding;
+    use testcontainers::core::wait::LogWaitStrategy;
+    use testcontainers::core::{ContainerPort, ExecCommand, WaitFor};
+    use testcontainers::runners::AsyncRunner;
+    use testcontainers::{GenericImage, ImageExt};
+
+    let image = plan.image_ref();
+    let (name, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
     let host_port = free_port()?;
     let bindings = std::collections::HashMap::from([(
-        format!("{port}/tcp"),
+        format!("{}/tcp", plan.port),
         Some(vec![PortBinding {
             host_ip: Some("127.0.0.1".to_owned()),
             host_port: Some(host_port.to_string()),
         }]),
     )]);
-    let container = image
-        .with_tag(tag)
-        .with_mapped_port(host_port, ContainerPort::Tcp(port))
+    let generic = GenericImage::new(name, tag)
+        .with_exposed_port(ContainerPort::Tcp(plan.port))
+        .with_wait_for(WaitFor::log(
+            LogWaitStrategy::stdout_or_stderr(plan.ready).with_times(plan.ready_times.max(1)),
+        ));
+    let mut request = generic
+        .with_mapped_port(host_port, ContainerPort::Tcp(plan.port))
         .with_label(CONTAINER_LABEL, "1")
         .with_startup_timeout(Duration::from_secs(120))
         // testcontainers publishes on every address; the suite reaches servers on loopback.
         .with_host_config_modifier(move |config| {
             config.port_bindings = Some(bindings.clone());
             config.publish_all_ports = Some(false);
-        })
-        .start()
-        .await?;
-    Ok(RunningContainer {
-        url: url("127.0.0.1", host_port),
-        id: container.id().to_owned(),
-        host_port,
-        guard: Box::new(container),
-    })
+        });
+    for (key, value) in plan.env {
+        request = request.with_env_var(*key, *value);
+    }
+    if !plan.cmd.is_empty() {
+        request = request.with_cmd(plan.cmd.iter().copied());
+    }
+    let container = request.start().await?;
+    if !plan.init.is_empty() {
+        container
+            .exec(ExecCommand::new(plan.init.iter().copied()))
+            .await?;
+    }
+    Ok((
+        image.clone(),
+        RunningContainer {
+            url: (plan.url)("127.0.0.1", host_port),
+            id: container.id().to_owned(),
+            host_port,
+            guard: Box::new(container),
+        },
+    ))
 }
 
-/// The label on every container the suite starts (`docker ps -a --filter label=…` finds
-/// leftovers of a killed test process).
-pub const CONTAINER_LABEL: &str = "auth-adapters.conformance";
+/// Without the `containers` feature no container can be started: says so.
+#[cfg(not(feature = "containers"))]
+pub async fn start_planned(plan: &ContainerPlan) -> Result<(String, RunningContainer), BoxError> {
+    Err(format!(
+        "adapter-conformance is built without its `containers` feature, so it cannot start {}",
+        plan.image_ref()
+    )
+    .into())
+}
 
+#[cfg(feature = "containers")]
 fn free_port() -> Result<u16, BoxError> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
-}
-
-/// Starts the container `plan` says for this environment: the local image when its variable
-/// is set, else the Docker Hub image. Returns the image reference too, for messages.
-pub async fn start_planned(plan: &ContainerPlan) -> Result<(String, RunningContainer), BoxError> {
-    match plan
-        .local
-        .as_ref()
-        .and_then(|local| Some((local, local.image()?)))
-    {
-        Some((local, image)) => {
-            let running = local.start(&image).await?;
-            Ok((image, running))
-        }
-        None => Ok((
-            format!("{}:{}", plan.image, plan.tag),
-            (plan.start)().await?,
-        )),
-    }
 }
 
 /// A server container shared by every backend of the process that asks for the same image
@@ -284,10 +267,7 @@ fn lock_containers() -> std::sync::MutexGuard<'static, Containers> {
 /// The process's container for `plan`, started once per image and then shared; a start
 /// that failed is not retried (every backend on it gets the same reason).
 pub async fn shared_container(plan: &ContainerPlan) -> Result<SharedContainer, String> {
-    let key = match plan.local.as_ref().and_then(LocalImage::image) {
-        Some(image) => image,
-        None => format!("{}:{}", plan.image, plan.tag),
-    };
+    let key = plan.image_ref();
     let cell = lock_containers().by_image.entry(key).or_default().clone();
     cell.get_or_init(|| async {
         let (image, running) = start_planned(plan)
@@ -368,7 +348,7 @@ pub async fn resolve(spec: &BackendSpec) -> Result<Resolved, BoxError> {
             if let Some(url) = env_url(env_var) {
                 return Ok(Resolved::Ready((spec.open)(Some(url)).await?));
             }
-            let why = match (container, docker_engine()) {
+            let why = match (container, container_engine()) {
                 (None, _) => "it has no container image".to_owned(),
                 (Some(_), Err(why)) => why,
                 (Some(plan), Ok(())) => match shared_container(plan).await {
@@ -405,8 +385,8 @@ pub fn skip_line(spec: &BackendSpec, why: &str) -> String {
             "SKIPPED backend {name}: {env_var} is not set and {why}; \
              set {env_var}={example_url}{image_hint} to run it{fail}",
             name = spec.name,
-            image_hint = match container.as_ref().and_then(|plan| plan.local) {
-                Some(local) => format!(" (or {}=<a local image>)", local.image_var),
+            image_hint = match container.as_ref().and_then(|plan| plan.image_var) {
+                Some(var) => format!(" (or {var}=<a local image>)"),
                 None => String::new(),
             },
         ),
@@ -453,6 +433,16 @@ pub fn required_by(list: &str, backend: &str) -> bool {
 /// Whether the environment requires this backend (see [`REQUIRE_VAR`]).
 pub fn is_required(backend: &str) -> bool {
     std::env::var(REQUIRE_VAR).is_ok_and(|list| required_by(&list, backend))
+}
+
+/// `Ok` when containers can be started here: this crate is built with its `containers`
+/// feature and a Docker engine answers; else why not.
+pub fn container_engine() -> Result<(), String> {
+    if cfg!(feature = "containers") {
+        docker_engine()
+    } else {
+        Err("adapter-conformance is built without its `containers` feature".to_owned())
+    }
 }
 
 /// `Ok` when a Docker engine answers, else why not. Checked once per process, in well

@@ -55,25 +55,22 @@
 //! # });
 //! ```
 
-pub mod authjs;
 pub mod backends;
-pub mod bench;
 pub mod check;
-pub mod faults;
 mod fixture;
-pub mod floor;
 pub mod harness;
+mod libtest;
 mod registry;
-pub mod relay;
-pub mod report;
 mod runner;
 pub mod scenarios;
 pub mod throwaway;
 pub mod trials;
 
-pub use fixture::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
+pub use fixture::{
+    Backend, BoxError, Fixture, Gap, Inspector, StorageLocation, Unreachable, UserRecords,
+};
 pub use harness::{BackendSpec, Source};
-pub use registry::{scenario, Scenario, ScenarioFn, SCENARIOS};
+pub use registry::{catalogue_markdown, scenario, Scenario, ScenarioFn, SCENARIOS};
 pub use runner::{run_all, run_scenario, ScenarioResult, SCENARIO_TIMEOUT};
 pub use trials::test_main;
 

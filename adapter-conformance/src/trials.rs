@@ -1,5 +1,5 @@
-//! The suite as a test binary of its own: one trial per backend and scenario, on
-//! libtest-mimic, so that a backend that is not available here is reported as *ignored* by
+//! The suite as a test binary of its own: one trial per backend and scenario, on a
+//! libtest-compatible runner of this crate, so that a backend that is not available here is reported as *ignored* by
 //! `cargo test` and as *skipped* by `cargo nextest`, with its reason printed once, instead of
 //! counting as passed.
 //!
@@ -25,7 +25,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use crate::libtest::{self, Arguments, Failed, Trial};
 
 use crate::harness::{self, BackendSpec, Resolved, Source};
 use crate::registry::Scenario;
@@ -74,7 +74,7 @@ pub fn test_main(specs: &[fn() -> BackendSpec]) -> ExitCode {
     if should_announce(&args) {
         announce(&skipped);
     }
-    let conclusion = libtest_mimic::run(&args, trials);
+    let conclusion = libtest::run(&args, trials);
     // The backends live in statics, never dropped: their containers go now.
     harness::remove_containers();
     conclusion.exit_code()
@@ -123,7 +123,7 @@ pub fn availability(spec: &BackendSpec) -> Result<(), String> {
             let Some(plan) = container else {
                 return Err("it has no container image".to_owned());
             };
-            harness::docker_engine()?;
+            harness::container_engine()?;
             let image = plan.image_ref();
             match harness::docker_has_image(&image) {
                 Ok(true) => Ok(()),

@@ -64,6 +64,8 @@
 #![deny(missing_docs)]
 
 mod adapter;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod connect;
 mod dialect;
 mod error;

@@ -44,6 +44,8 @@
 
 mod adapter;
 mod authjs;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod documents;
 mod error;
 mod options;

@@ -10,8 +10,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
-use adapter_conformance::backends::mongo::{fresh_database, ENV_VAR};
 use adapter_conformance::harness::{env_url, is_required};
+use adapter_mongo::conformance::{fresh_database, ENV_VAR};
 use adapter_mongo::mongodb::bson::{doc, Bson, Document};
 use adapter_mongo::mongodb::options::IndexOptions;
 use adapter_mongo::mongodb::{Collection, IndexModel};

@@ -2,7 +2,7 @@
 //! container where a Docker engine answers, else skipped), in both layouts: native
 //! (`mongo`) and Auth.js (`mongo-authjs`, with its gaps).
 
-use adapter_conformance::backends::mongo;
+use adapter_mongo::conformance as mongo;
 
 fn main() -> std::process::ExitCode {
     adapter_conformance::test_main(&[mongo::mongo_spec, mongo::mongo_authjs_spec])

@@ -102,6 +102,8 @@
 #![deny(missing_docs)]
 
 mod adapter;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 pub mod keys;
 mod layout;

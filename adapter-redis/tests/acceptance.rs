@@ -14,8 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adapter_conformance::backends::redis::{fresh_prefix, teardown_prefix, ENV_VAR};
 use adapter_conformance::harness;
+use adapter_redis::conformance::{fresh_prefix, teardown_prefix, ENV_VAR};
 use adapter_redis::redis::{self, aio::MultiplexedConnection};
 use adapter_redis::RedisAdapter;
 use auth_core::chrono::{Duration as Span, Utc};

@@ -3,7 +3,7 @@
 //! its own key prefix; `redis-authjs` runs them on the Auth.js unstorage layout (each
 //! fixture on its own `baseKeyPrefix`), with the gaps that layout cannot hold.
 
-use adapter_conformance::backends::redis;
+use adapter_redis::conformance as redis;
 
 fn main() -> std::process::ExitCode {
     adapter_conformance::test_main(&[redis::redis_spec, redis::redis_authjs_spec])

@@ -64,6 +64,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod entities;
 mod error;
 pub mod migration;

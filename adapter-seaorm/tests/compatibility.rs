@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
-use adapter_conformance::backends::sqlx::database_url;
 use adapter_conformance::harness;
 use adapter_seaorm::SeaOrmAdapter;
+use adapter_sqlx::conformance::database_url;
 use adapter_sqlx::SqlxAdapter;
 use auth_core::chrono::{DateTime, Duration, TimeZone, Utc};
 use auth_core::{

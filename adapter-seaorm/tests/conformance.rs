@@ -2,7 +2,7 @@
 //! `AUTH_TEST_POSTGRES_URL` / `AUTH_TEST_MARIADB_URL`, else a container, else skipped), and
 //! SQLite in a file and in memory (always).
 
-use adapter_conformance::backends::seaorm;
+use adapter_seaorm::conformance as seaorm;
 
 fn main() -> std::process::ExitCode {
     adapter_conformance::test_main(&[

@@ -79,6 +79,8 @@
 
 mod adapter;
 mod authjs;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod dialect;
 mod error;
 mod layout;

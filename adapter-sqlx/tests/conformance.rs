@@ -2,7 +2,7 @@
 //! `AUTH_TEST_POSTGRES_URL` / `AUTH_TEST_MARIADB_URL`, else a container, else skipped), and
 //! SQLite in a file and in memory (always), and PostgreSQL on the Auth.js layouts.
 
-use adapter_conformance::backends::{authjs_sqlx, sqlx};
+use adapter_sqlx::conformance::{self as sqlx, authjs as authjs_sqlx};
 
 fn main() -> std::process::ExitCode {
     adapter_conformance::test_main(&[

@@ -2,10 +2,10 @@
 //! (MariaDB's default PAD SPACE collations would make `'a'` equal `'a '`), and an over-long
 //! MariaDB key is refused before it is sent rather than truncated.
 
-use adapter_conformance::backends::sqlx::{
+use adapter_conformance::harness::{self, BackendSpec, Resolved};
+use adapter_sqlx::conformance::{
     mariadb_spec, postgres_spec, sqlite_file_spec, sqlite_memory_spec,
 };
-use adapter_conformance::harness::{self, BackendSpec, Resolved};
 use auth_core::chrono::{Duration, Utc};
 use auth_core::{ErrorKind, Session, User};
 

@@ -467,7 +467,7 @@ impl Inspector for MappedInspector {
         self.inner.teardown().await
     }
 
-    fn raw_target(&self) -> Option<crate::floor::RawTarget> {
-        self.inner.raw_target()
+    fn location(&self) -> Option<crate::StorageLocation> {
+        self.inner.location()
     }
 }

@@ -3,7 +3,7 @@
 //! guard goes), or a new SQLite file in a new temporary directory.
 #![allow(dead_code)]
 
-use adapter_conformance::backends::sqlx::{database_url, MARIADB_ENV, POSTGRES_ENV};
+use adapter_sqlx::conformance::{database_url, MARIADB_ENV, POSTGRES_ENV};
 use adapter_sqlx::sqlx::{self, AssertSqlSafe};
 
 /// Which database a test runs on.

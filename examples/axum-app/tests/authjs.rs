@@ -7,17 +7,17 @@
 
 use std::time::Duration;
 
-use adapter_conformance::authjs::AuthJs as Node;
 use auth_core::chrono::Utc;
 use auth_core::Session;
 use axum_app::{App, AuthJs, Settings, AUTHJS_SESSION_COOKIE, CSRF_COOKIE};
+use conformance_cli::authjs::AuthJs as Node;
 use serde_json::json;
 use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The server, or `None` after a SKIPPED line (a panic when the suite is required).
 fn server_url() -> Option<String> {
-    adapter_conformance::authjs::server_or_skip("axum-app authjs test", "AUTH_TEST_POSTGRES_URL")
+    conformance_cli::authjs::server_or_skip("axum-app authjs test", "AUTH_TEST_POSTGRES_URL")
 }
 
 /// One HTTP/1.1 exchange with the app; the whole response as text.

@@ -1,4 +1,4 @@
-//! `adapter-conformance`: runs the conformance scenarios and benchmarks against every
+//! `conformance-cli`: runs the conformance scenarios and benchmarks against every
 //! backend it can reach, outside `cargo test`.
 
 use std::io::{IsTerminal, Write};
@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use adapter_conformance::harness::{self, BackendSpec, Resolved};
-use adapter_conformance::report::{self, BackendReport, BackendStatus};
-use adapter_conformance::{backends, bench, relay, Backend, Scenario, SCENARIOS};
+use adapter_conformance::{Backend, Scenario, SCENARIOS};
 use clap::{Args, Parser, Subcommand};
+use conformance_cli::report::{self, BackendReport, BackendStatus};
+use conformance_cli::{backends, bench, relay};
 
 /// Conformance suite for auth database adapters.
 #[derive(Debug, Parser)]
@@ -25,7 +26,7 @@ enum Command {
     /// Measure the hot paths under load against the raw driver (use a release build).
     Bench(BenchArgs),
     /// List the backends compiled in and the scenarios.
-    List,
+    List(ListArgs),
 }
 
 #[derive(Debug, Args, Default)]
@@ -37,6 +38,13 @@ struct Selection {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args, Default)]
+struct ListArgs {
+    /// Print the scenario catalogue as Markdown (the repository's CONFORMANCE.md).
+    #[arg(long)]
+    markdown: bool,
 }
 
 #[derive(Debug, Args, Default)]
@@ -115,7 +123,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Check(CheckArgs::default())) {
             Command::Check(args) => check(args).await,
             Command::Bench(args) => run_bench(args).await,
-            Command::List => list(),
+            Command::List(args) => list(&args),
         }
     });
     // The containers the harness started for this run, removed before the process ends.
@@ -238,7 +246,7 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
 
 async fn run_bench(args: BenchArgs) -> Result<bool, String> {
     if cfg!(debug_assertions) {
-        eprintln!("note: this is a debug build; measure with `cargo run --release -p adapter-conformance -- bench`");
+        eprintln!("note: this is a debug build; measure with `cargo run --release -p conformance-cli -- bench`");
     }
     let specs = selected(&args.selection)?;
     let ops = if args.ops.is_empty() {
@@ -393,7 +401,11 @@ async fn count_round_trips(
         .map_err(|e| e.to_string())
 }
 
-fn list() -> Result<bool, String> {
+fn list(args: &ListArgs) -> Result<bool, String> {
+    if args.markdown {
+        print!("{}", adapter_conformance::catalogue_markdown());
+        return Ok(true);
+    }
     println!("backends:");
     for spec in backends::all() {
         let source = match &spec.source {
@@ -404,7 +416,7 @@ fn list() -> Result<bool, String> {
                 "server: ${env_var}{}",
                 container
                     .as_ref()
-                    .map(|c| format!(", else Docker image {}:{}", c.image, c.tag))
+                    .map(|c| format!(", else Docker image {}", c.image_ref()))
                     .unwrap_or_default()
             ),
         };

@@ -9,33 +9,42 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_mongo::mongodb::bson::{doc, Bson, Document};
-use adapter_mongo::mongodb::{self, Database};
-use adapter_mongo::MongoAdapter;
+use crate::mongodb::bson::{doc, Bson, Document};
+use crate::mongodb::{self, Database};
+use crate::MongoAdapter;
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
     Account, AccountType, AdapterError, Authenticator, Session, User, VerificationToken,
 };
-use futures::future::BoxFuture;
 
-use crate::backends::assigned_ids::AssignedIds;
-use crate::fixture::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
-use crate::harness::{BackendSpec, ContainerPlan, RunningContainer, Source};
+use adapter_conformance::backends::assigned_ids::AssignedIds;
+use adapter_conformance::harness::{BackendSpec, ContainerPlan, Source};
+use adapter_conformance::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
 
 /// The environment variable with the MongoDB URL.
 pub const ENV_VAR: &str = "AUTH_TEST_MONGO_URL";
 /// An example value of [`ENV_VAR`].
 pub const EXAMPLE_URL: &str = "mongodb://127.0.0.1:27017";
-/// The container image.
-pub const IMAGE: &str = "mongo";
-/// The container image tag.
-pub const TAG: &str = "7";
+/// MongoDB in a container: the registry's `mongo:7`, started as a one-node replica set (the
+/// adapter's multi-document writes use transactions where the deployment has them).
+pub const CONTAINER: ContainerPlan = ContainerPlan {
+    image: "mongo",
+    tag: "7",
+    image_var: Some("AUTH_TEST_MONGO_IMAGE"),
+    port: 27017,
+    ready: "Waiting for connections",
+    ready_times: 1,
+    env: &[],
+    cmd: &["--replSet", "rs"],
+    init: &["mongosh", "--quiet", "--eval", "rs.initiate()"],
+    url: container_url,
+};
 /// The server selection timeout of the adapter pointed at a dead port.
 pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The backends of this module.
-pub(crate) fn specs() -> Vec<BackendSpec> {
+pub fn specs() -> Vec<BackendSpec> {
     vec![mongo_spec(), mongo_authjs_spec()]
 }
 
@@ -47,22 +56,17 @@ pub fn mongo_spec() -> BackendSpec {
         source: Source::Server {
             env_var: ENV_VAR,
             example_url: EXAMPLE_URL,
-            container: Some(ContainerPlan {
-                image: IMAGE,
-                tag: TAG,
-                start: start_container,
-                local: None,
-            }),
+            container: Some(CONTAINER),
         },
         open: |url| Box::pin(open(url)),
     }
 }
 
-/// The `mongo-authjs` backend: the Auth.js layout ([`adapter_mongo::Layout::AuthJs`]) on
+/// The `mongo-authjs` backend: the Auth.js layout ([`crate::Layout::AuthJs`]) on
 /// the same server as [`mongo_spec`].
 ///
 /// ```
-/// let spec = adapter_conformance::backends::mongo::mongo_authjs_spec();
+/// let spec = adapter_mongo::conformance::mongo_authjs_spec();
 /// assert_eq!(spec.name, "mongo-authjs");
 /// assert!(adapter_conformance::backends::by_name("mongo-authjs").is_some());
 /// ```
@@ -78,7 +82,7 @@ pub fn mongo_authjs_spec() -> BackendSpec {
 /// quotes them).
 ///
 /// ```
-/// for gap in adapter_conformance::backends::mongo::AUTHJS_GAPS {
+/// for gap in adapter_mongo::conformance::AUTHJS_GAPS {
 ///     assert!(adapter_conformance::scenario(gap.scenario).is_some(), "{}", gap.scenario);
 /// }
 /// ```
@@ -105,7 +109,7 @@ pub const AUTHJS_GAPS: &[Gap] = &[
 /// the member's own address is the container's).
 ///
 /// ```
-/// use adapter_conformance::backends::mongo::container_url;
+/// use adapter_mongo::conformance::container_url;
 /// assert_eq!(container_url("localhost", 32768), "mongodb://localhost:32768/?directConnection=true");
 /// ```
 pub fn container_url(host: &str, port: u16) -> String {
@@ -115,21 +119,11 @@ pub fn container_url(host: &str, port: u16) -> String {
 /// A fresh database name for one fixture, well under MongoDB's 64-byte limit.
 ///
 /// ```
-/// let name = adapter_conformance::backends::mongo::fresh_database();
+/// let name = adapter_mongo::conformance::fresh_database();
 /// assert!(name.starts_with("authtest_") && name.len() < 64);
 /// ```
 pub fn fresh_database() -> String {
     format!("authtest_{}", uuid::Uuid::now_v7().simple())
-}
-
-fn start_container() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
-    use testcontainers_modules::mongo::Mongo;
-    Box::pin(crate::harness::start_container(
-        Mongo::repl_set(),
-        TAG,
-        27017,
-        container_url,
-    ))
 }
 
 async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
@@ -169,9 +163,7 @@ pub struct MongoAuthJsBackend {
 async fn authjs_adapter(url: &str, database: &str) -> Result<MongoAdapter, AdapterError> {
     MongoAdapter::builder(url)
         .database(database)
-        .layout(adapter_mongo::Layout::AuthJs(
-            adapter_mongo::AuthJsCollections::default(),
-        ))
+        .layout(crate::Layout::AuthJs(crate::AuthJsCollections::default()))
         .connect()
         .await
 }
@@ -216,7 +208,7 @@ fn oid_hex(doc: &Document, key: &str) -> Result<String, BoxError> {
 /// Written `{$in: [id]}`: nx-27017 finds nothing on an ObjectId compared for equality
 /// outside `_id`, and MongoDB reads both forms alike.
 fn by_oid(key: &str, id: &str) -> Option<Document> {
-    adapter_mongo::authjs_object_id(id).map(|oid| doc! { key: { "$in": [oid] } })
+    crate::authjs_object_id(id).map(|oid| doc! { key: { "$in": [oid] } })
 }
 
 fn authjs_account_of(doc: &Document) -> Result<Account, BoxError> {
@@ -387,11 +379,9 @@ impl Inspector for AuthJsInspector {
     }
 
     async fn unreachable(&self) -> Unreachable {
-        let port = crate::harness::dead_port();
+        let port = adapter_conformance::harness::dead_port();
         let adapter = MongoAdapter::builder(format!("mongodb://127.0.0.1:{port}/dead"))
-            .layout(adapter_mongo::Layout::AuthJs(
-                adapter_mongo::AuthJsCollections::default(),
-            ))
+            .layout(crate::Layout::AuthJs(crate::AuthJsCollections::default()))
             .server_selection_timeout(UNREACHABLE_TIMEOUT)
             .connect_timeout(Duration::from_secs(1))
             .connect()
@@ -633,7 +623,7 @@ impl Inspector for MongoInspector {
     }
 
     async fn unreachable(&self) -> Unreachable {
-        let port = crate::harness::dead_port();
+        let port = adapter_conformance::harness::dead_port();
         let adapter = MongoAdapter::builder(format!("mongodb://127.0.0.1:{port}/dead"))
             .server_selection_timeout(UNREACHABLE_TIMEOUT)
             .connect_timeout(Duration::from_secs(1))
@@ -686,6 +676,6 @@ mod tests {
         let b = fresh_database();
         assert_ne!(a, b);
         assert!(a.starts_with("authtest_") && a.len() < 64);
-        assert!(adapter_mongo::validate_database_name(&a).is_ok());
+        assert!(crate::validate_database_name(&a).is_ok());
     }
 }

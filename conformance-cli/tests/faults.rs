@@ -3,7 +3,7 @@
 //! of the backend's image, or an nx-27017 process for Mongo); skipped with the reason when
 //! it cannot be had here, a failure when `AUTH_CONFORMANCE_REQUIRE` names the backend.
 
-use adapter_conformance::faults;
+use conformance_cli::faults;
 
 fn drill(name: &str) {
     let target = faults::target(name).unwrap_or_else(|| panic!("no fault target {name}"));

@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use adapter_conformance::backends::{self, wrapped};
 use adapter_conformance::harness::{self, Resolved};
 use adapter_conformance::{Backend, BackendSpec, Fixture};
 use auth_core::at_rest::{token_hash, EncryptedAccountTokens, HashedTokens, KeyRing};
@@ -17,6 +16,7 @@ use auth_core::{
     truncate_to_millis, Account, AccountType, Adapter, Session, SessionUpdate, User,
     VerificationToken,
 };
+use conformance_cli::backends::{self, wrapped};
 
 /// The backend of `spec`, or `None` after a skip line (a panic when it is required).
 async fn open(spec: &BackendSpec) -> Option<Arc<dyn Backend>> {

@@ -5,20 +5,20 @@
 //! database on SQLite) and their inspector, which reads the tables with its own sqlx pool
 //! and SQL.
 
-use adapter_seaorm::{Flavor, SeaOrmAdapter};
+use crate::{Flavor, SeaOrmAdapter};
 use adapter_sqlx::Dialect;
 use async_trait::async_trait;
 use auth_core::AdapterError;
 
-use crate::backends::sqlx::{
-    start_mariadb, start_postgres, Server, ServerBackend, SqliteBackend, TablesAdapter,
-    FIXTURE_TIMEOUT, MARIADB_ENV, MARIADB_IMAGE, POSTGRES_ENV, POSTGRES_IMAGE, UNREACHABLE_TIMEOUT,
+use adapter_conformance::harness::{BackendSpec, Source};
+use adapter_conformance::BoxError;
+use adapter_sqlx::conformance::{
+    Server, ServerBackend, SqliteBackend, TablesAdapter, FIXTURE_TIMEOUT, MARIADB_CONTAINER,
+    MARIADB_ENV, POSTGRES_CONTAINER, POSTGRES_ENV, UNREACHABLE_TIMEOUT,
 };
-use crate::fixture::BoxError;
-use crate::harness::{BackendSpec, ContainerPlan, Source};
 
 /// Every adapter-seaorm backend, in report order.
-pub(crate) fn specs() -> Vec<BackendSpec> {
+pub fn specs() -> Vec<BackendSpec> {
     vec![
         postgres_spec(),
         mariadb_spec(),
@@ -35,12 +35,7 @@ pub fn postgres_spec() -> BackendSpec {
         source: Source::Server {
             env_var: POSTGRES_ENV,
             example_url: "postgres://postgres@127.0.0.1:5432/postgres",
-            container: Some(ContainerPlan {
-                image: POSTGRES_IMAGE.0,
-                tag: POSTGRES_IMAGE.1,
-                start: start_postgres,
-                local: Some(super::sqlx::POSTGRES_LOCAL),
-            }),
+            container: Some(POSTGRES_CONTAINER),
         },
         open: |url| Box::pin(ServerBackend::<SeaOrmAdapter>::open(Server::Postgres, url)),
     }
@@ -53,12 +48,7 @@ pub fn mariadb_spec() -> BackendSpec {
         source: Source::Server {
             env_var: MARIADB_ENV,
             example_url: "mysql://root@127.0.0.1:3306/test",
-            container: Some(ContainerPlan {
-                image: MARIADB_IMAGE.0,
-                tag: MARIADB_IMAGE.1,
-                start: start_mariadb,
-                local: Some(super::sqlx::MARIADB_LOCAL),
-            }),
+            container: Some(MARIADB_CONTAINER),
         },
         open: |url| Box::pin(ServerBackend::<SeaOrmAdapter>::open(Server::MariaDb, url)),
     }
@@ -86,7 +76,7 @@ pub fn sqlite_memory_spec() -> BackendSpec {
 impl TablesAdapter for SeaOrmAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
         let adapter = SeaOrmAdapter::builder(url)
-            .max_connections(super::sqlx::FIXTURE_CONNECTIONS)
+            .max_connections(adapter_sqlx::conformance::FIXTURE_CONNECTIONS)
             .acquire_timeout(FIXTURE_TIMEOUT)
             .connect()
             .await?;
@@ -107,8 +97,6 @@ impl TablesAdapter for SeaOrmAdapter {
             Flavor::Sqlite => Dialect::Sqlite,
             Flavor::MariaDb { major, minor } => Dialect::MariaDb { major, minor },
             Flavor::MySql { major, minor } => Dialect::MySql { major, minor },
-            // A flavor added later: the inspector's SQL is MySQL's for anything else.
-            _ => Dialect::MySql { major: 8, minor: 0 },
         }
     }
 

@@ -14,23 +14,22 @@
 
 use std::sync::Arc;
 
-use adapter_sqlx::sqlx::{self, MySqlPool, PgPool, SqlitePool};
-use adapter_sqlx::{Layout, SqlxAdapter};
+use crate::sqlx::{self, MySqlPool, PgPool, SqlitePool};
+use crate::{Layout, SqlxAdapter};
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{Account, Adapter, AdapterError, Authenticator, Session, User, VerificationToken};
 
-use super::assigned_ids::AssignedIds;
-use super::sqlx::{
-    database_url, sqlite_pool, start_mariadb, start_postgres, FIXTURE_CONNECTIONS, FIXTURE_TIMEOUT,
-    MARIADB_ENV, MARIADB_IMAGE, MARIADB_LOCAL, POSTGRES_ENV, POSTGRES_IMAGE, POSTGRES_LOCAL,
-    UNREACHABLE_TIMEOUT,
+use super::{
+    database_url, sqlite_pool, FIXTURE_CONNECTIONS, FIXTURE_TIMEOUT, MARIADB_CONTAINER,
+    MARIADB_ENV, POSTGRES_CONTAINER, POSTGRES_ENV, UNREACHABLE_TIMEOUT,
 };
-use crate::fixture::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
-use crate::harness::{BackendSpec, ContainerPlan, Source};
+use adapter_conformance::backends::assigned_ids::AssignedIds;
+use adapter_conformance::harness::{BackendSpec, Source};
+use adapter_conformance::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
 
 /// Every Auth.js-layout backend of adapter-sqlx, in report order.
-pub(crate) fn specs() -> Vec<BackendSpec> {
+pub fn specs() -> Vec<BackendSpec> {
     vec![
         postgres_authjs_spec(),
         postgres_drizzle_spec(),
@@ -46,12 +45,7 @@ pub fn postgres_authjs_spec() -> BackendSpec {
         source: Source::Server {
             env_var: POSTGRES_ENV,
             example_url: "postgres://postgres@127.0.0.1:5432/postgres",
-            container: Some(ContainerPlan {
-                image: POSTGRES_IMAGE.0,
-                tag: POSTGRES_IMAGE.1,
-                start: start_postgres,
-                local: Some(POSTGRES_LOCAL),
-            }),
+            container: Some(POSTGRES_CONTAINER),
         },
         open: |url| Box::pin(PgAuthJsBackend::open(url)),
     }
@@ -68,7 +62,7 @@ pub const PG_GAPS: &[Gap] = &[Gap {
 /// connection parameter, which sqlx and node-postgres both read from the URL).
 ///
 /// ```
-/// use adapter_conformance::backends::authjs_sqlx::search_path_url;
+/// use adapter_sqlx::conformance::authjs::search_path_url;
 /// assert_eq!(
 ///     search_path_url("postgres://postgres@127.0.0.1:5432/postgres", "s1"),
 ///     "postgres://postgres@127.0.0.1:5432/postgres?options=-c%20search_path%3Ds1"
@@ -419,7 +413,7 @@ impl Inspector for PgAuthJsInspector {
     async fn unreachable(&self) -> Unreachable {
         let url = format!(
             "postgres://postgres@127.0.0.1:{}/postgres",
-            crate::harness::dead_port()
+            adapter_conformance::harness::dead_port()
         );
         let adapter = SqlxAdapter::builder(url)
             .layout(Layout::AuthJsPg)
@@ -450,12 +444,7 @@ pub fn postgres_drizzle_spec() -> BackendSpec {
         source: Source::Server {
             env_var: POSTGRES_ENV,
             example_url: "postgres://postgres@127.0.0.1:5432/postgres",
-            container: Some(ContainerPlan {
-                image: POSTGRES_IMAGE.0,
-                tag: POSTGRES_IMAGE.1,
-                start: start_postgres,
-                local: Some(POSTGRES_LOCAL),
-            }),
+            container: Some(POSTGRES_CONTAINER),
         },
         open: |url| Box::pin(DrizzleBackend::open_postgres(url)),
     }
@@ -478,12 +467,7 @@ pub fn mariadb_drizzle_spec() -> BackendSpec {
         source: Source::Server {
             env_var: MARIADB_ENV,
             example_url: "mysql://root@127.0.0.1:3306/test",
-            container: Some(ContainerPlan {
-                image: MARIADB_IMAGE.0,
-                tag: MARIADB_IMAGE.1,
-                start: start_mariadb,
-                local: Some(MARIADB_LOCAL),
-            }),
+            container: Some(MARIADB_CONTAINER),
         },
         open: |url| Box::pin(DrizzleBackend::open_mariadb(url)),
     }
@@ -582,7 +566,7 @@ pub async fn open_drizzle(url: &str) -> Result<SqlxAdapter, BoxError> {
 /// the file for sqlx (`sqlite://…?mode=rwc`) and for libsql (`file:…`).
 ///
 /// ```
-/// let (dir, sqlx_url, libsql_url) = adapter_conformance::backends::authjs_sqlx::fresh_sqlite_file();
+/// let (dir, sqlx_url, libsql_url) = adapter_sqlx::conformance::authjs::fresh_sqlite_file();
 /// assert!(sqlx_url.starts_with("sqlite://") && sqlx_url.ends_with("auth.db?mode=rwc"));
 /// assert!(libsql_url.starts_with("file:") && libsql_url.ends_with("auth.db"));
 /// assert!(!dir.exists());
@@ -1069,11 +1053,11 @@ impl Inspector for DrizzleInspector {
         let url = match self.raw {
             Raw::Postgres(_) => format!(
                 "postgres://postgres@127.0.0.1:{}/postgres",
-                crate::harness::dead_port()
+                adapter_conformance::harness::dead_port()
             ),
             Raw::MySql(_) => format!(
                 "mysql://root@127.0.0.1:{}/test",
-                crate::harness::dead_port()
+                adapter_conformance::harness::dead_port()
             ),
             // A file in a directory that does not exist cannot be opened.
             _ => {
@@ -1118,7 +1102,11 @@ mod tests {
             .chain(SQLITE_DRIZZLE_GAPS)
             .chain(MARIADB_DRIZZLE_GAPS)
         {
-            assert!(crate::scenario(gap.scenario).is_some(), "{}", gap.scenario);
+            assert!(
+                adapter_conformance::scenario(gap.scenario).is_some(),
+                "{}",
+                gap.scenario
+            );
         }
         let a = fresh_schema_name();
         assert!(a.len() <= 63 && a.starts_with("authjs_test_"));

@@ -1,7 +1,7 @@
 //! The whole suite on auth-core's at-rest wrappers (`HashedTokens` over
 //! `EncryptedAccountTokens`, and the other order) over memory, SQLite, PostgreSQL and Redis.
 
-use adapter_conformance::backends::wrapped;
+use conformance_cli::backends::wrapped;
 
 fn main() -> std::process::ExitCode {
     adapter_conformance::test_main(&[

@@ -15,12 +15,12 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
-use adapter_conformance::authjs::{server_or_skip, AuthJs};
-use adapter_conformance::backends::mongo::{fresh_database, ENV_VAR};
 use adapter_mongo::mongodb::bson::{doc, Bson, Document};
 use adapter_mongo::{AuthJsCollections, Layout, MongoAdapter};
 use auth_core::chrono::{Duration, DurationRound, Utc};
 use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
+use conformance_cli::authjs::{server_or_skip, AuthJs};
+use conformance_cli::backends::mongo::{fresh_database, ENV_VAR};
 use futures::FutureExt;
 use serde_json::json;
 

@@ -38,8 +38,8 @@ use auth_core::chrono::{Duration as Span, Utc};
 use auth_core::{Adapter, AdapterError, ErrorCode, Session, User};
 use futures::future::BoxFuture;
 
-use crate::fixture::BoxError;
-use crate::harness::{self, BackendSpec, RunningContainer, Source};
+use adapter_conformance::harness::{self, BackendSpec, RunningContainer, Source};
+use adapter_conformance::BoxError;
 
 /// How many callers run at once during each fault.
 pub const CALLERS: usize = 32;
@@ -82,7 +82,7 @@ impl fmt::Debug for FaultTarget {
 /// Where a drill's server comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerKind {
-    /// A container of the backend's [`ContainerPlan`](crate::harness::ContainerPlan).
+    /// A container of the backend's [`ContainerPlan`](adapter_conformance::harness::ContainerPlan).
     Container,
     /// An nx-27017 process (MongoDB wire protocol), from [`NX_BIN_VAR`].
     Nx27017,
@@ -591,7 +591,6 @@ impl Load {
 pub fn targets() -> Vec<FaultTarget> {
     #[allow(unused_mut)]
     let mut targets: Vec<FaultTarget> = Vec::new();
-    #[cfg(feature = "sqlx")]
     {
         use crate::backends::sqlx;
         let adapter: FaultAdapterFn = |url, timeout| {
@@ -613,7 +612,6 @@ pub fn targets() -> Vec<FaultTarget> {
             });
         }
     }
-    #[cfg(feature = "diesel")]
     {
         use crate::backends::diesel;
         let adapter: FaultAdapterFn = |url, timeout| {
@@ -634,7 +632,6 @@ pub fn targets() -> Vec<FaultTarget> {
             });
         }
     }
-    #[cfg(feature = "seaorm")]
     {
         use crate::backends::seaorm;
         let adapter: FaultAdapterFn = |url, timeout| {
@@ -655,7 +652,6 @@ pub fn targets() -> Vec<FaultTarget> {
             });
         }
     }
-    #[cfg(feature = "redis")]
     targets.push(FaultTarget {
         spec: crate::backends::redis::redis_spec(),
         adapter: |url, timeout| {
@@ -671,7 +667,6 @@ pub fn targets() -> Vec<FaultTarget> {
         },
         server: ServerKind::Container,
     });
-    #[cfg(feature = "mongo")]
     targets.push(FaultTarget {
         spec: crate::backends::mongo::mongo_spec(),
         adapter: |url, timeout| {
@@ -693,8 +688,7 @@ pub fn targets() -> Vec<FaultTarget> {
 /// The target of this backend name.
 ///
 /// ```
-/// # #[cfg(feature = "redis")]
-/// assert!(adapter_conformance::faults::target("redis").is_some());
+/// # /// assert!(adapter_conformance::faults::target("redis").is_some());
 /// assert!(adapter_conformance::faults::target("memory").is_none());
 /// ```
 pub fn target(name: &str) -> Option<FaultTarget> {

@@ -7,15 +7,15 @@
 //! Without them each test prints a `SKIPPED` line saying why and passes, unless
 //! `AUTH_CONFORMANCE_REQUIRE` is set (to anything): then it fails.
 
-use adapter_conformance::authjs::{server_or_skip, skip_or_fail, AuthJs};
-use adapter_conformance::backends::authjs_sqlx::{
-    fresh_schema_name, fresh_sqlite_file, open_drizzle, open_pg_authjs, search_path_url,
-};
-use adapter_conformance::backends::sqlx::database_url;
 use adapter_sqlx::sqlx::{self, MySqlPool, PgPool, SqlitePool};
 use adapter_sqlx::SqlxAdapter;
 use auth_core::chrono::{Duration, Utc};
 use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
+use conformance_cli::authjs::{server_or_skip, skip_or_fail, AuthJs};
+use conformance_cli::backends::authjs_sqlx::{
+    fresh_schema_name, fresh_sqlite_file, open_drizzle, open_pg_authjs, search_path_url,
+};
+use conformance_cli::backends::sqlx::database_url;
 use futures::future::BoxFuture;
 use serde_json::json;
 

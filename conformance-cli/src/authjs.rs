@@ -53,7 +53,7 @@ pub fn compat_dir() -> PathBuf {
 }
 
 /// Prints why the cross-language test `test` is skipped (`SKIPPED <test>: <why>`), or panics
-/// with the same reason when [`REQUIRE_VAR`](crate::harness::REQUIRE_VAR) is set: in CI a
+/// with the same reason when [`REQUIRE_VAR`](adapter_conformance::harness::REQUIRE_VAR) is set: in CI a
 /// test that cannot run is a failure.
 ///
 /// ```
@@ -63,9 +63,9 @@ pub fn compat_dir() -> PathBuf {
 /// ```
 pub fn skip_or_fail(test: &str, why: &str) {
     assert!(
-        std::env::var_os(crate::harness::REQUIRE_VAR).is_none(),
+        std::env::var_os(adapter_conformance::harness::REQUIRE_VAR).is_none(),
         "{test}: {why}, and {} is set",
-        crate::harness::REQUIRE_VAR
+        adapter_conformance::harness::REQUIRE_VAR
     );
     println!("SKIPPED {test}: {why}");
 }
@@ -78,7 +78,10 @@ pub fn skip_or_fail(test: &str, why: &str) {
 /// let Some(url) = server_or_skip("my_test", "AUTH_TEST_POSTGRES_URL") else { return };
 /// ```
 pub fn server_or_skip(test: &str, var: &str) -> Option<String> {
-    let why = match (crate::harness::env_url(var), AuthJs::available()) {
+    let why = match (
+        adapter_conformance::harness::env_url(var),
+        AuthJs::available(),
+    ) {
         (Some(url), Ok(())) => return Some(url),
         (None, _) => format!("{var} is not set"),
         (Some(_), Err(why)) => why,

@@ -11,29 +11,7 @@
 //!   the session key, on one multiplexed connection (the adapter's `ConnectionManager`
 //!   holds one too).
 
-use crate::fixture::BoxError;
-
-/// Where a fixture's data lives, as its inspector reports it
-/// ([`Inspector::raw_target`](crate::Inspector::raw_target)).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RawTarget {
-    /// A database on adapter-sqlx's schema.
-    Sql {
-        /// The fixture database's URL (`postgres:`, `mysql:` or `sqlite:`).
-        url: String,
-        /// The tables' prefix.
-        table_prefix: String,
-        /// The adapter's pool size: the floor opens as many connections.
-        connections: usize,
-    },
-    /// A Redis server with adapter-redis's key layout.
-    Redis {
-        /// The server's URL.
-        url: String,
-        /// The fixture's key prefix.
-        key_prefix: String,
-    },
-}
+use adapter_conformance::{BoxError, StorageLocation};
 
 /// One raw way to read a session, ready to be called by many callers at once.
 #[derive(Debug)]
@@ -45,56 +23,39 @@ pub struct RawProbe {
 
 #[derive(Debug)]
 enum Inner {
-    #[cfg(feature = "sqlx")]
     Postgres(sql::Conns<adapter_sqlx::sqlx::PgConnection>),
-    #[cfg(feature = "sqlx")]
     MySql(sql::Conns<adapter_sqlx::sqlx::MySqlConnection>),
-    #[cfg(feature = "sqlx")]
     Sqlite(sql::Conns<adapter_sqlx::sqlx::SqliteConnection>),
-    #[cfg(feature = "redis")]
     Script(kv::ScriptProbe),
-    #[cfg(feature = "redis")]
     Get(kv::GetProbe),
-    /// Keeps the enum inhabited when no driver is compiled in.
-    #[allow(dead_code)]
-    None,
 }
 
 impl RawProbe {
     /// Opens the raw probes of `target`: one for SQL (`raw-sql`), two for Redis
     /// (`raw-script`, then `raw-get`). The first is the floor the adapter is compared with.
-    pub async fn open(target: &RawTarget) -> Result<Vec<RawProbe>, BoxError> {
-        match target {
-            #[cfg(feature = "sqlx")]
-            RawTarget::Sql {
-                url,
-                table_prefix,
-                connections,
-            } => Ok(vec![sql::open(url, table_prefix, *connections).await?]),
-            #[cfg(feature = "redis")]
-            RawTarget::Redis { url, key_prefix } => kv::open(url, key_prefix).await,
-            #[allow(unreachable_patterns)]
-            _ => Err("the driver of this raw floor is not compiled in".into()),
+    ///
+    /// The fixture's [`StorageLocation`] says where: a `redis:` URL and its key prefix are
+    /// adapter-redis's layout; a `postgres:`, `mysql:` or `sqlite:` URL and its table prefix
+    /// are adapter-sqlx's tables.
+    pub async fn open(target: &StorageLocation) -> Result<Vec<RawProbe>, BoxError> {
+        let scheme = target.url.split(':').next().unwrap_or_default();
+        match scheme {
+            "redis" | "rediss" => kv::open(&target.url, &target.namespace).await,
+            "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite" => Ok(vec![
+                sql::open(&target.url, &target.namespace, target.connections).await?,
+            ]),
+            other => Err(format!("no raw floor for {other:?} URLs").into()),
         }
     }
 
     /// Reads the session `token` as caller `worker`; `true` when it was found.
     pub async fn read(&self, worker: usize, token: &str) -> Result<bool, BoxError> {
-        // Only the SQL probes pin a caller to a connection; in a build without any probe
-        // (only the mongo feature, as adapter-mongo's tests build it) the token is unused too.
-        let _ = (worker, token);
         match &self.inner {
-            #[cfg(feature = "sqlx")]
             Inner::Postgres(conns) => conns.read_pg(worker, token).await,
-            #[cfg(feature = "sqlx")]
             Inner::MySql(conns) => conns.read_mysql(worker, token).await,
-            #[cfg(feature = "sqlx")]
             Inner::Sqlite(conns) => conns.read_sqlite(worker, token).await,
-            #[cfg(feature = "redis")]
             Inner::Script(probe) => probe.read(token).await,
-            #[cfg(feature = "redis")]
             Inner::Get(probe) => probe.read(token).await,
-            Inner::None => Err("no raw floor".into()),
         }
     }
 }
@@ -103,7 +64,7 @@ impl RawProbe {
 /// `$n` placeholders on PostgreSQL.
 ///
 /// ```
-/// use adapter_conformance::floor::session_read_sql;
+/// use conformance_cli::floor::session_read_sql;
 /// let sql = session_read_sql("auth_", true);
 /// assert!(sql.contains("FROM auth_sessions s JOIN auth_users u"));
 /// assert!(sql.ends_with("WHERE s.session_token = $1 AND s.expires > $2"));
@@ -122,7 +83,6 @@ pub fn session_read_sql(table_prefix: &str, numbered: bool) -> String {
     }
 }
 
-#[cfg(feature = "sqlx")]
 mod sql {
     use std::str::FromStr;
 
@@ -134,7 +94,7 @@ mod sql {
     use tokio::sync::Mutex;
 
     use super::{session_read_sql, Inner, RawProbe};
-    use crate::fixture::BoxError;
+    use adapter_conformance::BoxError;
 
     /// Dedicated connections and the statement they run.
     #[derive(Debug)]
@@ -252,13 +212,12 @@ mod sql {
     );
 }
 
-#[cfg(feature = "redis")]
 mod kv {
     use adapter_redis::keys::KeyLayout;
     use adapter_redis::redis::{self, aio::MultiplexedConnection, AsyncCommands, Script, Value};
 
     use super::{Inner, RawProbe};
-    use crate::fixture::BoxError;
+    use adapter_conformance::BoxError;
 
     /// The adapter's session-read script, by `EVALSHA`.
     #[derive(Debug)]

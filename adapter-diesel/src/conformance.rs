@@ -4,20 +4,20 @@
 //! per scenario on the servers, a fresh file or shared-cache in-memory database on SQLite)
 //! and their inspector, which reads the tables with its own sqlx pool and SQL.
 
-use adapter_diesel::DieselAdapter;
+use crate::DieselAdapter;
 use adapter_sqlx::Dialect;
 use async_trait::async_trait;
 use auth_core::AdapterError;
 
-use crate::backends::sqlx::{
-    start_mariadb, start_postgres, Server, ServerBackend, SqliteBackend, TablesAdapter,
-    FIXTURE_TIMEOUT, MARIADB_ENV, MARIADB_IMAGE, POSTGRES_ENV, POSTGRES_IMAGE, UNREACHABLE_TIMEOUT,
+use adapter_conformance::harness::{BackendSpec, Source};
+use adapter_conformance::BoxError;
+use adapter_sqlx::conformance::{
+    Server, ServerBackend, SqliteBackend, TablesAdapter, FIXTURE_TIMEOUT, MARIADB_CONTAINER,
+    MARIADB_ENV, POSTGRES_CONTAINER, POSTGRES_ENV, UNREACHABLE_TIMEOUT,
 };
-use crate::fixture::BoxError;
-use crate::harness::{BackendSpec, ContainerPlan, Source};
 
 /// Every adapter-diesel backend, in report order.
-pub(crate) fn specs() -> Vec<BackendSpec> {
+pub fn specs() -> Vec<BackendSpec> {
     vec![
         postgres_spec(),
         mariadb_spec(),
@@ -34,12 +34,7 @@ pub fn postgres_spec() -> BackendSpec {
         source: Source::Server {
             env_var: POSTGRES_ENV,
             example_url: "postgres://postgres@127.0.0.1:5432/postgres",
-            container: Some(ContainerPlan {
-                image: POSTGRES_IMAGE.0,
-                tag: POSTGRES_IMAGE.1,
-                start: start_postgres,
-                local: Some(super::sqlx::POSTGRES_LOCAL),
-            }),
+            container: Some(POSTGRES_CONTAINER),
         },
         open: |url| Box::pin(ServerBackend::<DieselAdapter>::open(Server::Postgres, url)),
     }
@@ -52,12 +47,7 @@ pub fn mariadb_spec() -> BackendSpec {
         source: Source::Server {
             env_var: MARIADB_ENV,
             example_url: "mysql://root@127.0.0.1:3306/test",
-            container: Some(ContainerPlan {
-                image: MARIADB_IMAGE.0,
-                tag: MARIADB_IMAGE.1,
-                start: start_mariadb,
-                local: Some(super::sqlx::MARIADB_LOCAL),
-            }),
+            container: Some(MARIADB_CONTAINER),
         },
         open: |url| Box::pin(ServerBackend::<DieselAdapter>::open(Server::MariaDb, url)),
     }
@@ -85,7 +75,7 @@ pub fn sqlite_memory_spec() -> BackendSpec {
 impl TablesAdapter for DieselAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
         let adapter = DieselAdapter::builder(url)
-            .max_connections(super::sqlx::FIXTURE_CONNECTIONS as usize)
+            .max_connections(adapter_sqlx::conformance::FIXTURE_CONNECTIONS as usize)
             .acquire_timeout(FIXTURE_TIMEOUT)
             .connect()
             .await?;
@@ -102,8 +92,8 @@ impl TablesAdapter for DieselAdapter {
 
     fn dialect(&self) -> Dialect {
         match DieselAdapter::dialect(self) {
-            adapter_diesel::Dialect::Postgres => Dialect::Postgres,
-            adapter_diesel::Dialect::Sqlite => Dialect::Sqlite,
+            crate::Dialect::Postgres => Dialect::Postgres,
+            crate::Dialect::Sqlite => Dialect::Sqlite,
             // The inspector's SQL is the same for every MariaDB/MySQL version.
             _ => Dialect::MariaDb {
                 major: 10,

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::registry::Scenario;
-use crate::runner::ScenarioResult;
-use crate::SCENARIOS;
+use adapter_conformance::Scenario;
+use adapter_conformance::ScenarioResult;
+use adapter_conformance::SCENARIOS;
 
 /// What happened on one backend.
 #[derive(Debug, Clone, Serialize)]

@@ -22,9 +22,9 @@ use auth_core::chrono::{Duration as Span, Utc};
 use auth_core::{Account, AccountType, Adapter, Session, SessionUpdate, User, VerificationToken};
 use serde::{Deserialize, Serialize};
 
-use crate::fixture::{Backend, BoxError};
 use crate::floor::RawProbe;
 use crate::relay::Relay;
+use adapter_conformance::{Backend, BoxError};
 
 /// One operation of the workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -469,11 +469,11 @@ pub async fn run(
 
 async fn measure(
     name: &str,
-    fixture: &crate::Fixture,
+    fixture: &adapter_conformance::Fixture,
     options: &LoadOptions,
 ) -> Result<Vec<Measurement>, BoxError> {
     let world = Arc::new(seed(fixture.adapter.clone(), options.users).await?);
-    let probes: Vec<Arc<RawProbe>> = match fixture.inspector.raw_target() {
+    let probes: Vec<Arc<RawProbe>> = match fixture.inspector.location() {
         Some(target) if options.raw_floor => RawProbe::open(&target)
             .await?
             .into_iter()

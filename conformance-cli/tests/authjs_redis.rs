@@ -1,5 +1,5 @@
 //! Cross-language tests of the Auth.js unstorage layout: the real `@auth/unstorage-adapter`
-//! (Node, on unstorage's Redis driver, through `adapter_conformance::authjs::AuthJs`) and
+//! (Node, on unstorage's Redis driver, through `conformance_cli::authjs::AuthJs`) and
 //! this crate's `Layout::AuthJsUnstorage` on the same Redis, each reading what the other
 //! wrote.
 //!
@@ -10,13 +10,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use adapter_conformance::authjs::{server_or_skip, AuthJs};
-use adapter_conformance::backends::redis::{teardown_prefix, ENV_VAR};
 use adapter_redis::keys::KeyLayout;
 use adapter_redis::redis::{self, aio::MultiplexedConnection};
 use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
 use auth_core::chrono::{Duration as Span, Utc};
 use auth_core::{Account, AccountType, Adapter, Authenticator, Session, User, VerificationToken};
+use conformance_cli::authjs::{server_or_skip, AuthJs};
+use conformance_cli::backends::redis::{teardown_prefix, ENV_VAR};
 use serde_json::json;
 
 /// Node's adapter and ours on one fresh prefix of the same server.

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use adapter_conformance::harness::{self, Resolved};
 use adapter_conformance::scenarios::S30_SECRETS;
-use adapter_conformance::{backends, run_scenario, scenario};
+use adapter_conformance::{run_scenario, scenario};
+use conformance_cli::backends;
 
 /// Every log line, in one buffer.
 #[derive(Clone, Default)]

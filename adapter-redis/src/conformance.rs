@@ -10,41 +10,42 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_redis::keys::KeyLayout;
-use adapter_redis::redis::{self, aio::MultiplexedConnection, AsyncCommands};
-use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
+use crate::keys::KeyLayout;
+use crate::redis::{self, aio::MultiplexedConnection, AsyncCommands};
+use crate::{Layout, RedisAdapter, UnstorageLayout};
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
     Account, AccountType, AdapterError, Authenticator, Session, User, VerificationToken,
 };
-use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::fixture::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
-use crate::harness::{BackendSpec, ContainerPlan, LocalImage, RunningContainer, Source};
+use adapter_conformance::harness::{BackendSpec, ContainerPlan, Source};
+use adapter_conformance::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
 
 /// The environment variable with the Redis URL.
 pub const ENV_VAR: &str = "AUTH_TEST_REDIS_URL";
 /// An example value of [`ENV_VAR`].
 pub const EXAMPLE_URL: &str = "redis://127.0.0.1:6379";
-/// The container image.
-pub const IMAGE: &str = "redis";
-/// The container image tag.
-pub const TAG: &str = "7";
-/// A local Redis or Valkey image (e.g. `auth-adapters/valkey:8` from `ci/images.sh`),
-/// used when `AUTH_TEST_REDIS_IMAGE` names it.
-pub const LOCAL: LocalImage = LocalImage {
-    image_var: "AUTH_TEST_REDIS_IMAGE",
+/// The Redis server in a container: the registry's `redis:7`, or the local Redis or Valkey
+/// image `AUTH_TEST_REDIS_IMAGE` names (e.g. `auth-adapters/valkey:8` from `ci/images.sh`).
+pub const CONTAINER: ContainerPlan = ContainerPlan {
+    image: "redis",
+    tag: "7",
+    image_var: Some("AUTH_TEST_REDIS_IMAGE"),
     port: 6379,
     ready: "Ready to accept connections",
+    ready_times: 1,
+    env: &[],
+    cmd: &[],
+    init: &[],
     url: container_url,
 };
 /// The timeout of the adapter pointed at a dead port.
 pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The backends of this module.
-pub(crate) fn specs() -> Vec<BackendSpec> {
+pub fn specs() -> Vec<BackendSpec> {
     vec![redis_spec(), redis_authjs_spec()]
 }
 
@@ -55,12 +56,7 @@ pub fn redis_spec() -> BackendSpec {
         source: Source::Server {
             env_var: ENV_VAR,
             example_url: EXAMPLE_URL,
-            container: Some(ContainerPlan {
-                image: IMAGE,
-                tag: TAG,
-                start: start_container,
-                local: Some(LOCAL),
-            }),
+            container: Some(CONTAINER),
         },
         open: |url| Box::pin(open(url)),
     }
@@ -69,7 +65,7 @@ pub fn redis_spec() -> BackendSpec {
 /// The URL of a Redis server published on `host:port`.
 ///
 /// ```
-/// use adapter_conformance::backends::redis::container_url;
+/// use adapter_redis::conformance::container_url;
 /// assert_eq!(container_url("localhost", 32768), "redis://localhost:32768");
 /// ```
 pub fn container_url(host: &str, port: u16) -> String {
@@ -79,16 +75,6 @@ pub fn container_url(host: &str, port: u16) -> String {
 /// A fresh, unique key prefix for one fixture.
 pub fn fresh_prefix() -> String {
     format!("authtest:{}:", uuid::Uuid::now_v7().simple())
-}
-
-fn start_container() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
-    use testcontainers_modules::redis::{Redis, REDIS_PORT};
-    Box::pin(crate::harness::start_container(
-        Redis::default(),
-        TAG,
-        REDIS_PORT,
-        container_url,
-    ))
 }
 
 async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
@@ -418,7 +404,7 @@ impl Inspector for RedisInspector {
     }
 
     async fn unreachable(&self) -> Unreachable {
-        let port = crate::harness::dead_port();
+        let port = adapter_conformance::harness::dead_port();
         let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
             .connection_timeout(UNREACHABLE_TIMEOUT)
             .response_timeout(UNREACHABLE_TIMEOUT)
@@ -435,10 +421,11 @@ impl Inspector for RedisInspector {
         teardown_prefix(&self.conn, &self.keys).await
     }
 
-    fn raw_target(&self) -> Option<crate::floor::RawTarget> {
-        Some(crate::floor::RawTarget::Redis {
+    fn location(&self) -> Option<adapter_conformance::StorageLocation> {
+        Some(adapter_conformance::StorageLocation {
             url: self.url.clone(),
-            key_prefix: self.keys.prefix().to_owned(),
+            namespace: self.keys.prefix().to_owned(),
+            connections: 1,
         })
     }
 }
@@ -482,12 +469,12 @@ pub async fn teardown_prefix(
 // ---------------------------------------------------------------- the Auth.js layout
 
 /// The `redis-authjs` backend: adapter-redis on the Auth.js unstorage layout
-/// ([`Layout::AuthJsUnstorage`](adapter_redis::Layout)), on the server of [`ENV_VAR`] (else
+/// ([`Layout::AuthJsUnstorage`](crate::Layout)), on the server of [`ENV_VAR`] (else
 /// a `redis:7` container). Each fixture gets its own `baseKeyPrefix` (`authtest:<uuid>:`),
 /// so every key it writes starts with it and teardown removes exactly those.
 ///
 /// ```
-/// let spec = adapter_conformance::backends::redis::redis_authjs_spec();
+/// let spec = adapter_redis::conformance::redis_authjs_spec();
 /// assert_eq!(spec.name, "redis-authjs");
 /// ```
 pub fn redis_authjs_spec() -> BackendSpec {
@@ -514,7 +501,7 @@ async fn open_authjs(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> 
 /// What the unstorage layout cannot hold, by scenario (adapter-redis's README quotes it).
 ///
 /// ```
-/// use adapter_conformance::backends::redis::AUTHJS_GAPS;
+/// use adapter_redis::conformance::AUTHJS_GAPS;
 /// assert!(AUTHJS_GAPS.iter().all(|gap| adapter_conformance::scenario(gap.scenario).is_some()));
 /// ```
 pub const AUTHJS_GAPS: &[Gap] = &[
@@ -796,7 +783,7 @@ impl Inspector for UnstorageInspector {
     }
 
     async fn unreachable(&self) -> Unreachable {
-        let port = crate::harness::dead_port();
+        let port = adapter_conformance::harness::dead_port();
         let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
             .layout(Layout::AuthJsUnstorage(UnstorageLayout::new()))
             .connection_timeout(UNREACHABLE_TIMEOUT)

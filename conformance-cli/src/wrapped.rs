@@ -34,8 +34,8 @@ use auth_core::{
     SessionUpdate, User, UserUpdate, VerificationToken,
 };
 
-use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
-use crate::harness::{BackendSpec, OpenFn};
+use adapter_conformance::harness::{BackendSpec, OpenFn};
+use adapter_conformance::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
 
 /// Which wrapper is outermost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,9 +51,7 @@ pub enum Order {
 pub(crate) fn specs() -> Vec<BackendSpec> {
     #[allow(unused_mut)]
     let mut specs = vec![memory_spec()];
-    #[cfg(feature = "sqlx")]
     specs.extend([sqlite_file_spec(), postgres_spec()]);
-    #[cfg(feature = "redis")]
     specs.push(redis_spec());
     specs
 }
@@ -78,7 +76,6 @@ pub fn memory_spec() -> BackendSpec {
 }
 
 /// `sqlite-file+sealed+hashed`.
-#[cfg(feature = "sqlx")]
 pub fn sqlite_file_spec() -> BackendSpec {
     wrap(
         "sqlite-file+sealed+hashed",
@@ -93,7 +90,6 @@ pub fn sqlite_file_spec() -> BackendSpec {
 }
 
 /// `postgres+hashed+sealed`, on the server of `AUTH_TEST_POSTGRES_URL` (or a container).
-#[cfg(feature = "sqlx")]
 pub fn postgres_spec() -> BackendSpec {
     wrap(
         "postgres+hashed+sealed",
@@ -108,7 +104,6 @@ pub fn postgres_spec() -> BackendSpec {
 }
 
 /// `redis+sealed+hashed`, on the server of `AUTH_TEST_REDIS_URL` (or a container).
-#[cfg(feature = "redis")]
 pub fn redis_spec() -> BackendSpec {
     wrap("redis+sealed+hashed", super::redis::redis_spec(), |url| {
         Box::pin(async move {

@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 
 fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_adapter-conformance"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_conformance-cli"));
     command.args(args);
     for var in [
         "AUTH_CONFORMANCE_REQUIRE",
@@ -75,7 +75,6 @@ fn unknown_backends_and_filters_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-#[cfg(feature = "sqlx")]
 #[test]
 fn a_server_backend_without_url_or_docker_is_skipped_loudly_or_fails_when_required() {
     let started = std::time::Instant::now();
@@ -99,7 +98,6 @@ fn a_server_backend_without_url_or_docker_is_skipped_loudly_or_fails_when_requir
     assert!(text(&out.stdout).contains("ERROR (required, not run)"));
 }
 
-#[cfg(feature = "sqlx")]
 #[test]
 fn json_summary_and_junit_show_a_skipped_backend_as_skipped() {
     let dir = std::env::temp_dir().join(format!("conformance-junit-{}", std::process::id()));

@@ -1,3 +1,10 @@
+//! The conformance wiring of adapter-sqlx (feature `conformance`): its backends as
+//! [`BackendSpec`](adapter_conformance::BackendSpec)s for the shared suite, each fixture on
+//! a fresh database, file or in-memory database, and an inspector that reads the tables
+//! with its own SQL. `tests/conformance.rs` runs them; the workspace CLI aggregates them.
+//! adapter-diesel and adapter-seaorm reuse the set-up and the inspector: the tables are the
+//! same.
+//!
 //! The adapter-sqlx backends: `postgres` and `mariadb` on servers (a fresh database per
 //! scenario, dropped afterwards), and the embedded `sqlite-file` (a fresh temporary file)
 //! and `sqlite-memory` (a fresh, uniquely named shared-cache in-memory database).
@@ -6,63 +13,80 @@
 //! timestamp to epoch milliseconds in the database, so it checks what the adapter stored
 //! independently of how the adapter decodes it.
 
+pub mod authjs;
+
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_sqlx::sqlx::{self, MySqlPool, PgPool, SqlitePool};
-use adapter_sqlx::{Dialect, SqlxAdapter};
+use crate::sqlx::{self, MySqlPool, PgPool, SqlitePool};
+use crate::{Dialect, SqlxAdapter};
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
     normalize_email, Account, Adapter, AdapterError, Authenticator, Session, User,
     VerificationToken,
 };
-use futures::future::BoxFuture;
 
-use crate::fixture::{Backend, BoxError, Fixture, Inspector, Unreachable, UserRecords};
-use crate::harness::{BackendSpec, ContainerPlan, LocalImage, RunningContainer, Source};
+use adapter_conformance::harness::{BackendSpec, ContainerPlan, Source};
+use adapter_conformance::{
+    Backend, BoxError, Fixture, Inspector, StorageLocation, Unreachable, UserRecords,
+};
 
 /// The variable holding the PostgreSQL server URL (any database; the suite creates its own).
 pub const POSTGRES_ENV: &str = "AUTH_TEST_POSTGRES_URL";
 /// The variable holding the MariaDB (or MySQL) server URL.
 pub const MARIADB_ENV: &str = "AUTH_TEST_MARIADB_URL";
 
-/// The PostgreSQL image the container path starts.
-pub const POSTGRES_IMAGE: (&str, &str) = ("postgres", "16-alpine");
-/// The MariaDB image the container path starts.
-pub const MARIADB_IMAGE: (&str, &str) = ("mariadb", "11");
-
-/// A local PostgreSQL image (e.g. `auth-adapters/postgres:17` from `ci/images.sh`), used
-/// when `AUTH_TEST_POSTGRES_IMAGE` names it: trust authentication, user `postgres`.
-pub const POSTGRES_LOCAL: LocalImage = LocalImage {
-    image_var: "AUTH_TEST_POSTGRES_IMAGE",
+/// The PostgreSQL server in a container (the registry's `postgres:16-alpine`, or the local
+/// image `AUTH_TEST_POSTGRES_IMAGE` names, e.g. `auth-adapters/postgres:17`), with
+/// password `postgres` (a local image may use trust authentication instead).
+pub const POSTGRES_CONTAINER: ContainerPlan = ContainerPlan {
+    image: "postgres",
+    tag: "16-alpine",
+    image_var: Some("AUTH_TEST_POSTGRES_IMAGE"),
     port: 5432,
     ready: "database system is ready to accept connections",
+    // The image prints it once for its initialisation server, then for the real one; a
+    // local image (no initialisation server) prints it once, after the same wait.
+    ready_times: 1,
+    env: &[("POSTGRES_PASSWORD", "postgres")],
+    cmd: &[],
+    init: &[],
     url: postgres_container_url,
 };
-/// A local MariaDB image (e.g. `auth-adapters/mariadb:11.8`), used when
-/// `AUTH_TEST_MARIADB_IMAGE` names it: root without a password, database `test`.
-pub const MARIADB_LOCAL: LocalImage = LocalImage {
-    image_var: "AUTH_TEST_MARIADB_IMAGE",
+
+/// The MariaDB server in a container (the registry's `mariadb:11`, or the local image
+/// `AUTH_TEST_MARIADB_IMAGE` names): root without a password, database `test`.
+pub const MARIADB_CONTAINER: ContainerPlan = ContainerPlan {
+    image: "mariadb",
+    tag: "11",
+    image_var: Some("AUTH_TEST_MARIADB_IMAGE"),
     port: 3306,
     ready: "ready for connections",
+    ready_times: 1,
+    env: &[
+        ("MARIADB_DATABASE", "test"),
+        ("MARIADB_ALLOW_EMPTY_ROOT_PASSWORD", "1"),
+    ],
+    cmd: &[],
+    init: &[],
     url: mariadb_container_url,
 };
 
 /// The acquire timeout of the adapters pointed at a dead server (scenario 28).
-pub(crate) const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The acquire timeout of the fixtures' adapters.
-pub(crate) const FIXTURE_TIMEOUT: Duration = Duration::from_secs(20);
+pub const FIXTURE_TIMEOUT: Duration = Duration::from_secs(20);
 /// The pool size of the fixtures' adapters (and of `bench`'s raw floor, like for like).
-pub(crate) const FIXTURE_CONNECTIONS: u32 = 8;
+pub const FIXTURE_CONNECTIONS: u32 = 8;
 
 /// An adapter on the adapter-sqlx tables (prefix `auth_`): adapter-sqlx itself, or
 /// adapter-diesel, which shares the schema. The set-up code and the inspector of this
 /// module serve every such adapter.
 #[async_trait]
-pub(crate) trait TablesAdapter: Adapter + Clone + Sized + 'static {
+pub trait TablesAdapter: Adapter + Clone + Sized + 'static {
     /// Connects to `url` with the fixtures' options and migrates.
     async fn open_migrated(url: &str) -> Result<Self, BoxError>;
     /// Connects to a `url` that refuses, with [`UNREACHABLE_TIMEOUT`].
@@ -109,7 +133,7 @@ impl TablesAdapter for SqlxAdapter {
 }
 
 /// Every adapter-sqlx backend, in report order.
-pub(crate) fn specs() -> Vec<BackendSpec> {
+pub fn specs() -> Vec<BackendSpec> {
     vec![
         postgres_spec(),
         mariadb_spec(),
@@ -125,12 +149,7 @@ pub fn postgres_spec() -> BackendSpec {
         source: Source::Server {
             env_var: POSTGRES_ENV,
             example_url: "postgres://postgres@127.0.0.1:5432/postgres",
-            container: Some(ContainerPlan {
-                image: POSTGRES_IMAGE.0,
-                tag: POSTGRES_IMAGE.1,
-                start: start_postgres,
-                local: Some(POSTGRES_LOCAL),
-            }),
+            container: Some(POSTGRES_CONTAINER),
         },
         open: |url| Box::pin(ServerBackend::<SqlxAdapter>::open(Server::Postgres, url)),
     }
@@ -143,12 +162,7 @@ pub fn mariadb_spec() -> BackendSpec {
         source: Source::Server {
             env_var: MARIADB_ENV,
             example_url: "mysql://root@127.0.0.1:3306/test",
-            container: Some(ContainerPlan {
-                image: MARIADB_IMAGE.0,
-                tag: MARIADB_IMAGE.1,
-                start: start_mariadb,
-                local: Some(MARIADB_LOCAL),
-            }),
+            container: Some(MARIADB_CONTAINER),
         },
         open: |url| Box::pin(ServerBackend::<SqlxAdapter>::open(Server::MariaDb, url)),
     }
@@ -178,7 +192,7 @@ pub fn sqlite_memory_spec() -> BackendSpec {
 /// (user, password and database `postgres`).
 ///
 /// ```
-/// use adapter_conformance::backends::sqlx::postgres_container_url;
+/// use adapter_sqlx::conformance::postgres_container_url;
 /// assert_eq!(
 ///     postgres_container_url("localhost", 49153),
 ///     "postgres://postgres:postgres@localhost:49153/postgres"
@@ -192,46 +206,28 @@ pub fn postgres_container_url(host: &str, port: u16) -> String {
 /// (root without password, database `test`).
 ///
 /// ```
-/// use adapter_conformance::backends::sqlx::mariadb_container_url;
+/// use adapter_sqlx::conformance::mariadb_container_url;
 /// assert_eq!(mariadb_container_url("localhost", 49154), "mysql://root@localhost:49154/test");
 /// ```
 pub fn mariadb_container_url(host: &str, port: u16) -> String {
     format!("mysql://root@{host}:{port}/test")
 }
 
-pub(crate) fn start_postgres() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
-    use testcontainers_modules::postgres::Postgres;
-    Box::pin(crate::harness::start_container(
-        Postgres::default(),
-        POSTGRES_IMAGE.1,
-        5432,
-        postgres_container_url,
-    ))
-}
-
-pub(crate) fn start_mariadb() -> BoxFuture<'static, Result<RunningContainer, BoxError>> {
-    use testcontainers_modules::mariadb::Mariadb;
-    Box::pin(crate::harness::start_container(
-        Mariadb::default(),
-        MARIADB_IMAGE.1,
-        3306,
-        mariadb_container_url,
-    ))
-}
-
 // ---------------------------------------------------------------- server backends
 
 /// Which server a [`ServerBackend`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Server {
+pub enum Server {
+    /// PostgreSQL.
     Postgres,
+    /// MariaDB or MySQL.
     MariaDb,
 }
 
 /// The server URL with its database replaced by `database` (query string kept).
 ///
 /// ```
-/// use adapter_conformance::backends::sqlx::database_url;
+/// use adapter_sqlx::conformance::database_url;
 /// assert_eq!(
 ///     database_url("postgres://postgres@127.0.0.1:5432/postgres", "auth_test_1").unwrap(),
 ///     "postgres://postgres@127.0.0.1:5432/auth_test_1"
@@ -261,15 +257,18 @@ pub fn database_url(server_url: &str, database: &str) -> Result<String, BoxError
 }
 
 /// A fresh database name: `auth_test_` and 32 hex digits.
-pub(crate) fn fresh_database_name() -> String {
+pub fn fresh_database_name() -> String {
     format!("auth_test_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// A raw pool on one database, for the inspector and the admin connection.
 #[derive(Debug, Clone)]
-pub(crate) enum RawPool {
+pub enum RawPool {
+    /// A PostgreSQL pool.
     Postgres(PgPool),
+    /// A MariaDB or MySQL pool.
     MySql(MySqlPool),
+    /// A SQLite pool.
     Sqlite(SqlitePool),
 }
 
@@ -285,7 +284,8 @@ macro_rules! on_raw {
 }
 
 impl RawPool {
-    pub(crate) async fn connect(server: Server, url: &str) -> Result<Self, BoxError> {
+    /// A small pool (two connections) on `url`.
+    pub async fn connect(server: Server, url: &str) -> Result<Self, BoxError> {
         let (max, timeout) = (2, FIXTURE_TIMEOUT);
         Ok(match server {
             Server::Postgres => RawPool::Postgres(
@@ -305,11 +305,13 @@ impl RawPool {
         })
     }
 
-    pub(crate) async fn close(&self) {
+    /// Closes the pool.
+    pub async fn close(&self) {
         on_raw!(self, |pool| pool.close().await)
     }
 
-    pub(crate) async fn execute(&self, sql: String) -> Result<(), BoxError> {
+    /// Runs `sql` (one or more statements, no result rows).
+    pub async fn execute(&self, sql: String) -> Result<(), BoxError> {
         on_raw!(self, |pool| {
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(pool)
@@ -321,7 +323,7 @@ impl RawPool {
 
 /// Hands out a fresh database per scenario on one server, through one admin pool.
 #[derive(Debug)]
-pub(crate) struct ServerBackend<A> {
+pub struct ServerBackend<A> {
     server: Server,
     url: String,
     admin: RawPool,
@@ -329,10 +331,8 @@ pub(crate) struct ServerBackend<A> {
 }
 
 impl<A: TablesAdapter> ServerBackend<A> {
-    pub(crate) async fn open(
-        server: Server,
-        url: Option<String>,
-    ) -> Result<Arc<dyn Backend>, BoxError> {
+    /// The backend on the server at `url`, with its admin pool open.
+    pub async fn open(server: Server, url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
         let url = url.ok_or("a server backend needs a URL")?;
         let admin = RawPool::connect(server, &url).await?;
         Ok(Arc::new(Self {
@@ -343,7 +343,8 @@ impl<A: TablesAdapter> ServerBackend<A> {
         }))
     }
 
-    pub(crate) async fn drop_database(
+    /// Drops the fixture database `name` (forcing its connections off on PostgreSQL).
+    pub async fn drop_database(
         admin: &RawPool,
         server: Server,
         name: &str,
@@ -398,14 +399,14 @@ impl<A: TablesAdapter> Backend for ServerBackend<A> {
 /// Hands out a fresh SQLite database per scenario: a file in a fresh temporary
 /// directory, or a uniquely named shared-cache in-memory database.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SqliteBackend<A> {
+pub struct SqliteBackend<A> {
     memory: bool,
     adapter: PhantomData<fn() -> A>,
 }
 
 impl<A: TablesAdapter> SqliteBackend<A> {
     /// A file backend, or an in-memory one.
-    pub(crate) fn open(memory: bool) -> Arc<dyn Backend> {
+    pub fn open(memory: bool) -> Arc<dyn Backend> {
         Arc::new(Self {
             memory,
             adapter: PhantomData,
@@ -416,7 +417,7 @@ impl<A: TablesAdapter> SqliteBackend<A> {
 /// The URL of a fresh shared-cache in-memory database, kept alive by the adapter's pool.
 ///
 /// ```
-/// use adapter_conformance::backends::sqlx::sqlite_memory_url;
+/// use adapter_sqlx::conformance::sqlite_memory_url;
 /// let url = sqlite_memory_url("x1");
 /// assert_eq!(url, "sqlite:file:auth-x1?mode=memory&cache=shared");
 /// ```
@@ -424,7 +425,8 @@ pub fn sqlite_memory_url(unique: &str) -> String {
     format!("sqlite:file:auth-{unique}?mode=memory&cache=shared")
 }
 
-pub(crate) async fn sqlite_pool(url: &str) -> Result<SqlitePool, BoxError> {
+/// A pool on the SQLite database at `url`, with foreign keys on and a busy timeout.
+pub async fn sqlite_pool(url: &str) -> Result<SqlitePool, BoxError> {
     use std::str::FromStr;
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
         .busy_timeout(FIXTURE_TIMEOUT)
@@ -472,11 +474,14 @@ impl<A: TablesAdapter> Backend for SqliteBackend<A> {
 
 /// What a fixture's teardown removes.
 #[derive(Debug)]
-pub(crate) enum Namespace {
+pub enum Namespace {
     /// A database on a server, dropped through the admin pool.
     Database {
+        /// The pool on the server's admin database.
         admin: RawPool,
+        /// Which server.
         server: Server,
+        /// The fixture database's name.
         name: String,
     },
     /// A temporary directory holding the SQLite file (and its WAL).
@@ -504,12 +509,15 @@ fn fixture<A: TablesAdapter>(
 
 /// Reads an adapter-sqlx database with plain SQL.
 #[derive(Debug)]
-pub(crate) struct SqlxInspector<A> {
-    pub(crate) adapter: A,
-    pub(crate) raw: RawPool,
-    pub(crate) namespace: Namespace,
+pub struct SqlxInspector<A> {
+    /// The adapter under test (for its dialect, prefix and `migrate`).
+    pub adapter: A,
+    /// The inspector's own pool on the fixture's database.
+    pub raw: RawPool,
+    /// What teardown removes.
+    pub namespace: Namespace,
     /// The fixture database's URL, for `bench`'s raw floor.
-    pub(crate) url: String,
+    pub url: String,
 }
 
 /// An instant as epoch milliseconds, computed by the database itself.
@@ -827,7 +835,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
         let url = match self.adapter.dialect() {
             Dialect::Postgres => format!(
                 "postgres://postgres@127.0.0.1:{}/postgres",
-                crate::harness::dead_port()
+                adapter_conformance::harness::dead_port()
             ),
             Dialect::Sqlite => {
                 // A file in a directory that does not exist cannot be opened.
@@ -839,7 +847,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
             }
             _ => format!(
                 "mysql://root@127.0.0.1:{}/test",
-                crate::harness::dead_port()
+                adapter_conformance::harness::dead_port()
             ),
         };
         let adapter = A::open_unreachable(url)
@@ -865,10 +873,10 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
         }
     }
 
-    fn raw_target(&self) -> Option<crate::floor::RawTarget> {
-        Some(crate::floor::RawTarget::Sql {
+    fn location(&self) -> Option<StorageLocation> {
+        Some(StorageLocation {
             url: self.url.clone(),
-            table_prefix: self.adapter.table_prefix().to_owned(),
+            namespace: self.adapter.table_prefix().to_owned(),
             connections: FIXTURE_CONNECTIONS as usize,
         })
     }
@@ -888,8 +896,14 @@ mod tests {
             mariadb_container_url("docker.local", 32769),
             "mysql://root@docker.local:32769/test"
         );
-        assert_eq!(POSTGRES_IMAGE, ("postgres", "16-alpine"));
-        assert_eq!(MARIADB_IMAGE, ("mariadb", "11"));
+        assert_eq!(
+            (POSTGRES_CONTAINER.image, POSTGRES_CONTAINER.tag),
+            ("postgres", "16-alpine")
+        );
+        assert_eq!(
+            (MARIADB_CONTAINER.image, MARIADB_CONTAINER.tag),
+            ("mariadb", "11")
+        );
     }
 
     #[test]
