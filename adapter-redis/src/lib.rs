@@ -123,7 +123,7 @@ pub use options::{
 pub use redis;
 
 /// Sources of the hot-path scripts, for benchmarks that run them raw (the floor the
-/// adapter is compared with by `adapter-conformance bench`). The adapter itself calls them
+/// adapter is compared with by `conformance-cli bench`). The adapter itself calls them
 /// by SHA1 through [`redis::Script`].
 pub mod bench_scripts {
     /// `get_session_and_user.lua`: `KEYS[1]` the session key, `ARGV[1]` the key prefix;

@@ -1,30 +1,4 @@
-//! # auth-core
-//!
-//! The contract of the auth adapter workspace: the records ([`User`], [`Account`],
-//! [`Session`], [`VerificationToken`], [`Authenticator`]), the object-safe async
-//! [`Adapter`] trait every backend implements, the [`ErrorCode`] catalogue of NextAuth.js
-//! with [`AdapterError`], the shared email rule [`normalize_email`], and the set-up checks
-//! in [`config`]. Backends implement [`Store`]; the policy layer here makes every `Store`
-//! an [`Adapter`] that keeps the whole contract (validation and size caps, expiry, the
-//! email key, millisecond timestamps, secrets kept out of errors and logs). With the
-//! `memory` feature, [`memory::MemoryAdapter`] is a complete in-process reference adapter
-//! for unit tests; [`spawn_sweeper`] (feature `sweeper`, on by default) removes expired
-//! records on a schedule; [`Session::new`] draws a 256-bit token from the OS. With the
-//! `at-rest` feature, [`at_rest`] wraps any adapter so session and email tokens are stored
-//! hashed and OAuth tokens sealed.
-//!
-//! ```
-//! use std::sync::Arc;
-//! use auth_core::{Adapter, AdapterResult, User};
-//!
-//! // An app depends on the trait object and never names the backend.
-//! async fn sign_up(db: Arc<dyn Adapter>, email: &str) -> AdapterResult<User> {
-//!     if let Some(existing) = db.get_user_by_email(email).await? {
-//!         return Ok(existing);
-//!     }
-//!     db.create_user(User::new().with_email(email)).await
-//! }
-//! ```
+#![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;
