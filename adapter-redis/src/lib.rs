@@ -98,9 +98,10 @@
 //! refused or dropped connections fail with the cause (e.g. "Connection refused") in
 //! `source()`, a refused connect at once. Bad configuration (a malformed URL, an invalid
 //! key prefix, a prefix with the Auth.js layout, a reconnect option for an adopted
-//! manager) is `InvalidInput` from `connect`, before any I/O. Script outcomes map to
-//! `Conflict` and `NotFound`; no script error or message quotes a key. Timestamps keep
-//! millisecond precision (the policy layer drops the digits below).
+//! manager) is `InvalidInput` from `connect`, before any I/O. An app's own
+//! `ConnectionManager` is shared with [`RedisAdapter::from_pool`], the same builder. Script
+//! outcomes map to `Conflict` and `NotFound`; no script error or message quotes a key.
+//! Timestamps keep millisecond precision (the policy layer drops the digits below).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
