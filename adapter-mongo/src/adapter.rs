@@ -229,62 +229,69 @@ impl MongoAdapter {
         MongoAdapterBuilder::new(url)
     }
 
-    /// An adapter on a client the app already has (its pool, options and credentials are
-    /// shared), using the database `database_name` and unprefixed collection names. No I/O:
-    /// a server that is down shows up as ADAPTER_CONNECTION_ERROR on the first call.
-    /// `InvalidInput` for a name MongoDB does not allow.
+    /// Options for an adapter on a client the app already has (its pool, options and
+    /// credentials are shared), finished by [`MongoAdapterBuilder::connect`], which does no
+    /// I/O: a server that is down shows up as ADAPTER_CONNECTION_ERROR on the first call.
+    /// Every builder option applies to it (database, collection prefix, layout, call
+    /// timeout) except [`max_connections`](MongoAdapterBuilder::max_connections), which
+    /// makes `connect` fail with `InvalidInput` (set the pool size in the client's options).
+    /// The database is the builder's, else the client's default database (its URL path),
+    /// else `auth`.
     ///
     /// ```no_run
     /// use adapter_mongo::{mongodb, MongoAdapter};
     ///
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = mongodb::Client::with_uri_str("mongodb://127.0.0.1:27017").await?;
-    /// let adapter = MongoAdapter::from_client(client.clone(), "myapp")?;
+    /// let adapter = MongoAdapter::from_pool(client.clone())
+    ///     .database("myapp")
+    ///     .call_timeout(std::time::Duration::from_secs(3))
+    ///     .connect()
+    ///     .await?;
     /// adapter.migrate().await?;
+    /// // The app keeps using `client` for its own collections.
     /// # Ok(()) }
     /// ```
-    ///
-    /// Each call is bounded by [`DEFAULT_SERVER_SELECTION_TIMEOUT`](crate::DEFAULT_SERVER_SELECTION_TIMEOUT)
-    /// (past it, ADAPTER_CONNECTION_ERROR); [`MongoAdapterBuilder::server_selection_timeout`]
-    /// sets another bound.
-    pub fn from_client(client: mongodb::Client, database_name: &str) -> AdapterResult<Self> {
-        Self::with_prefix(client, database_name, "")
+    pub fn from_pool(client: mongodb::Client) -> MongoAdapterBuilder {
+        MongoAdapterBuilder::adopting(client)
     }
 
-    /// The adapter with `layout` (the builder's [`layout`](MongoAdapterBuilder::layout)
-    /// goes through here): for an adapter from [`from_client`](Self::from_client) that
-    /// shares an Auth.js app's database. No I/O. `InvalidInput` when the collection names
-    /// are not usable, or for [`Layout::AuthJs`] on an adapter with a collection prefix
-    /// (name the Auth.js collections instead).
-    ///
-    /// ```no_run
-    /// use adapter_mongo::{mongodb, AuthJsCollections, Layout, MongoAdapter};
-    ///
-    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = mongodb::Client::with_uri_str("mongodb://127.0.0.1:27017").await?;
-    /// let adapter = MongoAdapter::from_client(client, "myapp")?
-    ///     .with_layout(Layout::AuthJs(AuthJsCollections::default()))?;
-    /// adapter.migrate().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn with_layout(mut self, layout: Layout) -> AdapterResult<Self> {
-        self.authjs = match layout {
+    /// The adapter on `client` (no I/O): the collections of `layout` in `database_name`,
+    /// every call bounded by `call_timeout`. Checks the names again (the builder already
+    /// did, before any I/O).
+    pub(crate) fn assemble(
+        client: mongodb::Client,
+        database_name: &str,
+        prefix: &str,
+        layout: &Layout,
+        call_timeout: std::time::Duration,
+    ) -> AdapterResult<Self> {
+        validate_database_name(database_name)?;
+        validate_collection_prefix(prefix)?;
+        let db = client.database(database_name);
+        let names = Collections::new(prefix);
+        let authjs = match layout {
             Layout::Native => None,
-            Layout::AuthJs(_) if self.names != Collections::new("") => {
+            Layout::AuthJs(_) if !prefix.is_empty() => {
                 return Err(AdapterError::invalid_input(
                     Operation::Connect,
                     "a collection prefix does not apply to the Auth.js layout: name its collections in AuthJsCollections",
                 ));
             }
-            Layout::AuthJs(names) => Some(AuthJsStore::new(&self.db, names.validate()?)),
+            Layout::AuthJs(names) => Some(AuthJsStore::new(&db, names.validate()?)),
         };
-        Ok(self)
-    }
-
-    /// Sets the bound of every call (the builder's server selection timeout).
-    pub(crate) fn with_call_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.call_timeout = timeout;
-        self
+        Ok(Self {
+            users: db.collection(&names.users),
+            accounts: db.collection(&names.accounts),
+            sessions: db.collection(&names.sessions),
+            tokens: db.collection(&names.verification_tokens),
+            authenticators: db.collection(&names.authenticators),
+            client,
+            db,
+            names,
+            call_timeout,
+            authjs,
+        })
     }
 
     /// Runs one Store call within the adapter's timeout: an operation sent on an open
@@ -305,27 +312,17 @@ impl MongoAdapter {
         }
     }
 
-    pub(crate) fn with_prefix(
-        client: mongodb::Client,
-        database_name: &str,
-        prefix: &str,
-    ) -> AdapterResult<Self> {
-        validate_database_name(database_name)?;
-        validate_collection_prefix(prefix)?;
-        let db = client.database(database_name);
-        let names = Collections::new(prefix);
-        Ok(Self {
-            users: db.collection(&names.users),
-            accounts: db.collection(&names.accounts),
-            sessions: db.collection(&names.sessions),
-            tokens: db.collection(&names.verification_tokens),
-            authenticators: db.collection(&names.authenticators),
-            client,
-            db,
-            names,
-            call_timeout: crate::options::DEFAULT_SERVER_SELECTION_TIMEOUT,
-            authjs: None,
-        })
+    /// The most one call may take before it fails with ADAPTER_CONNECTION_ERROR (see
+    /// [`MongoAdapterBuilder::call_timeout`]).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_mongo::MongoAdapter::connect("mongodb://127.0.0.1:27017/myapp").await?;
+    /// assert_eq!(adapter.call_timeout(), adapter_mongo::DEFAULT_CALL_TIMEOUT);
+    /// # Ok(()) }
+    /// ```
+    pub fn call_timeout(&self) -> std::time::Duration {
+        self.call_timeout
     }
 
     /// The database the adapter works in.
@@ -370,7 +367,7 @@ impl MongoAdapter {
 
     /// Shuts the driver down: ends its server sessions, stops its monitors and closes its
     /// connections (every clone of the adapter, and of a client given to
-    /// [`from_client`](Self::from_client), shares them). Calls afterwards fail at once with
+    /// [`from_pool`](Self::from_pool), shares them). Calls afterwards fail at once with
     /// ADAPTER_CONNECTION_ERROR.
     ///
     /// ```no_run
@@ -401,6 +398,12 @@ impl MongoAdapter {
     ///
     /// With [`Layout::AuthJs`](crate::Layout::AuthJs), the indexes of that layout instead
     /// (the README's "Sharing a database with Auth.js").
+    ///
+    /// Unlike the adapter's other calls it is not bounded by the
+    /// [call timeout](MongoAdapterBuilder::call_timeout): building an index on a populated
+    /// collection (an Auth.js app's, say) may legitimately take longer. Its wait for a
+    /// usable server is still bounded (ADAPTER_CONNECTION_ERROR past the driver's server
+    /// selection timeout).
     #[tracing::instrument(skip_all, fields(db.system = "mongodb"))]
     pub async fn migrate(&self) -> AdapterResult<()> {
         if let Some(js) = &self.authjs {

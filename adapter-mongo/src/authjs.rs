@@ -189,12 +189,7 @@ impl AuthJsCollections {
 
 /// Auth.js's `_id(hex)` for lookups: the ObjectId of 24 hex digits, else none (Auth.js
 /// would look up a fresh ObjectId, which finds nothing).
-///
-/// ```
-/// assert!(adapter_mongo::authjs_object_id("65a1f0c2e4b0a1b2c3d4e5f6").is_some());
-/// assert!(adapter_mongo::authjs_object_id("user-1").is_none());
-/// ```
-pub fn authjs_object_id(id: &str) -> Option<ObjectId> {
+pub(crate) fn authjs_object_id(id: &str) -> Option<ObjectId> {
     if id.len() == 24 {
         ObjectId::parse_str(id).ok()
     } else {

@@ -40,7 +40,7 @@ pub const CONTAINER: ContainerPlan = ContainerPlan {
     init: &["mongosh", "--quiet", "--eval", "rs.initiate()"],
     url: container_url,
 };
-/// The server selection timeout of the adapter pointed at a dead port.
+/// The call timeout of the adapter pointed at a dead port.
 pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The backends of this module.
@@ -68,7 +68,7 @@ pub fn mongo_spec() -> BackendSpec {
 /// ```
 /// let spec = adapter_mongo::conformance::mongo_authjs_spec();
 /// assert_eq!(spec.name, "mongo-authjs");
-/// assert!(adapter_conformance::backends::by_name("mongo-authjs").is_some());
+/// assert!(adapter_mongo::conformance::specs().iter().any(|s| s.name == "mongo-authjs"));
 /// ```
 pub fn mongo_authjs_spec() -> BackendSpec {
     BackendSpec {
@@ -195,6 +195,19 @@ pub struct AuthJsInspector {
     adapter: MongoAdapter,
 }
 
+/// Auth.js's `_id(hex)`, as the Auth.js layout applies it to lookups: the ObjectId of 24 hex
+/// digits, else none (Auth.js would look up a fresh ObjectId, which finds nothing). For
+/// tests that read the Auth.js collections raw (the conformance CLI's Auth.js bridge).
+///
+/// ```
+/// use adapter_mongo::conformance::authjs_object_id;
+/// assert!(authjs_object_id("65a1f0c2e4b0a1b2c3d4e5f6").is_some());
+/// assert!(authjs_object_id("user-1").is_none());
+/// ```
+pub fn authjs_object_id(id: &str) -> Option<mongodb::bson::oid::ObjectId> {
+    crate::authjs::authjs_object_id(id)
+}
+
 /// An ObjectId field as hex, as Auth.js's `format.from` shows ids.
 fn oid_hex(doc: &Document, key: &str) -> Result<String, BoxError> {
     match doc.get(key) {
@@ -208,7 +221,7 @@ fn oid_hex(doc: &Document, key: &str) -> Result<String, BoxError> {
 /// Written `{$in: [id]}`: nx-27017 finds nothing on an ObjectId compared for equality
 /// outside `_id`, and MongoDB reads both forms alike.
 fn by_oid(key: &str, id: &str) -> Option<Document> {
-    crate::authjs_object_id(id).map(|oid| doc! { key: { "$in": [oid] } })
+    authjs_object_id(id).map(|oid| doc! { key: { "$in": [oid] } })
 }
 
 fn authjs_account_of(doc: &Document) -> Result<Account, BoxError> {
@@ -382,8 +395,7 @@ impl Inspector for AuthJsInspector {
         let port = adapter_conformance::harness::dead_port();
         let adapter = MongoAdapter::builder(format!("mongodb://127.0.0.1:{port}/dead"))
             .layout(crate::Layout::AuthJs(crate::AuthJsCollections::default()))
-            .server_selection_timeout(UNREACHABLE_TIMEOUT)
-            .connect_timeout(Duration::from_secs(1))
+            .call_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await
             .map(|a| Arc::new(a) as Arc<dyn auth_core::Adapter>);
@@ -625,8 +637,7 @@ impl Inspector for MongoInspector {
     async fn unreachable(&self) -> Unreachable {
         let port = adapter_conformance::harness::dead_port();
         let adapter = MongoAdapter::builder(format!("mongodb://127.0.0.1:{port}/dead"))
-            .server_selection_timeout(UNREACHABLE_TIMEOUT)
-            .connect_timeout(Duration::from_secs(1))
+            .call_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await
             .map(|a| Arc::new(a) as Arc<dyn auth_core::Adapter>);
@@ -676,6 +687,6 @@ mod tests {
         let b = fresh_database();
         assert_ne!(a, b);
         assert!(a.starts_with("authtest_") && a.len() < 64);
-        assert!(crate::validate_database_name(&a).is_ok());
+        assert!(crate::options::validate_database_name(&a).is_ok());
     }
 }

@@ -1,10 +1,13 @@
 //! The one place where driver errors become [`AdapterError`]s.
 
+use std::error::Error as StdError;
+use std::fmt;
+
 use auth_core::{AdapterError, ErrorKind, Operation};
 use mongodb::error::{Error, ErrorKind as MongoKind, WriteFailure};
 
 /// MongoDB's code for a unique index violation (`E11000 duplicate key error`).
-pub const DUPLICATE_KEY: i32 = 11000;
+pub(crate) const DUPLICATE_KEY: i32 = 11000;
 
 /// Whether the error is a duplicate key, wherever the driver reports it: a write error
 /// (`insert_one`, `replace_one`), a command error (`findAndModify`), or one of the write
@@ -25,15 +28,10 @@ fn is_duplicate_key(err: &Error) -> bool {
 
 /// What kind of failure a driver error is: a duplicate key is [`ErrorKind::Conflict`];
 /// no server within the server selection timeout, an I/O failure, a cleared pool, a
-/// failed DNS lookup or a client shut down by `close()` is [`ErrorKind::Connection`]; a value the driver cannot encode is
-/// [`ErrorKind::InvalidInput`]; anything else [`ErrorKind::Backend`].
-///
-/// ```
-/// use adapter_mongo::{kind_of, mongodb::error::Error};
-/// let refused = Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-/// assert_eq!(kind_of(&refused), auth_core::ErrorKind::Connection);
-/// ```
-pub fn kind_of(err: &Error) -> ErrorKind {
+/// failed DNS lookup or a client shut down by `close()` is [`ErrorKind::Connection`]; a
+/// value the driver cannot encode or an invalid argument is [`ErrorKind::InvalidInput`];
+/// anything else [`ErrorKind::Backend`].
+pub(crate) fn kind_of(err: &Error) -> ErrorKind {
     if is_duplicate_key(err) {
         return ErrorKind::Conflict;
     }
@@ -51,22 +49,57 @@ pub fn kind_of(err: &Error) -> ErrorKind {
 }
 
 /// Maps a driver error for one operation: [`kind_of`] classifies it, the message is ours,
-/// and the driver's text becomes the `source()` chain.
+/// and the driver's text becomes the `source()` chain ([`Causes`]).
 ///
 /// A duplicate key is a `Conflict` whose driver text is withheld (by
 /// [`AdapterError::from_driver`]): the server's message quotes the key
 /// (`dup key: { session_token: "…" }`), which may be a session token, a verification token
 /// or an email, and messages end up in logs.
-///
-/// ```
-/// use adapter_mongo::{map_error, mongodb::error::Error};
-/// use auth_core::{ErrorCode, Operation};
-/// let refused = Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-/// let err = map_error(Operation::GetUser, refused);
-/// assert_eq!(err.code(), ErrorCode::AdapterConnectionError);
-/// ```
-pub fn map_error(op: Operation, err: Error) -> AdapterError {
-    AdapterError::from_driver(op, kind_of(&err), err)
+pub(crate) fn map_error(op: Operation, err: Error) -> AdapterError {
+    AdapterError::from_driver(op, kind_of(&err), Causes::of(&err))
+}
+
+/// A connection URL (or client option) the driver refused, reported by `connect`.
+pub(crate) fn invalid_url(err: Error) -> AdapterError {
+    AdapterError::invalid_input(Operation::Connect, "the MongoDB URL is not valid")
+        .with_source(Causes::of(&err))
+}
+
+/// The text of a driver error and of each of its causes. For the driver's own errors it is
+/// the text of their kind: their `Display` also prints the labels and the `Debug` of the
+/// source error and of the server's reply (`Kind: …, labels: {}, source: None, server
+/// response: None`), which would repeat the next cause and show raw documents.
+#[derive(Debug)]
+pub(crate) struct Causes {
+    text: String,
+    next: Option<Box<Causes>>,
+}
+
+impl Causes {
+    pub(crate) fn of(err: &(dyn StdError + 'static)) -> Self {
+        let text = match err.downcast_ref::<Error>() {
+            Some(e) => e.kind.to_string(),
+            None => err.to_string(),
+        };
+        let mut next = err.source().map(|source| Box::new(Self::of(source)));
+        // A cause that only repeats this text adds nothing.
+        if let Some(repeat) = next.take_if(|n| n.text == text) {
+            next = repeat.next;
+        }
+        Self { text, next }
+    }
+}
+
+impl fmt::Display for Causes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl StdError for Causes {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.next.as_deref().map(|c| c as &(dyn StdError + 'static))
+    }
 }
 
 /// Maps a driver result into the adapter's error for one operation.
@@ -133,5 +166,20 @@ mod tests {
         assert_eq!(mapped.operation(), Operation::GetUser);
         let closed = Error::from(MongoKind::Shutdown);
         assert_eq!(kind_of(&closed), ErrorKind::Connection);
+    }
+
+    #[test]
+    fn each_cause_is_printed_once_without_the_labels() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let mapped = map_error(Operation::GetUser, Error::from(io));
+        let mut texts = Vec::new();
+        let mut next = std::error::Error::source(&mapped);
+        while let Some(cause) = next {
+            texts.push(cause.to_string());
+            next = cause.source();
+        }
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(texts[0].contains("refused"), "{texts:?}");
+        assert!(!texts[0].contains("labels"), "{texts:?}");
     }
 }

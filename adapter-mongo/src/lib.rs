@@ -30,6 +30,12 @@
 //! - No transactions: `delete_user` removes the user first, then what it owns, and
 //!   `link_account` / `create_session` / `create_authenticator` insert, then check the user
 //!   and undo the insert if it is gone, so no interleaving of the two leaves an orphan.
+//! - Every call is bounded by the [call timeout](MongoAdapterBuilder::call_timeout)
+//!   (default [`DEFAULT_CALL_TIMEOUT`]): past it, or with no usable server, it fails with
+//!   ADAPTER_CONNECTION_ERROR; the driver's own timeouts derive from it. Bad configuration
+//!   (a URL the driver refuses, a bad database name or prefix, …) is `InvalidInput` from
+//!   [`connect`](MongoAdapterBuilder::connect), before any I/O. An app's own
+//!   `mongodb::Client` is shared with [`MongoAdapter::from_pool`], the same builder.
 //!
 //! With [`Layout::AuthJs`] (builder [`layout`](MongoAdapterBuilder::layout)) the adapter
 //! reads and writes the collections of `@auth/mongodb-adapter` instead, to share the
@@ -51,12 +57,10 @@ mod error;
 mod options;
 
 pub use adapter::{Collections, MongoAdapter};
-pub use authjs::{authjs_object_id, AuthJsCollections, Layout};
-pub use error::{kind_of, map_error, DUPLICATE_KEY};
+pub use authjs::{AuthJsCollections, Layout};
 pub use options::{
-    validate_collection_prefix, validate_database_name, MongoAdapterBuilder,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_HEARTBEAT_FREQUENCY,
-    DEFAULT_SERVER_SELECTION_TIMEOUT,
+    MongoAdapterBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_DATABASE, DEFAULT_HEARTBEAT_FREQUENCY,
+    DEFAULT_MAX_CONNECTIONS,
 };
 
 /// The driver, re-exported so an app names the same version.

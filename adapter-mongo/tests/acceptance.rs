@@ -778,20 +778,209 @@ async fn debug_shows_no_password() {
     let client = adapter_mongo::mongodb::Client::with_uri_str(url)
         .await
         .unwrap();
-    let adapter = MongoAdapter::from_client(client, "x").unwrap();
+    let builder = MongoAdapter::from_pool(client.clone()).database("x");
+    assert!(!format!("{builder:?}").contains("hunter2"));
+    let adapter = builder.connect().await.unwrap();
     let shown = format!("{adapter:?}");
     assert!(
         shown.contains("\"x\"") && !shown.contains("hunter2"),
         "{shown}"
     );
-    // Bad options are reported by connect (and from_client), not by the setters.
+    // Bad options are reported by connect, not by the setters.
     let err = MongoAdapter::builder(url)
         .collection_prefix("bad.prefix")
         .connect()
         .await
         .unwrap_err();
     assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput);
-    assert!(MongoAdapter::from_client(adapter.client().clone(), "a.b").is_err());
+    let err = MongoAdapter::from_pool(client)
+        .database("a.b")
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput);
+}
+
+/// A client whose server would never answer: a non-routed private address. Creating it
+/// does no I/O (its monitors start in the background).
+async fn blackhole_client() -> adapter_mongo::mongodb::Client {
+    adapter_mongo::mongodb::Client::with_uri_str(BLACKHOLE)
+        .await
+        .unwrap()
+}
+
+/// A deployment where a connection attempt would hang: a check that dialled it would
+/// take the whole call timeout, not milliseconds.
+const BLACKHOLE: &str = "mongodb://10.255.255.1:27017/x";
+
+/// The error's message and each cause of its chain, in order.
+fn texts(err: &auth_core::AdapterError) -> Vec<String> {
+    let mut texts = vec![err.to_string()];
+    let mut next = std::error::Error::source(err);
+    while let Some(cause) = next {
+        texts.push(cause.to_string());
+        next = cause.source();
+    }
+    texts
+}
+
+/// Needs no server: bad configuration is `InvalidInput` with the code of `connect`,
+/// reported by `connect` before any I/O (in milliseconds, though every target would
+/// hang), with the driver's message, where there is one, once in the chain and not
+/// repeated in the message.
+#[tokio::test]
+async fn bad_configuration_is_invalid_input_before_any_io() {
+    use adapter_mongo::{AuthJsCollections, Layout, MongoAdapterBuilder};
+    use auth_core::{ErrorCode, ErrorKind, Operation};
+    use std::time::{Duration as Wait, Instant};
+    let b = MongoAdapter::builder;
+    let adopted = blackhole_client().await;
+    let cases: Vec<(&str, MongoAdapterBuilder, Option<&str>)> = vec![
+        (
+            "a port out of range",
+            b("mongodb://app:hunter2@10.255.255.1:99999"),
+            Some("port"),
+        ),
+        (
+            "a port that is not a number",
+            b("mongodb://10.255.255.1:port"),
+            Some("port"),
+        ),
+        (
+            "a scheme that is not MongoDB",
+            b("http://10.255.255.1:27017"),
+            Some("scheme"),
+        ),
+        (
+            "an unknown option value",
+            b("mongodb://10.255.255.1/?maxPoolSize=many"),
+            Some("maxPoolSize"),
+        ),
+        (
+            "a bad boolean option",
+            b("mongodb://10.255.255.1/?tls=perhaps"),
+            Some("tls"),
+        ),
+        (
+            "an option the driver refuses",
+            b("mongodb://10.255.255.1/?socketTimeoutMS=10"),
+            Some("socketTimeoutMS"),
+        ),
+        (
+            "a port with mongodb+srv",
+            b("mongodb+srv://cluster.example.invalid:27017"),
+            Some("port"),
+        ),
+        (
+            "a database name in the URL",
+            b("mongodb://10.255.255.1/a.b"),
+            None,
+        ),
+        ("a database name", b(BLACKHOLE).database("a b"), None),
+        (
+            "a collection prefix",
+            b(BLACKHOLE).collection_prefix("bad.prefix"),
+            None,
+        ),
+        (
+            "a collection prefix with the Auth.js layout",
+            b(BLACKHOLE)
+                .collection_prefix("app_")
+                .layout(Layout::AuthJs(AuthJsCollections::default())),
+            None,
+        ),
+        (
+            "Auth.js collection names that collide",
+            b(BLACKHOLE).layout(Layout::AuthJs(
+                AuthJsCollections::default().accounts("users"),
+            )),
+            None,
+        ),
+        (
+            "a zero call timeout",
+            b(BLACKHOLE).call_timeout(Wait::ZERO),
+            None,
+        ),
+        ("a zero pool size", b(BLACKHOLE).max_connections(0), None),
+        (
+            "a pool size for an adopted client",
+            MongoAdapter::from_pool(adopted.clone()).max_connections(5),
+            None,
+        ),
+        (
+            "a database name for an adopted client",
+            MongoAdapter::from_pool(adopted.clone()).database("a/b"),
+            None,
+        ),
+        (
+            "a collection prefix with the Auth.js layout on an adopted client",
+            MongoAdapter::from_pool(adopted.clone())
+                .collection_prefix("")
+                .layout(Layout::AuthJs(AuthJsCollections::default())),
+            None,
+        ),
+    ];
+    for (what, builder, driver) in cases {
+        let at = Instant::now();
+        let err = builder.connect().await.expect_err(what);
+        let took = at.elapsed();
+        assert!(took < Wait::from_millis(500), "{what}: took {took:?}");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what}: {err:?}");
+        assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{what}");
+        assert_eq!(err.operation(), Operation::Connect, "{what}");
+        let texts = texts(&err);
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts[i + 1..] {
+                assert!(!a.contains(b.as_str()), "{what}: a text repeats: {texts:?}");
+            }
+        }
+        if let Some(driver) = driver {
+            assert_eq!(texts.len(), 2, "{what}: no single cause: {texts:?}");
+            assert!(
+                texts[1].to_lowercase().contains(&driver.to_lowercase()),
+                "{what}: {texts:?}"
+            );
+        }
+        assert!(
+            !texts.iter().any(|t| t.contains("labels")),
+            "{what}: {texts:?}"
+        );
+        assert!(!format!("{err:?}").contains("hunter2"), "{what}: {err:?}");
+        eprintln!("{what}: {err:?} in {took:?}");
+    }
+}
+
+/// Needs no server: a client passed to `from_pool` takes every option that is not about
+/// its pool; `connect` does no I/O, and the call timeout bounds its calls.
+#[tokio::test]
+async fn an_adopted_client_takes_the_options_and_the_call_timeout() {
+    use std::time::{Duration as Wait, Instant};
+    let limit = Wait::from_millis(300);
+    let at = Instant::now();
+    let adapter = MongoAdapter::from_pool(blackhole_client().await)
+        .collection_prefix("p_")
+        .call_timeout(limit)
+        .connect()
+        .await
+        .unwrap();
+    assert!(at.elapsed() < Wait::from_millis(500), "connect did I/O");
+    assert_eq!(
+        adapter.database().name(),
+        "x",
+        "the client's default database"
+    );
+    assert_eq!(adapter.collections().users, "p_users");
+    assert_eq!(adapter.call_timeout(), limit);
+    let at = Instant::now();
+    let err = adapter.get_user("u").await.unwrap_err();
+    let took = at.elapsed();
+    assert!(took < limit + Wait::from_millis(500), "took {took:?}");
+    assert_eq!(
+        err.code(),
+        auth_core::ErrorCode::AdapterConnectionError,
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), auth_core::ErrorKind::Connection);
 }
 
 #[tokio::test]

@@ -26,7 +26,7 @@ use redis::{Cmd, FromRedisValue, Pipeline, RedisResult, Script, ScriptInvocation
 use crate::error;
 use crate::keys::{self, KeyLayout};
 use crate::layout::Layout;
-use crate::options::{RedisAdapterBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT};
+use crate::options::RedisAdapterBuilder;
 use crate::records::{self, CorruptRecord};
 use crate::scripts::{self, Reply};
 use crate::unstorage::{keys::Keys, Unstorage};
@@ -50,7 +50,8 @@ pub const SCHEMA_VERSION: &str = "1";
 const SWEEP_BATCH: usize = 256;
 
 /// The auth adapter on Redis: see the [crate docs](crate) for the key layout and what is
-/// atomic. Cloning is cheap and shares the connection.
+/// atomic. Cloning is cheap and shares the connection. Every call is bounded by the
+/// [call timeout](RedisAdapterBuilder::call_timeout).
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -134,8 +135,8 @@ struct Index<T> {
 }
 
 impl RedisAdapter {
-    /// Options (key prefix, timeouts, reconnects) for the server at `url`; finish with
-    /// [`RedisAdapterBuilder::connect`].
+    /// Options (key prefix, layout, call timeout, reconnects) for the server at `url`;
+    /// finish with [`RedisAdapterBuilder::connect`].
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {
@@ -149,10 +150,12 @@ impl RedisAdapter {
         RedisAdapterBuilder::new(url)
     }
 
-    /// Connects with the default options (prefix `auth:`, 5 s timeouts).
+    /// Connects with the default options (prefix `auth:`,
+    /// [`DEFAULT_CALL_TIMEOUT`](crate::DEFAULT_CALL_TIMEOUT)).
     ///
-    /// Errors: ADAPTER_CONNECTION_ERROR when Redis cannot be reached within the connection
-    /// timeout (a refused connection fails at once, its cause in `source()`).
+    /// Errors: `InvalidInput` for a URL redis-rs does not accept (before any I/O);
+    /// ADAPTER_CONNECTION_ERROR when Redis cannot be reached within the call timeout (a
+    /// refused connection fails at once, its cause in `source()`).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {
@@ -163,71 +166,53 @@ impl RedisAdapter {
         RedisAdapterBuilder::new(url).connect().await
     }
 
-    /// An adapter on a [`ConnectionManager`] the app already has (a clone shares its
-    /// connection), under `key_prefix` (see [`RedisAdapterBuilder::key_prefix`]). Each round
-    /// trip is bounded by the default connection plus response timeout (10 s); configure the
-    /// manager's own timeouts with [`RedisAdapterBuilder::manager_config`].
-    ///
-    /// Errors: `InvalidInput` for an invalid prefix.
+    /// Options for an adapter on a [`ConnectionManager`] the app already has (the adapter
+    /// shares its connection: a clone of the manager), finished by
+    /// [`RedisAdapterBuilder::connect`], which does no I/O. Every builder option applies
+    /// to it (key prefix, layout, call timeout), except those of a connection the adapter
+    /// opens itself: [`reconnect_retries`](RedisAdapterBuilder::reconnect_retries) and
+    /// [`reconnect_max_delay`](RedisAdapterBuilder::reconnect_max_delay) make `connect`
+    /// fail with `InvalidInput` (configure the manager instead, e.g. with
+    /// [`RedisAdapterBuilder::manager_config`]).
     ///
     /// ```no_run
+    /// use std::time::Duration;
     /// use adapter_redis::{redis, RedisAdapter};
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
     /// let manager = redis::aio::ConnectionManager::new(client).await?;
-    /// let adapter = RedisAdapter::from_connection_manager(manager.clone(), "auth:")?;
+    /// let adapter = RedisAdapter::from_pool(manager.clone())
+    ///     .key_prefix("myapp:auth:")
+    ///     .call_timeout(Duration::from_secs(2))
+    ///     .connect()
+    ///     .await?;
     /// // The app keeps using `manager` for its own commands.
     /// # Ok(()) }
     /// ```
-    pub fn from_connection_manager(
-        manager: ConnectionManager,
-        key_prefix: &str,
-    ) -> AdapterResult<Self> {
-        let keys = KeyLayout::new(key_prefix).map_err(error::invalid_prefix)?;
-        Ok(Self::from_parts(
-            manager,
-            keys,
-            DEFAULT_CONNECTION_TIMEOUT + DEFAULT_RESPONSE_TIMEOUT,
-        ))
+    pub fn from_pool(manager: ConnectionManager) -> RedisAdapterBuilder {
+        RedisAdapterBuilder::adopting(manager)
     }
 
+    /// The adapter on a checked configuration (see [`RedisAdapterBuilder::connect`]).
     pub(crate) fn from_parts(
         conn: ConnectionManager,
         keys: KeyLayout,
         call_timeout: Duration,
+        layout: &Layout,
     ) -> Self {
         Self {
             conn: Arc::new(RwLock::new(Some(conn))),
             keys,
             call_timeout,
-            unstorage: None,
+            unstorage: match layout {
+                Layout::Native => None,
+                Layout::AuthJsUnstorage(options) => Some(Keys::new(
+                    options.get_base_key_prefix(),
+                    options.get_driver_base(),
+                )),
+            },
         }
-    }
-
-    /// The same adapter (sharing its connection) on `layout`'s keys: how an adapter made
-    /// by [`from_connection_manager`](Self::from_connection_manager) gets the Auth.js
-    /// layout (the builder has [`layout`](RedisAdapterBuilder::layout)).
-    ///
-    /// ```no_run
-    /// use adapter_redis::{redis, Layout, RedisAdapter, UnstorageLayout};
-    ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
-    /// let manager = redis::aio::ConnectionManager::new(client).await?;
-    /// let adapter = RedisAdapter::from_connection_manager(manager, "auth:")?
-    ///     .with_layout(Layout::AuthJsUnstorage(UnstorageLayout::new()));
-    /// # Ok(()) }
-    /// ```
-    pub fn with_layout(mut self, layout: Layout) -> Self {
-        self.unstorage = match &layout {
-            Layout::Native => None,
-            Layout::AuthJsUnstorage(options) => Some(Keys::new(
-                options.get_base_key_prefix(),
-                options.get_driver_base(),
-            )),
-        };
-        self
     }
 
     fn layout_name(&self) -> &'static str {
@@ -244,7 +229,9 @@ impl RedisAdapter {
             .map(|keys| Unstorage { db: self, keys })
     }
 
-    /// The key layout (prefix) of this adapter.
+    /// The key layout (prefix) of this adapter, for this workspace's tests and conformance
+    /// inspectors, which read the keys raw (hidden: [`KeyLayout`] is an implementation
+    /// detail, see [`crate::keys`]).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {
@@ -252,6 +239,7 @@ impl RedisAdapter {
     /// assert_eq!(adapter.keys().prefix(), "auth:");
     /// # Ok(()) }
     /// ```
+    #[doc(hidden)]
     pub fn keys(&self) -> &KeyLayout {
         &self.keys
     }
@@ -270,12 +258,13 @@ impl RedisAdapter {
         self.manager()
     }
 
-    /// The most one round trip may take before it fails with ADAPTER_CONNECTION_ERROR.
+    /// The most one call may take before it fails with ADAPTER_CONNECTION_ERROR (see
+    /// [`RedisAdapterBuilder::call_timeout`]).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {
     /// let adapter = adapter_redis::RedisAdapter::connect("redis://127.0.0.1:6379").await?;
-    /// assert_eq!(adapter.call_timeout(), std::time::Duration::from_secs(10));
+    /// assert_eq!(adapter.call_timeout(), adapter_redis::DEFAULT_CALL_TIMEOUT);
     /// # Ok(()) }
     /// ```
     pub fn call_timeout(&self) -> Duration {
@@ -306,7 +295,8 @@ impl RedisAdapter {
     /// Idempotent; stored data is never touched.
     ///
     /// Errors: MIGRATION_ERROR for an old server or a prefix written by another layout
-    /// version; ADAPTER_CONNECTION_ERROR when Redis cannot be reached.
+    /// version; ADAPTER_CONNECTION_ERROR when Redis cannot be reached within the call
+    /// timeout.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {
@@ -317,6 +307,11 @@ impl RedisAdapter {
     /// ```
     #[tracing::instrument(skip_all, fields(db.system = "redis", prefix = %self.keys.prefix()))]
     pub async fn migrate(&self) -> AdapterResult<()> {
+        self.call(Operation::Migrate, self.migrate_unbounded())
+            .await
+    }
+
+    async fn migrate_unbounded(&self) -> AdapterResult<()> {
         let op = Operation::Migrate;
         let info: String = self.query(op, redis::cmd("INFO").arg("server")).await?;
         check_server_version(&info).map_err(|why| AdapterError::backend(op, why))?;
@@ -360,16 +355,28 @@ impl RedisAdapter {
         self.manager().ok_or_else(|| error::closed(op))
     }
 
-    async fn bounded<T>(
+    /// Runs one adapter call (all of its round trips and retries) within the call timeout:
+    /// past it the call is dropped and fails with ADAPTER_CONNECTION_ERROR, whatever the
+    /// server does. A request already written stays queued on the multiplexed connection
+    /// and its late reply is discarded.
+    async fn call<T>(
+        &self,
+        op: Operation,
+        call: impl Future<Output = AdapterResult<T>>,
+    ) -> AdapterResult<T> {
+        match tokio::time::timeout(self.call_timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(AdapterError::timed_out(op, self.call_timeout)),
+        }
+    }
+
+    /// One round trip, its driver error mapped (the bound is [`call`](Self::call)'s).
+    async fn round_trip<T>(
         &self,
         op: Operation,
         fut: impl Future<Output = RedisResult<T>>,
     ) -> AdapterResult<T> {
-        match tokio::time::timeout(self.call_timeout, fut).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(error::from_redis(op, err)),
-            Err(_) => Err(error::timed_out(op, self.call_timeout)),
-        }
+        fut.await.map_err(|err| error::from_redis(op, err))
     }
 
     pub(crate) async fn query<T: FromRedisValue>(
@@ -378,7 +385,7 @@ impl RedisAdapter {
         cmd: &Cmd,
     ) -> AdapterResult<T> {
         let mut conn = self.open(op)?;
-        self.bounded(op, cmd.query_async(&mut conn)).await
+        self.round_trip(op, cmd.query_async(&mut conn)).await
     }
 
     pub(crate) async fn query_pipe<T: FromRedisValue>(
@@ -387,7 +394,7 @@ impl RedisAdapter {
         pipe: &Pipeline,
     ) -> AdapterResult<T> {
         let mut conn = self.open(op)?;
-        self.bounded(op, pipe.query_async(&mut conn)).await
+        self.round_trip(op, pipe.query_async(&mut conn)).await
     }
 
     pub(crate) async fn invoke(
@@ -396,7 +403,9 @@ impl RedisAdapter {
         invocation: &ScriptInvocation<'_>,
     ) -> AdapterResult<Reply> {
         let mut conn = self.open(op)?;
-        let value: Value = self.bounded(op, invocation.invoke_async(&mut conn)).await?;
+        let value: Value = self
+            .round_trip(op, invocation.invoke_async(&mut conn))
+            .await?;
         Reply::parse(value).map_err(|what| error::unexpected(op, what))
     }
 
@@ -683,52 +692,61 @@ impl Store for RedisAdapter {
     }
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
-        if let Some(us) = self.unstorage() {
-            return us.insert_user(user).await;
-        }
-        let op = Operation::CreateUser;
-        let mut invocation = scripts::CREATE_USER.prepare_invoke();
-        invocation.key(self.keys.user(&user.id));
-        if let Some(key) = email_key {
-            invocation.key(self.keys.email(key));
-        }
-        invocation
-            .arg(records::encode_user(user, email_key))
-            .arg(&user.id);
-        match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(user.id.clone()),
-            Reply::Conflict => Err(AdapterError::conflict(op, "a user with this id exists")),
-            Reply::ConflictEmail => {
-                Err(AdapterError::conflict(op, "a user with this email exists"))
+        self.call(Operation::CreateUser, async {
+            if let Some(us) = self.unstorage() {
+                return us.insert_user(user).await;
             }
-            other => Err(unexpected(op, &other)),
-        }
+            let op = Operation::CreateUser;
+            let mut invocation = scripts::CREATE_USER.prepare_invoke();
+            invocation.key(self.keys.user(&user.id));
+            if let Some(key) = email_key {
+                invocation.key(self.keys.email(key));
+            }
+            invocation
+                .arg(records::encode_user(user, email_key))
+                .arg(&user.id);
+            match self.invoke(op, &invocation).await? {
+                Reply::Ok => Ok(user.id.clone()),
+                Reply::Conflict => Err(AdapterError::conflict(op, "a user with this id exists")),
+                Reply::ConflictEmail => {
+                    Err(AdapterError::conflict(op, "a user with this email exists"))
+                }
+                other => Err(unexpected(op, &other)),
+            }
+        })
+        .await
     }
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        if let Some(us) = self.unstorage() {
-            return us.find_user(id).await;
-        }
-        let op = Operation::GetUser;
-        self.record(op, &self.keys.user(id), records::decode_user)
-            .await
+        self.call(Operation::GetUser, async {
+            if let Some(us) = self.unstorage() {
+                return us.find_user(id).await;
+            }
+            let op = Operation::GetUser;
+            self.record(op, &self.keys.user(id), records::decode_user)
+                .await
+        })
+        .await
     }
 
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
-        if let Some(us) = self.unstorage() {
-            return us.find_user_by_email(email_key).await;
-        }
-        let op = Operation::GetUserByEmail;
-        let id: Option<String> = self
-            .query(op, redis::cmd("GET").arg(self.keys.email(email_key)))
-            .await?;
-        match id {
-            Some(id) => {
-                self.record(op, &self.keys.user(&id), records::decode_user)
-                    .await
+        self.call(Operation::GetUserByEmail, async {
+            if let Some(us) = self.unstorage() {
+                return us.find_user_by_email(email_key).await;
             }
-            None => Ok(None),
-        }
+            let op = Operation::GetUserByEmail;
+            let id: Option<String> = self
+                .query(op, redis::cmd("GET").arg(self.keys.email(email_key)))
+                .await?;
+            match id {
+                Some(id) => {
+                    self.record(op, &self.keys.user(&id), records::decode_user)
+                        .await
+                }
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
     async fn find_user_by_account(
@@ -736,18 +754,21 @@ impl Store for RedisAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
-        if let Some(us) = self.unstorage() {
-            return us.find_user_by_account(provider, provider_account_id).await;
-        }
-        let op = Operation::GetUserByAccount;
-        let key = self.keys.account(provider, provider_account_id);
-        match self.record(op, &key, records::decode_account).await? {
-            Some(account) => {
-                self.record(op, &self.keys.user(&account.user_id), records::decode_user)
-                    .await
+        self.call(Operation::GetUserByAccount, async {
+            if let Some(us) = self.unstorage() {
+                return us.find_user_by_account(provider, provider_account_id).await;
             }
-            None => Ok(None),
-        }
+            let op = Operation::GetUserByAccount;
+            let key = self.keys.account(provider, provider_account_id);
+            match self.record(op, &key, records::decode_account).await? {
+                Some(account) => {
+                    self.record(op, &self.keys.user(&account.user_id), records::decode_user)
+                        .await
+                }
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
     async fn merge_user(
@@ -755,147 +776,156 @@ impl Store for RedisAdapter {
         update: &UserUpdate,
         email_key: Option<Option<&str>>,
     ) -> AdapterResult<Option<User>> {
-        if let Some(us) = self.unstorage() {
-            return us.merge_user(update).await;
-        }
-        let op = Operation::UpdateUser;
-        let user_key = &self.keys.user(&update.id);
-        self.retrying(op, || async move {
-            let Some(raw) = self.get(op, user_key).await? else {
-                return Ok(Attempt::Done(None));
-            };
-            let (current, old_key) = decoded(op, &raw, records::decode_user_and_key)?;
-            let merged = update.apply_to(current);
-            let new_key = match email_key {
-                Some(key) => key.map(str::to_owned),
-                None => old_key.clone(),
-            };
-            let (old_claim, new_claim) = if old_key == new_key {
-                (None, None)
-            } else {
-                (old_key.as_deref(), new_key.as_deref())
-            };
-            let mut invocation = scripts::UPDATE_USER.prepare_invoke();
-            invocation.key(user_key);
-            if let Some(key) = old_claim {
-                invocation.key(self.keys.email(key));
+        self.call(Operation::UpdateUser, async {
+            if let Some(us) = self.unstorage() {
+                return us.merge_user(update).await;
             }
-            if let Some(key) = new_claim {
-                invocation.key(self.keys.email(key));
-            }
-            invocation
-                .arg(&raw)
-                .arg(records::encode_user(&merged, new_key.as_deref()))
-                .arg(&update.id)
-                .arg(flag(old_claim.is_some()))
-                .arg(flag(new_claim.is_some()));
-            match self.invoke(op, &invocation).await? {
-                Reply::Ok => Ok(Attempt::Done(Some(merged))),
-                Reply::NotFound => Ok(Attempt::Done(None)),
-                Reply::ConflictEmail => Err(AdapterError::conflict(
-                    op,
-                    "the new email belongs to another user",
-                )),
-                Reply::Retry => Ok(Attempt::Retry),
-                other => Err(unexpected(op, &other)),
-            }
+            let op = Operation::UpdateUser;
+            let user_key = &self.keys.user(&update.id);
+            self.retrying(op, || async move {
+                let Some(raw) = self.get(op, user_key).await? else {
+                    return Ok(Attempt::Done(None));
+                };
+                let (current, old_key) = decoded(op, &raw, records::decode_user_and_key)?;
+                let merged = update.apply_to(current);
+                let new_key = match email_key {
+                    Some(key) => key.map(str::to_owned),
+                    None => old_key.clone(),
+                };
+                let (old_claim, new_claim) = if old_key == new_key {
+                    (None, None)
+                } else {
+                    (old_key.as_deref(), new_key.as_deref())
+                };
+                let mut invocation = scripts::UPDATE_USER.prepare_invoke();
+                invocation.key(user_key);
+                if let Some(key) = old_claim {
+                    invocation.key(self.keys.email(key));
+                }
+                if let Some(key) = new_claim {
+                    invocation.key(self.keys.email(key));
+                }
+                invocation
+                    .arg(&raw)
+                    .arg(records::encode_user(&merged, new_key.as_deref()))
+                    .arg(&update.id)
+                    .arg(flag(old_claim.is_some()))
+                    .arg(flag(new_claim.is_some()));
+                match self.invoke(op, &invocation).await? {
+                    Reply::Ok => Ok(Attempt::Done(Some(merged))),
+                    Reply::NotFound => Ok(Attempt::Done(None)),
+                    Reply::ConflictEmail => Err(AdapterError::conflict(
+                        op,
+                        "the new email belongs to another user",
+                    )),
+                    Reply::Retry => Ok(Attempt::Retry),
+                    other => Err(unexpected(op, &other)),
+                }
+            })
+            .await
         })
         .await
     }
 
     async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        if let Some(us) = self.unstorage() {
-            return us.remove_user(id).await;
-        }
-        let op = Operation::DeleteUser;
-        let user_key = &self.keys.user(id);
-        let sessions_key = &self.keys.user_sessions(id);
-        let accounts_key = &self.keys.user_accounts(id);
-        let authenticators_key = &self.keys.user_authenticators(id);
-        self.retrying(op, || async move {
-            let mut read = redis::pipe();
-            read.cmd("GET").arg(user_key);
-            read.cmd("SMEMBERS").arg(sessions_key);
-            read.cmd("SMEMBERS").arg(accounts_key);
-            read.cmd("SMEMBERS").arg(authenticators_key);
-            let (raw, tokens, accounts, credentials): (
-                Option<Vec<u8>>,
-                Vec<String>,
-                Vec<String>,
-                Vec<String>,
-            ) = self.query_pipe(op, &read).await?;
-            let Some(raw) = raw else {
-                return Ok(Attempt::Done(None));
-            };
-            let (user, email_key) = decoded(op, &raw, records::decode_user_and_key)?;
-            let mut invocation = scripts::DELETE_USER.prepare_invoke();
-            invocation
-                .key(user_key)
-                .key(sessions_key)
-                .key(accounts_key)
-                .key(authenticators_key)
-                .key(self.keys.session_expiries());
-            if let Some(key) = &email_key {
-                invocation.key(self.keys.email(key));
+        self.call(Operation::DeleteUser, async {
+            if let Some(us) = self.unstorage() {
+                return us.remove_user(id).await;
             }
-            for token in &tokens {
-                invocation.key(self.keys.session(token));
-            }
-            for member in &accounts {
-                invocation.key(self.keys.account_from_member(member));
-            }
-            for credential_id in &credentials {
-                invocation.key(self.keys.authenticator(credential_id));
-            }
-            invocation
-                .arg(&raw)
-                .arg(id)
-                .arg(flag(email_key.is_some()))
-                .arg(tokens.len())
-                .arg(accounts.len())
-                .arg(credentials.len())
-                .arg(&tokens);
-            for token in &tokens {
-                invocation.arg(keys::session_member(id, token));
-            }
-            invocation.arg(&accounts).arg(&credentials);
-            match self.invoke(op, &invocation).await? {
-                Reply::Record(_) => Ok(Attempt::Done(Some(user))),
-                Reply::Absent => Ok(Attempt::Done(None)),
-                Reply::Retry => Ok(Attempt::Retry),
-                other => Err(unexpected(op, &other)),
-            }
+            let op = Operation::DeleteUser;
+            let user_key = &self.keys.user(id);
+            let sessions_key = &self.keys.user_sessions(id);
+            let accounts_key = &self.keys.user_accounts(id);
+            let authenticators_key = &self.keys.user_authenticators(id);
+            self.retrying(op, || async move {
+                let mut read = redis::pipe();
+                read.cmd("GET").arg(user_key);
+                read.cmd("SMEMBERS").arg(sessions_key);
+                read.cmd("SMEMBERS").arg(accounts_key);
+                read.cmd("SMEMBERS").arg(authenticators_key);
+                let (raw, tokens, accounts, credentials): (
+                    Option<Vec<u8>>,
+                    Vec<String>,
+                    Vec<String>,
+                    Vec<String>,
+                ) = self.query_pipe(op, &read).await?;
+                let Some(raw) = raw else {
+                    return Ok(Attempt::Done(None));
+                };
+                let (user, email_key) = decoded(op, &raw, records::decode_user_and_key)?;
+                let mut invocation = scripts::DELETE_USER.prepare_invoke();
+                invocation
+                    .key(user_key)
+                    .key(sessions_key)
+                    .key(accounts_key)
+                    .key(authenticators_key)
+                    .key(self.keys.session_expiries());
+                if let Some(key) = &email_key {
+                    invocation.key(self.keys.email(key));
+                }
+                for token in &tokens {
+                    invocation.key(self.keys.session(token));
+                }
+                for member in &accounts {
+                    invocation.key(self.keys.account_from_member(member));
+                }
+                for credential_id in &credentials {
+                    invocation.key(self.keys.authenticator(credential_id));
+                }
+                invocation
+                    .arg(&raw)
+                    .arg(id)
+                    .arg(flag(email_key.is_some()))
+                    .arg(tokens.len())
+                    .arg(accounts.len())
+                    .arg(credentials.len())
+                    .arg(&tokens);
+                for token in &tokens {
+                    invocation.arg(keys::session_member(id, token));
+                }
+                invocation.arg(&accounts).arg(&credentials);
+                match self.invoke(op, &invocation).await? {
+                    Reply::Record(_) => Ok(Attempt::Done(Some(user))),
+                    Reply::Absent => Ok(Attempt::Done(None)),
+                    Reply::Retry => Ok(Attempt::Retry),
+                    other => Err(unexpected(op, &other)),
+                }
+            })
+            .await
         })
         .await
     }
 
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
-        if let Some(us) = self.unstorage() {
-            return us.insert_account(account).await;
-        }
-        let op = Operation::LinkAccount;
-        let mut invocation = scripts::INSERT_OWNED.prepare_invoke();
-        invocation
-            .key(self.keys.user(&account.user_id))
-            .key(
-                self.keys
-                    .account(&account.provider, &account.provider_account_id),
-            )
-            .key(self.keys.user_accounts(&account.user_id))
-            .arg(records::encode_account(account))
-            .arg(keys::account_member(
-                &account.provider,
-                &account.provider_account_id,
-            ));
-        match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(()),
-            Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
-            Reply::Conflict => Err(AdapterError::conflict(
-                op,
-                "this provider account is linked already",
-            )),
-            other => Err(unexpected(op, &other)),
-        }
+        self.call(Operation::LinkAccount, async {
+            if let Some(us) = self.unstorage() {
+                return us.insert_account(account).await;
+            }
+            let op = Operation::LinkAccount;
+            let mut invocation = scripts::INSERT_OWNED.prepare_invoke();
+            invocation
+                .key(self.keys.user(&account.user_id))
+                .key(
+                    self.keys
+                        .account(&account.provider, &account.provider_account_id),
+                )
+                .key(self.keys.user_accounts(&account.user_id))
+                .arg(records::encode_account(account))
+                .arg(keys::account_member(
+                    &account.provider,
+                    &account.provider_account_id,
+                ));
+            match self.invoke(op, &invocation).await? {
+                Reply::Ok => Ok(()),
+                Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
+                Reply::Conflict => Err(AdapterError::conflict(
+                    op,
+                    "this provider account is linked already",
+                )),
+                other => Err(unexpected(op, &other)),
+            }
+        })
+        .await
     }
 
     async fn remove_account(
@@ -903,18 +933,21 @@ impl Store for RedisAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
-        if let Some(us) = self.unstorage() {
-            return us.remove_account(provider, provider_account_id).await;
-        }
-        let op = Operation::UnlinkAccount;
-        let key = self.keys.account(provider, provider_account_id);
-        let member = keys::account_member(provider, provider_account_id);
-        self.remove_owned(op, &key, records::decode_account, |account| {
-            (
-                self.keys.user_accounts(&account.user_id),
-                member.clone(),
-                None,
-            )
+        self.call(Operation::UnlinkAccount, async {
+            if let Some(us) = self.unstorage() {
+                return us.remove_account(provider, provider_account_id).await;
+            }
+            let op = Operation::UnlinkAccount;
+            let key = self.keys.account(provider, provider_account_id);
+            let member = keys::account_member(provider, provider_account_id);
+            self.remove_owned(op, &key, records::decode_account, |account| {
+                (
+                    self.keys.user_accounts(&account.user_id),
+                    member.clone(),
+                    None,
+                )
+            })
+            .await
         })
         .await
     }
@@ -924,76 +957,88 @@ impl Store for RedisAdapter {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
-        if let Some(us) = self.unstorage() {
-            return us.find_account(provider, provider_account_id).await;
-        }
-        let op = Operation::GetAccount;
-        let key = self.keys.account(provider, provider_account_id);
-        self.record(op, &key, records::decode_account).await
+        self.call(Operation::GetAccount, async {
+            if let Some(us) = self.unstorage() {
+                return us.find_account(provider, provider_account_id).await;
+            }
+            let op = Operation::GetAccount;
+            let key = self.keys.account(provider, provider_account_id);
+            self.record(op, &key, records::decode_account).await
+        })
+        .await
     }
 
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
-        if let Some(us) = self.unstorage() {
-            return us.replace_account_tokens(account).await;
-        }
-        let op = Operation::UpdateAccount;
-        let key = self
-            .keys
-            .account(&account.provider, &account.provider_account_id);
-        self.replace(
-            op,
-            &key,
-            records::decode_account,
-            records::encode_account,
-            |stored| Account {
-                user_id: stored.user_id,
-                account_type: stored.account_type,
-                ..account.clone()
-            },
-        )
+        self.call(Operation::UpdateAccount, async {
+            if let Some(us) = self.unstorage() {
+                return us.replace_account_tokens(account).await;
+            }
+            let op = Operation::UpdateAccount;
+            let key = self
+                .keys
+                .account(&account.provider, &account.provider_account_id);
+            self.replace(
+                op,
+                &key,
+                records::decode_account,
+                records::encode_account,
+                |stored| Account {
+                    user_id: stored.user_id,
+                    account_type: stored.account_type,
+                    ..account.clone()
+                },
+            )
+            .await
+        })
         .await
     }
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
-        if let Some(us) = self.unstorage() {
-            return us.find_accounts(user_id).await;
-        }
-        let index = Index {
-            set: self.keys.user_accounts(user_id),
-            expiries: None,
-            record_key: KeyLayout::account_from_member,
-            expiry_member: |_, member| member.to_owned(),
-            decode: records::decode_account,
-            owner: |a| &a.user_id,
-        };
-        self.list_indexed(Operation::ListAccounts, user_id, index)
-            .await
+        self.call(Operation::ListAccounts, async {
+            if let Some(us) = self.unstorage() {
+                return us.find_accounts(user_id).await;
+            }
+            let index = Index {
+                set: self.keys.user_accounts(user_id),
+                expiries: None,
+                record_key: KeyLayout::account_from_member,
+                expiry_member: |_, member| member.to_owned(),
+                decode: records::decode_account,
+                owner: |a| &a.user_id,
+            };
+            self.list_indexed(Operation::ListAccounts, user_id, index)
+                .await
+        })
+        .await
     }
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
-        if let Some(us) = self.unstorage() {
-            return us.insert_session(session).await;
-        }
-        let op = Operation::CreateSession;
-        let mut invocation = scripts::CREATE_SESSION.prepare_invoke();
-        invocation
-            .key(self.keys.user(&session.user_id))
-            .key(self.keys.session(&session.session_token))
-            .key(self.keys.user_sessions(&session.user_id))
-            .key(self.keys.session_expiries())
-            .arg(records::encode_session(session))
-            .arg(&session.session_token)
-            .arg(records::expires_ms(session.expires))
-            .arg(keys::session_member(
-                &session.user_id,
-                &session.session_token,
-            ));
-        match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(()),
-            Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
-            Reply::Conflict => Err(AdapterError::conflict(op, "this session token exists")),
-            other => Err(unexpected(op, &other)),
-        }
+        self.call(Operation::CreateSession, async {
+            if let Some(us) = self.unstorage() {
+                return us.insert_session(session).await;
+            }
+            let op = Operation::CreateSession;
+            let mut invocation = scripts::CREATE_SESSION.prepare_invoke();
+            invocation
+                .key(self.keys.user(&session.user_id))
+                .key(self.keys.session(&session.session_token))
+                .key(self.keys.user_sessions(&session.user_id))
+                .key(self.keys.session_expiries())
+                .arg(records::encode_session(session))
+                .arg(&session.session_token)
+                .arg(records::expires_ms(session.expires))
+                .arg(keys::session_member(
+                    &session.user_id,
+                    &session.session_token,
+                ));
+            match self.invoke(op, &invocation).await? {
+                Reply::Ok => Ok(()),
+                Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
+                Reply::Conflict => Err(AdapterError::conflict(op, "this session token exists")),
+                other => Err(unexpected(op, &other)),
+            }
+        })
+        .await
     }
 
     async fn find_session_and_user(
@@ -1003,25 +1048,28 @@ impl Store for RedisAdapter {
         // layer compares `expires` with this `now` on the way out.
         _now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
-        if let Some(us) = self.unstorage() {
-            return us.find_session_and_user(session_token).await;
-        }
-        let op = Operation::GetSessionAndUser;
-        let mut invocation = scripts::GET_SESSION_AND_USER.prepare_invoke();
-        invocation
-            .key(self.keys.session(session_token))
-            .arg(self.keys.prefix());
-        match self.invoke(op, &invocation).await? {
-            Reply::Absent => Ok(None),
-            Reply::Records(pair) => match pair.as_slice() {
-                [session, user] => Ok(Some((
-                    decoded(op, session, records::decode_session)?,
-                    decoded(op, user, records::decode_user)?,
-                ))),
-                _ => Err(error::unexpected(op, "a session reply without two records")),
-            },
-            other => Err(unexpected(op, &other)),
-        }
+        self.call(Operation::GetSessionAndUser, async {
+            if let Some(us) = self.unstorage() {
+                return us.find_session_and_user(session_token).await;
+            }
+            let op = Operation::GetSessionAndUser;
+            let mut invocation = scripts::GET_SESSION_AND_USER.prepare_invoke();
+            invocation
+                .key(self.keys.session(session_token))
+                .arg(self.keys.prefix());
+            match self.invoke(op, &invocation).await? {
+                Reply::Absent => Ok(None),
+                Reply::Records(pair) => match pair.as_slice() {
+                    [session, user] => Ok(Some((
+                        decoded(op, session, records::decode_session)?,
+                        decoded(op, user, records::decode_user)?,
+                    ))),
+                    _ => Err(error::unexpected(op, "a session reply without two records")),
+                },
+                other => Err(unexpected(op, &other)),
+            }
+        })
+        .await
     }
 
     async fn change_session(
@@ -1029,70 +1077,76 @@ impl Store for RedisAdapter {
         update: &SessionUpdate,
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<Session>> {
-        if let Some(us) = self.unstorage() {
-            return us.change_session(update, now).await;
-        }
-        let op = Operation::UpdateSession;
-        let token = &update.session_token;
-        let session_key = &self.keys.session(token);
-        let now_ms = records::expires_ms(now);
-        let missing_owner = &|| AdapterError::not_found(op, "no user with the new user id");
-        self.retrying(op, || async move {
-            let current = self
-                .record_and_raw(op, session_key, records::decode_session)
-                .await?;
-            let Some((current, raw)) = current.filter(|(s, _)| s.expires > now) else {
-                // Missing or expired: nothing changes. As the reference store, a missing
-                // new owner is reported first.
-                if let Some(user_id) = &update.user_id {
-                    if !self.user_exists(op, user_id).await? {
-                        return Err(missing_owner());
-                    }
-                }
-                return Ok(Attempt::Done(None));
-            };
-            let merged = update.apply_to(current.clone());
-            let mut invocation = scripts::UPDATE_SESSION.prepare_invoke();
-            invocation
-                .key(session_key)
-                .key(self.keys.user(&merged.user_id))
-                .key(self.keys.user_sessions(&current.user_id))
-                .key(self.keys.user_sessions(&merged.user_id))
-                .key(self.keys.session_expiries())
-                .arg(&raw)
-                .arg(records::encode_session(&merged))
-                .arg(token)
-                .arg(records::expires_ms(merged.expires))
-                .arg(keys::session_member(&current.user_id, token))
-                .arg(keys::session_member(&merged.user_id, token))
-                .arg(flag(update.user_id.is_some()))
-                .arg(now_ms);
-            match self.invoke(op, &invocation).await? {
-                Reply::Ok => Ok(Attempt::Done(Some(merged))),
-                Reply::Absent => Ok(Attempt::Done(None)),
-                Reply::NotFound => Err(missing_owner()),
-                Reply::Retry => Ok(Attempt::Retry),
-                other => Err(unexpected(op, &other)),
+        self.call(Operation::UpdateSession, async {
+            if let Some(us) = self.unstorage() {
+                return us.change_session(update, now).await;
             }
+            let op = Operation::UpdateSession;
+            let token = &update.session_token;
+            let session_key = &self.keys.session(token);
+            let now_ms = records::expires_ms(now);
+            let missing_owner = &|| AdapterError::not_found(op, "no user with the new user id");
+            self.retrying(op, || async move {
+                let current = self
+                    .record_and_raw(op, session_key, records::decode_session)
+                    .await?;
+                let Some((current, raw)) = current.filter(|(s, _)| s.expires > now) else {
+                    // Missing or expired: nothing changes. As the reference store, a missing
+                    // new owner is reported first.
+                    if let Some(user_id) = &update.user_id {
+                        if !self.user_exists(op, user_id).await? {
+                            return Err(missing_owner());
+                        }
+                    }
+                    return Ok(Attempt::Done(None));
+                };
+                let merged = update.apply_to(current.clone());
+                let mut invocation = scripts::UPDATE_SESSION.prepare_invoke();
+                invocation
+                    .key(session_key)
+                    .key(self.keys.user(&merged.user_id))
+                    .key(self.keys.user_sessions(&current.user_id))
+                    .key(self.keys.user_sessions(&merged.user_id))
+                    .key(self.keys.session_expiries())
+                    .arg(&raw)
+                    .arg(records::encode_session(&merged))
+                    .arg(token)
+                    .arg(records::expires_ms(merged.expires))
+                    .arg(keys::session_member(&current.user_id, token))
+                    .arg(keys::session_member(&merged.user_id, token))
+                    .arg(flag(update.user_id.is_some()))
+                    .arg(now_ms);
+                match self.invoke(op, &invocation).await? {
+                    Reply::Ok => Ok(Attempt::Done(Some(merged))),
+                    Reply::Absent => Ok(Attempt::Done(None)),
+                    Reply::NotFound => Err(missing_owner()),
+                    Reply::Retry => Ok(Attempt::Retry),
+                    other => Err(unexpected(op, &other)),
+                }
+            })
+            .await
         })
         .await
     }
 
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
-        if let Some(us) = self.unstorage() {
-            return us.remove_session(session_token).await;
-        }
-        let op = Operation::DeleteSession;
-        let key = self.keys.session(session_token);
-        self.remove_owned(op, &key, records::decode_session, |session| {
-            (
-                self.keys.user_sessions(&session.user_id),
-                session_token.to_owned(),
-                Some((
-                    self.keys.session_expiries(),
-                    keys::session_member(&session.user_id, session_token),
-                )),
-            )
+        self.call(Operation::DeleteSession, async {
+            if let Some(us) = self.unstorage() {
+                return us.remove_session(session_token).await;
+            }
+            let op = Operation::DeleteSession;
+            let key = self.keys.session(session_token);
+            self.remove_owned(op, &key, records::decode_session, |session| {
+                (
+                    self.keys.user_sessions(&session.user_id),
+                    session_token.to_owned(),
+                    Some((
+                        self.keys.session_expiries(),
+                        keys::session_member(&session.user_id, session_token),
+                    )),
+                )
+            })
+            .await
         })
         .await
     }
@@ -1102,73 +1156,84 @@ impl Store for RedisAdapter {
         user_id: &str,
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
-        if let Some(us) = self.unstorage() {
-            return us.find_sessions(user_id, now).await;
-        }
-        let index = self.sessions_index(user_id);
-        let mut sessions = self
-            .list_indexed(Operation::ListSessions, user_id, index)
-            .await?;
-        sessions.retain(|s| s.expires > now);
-        Ok(sessions)
+        self.call(Operation::ListSessions, async {
+            if let Some(us) = self.unstorage() {
+                return us.find_sessions(user_id, now).await;
+            }
+            let index = self.sessions_index(user_id);
+            let mut sessions = self
+                .list_indexed(Operation::ListSessions, user_id, index)
+                .await?;
+            sessions.retain(|s| s.expires > now);
+            Ok(sessions)
+        })
+        .await
     }
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
-        if let Some(us) = self.unstorage() {
-            return us.remove_sessions(user_id, now).await;
-        }
-        let op = Operation::DeleteSessions;
-        let index_key = &self.keys.user_sessions(user_id);
-        let now_ms = records::expires_ms(now);
-        self.retrying(op, || async move {
-            let tokens: Vec<String> = self
-                .query(op, redis::cmd("SMEMBERS").arg(index_key))
-                .await?;
-            if tokens.is_empty() {
-                return Ok(Attempt::Done(0));
+        self.call(Operation::DeleteSessions, async {
+            if let Some(us) = self.unstorage() {
+                return us.remove_sessions(user_id, now).await;
             }
-            let mut invocation = scripts::DELETE_SESSIONS.prepare_invoke();
-            invocation.key(index_key).key(self.keys.session_expiries());
-            for token in &tokens {
-                invocation.key(self.keys.session(token));
-            }
-            invocation
-                .arg(user_id)
-                .arg(now_ms)
-                .arg(tokens.len())
-                .arg(&tokens);
-            for token in &tokens {
-                invocation.arg(keys::session_member(user_id, token));
-            }
-            match self.invoke(op, &invocation).await? {
-                Reply::Count(n) => Ok(Attempt::Done(count(n))),
-                Reply::Retry => Ok(Attempt::Retry),
-                other => Err(unexpected(op, &other)),
-            }
+            let op = Operation::DeleteSessions;
+            let index_key = &self.keys.user_sessions(user_id);
+            let now_ms = records::expires_ms(now);
+            self.retrying(op, || async move {
+                let tokens: Vec<String> = self
+                    .query(op, redis::cmd("SMEMBERS").arg(index_key))
+                    .await?;
+                if tokens.is_empty() {
+                    return Ok(Attempt::Done(0));
+                }
+                let mut invocation = scripts::DELETE_SESSIONS.prepare_invoke();
+                invocation.key(index_key).key(self.keys.session_expiries());
+                for token in &tokens {
+                    invocation.key(self.keys.session(token));
+                }
+                invocation
+                    .arg(user_id)
+                    .arg(now_ms)
+                    .arg(tokens.len())
+                    .arg(&tokens);
+                for token in &tokens {
+                    invocation.arg(keys::session_member(user_id, token));
+                }
+                match self.invoke(op, &invocation).await? {
+                    Reply::Count(n) => Ok(Attempt::Done(count(n))),
+                    Reply::Retry => Ok(Attempt::Retry),
+                    other => Err(unexpected(op, &other)),
+                }
+            })
+            .await
         })
         .await
     }
 
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
-        if let Some(us) = self.unstorage() {
-            return us.insert_verification_token(token).await;
-        }
-        let op = Operation::CreateVerificationToken;
-        let mut invocation = scripts::CREATE_VERIFICATION_TOKEN.prepare_invoke();
-        invocation
-            .key(
-                self.keys
-                    .verification_token(&token.identifier, &token.token),
-            )
-            .key(self.keys.token_expiries())
-            .arg(records::encode_token(token))
-            .arg(records::expires_ms(token.expires))
-            .arg(keys::token_member(&token.identifier, &token.token));
-        match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(()),
-            Reply::Conflict => Err(AdapterError::conflict(op, "this verification token exists")),
-            other => Err(unexpected(op, &other)),
-        }
+        self.call(Operation::CreateVerificationToken, async {
+            if let Some(us) = self.unstorage() {
+                return us.insert_verification_token(token).await;
+            }
+            let op = Operation::CreateVerificationToken;
+            let mut invocation = scripts::CREATE_VERIFICATION_TOKEN.prepare_invoke();
+            invocation
+                .key(
+                    self.keys
+                        .verification_token(&token.identifier, &token.token),
+                )
+                .key(self.keys.token_expiries())
+                .arg(records::encode_token(token))
+                .arg(records::expires_ms(token.expires))
+                .arg(keys::token_member(&token.identifier, &token.token));
+            match self.invoke(op, &invocation).await? {
+                Reply::Ok => Ok(()),
+                Reply::Conflict => {
+                    Err(AdapterError::conflict(op, "this verification token exists"))
+                }
+                other => Err(unexpected(op, &other)),
+            }
+        })
+        .await
     }
 
     async fn take_verification_token(
@@ -1176,68 +1241,80 @@ impl Store for RedisAdapter {
         identifier: &str,
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
-        if let Some(us) = self.unstorage() {
-            return us.take_verification_token(identifier, token).await;
-        }
-        let op = Operation::UseVerificationToken;
-        let mut invocation = scripts::USE_VERIFICATION_TOKEN.prepare_invoke();
-        invocation
-            .key(self.keys.verification_token(identifier, token))
-            .key(self.keys.token_expiries())
-            .arg(keys::token_member(identifier, token));
-        match self.invoke(op, &invocation).await? {
-            Reply::Absent => Ok(None),
-            Reply::Record(raw) => Ok(Some(decoded(op, &raw, records::decode_token)?)),
-            other => Err(unexpected(op, &other)),
-        }
+        self.call(Operation::UseVerificationToken, async {
+            if let Some(us) = self.unstorage() {
+                return us.take_verification_token(identifier, token).await;
+            }
+            let op = Operation::UseVerificationToken;
+            let mut invocation = scripts::USE_VERIFICATION_TOKEN.prepare_invoke();
+            invocation
+                .key(self.keys.verification_token(identifier, token))
+                .key(self.keys.token_expiries())
+                .arg(keys::token_member(identifier, token));
+            match self.invoke(op, &invocation).await? {
+                Reply::Absent => Ok(None),
+                Reply::Record(raw) => Ok(Some(decoded(op, &raw, records::decode_token)?)),
+                other => Err(unexpected(op, &other)),
+            }
+        })
+        .await
     }
 
     async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
-        if let Some(us) = self.unstorage() {
-            return us.insert_authenticator(authenticator).await;
-        }
-        let op = Operation::CreateAuthenticator;
-        let mut invocation = scripts::INSERT_OWNED.prepare_invoke();
-        invocation
-            .key(self.keys.user(&authenticator.user_id))
-            .key(self.keys.authenticator(&authenticator.credential_id))
-            .key(self.keys.user_authenticators(&authenticator.user_id))
-            .arg(records::encode_authenticator(authenticator))
-            .arg(&authenticator.credential_id);
-        match self.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(()),
-            Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
-            Reply::Conflict => Err(AdapterError::conflict(op, "this credential id exists")),
-            other => Err(unexpected(op, &other)),
-        }
+        self.call(Operation::CreateAuthenticator, async {
+            if let Some(us) = self.unstorage() {
+                return us.insert_authenticator(authenticator).await;
+            }
+            let op = Operation::CreateAuthenticator;
+            let mut invocation = scripts::INSERT_OWNED.prepare_invoke();
+            invocation
+                .key(self.keys.user(&authenticator.user_id))
+                .key(self.keys.authenticator(&authenticator.credential_id))
+                .key(self.keys.user_authenticators(&authenticator.user_id))
+                .arg(records::encode_authenticator(authenticator))
+                .arg(&authenticator.credential_id);
+            match self.invoke(op, &invocation).await? {
+                Reply::Ok => Ok(()),
+                Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
+                Reply::Conflict => Err(AdapterError::conflict(op, "this credential id exists")),
+                other => Err(unexpected(op, &other)),
+            }
+        })
+        .await
     }
 
     async fn find_authenticator(
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
-        if let Some(us) = self.unstorage() {
-            return us.find_authenticator(credential_id).await;
-        }
-        let op = Operation::GetAuthenticator;
-        let key = self.keys.authenticator(credential_id);
-        self.record(op, &key, records::decode_authenticator).await
+        self.call(Operation::GetAuthenticator, async {
+            if let Some(us) = self.unstorage() {
+                return us.find_authenticator(credential_id).await;
+            }
+            let op = Operation::GetAuthenticator;
+            let key = self.keys.authenticator(credential_id);
+            self.record(op, &key, records::decode_authenticator).await
+        })
+        .await
     }
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
-        if let Some(us) = self.unstorage() {
-            return us.find_authenticators(user_id).await;
-        }
-        let index = Index {
-            set: self.keys.user_authenticators(user_id),
-            expiries: None,
-            record_key: KeyLayout::authenticator,
-            expiry_member: |_, member| member.to_owned(),
-            decode: records::decode_authenticator,
-            owner: |a| &a.user_id,
-        };
-        self.list_indexed(Operation::ListAuthenticators, user_id, index)
-            .await
+        self.call(Operation::ListAuthenticators, async {
+            if let Some(us) = self.unstorage() {
+                return us.find_authenticators(user_id).await;
+            }
+            let index = Index {
+                set: self.keys.user_authenticators(user_id),
+                expiries: None,
+                record_key: KeyLayout::authenticator,
+                expiry_member: |_, member| member.to_owned(),
+                decode: records::decode_authenticator,
+                owner: |a| &a.user_id,
+            };
+            self.list_indexed(Operation::ListAuthenticators, user_id, index)
+                .await
+        })
+        .await
     }
 
     async fn set_authenticator_counter(
@@ -1245,18 +1322,21 @@ impl Store for RedisAdapter {
         credential_id: &str,
         counter: i64,
     ) -> AdapterResult<Option<Authenticator>> {
-        if let Some(us) = self.unstorage() {
-            return us.set_authenticator_counter(credential_id, counter).await;
-        }
-        let op = Operation::UpdateAuthenticatorCounter;
-        let key = self.keys.authenticator(credential_id);
-        self.replace(
-            op,
-            &key,
-            records::decode_authenticator,
-            records::encode_authenticator,
-            |stored| Authenticator { counter, ..stored },
-        )
+        self.call(Operation::UpdateAuthenticatorCounter, async {
+            if let Some(us) = self.unstorage() {
+                return us.set_authenticator_counter(credential_id, counter).await;
+            }
+            let op = Operation::UpdateAuthenticatorCounter;
+            let key = self.keys.authenticator(credential_id);
+            self.replace(
+                op,
+                &key,
+                records::decode_authenticator,
+                records::encode_authenticator,
+                |stored| Authenticator { counter, ..stored },
+            )
+            .await
+        })
         .await
     }
 
@@ -1264,63 +1344,69 @@ impl Store for RedisAdapter {
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
-        if let Some(us) = self.unstorage() {
-            return us.remove_authenticator(credential_id).await;
-        }
-        let op = Operation::DeleteAuthenticator;
-        let key = self.keys.authenticator(credential_id);
-        self.remove_owned(op, &key, records::decode_authenticator, |authenticator| {
-            (
-                self.keys.user_authenticators(&authenticator.user_id),
-                credential_id.to_owned(),
-                None,
-            )
+        self.call(Operation::DeleteAuthenticator, async {
+            if let Some(us) = self.unstorage() {
+                return us.remove_authenticator(credential_id).await;
+            }
+            let op = Operation::DeleteAuthenticator;
+            let key = self.keys.authenticator(credential_id);
+            self.remove_owned(op, &key, records::decode_authenticator, |authenticator| {
+                (
+                    self.keys.user_authenticators(&authenticator.user_id),
+                    credential_id.to_owned(),
+                    None,
+                )
+            })
+            .await
         })
         .await
     }
 
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
-        if let Some(us) = self.unstorage() {
-            return Ok(us.remove_expired());
-        }
-        let op = Operation::DeleteExpired;
-        let now_ms = records::expires_ms(now);
-        let sessions = self
-            .sweep(
-                op,
-                &scripts::SWEEP_SESSIONS,
-                &self.keys.session_expiries(),
-                now_ms,
-                |parts| match parts {
-                    [user_id, token] => Some((
-                        vec![self.keys.session(token), self.keys.user_sessions(user_id)],
-                        vec![token.clone(), user_id.clone()],
-                    )),
-                    _ => None,
-                },
-            )
-            .await?;
-        let verification_tokens = self
-            .sweep(
-                op,
-                &scripts::SWEEP_TOKENS,
-                &self.keys.token_expiries(),
-                now_ms,
-                |parts| match parts {
-                    [identifier, token] => Some((
-                        vec![self.keys.verification_token(identifier, token)],
-                        Vec::new(),
-                    )),
-                    _ => None,
-                },
-            )
-            .await
-            // A connection failure keeps ADAPTER_CONNECTION_ERROR (`with_code` sees to it).
-            .map_err(|err| err.with_code(ErrorCode::DeleteVerificationRequestError))?;
-        Ok(ExpiredCounts {
-            sessions,
-            verification_tokens,
+        self.call(Operation::DeleteExpired, async {
+            if let Some(us) = self.unstorage() {
+                return Ok(us.remove_expired());
+            }
+            let op = Operation::DeleteExpired;
+            let now_ms = records::expires_ms(now);
+            let sessions = self
+                .sweep(
+                    op,
+                    &scripts::SWEEP_SESSIONS,
+                    &self.keys.session_expiries(),
+                    now_ms,
+                    |parts| match parts {
+                        [user_id, token] => Some((
+                            vec![self.keys.session(token), self.keys.user_sessions(user_id)],
+                            vec![token.clone(), user_id.clone()],
+                        )),
+                        _ => None,
+                    },
+                )
+                .await?;
+            let verification_tokens = self
+                .sweep(
+                    op,
+                    &scripts::SWEEP_TOKENS,
+                    &self.keys.token_expiries(),
+                    now_ms,
+                    |parts| match parts {
+                        [identifier, token] => Some((
+                            vec![self.keys.verification_token(identifier, token)],
+                            Vec::new(),
+                        )),
+                        _ => None,
+                    },
+                )
+                .await
+                // A connection failure keeps ADAPTER_CONNECTION_ERROR (`with_code` sees to it).
+                .map_err(|err| err.with_code(ErrorCode::DeleteVerificationRequestError))?;
+            Ok(ExpiredCounts {
+                sessions,
+                verification_tokens,
+            })
         })
+        .await
     }
 }
 

@@ -406,8 +406,7 @@ impl Inspector for RedisInspector {
     async fn unreachable(&self) -> Unreachable {
         let port = adapter_conformance::harness::dead_port();
         let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
-            .connection_timeout(UNREACHABLE_TIMEOUT)
-            .response_timeout(UNREACHABLE_TIMEOUT)
+            .call_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await
             .map(|adapter| Arc::new(adapter) as Arc<dyn auth_core::Adapter>);
@@ -786,8 +785,7 @@ impl Inspector for UnstorageInspector {
         let port = adapter_conformance::harness::dead_port();
         let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
             .layout(Layout::AuthJsUnstorage(UnstorageLayout::new()))
-            .connection_timeout(UNREACHABLE_TIMEOUT)
-            .response_timeout(UNREACHABLE_TIMEOUT)
+            .call_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await
             .map(|adapter| Arc::new(adapter) as Arc<dyn auth_core::Adapter>);

@@ -4,27 +4,23 @@
 //! | cause | kind |
 //! |---|---|
 //! | I/O error: refused, reset, broken pipe, dropped connection, EOF | `Connection` |
-//! | no connection or reply within the configured time | `Connection` |
+//! | no connection or reply within the call timeout | `Connection` |
 //! | authentication refused, server loading its data set, cluster down / no node | `Connection` |
-//! | a malformed connection URL or client configuration | `InvalidInput` |
+//! | a malformed connection URL or client configuration, an invalid key prefix | `InvalidInput` |
 //! | script outcomes `NOT_FOUND` / `CONFLICT` | `NotFound` / `Conflict` (in [`crate::adapter`]) |
 //! | anything else the server refuses, an unreadable record or reply | `Backend` |
 //!
 //! A `Connection` error carries the code ADAPTER_CONNECTION_ERROR whatever the method;
 //! every other error carries the method's code.
 
-use std::time::Duration;
+use std::error::Error as StdError;
+use std::fmt;
 
 use auth_core::{AdapterError, ErrorKind, Operation};
 use redis::{ErrorKind as RedisKind, RedisError, ServerErrorKind};
 
 use crate::keys::InvalidPrefix;
 use crate::records::CorruptRecord;
-
-/// A call that got no connection or no reply in time.
-#[derive(Debug, thiserror::Error)]
-#[error("Redis did not answer within {0:?}")]
-pub(crate) struct TimedOut(pub(crate) Duration);
 
 /// A script that kept seeing its inputs change.
 #[derive(Debug, thiserror::Error)]
@@ -64,15 +60,63 @@ pub(crate) fn kind_of(err: &RedisError) -> ErrorKind {
     }
 }
 
+/// The text of a driver error and of each of its causes, a cause that only repeats the
+/// text above it left out: redis-rs displays an I/O or server error as the inner error's
+/// text and returns that same error as its `source()`, which would print every cause
+/// twice.
+#[derive(Debug)]
+pub(crate) struct Causes {
+    text: String,
+    next: Option<Box<Causes>>,
+}
+
+impl Causes {
+    pub(crate) fn of(err: &(dyn StdError + 'static)) -> Self {
+        let mut texts: Vec<String> = Vec::new();
+        let mut next = Some(err);
+        while let Some(e) = next {
+            let text = e.to_string();
+            if texts.last() != Some(&text) {
+                texts.push(text);
+            }
+            next = e.source();
+        }
+        let mut chain = Causes {
+            text: texts.pop().unwrap_or_default(),
+            next: None,
+        };
+        while let Some(text) = texts.pop() {
+            chain = Causes {
+                text,
+                next: Some(Box::new(chain)),
+            };
+        }
+        chain
+    }
+}
+
+impl fmt::Display for Causes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl StdError for Causes {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.next.as_deref().map(|c| c as &(dyn StdError + 'static))
+    }
+}
+
 /// A Redis error of `operation`.
 pub(crate) fn from_redis(operation: Operation, err: RedisError) -> AdapterError {
     let kind = kind_of(&err);
-    AdapterError::from_driver(operation, kind, err)
+    AdapterError::from_driver(operation, kind, Causes::of(&err))
 }
 
-/// No connection or reply within `limit`.
-pub(crate) fn timed_out(operation: Operation, limit: Duration) -> AdapterError {
-    AdapterError::connection(operation, TimedOut(limit))
+/// A connection URL redis-rs refused (`redis::Client::open` only parses it).
+pub(crate) fn invalid_url(err: RedisError) -> AdapterError {
+    AdapterError::invalid_input(Operation::Connect, "the Redis URL is not valid")
+        .with_source(Causes::of(&err))
 }
 
 /// A stored record that does not decode.
@@ -97,7 +141,7 @@ pub(crate) fn closed(operation: Operation) -> AdapterError {
 
 /// A key prefix the builder refused.
 pub(crate) fn invalid_prefix(err: InvalidPrefix) -> AdapterError {
-    AdapterError::from_driver(Operation::Connect, ErrorKind::InvalidInput, err)
+    AdapterError::invalid_input(Operation::Connect, "the key prefix is not valid").with_source(err)
 }
 
 #[cfg(test)]
@@ -129,10 +173,19 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_are_connection_errors() {
-        let err = timed_out(Operation::CreateUser, Duration::from_secs(2));
-        assert_eq!(err.code(), ErrorCode::AdapterConnectionError);
-        assert_eq!(err.operation(), Operation::CreateUser);
+    fn a_cause_is_printed_once() {
+        let err = from_redis(
+            Operation::GetUser,
+            io_error(io::ErrorKind::ConnectionRefused),
+        );
+        let mut texts = Vec::new();
+        let mut next = std::error::Error::source(&err);
+        while let Some(cause) = next {
+            texts.push(cause.to_string());
+            next = cause.source();
+        }
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(!err.to_string().contains(&texts[0]), "{err}");
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! // Connect (the prefix defaults to `auth:`), prepare the server, hand it to the app.
 //! let adapter = RedisAdapter::builder("redis://127.0.0.1:6379")
 //!     .key_prefix("myapp:auth:")
-//!     .response_timeout(Duration::from_secs(2))
+//!     .call_timeout(Duration::from_secs(2))
 //!     .connect()
 //!     .await?;
 //! adapter.migrate().await?;
@@ -32,7 +32,7 @@
 //! ## Storage
 //!
 //! Every key starts with the prefix; each variable part is length-prefixed
-//! (`<bytes>:<part>`), so no two tuples share a key ([`keys`] builds every key). Records
+//! (`<bytes>:<part>`), so no two tuples share a key (`src/keys.rs` builds every key). Records
 //! are JSON strings with timestamps as epoch milliseconds; a user record with an email also
 //! keeps the email key it claims (`email_key`).
 //!
@@ -92,11 +92,16 @@
 //!
 //! ## Errors
 //!
-//! Refused, dropped or timed-out connections are ADAPTER_CONNECTION_ERROR within the
-//! configured timeouts ([`RedisAdapterBuilder`]), with the cause (e.g. "Connection
-//! refused") in `source()`; a refused connect fails at once. Script outcomes map to
-//! `Conflict` and `NotFound`; no script error or message quotes a key. Timestamps keep
-//! millisecond precision (the policy layer drops the digits below).
+//! Every call (`connect`, `migrate()` and each adapter method, all of its round trips
+//! included) fails with ADAPTER_CONNECTION_ERROR once the
+//! [call timeout](RedisAdapterBuilder::call_timeout) has passed, whatever the server does;
+//! refused or dropped connections fail with the cause (e.g. "Connection refused") in
+//! `source()`, a refused connect at once. Bad configuration (a malformed URL, an invalid
+//! key prefix, a prefix with the Auth.js layout, a reconnect option for an adopted
+//! manager) is `InvalidInput` from `connect`, before any I/O. An app's own
+//! `ConnectionManager` is shared with [`RedisAdapter::from_pool`], the same builder. Script
+//! outcomes map to `Conflict` and `NotFound`; no script error or message quotes a key.
+//! Timestamps keep millisecond precision (the policy layer drops the digits below).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
@@ -105,6 +110,9 @@ mod adapter;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+// Not part of the API: the key builder is public only because the workspace's conformance
+// CLI (its raw-read floor) and tests read and write the native layout's keys directly.
+#[doc(hidden)]
 pub mod keys;
 mod layout;
 mod options;
@@ -115,8 +123,8 @@ mod unstorage;
 pub use adapter::{RedisAdapter, MAX_ATTEMPTS, SCHEMA_VERSION};
 pub use layout::{Layout, UnstorageLayout};
 pub use options::{
-    RedisAdapterBuilder, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_RECONNECT_MAX_DELAY,
-    DEFAULT_RECONNECT_RETRIES, DEFAULT_RESPONSE_TIMEOUT,
+    RedisAdapterBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_RECONNECT_MAX_DELAY,
+    DEFAULT_RECONNECT_RETRIES,
 };
 
 /// The redis-rs version this crate is built on, so users name the same one.
@@ -125,6 +133,9 @@ pub use redis;
 /// Sources of the hot-path scripts, for benchmarks that run them raw (the floor the
 /// adapter is compared with by `conformance-cli bench`). The adapter itself calls them
 /// by SHA1 through [`redis::Script`].
+// Not part of the API: public only for the workspace's conformance CLI, whose raw floor
+// runs the same script the adapter runs.
+#[doc(hidden)]
 pub mod bench_scripts {
     /// `get_session_and_user.lua`: `KEYS[1]` the session key, `ARGV[1]` the key prefix;
     /// replies `{session record, user record}` or nil.

@@ -1,9 +1,10 @@
-//! [`RedisAdapterBuilder`]: the key prefix, the timeouts and the reconnect behaviour.
+//! [`RedisAdapterBuilder`]: the key prefix, the layout, the call timeout and the reconnect
+//! behaviour, for a connection opened from a URL or a `ConnectionManager` the app passes in.
 
 use std::fmt;
 use std::time::Duration;
 
-use auth_core::{AdapterResult, Operation};
+use auth_core::{AdapterError, AdapterResult, Operation};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::adapter::RedisAdapter;
@@ -11,18 +12,12 @@ use crate::error;
 use crate::keys::{KeyLayout, DEFAULT_PREFIX};
 use crate::layout::Layout;
 
-/// Default time to open a connection.
+/// Default bound of one adapter call ([`RedisAdapterBuilder::call_timeout`]).
 ///
 /// ```
-/// assert!(adapter_redis::DEFAULT_CONNECTION_TIMEOUT.as_secs() >= 1);
+/// assert_eq!(adapter_redis::DEFAULT_CALL_TIMEOUT.as_secs(), 5);
 /// ```
-pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default time to wait for a reply.
-///
-/// ```
-/// assert!(adapter_redis::DEFAULT_RESPONSE_TIMEOUT.as_secs() >= 1);
-/// ```
-pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default number of reconnect attempts after a connection is lost, before calls fail.
 ///
 /// ```
@@ -36,14 +31,27 @@ pub const DEFAULT_RECONNECT_RETRIES: usize = 2;
 /// ```
 pub const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
 
+/// The shortest pause between reconnect attempts (the back-off starts there).
+const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
+
+/// Where the adapter's connection comes from.
+#[derive(Clone)]
+enum Source {
+    /// `connect` opens a [`ConnectionManager`] on this URL with the builder's options.
+    Url(String),
+    /// The app's own manager, from [`RedisAdapter::from_pool`]: shared, configured by the app.
+    Adopted(ConnectionManager),
+}
+
 /// Options of a [`RedisAdapter`], and the way to connect one: made by
-/// [`RedisAdapter::builder`], finished by [`connect`](Self::connect).
+/// [`RedisAdapter::builder`] (a URL) or [`RedisAdapter::from_pool`] (a `ConnectionManager`
+/// the app already has), finished by [`connect`](Self::connect).
 ///
-/// Setters never fail: a value that cannot work (an invalid key prefix) is reported by
-/// `connect`, before any connection is opened. Time is bounded everywhere: `connect` gives
-/// up after the connection timeout, and every round trip of every adapter method after the
-/// connection timeout plus the response timeout (the connection may have to be re-opened
-/// first), failing with ADAPTER_CONNECTION_ERROR.
+/// Setters never fail: a value that cannot work (an invalid key prefix, a prefix together
+/// with the Auth.js layout, a malformed URL, a reconnect option for a manager the app
+/// passed in) is reported by `connect` as `InvalidInput`, before any connection is opened.
+/// Time is bounded everywhere: `connect` and every adapter call fail with
+/// ADAPTER_CONNECTION_ERROR once the [call timeout](Self::call_timeout) has passed.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -52,8 +60,7 @@ pub const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
 /// # async fn run() -> Result<(), auth_core::AdapterError> {
 /// let adapter = RedisAdapter::builder("redis://127.0.0.1:6379")
 ///     .key_prefix("myapp:auth:")
-///     .connection_timeout(Duration::from_secs(2))
-///     .response_timeout(Duration::from_secs(1))
+///     .call_timeout(Duration::from_secs(2))
 ///     .reconnect_retries(3)
 ///     .connect()
 ///     .await?;
@@ -61,23 +68,26 @@ pub const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
 /// ```
 #[derive(Clone)]
 pub struct RedisAdapterBuilder {
-    url: String,
-    prefix: String,
-    connection_timeout: Duration,
-    response_timeout: Duration,
-    reconnect_retries: usize,
-    reconnect_max_delay: Duration,
+    source: Source,
+    /// `None`: not set, the default prefix (and none for the Auth.js layout).
+    prefix: Option<String>,
+    call_timeout: Duration,
+    /// `None`: not set (the default for a URL; nothing for an adopted manager).
+    reconnect_retries: Option<usize>,
+    reconnect_max_delay: Option<Duration>,
     layout: Layout,
 }
 
 /// Shows the URL without its password, and the options.
 impl fmt::Debug for RedisAdapterBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisAdapterBuilder")
-            .field("url", &auth_core::redact_url(&self.url))
-            .field("key_prefix", &self.prefix)
-            .field("connection_timeout", &self.connection_timeout)
-            .field("response_timeout", &self.response_timeout)
+        let mut s = f.debug_struct("RedisAdapterBuilder");
+        match &self.source {
+            Source::Url(url) => s.field("url", &auth_core::redact_url(url)),
+            Source::Adopted(_) => s.field("connection", &"ConnectionManager (from_pool)"),
+        };
+        s.field("key_prefix", &self.prefix)
+            .field("call_timeout", &self.call_timeout)
             .field("reconnect_retries", &self.reconnect_retries)
             .field("reconnect_max_delay", &self.reconnect_max_delay)
             .field("layout", &self.layout)
@@ -87,8 +97,9 @@ impl fmt::Debug for RedisAdapterBuilder {
 
 impl RedisAdapterBuilder {
     /// The defaults for the server at `url` (`redis://[user:password@]host:port[/db]`, or
-    /// `rediss://` for TLS): prefix `auth:`, 5 s to connect, 5 s per reply, 2 reconnect
-    /// retries at most 1 s apart. Same as [`RedisAdapter::builder`].
+    /// `rediss://` for TLS): prefix `auth:`, [`DEFAULT_CALL_TIMEOUT`] per call,
+    /// [`DEFAULT_RECONNECT_RETRIES`] reconnect retries at most
+    /// [`DEFAULT_RECONNECT_MAX_DELAY`] apart. Same as [`RedisAdapter::builder`].
     ///
     /// ```
     /// use adapter_redis::RedisAdapterBuilder;
@@ -96,21 +107,30 @@ impl RedisAdapterBuilder {
     /// assert!(!format!("{builder:?}").contains("secret"));
     /// ```
     pub fn new(url: impl Into<String>) -> Self {
+        Self::with_source(Source::Url(url.into()))
+    }
+
+    /// The defaults on a manager the app passed to [`RedisAdapter::from_pool`].
+    pub(crate) fn adopting(manager: ConnectionManager) -> Self {
+        Self::with_source(Source::Adopted(manager))
+    }
+
+    fn with_source(source: Source) -> Self {
         Self {
-            url: url.into(),
-            prefix: DEFAULT_PREFIX.to_owned(),
-            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
-            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
-            reconnect_retries: DEFAULT_RECONNECT_RETRIES,
-            reconnect_max_delay: DEFAULT_RECONNECT_MAX_DELAY,
+            source,
+            prefix: None,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            reconnect_retries: None,
+            reconnect_max_delay: None,
             layout: Layout::Native,
         }
     }
 
     /// Which keys and values the adapter reads and writes (default [`Layout::Native`]).
     /// [`Layout::AuthJsUnstorage`] shares the Redis of an Auth.js app that uses
-    /// `@auth/unstorage-adapter` on unstorage's Redis driver; the key prefix is then not
-    /// used (the layout's own `baseKeyPrefix` and driver `base` place the keys).
+    /// `@auth/unstorage-adapter` on unstorage's Redis driver; its own `baseKeyPrefix` and
+    /// driver `base` place the keys, so a [`key_prefix`](Self::key_prefix) given with it
+    /// makes [`connect`](Self::connect) fail with `InvalidInput`.
     ///
     /// ```no_run
     /// use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
@@ -128,8 +148,9 @@ impl RedisAdapterBuilder {
         self
     }
 
-    /// The prefix of every key (default `auth:`): 1 to 128 ASCII letters, digits and
-    /// `:_-./{}`, so that it can never act as a glob pattern. Anything else makes
+    /// The prefix of every key of the native layout (default `auth:`): 1 to 128 ASCII
+    /// letters, digits and `:_-./{}`, so that it can never act as a glob pattern. Anything
+    /// else, or any prefix together with [`Layout::AuthJsUnstorage`], makes
     /// [`connect`](Self::connect) fail with `InvalidInput`.
     ///
     /// ```
@@ -144,97 +165,107 @@ impl RedisAdapterBuilder {
     /// # });
     /// ```
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.prefix = Some(prefix.into());
         self
     }
 
-    /// How long opening a connection may take (default 5 s). It bounds `connect` as a
-    /// whole, and each reconnect attempt.
+    /// The bound of one adapter call (default [`DEFAULT_CALL_TIMEOUT`]): `connect`,
+    /// `migrate()` and every method of the adapter, all of its round trips, reconnects and
+    /// compare-and-set retries included, fail with ADAPTER_CONNECTION_ERROR (kind
+    /// `Connection`, "did not answer within …") once it has passed, whatever the server
+    /// does (down, unreachable, paused). It applies to a manager passed to
+    /// [`RedisAdapter::from_pool`] too.
+    ///
+    /// For a connection the adapter opens itself, the driver's own timeouts derive from it:
+    /// each (re)connect attempt and each reply of the `ConnectionManager` are bounded by the
+    /// same duration (see [`manager_config`](Self::manager_config)). Zero makes `connect`
+    /// fail with `InvalidInput`.
     ///
     /// ```
     /// # use std::time::Duration;
     /// let builder = adapter_redis::RedisAdapter::builder("redis://127.0.0.1")
-    ///     .connection_timeout(Duration::from_secs(1));
-    /// assert_eq!(builder.call_timeout(), Duration::from_secs(6));
+    ///     .call_timeout(Duration::from_secs(2));
+    /// assert_eq!(builder.manager_config().response_timeout(), Some(Duration::from_secs(2)));
     /// ```
-    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
-        self.connection_timeout = timeout;
-        self
-    }
-
-    /// How long a reply may take once the request is sent (default 5 s).
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let builder = adapter_redis::RedisAdapter::builder("redis://127.0.0.1")
-    ///     .response_timeout(Duration::from_secs(1));
-    /// assert_eq!(builder.call_timeout(), Duration::from_secs(6));
-    /// ```
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.response_timeout = timeout;
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
         self
     }
 
     /// How many times to retry opening a lost connection, with exponential back-off
-    /// starting at 100 ms, before the waiting calls fail (default 2). The next call after
-    /// such a failure starts reconnecting again, so the adapter recovers by itself once
-    /// Redis is back.
+    /// starting at 100 ms, before the waiting calls fail (default
+    /// [`DEFAULT_RECONNECT_RETRIES`]). The next call after such a failure starts
+    /// reconnecting again, so the adapter recovers by itself once Redis is back.
+    ///
+    /// Only for a connection the adapter opens: with a manager passed to
+    /// [`RedisAdapter::from_pool`], `connect` fails with `InvalidInput` (configure that
+    /// manager instead).
     ///
     /// ```
     /// let builder = adapter_redis::RedisAdapter::builder("redis://127.0.0.1").reconnect_retries(5);
     /// assert_eq!(builder.manager_config().number_of_retries(), 5);
     /// ```
     pub fn reconnect_retries(mut self, retries: usize) -> Self {
-        self.reconnect_retries = retries;
+        self.reconnect_retries = Some(retries);
         self
     }
 
-    /// The longest pause between two reconnect attempts (default 1 s).
+    /// The longest pause between two reconnect attempts (default
+    /// [`DEFAULT_RECONNECT_MAX_DELAY`]).
+    ///
+    /// Only for a connection the adapter opens: with a manager passed to
+    /// [`RedisAdapter::from_pool`], `connect` fails with `InvalidInput` (configure that
+    /// manager instead).
     ///
     /// ```
     /// # use std::time::Duration;
     /// let builder = adapter_redis::RedisAdapter::builder("redis://127.0.0.1")
     ///     .reconnect_max_delay(Duration::from_millis(500));
-    /// # let _ = builder;
+    /// assert_eq!(builder.manager_config().max_delay(), Some(Duration::from_millis(500)));
     /// ```
     pub fn reconnect_max_delay(mut self, delay: Duration) -> Self {
-        self.reconnect_max_delay = delay;
+        self.reconnect_max_delay = Some(delay);
         self
     }
 
-    /// The [`ConnectionManagerConfig`] these options give, to build a manager of your own
-    /// with the same behaviour (see [`RedisAdapter::from_connection_manager`]).
+    /// The [`ConnectionManagerConfig`] the adapter opens its connection with: connection
+    /// and response timeouts equal to the [call timeout](Self::call_timeout), and the
+    /// reconnect options. Use it to build a manager of your own with the same behaviour,
+    /// to pass to [`RedisAdapter::from_pool`].
     ///
-    /// ```
-    /// let config = adapter_redis::RedisAdapter::builder("redis://127.0.0.1").manager_config();
-    /// assert_eq!(config.number_of_retries(), adapter_redis::DEFAULT_RECONNECT_RETRIES);
+    /// ```no_run
+    /// use adapter_redis::{redis, RedisAdapter};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = RedisAdapter::builder("redis://127.0.0.1:6379").manager_config();
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = redis::aio::ConnectionManager::new_with_config(client, config).await?;
+    /// let adapter = RedisAdapter::from_pool(manager).connect().await?;
+    /// # Ok(()) }
     /// ```
     pub fn manager_config(&self) -> ConnectionManagerConfig {
         ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.connection_timeout))
-            .set_response_timeout(Some(self.response_timeout))
-            .set_number_of_retries(self.reconnect_retries)
-            .set_min_delay(Duration::from_millis(100))
-            .set_max_delay(self.reconnect_max_delay)
+            .set_connection_timeout(Some(self.call_timeout))
+            .set_response_timeout(Some(self.call_timeout))
+            .set_number_of_retries(self.reconnect_retries.unwrap_or(DEFAULT_RECONNECT_RETRIES))
+            .set_min_delay(RECONNECT_MIN_DELAY)
+            .set_max_delay(
+                self.reconnect_max_delay
+                    .unwrap_or(DEFAULT_RECONNECT_MAX_DELAY),
+            )
     }
 
-    /// The most one round trip may take: opening the connection, then the reply.
+    /// Checks the options, then connects (a URL) or takes the manager (from
+    /// [`RedisAdapter::from_pool`], without any I/O: a server that is down shows on the
+    /// first call).
     ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let builder = adapter_redis::RedisAdapter::builder("redis://127.0.0.1");
-    /// assert_eq!(builder.call_timeout(), Duration::from_secs(10));
-    /// ```
-    pub fn call_timeout(&self) -> Duration {
-        self.connection_timeout + self.response_timeout
-    }
-
-    /// Checks the options and connects.
-    ///
-    /// Errors (operation `connect`): `InvalidInput` for an invalid key prefix or a
-    /// malformed URL, before any I/O; ADAPTER_CONNECTION_ERROR
-    /// (kind `Connection`) when the server cannot be reached within the connection timeout,
-    /// with the cause (e.g. "Connection refused") in the error's `source()`.
+    /// Errors (operation `connect`, code ADAPTER_CONNECTION_ERROR):
+    /// - kind `InvalidInput`, before any I/O: an invalid key prefix, a key prefix together
+    ///   with [`Layout::AuthJsUnstorage`], a zero call timeout, a URL redis-rs does not
+    ///   accept (its message is the error's `source()`), or a reconnect option given with
+    ///   a manager passed to `from_pool`;
+    /// - kind `Connection`: the server cannot be reached within the call timeout, with the
+    ///   cause (e.g. "Connection refused") in the error's `source()`.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {
@@ -245,17 +276,71 @@ impl RedisAdapterBuilder {
     /// ```
     pub async fn connect(self) -> AdapterResult<RedisAdapter> {
         let op = Operation::Connect;
-        let keys = KeyLayout::new(self.prefix.as_str()).map_err(error::invalid_prefix)?;
-        let client =
-            redis::Client::open(self.url.as_str()).map_err(|e| error::from_redis(op, e))?;
-        let manager = tokio::time::timeout(
-            self.connection_timeout,
-            ConnectionManager::new_with_config(client, self.manager_config()),
-        )
-        .await
-        .map_err(|_| error::timed_out(op, self.connection_timeout))?
-        .map_err(|e| error::from_redis(op, e))?;
-        Ok(RedisAdapter::from_parts(manager, keys, self.call_timeout()).with_layout(self.layout))
+        let keys = self.key_layout()?;
+        if self.call_timeout.is_zero() {
+            return Err(AdapterError::invalid_input(
+                op,
+                "the call timeout must be longer than zero",
+            ));
+        }
+        let manager = match &self.source {
+            Source::Adopted(manager) => {
+                if let Some(option) = self.own_connection_option() {
+                    return Err(AdapterError::invalid_input(
+                        op,
+                        format!(
+                            "{option} applies to a connection the adapter opens itself, not to a \
+                             ConnectionManager passed to from_pool: configure the manager you \
+                             passed instead (RedisAdapterBuilder::manager_config builds such a \
+                             configuration)"
+                        ),
+                    ));
+                }
+                manager.clone()
+            }
+            Source::Url(url) => {
+                // Parsing only: redis-rs opens nothing until the manager connects.
+                let client = redis::Client::open(url.as_str()).map_err(error::invalid_url)?;
+                tokio::time::timeout(
+                    self.call_timeout,
+                    ConnectionManager::new_with_config(client, self.manager_config()),
+                )
+                .await
+                .map_err(|_| AdapterError::timed_out(op, self.call_timeout))?
+                .map_err(|e| error::from_redis(op, e))?
+            }
+        };
+        Ok(RedisAdapter::from_parts(
+            manager,
+            keys,
+            self.call_timeout,
+            &self.layout,
+        ))
+    }
+
+    /// The key layout of the options: the prefix checked, and refused together with the
+    /// Auth.js layout (which places its keys by its own options).
+    fn key_layout(&self) -> AdapterResult<KeyLayout> {
+        match (&self.prefix, &self.layout) {
+            (Some(_), Layout::AuthJsUnstorage(_)) => Err(AdapterError::invalid_input(
+                Operation::Connect,
+                "a key prefix does not apply to the Auth.js unstorage layout: set its \
+                 base_key_prefix or driver_base in UnstorageLayout instead",
+            )),
+            (Some(prefix), _) => KeyLayout::new(prefix.as_str()).map_err(error::invalid_prefix),
+            (None, _) => KeyLayout::new(DEFAULT_PREFIX).map_err(error::invalid_prefix),
+        }
+    }
+
+    /// The first option set that only a connection the adapter opens itself can take.
+    fn own_connection_option(&self) -> Option<&'static str> {
+        if self.reconnect_retries.is_some() {
+            Some("reconnect_retries")
+        } else if self.reconnect_max_delay.is_some() {
+            Some("reconnect_max_delay")
+        } else {
+            None
+        }
     }
 }
 
@@ -266,15 +351,25 @@ mod tests {
     #[test]
     fn defaults() {
         let b = RedisAdapterBuilder::new("redis://127.0.0.1");
-        assert_eq!(b.prefix, DEFAULT_PREFIX);
-        assert_eq!(b.call_timeout(), Duration::from_secs(10));
+        assert_eq!(b.prefix, None);
+        assert_eq!(b.call_timeout, DEFAULT_CALL_TIMEOUT);
         let config = b.manager_config();
+        assert_eq!(config.connection_timeout(), Some(DEFAULT_CALL_TIMEOUT));
+        assert_eq!(config.response_timeout(), Some(DEFAULT_CALL_TIMEOUT));
+        assert_eq!(config.number_of_retries(), DEFAULT_RECONNECT_RETRIES);
+        assert_eq!(config.max_delay(), Some(DEFAULT_RECONNECT_MAX_DELAY));
+    }
+
+    #[test]
+    fn the_driver_timeouts_follow_the_call_timeout() {
+        let config = RedisAdapterBuilder::new("redis://127.0.0.1")
+            .call_timeout(Duration::from_millis(1500))
+            .manager_config();
         assert_eq!(
             config.connection_timeout(),
-            Some(DEFAULT_CONNECTION_TIMEOUT)
+            Some(Duration::from_millis(1500))
         );
-        assert_eq!(config.response_timeout(), Some(DEFAULT_RESPONSE_TIMEOUT));
-        assert_eq!(config.number_of_retries(), DEFAULT_RECONNECT_RETRIES);
+        assert_eq!(config.response_timeout(), Some(Duration::from_millis(1500)));
     }
 
     #[test]
@@ -307,5 +402,15 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput);
         assert_eq!(err.operation(), Operation::Connect);
+    }
+
+    #[tokio::test]
+    async fn a_zero_call_timeout_is_invalid_input() {
+        let err = RedisAdapterBuilder::new("redis://127.0.0.1:9")
+            .call_timeout(Duration::ZERO)
+            .connect()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput);
     }
 }

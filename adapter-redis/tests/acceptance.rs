@@ -50,8 +50,7 @@ impl World {
     async fn open(url: &str) -> Self {
         let adapter = RedisAdapter::builder(url)
             .key_prefix(fresh_prefix())
-            .connection_timeout(Duration::from_secs(1))
-            .response_timeout(Duration::from_secs(1))
+            .call_timeout(Duration::from_secs(2))
             .connect()
             .await
             .unwrap();
@@ -497,8 +496,7 @@ async fn a_server_that_dies_fails_fast_and_the_adapter_recovers() {
     };
     server.wait_ready().await;
     let db = RedisAdapter::builder(server.url())
-        .connection_timeout(Duration::from_secs(1))
-        .response_timeout(Duration::from_secs(1))
+        .call_timeout(Duration::from_secs(2))
         .connect()
         .await
         .unwrap();
@@ -705,8 +703,17 @@ async fn close_ends_every_clone_and_keeps_a_shared_manager() {
     let client = redis::Client::open(url.as_str()).unwrap();
     let manager = redis::aio::ConnectionManager::new(client).await.unwrap();
     let prefix = fresh_prefix();
-    let db = RedisAdapter::from_connection_manager(manager.clone(), &prefix).unwrap();
-    assert!(RedisAdapter::from_connection_manager(manager.clone(), "bad prefix").is_err());
+    let db = RedisAdapter::from_pool(manager.clone())
+        .key_prefix(prefix.as_str())
+        .connect()
+        .await
+        .unwrap();
+    let err = RedisAdapter::from_pool(manager.clone())
+        .key_prefix("bad prefix")
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     db.migrate().await.unwrap();
     db.create_user(User::with_id("u")).await.unwrap();
     let clone = db.clone();
@@ -744,6 +751,234 @@ async fn a_closed_port_fails_fast_with_its_cause() {
         "the cause is lost: {printed}"
     );
     eprintln!("closed port: failed in {took:?}: {printed}");
+}
+
+/// An address where a connection attempt would hang (a non-routed private address): a
+/// check that dialled it would take the whole call timeout, not milliseconds.
+const BLACKHOLE: &str = "redis://10.255.255.1:6379";
+
+/// A manager on [`BLACKHOLE`] that has not connected (and never will): lazy managers open
+/// their connection on the first command.
+fn lazy_manager() -> redis::aio::ConnectionManager {
+    let client = redis::Client::open(BLACKHOLE).unwrap();
+    redis::aio::ConnectionManager::new_lazy_with_config(
+        client,
+        redis::aio::ConnectionManagerConfig::new(),
+    )
+    .unwrap()
+}
+
+/// The error's message and each cause of its chain, in order.
+fn texts(err: &auth_core::AdapterError) -> Vec<String> {
+    let mut texts = vec![err.to_string()];
+    let mut next = std::error::Error::source(err);
+    while let Some(cause) = next {
+        texts.push(cause.to_string());
+        next = cause.source();
+    }
+    texts
+}
+
+/// Bad configuration is `InvalidInput` with the code of `connect`, reported by `connect`
+/// before any I/O (so in milliseconds, though every target would hang), with the driver's
+/// message, where there is one, once in the chain and not repeated in the message.
+#[tokio::test]
+async fn bad_configuration_is_invalid_input_before_any_io() {
+    use adapter_redis::{Layout, UnstorageLayout};
+    let b = RedisAdapter::builder;
+    let cases: Vec<(&str, adapter_redis::RedisAdapterBuilder, Option<&str>)> = vec![
+        (
+            "a port that is not a number",
+            b("redis://127.0.0.1:notaport"),
+            Some("did not parse"),
+        ),
+        (
+            "a port out of range",
+            b("redis://app:hunter2@127.0.0.1:99999"),
+            Some("did not parse"),
+        ),
+        (
+            "a scheme that is not Redis",
+            b("http://127.0.0.1:6379"),
+            Some(""),
+        ),
+        (
+            "a database that is not a number",
+            b("redis://127.0.0.1:6379/nodb"),
+            Some("database"),
+        ),
+        (
+            "an unknown protocol",
+            b("redis://127.0.0.1:6379/?protocol=resp9"),
+            Some("protocol"),
+        ),
+        (
+            "a TLS URL fragment",
+            b("rediss://127.0.0.1:6379#bogus"),
+            Some("fragment"),
+        ),
+        (
+            "an invalid key prefix",
+            b(BLACKHOLE).key_prefix("a b"),
+            Some("prefix"),
+        ),
+        (
+            "an empty key prefix",
+            b(BLACKHOLE).key_prefix(""),
+            Some("prefix"),
+        ),
+        (
+            "a key prefix with the Auth.js layout",
+            b(BLACKHOLE)
+                .key_prefix("app:")
+                .layout(Layout::AuthJsUnstorage(UnstorageLayout::new())),
+            None,
+        ),
+        (
+            "a zero call timeout",
+            b(BLACKHOLE).call_timeout(Duration::ZERO),
+            None,
+        ),
+        (
+            "reconnect retries for an adopted manager",
+            RedisAdapter::from_pool(lazy_manager()).reconnect_retries(3),
+            None,
+        ),
+        (
+            "a reconnect delay for an adopted manager",
+            RedisAdapter::from_pool(lazy_manager()).reconnect_max_delay(Duration::from_secs(2)),
+            None,
+        ),
+        (
+            "an invalid key prefix for an adopted manager",
+            RedisAdapter::from_pool(lazy_manager()).key_prefix("a*"),
+            Some("prefix"),
+        ),
+    ];
+    for (what, builder, driver) in cases {
+        let at = Instant::now();
+        let err = builder.connect().await.expect_err(what);
+        let took = at.elapsed();
+        assert!(took < Duration::from_millis(500), "{what}: took {took:?}");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what}: {err:?}");
+        assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{what}");
+        assert_eq!(err.operation(), auth_core::Operation::Connect, "{what}");
+        let texts = texts(&err);
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts[i + 1..] {
+                assert!(!a.contains(b.as_str()), "{what}: a text repeats: {texts:?}");
+            }
+        }
+        if let Some(driver) = driver {
+            assert_eq!(texts.len(), 2, "{what}: no single cause: {texts:?}");
+            assert!(
+                texts[1].to_lowercase().contains(&driver.to_lowercase()),
+                "{what}: {texts:?}"
+            );
+        }
+        assert!(!format!("{err:?}").contains("hunter2"), "{what}: {err:?}");
+        eprintln!("{what}: {err:?} in {took:?}");
+    }
+}
+
+/// A manager passed to `from_pool` takes every builder option that is not about opening a
+/// connection; `connect` does no I/O, and the call timeout bounds its calls.
+#[tokio::test]
+async fn an_adopted_manager_takes_the_options_and_the_call_timeout() {
+    let limit = Duration::from_millis(300);
+    let at = Instant::now();
+    let db = RedisAdapter::from_pool(lazy_manager())
+        .key_prefix("adopted:")
+        .call_timeout(limit)
+        .connect()
+        .await
+        .unwrap();
+    assert!(at.elapsed() < Duration::from_millis(500), "connect did I/O");
+    assert_eq!(db.call_timeout(), limit);
+    assert_eq!(db.keys().prefix(), "adopted:");
+    for _ in 0..3 {
+        let at = Instant::now();
+        let err = db.get_user("u").await.unwrap_err();
+        let took = at.elapsed();
+        assert!(took < limit + Duration::from_millis(500), "took {took:?}");
+        assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::Connection);
+    }
+}
+
+/// A paused server (SIGSTOP: connection open, nothing answers) fails each call within the
+/// call timeout, whatever the call (one round trip or several); once resumed, the same
+/// adapter serves again.
+#[tokio::test]
+async fn a_paused_server_fails_each_call_within_the_call_timeout() {
+    if server_url().is_none() {
+        return;
+    }
+    let port = free_port();
+    let Some(server) = OwnServer::start(port) else {
+        eprintln!("SKIPPED: no redis-server binary to start a throwaway server");
+        return;
+    };
+    server.wait_ready().await;
+    let limit = Duration::from_millis(700);
+    let db = RedisAdapter::builder(server.url())
+        .call_timeout(limit)
+        .connect()
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    db.create_user(User::with_id("u")).await.unwrap();
+    db.create_session(live("paused-s", "u")).await.unwrap();
+
+    let signal = |sig: &str| {
+        let status = Command::new("kill")
+            .args([sig, &server.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {sig}");
+    };
+    signal("-STOP");
+    let outcome = AssertUnwindSafe(async {
+        for _ in 0..2 {
+            let at = Instant::now();
+            let err = db.delete_user("u").await.unwrap_err();
+            assert!(
+                at.elapsed() < limit + Duration::from_millis(500),
+                "took {:?}",
+                at.elapsed()
+            );
+            assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{err:?}");
+            let at = Instant::now();
+            let err = db.get_session_and_user("paused-s").await.unwrap_err();
+            assert!(
+                at.elapsed() < limit + Duration::from_millis(500),
+                "took {:?}",
+                at.elapsed()
+            );
+            assert_eq!(err.kind(), ErrorKind::Connection, "{err:?}");
+        }
+    })
+    .catch_unwind()
+    .await;
+    signal("-CONT");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match db.get_session_and_user("paused-s").await {
+            Ok(found) => {
+                assert!(found.is_some());
+                break;
+            }
+            Err(err) => {
+                outage_ok::<()>(&Err(err));
+                assert!(Instant::now() < deadline, "the adapter did not serve again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    drop(server);
 }
 
 #[test]

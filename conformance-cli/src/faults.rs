@@ -657,8 +657,7 @@ pub fn targets() -> Vec<FaultTarget> {
         adapter: |url, timeout| {
             Box::pin(async move {
                 let adapter = adapter_redis::RedisAdapter::builder(url)
-                    .connection_timeout(timeout / 2)
-                    .response_timeout(timeout / 2)
+                    .call_timeout(timeout)
                     .connect()
                     .await?;
                 adapter.migrate().await?;
@@ -672,8 +671,7 @@ pub fn targets() -> Vec<FaultTarget> {
         adapter: |url, timeout| {
             Box::pin(async move {
                 let adapter = adapter_mongo::MongoAdapter::builder(url)
-                    .server_selection_timeout(timeout)
-                    .connect_timeout(timeout)
+                    .call_timeout(timeout)
                     .connect()
                     .await?;
                 adapter.migrate().await?;

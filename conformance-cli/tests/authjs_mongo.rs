@@ -366,7 +366,7 @@ async fn documents_have_the_fields_auth_js_writes() {
                 .create_user(User::with_id("grace").with_email("grace@example.com"))
                 .await
                 .unwrap();
-            let oid = |id: &str| adapter_mongo::authjs_object_id(id).unwrap();
+            let oid = |id: &str| adapter_mongo::conformance::authjs_object_id(id).unwrap();
             assert_eq!(
                 fields(&rust, "users", doc! { "_id": oid(&from_rust.id) }).await,
                 fields(&rust, "users", doc! { "_id": oid(&from_node.id) }).await,
