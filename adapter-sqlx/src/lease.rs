@@ -198,7 +198,7 @@ fn pool_error(op: Operation, err: PoolError<sqlx::Error>) -> AdapterError {
             op,
             std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
-                "no connection to the database within the acquire timeout",
+                "no connection to the database within the call timeout",
             ),
         ),
         PoolError::Closed => AdapterError::connection(

@@ -597,7 +597,7 @@ pub fn targets() -> Vec<FaultTarget> {
             Box::pin(async move {
                 let adapter = adapter_sqlx::SqlxAdapter::builder(url)
                     .max_connections(8)
-                    .acquire_timeout(timeout)
+                    .call_timeout(timeout)
                     .connect()
                     .await?;
                 adapter.migrate().await?;
