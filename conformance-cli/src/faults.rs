@@ -617,7 +617,7 @@ pub fn targets() -> Vec<FaultTarget> {
         let adapter: FaultAdapterFn = |url, timeout| {
             Box::pin(async move {
                 let adapter = adapter_diesel::DieselAdapter::builder(url)
-                    .acquire_timeout(timeout)
+                    .call_timeout(timeout)
                     .connect()
                     .await?;
                 adapter.migrate().await?;
