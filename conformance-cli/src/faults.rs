@@ -637,7 +637,7 @@ pub fn targets() -> Vec<FaultTarget> {
         let adapter: FaultAdapterFn = |url, timeout| {
             Box::pin(async move {
                 let adapter = adapter_seaorm::SeaOrmAdapter::builder(url)
-                    .acquire_timeout(timeout)
+                    .call_timeout(timeout)
                     .connect()
                     .await?;
                 adapter.migrate().await?;
