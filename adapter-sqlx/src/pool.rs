@@ -217,6 +217,8 @@ pub(crate) fn is_sqlite_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
+/// A failed exchange while connecting (MySQL's version query).
+#[cfg(feature = "mysql")]
 fn connect_error(err: sqlx::Error) -> AdapterError {
     error::map(Operation::Connect, err)
 }
