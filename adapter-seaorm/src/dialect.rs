@@ -12,7 +12,7 @@
 /// assert!(!Dialect::MySql { major: 8, minor: 0 }.delete_returning());
 /// assert!(Dialect::Sqlite.update_returning());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Dialect {
     /// PostgreSQL.
