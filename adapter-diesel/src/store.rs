@@ -638,27 +638,34 @@ impl Store for DieselAdapter {
 
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let op = Operation::DeleteExpired;
-        let sessions = with_conn!(self, op, |conn, s, Stamp| {
-            diesel::delete(s::sessions::table.filter(s::sessions::expires.le(stamp::<Stamp>(now))))
-                .execute(conn)
-                .await
-        })?;
-        let tokens: AdapterResult<usize> = async {
-            with_conn!(self, op, |conn, s, Stamp| {
+        // Two statements on two checkouts: the call timeout bounds them together, as it
+        // bounds every other call.
+        crate::pool::bounded(self.call_timeout, op, async {
+            let sessions = with_conn!(self, op, |conn, s, Stamp| {
                 diesel::delete(
-                    s::verification_tokens::table
-                        .filter(s::verification_tokens::expires.le(stamp::<Stamp>(now))),
+                    s::sessions::table.filter(s::sessions::expires.le(stamp::<Stamp>(now))),
                 )
                 .execute(conn)
                 .await
+            })?;
+            let tokens: AdapterResult<usize> = async {
+                with_conn!(self, op, |conn, s, Stamp| {
+                    diesel::delete(
+                        s::verification_tokens::table
+                            .filter(s::verification_tokens::expires.le(stamp::<Stamp>(now))),
+                    )
+                    .execute(conn)
+                    .await
+                })
+            }
+            .await;
+            let verification_tokens =
+                tokens.map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?;
+            Ok(ExpiredCounts {
+                sessions: sessions as u64,
+                verification_tokens: verification_tokens as u64,
             })
-        }
-        .await;
-        let verification_tokens =
-            tokens.map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?;
-        Ok(ExpiredCounts {
-            sessions: sessions as u64,
-            verification_tokens: verification_tokens as u64,
         })
+        .await
     }
 }
