@@ -299,9 +299,13 @@ pub(crate) async fn open(
                 .timezone(Some("+00:00".to_owned()));
             let manager = Manager::new(connect, Some(mysql_strict_mode));
             let (pool, mut first) = open_own(manager, options).await?;
-            let version: String = sqlx::query_scalar("SELECT VERSION()")
-                .fetch_one(&mut *first.conn())
+            // Within the call timeout, like every exchange of `connect`: a server that
+            // accepted the connection and then stopped answering must not hang it.
+            let ask =
+                sqlx::query_scalar::<_, String>("SELECT VERSION()").fetch_one(&mut *first.conn());
+            let version = tokio::time::timeout(options.call_timeout, ask)
                 .await
+                .map_err(|_| AdapterError::timed_out(Operation::Connect, options.call_timeout))?
                 .map_err(connect_error)?;
             first.settle(&Ok(()));
             let source = Source::Own {
