@@ -7,7 +7,7 @@ use std::time::Duration;
 use auth_core::{AdapterError, ErrorKind, Operation};
 
 use crate::dialect::Dialect;
-use crate::options::DieselAdapterBuilder;
+use crate::options::{DieselAdapterBuilder, Target};
 use crate::pool::DieselPool;
 
 /// The auth adapter on PostgreSQL, MariaDB/MySQL or SQLite through diesel-async: one type
@@ -31,6 +31,8 @@ use crate::pool::DieselPool;
 #[derive(Clone)]
 pub struct DieselAdapter {
     pub(crate) pool: DieselPool,
+    /// The bound of one call, checkout included ([`DieselAdapterBuilder::call_timeout`]).
+    pub(crate) call_timeout: Duration,
     /// For an in-memory SQLite database: a connection held open for the adapter's life,
     /// since the database lives only as long as some connection to it.
     #[allow(dead_code)] // held, never read
@@ -41,6 +43,7 @@ impl std::fmt::Debug for DieselAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DieselAdapter")
             .field("pool", &self.pool)
+            .field("call_timeout", &self.call_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -56,8 +59,9 @@ impl DieselAdapter {
     /// `mysql://…` / `mariadb://…`, or `sqlite://path`, `sqlite:path`, `sqlite::memory:`,
     /// `sqlite:file:name?mode=memory&cache=shared`.
     ///
-    /// Errors: ADAPTER_CONNECTION_ERROR when the database does not answer within the pool
-    /// timeout.
+    /// Errors: `InvalidInput` for a URL that cannot work (see
+    /// [`DieselAdapterBuilder::connect`]); ADAPTER_CONNECTION_ERROR when the database does
+    /// not answer within the call timeout.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {
@@ -69,7 +73,8 @@ impl DieselAdapter {
         Self::builder(url).connect().await
     }
 
-    /// Options: pool size and pool timeout.
+    /// Options for an adapter that builds its own pool on `url`: pool size and call
+    /// timeout; then [`connect`](DieselAdapterBuilder::connect).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {
@@ -84,27 +89,33 @@ impl DieselAdapter {
         DieselAdapterBuilder::new(url)
     }
 
-    /// An adapter on a pool the app already has. The pool's own settings stay as they are
-    /// (diesel-async's default recycling runs a query on every checkout;
-    /// [`connect`](Self::connect) builds pools that do not). A SQLite pool must enforce
+    /// Options for an adapter on a pool the app already has. The same builder as
+    /// [`builder`](Self::builder): the call timeout applies (every call, checkout
+    /// included, is bounded by it); `max_connections` and `min_connections` do not (the
+    /// pool keeps its own settings, and [`connect`](DieselAdapterBuilder::connect) refuses
+    /// them with `InvalidInput`: configure the pool you pass instead). `connect` sends
+    /// nothing. diesel-async's default recycling runs a query on every checkout;
+    /// [`builder`](Self::builder) builds pools that do not. A SQLite pool must enforce
     /// foreign keys (`PRAGMA foreign_keys = ON` on each connection), as the pools this
-    /// crate builds do. A call on a server is bounded by the pool's wait timeout
-    /// ([`DEFAULT_ACQUIRE_TIMEOUT`](crate::DEFAULT_ACQUIRE_TIMEOUT) if it has none).
+    /// crate builds do.
     ///
     /// ```no_run
-    /// use adapter_diesel::{DieselAdapter, DieselPool, SqliteConnection};
+    /// use adapter_diesel::{DieselAdapter, SqliteConnection};
     /// use diesel_async::pooled_connection::deadpool::Pool;
     /// use diesel_async::pooled_connection::AsyncDieselConnectionManager;
     ///
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
     /// let manager = AsyncDieselConnectionManager::<SqliteConnection>::new("file:auth.db");
     /// let pool = Pool::builder(manager).build().expect("pool");
-    /// let adapter = DieselAdapter::from_pool(pool);
+    /// let adapter = DieselAdapter::from_pool(pool)
+    ///     .call_timeout(std::time::Duration::from_secs(2))
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
     /// ```
-    pub fn from_pool(pool: impl Into<DieselPool>) -> Self {
-        Self {
-            pool: pool.into(),
-            keeper: None,
-        }
+    pub fn from_pool(pool: impl Into<DieselPool>) -> DieselAdapterBuilder {
+        DieselAdapterBuilder::adopting(pool.into())
     }
 
     /// The pool, to share with the rest of the app.
@@ -169,14 +180,26 @@ impl DieselAdapter {
 
     #[tracing::instrument(name = "connect", skip_all)]
     pub(crate) async fn connect_with(options: DieselAdapterBuilder) -> Result<Self, AdapterError> {
+        options.check()?;
+        let call_timeout = options.call_timeout;
+        let url = match &options.target {
+            Target::Url(url) => url,
+            Target::Pool(pool) => {
+                return Ok(Self {
+                    pool: pool.clone(),
+                    call_timeout,
+                    keeper: None,
+                })
+            }
+        };
         let op = Operation::Connect;
-        let dialect = Dialect::from_url(&options.url).ok_or_else(|| {
+        let dialect = Dialect::from_url(url).ok_or_else(|| {
             AdapterError::invalid_input(
                 op,
                 format!(
                     "unsupported URL scheme in {}: adapter-diesel takes postgres://, mysql:// \
                      (or mariadb://) and sqlite: URLs",
-                    auth_core::redact_url(&options.url)
+                    auth_core::redact_url(url)
                 ),
             )
         })?;
@@ -191,42 +214,64 @@ impl DieselAdapter {
                 ),
             ));
         }
-        let timeout = options.acquire_timeout;
-        let (pool, keeper) = open(dialect, &options.url, options.max_connections, timeout)?;
-        let adapter = Self { pool, keeper };
-        adapter.ping().await?;
+        let max = options.max();
+        let (pool, keeper) = open(dialect, url, max, call_timeout)?;
+        let adapter = Self {
+            pool,
+            call_timeout,
+            keeper,
+        };
+        let min = options.min_connections.unwrap_or(0);
+        adapter.hold(min.clamp(1, max)).await?;
         tracing::debug!(dialect = dialect.name(), "connected");
         Ok(adapter)
     }
 
-    /// Proves the database answers: one checkout, within the pool timeout.
-    async fn ping(&self) -> Result<(), AdapterError> {
+    /// Proves the database answers, and warms the pool up to `n` connections: `n`
+    /// checkouts held at once (each within the pool's timeouts), then handed back.
+    async fn hold(&self, n: u32) -> Result<(), AdapterError> {
         let op = Operation::Connect;
+        macro_rules! hold {
+            ($pool:expr) => {{
+                // An in-memory SQLite pool has one connection, whatever was asked.
+                let n = usize::try_from(n)
+                    .unwrap_or(usize::MAX)
+                    .min($pool.status().max_size);
+                let mut held = Vec::new();
+                for _ in 0..n {
+                    held.push(crate::pool::checkout($pool, op).await?);
+                }
+                drop(held);
+            }};
+        }
         match &self.pool {
             #[cfg(feature = "postgres")]
-            DieselPool::Postgres(pool) => drop(crate::pool::checkout(pool, op).await?),
+            DieselPool::Postgres(pool) => hold!(pool),
             #[cfg(feature = "mysql")]
-            DieselPool::Mysql(pool) => drop(crate::pool::checkout(pool, op).await?),
+            DieselPool::MySql(pool) => hold!(pool),
             #[cfg(feature = "sqlite")]
-            DieselPool::Sqlite(pool) => drop(crate::pool::checkout(pool, op).await?),
+            DieselPool::Sqlite(pool) => hold!(pool),
         }
         Ok(())
     }
 }
 
-/// Builds the pool (and the keeper of an in-memory SQLite database) for a URL.
+/// Builds the pool (and the keeper of an in-memory SQLite database) for a URL, after
+/// reading the URL with the driver's own parser: one it cannot read is `InvalidInput`,
+/// before any I/O.
 #[allow(unused_variables)]
 fn open(
     dialect: Dialect,
     url: &str,
-    max: usize,
+    max: u32,
     timeout: Duration,
 ) -> Result<(DieselPool, Option<Arc<Keeper>>), AdapterError> {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
     match dialect {
         #[cfg(feature = "postgres")]
         Dialect::Postgres => Ok((
             DieselPool::Postgres(crate::pool::build(
-                url,
+                crate::connect::check_postgres_url(url)?,
                 max,
                 timeout,
                 crate::connect::postgres_setup(timeout),
@@ -234,10 +279,12 @@ fn open(
             None,
         )),
         #[cfg(feature = "mysql")]
-        Dialect::Mysql => {
+        Dialect::MySql => {
+            let given = url;
             let url = crate::connect::mysql_url(url);
+            crate::connect::check_mysql_url(given, &url)?;
             Ok((
-                DieselPool::Mysql(crate::pool::build(
+                DieselPool::MySql(crate::pool::build(
                     &url,
                     max,
                     timeout,
@@ -249,6 +296,7 @@ fn open(
         #[cfg(feature = "sqlite")]
         Dialect::Sqlite => {
             let target = crate::connect::sqlite_target(url);
+            crate::connect::check_sqlite_uri(url, &target.url)?;
             let keeper = if target.memory {
                 let conn = crate::connect::sqlite_establish(&target.url, timeout, false)
                     .map_err(|err| crate::error::connection(Operation::Connect, err))?;

@@ -75,8 +75,8 @@ pub fn sqlite_memory_spec() -> BackendSpec {
 impl TablesAdapter for DieselAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
         let adapter = DieselAdapter::builder(url)
-            .max_connections(adapter_sqlx::conformance::FIXTURE_CONNECTIONS as usize)
-            .acquire_timeout(FIXTURE_TIMEOUT)
+            .max_connections(adapter_sqlx::conformance::FIXTURE_CONNECTIONS)
+            .call_timeout(FIXTURE_TIMEOUT)
             .connect()
             .await?;
         DieselAdapter::migrate(&adapter).await?;
@@ -85,7 +85,7 @@ impl TablesAdapter for DieselAdapter {
 
     async fn open_unreachable(url: String) -> Result<Self, AdapterError> {
         DieselAdapter::builder(url)
-            .acquire_timeout(UNREACHABLE_TIMEOUT)
+            .call_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await
     }

@@ -5,6 +5,16 @@ use diesel::result::ConnectionError;
 
 // ---------------------------------------------------------------- PostgreSQL
 
+/// Reads a PostgreSQL URL with tokio-postgres's own parser, the one the pool's connections
+/// are made with (see [`postgres_setup`]): a URL it cannot read is `InvalidInput`, with its
+/// message as the cause, before any I/O.
+#[cfg(feature = "postgres")]
+pub(crate) fn check_postgres_url(url: &str) -> Result<&str, auth_core::AdapterError> {
+    url.parse::<tokio_postgres::Config>()
+        .map(|_| url)
+        .map_err(|e| crate::error::invalid_url(url, "PostgreSQL", &e))
+}
+
 /// tokio-postgres connections: plain TCP for `sslmode=disable` / `prefer` (the default),
 /// rustls with the webpki roots for `sslmode=require`. The connect timeout is the pool
 /// timeout.
@@ -107,6 +117,17 @@ pub(crate) fn mysql_url(url: &str) -> String {
     url
 }
 
+/// Reads a MariaDB/MySQL URL (as [`mysql_url`] spells it) with mysql_async's own parser, the
+/// one diesel-async connects with: a URL it cannot read is `InvalidInput`, with its message
+/// as the cause, before any I/O. `given` is the URL as the application wrote it, for the
+/// message.
+#[cfg(feature = "mysql")]
+pub(crate) fn check_mysql_url(given: &str, url: &str) -> Result<(), auth_core::AdapterError> {
+    mysql_async::Opts::from_url(url)
+        .map(drop)
+        .map_err(|e| crate::error::invalid_url(given, "MariaDB/MySQL", &e))
+}
+
 /// mysql_async connections (diesel-async sets UTC and utf8mb4), in strict mode: an
 /// over-long or invalid value is an error, never silently cut. TLS (rustls) when the URL
 /// asks for it (`?require_ssl=true`).
@@ -162,6 +183,67 @@ pub(crate) fn sqlite_target(url: &str) -> SqliteTarget {
     };
     let memory = url.contains("mode=memory") || url.starts_with("file::memory:");
     SqliteTarget { url, memory }
+}
+
+/// Checks a SQLite `file:` URI as SQLite itself reads it when it opens the database (a NUL
+/// byte, the authority, the `mode` and `cache` parameters), before anything is opened: a URI
+/// SQLite would refuse is `InvalidInput`, with SQLite's own wording as the cause. diesel
+/// reports a failed open with the result code's generic text only ("bad parameter or
+/// other API misuse"), which would lose SQLite's message. `given` is the URL as the
+/// application wrote it, for the message.
+#[cfg(feature = "sqlite")]
+pub(crate) fn check_sqlite_uri(given: &str, uri: &str) -> Result<(), auth_core::AdapterError> {
+    let refuse = |err: ConnectionError| crate::error::invalid_url(given, "SQLite", &err);
+    if let Err(nul) = std::ffi::CString::new(uri) {
+        return Err(refuse(ConnectionError::InvalidCString(nul)));
+    }
+    let (head, query) = uri.split_once('?').unwrap_or((uri, ""));
+    if let Some(rest) = head.strip_prefix("file://") {
+        let authority = rest.split('/').next().unwrap_or_default();
+        if !authority.is_empty() && authority != "localhost" {
+            return Err(refuse(ConnectionError::InvalidConnectionUrl(format!(
+                "invalid uri authority: {authority}"
+            ))));
+        }
+    }
+    let query = query.split_once('#').map_or(query, |(query, _)| query);
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (key, value) = (percent_decoded(key), percent_decoded(value));
+        let (kind, allowed): (&str, &[&str]) = match key.as_str() {
+            "mode" => ("access", &["ro", "rw", "rwc", "memory"]),
+            "cache" => ("cache", &["shared", "private"]),
+            _ => continue,
+        };
+        if !allowed.contains(&value.as_str()) {
+            return Err(refuse(ConnectionError::InvalidConnectionUrl(format!(
+                "no such {kind} mode: {value}"
+            ))));
+        }
+    }
+    Ok(())
+}
+
+/// `%HH` escapes decoded, as SQLite decodes a URI's parameters.
+#[cfg(feature = "sqlite")]
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The pragmas every SQLite connection runs: foreign keys on (the cascades and the
@@ -237,11 +319,47 @@ mod tests {
             sqlite_pragmas(std::time::Duration::from_secs(2), true).contains("busy_timeout = 2000")
         );
     }
+
+    #[test]
+    fn sqlite_uris_are_checked_as_sqlite_reads_them() {
+        for ok in [
+            "file:auth.db",
+            "file:auth.db?mode=rwc",
+            "file:x?mode=memory&cache=shared",
+            "file:x?mode=r%77c&vfs=unix&other=thing",
+            "file:///var/lib/auth.db",
+            "file://localhost/var/lib/auth.db",
+        ] {
+            assert!(check_sqlite_uri(ok, ok).is_ok(), "{ok}");
+        }
+        for (bad, says) in [
+            ("file:x?mode=bogus", "no such access mode: bogus"),
+            ("file:x?cache=open", "no such cache mode: open"),
+            ("file://db.example/x", "invalid uri authority: db.example"),
+            ("file:a\0b", "nul byte found"),
+        ] {
+            let err = check_sqlite_uri(bad, bad).expect_err(bad);
+            assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput, "{bad}");
+            let cause = std::error::Error::source(&err).map(ToString::to_string);
+            assert!(cause.unwrap_or_default().contains(says), "{bad}: {err:?}");
+        }
+        assert_eq!(percent_decoded("r%77c%2"), "rwc%2");
+    }
 }
 
 #[cfg(all(test, feature = "mysql"))]
 mod mysql_tests {
     use super::*;
+
+    #[test]
+    fn mysql_urls_are_read_by_mysql_async() {
+        assert!(check_mysql_url("mysql://root@db/app", &mysql_url("mysql://root@db/app")).is_ok());
+        let given = "mysql://root:pw@127.0.0.1:99999/test";
+        let err = check_mysql_url(given, &mysql_url(given)).expect_err("port out of range");
+        assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput);
+        assert!(!format!("{err:?}").contains("pw"), "{err:?}");
+        assert!(!err.to_string().contains("prefer_socket"), "{err}");
+    }
 
     #[test]
     fn mysql_urls_keep_to_the_named_address() {

@@ -53,6 +53,73 @@ pub(crate) fn connection(operation: Operation, err: ConnectionError) -> AdapterE
     AdapterError::from_driver(operation, ErrorKind::Connection, err)
 }
 
+/// A URL the driver cannot read: the configuration is wrong, so `InvalidInput` (with the
+/// code of `connect`), with the driver's message as the cause, once.
+pub(crate) fn invalid_url(
+    url: &str,
+    database: &str,
+    err: &(dyn std::error::Error + 'static),
+) -> AdapterError {
+    AdapterError::invalid_input(
+        Operation::Connect,
+        format!(
+            "{} is not a {database} URL the driver can read",
+            auth_core::redact_url(url)
+        ),
+    )
+    .with_source(Causes::of(err))
+}
+
+/// An error's chain of texts, each level left out whose text the level above already
+/// shows: many driver errors print their cause in their own `Display` *and* return it from
+/// `source()` (mysql_async's `URL parse error: …`), which would show the driver's message
+/// twice.
+#[derive(Debug)]
+pub(crate) struct Causes {
+    text: String,
+    next: Option<Box<Causes>>,
+}
+
+impl Causes {
+    /// The texts of `err` and its sources, without repeats.
+    pub(crate) fn of(err: &(dyn std::error::Error + 'static)) -> Self {
+        let mut texts: Vec<String> = Vec::new();
+        let mut next = Some(err);
+        while let Some(e) = next {
+            let text = e.to_string();
+            if !texts.last().is_some_and(|above| above.contains(&text)) {
+                texts.push(text);
+            }
+            next = e.source();
+        }
+        let mut chain: Option<Self> = None;
+        for text in texts.into_iter().rev() {
+            chain = Some(Self {
+                text,
+                next: chain.map(Box::new),
+            });
+        }
+        chain.unwrap_or(Self {
+            text: String::new(),
+            next: None,
+        })
+    }
+}
+
+impl std::fmt::Display for Causes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Causes {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.next
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +169,33 @@ mod tests {
         assert_eq!(err.code(), auth_core::ErrorCode::CreateSessionError);
         let shown = format!("{err} {err:?} {:?}", std::error::Error::source(&err));
         assert!(!shown.contains("secret-token"), "{shown}");
+    }
+
+    #[test]
+    fn an_unreadable_url_is_invalid_input_with_its_cause_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "URL parse error: {}", self.0)
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let err = invalid_url(
+            "mysql://root:pw@db:99999/app",
+            "MariaDB/MySQL",
+            &Outer(std::io::Error::other("invalid port number")),
+        );
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(err.code(), auth_core::ErrorCode::AdapterConnectionError);
+        let cause = std::error::Error::source(&err).expect("the driver's message");
+        assert_eq!(cause.to_string(), "URL parse error: invalid port number");
+        assert!(cause.source().is_none());
+        assert!(!format!("{err:?}").contains("pw"));
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //! // `sqlite://auth.db`, `postgres://…` or `mysql://…` alike.
 //! let adapter = DieselAdapter::builder("sqlite://auth.db")
 //!     .max_connections(8)
-//!     .acquire_timeout(Duration::from_secs(3))
+//!     .call_timeout(Duration::from_secs(3))
 //!     .connect()
 //!     .await?;
 //! adapter.migrate().await?; // idempotent: run it at every start
@@ -58,8 +58,15 @@
 //!
 //! Errors are [`auth_core::AdapterError`]s, classified from diesel's
 //! `DatabaseErrorKind`: a unique key taken is `Conflict`, a missing user behind a foreign
-//! key `NotFound`, and a database that does not answer within the pool timeout
-//! ADAPTER_CONNECTION_ERROR; the same adapter works again when it is back.
+//! key `NotFound`, and a call the database does not finish within the call timeout
+//! ([`DieselAdapterBuilder::call_timeout`], checkout included) ADAPTER_CONNECTION_ERROR;
+//! the same adapter works again when it is back. Options that cannot work (a URL the
+//! driver cannot read, an unknown scheme) fail [`DieselAdapterBuilder::connect`] with
+//! `InvalidInput` before anything is sent.
+//!
+//! An application that already has a diesel-async pool hands it over with
+//! [`DieselAdapter::from_pool`], which returns the same builder (the call timeout
+//! applies).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
@@ -84,7 +91,7 @@ pub use migrate::MYSQL_MIGRATIONS;
 pub use migrate::POSTGRES_MIGRATIONS;
 #[cfg(feature = "sqlite")]
 pub use migrate::SQLITE_MIGRATIONS;
-pub use options::{DieselAdapterBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+pub use options::{DieselAdapterBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 #[cfg(feature = "mysql")]
 pub use pool::MysqlConnection;
 #[cfg(feature = "postgres")]

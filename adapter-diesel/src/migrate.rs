@@ -62,7 +62,7 @@ pub(crate) async fn run(pool: &DieselPool) -> Result<(), AdapterError> {
         #[cfg(feature = "postgres")]
         DieselPool::Postgres(pool) => migrate_on!(pool, POSTGRES_MIGRATIONS),
         #[cfg(feature = "mysql")]
-        DieselPool::Mysql(pool) => migrate_on!(pool, MYSQL_MIGRATIONS),
+        DieselPool::MySql(pool) => migrate_on!(pool, MYSQL_MIGRATIONS),
         #[cfg(feature = "sqlite")]
         DieselPool::Sqlite(pool) => migrate_on!(pool, SQLITE_MIGRATIONS),
     }

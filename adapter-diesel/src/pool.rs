@@ -11,11 +11,13 @@
 //!
 //! **Timeout.** A statement on an open connection to a server that stopped answering (paused,
 //! cut off by a firewall) would wait forever: neither tokio-postgres nor mysql_async has a
-//! read timeout. So every call on a server is [`bounded`] by the adapter's timeout (the
-//! pool's wait timeout, [`DieselAdapterBuilder::acquire_timeout`](crate::DieselAdapterBuilder::acquire_timeout)),
-//! checkout included; past it the call fails with ADAPTER_CONNECTION_ERROR. The connection
-//! of a call cut off that way is mid-statement: its [`Lease`] takes it out of the pool
-//! instead of handing it back, so no later call inherits an unanswered statement.
+//! read timeout. So every call, on every database, is [`bounded`] by the adapter's call
+//! timeout ([`DieselAdapterBuilder::call_timeout`](crate::DieselAdapterBuilder::call_timeout)),
+//! checkout and connecting included; past it the call fails with ADAPTER_CONNECTION_ERROR.
+//! The connection of a call cut off that way is mid-statement: its [`Lease`] takes it out
+//! of the pool instead of handing it back, so no later call inherits an unanswered
+//! statement (a SQLite statement already running on its blocking thread finishes there,
+//! and its connection is closed after it).
 
 use std::time::Duration;
 
@@ -56,9 +58,12 @@ pub type DeadPool<C> = Pool<AsyncDieselConnectionManager<C>>;
 /// use diesel_async::pooled_connection::deadpool::Pool;
 /// use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 ///
+/// # async fn run() -> Result<(), auth_core::AdapterError> {
 /// let manager = AsyncDieselConnectionManager::<SqliteConnection>::new("file:auth.db");
 /// let pool = Pool::builder(manager).max_size(4).build().expect("pool");
-/// let adapter = DieselAdapter::from_pool(DieselPool::from(pool));
+/// let adapter = DieselAdapter::from_pool(DieselPool::from(pool)).connect().await?;
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
@@ -68,7 +73,7 @@ pub enum DieselPool {
     Postgres(DeadPool<PgConnection>),
     /// MariaDB or MySQL.
     #[cfg(feature = "mysql")]
-    Mysql(DeadPool<MysqlConnection>),
+    MySql(DeadPool<MysqlConnection>),
     /// SQLite.
     #[cfg(feature = "sqlite")]
     Sqlite(DeadPool<SqliteConnection>),
@@ -80,7 +85,7 @@ impl std::fmt::Debug for DieselPool {
             #[cfg(feature = "postgres")]
             DieselPool::Postgres(pool) => pool.status(),
             #[cfg(feature = "mysql")]
-            DieselPool::Mysql(pool) => pool.status(),
+            DieselPool::MySql(pool) => pool.status(),
             #[cfg(feature = "sqlite")]
             DieselPool::Sqlite(pool) => pool.status(),
         };
@@ -106,7 +111,7 @@ impl DieselPool {
             #[cfg(feature = "postgres")]
             DieselPool::Postgres(_) => Dialect::Postgres,
             #[cfg(feature = "mysql")]
-            DieselPool::Mysql(_) => Dialect::Mysql,
+            DieselPool::MySql(_) => Dialect::MySql,
             #[cfg(feature = "sqlite")]
             DieselPool::Sqlite(_) => Dialect::Sqlite,
         }
@@ -118,7 +123,7 @@ impl DieselPool {
             #[cfg(feature = "postgres")]
             DieselPool::Postgres(pool) => pool.close(),
             #[cfg(feature = "mysql")]
-            DieselPool::Mysql(pool) => pool.close(),
+            DieselPool::MySql(pool) => pool.close(),
             #[cfg(feature = "sqlite")]
             DieselPool::Sqlite(pool) => pool.close(),
         }
@@ -135,7 +140,7 @@ impl From<DeadPool<PgConnection>> for DieselPool {
 #[cfg(feature = "mysql")]
 impl From<DeadPool<MysqlConnection>> for DieselPool {
     fn from(pool: DeadPool<MysqlConnection>) -> Self {
-        DieselPool::Mysql(pool)
+        DieselPool::MySql(pool)
     }
 }
 
@@ -147,30 +152,30 @@ impl From<DeadPool<SqliteConnection>> for DieselPool {
 }
 
 /// Runs `$body` (an expression giving a `diesel::QueryResult`) once per enabled database,
-/// with `$conn` bound to a checked-out `&mut` connection, `$s` to the dialect's schema
-/// module and `$Stamp` to its timestamp type, then hands the connection back through
-/// [`settle`]: every Store method is written once in diesel's DSL and compiled per database.
-/// On a server (PostgreSQL, MariaDB/MySQL) the whole call, checkout included, is
-/// [`bounded`] by the pool's wait timeout.
+/// with `$conn` bound to a checked-out `&mut` connection of `$adapter`'s pool, `$s` to the
+/// dialect's schema module and `$Stamp` to its timestamp type, then hands the connection
+/// back through [`settle`]: every Store method is written once in diesel's DSL and compiled
+/// per database. The whole call, checkout included, is [`bounded`] by the adapter's call
+/// timeout.
 ///
 /// The second form takes two bodies: `returning` for PostgreSQL and SQLite (which have
 /// `RETURNING` clauses in diesel) and `mysql` for MariaDB/MySQL (which do not).
 macro_rules! with_conn {
-    ($pool:expr, $op:expr, |$conn:ident, $s:ident, $Stamp:ident| $body:expr) => {
-        $crate::pool::with_conn!($pool, $op, |$conn, $s, $Stamp| returning: $body, mysql: $body)
+    ($adapter:expr, $op:expr, |$conn:ident, $s:ident, $Stamp:ident| $body:expr) => {
+        $crate::pool::with_conn!($adapter, $op, |$conn, $s, $Stamp| returning: $body, mysql: $body)
     };
     (
-        $pool:expr, $op:expr, |$conn:ident, $s:ident, $Stamp:ident|
+        $adapter:expr, $op:expr, |$conn:ident, $s:ident, $Stamp:ident|
         returning: $returning:expr, mysql: $mysql:expr
     ) => {
-        match $pool {
+        match &$adapter.pool {
             #[cfg(feature = "postgres")]
             $crate::pool::DieselPool::Postgres(pool) => {
                 #[allow(unused_imports)]
                 use $crate::schema::postgres as $s;
                 #[allow(dead_code)]
                 type $Stamp = ::chrono::DateTime<::chrono::Utc>;
-                $crate::pool::bounded(pool, $op, async {
+                $crate::pool::bounded($adapter.call_timeout, $op, async {
                     let mut object = $crate::pool::lease(pool, $op).await?;
                     let result = {
                         let $conn: &mut $crate::pool::PgConnection = &mut object;
@@ -181,12 +186,12 @@ macro_rules! with_conn {
                 .await
             }
             #[cfg(feature = "mysql")]
-            $crate::pool::DieselPool::Mysql(pool) => {
+            $crate::pool::DieselPool::MySql(pool) => {
                 #[allow(unused_imports)]
                 use $crate::schema::mysql as $s;
                 #[allow(dead_code)]
                 type $Stamp = ::chrono::NaiveDateTime;
-                $crate::pool::bounded(pool, $op, async {
+                $crate::pool::bounded($adapter.call_timeout, $op, async {
                     let mut object = $crate::pool::lease(pool, $op).await?;
                     let result = {
                         let $conn: &mut $crate::pool::MysqlConnection = &mut object;
@@ -202,12 +207,15 @@ macro_rules! with_conn {
                 use $crate::schema::sqlite as $s;
                 #[allow(dead_code)]
                 type $Stamp = i64;
-                let mut object = $crate::pool::lease(pool, $op).await?;
-                let result = {
-                    let $conn: &mut $crate::pool::SqliteConnection = &mut object;
-                    async { $returning }.await
-                };
-                $crate::pool::settle(pool, object, $op, result).await
+                $crate::pool::bounded($adapter.call_timeout, $op, async {
+                    let mut object = $crate::pool::lease(pool, $op).await?;
+                    let result = {
+                        let $conn: &mut $crate::pool::SqliteConnection = &mut object;
+                        async { $returning }.await
+                    };
+                    $crate::pool::settle(pool, object, $op, result).await
+                })
+                .await
             }
         }
     };
@@ -226,7 +234,7 @@ impl Pooled for PgConnection {
 }
 #[cfg(feature = "mysql")]
 impl Pooled for MysqlConnection {
-    const DIALECT: Dialect = Dialect::Mysql;
+    const DIALECT: Dialect = Dialect::MySql;
 }
 #[cfg(feature = "sqlite")]
 impl Pooled for SqliteConnection {
@@ -318,33 +326,14 @@ where
     })
 }
 
-/// The bound of one call: the pool's wait timeout, or [`DEFAULT_ACQUIRE_TIMEOUT`] for an
-/// application's pool that has none.
-///
-/// [`DEFAULT_ACQUIRE_TIMEOUT`]: crate::DEFAULT_ACQUIRE_TIMEOUT
-pub(crate) fn call_timeout<C>(pool: &DeadPool<C>) -> Duration
-where
-    C: Pooled,
-    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
-{
-    pool.timeouts()
-        .wait
-        .unwrap_or(crate::options::DEFAULT_ACQUIRE_TIMEOUT)
-}
-
-/// Runs one call (checkout, statements, [`settle`]) within [`call_timeout`]; past it the
-/// call is dropped, its [`Lease`] discards the connection, and the call fails with
-/// ADAPTER_CONNECTION_ERROR.
-pub(crate) async fn bounded<C, T>(
-    pool: &DeadPool<C>,
+/// Runs one call (checkout, statements, [`settle`]) within `limit`, the adapter's call
+/// timeout; past it the call is dropped, its [`Lease`] discards the connection, and the
+/// call fails with ADAPTER_CONNECTION_ERROR.
+pub(crate) async fn bounded<T>(
+    limit: Duration,
     op: Operation,
     call: impl std::future::Future<Output = Result<T, AdapterError>>,
-) -> Result<T, AdapterError>
-where
-    C: Pooled,
-    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C, Error = ManagerError>,
-{
-    let limit = call_timeout(pool);
+) -> Result<T, AdapterError> {
     match tokio::time::timeout(limit, call).await {
         Ok(result) => result,
         Err(_) => Err(AdapterError::timed_out(op, limit)),

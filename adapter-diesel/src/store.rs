@@ -81,14 +81,14 @@ impl Store for DieselAdapter {
     fn backend(&self) -> &'static str {
         match self.dialect() {
             crate::Dialect::Postgres => "diesel-postgres",
-            crate::Dialect::Mysql => "diesel-mysql",
+            crate::Dialect::MySql => "diesel-mysql",
             crate::Dialect::Sqlite => "diesel-sqlite",
         }
     }
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             diesel::insert_into(s::users::table)
                 .values((
                     s::users::id.eq(&user.id),
@@ -106,7 +106,7 @@ impl Store for DieselAdapter {
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUser;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             s::users::table
                 .filter(s::users::id.eq(id))
                 .first::<UserRow<Stamp>>(conn)
@@ -119,7 +119,7 @@ impl Store for DieselAdapter {
 
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             s::users::table
                 .filter(s::users::email_normalized.eq(email_key))
                 .first::<UserRow<Stamp>>(conn)
@@ -136,7 +136,7 @@ impl Store for DieselAdapter {
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByAccount;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             s::accounts::table
                 .inner_join(s::users::table)
                 .filter(s::accounts::provider.eq(provider))
@@ -189,7 +189,7 @@ impl Store for DieselAdapter {
                 )
             };
         }
-        with_conn!(&self.pool, op, |conn, s, Stamp|
+        with_conn!(self, op, |conn, s, Stamp|
             returning: update_returning!(
                 conn,
                 s::users::table.filter(s::users::id.eq(&update.id)),
@@ -214,7 +214,7 @@ impl Store for DieselAdapter {
         // One cascading DELETE: the foreign keys remove accounts, sessions and
         // authenticators in the same statement.
         let op = Operation::DeleteUser;
-        with_conn!(&self.pool, op, |conn, s, Stamp|
+        with_conn!(self, op, |conn, s, Stamp|
             returning: delete_returning!(conn, s::users::table.filter(s::users::id.eq(id)), UserRow<Stamp>)?
                 .map(rows::user)
                 .transpose(),
@@ -227,7 +227,7 @@ impl Store for DieselAdapter {
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
         let a = account;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             diesel::insert_into(s::accounts::table)
                 .values((
                     s::accounts::provider.eq(&a.provider),
@@ -254,7 +254,7 @@ impl Store for DieselAdapter {
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::UnlinkAccount;
-        with_conn!(&self.pool, op, |conn, s, Stamp|
+        with_conn!(self, op, |conn, s, Stamp|
             returning: delete_returning!(
                 conn,
                 s::accounts::table
@@ -282,7 +282,7 @@ impl Store for DieselAdapter {
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::GetAccount;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             s::accounts::table
                 .filter(s::accounts::provider.eq(provider))
                 .filter(s::accounts::provider_account_id.eq(provider_account_id))
@@ -317,7 +317,7 @@ impl Store for DieselAdapter {
                 )
             };
         }
-        with_conn!(&self.pool, op, |conn, s, Stamp|
+        with_conn!(self, op, |conn, s, Stamp|
             returning: update_returning!(conn, key!(s), tokens!(s), AccountRow)?
                 .map(rows::account)
                 .transpose(),
@@ -329,7 +329,7 @@ impl Store for DieselAdapter {
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         let op = Operation::ListAccounts;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             s::accounts::table
                 .filter(s::accounts::user_id.eq(user_id))
                 .order((s::accounts::provider, s::accounts::provider_account_id))
@@ -343,7 +343,7 @@ impl Store for DieselAdapter {
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             diesel::insert_into(s::sessions::table)
                 .values((
                     s::sessions::session_token.eq(&session.session_token),
@@ -364,7 +364,7 @@ impl Store for DieselAdapter {
         // The hot path: one statement (the session joined with its user, live ones only),
         // one round trip (the pool's checkout runs no query).
         let op = Operation::GetSessionAndUser;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             s::sessions::table
                 .inner_join(s::users::table)
                 .filter(s::sessions::session_token.eq(session_token))
@@ -384,7 +384,7 @@ impl Store for DieselAdapter {
     ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
         if update.expires.is_none() && update.user_id.is_none() {
-            return with_conn!(&self.pool, op, |conn, s, Stamp| {
+            return with_conn!(self, op, |conn, s, Stamp| {
                 s::sessions::table
                     .filter(s::sessions::session_token.eq(&update.session_token))
                     .filter(s::sessions::expires.gt(stamp::<Stamp>(now)))
@@ -414,7 +414,7 @@ impl Store for DieselAdapter {
                 )
             };
         }
-        with_conn!(&self.pool, op, |conn, s, Stamp|
+        with_conn!(self, op, |conn, s, Stamp|
             returning: update_returning!(
                 conn,
                 live!(s, Stamp),
@@ -437,7 +437,7 @@ impl Store for DieselAdapter {
 
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         let op = Operation::DeleteSession;
-        with_conn!(&self.pool, op, |conn, s, Stamp|
+        with_conn!(self, op, |conn, s, Stamp|
             returning: delete_returning!(
                 conn,
                 s::sessions::table.filter(s::sessions::session_token.eq(session_token)),
@@ -461,7 +461,7 @@ impl Store for DieselAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
         let op = Operation::ListSessions;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             s::sessions::table
                 .filter(s::sessions::user_id.eq(user_id))
                 .filter(s::sessions::expires.gt(stamp::<Stamp>(now)))
@@ -477,7 +477,7 @@ impl Store for DieselAdapter {
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         // Only the live ones: the count is exactly the live sessions removed.
         let op = Operation::DeleteSessions;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             diesel::delete(
                 s::sessions::table
                     .filter(s::sessions::user_id.eq(user_id))
@@ -491,7 +491,7 @@ impl Store for DieselAdapter {
 
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             diesel::insert_into(s::verification_tokens::table)
                 .values((
                     s::verification_tokens::identifier.eq(&token.identifier),
@@ -512,7 +512,7 @@ impl Store for DieselAdapter {
         // Atomic: `DELETE … RETURNING` (PostgreSQL, SQLite), or a locking read and the
         // delete in one transaction (MariaDB/MySQL).
         let op = Operation::UseVerificationToken;
-        with_conn!(&self.pool, op, |conn, s, Stamp|
+        with_conn!(self, op, |conn, s, Stamp|
             returning: delete_returning!(
                 conn,
                 s::verification_tokens::table
@@ -537,7 +537,7 @@ impl Store for DieselAdapter {
     async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
         let a = authenticator;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             diesel::insert_into(s::authenticators::table)
                 .values((
                     s::authenticators::credential_id.eq(&a.credential_id),
@@ -560,7 +560,7 @@ impl Store for DieselAdapter {
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::GetAuthenticator;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             s::authenticators::table
                 .filter(s::authenticators::credential_id.eq(credential_id))
                 .first::<AuthenticatorRow>(conn)
@@ -572,7 +572,7 @@ impl Store for DieselAdapter {
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let op = Operation::ListAuthenticators;
-        with_conn!(&self.pool, op, |conn, s, Stamp| {
+        with_conn!(self, op, |conn, s, Stamp| {
             s::authenticators::table
                 .filter(s::authenticators::user_id.eq(user_id))
                 .order(s::authenticators::credential_id)
@@ -594,7 +594,7 @@ impl Store for DieselAdapter {
                     .filter($s::authenticators::credential_id.eq(credential_id))
             };
         }
-        with_conn!(&self.pool, op, |conn, s, Stamp|
+        with_conn!(self, op, |conn, s, Stamp|
             returning: update_returning!(
                 conn,
                 key!(s),
@@ -618,7 +618,7 @@ impl Store for DieselAdapter {
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::DeleteAuthenticator;
-        with_conn!(&self.pool, op, |conn, s, Stamp|
+        with_conn!(self, op, |conn, s, Stamp|
             returning: delete_returning!(
                 conn,
                 s::authenticators::table
@@ -638,27 +638,34 @@ impl Store for DieselAdapter {
 
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let op = Operation::DeleteExpired;
-        let sessions = with_conn!(&self.pool, op, |conn, s, Stamp| {
-            diesel::delete(s::sessions::table.filter(s::sessions::expires.le(stamp::<Stamp>(now))))
-                .execute(conn)
-                .await
-        })?;
-        let tokens: AdapterResult<usize> = async {
-            with_conn!(&self.pool, op, |conn, s, Stamp| {
+        // Two statements on two checkouts: the call timeout bounds them together, as it
+        // bounds every other call.
+        crate::pool::bounded(self.call_timeout, op, async {
+            let sessions = with_conn!(self, op, |conn, s, Stamp| {
                 diesel::delete(
-                    s::verification_tokens::table
-                        .filter(s::verification_tokens::expires.le(stamp::<Stamp>(now))),
+                    s::sessions::table.filter(s::sessions::expires.le(stamp::<Stamp>(now))),
                 )
                 .execute(conn)
                 .await
+            })?;
+            let tokens: AdapterResult<usize> = async {
+                with_conn!(self, op, |conn, s, Stamp| {
+                    diesel::delete(
+                        s::verification_tokens::table
+                            .filter(s::verification_tokens::expires.le(stamp::<Stamp>(now))),
+                    )
+                    .execute(conn)
+                    .await
+                })
+            }
+            .await;
+            let verification_tokens =
+                tokens.map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?;
+            Ok(ExpiredCounts {
+                sessions: sessions as u64,
+                verification_tokens: verification_tokens as u64,
             })
-        }
-        .await;
-        let verification_tokens =
-            tokens.map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?;
-        Ok(ExpiredCounts {
-            sessions: sessions as u64,
-            verification_tokens: verification_tokens as u64,
         })
+        .await
     }
 }

@@ -16,13 +16,13 @@ use common::{Db, Fresh, ALL};
 async fn both(fresh: &Fresh) -> (SqlxAdapter, DieselAdapter) {
     let sqlx = SqlxAdapter::builder(fresh.sqlx_url.as_str())
         .max_connections(2)
-        .acquire_timeout(Duration::from_secs(10))
+        .call_timeout(Duration::from_secs(10))
         .connect()
         .await
         .expect("adapter-sqlx connects");
     let diesel = DieselAdapter::builder(fresh.url.as_str())
         .max_connections(2)
-        .acquire_timeout(Duration::from_secs(10))
+        .call_timeout(Duration::from_secs(10))
         .connect()
         .await
         .expect("adapter-diesel connects");

@@ -1,18 +1,19 @@
 //! Error mapping per dialect, from diesel's `DatabaseErrorKind`: duplicate keys are
 //! `Conflict` with the method's code, a missing owning user is `NotFound`, an unreachable
-//! database is ADAPTER_CONNECTION_ERROR within the pool timeout with the real cause in
-//! `source()`, and URLs this build cannot serve are refused with the reason. On MariaDB a
-//! connection the server killed is discarded, not handed out again.
+//! database is ADAPTER_CONNECTION_ERROR within the call timeout with the real cause in
+//! `source()`, URLs this build cannot serve are refused with the reason, and options that
+//! cannot work are `InvalidInput` before any I/O with the driver's message once. On MariaDB
+//! a connection the server killed is discarded, not handed out again.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use adapter_diesel::DieselAdapter;
+use adapter_diesel::{DieselAdapter, DieselAdapterBuilder};
 use auth_core::chrono::{Duration as Span, Utc};
 use auth_core::{
-    Account, AccountType, Adapter, Authenticator, ErrorCode, ErrorKind, Session, User,
-    VerificationToken,
+    Account, AccountType, Adapter, AdapterError, Authenticator, ErrorCode, ErrorKind, Operation,
+    Session, User, VerificationToken,
 };
 use common::{Db, Fresh, ALL};
 
@@ -147,7 +148,7 @@ async fn a_refused_connect_fails_at_once_with_its_cause() {
     ] {
         let started = Instant::now();
         let err = DieselAdapter::builder(url.as_str())
-            .acquire_timeout(Duration::from_secs(5))
+            .call_timeout(Duration::from_secs(5))
             .connect()
             .await
             .expect_err("nothing listens there");
@@ -184,6 +185,97 @@ async fn urls_this_build_cannot_serve_are_refused_with_the_reason() {
         DieselAdapter::builder("postgres://app:hunter2@db/app")
     );
     assert!(!debug.contains("hunter2"), "{debug}");
+}
+
+/// The error's Display followed by every cause, as a report that walks the chain prints it.
+fn whole_chain(err: &AdapterError) -> String {
+    format!("{err}\n{}", source_chain(err))
+}
+
+/// The driver's own message: the innermost cause of its error.
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
+/// `connect` refuses the options as `InvalidInput` with connect's code, at once (no I/O),
+/// and the driver's message, when there is one, is in the chain exactly once.
+async fn refused_as_invalid(what: &str, options: DieselAdapterBuilder, driver: Option<String>) {
+    let started = Instant::now();
+    let err = options.connect().await.expect_err(what);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(500),
+        "{what}: took {elapsed:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what}: {err:?}");
+    assert_eq!(err.code(), Operation::Connect.code(), "{what}: {err:?}");
+    if let Some(message) = driver {
+        let chain = whole_chain(&err);
+        assert_eq!(
+            chain.matches(&message).count(),
+            1,
+            "{what}: {message:?} in {chain}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn options_that_cannot_work_are_invalid_input_before_any_io() {
+    let url = "postgres://u@host:notaport/db";
+    let driver = url
+        .parse::<tokio_postgres::Config>()
+        .expect_err("not a port");
+    refused_as_invalid(url, DieselAdapter::builder(url), Some(innermost(&driver))).await;
+
+    let url = "mysql://root@127.0.0.1:99999/test";
+    let driver = mysql_async::Opts::from_url(url).expect_err("port out of range");
+    refused_as_invalid(url, DieselAdapter::builder(url), Some(innermost(&driver))).await;
+    let url = "mariadb://root@127.0.0.1:99999/test";
+    refused_as_invalid(url, DieselAdapter::builder(url), Some(innermost(&driver))).await;
+
+    // SQLite's own wording for a mode it does not know (diesel alone reports only the
+    // result code's generic text).
+    for url in ["sqlite:file:x?mode=bogus", "sqlite://x.db?mode=bogus"] {
+        refused_as_invalid(
+            url,
+            DieselAdapter::builder(url),
+            Some("no such access mode: bogus".to_owned()),
+        )
+        .await;
+    }
+    refused_as_invalid(
+        "an unknown scheme",
+        DieselAdapter::builder("redis://127.0.0.1:6379"),
+        None,
+    )
+    .await;
+
+    use diesel_async::pooled_connection::deadpool::Pool;
+    use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+    let manager =
+        AsyncDieselConnectionManager::<adapter_diesel::SqliteConnection>::new("file:unused.db");
+    let pool = Pool::builder(manager)
+        .build()
+        .expect("a pool opens nothing");
+    refused_as_invalid(
+        "max_connections with an adopted pool",
+        DieselAdapter::from_pool(pool.clone()).max_connections(4),
+        None,
+    )
+    .await;
+    let err = DieselAdapter::from_pool(pool)
+        .min_connections(1)
+        .connect()
+        .await
+        .expect_err("min_connections with an adopted pool");
+    assert!(
+        err.to_string().contains("configure the pool you passed"),
+        "{err}"
+    );
 }
 
 /// MariaDB: the server kills the adapter's connections; the next call may fail once

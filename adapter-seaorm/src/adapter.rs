@@ -1,6 +1,6 @@
 //! [`SeaOrmAdapter`]: how it connects, and its [`Store`] implementation, written once for
 //! every database with the SeaORM query builder over the [`entities`](crate::entities).
-//! What differs between databases is written once too: [`Flavor`] says which statements
+//! What differs between databases is written once too: [`Dialect`] says which statements
 //! can return rows, [`crate::stamp`] how a timestamp is stored.
 
 use std::time::Duration;
@@ -20,107 +20,15 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+use crate::dialect::Dialect;
 use crate::entities::{accounts, authenticators, sessions, users, verification_tokens};
 use crate::error::{self, ResultExt};
 use crate::migration::Migrator;
-use crate::options::SeaOrmAdapterBuilder;
+use crate::options::{SeaOrmAdapterBuilder, Target};
 use crate::stamp;
 
 /// How long a pooled connection may sit idle before it is pinged on checkout.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
-
-/// The database an adapter talks to, detected when it connects.
-///
-/// ```
-/// use adapter_seaorm::Flavor;
-/// assert!(Flavor::MariaDb { major: 10, minor: 11 }.delete_returning());
-/// assert!(!Flavor::MariaDb { major: 10, minor: 4 }.delete_returning());
-/// assert!(!Flavor::MySql { major: 8, minor: 0 }.delete_returning());
-/// assert!(Flavor::Sqlite.update_returning());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Flavor {
-    /// PostgreSQL.
-    Postgres,
-    /// MariaDB, with its server version.
-    MariaDb {
-        /// Major version, e.g. 10.
-        major: u32,
-        /// Minor version, e.g. 11.
-        minor: u32,
-    },
-    /// MySQL, with its server version.
-    MySql {
-        /// Major version, e.g. 8.
-        major: u32,
-        /// Minor version.
-        minor: u32,
-    },
-    /// SQLite (bundled with sqlx).
-    Sqlite,
-}
-
-impl Flavor {
-    /// Parses MySQL's `SELECT VERSION()`, e.g. `10.11.6-MariaDB-log` or `8.0.36`.
-    ///
-    /// ```
-    /// use adapter_seaorm::Flavor;
-    /// assert_eq!(
-    ///     Flavor::from_mysql_version("10.11.19-MariaDB-0+deb12u1"),
-    ///     Flavor::MariaDb { major: 10, minor: 11 }
-    /// );
-    /// assert_eq!(Flavor::from_mysql_version("8.0.36"), Flavor::MySql { major: 8, minor: 0 });
-    /// ```
-    pub fn from_mysql_version(version: &str) -> Self {
-        let mut numbers = version
-            .split(|c: char| !c.is_ascii_digit())
-            .map(|part| part.parse::<u32>().unwrap_or(0));
-        let major = numbers.next().unwrap_or(0);
-        let minor = numbers.next().unwrap_or(0);
-        if version.to_ascii_lowercase().contains("mariadb") {
-            Flavor::MariaDb { major, minor }
-        } else {
-            Flavor::MySql { major, minor }
-        }
-    }
-
-    /// A short name: `postgres`, `mariadb`, `mysql` or `sqlite`.
-    ///
-    /// ```
-    /// assert_eq!(adapter_seaorm::Flavor::Postgres.name(), "postgres");
-    /// ```
-    pub fn name(self) -> &'static str {
-        match self {
-            Flavor::Postgres => "postgres",
-            Flavor::MariaDb { .. } => "mariadb",
-            Flavor::MySql { .. } => "mysql",
-            Flavor::Sqlite => "sqlite",
-        }
-    }
-
-    /// Whether `DELETE … RETURNING` exists: PostgreSQL, SQLite, MariaDB 10.5 and later.
-    ///
-    /// ```
-    /// assert!(adapter_seaorm::Flavor::Postgres.delete_returning());
-    /// ```
-    pub fn delete_returning(self) -> bool {
-        match self {
-            Flavor::Postgres | Flavor::Sqlite => true,
-            Flavor::MariaDb { major, minor } => (major, minor) >= (10, 5),
-            Flavor::MySql { .. } => false,
-        }
-    }
-
-    /// Whether `UPDATE … RETURNING` exists: PostgreSQL and SQLite.
-    ///
-    /// ```
-    /// assert!(!adapter_seaorm::Flavor::MariaDb { major: 11, minor: 4 }.update_returning());
-    /// ```
-    pub fn update_returning(self) -> bool {
-        matches!(self, Flavor::Postgres | Flavor::Sqlite)
-    }
-}
 
 /// The auth adapter on PostgreSQL, MySQL/MariaDB or SQLite through SeaORM, on the schema
 /// adapter-sqlx creates with its default prefix `auth_` (an app can switch between the two
@@ -142,7 +50,7 @@ impl Flavor {
 #[derive(Clone)]
 pub struct SeaOrmAdapter {
     db: DatabaseConnection,
-    flavor: Flavor,
+    dialect: Dialect,
     /// The bound of every call on a server (see [`SeaOrmAdapter::bounded`]).
     call_timeout: Duration,
 }
@@ -151,7 +59,7 @@ pub struct SeaOrmAdapter {
 impl std::fmt::Debug for SeaOrmAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SeaOrmAdapter")
-            .field("flavor", &self.flavor)
+            .field("dialect", &self.dialect)
             .finish_non_exhaustive()
     }
 }
@@ -222,13 +130,139 @@ async fn probe(url: &str, timeout: Duration) -> Result<(), AdapterError> {
     }
 }
 
+/// The name of a scheme's database, for messages.
+fn database_of(scheme: &str) -> &'static str {
+    match scheme {
+        "postgres" | "postgresql" => "PostgreSQL",
+        "mysql" | "mariadb" => "MySQL/MariaDB",
+        _ => "SQLite",
+    }
+}
+
+/// Reads `url` (`mariadb:` already spelled `mysql:`) with sqlx's own parser, the one
+/// SeaORM opens its pool with: a URL it cannot read is `InvalidInput`, with sqlx's message
+/// as the cause, before any I/O. `given` is the URL as the application wrote it.
+fn read_url(given: &str, url: &str) -> Result<(), AdapterError> {
+    use std::str::FromStr;
+    let read: Result<(), sea_orm::sqlx::Error> = match scheme(url) {
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => {
+            sea_orm::sqlx::postgres::PgConnectOptions::from_str(url).map(drop)
+        }
+        #[cfg(feature = "mysql")]
+        "mysql" => sea_orm::sqlx::mysql::MySqlConnectOptions::from_str(url).map(drop),
+        #[cfg(feature = "sqlite")]
+        "sqlite" => sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url).map(drop),
+        _ => Ok(()),
+    };
+    read.map_err(|err| {
+        adapter_sqlx::errors::invalid_config(
+            Operation::Connect,
+            format!(
+                "{} is not a {} URL sqlx can read",
+                auth_core::redact_url(given),
+                database_of(scheme(url))
+            ),
+            err,
+        )
+    })
+}
+
+/// Checks the URL (before any I/O), probes the server and opens the adapter's own pool.
+async fn open(
+    given: &str,
+    options: &SeaOrmAdapterBuilder,
+) -> Result<DatabaseConnection, AdapterError> {
+    let url = match given.strip_prefix("mariadb:") {
+        Some(rest) => format!("mysql:{rest}"),
+        None => given.to_owned(),
+    };
+    // Each arm depends on a cargo feature, so with every feature on they look alike.
+    #[allow(clippy::match_like_matches_macro)]
+    let served = match scheme(&url) {
+        "postgres" | "postgresql" => cfg!(feature = "postgres"),
+        "mysql" => cfg!(feature = "mysql"),
+        "sqlite" => cfg!(feature = "sqlite"),
+        _ => false,
+    };
+    if !served {
+        return Err(unsupported(scheme(given)));
+    }
+    read_url(given, &url)?;
+    let timeout = options.call_timeout;
+    probe(&url, timeout).await?;
+    let max = options.max();
+    let min = options.min_connections.unwrap_or(0);
+    let mut connect = ConnectOptions::new(url.clone());
+    connect
+        .max_connections(max)
+        .min_connections(Ord::min(min, max))
+        .acquire_timeout(timeout)
+        .connect_timeout(timeout)
+        // sqlx pings every connection it hands out (one more round trip per call);
+        // ping only one that sat idle long enough to have been dropped on the way.
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
+        .sqlx_logging(false);
+    #[cfg(feature = "sqlite")]
+    if scheme(&url) == "sqlite" {
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        let memory = is_sqlite_memory(&url);
+        connect.map_sqlx_sqlite_opts(move |o| {
+            let o = o.foreign_keys(true).busy_timeout(timeout);
+            if memory {
+                o
+            } else {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+            }
+        });
+        if memory {
+            // The database lives as long as one connection to it: keep one open and
+            // never reap it.
+            connect
+                .min_connections(min.clamp(1, max))
+                .idle_timeout(None::<Duration>)
+                .max_lifetime(None::<Duration>);
+        }
+    }
+    #[cfg(feature = "mysql")]
+    if scheme(&url) == "mysql" {
+        connect.map_sqlx_mysql_opts(|o| o.charset("utf8mb4").timezone(Some("+00:00".to_owned())));
+    }
+    Database::connect(connect).await.for_op(Operation::Connect)
+}
+
+/// The database behind a SeaORM connection: a MySQL-family server is asked for its
+/// version.
+async fn detect(db: &DatabaseConnection) -> Result<Dialect, AdapterError> {
+    Ok(match db.get_database_backend() {
+        DbBackend::Postgres => Dialect::Postgres,
+        DbBackend::Sqlite => Dialect::Sqlite,
+        backend => {
+            let version = db
+                .query_one_raw(Statement::from_string(
+                    backend,
+                    "SELECT VERSION() AS version",
+                ))
+                .await
+                .for_op(Operation::Connect)?
+                .map(|row| row.try_get::<String>("", "version"))
+                .transpose()
+                .for_op(Operation::Connect)?
+                .unwrap_or_default();
+            Dialect::from_mysql_version(&version)
+        }
+    })
+}
+
 impl SeaOrmAdapter {
     /// Connects with the default options (see [`SeaOrmAdapterBuilder`]): `postgres://…`,
     /// `mysql://…` / `mariadb://…` or `sqlite:…` (e.g. `sqlite://auth.db?mode=rwc`,
     /// `sqlite::memory:`).
     ///
-    /// Errors: ADAPTER_CONNECTION_ERROR when the database does not answer within the acquire
-    /// timeout; `InvalidInput` for a scheme this build does not serve.
+    /// Errors: `InvalidInput` for a URL that cannot work (see
+    /// [`SeaOrmAdapterBuilder::connect`]); ADAPTER_CONNECTION_ERROR when the database does
+    /// not answer within the call timeout.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {
@@ -241,7 +275,8 @@ impl SeaOrmAdapter {
         Self::builder(url).connect().await
     }
 
-    /// Options: pool size and acquire timeout.
+    /// Options for an adapter that opens its own pool on `url`: pool size and call
+    /// timeout; then [`connect`](SeaOrmAdapterBuilder::connect).
     ///
     /// ```
     /// let builder = adapter_seaorm::SeaOrmAdapter::builder("sqlite::memory:").max_connections(4);
@@ -251,111 +286,46 @@ impl SeaOrmAdapter {
         SeaOrmAdapterBuilder::new(url)
     }
 
-    #[tracing::instrument(name = "connect", skip_all)]
-    pub(crate) async fn connect_with(options: SeaOrmAdapterBuilder) -> Result<Self, AdapterError> {
-        let url = match options.url.strip_prefix("mariadb:") {
-            Some(rest) => format!("mysql:{rest}"),
-            None => options.url.clone(),
-        };
-        // Each arm depends on a cargo feature, so with every feature on they look alike.
-        #[allow(clippy::match_like_matches_macro)]
-        let served = match scheme(&url) {
-            "postgres" | "postgresql" => cfg!(feature = "postgres"),
-            "mysql" => cfg!(feature = "mysql"),
-            "sqlite" => cfg!(feature = "sqlite"),
-            _ => false,
-        };
-        if !served {
-            return Err(unsupported(scheme(&options.url)));
-        }
-        let timeout = options.acquire_timeout;
-        probe(&url, timeout).await?;
-        let max = options.max_connections;
-        let mut connect = ConnectOptions::new(url.clone());
-        connect
-            .max_connections(max)
-            .min_connections(Ord::min(options.min_connections, max))
-            .acquire_timeout(timeout)
-            .connect_timeout(timeout)
-            // sqlx pings every connection it hands out (one more round trip per call);
-            // ping only one that sat idle long enough to have been dropped on the way.
-            .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
-            .sqlx_logging(false);
-        #[cfg(feature = "sqlite")]
-        if scheme(&url) == "sqlite" {
-            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            let memory = is_sqlite_memory(&url);
-            connect.map_sqlx_sqlite_opts(move |o| {
-                let o = o.foreign_keys(true).busy_timeout(timeout);
-                if memory {
-                    o
-                } else {
-                    o.journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Normal)
-                }
-            });
-            if memory {
-                // The database lives as long as one connection to it: keep one open and
-                // never reap it.
-                connect
-                    .min_connections(options.min_connections.clamp(1, max))
-                    .idle_timeout(None::<Duration>)
-                    .max_lifetime(None::<Duration>);
-            }
-        }
-        #[cfg(feature = "mysql")]
-        if scheme(&url) == "mysql" {
-            connect
-                .map_sqlx_mysql_opts(|o| o.charset("utf8mb4").timezone(Some("+00:00".to_owned())));
-        }
-        let db = Database::connect(connect)
-            .await
-            .for_op(Operation::Connect)?;
-        let mut adapter = Self::from_connection(db).await?;
-        adapter.call_timeout = timeout;
-        Ok(adapter)
-    }
-
-    /// Wraps a SeaORM connection the application already has (its pool is shared; the
-    /// application keeps configuring it). Asks a MySQL-family server for its version.
-    /// Each call on a server is bounded by
-    /// [`DEFAULT_ACQUIRE_TIMEOUT`](crate::DEFAULT_ACQUIRE_TIMEOUT) (past it,
-    /// ADAPTER_CONNECTION_ERROR).
-    ///
-    /// Errors: ADAPTER_CONNECTION_ERROR when the version query fails.
+    /// Options for an adapter on a SeaORM connection the application already has (its
+    /// pool is shared; the application keeps configuring it). The same builder as
+    /// [`builder`](Self::builder): the call timeout applies (every call is bounded by it);
+    /// `max_connections` and `min_connections` do not ([`connect`](SeaOrmAdapterBuilder::connect)
+    /// refuses them with `InvalidInput`: configure the pool you pass instead). `connect`
+    /// asks a MySQL-family server for its version; nothing else is sent.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let db = sea_orm::Database::connect("sqlite::memory:").await?;
-    /// let adapter = adapter_seaorm::SeaOrmAdapter::from_connection(db).await?;
+    /// let adapter = adapter_seaorm::SeaOrmAdapter::from_pool(db)
+    ///     .call_timeout(std::time::Duration::from_secs(2))
+    ///     .connect()
+    ///     .await?;
     /// adapter.migrate().await?;
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn from_connection(db: DatabaseConnection) -> Result<Self, AdapterError> {
-        let flavor = match db.get_database_backend() {
-            DbBackend::Postgres => Flavor::Postgres,
-            DbBackend::Sqlite => Flavor::Sqlite,
-            backend => {
-                let version = db
-                    .query_one_raw(Statement::from_string(
-                        backend,
-                        "SELECT VERSION() AS version",
-                    ))
-                    .await
-                    .for_op(Operation::Connect)?
-                    .map(|row| row.try_get::<String>("", "version"))
-                    .transpose()
-                    .for_op(Operation::Connect)?
-                    .unwrap_or_default();
-                Flavor::from_mysql_version(&version)
-            }
+    pub fn from_pool(db: DatabaseConnection) -> SeaOrmAdapterBuilder {
+        SeaOrmAdapterBuilder::adopting(db)
+    }
+
+    #[tracing::instrument(name = "connect", skip_all)]
+    pub(crate) async fn connect_with(options: SeaOrmAdapterBuilder) -> Result<Self, AdapterError> {
+        options.check()?;
+        let timeout = options.call_timeout;
+        let db = match &options.target {
+            Target::Url(url) => open(url, &options).await?,
+            Target::Pool(db) => db.clone(),
         };
-        tracing::debug!(flavor = flavor.name(), "connected");
+        let ask = detect(&db);
+        let dialect = match tokio::time::timeout(timeout, ask).await {
+            Ok(dialect) => dialect?,
+            Err(_) => return Err(AdapterError::timed_out(Operation::Connect, timeout)),
+        };
+        tracing::debug!(dialect = dialect.name(), "connected");
         Ok(Self {
             db,
-            flavor,
-            call_timeout: crate::options::DEFAULT_ACQUIRE_TIMEOUT,
+            dialect,
+            call_timeout: timeout,
         })
     }
 
@@ -373,7 +343,7 @@ impl SeaOrmAdapter {
     /// # Ok(())
     /// # }
     /// ```
-    #[tracing::instrument(skip_all, fields(flavor = self.flavor.name()))]
+    #[tracing::instrument(skip_all, fields(dialect = self.dialect.name()))]
     pub async fn migrate(&self) -> Result<(), AdapterError> {
         Migrator::up(&self.db, None)
             .await
@@ -384,11 +354,11 @@ impl SeaOrmAdapter {
     ///
     /// ```no_run
     /// # async fn run(adapter: adapter_seaorm::SeaOrmAdapter) {
-    /// println!("{}", adapter.flavor().name());
+    /// println!("{}", adapter.dialect().name());
     /// # }
     /// ```
-    pub fn flavor(&self) -> Flavor {
-        self.flavor
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// The SeaORM connection, to share its pool with the rest of the application.
@@ -421,20 +391,19 @@ impl SeaOrmAdapter {
         self.db.get_database_backend()
     }
 
-    /// Runs one Store call within the adapter's timeout on a server (PostgreSQL,
-    /// MySQL/MariaDB): a statement on an open connection to a server that stopped
-    /// answering would otherwise wait forever (sqlx has no read timeout). Past the timeout
-    /// the call is dropped, and with it its connection (sqlx closes a connection dropped
-    /// mid-statement instead of returning it to the pool), and the call fails with
-    /// ADAPTER_CONNECTION_ERROR. SQLite calls are bounded by the busy timeout instead.
+    /// Runs one Store call (waiting for a pooled connection, connecting, the statements)
+    /// within the adapter's call timeout, on every database: a statement on an open
+    /// connection to a server that stopped answering would otherwise wait forever (sqlx
+    /// has no read timeout), and a SQLite call waits for a lock up to the busy timeout on
+    /// top of its wait for a connection. Past the timeout the call is dropped, and with it
+    /// its connection (sqlx closes a server connection dropped mid-statement instead of
+    /// returning it to the pool; a SQLite statement finishes on its worker thread first),
+    /// and the call fails with ADAPTER_CONNECTION_ERROR.
     async fn bounded<T>(
         &self,
         op: Operation,
         call: impl AsyncFnOnce() -> AdapterResult<T>,
     ) -> AdapterResult<T> {
-        if self.flavor == Flavor::Sqlite {
-            return call().await;
-        }
         let limit = self.call_timeout;
         match tokio::time::timeout(limit, call()).await {
             Ok(result) => result,
@@ -522,12 +491,12 @@ impl SeaOrmAdapter {
     ) -> AdapterResult<Option<QueryResult>> {
         let mut delete = Query::delete();
         delete.from_table(E::default()).cond_where(key.clone());
-        match self.flavor {
-            Flavor::Postgres | Flavor::Sqlite => {
+        match self.dialect {
+            Dialect::Postgres | Dialect::Sqlite => {
                 delete.returning_all();
                 self.db.query_one(&delete).await.for_op(op)
             }
-            flavor if flavor.delete_returning() => {
+            dialect if dialect.delete_returning() => {
                 // MariaDB: SeaQuery's MySQL writer has no RETURNING, the server has.
                 let mut stmt = DbBackend::MySql.build(&delete);
                 stmt.sql.push_str(" RETURNING *");
@@ -575,7 +544,7 @@ impl SeaOrmAdapter {
         if set.is_empty() {
             return self.one(op, &select(matching)).await;
         }
-        if self.flavor.update_returning() {
+        if self.dialect.update_returning() {
             let mut update = Query::update();
             update
                 .table(E::default())
@@ -676,7 +645,7 @@ fn text(value: Option<&str>) -> Expr {
 #[async_trait]
 impl Store for SeaOrmAdapter {
     fn backend(&self) -> &'static str {
-        self.flavor.name()
+        self.dialect.name()
     }
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {

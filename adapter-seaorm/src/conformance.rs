@@ -5,7 +5,7 @@
 //! database on SQLite) and their inspector, which reads the tables with its own sqlx pool
 //! and SQL.
 
-use crate::{Flavor, SeaOrmAdapter};
+use crate::SeaOrmAdapter;
 use adapter_sqlx::Dialect;
 use async_trait::async_trait;
 use auth_core::AdapterError;
@@ -77,7 +77,7 @@ impl TablesAdapter for SeaOrmAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
         let adapter = SeaOrmAdapter::builder(url)
             .max_connections(adapter_sqlx::conformance::FIXTURE_CONNECTIONS)
-            .acquire_timeout(FIXTURE_TIMEOUT)
+            .call_timeout(FIXTURE_TIMEOUT)
             .connect()
             .await?;
         SeaOrmAdapter::migrate(&adapter).await?;
@@ -86,17 +86,17 @@ impl TablesAdapter for SeaOrmAdapter {
 
     async fn open_unreachable(url: String) -> Result<Self, AdapterError> {
         SeaOrmAdapter::builder(url)
-            .acquire_timeout(UNREACHABLE_TIMEOUT)
+            .call_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await
     }
 
     fn dialect(&self) -> Dialect {
-        match self.flavor() {
-            Flavor::Postgres => Dialect::Postgres,
-            Flavor::Sqlite => Dialect::Sqlite,
-            Flavor::MariaDb { major, minor } => Dialect::MariaDb { major, minor },
-            Flavor::MySql { major, minor } => Dialect::MySql { major, minor },
+        match SeaOrmAdapter::dialect(self) {
+            crate::Dialect::Postgres => Dialect::Postgres,
+            crate::Dialect::Sqlite => Dialect::Sqlite,
+            crate::Dialect::MariaDb { major, minor } => Dialect::MariaDb { major, minor },
+            crate::Dialect::MySql { major, minor } => Dialect::MySql { major, minor },
         }
     }
 

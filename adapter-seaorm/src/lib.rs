@@ -17,7 +17,7 @@
 //! // `sqlite://auth.db?mode=rwc`, `postgres://…` or `mysql://…` alike.
 //! let adapter = SeaOrmAdapter::builder("sqlite://auth.db?mode=rwc")
 //!     .max_connections(8)
-//!     .acquire_timeout(Duration::from_secs(3))
+//!     .call_timeout(Duration::from_secs(3))
 //!     .connect()
 //!     .await?;
 //! adapter.migrate().await?; // idempotent: run it at every start
@@ -33,7 +33,8 @@
 //! ```
 //!
 //! An application that already has a SeaORM connection hands it over with
-//! [`SeaOrmAdapter::from_connection`] and shares its pool.
+//! [`SeaOrmAdapter::from_pool`] (the same builder; the call timeout applies) and shares its
+//! pool.
 //!
 //! ## What it stores and how
 //!
@@ -58,23 +59,28 @@
 //! every input, computes the email key, cuts timestamps to the millisecond, supplies the
 //! clock, filters expired records and keeps secrets out of errors. Errors are mapped in one
 //! place from sqlx's error kinds and SQLSTATEs: a unique key taken is `Conflict`, a missing
-//! user behind a foreign key `NotFound`, a database that does not answer within the acquire
-//! timeout ADAPTER_CONNECTION_ERROR (with the real cause, e.g. "Connection refused"). Expired
+//! user behind a foreign key `NotFound`, a call the database does not finish within the call
+//! timeout ([`SeaOrmAdapterBuilder::call_timeout`]) ADAPTER_CONNECTION_ERROR (with the real
+//! cause, e.g. "Connection refused"), and options that cannot work (a URL sqlx cannot read,
+//! an unknown scheme) `InvalidInput` from [`SeaOrmAdapterBuilder::connect`] before anything
+//! is sent. Expired
 //! rows are removed by `delete_expired`; [`auth_core::spawn_sweeper`] calls it on a schedule.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod dialect;
 pub mod entities;
 mod error;
 pub mod migration;
 mod options;
 mod stamp;
 
-pub use adapter::{Flavor, SeaOrmAdapter};
+pub use adapter::SeaOrmAdapter;
+pub use dialect::Dialect;
 pub use migration::Migrator;
-pub use options::{SeaOrmAdapterBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+pub use options::{SeaOrmAdapterBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 
 /// The SeaORM this crate is built on, so an application names the same version.
 pub use sea_orm;

@@ -1,10 +1,11 @@
 //! Connecting: a closed port fails fast with the real cause; a scheme whose feature is off
-//! says which feature; `from_connection` shares an application's pool.
+//! says which feature; options that cannot work are `InvalidInput` before any I/O with
+//! sqlx's message once; `from_pool` shares an application's pool.
 
 use std::time::{Duration, Instant};
 
-use adapter_seaorm::SeaOrmAdapter;
-use auth_core::{Adapter, ErrorCode, ErrorKind, User};
+use adapter_seaorm::{SeaOrmAdapter, SeaOrmAdapterBuilder};
+use auth_core::{Adapter, ErrorCode, ErrorKind, Operation, User};
 
 fn chain(err: &auth_core::AdapterError) -> String {
     let mut text = err.to_string();
@@ -53,7 +54,12 @@ async fn an_application_connection_is_shared() {
     let db = sea_orm::Database::connect("sqlite::memory:")
         .await
         .expect("app connection");
-    let adapter = SeaOrmAdapter::from_connection(db).await.expect("wraps");
+    let adapter = SeaOrmAdapter::from_pool(db)
+        .call_timeout(Duration::from_secs(2))
+        .connect()
+        .await
+        .expect("wraps");
+    assert_eq!(adapter.dialect(), adapter_seaorm::Dialect::Sqlite);
     adapter.migrate().await.expect("migrates");
     adapter.migrate().await.expect("twice");
     let user = adapter
@@ -65,4 +71,77 @@ async fn an_application_connection_is_shared() {
         Some(user)
     );
     assert!(!format!("{adapter:?}").contains("a@b.c"));
+}
+
+/// The driver's own message: the innermost cause of its error.
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
+/// `connect` refuses the options as `InvalidInput` with connect's code, at once (no I/O),
+/// and the driver's message, when there is one, is in the chain exactly once.
+async fn refused_as_invalid(what: &str, options: SeaOrmAdapterBuilder, driver: Option<String>) {
+    let started = Instant::now();
+    let err = options.connect().await.expect_err(what);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(500),
+        "{what}: took {elapsed:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what}: {err:?}");
+    assert_eq!(err.code(), Operation::Connect.code(), "{what}: {err:?}");
+    if let Some(message) = driver {
+        let text = chain(&err);
+        assert_eq!(
+            text.matches(&message).count(),
+            1,
+            "{what}: {message:?} in {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn options_that_cannot_work_are_invalid_input_before_any_io() {
+    use sea_orm::sqlx::{mysql, postgres, sqlite};
+    use std::str::FromStr;
+    let url = "postgres://u@host:notaport/db";
+    let driver = postgres::PgConnectOptions::from_str(url).expect_err("not a port");
+    refused_as_invalid(url, SeaOrmAdapter::builder(url), Some(innermost(&driver))).await;
+    let url = "mysql://root@127.0.0.1:99999/test";
+    let driver = mysql::MySqlConnectOptions::from_str(url).expect_err("port out of range");
+    refused_as_invalid(url, SeaOrmAdapter::builder(url), Some(innermost(&driver))).await;
+    let url = "mariadb://root@127.0.0.1:99999/test";
+    refused_as_invalid(url, SeaOrmAdapter::builder(url), Some(innermost(&driver))).await;
+    let url = "sqlite:file:x?mode=bogus";
+    let driver = sqlite::SqliteConnectOptions::from_str(url).expect_err("unknown mode");
+    refused_as_invalid(url, SeaOrmAdapter::builder(url), Some(innermost(&driver))).await;
+    refused_as_invalid(
+        "an unknown scheme",
+        SeaOrmAdapter::builder("redis://127.0.0.1:6379"),
+        None,
+    )
+    .await;
+
+    let db = sea_orm::Database::connect("sqlite::memory:")
+        .await
+        .expect("app connection");
+    refused_as_invalid(
+        "max_connections with an adopted pool",
+        SeaOrmAdapter::from_pool(db.clone()).max_connections(4),
+        None,
+    )
+    .await;
+    let err = SeaOrmAdapter::from_pool(db)
+        .min_connections(1)
+        .connect()
+        .await
+        .expect_err("min_connections with an adopted pool");
+    assert!(
+        err.to_string().contains("configure the pool you passed"),
+        "{err}"
+    );
 }

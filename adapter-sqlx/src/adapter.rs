@@ -21,8 +21,8 @@ use crate::dialect::{Dialect, Statements};
 use crate::error::ResultExt;
 use crate::layout::{Ids, Layout};
 use crate::lease::with_conn;
-use crate::options::{self, SqlxAdapterBuilder};
-use crate::pool::{self, stamp, with_pool, Pools, Timestamps};
+use crate::options::{SqlxAdapterBuilder, Target};
+use crate::pool::{self, stamp, with_pool, Pools, SqlxPool, Timestamps};
 use crate::rows::{AccountRow, AuthenticatorRow, SessionRow, SessionUserRow, TokenRow, UserRow};
 use crate::{authjs, error, migrate};
 
@@ -166,8 +166,9 @@ impl SqlxAdapter {
     /// `mysql://…` / `mariadb://…` or `sqlite:…` (e.g. `sqlite://auth.db?mode=rwc`,
     /// `sqlite::memory:`).
     ///
-    /// Errors: ADAPTER_CONNECTION_ERROR when the database does not answer within the acquire
-    /// timeout or the URL is not usable.
+    /// Errors: `InvalidInput` for a URL that cannot work (see
+    /// [`SqlxAdapterBuilder::connect`]); ADAPTER_CONNECTION_ERROR when the database does not
+    /// answer within the call timeout.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {
@@ -179,7 +180,8 @@ impl SqlxAdapter {
         Self::builder(url).connect().await
     }
 
-    /// Options: pool size, acquire timeout, table prefix, layout.
+    /// Options for an adapter that opens its own pool on `url`: pool size, call timeout,
+    /// table prefix, layout; then [`connect`](SqlxAdapterBuilder::connect).
     ///
     /// ```
     /// let options = adapter_sqlx::SqlxAdapter::builder("sqlite::memory:").max_connections(4);
@@ -188,26 +190,58 @@ impl SqlxAdapter {
         SqlxAdapterBuilder::new(url)
     }
 
-    /// Connects for `options.layout`, refusing a database the layout does not exist on.
+    /// Options for an adapter on a pool the application already has: a `PgPool`,
+    /// `MySqlPool` or `SqlitePool`. The same builder as [`builder`](Self::builder): table
+    /// prefix, layout and call timeout apply; `max_connections` and `min_connections` do
+    /// not (the pool keeps its own options, and [`connect`](SqlxAdapterBuilder::connect)
+    /// refuses them with `InvalidInput`: configure the pool you pass instead).
+    /// `connect` asks MySQL/MariaDB for its version (to pick the dialect); nothing else is
+    /// sent.
+    ///
+    /// sqlx pools ping a connection before handing it out (`test_before_acquire`, on by
+    /// default), which costs one round trip per call; turn it off on the pool if the hot
+    /// path matters.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// use adapter_sqlx::{sqlx::SqlitePool, SqlxAdapter};
+    /// let pool = SqlitePool::connect("sqlite::memory:").await.expect("pool");
+    /// let adapter = SqlxAdapter::from_pool(pool)
+    ///     .table_prefix("tenant_7_")
+    ///     .connect()
+    ///     .await?;
+    /// adapter.migrate().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_pool(pool: impl Into<SqlxPool>) -> SqlxAdapterBuilder {
+        SqlxAdapterBuilder::adopting(pool.into())
+    }
+
+    /// Connects for `options.layout`, refusing options that cannot work (before any I/O)
+    /// and a database the layout does not exist on.
     #[tracing::instrument(
         name = "connect",
         skip_all,
-        fields(layout = options.layout.name(), prefix = %options.table_prefix)
+        fields(layout = options.layout.name(), prefix = %options.prefix())
     )]
     pub(crate) async fn connect_with(options: SqlxAdapterBuilder) -> Result<Self, AdapterError> {
+        options.check()?;
         let layout = options.layout;
-        if layout == Layout::Native {
-            // The Auth.js layouts ignore the prefix.
-            options::validate_table_prefix(&options.table_prefix)?;
-        }
-        let (pools, dialect) = pool::open(&options).await?;
+        let (pools, dialect) = match &options.target {
+            Target::Url(url) => pool::open(url, &options).await?,
+            Target::Pool(pool) => pool::adopt(pool.0.clone(), options.call_timeout).await?,
+        };
         tracing::debug!(dialect = dialect.name(), "connected");
         let (sql, schema, prefix) = if layout == Layout::Native {
-            let sql = Statements::new(dialect, &options.table_prefix);
-            (sql, Schema::Migrations, options.table_prefix.as_str())
+            let sql = Statements::new(dialect, options.prefix());
+            (sql, Schema::Migrations, options.prefix())
         } else {
             let Some((sql, script)) = authjs::layout(layout, dialect) else {
-                with_pool!(&pools, |source: Db| source.close().await);
+                if let Target::Url(_) = options.target {
+                    // Our own pool: nobody else will close it.
+                    with_pool!(&pools, |source: Db| source.close().await);
+                }
                 return Err(AdapterError::invalid_input(
                     Operation::Connect,
                     format!(
@@ -221,7 +255,7 @@ impl SqlxAdapter {
         };
         Ok(Self {
             pools,
-            call_timeout: options.acquire_timeout,
+            call_timeout: options.call_timeout,
             sql: Arc::new(sql),
             dialect,
             layout,
@@ -232,40 +266,6 @@ impl SqlxAdapter {
             },
             prefix: prefix.into(),
             schema,
-        })
-    }
-
-    /// An adapter on a pool the application already has, with the native layout and the
-    /// default table prefix (`auth_`): a `PgPool`, `MySqlPool` or `SqlitePool`. Asks
-    /// MySQL/MariaDB for its version (to pick the dialect); nothing else is sent.
-    ///
-    /// The pool keeps its own options: sqlx pools ping a connection before handing it out
-    /// (`test_before_acquire`, on by default), which costs one round trip per call; turn it
-    /// off on the pool if the hot path matters.
-    ///
-    /// Errors: ADAPTER_CONNECTION_ERROR when MySQL/MariaDB does not answer.
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), auth_core::AdapterError> {
-    /// use adapter_sqlx::{sqlx::SqlitePool, SqlxAdapter};
-    /// let pool = SqlitePool::connect("sqlite::memory:").await.expect("pool");
-    /// let adapter = SqlxAdapter::from_pool(pool).await?;
-    /// adapter.migrate().await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn from_pool(pool: impl Into<crate::pool::SqlxPool>) -> Result<Self, AdapterError> {
-        let (pools, dialect) = pool::adopt(pool.into().0).await?;
-        let prefix = options::DEFAULT_TABLE_PREFIX;
-        Ok(Self {
-            pools,
-            call_timeout: options::DEFAULT_ACQUIRE_TIMEOUT,
-            sql: Arc::new(Statements::new(dialect, prefix)),
-            dialect,
-            layout: Layout::Native,
-            backend: dialect.name(),
-            prefix: prefix.into(),
-            schema: Schema::Migrations,
         })
     }
 

@@ -22,7 +22,7 @@ use crate::layout::Ids;
 /// assert!(!Dialect::MySql { major: 8, minor: 0 }.delete_returning());
 /// assert!(Dialect::Postgres.update_returning());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Dialect {
     /// PostgreSQL.

@@ -52,6 +52,86 @@ pub fn map_connect(operation: Operation, err: sqlx::Error) -> AdapterError {
     }
 }
 
+/// Wraps an error of reading the options (a URL the driver cannot parse, an option value it
+/// does not know) for `operation`: the configuration is wrong, so the kind is
+/// `InvalidInput`, whatever the driver calls it. `message` says what was being read, in our
+/// words; the driver's own message is the [`source`](std::error::Error::source), once
+/// (sqlx's `Configuration` error prints its cause in its own text and returns it from
+/// `source()` as well).
+///
+/// ```
+/// use std::str::FromStr;
+/// use auth_core::{ErrorKind, Operation};
+/// use adapter_sqlx::sqlx::sqlite::SqliteConnectOptions;
+///
+/// let parse = SqliteConnectOptions::from_str("sqlite:file:x?mode=bogus").unwrap_err();
+/// let err = adapter_sqlx::errors::invalid_config(Operation::Connect, "not a SQLite URL", parse);
+/// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+/// let cause = std::error::Error::source(&err).unwrap();
+/// assert_eq!(cause.to_string(), "unknown value \"bogus\" for `mode`");
+/// assert!(cause.source().is_none());
+/// ```
+pub fn invalid_config(
+    operation: Operation,
+    message: impl Into<String>,
+    err: sqlx::Error,
+) -> AdapterError {
+    let cause = match &err {
+        sqlx::Error::Configuration(inner) => Causes::of(inner.as_ref()),
+        other => Causes::of(other),
+    };
+    AdapterError::invalid_input(operation, message).with_source(cause)
+}
+
+/// An error's chain of texts, each level left out whose text the level above already
+/// shows: many driver errors print their cause in their own `Display` *and* return it from
+/// `source()`, which would show the driver's message twice.
+#[derive(Debug)]
+pub(crate) struct Causes {
+    text: String,
+    next: Option<Box<Causes>>,
+}
+
+impl Causes {
+    /// The texts of `err` and its sources, without repeats.
+    pub(crate) fn of(err: &(dyn std::error::Error + 'static)) -> Self {
+        let mut texts: Vec<String> = Vec::new();
+        let mut next = Some(err);
+        while let Some(e) = next {
+            let text = e.to_string();
+            if !texts.last().is_some_and(|above| above.contains(&text)) {
+                texts.push(text);
+            }
+            next = e.source();
+        }
+        let mut chain: Option<Self> = None;
+        for text in texts.into_iter().rev() {
+            chain = Some(Self {
+                text,
+                next: chain.map(Box::new),
+            });
+        }
+        chain.unwrap_or(Self {
+            text: String::new(),
+            next: None,
+        })
+    }
+}
+
+impl std::fmt::Display for Causes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Causes {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.next
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// What the database said, without the driver's decoration: PostgreSQL's error `Display`
 /// appends the line of the server's C source (" at line 768"), which tells a user nothing.
 #[derive(Debug)]
@@ -218,6 +298,45 @@ mod tests {
             sqlx::Error::Configuration("bad option".into()),
         );
         assert_eq!(mapped.kind(), ErrorKind::Connection);
+    }
+
+    #[test]
+    fn a_configuration_error_is_invalid_input_with_its_cause_once() {
+        use std::str::FromStr;
+        let parse = sqlx::sqlite::SqliteConnectOptions::from_str("sqlite:x?mode=bogus")
+            .expect_err("unknown mode");
+        assert!(parse.to_string().contains("bogus") && std::error::Error::source(&parse).is_some());
+        let err = invalid_config(Operation::Connect, "not a SQLite URL", parse);
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(err.code(), auth_core::ErrorCode::AdapterConnectionError);
+        let mut text = err.to_string();
+        let mut next = std::error::Error::source(&err);
+        while let Some(cause) = next {
+            text.push_str(&format!(" / {cause}"));
+            next = cause.source();
+        }
+        assert_eq!(text.matches("bogus").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn causes_leave_out_what_the_level_above_shows() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "outer: {}", self.0)
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let causes = Causes::of(&Outer(std::io::Error::other("inner")));
+        assert_eq!(causes.to_string(), "outer: inner");
+        assert!(std::error::Error::source(&causes).is_none());
+        let plain = Causes::of(&std::io::Error::other("alone"));
+        assert_eq!(plain.to_string(), "alone");
     }
 
     #[test]

@@ -198,7 +198,7 @@ fn pool_error(op: Operation, err: PoolError<sqlx::Error>) -> AdapterError {
             op,
             std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
-                "no connection to the database within the acquire timeout",
+                "no connection to the database within the call timeout",
             ),
         ),
         PoolError::Closed => AdapterError::connection(
@@ -254,11 +254,13 @@ pub(crate) fn worth_retry<T>(result: &AdapterResult<T>, reused: bool) -> bool {
 
 /// Runs `$body` with `$conn: &mut <DB as Database>::Connection` bound to one connection of
 /// the adapter and `$db` naming the database; the body evaluates to an `AdapterResult`.
-/// The call (getting the connection and running the body) is bounded by the adapter's
-/// timeout; a broken reused connection is retried once on a new one.
+/// The call (getting the connection and running the body, and the one retry of a broken
+/// reused connection on a new one) is bounded by the adapter's call timeout, as a whole.
 macro_rules! with_conn {
     ($adapter:expr, $op:expr, |$conn:ident: $db:ident| $body:expr) => {
         $crate::pool::with_pool!(&$adapter.pools, |source: $db| {
+            // One deadline for the call, the retry on a new connection included.
+            let deadline = ::tokio::time::Instant::now() + $adapter.call_timeout;
             let mut retried = false;
             loop {
                 let attempt = async {
@@ -272,18 +274,17 @@ macro_rules! with_conn {
                     lease.settle(&result);
                     Ok::<_, ::auth_core::AdapterError>((result, reused))
                 };
-                let (result, reused) =
-                    match ::tokio::time::timeout($adapter.call_timeout, attempt).await {
-                        Ok(Ok(done)) => done,
-                        Ok(Err(err)) => (Err(err), false),
-                        Err(_) => (
-                            Err(::auth_core::AdapterError::timed_out(
-                                $op,
-                                $adapter.call_timeout,
-                            )),
-                            false,
-                        ),
-                    };
+                let (result, reused) = match ::tokio::time::timeout_at(deadline, attempt).await {
+                    Ok(Ok(done)) => done,
+                    Ok(Err(err)) => (Err(err), false),
+                    Err(_) => (
+                        Err(::auth_core::AdapterError::timed_out(
+                            $op,
+                            $adapter.call_timeout,
+                        )),
+                        false,
+                    ),
+                };
                 if !retried && $crate::lease::worth_retry(&result, reused) {
                     retried = true;
                     continue;

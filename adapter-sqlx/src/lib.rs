@@ -17,7 +17,7 @@
 //! // `sqlite://auth.db?mode=rwc`, `postgres://…` or `mysql://…` alike.
 //! let adapter = SqlxAdapter::builder("sqlite://auth.db?mode=rwc")
 //!     .max_connections(8)
-//!     .acquire_timeout(Duration::from_secs(3))
+//!     .call_timeout(Duration::from_secs(3))
 //!     .connect()
 //!     .await?;
 //! adapter.migrate().await?; // idempotent: run it at every start
@@ -60,7 +60,7 @@
 //! its statements and nothing more (sqlx's own pool pings before and after every use). A
 //! connection whose call was cancelled or broke is discarded, a reused connection found
 //! broken (a server restart) is retried once on a new one, and every call, connecting
-//! included, is bounded by the acquire timeout. `get_session_and_user` is one joined `SELECT`;
+//! included, is bounded by the call timeout ([`SqlxAdapterBuilder::call_timeout`]). `get_session_and_user` is one joined `SELECT`;
 //! `use_verification_token` one `DELETE … RETURNING` (a locking transaction on MySQL 8);
 //! `update_user` one `UPDATE … RETURNING` (an update-then-read transaction on
 //! MySQL/MariaDB); `delete_user` one cascading `DELETE`.
@@ -71,10 +71,15 @@
 //! accepted anywhere), cuts timestamps to the millisecond and keeps secrets out of errors.
 //! Errors are [`auth_core::AdapterError`]s: a unique key taken is `Conflict`, a missing
 //! user behind a foreign key `NotFound` (also when the user is deleted concurrently: the
-//! foreign key leaves no orphan), and a database that does not answer within the acquire
+//! foreign key leaves no orphan), and a database that does not answer within the call
 //! timeout ADAPTER_CONNECTION_ERROR; the same adapter works again when it is back. A
 //! database that refuses connections fails [`SqlxAdapterBuilder::connect`] at once with the
-//! real cause.
+//! real cause; options that cannot work (a URL the driver cannot read, an unknown scheme, a
+//! bad table prefix) fail it with `InvalidInput` before anything is sent.
+//!
+//! An application that already has an sqlx pool hands it over with
+//! [`SqlxAdapter::from_pool`], which returns the same builder (prefix, layout and call
+//! timeout apply).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod adapter;
@@ -94,8 +99,8 @@ pub use adapter::SqlxAdapter;
 pub use dialect::Dialect;
 pub use layout::Layout;
 pub use options::{
-    validate_table_prefix, SqlxAdapterBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_TABLE_PREFIX, MAX_TABLE_PREFIX_LEN,
+    SqlxAdapterBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_TABLE_PREFIX,
+    MAX_TABLE_PREFIX_LEN,
 };
 pub use pool::SqlxPool;
 
@@ -105,8 +110,13 @@ pub use sqlx;
 /// How sqlx errors map onto the contract's [`auth_core::ErrorKind`]s, for crates that reach
 /// a database through sqlx another way (adapter-seaorm): the classification is written
 /// once, here.
+//
+// Public only because adapter-seaorm (a separate crate) reaches its databases through sqlx
+// too and must classify sqlx errors exactly as this crate does; it is no part of this
+// crate's API for applications, hence hidden from the docs and free to change.
+#[doc(hidden)]
 pub mod errors {
-    pub use crate::error::{kind_of, map, map_connect};
+    pub use crate::error::{invalid_config, kind_of, map, map_connect};
 }
 
 /// Connects with the default options; the same as [`SqlxAdapter::connect`].

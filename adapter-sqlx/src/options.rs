@@ -1,4 +1,5 @@
-//! [`SqlxAdapterBuilder`]: pool size, acquire timeout and table prefix, validated before
+//! [`SqlxAdapterBuilder`]: where the connections come from (a URL, or an application's
+//! pool), pool size, call timeout, table prefix and layout, all checked by `connect` before
 //! anything reaches the database.
 
 use std::time::Duration;
@@ -7,6 +8,7 @@ use auth_core::{AdapterError, Operation};
 
 use crate::adapter::SqlxAdapter;
 use crate::layout::Layout;
+use crate::pool::SqlxPool;
 
 /// The table prefix used when none is set: tables are `auth_users`, `auth_accounts`, …
 pub const DEFAULT_TABLE_PREFIX: &str = "auth_";
@@ -15,13 +17,34 @@ pub const DEFAULT_TABLE_PREFIX: &str = "auth_";
 /// stays within PostgreSQL's 63-byte identifier limit.
 pub const MAX_TABLE_PREFIX_LEN: usize = 30;
 
-/// Pool size used when none is set.
+/// Pool size used when none is set (for a pool the adapter opens itself).
+///
+/// ```
+/// assert_eq!(adapter_sqlx::DEFAULT_MAX_CONNECTIONS, 10);
+/// ```
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 
-/// Acquire timeout used when none is set.
-pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The bound of one adapter call used when none is set (see
+/// [`SqlxAdapterBuilder::call_timeout`]).
+///
+/// ```
+/// assert_eq!(adapter_sqlx::DEFAULT_CALL_TIMEOUT, std::time::Duration::from_secs(5));
+/// ```
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Options for [`SqlxAdapter`], from [`SqlxAdapter::builder`].
+/// Where the adapter's connections come from.
+#[derive(Clone)]
+pub(crate) enum Target {
+    /// A URL: the adapter opens its own pool.
+    Url(String),
+    /// A pool the application already has ([`SqlxAdapter::from_pool`]).
+    Pool(SqlxPool),
+}
+
+/// Options for [`SqlxAdapter`], from [`SqlxAdapter::builder`] (a URL) or
+/// [`SqlxAdapter::from_pool`] (a pool the application already has). Setters never fail:
+/// [`connect`](Self::connect) reports what is wrong, as `InvalidInput` before anything is
+/// sent.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -30,7 +53,7 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// # async fn run() -> Result<(), auth_core::AdapterError> {
 /// let adapter = SqlxAdapter::builder("postgres://postgres@127.0.0.1:5432/app")
 ///     .max_connections(20)
-///     .acquire_timeout(Duration::from_secs(2))
+///     .call_timeout(Duration::from_secs(2))
 ///     .table_prefix("authn_")
 ///     .connect()
 ///     .await?;
@@ -40,56 +63,100 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// ```
 #[derive(Clone)]
 pub struct SqlxAdapterBuilder {
-    pub(crate) url: String,
-    pub(crate) max_connections: u32,
-    pub(crate) min_connections: u32,
-    pub(crate) acquire_timeout: Duration,
-    pub(crate) table_prefix: String,
+    pub(crate) target: Target,
+    /// `None` unless set: the default applies to an own pool, and setting it with an
+    /// adopted pool is refused.
+    pub(crate) max_connections: Option<u32>,
+    pub(crate) min_connections: Option<u32>,
+    pub(crate) call_timeout: Duration,
+    /// `None` unless set: the default applies to the native layout, and setting it with an
+    /// Auth.js layout is refused.
+    pub(crate) table_prefix: Option<String>,
     pub(crate) layout: Layout,
 }
 
 impl SqlxAdapterBuilder {
-    /// Options with the defaults: 10 connections, a 5 s acquire timeout, prefix `auth_`.
+    /// Options for `url` with the defaults: 10 connections, a 5 s call timeout, prefix
+    /// `auth_`, the native layout. The same as [`SqlxAdapter::builder`].
+    ///
+    /// ```
+    /// let options = adapter_sqlx::SqlxAdapterBuilder::new("sqlite::memory:");
+    /// assert!(format!("{options:?}").contains("sqlite::memory:"));
+    /// ```
     pub fn new(url: impl Into<String>) -> Self {
+        Self::with_target(Target::Url(url.into()))
+    }
+
+    /// Options for a pool the application already has ([`SqlxAdapter::from_pool`]).
+    pub(crate) fn adopting(pool: SqlxPool) -> Self {
+        Self::with_target(Target::Pool(pool))
+    }
+
+    fn with_target(target: Target) -> Self {
         Self {
-            url: url.into(),
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            min_connections: 0,
-            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
-            table_prefix: DEFAULT_TABLE_PREFIX.to_owned(),
+            target,
+            max_connections: None,
+            min_connections: None,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            table_prefix: None,
             layout: Layout::Native,
         }
     }
 
-    /// The most connections the pool opens (at least 1).
+    /// The most connections the pool opens (at least 1; default
+    /// [`DEFAULT_MAX_CONNECTIONS`]). Only for a pool the adapter opens itself: with
+    /// [`SqlxAdapter::from_pool`], [`connect`](Self::connect) refuses it (`InvalidInput`);
+    /// size the pool you pass instead.
+    ///
+    /// ```
+    /// let options = adapter_sqlx::SqlxAdapter::builder("sqlite::memory:").max_connections(4);
+    /// assert!(format!("{options:?}").contains("max_connections: Some(4)"));
+    /// ```
     pub fn max_connections(mut self, max: u32) -> Self {
-        self.max_connections = max.max(1);
+        self.max_connections = Some(max.max(1));
         self
     }
 
     /// Connections opened by [`connect`](Self::connect) so the first calls do not pay for
     /// connecting (at most `max_connections`). The pool never closes an idle connection by
     /// itself; an in-memory SQLite database keeps one more, outside the pool, since the
-    /// database lives only as long as a connection to it.
+    /// database lives only as long as a connection to it. Only for a pool the adapter
+    /// opens itself, like [`max_connections`](Self::max_connections).
+    ///
+    /// ```
+    /// let options = adapter_sqlx::SqlxAdapter::builder("sqlite::memory:").min_connections(2);
+    /// assert!(format!("{options:?}").contains("min_connections: Some(2)"));
+    /// ```
     pub fn min_connections(mut self, min: u32) -> Self {
-        self.min_connections = min;
+        self.min_connections = Some(min);
         self
     }
 
-    /// How long a call may take, getting a connection (waiting and connecting) included:
-    /// when the database cannot be reached or does not answer within it, calls (and
-    /// [`connect`](Self::connect)) fail with ADAPTER_CONNECTION_ERROR. On SQLite it is also
-    /// the busy timeout. `migrate` is not bounded by it.
-    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
-        self.acquire_timeout = timeout;
+    /// The bound of one adapter call (default [`DEFAULT_CALL_TIMEOUT`]): waiting for a
+    /// pooled connection, connecting, and the call's statements together. A call that does
+    /// not finish within it (the database cannot be reached, no connection is free, the
+    /// server stopped answering) fails with ADAPTER_CONNECTION_ERROR (kind `Connection`, a
+    /// timed-out cause), and its connection is discarded. It also bounds
+    /// [`connect`](Self::connect)'s check that the database answers, and is SQLite's busy
+    /// timeout. [`SqlxAdapter::migrate`] is not bounded by it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = adapter_sqlx::SqlxAdapter::builder("sqlite::memory:")
+    ///     .call_timeout(Duration::from_millis(1500));
+    /// assert!(format!("{options:?}").contains("1.5s"));
+    /// ```
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
         self
     }
 
-    /// The prefix of every table name (default `auth_`). It must be empty or start with a
-    /// lowercase ASCII letter or `_`, hold only lowercase ASCII letters, digits and `_`, and
-    /// be at most [`MAX_TABLE_PREFIX_LEN`] bytes; anything else makes
-    /// [`connect`](Self::connect) fail with `InvalidInput` before anything is sent, so a
-    /// prefix can never smuggle SQL into the statements.
+    /// The prefix of every table name of the native layout (default `auth_`). It must be
+    /// empty or start with a lowercase ASCII letter or `_`, hold only lowercase ASCII
+    /// letters, digits and `_`, and be at most [`MAX_TABLE_PREFIX_LEN`] bytes; anything
+    /// else makes [`connect`](Self::connect) fail with `InvalidInput` before anything is
+    /// sent, so a prefix can never smuggle SQL into the statements. The Auth.js layouts
+    /// have fixed table names: a prefix given with one of them is refused the same way.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -102,14 +169,15 @@ impl SqlxAdapterBuilder {
     /// # });
     /// ```
     pub fn table_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.table_prefix = prefix.into();
+        self.table_prefix = Some(prefix.into());
         self
     }
 
     /// Whose tables to read and write (default [`Layout::Native`]): an Auth.js layout
-    /// shares the database of a running Auth.js app. The table prefix does not apply to
-    /// the Auth.js layouts (their table names are fixed); to keep one apart, give it its
-    /// own PostgreSQL schema (`?options=-c%20search_path%3Dmyschema` in the URL), MySQL
+    /// shares the database of a running Auth.js app. The Auth.js layouts' table names are
+    /// fixed, so [`table_prefix`](Self::table_prefix) may not be given with them
+    /// ([`connect`](Self::connect) refuses it); to keep one apart, give it its own
+    /// PostgreSQL schema (`?options=-c%20search_path%3Dmyschema` in the URL), MySQL
     /// database or SQLite file.
     ///
     /// ```no_run
@@ -127,23 +195,89 @@ impl SqlxAdapterBuilder {
         self
     }
 
-    /// Opens the pool, checks that the database answers (within the acquire timeout) and
-    /// detects the server (PostgreSQL, MariaDB and its version, MySQL, SQLite).
+    /// Checks the options (prefix, layout, URL, and that no pool option is given with an
+    /// adopted pool) before any I/O, then opens the pool (or takes the application's),
+    /// checks that the database answers (within the call timeout) and detects the server
+    /// (PostgreSQL, MariaDB and its version, MySQL, SQLite).
     ///
-    /// Errors: ADAPTER_CONNECTION_ERROR.
+    /// Errors: `InvalidInput` (code ADAPTER_CONNECTION_ERROR, the code of `connect`) for
+    /// options that cannot work: a URL the driver cannot parse (its message is the
+    /// [`source`](std::error::Error::source)), an unknown scheme or one whose cargo
+    /// feature is off, a bad prefix, a prefix with an Auth.js layout, a layout the
+    /// database does not have, `max_connections`/`min_connections` with an adopted pool.
+    /// ADAPTER_CONNECTION_ERROR (kind `Connection`) when the database does not answer,
+    /// with the driver's cause ("Connection refused").
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use adapter_sqlx::{sqlx::SqlitePool, SqlxAdapter};
+    /// let pool = SqlitePool::connect_lazy("sqlite::memory:").unwrap();
+    /// let refused = SqlxAdapter::from_pool(pool).max_connections(4).connect().await;
+    /// assert_eq!(refused.unwrap_err().kind(), auth_core::ErrorKind::InvalidInput);
+    /// # });
+    /// ```
     pub async fn connect(self) -> Result<SqlxAdapter, AdapterError> {
         SqlxAdapter::connect_with(self).await
+    }
+
+    /// The table prefix in effect: the one given, else [`DEFAULT_TABLE_PREFIX`].
+    pub(crate) fn prefix(&self) -> &str {
+        self.table_prefix.as_deref().unwrap_or(DEFAULT_TABLE_PREFIX)
+    }
+
+    /// The pool size in effect for an own pool.
+    pub(crate) fn max(&self) -> u32 {
+        self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS)
+    }
+
+    /// Refuses combinations of options that cannot work, before any I/O.
+    pub(crate) fn check(&self) -> Result<(), AdapterError> {
+        let op = Operation::Connect;
+        if let Target::Pool(_) = self.target {
+            let given: Vec<&str> = [
+                self.max_connections.map(|_| "`max_connections`"),
+                self.min_connections.map(|_| "`min_connections`"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !given.is_empty() {
+                return Err(AdapterError::invalid_input(
+                    op,
+                    format!(
+                        "{} cannot be used with from_pool (the adapter sizes only a pool \
+                         it opens itself): configure the pool you passed instead",
+                        given.join(" and ")
+                    ),
+                ));
+            }
+        }
+        match (&self.table_prefix, self.layout) {
+            (Some(prefix), Layout::Native) => validate_table_prefix(prefix),
+            (Some(_), layout) => Err(AdapterError::invalid_input(
+                op,
+                format!(
+                    "the {} layout has fixed table names and takes no table prefix: drop \
+                     table_prefix, or give it its own schema, database or file",
+                    layout.name()
+                ),
+            )),
+            (None, _) => Ok(()),
+        }
     }
 }
 
 /// Shows the options, with the URL's password hidden.
 impl std::fmt::Debug for SqlxAdapterBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlxAdapterBuilder")
-            .field("url", &auth_core::redact_url(&self.url))
-            .field("max_connections", &self.max_connections)
+        let mut d = f.debug_struct("SqlxAdapterBuilder");
+        match &self.target {
+            Target::Url(url) => d.field("url", &auth_core::redact_url(url)),
+            Target::Pool(pool) => d.field("pool", pool),
+        };
+        d.field("max_connections", &self.max_connections)
             .field("min_connections", &self.min_connections)
-            .field("acquire_timeout", &self.acquire_timeout)
+            .field("call_timeout", &self.call_timeout)
             .field("table_prefix", &self.table_prefix)
             .field("layout", &self.layout)
             .finish()
@@ -152,16 +286,7 @@ impl std::fmt::Debug for SqlxAdapterBuilder {
 
 /// Checks a table prefix: empty, or `[a-z_][a-z0-9_]*` of at most [`MAX_TABLE_PREFIX_LEN`]
 /// bytes.
-///
-/// ```
-/// use adapter_sqlx::validate_table_prefix;
-/// assert!(validate_table_prefix("").is_ok());
-/// assert!(validate_table_prefix("auth_").is_ok());
-/// assert!(validate_table_prefix("Auth").is_err());
-/// assert!(validate_table_prefix("1st_").is_err());
-/// assert!(validate_table_prefix("a\"b").is_err());
-/// ```
-pub fn validate_table_prefix(prefix: &str) -> Result<(), AdapterError> {
+pub(crate) fn validate_table_prefix(prefix: &str) -> Result<(), AdapterError> {
     let invalid = |why: &str| {
         Err(AdapterError::invalid_input(
             Operation::Connect,
@@ -221,12 +346,25 @@ mod tests {
     fn builder_keeps_what_it_is_given() {
         let b = SqlxAdapterBuilder::new("sqlite::memory:")
             .max_connections(0)
-            .acquire_timeout(Duration::from_millis(1500));
-        assert_eq!(b.max_connections, 1);
-        assert_eq!(b.acquire_timeout, Duration::from_millis(1500));
-        assert_eq!(b.table_prefix, DEFAULT_TABLE_PREFIX);
+            .call_timeout(Duration::from_millis(1500));
+        assert_eq!(b.max_connections, Some(1));
+        assert_eq!(b.call_timeout, Duration::from_millis(1500));
+        assert_eq!(b.prefix(), DEFAULT_TABLE_PREFIX);
+        assert!(b.check().is_ok());
         let b = b.table_prefix("x y");
-        assert!(validate_table_prefix(&b.table_prefix).is_err());
+        assert_eq!(
+            b.check().map_err(|e| e.kind()),
+            Err(ErrorKind::InvalidInput)
+        );
+    }
+
+    #[test]
+    fn a_prefix_with_an_authjs_layout_is_refused() {
+        let b = SqlxAdapterBuilder::new("sqlite::memory:").layout(Layout::AuthJsDrizzle);
+        assert!(b.check().is_ok());
+        let err = b.table_prefix("auth_").check().expect_err("fixed names");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("authjs-drizzle"), "{err}");
     }
 
     #[test]

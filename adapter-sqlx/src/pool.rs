@@ -62,18 +62,28 @@ pub(crate) use with_pool;
 /// A pool an application already has, for [`SqlxAdapter::from_pool`](crate::SqlxAdapter::from_pool):
 /// built with `.into()` from a `PgPool`, `MySqlPool` or `SqlitePool`.
 ///
-/// ```no_run
-/// # async fn run() {
-/// let pool = adapter_sqlx::sqlx::SqlitePool::connect("sqlite::memory:").await.expect("pool");
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let pool = adapter_sqlx::sqlx::SqlitePool::connect_lazy("sqlite::memory:").expect("pool");
 /// let any: adapter_sqlx::SqlxPool = pool.into();
-/// # }
+/// assert_eq!(format!("{any:?}"), "SqlxPool(sqlite)");
+/// # });
 /// ```
 #[derive(Clone)]
 pub struct SqlxPool(pub(crate) Pools);
 
+/// Shows which database the pool is for; no URL.
 impl std::fmt::Debug for SqlxPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SqlxPool")
+        let database = match &self.0 {
+            #[cfg(feature = "postgres")]
+            Pools::Postgres(_) => "postgres",
+            #[cfg(feature = "mysql")]
+            Pools::MySql(_) => "mysql",
+            #[cfg(feature = "sqlite")]
+            Pools::Sqlite(_) => "sqlite",
+        };
+        write!(f, "SqlxPool({database})")
     }
 }
 
@@ -98,19 +108,30 @@ impl From<sqlx::SqlitePool> for SqlxPool {
     }
 }
 
-/// Takes an application's pool as it is and detects its dialect.
-pub(crate) async fn adopt(pools: Pools) -> Result<(Pools, Dialect), AdapterError> {
+/// Takes an application's pool as it is and detects its dialect (MySQL/MariaDB: one
+/// `SELECT VERSION()`, within `timeout`).
+#[cfg_attr(not(feature = "mysql"), allow(unused_variables))]
+pub(crate) async fn adopt(
+    pools: Pools,
+    timeout: std::time::Duration,
+) -> Result<(Pools, Dialect), AdapterError> {
     let dialect = match &pools {
         #[cfg(feature = "postgres")]
         Pools::Postgres(_) => Dialect::Postgres,
         #[cfg(feature = "mysql")]
         Pools::MySql(source) => {
-            let mut lease = source.lease(Operation::Connect).await?;
-            let version: String = sqlx::query_scalar("SELECT VERSION()")
-                .fetch_one(&mut *lease.conn())
+            let ask = async {
+                let mut lease = source.lease(Operation::Connect).await?;
+                let version: String = sqlx::query_scalar("SELECT VERSION()")
+                    .fetch_one(&mut *lease.conn())
+                    .await
+                    .map_err(connect_error)?;
+                lease.settle(&Ok(()));
+                Ok::<_, AdapterError>(version)
+            };
+            let version = tokio::time::timeout(timeout, ask)
                 .await
-                .map_err(connect_error)?;
-            lease.settle(&Ok(()));
+                .map_err(|_| AdapterError::timed_out(Operation::Connect, timeout))??;
             Dialect::from_mysql_version(&version)
         }
         #[cfg(feature = "sqlite")]
@@ -196,18 +217,33 @@ pub(crate) fn is_sqlite_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
+/// A failed exchange while connecting (MySQL's version query).
+#[cfg(feature = "mysql")]
 fn connect_error(err: sqlx::Error) -> AdapterError {
     error::map(Operation::Connect, err)
 }
 
+/// A URL the driver cannot read: `InvalidInput`, with the driver's message as the cause.
+fn unreadable(url: &str, database: &str, err: sqlx::Error) -> AdapterError {
+    error::invalid_config(
+        Operation::Connect,
+        format!(
+            "{} is not a {database} URL sqlx can read",
+            auth_core::redact_url(url)
+        ),
+        err,
+    )
+}
+
 /// An own pool of `manager`'s connections, with one connection opened (and kept in the
-/// pool) to prove the database answers within the acquire timeout, so a server that cannot
+/// pool) to prove the database answers within the call timeout, so a server that cannot
 /// be reached fails `connect` at once with its real cause ("Connection refused").
 async fn open_own<DB: sqlx::Database>(
     manager: Manager<DB>,
     options: &SqlxAdapterBuilder,
 ) -> Result<(OwnPool<DB>, crate::lease::Lease<DB>), AdapterError> {
-    let pool = own_pool(manager, options.max_connections, options.acquire_timeout)?;
+    let max = options.max();
+    let pool = own_pool(manager, max, options.call_timeout)?;
     let source = Source::Own {
         pool: pool.clone(),
         keep_alive: None,
@@ -217,7 +253,8 @@ async fn open_own<DB: sqlx::Database>(
     // Warm the pool up to `min_connections`, so the first calls do not pay for connecting.
     let warm = options
         .min_connections
-        .min(options.max_connections)
+        .unwrap_or(0)
+        .min(max)
         .saturating_sub(1);
     let mut extra = Vec::new();
     for _ in 0..warm {
@@ -230,13 +267,18 @@ async fn open_own<DB: sqlx::Database>(
 }
 
 /// Opens the adapter's own pool for the URL's scheme and checks that the database answers
-/// within the acquire timeout. Returns the pool and the detected dialect.
-pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect), AdapterError> {
-    let url = options.url.as_str();
+/// within the call timeout. Returns the pool and the detected dialect. The URL is read
+/// (by the driver's own parser) before anything is sent: a URL it cannot read, or an
+/// unknown scheme, is `InvalidInput`.
+pub(crate) async fn open(
+    url: &str,
+    options: &SqlxAdapterBuilder,
+) -> Result<(Pools, Dialect), AdapterError> {
     match scheme(url) {
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => {
-            let connect = sqlx::postgres::PgConnectOptions::from_str(url).map_err(connect_error)?;
+            let connect = sqlx::postgres::PgConnectOptions::from_str(url)
+                .map_err(|e| unreadable(url, "PostgreSQL", e))?;
             let (pool, _first) = open_own(Manager::new(connect, None), options).await?;
             let source = Source::Own {
                 pool,
@@ -246,19 +288,24 @@ pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect
         }
         #[cfg(feature = "mysql")]
         "mysql" | "mariadb" => {
+            let given = url;
             let url = match url.strip_prefix("mariadb:") {
                 Some(rest) => format!("mysql:{rest}"),
                 None => url.to_owned(),
             };
             let connect = sqlx::mysql::MySqlConnectOptions::from_str(&url)
-                .map_err(connect_error)?
+                .map_err(|e| unreadable(given, "MySQL/MariaDB", e))?
                 .charset("utf8mb4")
                 .timezone(Some("+00:00".to_owned()));
             let manager = Manager::new(connect, Some(mysql_strict_mode));
             let (pool, mut first) = open_own(manager, options).await?;
-            let version: String = sqlx::query_scalar("SELECT VERSION()")
-                .fetch_one(&mut *first.conn())
+            // Within the call timeout, like every exchange of `connect`: a server that
+            // accepted the connection and then stopped answering must not hang it.
+            let ask =
+                sqlx::query_scalar::<_, String>("SELECT VERSION()").fetch_one(&mut *first.conn());
+            let version = tokio::time::timeout(options.call_timeout, ask)
                 .await
+                .map_err(|_| AdapterError::timed_out(Operation::Connect, options.call_timeout))?
                 .map_err(connect_error)?;
             first.settle(&Ok(()));
             let source = Source::Own {
@@ -272,9 +319,9 @@ pub(crate) async fn open(options: &SqlxAdapterBuilder) -> Result<(Pools, Dialect
             use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
             let memory = is_sqlite_memory(url);
             let mut connect = SqliteConnectOptions::from_str(url)
-                .map_err(connect_error)?
+                .map_err(|e| unreadable(url, "SQLite", e))?
                 .foreign_keys(true)
-                .busy_timeout(options.acquire_timeout);
+                .busy_timeout(options.call_timeout);
             if !memory {
                 connect = connect
                     .journal_mode(SqliteJournalMode::Wal)

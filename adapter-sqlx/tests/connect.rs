@@ -1,10 +1,12 @@
-//! `connect` to a server that refuses connections fails at once with the real cause, and a
-//! URL that needs a feature this build lacks says which feature.
+//! `connect` to a server that refuses connections fails at once with the real cause; a
+//! URL that needs a feature this build lacks says which feature; options that cannot work
+//! are `InvalidInput` before any I/O, with the driver's message once; `from_pool` takes
+//! the builder's options.
 
 use std::time::{Duration, Instant};
 
-use adapter_sqlx::SqlxAdapter;
-use auth_core::{ErrorCode, ErrorKind};
+use adapter_sqlx::{Layout, SqlxAdapter, SqlxAdapterBuilder};
+use auth_core::{AdapterError, ErrorCode, ErrorKind, Operation};
 
 fn causes(err: &dyn std::error::Error) -> String {
     let mut out = String::new();
@@ -45,6 +47,137 @@ async fn a_closed_port_fails_at_once_with_its_cause() {
     #[cfg(feature = "mysql")]
     refused(format!("mysql://root@127.0.0.1:{port}/test")).await;
     let _ = port;
+}
+
+/// The error's Display followed by every cause, as a report that walks the chain prints it.
+fn whole_chain(err: &AdapterError) -> String {
+    format!("{err} / {}", causes(err))
+}
+
+/// The driver's own message: the innermost cause of its error.
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
+/// `connect` refuses the options as `InvalidInput` with connect's code, at once (no I/O),
+/// and the driver's message, when there is one, is in the chain exactly once.
+async fn refused_as_invalid(what: &str, options: SqlxAdapterBuilder, driver: Option<String>) {
+    let started = Instant::now();
+    let err = options.connect().await.expect_err(what);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(500),
+        "{what}: took {elapsed:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what}: {err:?}");
+    assert_eq!(err.code(), Operation::Connect.code(), "{what}: {err:?}");
+    if let Some(message) = driver {
+        let chain = whole_chain(&err);
+        assert_eq!(
+            chain.matches(&message).count(),
+            1,
+            "{what}: {message:?} in {chain}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn options_that_cannot_work_are_invalid_input_before_any_io() {
+    use std::str::FromStr;
+    #[cfg(feature = "postgres")]
+    {
+        let url = "postgres://u@host:notaport/db";
+        let driver =
+            adapter_sqlx::sqlx::postgres::PgConnectOptions::from_str(url).expect_err("not a port");
+        refused_as_invalid(url, SqlxAdapter::builder(url), Some(innermost(&driver))).await;
+    }
+    #[cfg(feature = "mysql")]
+    {
+        let url = "mysql://root@127.0.0.1:99999/test";
+        let driver = adapter_sqlx::sqlx::mysql::MySqlConnectOptions::from_str(url)
+            .expect_err("port out of range");
+        refused_as_invalid(url, SqlxAdapter::builder(url), Some(innermost(&driver))).await;
+        let url = "mariadb://root@127.0.0.1:99999/test";
+        refused_as_invalid(url, SqlxAdapter::builder(url), Some(innermost(&driver))).await;
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        let url = "sqlite:file:x?mode=bogus";
+        let driver = adapter_sqlx::sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .expect_err("unknown mode");
+        refused_as_invalid(url, SqlxAdapter::builder(url), Some(innermost(&driver))).await;
+        refused_as_invalid(
+            "a prefix with an Auth.js layout",
+            SqlxAdapter::builder("sqlite::memory:")
+                .layout(Layout::AuthJsDrizzle)
+                .table_prefix("auth_"),
+            None,
+        )
+        .await;
+        let pool = adapter_sqlx::sqlx::SqlitePool::connect_lazy("sqlite::memory:")
+            .expect("a lazy pool opens nothing");
+        refused_as_invalid(
+            "max_connections with an adopted pool",
+            SqlxAdapter::from_pool(pool.clone()).max_connections(4),
+            None,
+        )
+        .await;
+        let err = SqlxAdapter::from_pool(pool)
+            .min_connections(1)
+            .connect()
+            .await
+            .expect_err("min_connections with an adopted pool");
+        assert!(
+            err.to_string().contains("configure the pool you passed"),
+            "{err}"
+        );
+    }
+    refused_as_invalid(
+        "an unknown scheme",
+        SqlxAdapter::builder("redis://127.0.0.1:6379"),
+        None,
+    )
+    .await;
+    refused_as_invalid(
+        "a bad prefix",
+        SqlxAdapter::builder("sqlite::memory:").table_prefix("x; DROP TABLE y"),
+        None,
+    )
+    .await;
+}
+
+/// An adopted pool takes the builder's table prefix.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn from_pool_takes_the_builders_prefix() {
+    use adapter_sqlx::sqlx::{self, sqlite::SqlitePoolOptions};
+    use auth_core::{Adapter, User};
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .expect("pool");
+    let adapter = SqlxAdapter::from_pool(pool.clone())
+        .table_prefix("tenant_7_")
+        .call_timeout(Duration::from_secs(2))
+        .connect()
+        .await
+        .expect("adopts");
+    assert_eq!(adapter.table_prefix(), "tenant_7_");
+    adapter.migrate().await.expect("migrate");
+    adapter
+        .create_user(User::with_id("u1"))
+        .await
+        .expect("create");
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenant_7_users")
+        .fetch_one(&pool)
+        .await
+        .expect("the prefixed table");
+    assert_eq!(stored, 1);
 }
 
 #[tokio::test]

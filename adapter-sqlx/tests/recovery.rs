@@ -1,5 +1,5 @@
 //! Acceptance: with the server stopped, calls fail with ADAPTER_CONNECTION_ERROR within the
-//! acquire timeout, and the same adapter works again once the server is back.
+//! call timeout, and the same adapter works again once the server is back.
 //!
 //! The test starts its own throwaway PostgreSQL cluster
 //! ([`adapter_conformance::throwaway::PgCluster`]: initdb + pg_ctl on a free port in a fresh
@@ -14,7 +14,7 @@ use std::time::Duration;
 use adapter_conformance::throwaway::{outage_drill, PgCluster};
 use adapter_sqlx::SqlxAdapter;
 
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_fail_fast_while_the_server_is_down_and_work_again_after() {
@@ -23,11 +23,11 @@ async fn calls_fail_fast_while_the_server_is_down_and_work_again_after() {
     };
     let adapter = SqlxAdapter::builder(cluster.url())
         .max_connections(4)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .call_timeout(CALL_TIMEOUT)
         .connect()
         .await
         .expect("connect to the fresh cluster");
     adapter.migrate().await.expect("migrate");
-    outage_drill(&adapter, &cluster, ACQUIRE_TIMEOUT).await;
+    outage_drill(&adapter, &cluster, CALL_TIMEOUT).await;
     adapter.close().await;
 }

@@ -597,7 +597,7 @@ pub fn targets() -> Vec<FaultTarget> {
             Box::pin(async move {
                 let adapter = adapter_sqlx::SqlxAdapter::builder(url)
                     .max_connections(8)
-                    .acquire_timeout(timeout)
+                    .call_timeout(timeout)
                     .connect()
                     .await?;
                 adapter.migrate().await?;
@@ -617,7 +617,7 @@ pub fn targets() -> Vec<FaultTarget> {
         let adapter: FaultAdapterFn = |url, timeout| {
             Box::pin(async move {
                 let adapter = adapter_diesel::DieselAdapter::builder(url)
-                    .acquire_timeout(timeout)
+                    .call_timeout(timeout)
                     .connect()
                     .await?;
                 adapter.migrate().await?;
@@ -637,7 +637,7 @@ pub fn targets() -> Vec<FaultTarget> {
         let adapter: FaultAdapterFn = |url, timeout| {
             Box::pin(async move {
                 let adapter = adapter_seaorm::SeaOrmAdapter::builder(url)
-                    .acquire_timeout(timeout)
+                    .call_timeout(timeout)
                     .connect()
                     .await?;
                 adapter.migrate().await?;

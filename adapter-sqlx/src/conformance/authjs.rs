@@ -88,7 +88,7 @@ pub async fn open_pg_authjs(url: &str) -> Result<SqlxAdapter, BoxError> {
     let adapter = SqlxAdapter::builder(url)
         .layout(Layout::AuthJsPg)
         .max_connections(FIXTURE_CONNECTIONS)
-        .acquire_timeout(FIXTURE_TIMEOUT)
+        .call_timeout(FIXTURE_TIMEOUT)
         .connect()
         .await?;
     adapter.migrate().await?;
@@ -417,7 +417,7 @@ impl Inspector for PgAuthJsInspector {
         );
         let adapter = SqlxAdapter::builder(url)
             .layout(Layout::AuthJsPg)
-            .acquire_timeout(UNREACHABLE_TIMEOUT)
+            .call_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await
             .map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>);
@@ -555,7 +555,7 @@ pub async fn open_drizzle(url: &str) -> Result<SqlxAdapter, BoxError> {
     let adapter = SqlxAdapter::builder(url)
         .layout(Layout::AuthJsDrizzle)
         .max_connections(FIXTURE_CONNECTIONS)
-        .acquire_timeout(FIXTURE_TIMEOUT)
+        .call_timeout(FIXTURE_TIMEOUT)
         .connect()
         .await?;
     adapter.migrate().await?;
@@ -1068,7 +1068,7 @@ impl Inspector for DrizzleInspector {
         };
         let adapter = SqlxAdapter::builder(url)
             .layout(Layout::AuthJsDrizzle)
-            .acquire_timeout(UNREACHABLE_TIMEOUT)
+            .call_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await
             .map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>);

@@ -75,9 +75,9 @@ pub const MARIADB_CONTAINER: ContainerPlan = ContainerPlan {
     url: mariadb_container_url,
 };
 
-/// The acquire timeout of the adapters pointed at a dead server (scenario 28).
+/// The call timeout of the adapters pointed at a dead server (scenario 28).
 pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
-/// The acquire timeout of the fixtures' adapters.
+/// The call timeout of the fixtures' adapters.
 pub const FIXTURE_TIMEOUT: Duration = Duration::from_secs(20);
 /// The pool size of the fixtures' adapters (and of `bench`'s raw floor, like for like).
 pub const FIXTURE_CONNECTIONS: u32 = 8;
@@ -106,7 +106,7 @@ impl TablesAdapter for SqlxAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
         let adapter = SqlxAdapter::builder(url)
             .max_connections(FIXTURE_CONNECTIONS)
-            .acquire_timeout(FIXTURE_TIMEOUT)
+            .call_timeout(FIXTURE_TIMEOUT)
             .connect()
             .await?;
         SqlxAdapter::migrate(&adapter).await?;
@@ -114,7 +114,7 @@ impl TablesAdapter for SqlxAdapter {
     }
     async fn open_unreachable(url: String) -> Result<Self, AdapterError> {
         SqlxAdapter::builder(url)
-            .acquire_timeout(UNREACHABLE_TIMEOUT)
+            .call_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await
     }
