@@ -36,7 +36,7 @@ use crate::models::{
 /// [`ErrorKind::Connection`](crate::ErrorKind::Connection)).
 ///
 /// A minimal store, keeping users only, to show the shape (the in-memory reference
-/// adapter, [`MemoryAdapter`](crate::memory::MemoryAdapter), is a complete one):
+/// adapter, `memory::MemoryAdapter` (feature `memory`), is a complete one):
 ///
 /// ```
 /// use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! The workspace's conformance tool: every in-tree backend in one place ([`backends`]), and
-//! what only this workspace needs around the suite: the benchmark ([`bench`]) with its
+//! what only this workspace needs around the suite: the benchmark ([`bench`](mod@bench)) with its
 //! raw-driver floors ([`floor`]) and round-trip relay ([`relay`]), the fault drills
 //! ([`faults`]), the Auth.js bridge ([`authjs`]) and the report ([`report`]).
 //!

@@ -1,5 +1,5 @@
 //! The conformance wiring of adapter-sqlx (feature `conformance`): its backends as
-//! [`BackendSpec`](adapter_conformance::BackendSpec)s for the shared suite, each fixture on
+//! `BackendSpec`s for the shared suite, each fixture on
 //! a fresh database, file or in-memory database, and an inspector that reads the tables
 //! with its own SQL. `tests/conformance.rs` runs them; the workspace CLI aggregates them.
 //! adapter-diesel and adapter-seaorm reuse the set-up and the inspector: the tables are the
