@@ -11,7 +11,7 @@
 //! workspace's models: an id Node gives as a number (`SERIAL`) becomes its decimal string.
 //!
 //! ```no_run
-//! use adapter_conformance::authjs::AuthJs;
+//! use conformance_cli::authjs::AuthJs;
 //! use serde_json::json;
 //!
 //! # async fn demo() -> Result<(), String> {
@@ -58,7 +58,7 @@ pub fn compat_dir() -> PathBuf {
 ///
 /// ```
 /// # if std::env::var_os(adapter_conformance::harness::REQUIRE_VAR).is_none() {
-/// adapter_conformance::authjs::skip_or_fail("my_test", "the example has no server");
+/// conformance_cli::authjs::skip_or_fail("my_test", "the example has no server");
 /// # }
 /// ```
 pub fn skip_or_fail(test: &str, why: &str) {
@@ -74,7 +74,7 @@ pub fn skip_or_fail(test: &str, why: &str) {
 /// the Auth.js packages ([`AuthJs::available`]). `None` after [`skip_or_fail`] said why.
 ///
 /// ```no_run
-/// use adapter_conformance::authjs::server_or_skip;
+/// use conformance_cli::authjs::server_or_skip;
 /// let Some(url) = server_or_skip("my_test", "AUTH_TEST_POSTGRES_URL") else { return };
 /// ```
 pub fn server_or_skip(test: &str, var: &str) -> Option<String> {

@@ -66,7 +66,7 @@ impl Op {
     /// The name used on the command line and in reports.
     ///
     /// ```
-    /// use adapter_conformance::bench::Op;
+    /// use conformance_cli::bench::Op;
     /// assert_eq!(Op::parse(Op::UseToken.name()), Some(Op::UseToken));
     /// ```
     pub fn name(self) -> &'static str {
@@ -682,7 +682,7 @@ pub fn parse_baseline(text: &str) -> Result<Vec<Measurement>, BoxError> {
 /// floor rows measure the server, not the adapter, and are not compared.
 ///
 /// ```
-/// use adapter_conformance::bench::{compare, Measurement};
+/// use conformance_cli::bench::{compare, Measurement};
 /// let row = |ops: f64| Measurement {
 ///     backend: "postgres".into(), operation: "session-read-hit".into(),
 ///     implementation: "ours".into(), concurrency: 32, calls: 1000, ops_per_sec: ops,

@@ -18,8 +18,8 @@
 //!
 //! ```no_run
 //! # async fn run() {
-//! for target in adapter_conformance::faults::targets() {
-//!     if let Some(report) = adapter_conformance::faults::run_target(&target).await {
+//! for target in conformance_cli::faults::targets() {
+//!     if let Some(report) = conformance_cli::faults::run_target(&target).await {
 //!         println!("{report}");
 //!     }
 //! }
@@ -686,8 +686,8 @@ pub fn targets() -> Vec<FaultTarget> {
 /// The target of this backend name.
 ///
 /// ```
-/// # /// assert!(adapter_conformance::faults::target("redis").is_some());
-/// assert!(adapter_conformance::faults::target("memory").is_none());
+/// # /// assert!(conformance_cli::faults::target("redis").is_some());
+/// assert!(conformance_cli::faults::target("memory").is_none());
 /// ```
 pub fn target(name: &str) -> Option<FaultTarget> {
     targets().into_iter().find(|t| t.spec.name == name)

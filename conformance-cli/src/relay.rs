@@ -23,7 +23,7 @@ impl Relay {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use adapter_conformance::relay::Relay;
+    /// use conformance_cli::relay::Relay;
     /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
     ///
     /// // An echo server stands in for a database.
@@ -131,7 +131,7 @@ async fn pipe(client: TcpStream, server: TcpStream, bursts: Arc<AtomicU64>) {
 /// `scheme://[user[:password]@]host:port[/…]`), or `None` when it has no such part.
 ///
 /// ```
-/// use adapter_conformance::relay::{server_of, through};
+/// use conformance_cli::relay::{server_of, through};
 /// let url = "postgres://postgres@127.0.0.1:5432/postgres";
 /// assert_eq!(server_of(url).as_deref(), Some("127.0.0.1:5432"));
 /// let addr = "127.0.0.1:40000".parse().unwrap();

@@ -145,7 +145,7 @@ impl Summary {
     /// Totals of these reports.
     ///
     /// ```
-    /// use adapter_conformance::report::{BackendReport, BackendStatus, Summary};
+    /// use conformance_cli::report::{BackendReport, BackendStatus, Summary};
     /// let skipped = BackendReport {
     ///     backend: "redis".into(),
     ///     status: BackendStatus::Skipped,
@@ -200,7 +200,7 @@ impl<'a> JsonReport<'a> {
 /// `<skipped>` (or, when it was required, as an `<error>`) with the reason.
 ///
 /// ```
-/// use adapter_conformance::report::{render_junit, BackendReport, BackendStatus};
+/// use conformance_cli::report::{render_junit, BackendReport, BackendStatus};
 /// let skipped = BackendReport {
 ///     backend: "redis".into(),
 ///     status: BackendStatus::Skipped,
