@@ -67,57 +67,7 @@ pub(crate) fn invalid_url(
             auth_core::redact_url(url)
         ),
     )
-    .with_source(Causes::of(err))
-}
-
-/// An error's chain of texts, each level left out whose text the level above already
-/// shows: many driver errors print their cause in their own `Display` *and* return it from
-/// `source()` (mysql_async's `URL parse error: …`), which would show the driver's message
-/// twice.
-#[derive(Debug)]
-pub(crate) struct Causes {
-    text: String,
-    next: Option<Box<Causes>>,
-}
-
-impl Causes {
-    /// The texts of `err` and its sources, without repeats.
-    pub(crate) fn of(err: &(dyn std::error::Error + 'static)) -> Self {
-        let mut texts: Vec<String> = Vec::new();
-        let mut next = Some(err);
-        while let Some(e) = next {
-            let text = e.to_string();
-            if !texts.last().is_some_and(|above| above.contains(&text)) {
-                texts.push(text);
-            }
-            next = e.source();
-        }
-        let mut chain: Option<Self> = None;
-        for text in texts.into_iter().rev() {
-            chain = Some(Self {
-                text,
-                next: chain.map(Box::new),
-            });
-        }
-        chain.unwrap_or(Self {
-            text: String::new(),
-            next: None,
-        })
-    }
-}
-
-impl std::fmt::Display for Causes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for Causes {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.next
-            .as_deref()
-            .map(|c| c as &(dyn std::error::Error + 'static))
-    }
+    .with_source_ref(err)
 }
 
 #[cfg(test)]

@@ -13,9 +13,6 @@
 //! A `Connection` error carries the code ADAPTER_CONNECTION_ERROR whatever the method;
 //! every other error carries the method's code.
 
-use std::error::Error as StdError;
-use std::fmt;
-
 use auth_core::{AdapterError, ErrorKind, Operation};
 use redis::{ErrorKind as RedisKind, RedisError, ServerErrorKind};
 
@@ -60,63 +57,15 @@ pub(crate) fn kind_of(err: &RedisError) -> ErrorKind {
     }
 }
 
-/// The text of a driver error and of each of its causes, a cause that only repeats the
-/// text above it left out: redis-rs displays an I/O or server error as the inner error's
-/// text and returns that same error as its `source()`, which would print every cause
-/// twice.
-#[derive(Debug)]
-pub(crate) struct Causes {
-    text: String,
-    next: Option<Box<Causes>>,
-}
-
-impl Causes {
-    pub(crate) fn of(err: &(dyn StdError + 'static)) -> Self {
-        let mut texts: Vec<String> = Vec::new();
-        let mut next = Some(err);
-        while let Some(e) = next {
-            let text = e.to_string();
-            if texts.last() != Some(&text) {
-                texts.push(text);
-            }
-            next = e.source();
-        }
-        let mut chain = Causes {
-            text: texts.pop().unwrap_or_default(),
-            next: None,
-        };
-        while let Some(text) = texts.pop() {
-            chain = Causes {
-                text,
-                next: Some(Box::new(chain)),
-            };
-        }
-        chain
-    }
-}
-
-impl fmt::Display for Causes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl StdError for Causes {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.next.as_deref().map(|c| c as &(dyn StdError + 'static))
-    }
-}
-
 /// A Redis error of `operation`.
 pub(crate) fn from_redis(operation: Operation, err: RedisError) -> AdapterError {
     let kind = kind_of(&err);
-    AdapterError::from_driver(operation, kind, Causes::of(&err))
+    AdapterError::from_driver(operation, kind, err)
 }
 
 /// A connection URL redis-rs refused (`redis::Client::open` only parses it).
 pub(crate) fn invalid_url(err: RedisError) -> AdapterError {
-    AdapterError::invalid_input(Operation::Connect, "the Redis URL is not valid")
-        .with_source(Causes::of(&err))
+    AdapterError::invalid_input(Operation::Connect, "the Redis URL is not valid").with_source(err)
 }
 
 /// A stored record that does not decode.

@@ -20,12 +20,12 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-use crate::dialect::Dialect;
 use crate::entities::{accounts, authenticators, sessions, users, verification_tokens};
 use crate::error::{self, ResultExt};
 use crate::migration::Migrator;
 use crate::options::{SeaOrmAdapterBuilder, Target};
 use crate::stamp;
+use crate::Dialect;
 
 /// How long a pooled connection may sit idle before it is pinged on checkout.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);

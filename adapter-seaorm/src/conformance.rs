@@ -92,12 +92,7 @@ impl TablesAdapter for SeaOrmAdapter {
     }
 
     fn dialect(&self) -> Dialect {
-        match SeaOrmAdapter::dialect(self) {
-            crate::Dialect::Postgres => Dialect::Postgres,
-            crate::Dialect::Sqlite => Dialect::Sqlite,
-            crate::Dialect::MariaDb { major, minor } => Dialect::MariaDb { major, minor },
-            crate::Dialect::MySql { major, minor } => Dialect::MySql { major, minor },
-        }
+        SeaOrmAdapter::dialect(self)
     }
 
     fn table_prefix(&self) -> &str {

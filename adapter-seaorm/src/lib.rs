@@ -4,7 +4,6 @@
 mod adapter;
 #[cfg(feature = "conformance")]
 pub mod conformance;
-mod dialect;
 pub mod entities;
 mod error;
 pub mod migration;
@@ -12,7 +11,9 @@ mod options;
 mod stamp;
 
 pub use adapter::SeaOrmAdapter;
-pub use dialect::Dialect;
+/// The database an adapter talks to: adapter-sqlx's type, since this crate shares its schema
+/// and its rules for which statements can return rows.
+pub use adapter_sqlx::Dialect;
 pub use migration::Migrator;
 pub use options::{SeaOrmAdapterBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 

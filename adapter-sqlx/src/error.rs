@@ -76,59 +76,10 @@ pub fn invalid_config(
     message: impl Into<String>,
     err: sqlx::Error,
 ) -> AdapterError {
-    let cause = match &err {
-        sqlx::Error::Configuration(inner) => Causes::of(inner.as_ref()),
-        other => Causes::of(other),
-    };
-    AdapterError::invalid_input(operation, message).with_source(cause)
-}
-
-/// An error's chain of texts, each level left out whose text the level above already
-/// shows: many driver errors print their cause in their own `Display` *and* return it from
-/// `source()`, which would show the driver's message twice.
-#[derive(Debug)]
-pub(crate) struct Causes {
-    text: String,
-    next: Option<Box<Causes>>,
-}
-
-impl Causes {
-    /// The texts of `err` and its sources, without repeats.
-    pub(crate) fn of(err: &(dyn std::error::Error + 'static)) -> Self {
-        let mut texts: Vec<String> = Vec::new();
-        let mut next = Some(err);
-        while let Some(e) = next {
-            let text = e.to_string();
-            if !texts.last().is_some_and(|above| above.contains(&text)) {
-                texts.push(text);
-            }
-            next = e.source();
-        }
-        let mut chain: Option<Self> = None;
-        for text in texts.into_iter().rev() {
-            chain = Some(Self {
-                text,
-                next: chain.map(Box::new),
-            });
-        }
-        chain.unwrap_or(Self {
-            text: String::new(),
-            next: None,
-        })
-    }
-}
-
-impl std::fmt::Display for Causes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for Causes {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.next
-            .as_deref()
-            .map(|c| c as &(dyn std::error::Error + 'static))
+    let error = AdapterError::invalid_input(operation, message);
+    match &err {
+        sqlx::Error::Configuration(inner) => error.with_source_ref(inner.as_ref()),
+        other => error.with_source_ref(other),
     }
 }
 
@@ -316,27 +267,6 @@ mod tests {
             next = cause.source();
         }
         assert_eq!(text.matches("bogus").count(), 1, "{text}");
-    }
-
-    #[test]
-    fn causes_leave_out_what_the_level_above_shows() {
-        #[derive(Debug)]
-        struct Outer(std::io::Error);
-        impl std::fmt::Display for Outer {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "outer: {}", self.0)
-            }
-        }
-        impl std::error::Error for Outer {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.0)
-            }
-        }
-        let causes = Causes::of(&Outer(std::io::Error::other("inner")));
-        assert_eq!(causes.to_string(), "outer: inner");
-        assert!(std::error::Error::source(&causes).is_none());
-        let plain = Causes::of(&std::io::Error::other("alone"));
-        assert_eq!(plain.to_string(), "alone");
     }
 
     #[test]

@@ -439,7 +439,15 @@ impl Cause {
         let mut texts = Vec::new();
         let mut next: Option<&(dyn StdError + 'static)> = Some(err);
         while let Some(e) = next {
-            texts.push(e.to_string());
+            let text = e.to_string();
+            // Many drivers print their cause in their own `Display` *and* return it from
+            // `source()`: a level the level above already shows would repeat the message.
+            if !texts
+                .last()
+                .is_some_and(|above: &String| above.contains(&text))
+            {
+                texts.push(text);
+            }
             next = e.source();
         }
         Self::from_texts(texts).unwrap_or_else(|| Self {
@@ -614,17 +622,34 @@ impl AdapterError {
 
     /// Attaches the underlying error as the cause chain (its text; withheld for a
     /// `Conflict`, whose driver text quotes the key).
-    pub fn with_source<E>(mut self, err: E) -> Self
+    pub fn with_source<E>(self, err: E) -> Self
     where
         E: StdError + Send + Sync + 'static,
     {
+        self.with_source_ref(&err)
+    }
+
+    /// [`with_source`](Self::with_source) for an error the caller only borrows (a driver's
+    /// boxed inner error, say): its text and its causes', each level left out whose text the
+    /// level above already shows.
+    ///
+    /// ```
+    /// use auth_core::{AdapterError, Operation};
+    ///
+    /// let inner: Box<dyn std::error::Error + Send + Sync> = "unknown value for `mode`".into();
+    /// let err = AdapterError::invalid_input(Operation::Connect, "not a SQLite URL")
+    ///     .with_source_ref(inner.as_ref());
+    /// let cause = std::error::Error::source(&err).unwrap();
+    /// assert_eq!(cause.to_string(), "unknown value for `mode`");
+    /// ```
+    pub fn with_source_ref(mut self, err: &(dyn StdError + 'static)) -> Self {
         self.cause = Some(Box::new(if self.kind == ErrorKind::Conflict {
             Cause {
                 text: WITHHELD_DUPLICATE.to_owned(),
                 next: None,
             }
         } else {
-            Cause::chain_of(&err)
+            Cause::chain_of(err)
         }));
         self
     }
@@ -999,5 +1024,32 @@ mod tests {
             .to_string()
             .starts_with("[ADAPTER_CONNECTION_ERROR] get_session_and_user: "));
         assert!(StdError::source(&err).is_some());
+    }
+
+    #[test]
+    fn a_cause_that_the_level_above_shows_is_left_out() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "outer: {}", self.0)
+            }
+        }
+        impl StdError for Outer {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let err = AdapterError::invalid_input(Operation::Connect, "bad")
+            .with_source(Outer(std::io::Error::other("inner")));
+        let cause = StdError::source(&err).expect("a cause");
+        assert_eq!(cause.to_string(), "outer: inner");
+        assert!(cause.source().is_none());
+        let plain = AdapterError::invalid_input(Operation::Connect, "bad")
+            .with_source(std::io::Error::other("alone"));
+        assert_eq!(
+            StdError::source(&plain).expect("a cause").to_string(),
+            "alone"
+        );
     }
 }
