@@ -78,7 +78,9 @@
 //! **Encryption: old tokens are read, then re-sealed.** A stored value without the
 //! `enc:v1:` prefix is returned as stored, so accounts linked before encryption keep
 //! working; [`EncryptedAccountTokens::rotate_user`] seals them (and re-seals values under
-//! older keys) user by user. The contract has no "every account" read, so the application
+//! older keys) user by user. Once every user is rotated, [`EncryptedAccountTokens::strict`]
+//! turns a clear value into an error: after the migration one can only have been written
+//! around the wrapper. The contract has no "every account" read, so the application
 //! passes the user ids it knows (its own user table, or [`EncryptedAccountTokens::rotate_users`]
 //! over a list it exports); any account written or updated through the wrapper is sealed
 //! under the current key anyway.
@@ -389,6 +391,15 @@ const NONCE_BYTES: usize = 24;
 const TAG_BYTES: usize = 16;
 const MAX_KEY_ID_BYTES: usize = 32;
 
+/// What opening does with a stored value that has no `enc:v1:` prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClearValues {
+    /// Returned as stored: a value written before encryption was turned on.
+    Read,
+    /// ACCOUNT_TOKEN_DECRYPTION_ERROR: after the migration, a clear value is an injected one.
+    Refuse,
+}
+
 /// A [`KeyRing`] that cannot be built as asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyRingError {
@@ -500,14 +511,19 @@ impl KeyRing {
     /// value as stored): for inspectors, exports and migration scripts that read the
     /// database directly. A value that does not open is ACCOUNT_TOKEN_DECRYPTION_ERROR.
     pub fn open_account(&self, account: Account) -> AdapterResult<Account> {
-        self.open_account_for(Operation::GetAccount, account)
+        self.open_account_for(Operation::GetAccount, account, ClearValues::Read)
     }
 
-    fn open_account_for(&self, op: Operation, mut account: Account) -> AdapterResult<Account> {
+    fn open_account_for(
+        &self,
+        op: Operation,
+        mut account: Account,
+        clear: ClearValues,
+    ) -> AdapterResult<Account> {
         for (field, get) in SEALED_FIELDS {
             let stored = get(&mut account).take();
             let opened = match stored {
-                Some(value) => Some(self.open(field, &account, &value).map_err(|why| {
+                Some(value) => Some(self.open(field, &account, &value, clear).map_err(|why| {
                     AdapterError::backend(
                         op,
                         format!("the stored {field} of the account does not open: {why}"),
@@ -561,9 +577,20 @@ impl KeyRing {
 
     /// The clear value of a stored one: a clear (legacy) value as stored, a sealed one
     /// opened, or why it does not open.
-    fn open(&self, field: &str, account: &Account, stored: &str) -> Result<String, &'static str> {
+    fn open(
+        &self,
+        field: &str,
+        account: &Account,
+        stored: &str,
+        clear: ClearValues,
+    ) -> Result<String, &'static str> {
         let Some(rest) = stored.strip_prefix(SEALED_PREFIX) else {
-            return Ok(stored.to_owned());
+            return match clear {
+                ClearValues::Read => Ok(stored.to_owned()),
+                ClearValues::Refuse => Err(
+                    "it is stored in clear, and this wrapper is strict (it refuses clear values)",
+                ),
+            };
         };
         let (id, data) = rest.split_once(':').ok_or("it is cut short")?;
         let cipher = self.cipher(id).ok_or("its key id is not in the key ring")?;
@@ -657,7 +684,8 @@ const SEALED_FIELDS: [TokenField; 3] = [
 /// Each stored value reads `enc:v1:<key id>:<base64url of nonce, ciphertext and tag>`.
 /// Writes seal under the [`KeyRing`]'s current key; reads open under whichever key id the
 /// value names, and a clear value (stored before encryption was turned on) is returned as
-/// stored. A value that does not open is an [`AdapterError`] of the method with code
+/// stored, unless the wrapper is [`strict`](EncryptedAccountTokens::strict). A value that
+/// does not open is an [`AdapterError`] of the method with code
 /// [`ErrorCode::AccountTokenDecryptionError`] and kind `Backend`. Token type, scope,
 /// expiry and session state stay in clear (they are not credentials), and so does
 /// everything outside accounts.
@@ -686,6 +714,7 @@ const SEALED_FIELDS: [TokenField; 3] = [
 pub struct EncryptedAccountTokens<A: ?Sized> {
     keys: Arc<KeyRing>,
     inner: Arc<A>,
+    clear_values: ClearValues,
 }
 
 impl<A: Adapter> EncryptedAccountTokens<A> {
@@ -702,7 +731,49 @@ impl<A: Adapter + ?Sized> EncryptedAccountTokens<A> {
         Self {
             keys: keys.into(),
             inner,
+            clear_values: ClearValues::Read,
         }
+    }
+
+    /// Strict mode: a stored token in clear (no `enc:v1:` prefix) is refused with
+    /// ACCOUNT_TOKEN_DECRYPTION_ERROR instead of returned as stored.
+    ///
+    /// Turn it on once every account is sealed ([`rotate_users`](Self::rotate_users) over
+    /// all users): from then on a clear value can only have been written around the wrapper
+    /// (by a script, another app, or someone with write access to the database who wants
+    /// the app to use a token of their choosing), and it is an error, not a token.
+    /// [`rotate_user`](Self::rotate_user) still reads clear values, since sealing them is
+    /// its job.
+    ///
+    /// ```
+    /// # #[cfg(feature = "memory")] {
+    /// use auth_core::at_rest::{EncryptedAccountTokens, KeyRing};
+    /// use auth_core::memory::MemoryAdapter;
+    /// use auth_core::{Account, AccountType, Adapter, ErrorCode, User};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let raw = MemoryAdapter::new();
+    /// raw.create_user(User::with_id("u1")).await?;
+    /// let mut account = Account::new("u1", AccountType::OAuth, "github", "42");
+    /// account.access_token = Some("planted in clear".into());
+    /// raw.link_account(account).await?;
+    ///
+    /// let db = EncryptedAccountTokens::new(raw.clone(), KeyRing::new("k1", [7; 32]).unwrap()).strict();
+    /// let err = db.get_account("github", "42").await.unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::AccountTokenDecryptionError);
+    /// # Ok::<(), auth_core::AdapterError>(())
+    /// # }).unwrap();
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn strict(mut self) -> Self {
+        self.clear_values = ClearValues::Refuse;
+        self
+    }
+
+    /// Whether [`strict`](Self::strict) mode is on.
+    pub fn is_strict(&self) -> bool {
+        self.clear_values == ClearValues::Refuse
     }
 
     /// The wrapped adapter.
@@ -769,9 +840,11 @@ impl<A: Adapter + ?Sized> EncryptedAccountTokens<A> {
                 if !stale {
                     continue;
                 }
-                let clear = self
-                    .keys
-                    .open_account_for(Operation::UpdateAccount, stored)?;
+                let clear = self.keys.open_account_for(
+                    Operation::UpdateAccount,
+                    stored,
+                    ClearValues::Read,
+                )?;
                 let resealed = self.seal_account(Operation::UpdateAccount, &clear)?;
                 if self.inner.update_account(resealed).await?.is_some() {
                     rewritten += 1;
@@ -831,6 +904,7 @@ impl<A: ?Sized> Clone for EncryptedAccountTokens<A> {
         Self {
             keys: Arc::clone(&self.keys),
             inner: Arc::clone(&self.inner),
+            clear_values: self.clear_values,
         }
     }
 }
@@ -839,6 +913,7 @@ impl<A: fmt::Debug + ?Sized> fmt::Debug for EncryptedAccountTokens<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncryptedAccountTokens")
             .field("keys", &self.keys)
+            .field("strict", &(self.clear_values == ClearValues::Refuse))
             .field("inner", &self.inner)
             .finish()
     }
@@ -892,7 +967,10 @@ impl<A: Adapter + ?Sized> Adapter for EncryptedAccountTokens<A> {
             .unlink_account(provider, provider_account_id)
             .await?;
         removed
-            .map(|a| self.keys.open_account_for(Operation::UnlinkAccount, a))
+            .map(|a| {
+                self.keys
+                    .open_account_for(Operation::UnlinkAccount, a, self.clear_values)
+            })
             .transpose()
     }
 
@@ -906,7 +984,10 @@ impl<A: Adapter + ?Sized> Adapter for EncryptedAccountTokens<A> {
             .get_account(provider, provider_account_id)
             .await?;
         found
-            .map(|a| self.keys.open_account_for(Operation::GetAccount, a))
+            .map(|a| {
+                self.keys
+                    .open_account_for(Operation::GetAccount, a, self.clear_values)
+            })
             .transpose()
     }
 
@@ -921,7 +1002,10 @@ impl<A: Adapter + ?Sized> Adapter for EncryptedAccountTokens<A> {
             .list_accounts(user_id)
             .await?
             .into_iter()
-            .map(|a| self.keys.open_account_for(Operation::ListAccounts, a))
+            .map(|a| {
+                self.keys
+                    .open_account_for(Operation::ListAccounts, a, self.clear_values)
+            })
             .collect()
     }
 
@@ -1097,6 +1181,27 @@ mod tests {
             assert_does_not_open(db.get_account("github", "a").await);
             overwrite(&raw, "b", |x| x.access_token.clone_from(&b.refresh_token)).await;
             assert_does_not_open(db.get_account("github", "b").await);
+        });
+    }
+
+    #[test]
+    fn strict_mode_refuses_a_clear_value_that_the_default_reads() {
+        block_on(async {
+            let (raw, db) = sealed_pair().await;
+            overwrite(&raw, "a", |a| a.access_token = Some("planted".into())).await;
+            let read = db.get_account("github", "a").await.unwrap().unwrap();
+            assert_eq!(read.access_token.as_deref(), Some("planted"));
+
+            let strict = db.clone().strict();
+            assert!(strict.is_strict() && !db.is_strict());
+            assert_does_not_open(strict.get_account("github", "a").await);
+            let err = strict.list_accounts("u1").await.unwrap_err();
+            assert_eq!(err.code(), ErrorCode::AccountTokenDecryptionError);
+            // The untouched account still opens, and rotation seals the clear value.
+            assert!(strict.get_account("github", "b").await.unwrap().is_some());
+            assert_eq!(strict.rotate_user("u1").await.unwrap(), 1);
+            let read = strict.get_account("github", "a").await.unwrap().unwrap();
+            assert_eq!(read.access_token.as_deref(), Some("planted"));
         });
     }
 

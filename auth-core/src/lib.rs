@@ -20,6 +20,9 @@ mod sweeper;
 
 pub use adapter::{Adapter, AdapterResult};
 pub use email::normalize_email;
+#[cfg(feature = "email-identity")]
+#[cfg_attr(docsrs, doc(cfg(feature = "email-identity")))]
+pub use email::{email_identity, InvalidEmail, MAX_IDENTITY_BYTES};
 pub use error::{validate, AdapterError, Cause, ErrorCode, ErrorKind, ErrorSection, Operation};
 pub use models::{
     truncate_to_millis, Account, AccountType, Authenticator, ExpiredCounts, Session, SessionUpdate,

@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum_app::{App, AuthJs, Orm, Settings};
+use std::sync::Arc;
+
+use auth_core::at_rest::KeyRing;
+use axum_app::{App, AppSecret, AuthJs, Orm, Settings};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -33,9 +36,29 @@ struct Cli {
     #[arg(long)]
     session_cookie: Option<String>,
     /// Where to listen (loopback: the session cookie is `Secure`, which browsers accept
-    /// over plain HTTP only on localhost).
+    /// over plain HTTP only on localhost; elsewhere put TLS in front and set
+    /// `--public-origin`).
     #[arg(long, default_value = "127.0.0.1:3000")]
     listen: SocketAddr,
+    /// The origin browsers reach the app at, e.g. `https://app.example` (default:
+    /// `http://` and the listening address).
+    #[arg(long)]
+    public_origin: Option<String>,
+    /// Show every mailed sign-in link at `/dev/outbox` (development only; refused with a
+    /// `--listen` address other than loopback).
+    #[arg(long)]
+    dev_outbox: bool,
+    /// The secret of CSRF tokens and link binding: 32 bytes as 43 characters of base64url
+    /// (default: a random one per start).
+    #[arg(long, env = "AXUM_APP_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// Seal OAuth tokens at rest under this key: `ID:KEY`, KEY 32 bytes as 43 characters
+    /// of base64url.
+    #[arg(long, env = "AXUM_APP_ACCOUNT_KEY", hide_env_values = true)]
+    account_key: Option<String>,
+    /// Refuse OAuth tokens stored in clear (once every account is sealed).
+    #[arg(long, requires = "account_key")]
+    strict_account_tokens: bool,
     /// Push a session's expiry forward at most this often, in seconds.
     #[arg(long, default_value_t = 24 * 3600)]
     session_refresh_secs: u64,
@@ -59,6 +82,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         settings.session_cookie = name;
     }
     settings.session_refresh = Duration::from_secs(cli.session_refresh_secs);
+    if cli.dev_outbox && !cli.listen.ip().is_loopback() {
+        return Err(format!(
+            "--dev-outbox shows every sign-in link: it is refused with --listen {} (not loopback)",
+            cli.listen
+        )
+        .into());
+    }
+    settings.dev_outbox = cli.dev_outbox;
+    settings.public_origin = cli.public_origin;
+    if let Some(text) = cli.secret {
+        settings.secret =
+            Some(AppSecret::from_base64url(&text).map_err(|err| format!("--secret: {err}"))?);
+    }
+    if let Some(text) = cli.account_key {
+        let (id, key) = text
+            .split_once(':')
+            .ok_or("--account-key: expected ID:KEY")?;
+        let key = KeyRing::decode_key(key).map_err(|err| format!("--account-key: {err}"))?;
+        let ring = KeyRing::new(id, *key).map_err(|err| format!("--account-key: {err}"))?;
+        settings.account_keys = Some(Arc::new(ring));
+        settings.strict_account_tokens = cli.strict_account_tokens;
+    }
     let app = App::connect(settings).await?;
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     app.serve(listener, shutdown_signal()).await?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use auth_core::chrono::Utc;
 use auth_core::Session;
-use axum_app::{App, AuthJs, Settings, AUTHJS_SESSION_COOKIE, CSRF_COOKIE};
+use axum_app::{App, AuthJs, Settings, AUTHJS_SESSION_COOKIE, CSRF_COOKIE, SESSION_COOKIE};
 use conformance_cli::authjs::AuthJs as Node;
 use serde_json::json;
 use sqlx::Connection;
@@ -96,17 +96,20 @@ async fn a_browser_signed_in_by_authjs_is_signed_in_here_and_signs_out_of_both()
     let anonymous = http(addr, get_home(addr, "auth_session=nothing")).await;
     assert!(anonymous.contains("Not signed in."), "{anonymous}");
     // This app's own cookie name does not sign anyone in on the Auth.js layout.
-    let own_name = http(addr, get_home(addr, &format!("auth_session={token}"))).await;
+    let own_name = http(addr, get_home(addr, &format!("{SESSION_COOKIE}={token}"))).await;
     assert!(own_name.contains("Not signed in."), "{own_name}");
 
-    // Sign out here (with the CSRF pair the home page handed out) ...
-    let csrf = set_cookie(&home, CSRF_COOKIE)
+    // Sign out here (with the CSRF seed cookie and the form token the home page handed out) ...
+    let seed = set_cookie(&home, CSRF_COOKIE)
         .expect("a CSRF cookie")
         .to_owned();
+    let marker = r#"name="csrf" value=""#;
+    let start = home.find(marker).expect("a form with a CSRF token") + marker.len();
+    let csrf = &home[start..start + home[start..].find('"').expect("a closing quote")];
     let body = format!("csrf={csrf}");
     let sign_out = format!(
         "POST /signout HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
-         Cookie: {cookie}; {CSRF_COOKIE}={csrf}\r\n\
+         Cookie: {cookie}; {CSRF_COOKIE}={seed}\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n{body}",
         body.len()
