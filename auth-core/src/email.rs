@@ -10,8 +10,8 @@
 /// The key does not compose Unicode (NFC): the Auth.js layouts compute the same key in SQL
 /// (`lower(trim(email))`), which cannot compose on MariaDB or SQLite, and a key that
 /// differed between layouts would split one user in two. Addresses that users type go
-/// through [`email_identity`] first, which composes them, so `café` typed in NFC and in
-/// NFD is one account.
+/// through `email_identity` (feature `email-identity`) first, which composes them, so
+/// `café` typed in NFC and in NFD is one account.
 ///
 /// ```
 /// assert_eq!(auth_core::normalize_email("  Ada@Example.COM "), "ada@example.com");
