@@ -341,14 +341,9 @@ pub async fn connect(
 /// store needs one), the mailer and the in-process sign-in state.
 #[derive(Debug)]
 pub struct App {
-    adapter: Arc<dyn Adapter>,
+    shared: Arc<Shared>,
     sweeper: Option<SweeperHandle>,
-    settings: Arc<Settings>,
-    secret: Arc<AppSecret>,
-    mailer: Arc<dyn Mailer>,
     outbox: Option<Arc<DevOutbox>>,
-    pending: Arc<PendingLinks>,
-    limits: Arc<Limiters>,
 }
 
 impl App {
@@ -364,12 +359,13 @@ impl App {
             StartError::Setting("a sign-in rate needs a burst and a period above zero".into())
         })?;
         if let Some(origin) = &settings.public_origin {
-            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
-                && !origin.trim_end_matches('/').contains(['?', '#'])
-                && origin
-                    .split("://")
-                    .nth(1)
-                    .is_some_and(|rest| !rest.trim_end_matches('/').contains('/'));
+            let uri = origin.parse::<axum::http::Uri>().ok();
+            let valid = uri.is_some_and(|uri| {
+                matches!(uri.scheme_str(), Some("http" | "https"))
+                    && uri.authority().is_some()
+                    && matches!(uri.path(), "" | "/")
+                    && uri.query().is_none()
+            });
             if !valid {
                 return Err(StartError::Setting(format!(
                     "the public origin {origin:?} is not scheme://host[:port]"
@@ -403,7 +399,7 @@ impl App {
             (None, Some(mailer)) => mailer.clone(),
             (None, None) => Arc::new(NoMailer),
         };
-        let secret = Arc::new(settings.secret.clone().unwrap_or_else(AppSecret::generate));
+        let secret = settings.secret.clone().unwrap_or_else(AppSecret::generate);
         tracing::info!(
             database = %auth_core::redact_url(&settings.database_url),
             sweeper = sweeper.is_some(),
@@ -413,20 +409,22 @@ impl App {
             "adapter ready"
         );
         Ok(Self {
-            adapter,
+            shared: Arc::new(Shared {
+                adapter,
+                settings,
+                secret,
+                mailer,
+                pending: PendingLinks::default(),
+                limits,
+            }),
             sweeper,
-            settings: Arc::new(settings),
-            secret,
-            mailer,
             outbox,
-            pending: Arc::new(PendingLinks::default()),
-            limits: Arc::new(limits),
         })
     }
 
     /// The adapter as the app uses it (wrapped), for tests and tools next to the app.
     pub fn adapter(&self) -> Arc<dyn Adapter> {
-        self.adapter.clone()
+        self.shared.adapter.clone()
     }
 
     /// The routes. Links point at [`Settings::public_origin`], or at `base_url` (e.g.
@@ -434,19 +432,15 @@ impl App {
     /// may carry. Routers of one app share its pending links and rate limits.
     pub fn router(&self, base_url: &str) -> Router {
         let origin = self
+            .shared
             .settings
             .public_origin
             .as_deref()
             .unwrap_or(base_url)
             .trim_end_matches('/');
         let state = AppState {
-            adapter: self.adapter.clone(),
-            settings: self.settings.clone(),
+            shared: self.shared.clone(),
             origin: Arc::from(origin),
-            secret: self.secret.clone(),
-            mailer: self.mailer.clone(),
-            pending: self.pending.clone(),
-            limits: self.limits.clone(),
         };
         let mut router = Router::new()
             .route("/", get(account::home))
@@ -482,10 +476,12 @@ impl App {
                 state.clone(),
                 security::one_session_cookie,
             ))
-            .layer(RequestBodyTimeoutLayer::new(self.settings.body_timeout))
+            .layer(RequestBodyTimeoutLayer::new(
+                self.shared.settings.body_timeout,
+            ))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
-                self.settings.request_timeout,
+                self.shared.settings.request_timeout,
             ))
             .layer(middleware::from_fn(security::security_headers))
             .layer(middleware::from_fn(trace_request))
@@ -501,7 +497,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let addr: SocketAddr = listener.local_addr()?;
-        if self.settings.dev_outbox && !addr.ip().is_loopback() {
+        if self.shared.settings.dev_outbox && !addr.ip().is_loopback() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!("the dev outbox shows every sign-in link: it is served on loopback only, not on {addr}"),
@@ -524,16 +520,31 @@ impl App {
     }
 }
 
+/// What every request shares: one per [`App`], behind every router it makes.
+#[derive(Debug)]
+struct Shared {
+    adapter: Arc<dyn Adapter>,
+    settings: Settings,
+    secret: AppSecret,
+    mailer: Arc<dyn Mailer>,
+    pending: PendingLinks,
+    limits: Limiters,
+}
+
+/// A router's state: the app's [`Shared`] and the public origin of that router.
 #[derive(Debug, Clone)]
 struct AppState {
-    adapter: Arc<dyn Adapter>,
-    settings: Arc<Settings>,
+    shared: Arc<Shared>,
     /// The public origin, without a trailing slash.
     origin: Arc<str>,
-    secret: Arc<AppSecret>,
-    mailer: Arc<dyn Mailer>,
-    pending: Arc<PendingLinks>,
-    limits: Arc<Limiters>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 /// An error page. The user sees what kind of failure it was and a reference; the code and

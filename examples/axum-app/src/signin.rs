@@ -17,7 +17,8 @@ use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, NotUntil, Quota, RateLimiter};
 use serde::Deserialize;
 
 use crate::cookies::{clear_cookie, cookie, set_cookie};
@@ -274,11 +275,14 @@ impl Limiters {
     }
 }
 
-fn too_many() -> Response {
+/// 429, with `Retry-After` the limiter's own wait (rounded up to whole seconds).
+fn too_many(not_until: &NotUntil<<DefaultClock as Clock>::Instant>) -> Response {
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let body = r#"<p id="rate-limited">Too many sign-in links asked for. Wait a few minutes, then <a href="/">try again</a>.</p>"#;
     (
         StatusCode::TOO_MANY_REQUESTS,
-        [(RETRY_AFTER, "120")],
+        [(RETRY_AFTER, seconds.to_string())],
         page("Slow down", body),
     )
         .into_response()
@@ -302,9 +306,9 @@ pub(crate) async fn request_link(
         |Extension(ConnectInfo(addr))| addr.ip(),
     );
     state.limits.shrink();
-    if state.limits.client.check_key(&ip).is_err() {
+    if let Err(not_until) = state.limits.client.check_key(&ip) {
         tracing::warn!(%ip, "sign-in rate limit (client)");
-        return Ok(too_many());
+        return Ok(too_many(&not_until));
     }
     let typed = form.map(|Form(f)| f.email).unwrap_or_default();
     let identity = match email_identity(&typed) {
@@ -317,9 +321,9 @@ pub(crate) async fn request_link(
             return Ok((StatusCode::BAD_REQUEST, page("Sign in", &body)).into_response());
         }
     };
-    if state.limits.address.check_key(&identity).is_err() {
+    if let Err(not_until) = state.limits.address.check_key(&identity) {
         tracing::warn!("sign-in rate limit (address)");
-        return Ok(too_many());
+        return Ok(too_many(&not_until));
     }
     let token = auth_core::generate_token();
     let ttl = chrono::Duration::from_std(state.settings.link_ttl)
