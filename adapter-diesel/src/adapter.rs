@@ -157,11 +157,10 @@ impl DieselAdapter {
         self.pool.close();
     }
 
-    /// Creates the five tables, their keys and indexes with `diesel_migrations` and the
-    /// migrations embedded for the dialect (recorded in `__diesel_schema_migrations`).
-    /// Idempotent, and every statement is `CREATE … IF NOT EXISTS`, so a database that
-    /// adapter-sqlx migrated (with its default prefix `auth_`) is left as it is, and the
-    /// other way round.
+    /// Creates the five tables, their keys and indexes: the pending migrations of the schema
+    /// shared with adapter-sqlx and adapter-seaorm (the `auth-sql` crate), recorded in the
+    /// shared history `auth_schema_migrations`, so a database one of the three crates
+    /// migrated is current for the others. Idempotent.
     ///
     /// Errors: MIGRATION_ERROR (or ADAPTER_CONNECTION_ERROR).
     ///
@@ -175,7 +174,25 @@ impl DieselAdapter {
     /// ```
     #[tracing::instrument(skip_all, fields(dialect = self.dialect().name()))]
     pub async fn migrate(&self) -> Result<(), AdapterError> {
-        crate::migrate::run(&self.pool).await
+        crate::migrate::migrate(&self.pool).await
+    }
+
+    /// Where the database stands against the shared schema: the versions its history
+    /// records and those [`migrate`](Self::migrate) would apply. Creates nothing.
+    ///
+    /// Errors: MIGRATION_ERROR when a newer version of the adapters migrated the database;
+    /// ADAPTER_CONNECTION_ERROR.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_diesel::DieselAdapter::connect("sqlite::memory:").await?;
+    /// adapter.migrate().await?;
+    /// assert!(adapter.schema_status().await?.is_current());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn schema_status(&self) -> Result<crate::SchemaStatus, AdapterError> {
+        crate::migrate::status(&self.pool).await
     }
 
     #[tracing::instrument(name = "connect", skip_all)]

@@ -16,13 +16,9 @@ pub mod schema;
 mod store;
 
 pub use adapter::DieselAdapter;
+/// Where a database stands against the shared schema ([`DieselAdapter::schema_status`]).
+pub use auth_sql::schema::SchemaStatus;
 pub use dialect::Dialect;
-#[cfg(feature = "mysql")]
-pub use migrate::MYSQL_MIGRATIONS;
-#[cfg(feature = "postgres")]
-pub use migrate::POSTGRES_MIGRATIONS;
-#[cfg(feature = "sqlite")]
-pub use migrate::SQLITE_MIGRATIONS;
 pub use options::{DieselAdapterBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 #[cfg(feature = "mysql")]
 pub use pool::MysqlConnection;

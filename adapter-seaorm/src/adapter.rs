@@ -18,11 +18,9 @@ use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
     EntityTrait, FromQueryResult, Iterable, QueryResult, Statement, TransactionTrait,
 };
-use sea_orm_migration::MigratorTrait;
 
 use crate::entities::{accounts, authenticators, sessions, users, verification_tokens};
 use crate::error::{self, ResultExt};
-use crate::migration::Migrator;
 use crate::options::{SeaOrmAdapterBuilder, Target};
 use crate::stamp;
 use crate::Dialect;
@@ -255,6 +253,51 @@ async fn detect(db: &DatabaseConnection) -> Result<Dialect, AdapterError> {
     })
 }
 
+/// The table prefix of the entities (adapter-sqlx's default).
+const TABLE_PREFIX: &str = "auth_";
+
+/// Runs `$body` with `$conn` bound to one sqlx connection of the adapter's pool (the
+/// migrator needs one connection: it takes a lock and, on PostgreSQL and SQLite, a
+/// transaction). A connection whose run failed is closed, not handed back.
+macro_rules! with_sqlx_connection {
+    ($adapter:expr, |$conn:ident| $body:expr) => {{
+        let op = Operation::Migrate;
+        match $adapter.db.get_database_backend() {
+            #[cfg(feature = "postgres")]
+            DbBackend::Postgres => {
+                with_sqlx_connection!(@on $adapter.db.get_postgres_connection_pool(), op, |$conn| $body)
+            }
+            #[cfg(feature = "mysql")]
+            DbBackend::MySql => {
+                with_sqlx_connection!(@on $adapter.db.get_mysql_connection_pool(), op, |$conn| $body)
+            }
+            #[cfg(feature = "sqlite")]
+            DbBackend::Sqlite => {
+                with_sqlx_connection!(@on $adapter.db.get_sqlite_connection_pool(), op, |$conn| $body)
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(AdapterError::invalid_input(
+                op,
+                format!("{other:?} is not compiled into this build of adapter-seaorm"),
+            )),
+        }
+    }};
+    (@on $pool:expr, $op:expr, |$conn:ident| $body:expr) => {{
+        let mut pooled = $pool.acquire().await.map_err(|e| error::map_sqlx($op, e))?;
+        let result = {
+            let $conn = &mut *pooled;
+            $body
+        };
+        match result {
+            Ok(value) => Ok(value),
+            Err(err) => {
+                drop(pooled.detach());
+                Err(adapter_sqlx::errors::map_migrate(err))
+            }
+        }
+    }};
+}
+
 impl SeaOrmAdapter {
     /// Connects with the default options (see [`SeaOrmAdapterBuilder`]): `postgres://…`,
     /// `mysql://…` / `mariadb://…` or `sqlite:…` (e.g. `sqlite://auth.db?mode=rwc`,
@@ -329,10 +372,11 @@ impl SeaOrmAdapter {
         })
     }
 
-    /// Creates the tables, keys and indexes with this crate's `sea-orm-migration`
-    /// [`Migrator`] (recorded in `auth_seaql_migrations`). Idempotent: applied migrations are
-    /// skipped, every statement is `CREATE … IF NOT EXISTS`, and data is kept — also on a
-    /// database adapter-sqlx created.
+    /// Creates the tables, keys and indexes: the pending migrations of the schema shared
+    /// with adapter-sqlx and adapter-diesel (the `auth-sql` crate), recorded in the shared
+    /// history `auth_schema_migrations`, so a database one of the three crates migrated is
+    /// current for the others. Runs on one connection of the pool, through the sqlx
+    /// SeaORM is built on. Idempotent: data is kept.
     ///
     /// Errors: MIGRATION_ERROR (or ADAPTER_CONNECTION_ERROR).
     ///
@@ -345,9 +389,35 @@ impl SeaOrmAdapter {
     /// ```
     #[tracing::instrument(skip_all, fields(dialect = self.dialect.name()))]
     pub async fn migrate(&self) -> Result<(), AdapterError> {
-        Migrator::up(&self.db, None)
-            .await
-            .for_op(Operation::Migrate)
+        with_sqlx_connection!(self, |conn| auth_sql::schema::migrate(
+            &mut adapter_sqlx::migrate::SqlxMigration(conn),
+            self.dialect,
+            TABLE_PREFIX,
+        )
+        .await
+        .map(drop))
+    }
+
+    /// Where the database stands against the shared schema: the versions its history
+    /// records and those [`migrate`](Self::migrate) would apply. Creates nothing.
+    ///
+    /// Errors: MIGRATION_ERROR when a newer version of the adapters migrated the database;
+    /// ADAPTER_CONNECTION_ERROR.
+    ///
+    /// ```no_run
+    /// # async fn run(adapter: adapter_seaorm::SeaOrmAdapter) -> Result<(), auth_core::AdapterError> {
+    /// adapter.migrate().await?;
+    /// assert!(adapter.schema_status().await?.is_current());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn schema_status(&self) -> Result<crate::SchemaStatus, AdapterError> {
+        with_sqlx_connection!(self, |conn| auth_sql::schema::status(
+            &mut adapter_sqlx::migrate::SqlxMigration(conn),
+            self.dialect,
+            TABLE_PREFIX,
+        )
+        .await)
     }
 
     /// The database this adapter talks to.

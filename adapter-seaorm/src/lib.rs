@@ -6,21 +6,19 @@ mod adapter;
 pub mod conformance;
 pub mod entities;
 mod error;
-pub mod migration;
 mod options;
 mod stamp;
 
 pub use adapter::SeaOrmAdapter;
-/// The database an adapter talks to: adapter-sqlx's type, since this crate shares its schema
-/// and its rules for which statements can return rows.
+/// The database an adapter talks to: auth-sql's type, as in adapter-sqlx, whose schema and
+/// rules for which statements can return rows this crate shares.
 pub use adapter_sqlx::Dialect;
-pub use migration::Migrator;
+/// Where a database stands against the shared schema ([`SeaOrmAdapter::schema_status`]).
+pub use auth_sql::schema::SchemaStatus;
 pub use options::{SeaOrmAdapterBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 
 /// The SeaORM this crate is built on, so an application names the same version.
 pub use sea_orm;
-/// The migration crate of [`Migrator`].
-pub use sea_orm_migration;
 
 /// Connects with the default options; the same as [`SeaOrmAdapter::connect`].
 ///

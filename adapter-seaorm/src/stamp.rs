@@ -1,16 +1,15 @@
-//! Timestamps in the form each database stores them (the schema adapter-sqlx made first):
-//! `TIMESTAMPTZ` on PostgreSQL, `DATETIME(3)` holding UTC on MySQL/MariaDB (bound as a
-//! naive `DATETIME`: sqlx binds a `DateTime<Utc>` as `TIMESTAMP`, whose 1970–2038 range the
-//! server would apply), and `INTEGER` milliseconds since the Unix epoch on SQLite.
+//! Timestamps in the form each database stores them ([`auth_sql::Stamp`], as in the other
+//! SQL crates), as SeaORM values.
 
+use auth_sql::Stamp;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sea_orm::{DbBackend, DbErr, QueryResult, Value};
 
 /// The value to bind for `at` on `backend`.
 pub(crate) fn value(backend: DbBackend, at: Option<DateTime<Utc>>) -> Value {
     match backend {
-        DbBackend::MySql => at.map(|at| at.naive_utc()).into(),
-        DbBackend::Sqlite => at.map(|at| at.timestamp_millis()).into(),
+        DbBackend::MySql => at.map(NaiveDateTime::from_utc).into(),
+        DbBackend::Sqlite => at.map(i64::from_utc).into(),
         _ => at.into(),
     }
 }
@@ -24,11 +23,11 @@ pub(crate) fn get(
     match backend {
         DbBackend::MySql => Ok(row
             .try_get::<Option<NaiveDateTime>>("", col)?
-            .map(|at| at.and_utc())),
+            .and_then(Stamp::to_utc)),
         DbBackend::Sqlite => row
             .try_get::<Option<i64>>("", col)?
             .map(|ms| {
-                DateTime::from_timestamp_millis(ms).ok_or_else(|| {
+                ms.to_utc().ok_or_else(|| {
                     DbErr::Type(format!("{col}: {ms} ms is not a representable instant"))
                 })
             })

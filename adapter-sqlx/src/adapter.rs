@@ -153,8 +153,8 @@ pub struct SqlxAdapter {
 /// How [`SqlxAdapter::migrate`] creates a layout's tables.
 #[derive(Debug, Clone, Copy)]
 enum Schema {
-    /// sqlx's migrator with the migrations embedded per dialect, recorded in
-    /// `<prefix>sqlx_migrations` (native).
+    /// The shared migrations of auth-sql, recorded in `<prefix>schema_migrations`, the
+    /// history adapter-diesel and adapter-seaorm keep too (native).
     Migrations,
     /// One multi-statement text, idempotent by itself (`IF NOT EXISTS`), with no bookkeeping
     /// table (the Auth.js layouts: their tables as Auth.js ships them, and our additions).
@@ -270,9 +270,11 @@ impl SqlxAdapter {
     }
 
     /// Creates the tables, keys and indexes of the layout. Idempotent: data is kept.
-    /// Native: sqlx's migrator with the migrations embedded in this crate (recorded in
-    /// `<prefix>sqlx_migrations`). Auth.js layouts: the tables as Auth.js ships them, when
-    /// missing, and the indexes and foreign keys listed in the README (no bookkeeping table).
+    /// Native: the pending migrations of the schema shared with adapter-diesel and
+    /// adapter-seaorm (the `auth-sql` crate), recorded in `<prefix>schema_migrations`, so a
+    /// database one of the three crates migrated is current for the others. Auth.js
+    /// layouts: the tables as Auth.js ships them, when missing, and the indexes and foreign
+    /// keys listed in the README (no bookkeeping table).
     /// Not bounded by the call timeout: creating tables may take longer than a query.
     ///
     /// Errors: MIGRATION_ERROR (or ADAPTER_CONNECTION_ERROR).
@@ -291,14 +293,14 @@ impl SqlxAdapter {
             let mut lease = source.lease(op).await?;
             let conn = lease.conn();
             let result = match self.schema {
-                Schema::Migrations => {
-                    // `run_direct` is what `run` calls; `run` on a `&mut` connection trips the
-                    // "Acquire is not general enough" error inside an async trait method.
-                    migrate::migrator(self.dialect, &self.prefix)
-                        .run_direct(None, &mut *conn, false)
-                        .await
-                        .map_err(error::map_migrate)
-                }
+                Schema::Migrations => auth_sql::schema::migrate(
+                    &mut migrate::SqlxMigration(&mut *conn),
+                    self.dialect,
+                    &self.prefix,
+                )
+                .await
+                .map(drop)
+                .map_err(error::map_migrate),
                 // One multi-statement text: PostgreSQL runs it as one implicit transaction.
                 Schema::Script(script) => sqlx::raw_sql(AssertSqlSafe(script))
                     .execute(&mut *conn)
@@ -306,6 +308,44 @@ impl SqlxAdapter {
                     .map(drop)
                     .map_err(|e| error::map(op, e)),
             };
+            lease.settle(&result);
+            result
+        })
+    }
+
+    /// Where the database stands against the shared schema (native layout): the versions
+    /// its history records and those [`migrate`](Self::migrate) would apply. Creates
+    /// nothing. The Auth.js layouts keep no history: always current.
+    ///
+    /// Errors: MIGRATION_ERROR when the database was migrated by a newer version of the
+    /// adapters; ADAPTER_CONNECTION_ERROR.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_sqlx::SqlxAdapter::connect("sqlite::memory:").await?;
+    /// assert!(!adapter.schema_status().await?.is_current());
+    /// adapter.migrate().await?;
+    /// assert!(adapter.schema_status().await?.is_current());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn schema_status(&self) -> Result<auth_sql::schema::SchemaStatus, AdapterError> {
+        let op = Operation::Migrate;
+        if let Schema::Script(_) = self.schema {
+            return Ok(auth_sql::schema::SchemaStatus {
+                applied: Vec::new(),
+                pending: Vec::new(),
+            });
+        }
+        with_pool!(&self.pools, |source: Db| {
+            let mut lease = source.lease(op).await?;
+            let result = auth_sql::schema::status(
+                &mut migrate::SqlxMigration(&mut *lease.conn()),
+                self.dialect,
+                &self.prefix,
+            )
+            .await
+            .map_err(error::map_migrate);
             lease.settle(&result);
             result
         })

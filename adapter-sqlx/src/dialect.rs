@@ -1,6 +1,7 @@
-//! Everything that differs between PostgreSQL, MySQL/MariaDB and SQLite, written once:
-//! the schema, the text of every statement, which statements can return rows
-//! (`RETURNING`), how a write transaction begins, and which values a column can hold.
+//! The statement text of every method on each database: which statements can return rows
+//! (`RETURNING`), how a write transaction begins, and which values a column can hold. The
+//! [`Dialect`] itself and the schema are auth-sql's, shared with adapter-diesel and
+//! adapter-seaorm.
 //!
 //! The adapter gets its [`Statements`] set once, when it connects (the native one from the
 //! [`Dialect`] here, an Auth.js one from `crate::authjs`); the hot path then only binds
@@ -12,151 +13,7 @@ use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
 use crate::layout::Ids;
 
-/// The SQL dialect of the database an adapter is connected to, detected at connect time.
-///
-/// ```
-/// use adapter_sqlx::Dialect;
-///
-/// assert!(Dialect::MariaDb { major: 10, minor: 11 }.delete_returning());
-/// assert!(!Dialect::MariaDb { major: 10, minor: 4 }.delete_returning());
-/// assert!(!Dialect::MySql { major: 8, minor: 0 }.delete_returning());
-/// assert!(Dialect::Postgres.update_returning());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Dialect {
-    /// PostgreSQL.
-    Postgres,
-    /// MariaDB, with its server version.
-    MariaDb {
-        /// Major version, e.g. 10.
-        major: u32,
-        /// Minor version, e.g. 11.
-        minor: u32,
-    },
-    /// MySQL, with its server version.
-    MySql {
-        /// Major version, e.g. 8.
-        major: u32,
-        /// Minor version.
-        minor: u32,
-    },
-    /// SQLite (bundled with sqlx).
-    Sqlite,
-}
-
-impl Dialect {
-    /// Parses the answer of MySQL's `SELECT VERSION()`, e.g. `10.11.6-MariaDB-log` or
-    /// `8.0.36`.
-    ///
-    /// ```
-    /// use adapter_sqlx::Dialect;
-    /// assert_eq!(
-    ///     Dialect::from_mysql_version("10.11.19-MariaDB-0+deb12u1"),
-    ///     Dialect::MariaDb { major: 10, minor: 11 }
-    /// );
-    /// assert_eq!(Dialect::from_mysql_version("8.0.36"), Dialect::MySql { major: 8, minor: 0 });
-    /// ```
-    pub fn from_mysql_version(version: &str) -> Self {
-        let mut numbers = version
-            .split(|c: char| !c.is_ascii_digit())
-            .map(|part| part.parse::<u32>().unwrap_or(0));
-        let major = numbers.next().unwrap_or(0);
-        let minor = numbers.next().unwrap_or(0);
-        if version.to_ascii_lowercase().contains("mariadb") {
-            Dialect::MariaDb { major, minor }
-        } else {
-            Dialect::MySql { major, minor }
-        }
-    }
-
-    /// A short name: `postgres`, `mariadb`, `mysql` or `sqlite`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::Postgres => "postgres",
-            Dialect::MariaDb { .. } => "mariadb",
-            Dialect::MySql { .. } => "mysql",
-            Dialect::Sqlite => "sqlite",
-        }
-    }
-
-    /// Whether `DELETE … RETURNING` exists: PostgreSQL, SQLite, MariaDB 10.5 and later.
-    pub fn delete_returning(self) -> bool {
-        match self {
-            Dialect::Postgres | Dialect::Sqlite => true,
-            Dialect::MariaDb { major, minor } => (major, minor) >= (10, 5),
-            Dialect::MySql { .. } => false,
-        }
-    }
-
-    /// Whether `UPDATE … RETURNING` exists: PostgreSQL and SQLite.
-    pub fn update_returning(self) -> bool {
-        matches!(self, Dialect::Postgres | Dialect::Sqlite)
-    }
-
-    /// The statement that opens a write transaction. SQLite takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so two transactions never both read and then deadlock on the
-    /// upgrade; the busy timeout queues them instead.
-    pub(crate) fn begin_write(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            _ => "BEGIN",
-        }
-    }
-
-    /// What locks the rows a `SELECT` reads until the transaction ends.
-    pub(crate) fn lock_rows(self) -> &'static str {
-        match self {
-            // The whole database is locked by BEGIN IMMEDIATE already.
-            Dialect::Sqlite => "",
-            _ => " FOR UPDATE",
-        }
-    }
-
-    /// The collation of every MySQL/MariaDB column: binary and NO PAD, so `'a'` and `'a '`
-    /// are different keys.
-    fn collation(self) -> &'static str {
-        match self {
-            Dialect::MySql { .. } => "utf8mb4_0900_bin",
-            _ => "utf8mb4_nopad_bin",
-        }
-    }
-
-    /// The schema of this dialect with the table prefix applied (the one migration).
-    pub(crate) fn schema(self, prefix: &str) -> String {
-        let template = match self {
-            Dialect::Postgres => include_str!("../migrations/postgres/0001_initial.sql"),
-            Dialect::MariaDb { .. } | Dialect::MySql { .. } => {
-                include_str!("../migrations/mysql/0001_initial.sql")
-            }
-            Dialect::Sqlite => include_str!("../migrations/sqlite/0001_initial.sql"),
-        };
-        template
-            .replace("{p}", prefix)
-            .replace("{collation}", self.collation())
-    }
-
-    /// Applies the prefix and, on PostgreSQL, numbers the `?` placeholders (`$1`, `$2`, …).
-    /// The templates hold no other `?`.
-    pub(crate) fn render(self, prefix: &str, template: &str) -> String {
-        let sql = template.replace("{p}", prefix);
-        if self != Dialect::Postgres {
-            return sql;
-        }
-        let mut out = String::with_capacity(sql.len() + 16);
-        let mut n = 0;
-        for c in sql.chars() {
-            if c == '?' {
-                n += 1;
-                out.push('$');
-                out.push_str(&n.to_string());
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    }
-}
+pub use auth_sql::Dialect;
 
 /// A statement text of this crate (its constants, with a validated table prefix): no input
 /// reaches the text, values are bound.
@@ -410,7 +267,6 @@ mod tests {
         minor: 11,
     };
     const MYSQL: Dialect = Dialect::MySql { major: 8, minor: 0 };
-    const ALL: [Dialect; 4] = [Dialect::Postgres, MARIADB, MYSQL, Dialect::Sqlite];
 
     #[test]
     fn postgres_placeholders_are_numbered() {
@@ -510,38 +366,5 @@ mod tests {
             Statements::new(Dialect::Sqlite, "").begin_write.as_str(),
             "BEGIN IMMEDIATE"
         );
-    }
-
-    #[test]
-    fn the_prefix_reaches_every_table_and_index() {
-        for dialect in ALL {
-            let schema = dialect.schema("tenant_");
-            assert!(!schema.contains("{p}") && !schema.contains("{collation}"));
-            for table in [
-                "users",
-                "accounts",
-                "sessions",
-                "verification_tokens",
-                "authenticators",
-            ] {
-                assert!(
-                    schema.contains(&format!("CREATE TABLE IF NOT EXISTS tenant_{table} (")),
-                    "{dialect:?} {table}"
-                );
-            }
-            for index in ["accounts", "sessions", "authenticators"] {
-                assert!(
-                    schema.contains(&format!("tenant_{index}_user_id_idx")),
-                    "{dialect:?}"
-                );
-            }
-            assert_eq!(
-                schema.matches("ON DELETE CASCADE").count(),
-                3,
-                "{dialect:?}"
-            );
-        }
-        assert!(MARIADB.schema("").contains("COLLATE = utf8mb4_nopad_bin"));
-        assert!(MYSQL.schema("").contains("COLLATE = utf8mb4_0900_bin"));
     }
 }

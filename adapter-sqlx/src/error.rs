@@ -5,8 +5,9 @@
 //! SQLite result code, never the message text.
 
 use auth_core::{AdapterError, ErrorKind, Operation};
+use auth_sql::errors::{kind_of_mysql_number, kind_of_sqlite_code, kind_of_sqlstate};
+use auth_sql::schema::MigrateError;
 use sqlx::error::{DatabaseError, ErrorKind as DbErrorKind};
-use sqlx::migrate::MigrateError;
 
 /// Wraps a sqlx error for `operation`; its text becomes the
 /// [`source`](std::error::Error::source) chain (a database error as what the server said,
@@ -117,11 +118,18 @@ impl<T> ResultExt<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// Wraps a migration error: the statement's own error when there is one.
-pub(crate) fn map_migrate(err: MigrateError) -> AdapterError {
+/// Wraps an error of the shared migrator (auth-sql): the statement's own error when there
+/// is one.
+///
+/// ```
+/// use auth_core::ErrorKind;
+/// use auth_sql::schema::MigrateError;
+/// let err = adapter_sqlx::errors::map_migrate(MigrateError::Newer { found: 9, known: 1 });
+/// assert_eq!(err.kind(), ErrorKind::Backend);
+/// ```
+pub fn map_migrate(err: MigrateError<sqlx::Error>) -> AdapterError {
     match err {
-        MigrateError::Execute(inner) => map(Operation::Migrate, inner),
-        MigrateError::ExecuteMigration(inner, _) => map(Operation::Migrate, inner),
+        MigrateError::Database(inner) => map(Operation::Migrate, inner),
         other => AdapterError::from_driver(Operation::Migrate, ErrorKind::Backend, other),
     }
 }
@@ -170,44 +178,6 @@ fn kind_of_database_error(db: &dyn DatabaseError) -> ErrorKind {
     }
     db.code()
         .map_or(ErrorKind::Backend, |code| kind_of_sqlstate(&code))
-}
-
-/// An extended SQLite result code; the primary code is its low byte.
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-fn kind_of_sqlite_code(code: i32) -> ErrorKind {
-    match code & 0xff {
-        // SQLITE_CANTOPEN, SQLITE_NOTADB: the database file cannot be used.
-        14 | 26 => ErrorKind::Connection,
-        // SQLITE_TOOBIG: a string or blob over the limit.
-        18 => ErrorKind::InvalidInput,
-        _ => ErrorKind::Backend,
-    }
-}
-
-/// MySQL/MariaDB error numbers whose SQLSTATE is too vague (`HY000`).
-#[cfg_attr(not(feature = "mysql"), allow(dead_code))]
-fn kind_of_mysql_number(number: u16) -> Option<ErrorKind> {
-    match number {
-        // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD (an invalid string), ER_DATA_TOO_LONG.
-        1366 | 1406 => Some(ErrorKind::InvalidInput),
-        // ER_CONNECTION_KILLED (MariaDB), ER_SERVER_SHUTDOWN.
-        1927 | 1053 => Some(ErrorKind::Connection),
-        _ => None,
-    }
-}
-
-/// A SQLSTATE (PostgreSQL, MySQL/MariaDB).
-fn kind_of_sqlstate(code: &str) -> ErrorKind {
-    match code {
-        // Class 08: connection exception; admin shutdown, crash shutdown, cannot connect now.
-        c if c.starts_with("08") => ErrorKind::Connection,
-        "57P01" | "57P02" | "57P03" => ErrorKind::Connection,
-        // String data right truncation (over-long value), invalid byte sequence (a NUL in
-        // PostgreSQL text), untranslatable character, program limit exceeded (an index row
-        // too large for a btree page).
-        "22001" | "22021" | "22P05" | "54000" => ErrorKind::InvalidInput,
-        _ => ErrorKind::Backend,
-    }
 }
 
 #[cfg(test)]
@@ -267,28 +237,5 @@ mod tests {
             next = cause.source();
         }
         assert_eq!(text.matches("bogus").count(), 1, "{text}");
-    }
-
-    #[test]
-    fn codes_are_classified() {
-        assert_eq!(kind_of_sqlstate("08006"), ErrorKind::Connection);
-        assert_eq!(kind_of_sqlstate("08P01"), ErrorKind::Connection);
-        assert_eq!(kind_of_sqlstate("57P01"), ErrorKind::Connection);
-        assert_eq!(kind_of_sqlstate("57P02"), ErrorKind::Connection);
-        assert_eq!(kind_of_sqlstate("57P03"), ErrorKind::Connection);
-        assert_eq!(
-            kind_of_sqlstate("57014"),
-            ErrorKind::Backend,
-            "query canceled"
-        );
-        assert_eq!(kind_of_sqlstate("22001"), ErrorKind::InvalidInput);
-        assert_eq!(kind_of_sqlstate("22021"), ErrorKind::InvalidInput);
-        assert_eq!(kind_of_sqlstate("42P01"), ErrorKind::Backend);
-        // SQLITE_CANTOPEN_ISDIR (14 | 2 << 8), SQLITE_TOOBIG, SQLITE_BUSY.
-        assert_eq!(kind_of_sqlite_code(526), ErrorKind::Connection);
-        assert_eq!(kind_of_sqlite_code(18), ErrorKind::InvalidInput);
-        assert_eq!(kind_of_sqlite_code(5), ErrorKind::Backend);
-        assert_eq!(kind_of_mysql_number(1406), Some(ErrorKind::InvalidInput));
-        assert_eq!(kind_of_mysql_number(1064), None);
     }
 }

@@ -9,7 +9,7 @@ mod dialect;
 mod error;
 mod layout;
 mod lease;
-mod migrate;
+pub mod migrate;
 mod options;
 mod pool;
 mod rows;
@@ -35,7 +35,7 @@ pub use sqlx;
 // crate's API for applications, hence hidden from the docs and free to change.
 #[doc(hidden)]
 pub mod errors {
-    pub use crate::error::{invalid_config, kind_of, map, map_connect};
+    pub use crate::error::{invalid_config, kind_of, map, map_connect, map_migrate};
 }
 
 /// Connects with the default options; the same as [`SqlxAdapter::connect`].

@@ -1,50 +1,63 @@
-//! The embedded migrations (`migrations/<dialect>/*.sql`, templated with the table prefix)
-//! as a sqlx [`Migrator`] with its own, prefixed bookkeeping table, so the adapter's
-//! migrations never mix with an application's `_sqlx_migrations`.
+//! The shared schema (auth-sql's migrations and its one history table,
+//! `<prefix>schema_migrations`) run over a sqlx connection.
+//!
+//! [`SqlxMigration`] is public for adapter-seaorm, which reaches its databases through the
+//! same sqlx and runs the same migrator on them; apps call
+//! [`SqlxAdapter::migrate`](crate::SqlxAdapter::migrate).
+//!
+//! ```no_run
+//! use adapter_sqlx::migrate::SqlxMigration;
+//! use adapter_sqlx::sqlx::Connection as _;
+//! use auth_sql::{schema, Dialect};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut conn = adapter_sqlx::sqlx::SqliteConnection::connect("sqlite::memory:").await?;
+//! let applied = schema::migrate(&mut SqlxMigration(&mut conn), Dialect::Sqlite, "auth_").await?;
+//! assert_eq!(applied, vec![1]);
+//! # Ok(())
+//! # }
+//! ```
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AssertSqlSafe, SqlSafeStr};
+use std::future::Future;
 
-use crate::dialect::Dialect;
+use auth_sql::schema::MigrationConnection;
+use sqlx::AssertSqlSafe;
 
-/// The table in which sqlx records the applied migrations: `<prefix>sqlx_migrations`.
-pub(crate) fn migrations_table(prefix: &str) -> String {
-    format!("{prefix}sqlx_migrations")
+/// One sqlx connection (`PgConnection`, `MySqlConnection` or `SqliteConnection`, as the
+/// crate's features allow) as the shared migrator's connection.
+#[derive(Debug)]
+pub struct SqlxMigration<'c, C>(pub &'c mut C);
+
+macro_rules! migration_connection {
+    ($feature:literal, $conn:ty) => {
+        #[cfg(feature = $feature)]
+        impl MigrationConnection for SqlxMigration<'_, $conn> {
+            type Error = sqlx::Error;
+
+            fn execute(
+                &mut self,
+                sql: &str,
+            ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+                // The text is auth-sql's (constants and a validated prefix).
+                let sql = AssertSqlSafe(sql.to_owned());
+                async move { sqlx::raw_sql(sql).execute(&mut *self.0).await.map(drop) }
+            }
+
+            fn query_versions(
+                &mut self,
+                sql: &str,
+            ) -> impl Future<Output = Result<Vec<i64>, sqlx::Error>> + Send {
+                let sql = AssertSqlSafe(sql.to_owned());
+                async move {
+                    sqlx::query_scalar::<_, i64>(sql)
+                        .fetch_all(&mut *self.0)
+                        .await
+                }
+            }
+        }
+    };
 }
 
-/// The migrator for `dialect` and the (validated) table `prefix`.
-pub(crate) fn migrator(dialect: Dialect, prefix: &str) -> Migrator {
-    let schema = dialect.schema(prefix);
-    let mut migrator = Migrator::with_migrations(vec![Migration::new(
-        1,
-        "initial schema".into(),
-        MigrationType::Simple,
-        // The template is embedded in the crate and the prefix is a validated identifier.
-        AssertSqlSafe(schema).into_sql_str(),
-        false,
-    )]);
-    migrator.dangerous_set_table_name(migrations_table(prefix));
-    migrator
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn migrations_are_stable_and_prefixed() {
-        let a = migrator(Dialect::Sqlite, "auth_");
-        let b = migrator(Dialect::Sqlite, "auth_");
-        let (a, b) = (a.iter().next(), b.iter().next());
-        assert_eq!(
-            a.map(|m| &m.checksum),
-            b.map(|m| &m.checksum),
-            "same text, same checksum"
-        );
-        assert!(a.is_some_and(|m| m.sql.as_str().contains("auth_sessions")));
-        assert_eq!(
-            migrator(Dialect::Postgres, "x_").table_name,
-            "x_sqlx_migrations"
-        );
-    }
-}
+migration_connection!("postgres", sqlx::PgConnection);
+migration_connection!("mysql", sqlx::MySqlConnection);
+migration_connection!("sqlite", sqlx::SqliteConnection);

@@ -9,6 +9,8 @@ use std::str::FromStr;
 use auth_core::{AdapterError, Operation};
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use auth_sql::Stamp;
+
 use crate::dialect::Dialect;
 use crate::error;
 use crate::lease::{own_pool, Manager, OwnPool, Source};
@@ -138,45 +140,6 @@ pub(crate) async fn adopt(
         Pools::Sqlite(_) => Dialect::Sqlite,
     };
     Ok((pools, dialect))
-}
-
-/// How a database stores a timestamp.
-pub(crate) trait Stamp: Sized + Send {
-    /// The stored form of a (millisecond-exact) instant.
-    fn from_utc(at: DateTime<Utc>) -> Self;
-    /// The instant, or `None` when the stored value is out of chrono's range.
-    fn to_utc(self) -> Option<DateTime<Utc>>;
-}
-
-/// `TIMESTAMPTZ` on PostgreSQL.
-impl Stamp for DateTime<Utc> {
-    fn from_utc(at: DateTime<Utc>) -> Self {
-        at
-    }
-    fn to_utc(self) -> Option<DateTime<Utc>> {
-        Some(self)
-    }
-}
-
-/// `DATETIME(3)` holding UTC on MySQL/MariaDB. Bound as a naive `DATETIME`: sqlx binds a
-/// `DateTime<Utc>` as `TIMESTAMP`, whose range (1970–2038) the server would apply to it.
-impl Stamp for NaiveDateTime {
-    fn from_utc(at: DateTime<Utc>) -> Self {
-        at.naive_utc()
-    }
-    fn to_utc(self) -> Option<DateTime<Utc>> {
-        Some(self.and_utc())
-    }
-}
-
-/// `INTEGER` milliseconds since the Unix epoch on SQLite.
-impl Stamp for i64 {
-    fn from_utc(at: DateTime<Utc>) -> Self {
-        at.timestamp_millis()
-    }
-    fn to_utc(self) -> Option<DateTime<Utc>> {
-        DateTime::from_timestamp_millis(self)
-    }
 }
 
 /// The timestamp type of each database.

@@ -6,7 +6,7 @@ use auth_core::{
 };
 use chrono::{DateTime, Utc};
 
-use crate::pool::Stamp;
+use auth_sql::Stamp;
 
 fn instant<T: Stamp>(
     op: Operation,

@@ -115,6 +115,7 @@ fn published_readmes_have_no_relative_links() {
     let mut relative = Vec::new();
     for krate in [
         "auth-core",
+        "auth-sql",
         "adapter-conformance",
         "adapter-sqlx",
         "adapter-diesel",

@@ -1,4 +1,6 @@
--- adapter-sqlx schema for PostgreSQL. `{p}` is the table prefix.
+-- Migration 1, PostgreSQL: the five tables. `{p}` is the table prefix.
+-- Every statement is CREATE … IF NOT EXISTS: it also runs on a database made before the
+-- shared history existed, and changes nothing there.
 CREATE TABLE IF NOT EXISTS {p}users (
     id               TEXT PRIMARY KEY,
     email            TEXT,

@@ -1,6 +1,8 @@
--- adapter-sqlx schema for SQLite. `{p}` is the table prefix. STRICT tables refuse values of
--- the wrong type; timestamps are INTEGER milliseconds since the Unix epoch (UTC); foreign
+-- Migration 1, SQLite: the five tables. `{p}` is the table prefix. STRICT tables refuse values
+-- of the wrong type; timestamps are INTEGER milliseconds since the Unix epoch (UTC); foreign
 -- keys are enforced on every connection (PRAGMA foreign_keys = ON).
+-- Every statement is CREATE … IF NOT EXISTS: it also runs on a database made before the
+-- shared history existed, and changes nothing there.
 CREATE TABLE IF NOT EXISTS {p}users (
     id               TEXT NOT NULL PRIMARY KEY,
     email            TEXT,

@@ -1,8 +1,10 @@
--- adapter-seaorm schema for MariaDB and MySQL: the schema adapter-sqlx creates with its
--- default prefix `auth_` (adapter-sqlx/migrations/mysql/0001_initial.sql). `{collation}` is
--- the binary, no-pad utf8mb4 collation of the server (utf8mb4_nopad_bin on MariaDB,
+-- Migration 1, MariaDB and MySQL: the five tables. `{p}` is the table prefix, `{collation}` the
+-- binary, no-pad utf8mb4 collation of the server (utf8mb4_nopad_bin on MariaDB,
 -- utf8mb4_0900_bin on MySQL 8), so keys compare byte for byte: 'a' and 'a ' differ.
-CREATE TABLE IF NOT EXISTS auth_users (
+-- Key lengths are in characters; the adapters refuse longer values before sending them.
+-- Every statement is CREATE … IF NOT EXISTS: it also runs on a database made before the
+-- shared history existed, and changes nothing there.
+CREATE TABLE IF NOT EXISTS {p}users (
     id               VARCHAR(255) NOT NULL,
     email            TEXT NULL,
     -- auth_core::normalize_email(email), computed in Rust; NULL for users without email.
@@ -11,10 +13,10 @@ CREATE TABLE IF NOT EXISTS auth_users (
     name             TEXT NULL,
     image            TEXT NULL,
     PRIMARY KEY (id),
-    UNIQUE KEY auth_users_email_normalized_key (email_normalized)
+    UNIQUE KEY {p}users_email_normalized_key (email_normalized)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = {collation};
 
-CREATE TABLE IF NOT EXISTS auth_accounts (
+CREATE TABLE IF NOT EXISTS {p}accounts (
     provider            VARCHAR(255) NOT NULL,
     provider_account_id VARCHAR(255) NOT NULL,
     user_id             VARCHAR(255) NOT NULL,
@@ -27,31 +29,31 @@ CREATE TABLE IF NOT EXISTS auth_accounts (
     id_token            TEXT NULL,
     session_state       TEXT NULL,
     PRIMARY KEY (provider, provider_account_id),
-    KEY auth_accounts_user_id_idx (user_id),
-    CONSTRAINT auth_accounts_user_id_fkey FOREIGN KEY (user_id)
-        REFERENCES auth_users (id) ON DELETE CASCADE
+    KEY {p}accounts_user_id_idx (user_id),
+    CONSTRAINT {p}accounts_user_id_fkey FOREIGN KEY (user_id)
+        REFERENCES {p}users (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = {collation};
 
-CREATE TABLE IF NOT EXISTS auth_sessions (
+CREATE TABLE IF NOT EXISTS {p}sessions (
     session_token VARCHAR(255) NOT NULL,
     user_id       VARCHAR(255) NOT NULL,
     expires       DATETIME(3) NOT NULL,
     PRIMARY KEY (session_token),
-    KEY auth_sessions_user_id_idx (user_id),
-    KEY auth_sessions_expires_idx (expires),
-    CONSTRAINT auth_sessions_user_id_fkey FOREIGN KEY (user_id)
-        REFERENCES auth_users (id) ON DELETE CASCADE
+    KEY {p}sessions_user_id_idx (user_id),
+    KEY {p}sessions_expires_idx (expires),
+    CONSTRAINT {p}sessions_user_id_fkey FOREIGN KEY (user_id)
+        REFERENCES {p}users (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = {collation};
 
-CREATE TABLE IF NOT EXISTS auth_verification_tokens (
+CREATE TABLE IF NOT EXISTS {p}verification_tokens (
     identifier VARCHAR(255) NOT NULL,
     token      VARCHAR(255) NOT NULL,
     expires    DATETIME(3) NOT NULL,
     PRIMARY KEY (identifier, token),
-    KEY auth_verification_tokens_expires_idx (expires)
+    KEY {p}verification_tokens_expires_idx (expires)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = {collation};
 
-CREATE TABLE IF NOT EXISTS auth_authenticators (
+CREATE TABLE IF NOT EXISTS {p}authenticators (
     credential_id          VARCHAR(512) NOT NULL,
     user_id                VARCHAR(255) NOT NULL,
     provider_account_id    TEXT NOT NULL,
@@ -61,7 +63,7 @@ CREATE TABLE IF NOT EXISTS auth_authenticators (
     credential_backed_up   BOOLEAN NOT NULL,
     transports             TEXT NULL,
     PRIMARY KEY (credential_id),
-    KEY auth_authenticators_user_id_idx (user_id),
-    CONSTRAINT auth_authenticators_user_id_fkey FOREIGN KEY (user_id)
-        REFERENCES auth_users (id) ON DELETE CASCADE
+    KEY {p}authenticators_user_id_idx (user_id),
+    CONSTRAINT {p}authenticators_user_id_fkey FOREIGN KEY (user_id)
+        REFERENCES {p}users (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = {collation};

@@ -1,0 +1,86 @@
+//! What kind of failure a database's own error code means: SQLSTATE (PostgreSQL,
+//! MySQL/MariaDB), MySQL/MariaDB error numbers, SQLite result codes. Drivers classify
+//! unique and foreign-key violations themselves; these cover what they leave unclassified.
+
+use auth_core::ErrorKind;
+
+/// The kind of a SQLSTATE (PostgreSQL, MySQL/MariaDB).
+///
+/// ```
+/// use auth_core::ErrorKind;
+/// use auth_sql::errors::kind_of_sqlstate;
+/// assert_eq!(kind_of_sqlstate("08006"), ErrorKind::Connection);
+/// assert_eq!(kind_of_sqlstate("22001"), ErrorKind::InvalidInput);
+/// assert_eq!(kind_of_sqlstate("42P01"), ErrorKind::Backend);
+/// ```
+pub fn kind_of_sqlstate(code: &str) -> ErrorKind {
+    match code {
+        // Class 08: connection exception; admin shutdown, crash shutdown, cannot connect now.
+        c if c.starts_with("08") => ErrorKind::Connection,
+        "57P01" | "57P02" | "57P03" => ErrorKind::Connection,
+        // String data right truncation (over-long value), invalid byte sequence (a NUL in
+        // PostgreSQL text), untranslatable character, program limit exceeded (an index row
+        // too large for a btree page).
+        "22001" | "22021" | "22P05" | "54000" => ErrorKind::InvalidInput,
+        _ => ErrorKind::Backend,
+    }
+}
+
+/// The kind of a MySQL/MariaDB error number whose SQLSTATE is too vague (`HY000`), or
+/// `None` to read the SQLSTATE.
+///
+/// ```
+/// use auth_core::ErrorKind;
+/// use auth_sql::errors::kind_of_mysql_number;
+/// assert_eq!(kind_of_mysql_number(1406), Some(ErrorKind::InvalidInput));
+/// assert_eq!(kind_of_mysql_number(1064), None);
+/// ```
+pub fn kind_of_mysql_number(number: u16) -> Option<ErrorKind> {
+    match number {
+        // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD (an invalid string), ER_DATA_TOO_LONG.
+        1366 | 1406 => Some(ErrorKind::InvalidInput),
+        // ER_CONNECTION_KILLED (MariaDB), ER_SERVER_SHUTDOWN.
+        1927 | 1053 => Some(ErrorKind::Connection),
+        _ => None,
+    }
+}
+
+/// The kind of an extended SQLite result code (the primary code is its low byte).
+///
+/// ```
+/// use auth_core::ErrorKind;
+/// use auth_sql::errors::kind_of_sqlite_code;
+/// // SQLITE_CANTOPEN_ISDIR (14 | 2 << 8), SQLITE_TOOBIG, SQLITE_BUSY.
+/// assert_eq!(kind_of_sqlite_code(526), ErrorKind::Connection);
+/// assert_eq!(kind_of_sqlite_code(18), ErrorKind::InvalidInput);
+/// assert_eq!(kind_of_sqlite_code(5), ErrorKind::Backend);
+/// ```
+pub fn kind_of_sqlite_code(code: i32) -> ErrorKind {
+    match code & 0xff {
+        // SQLITE_CANTOPEN, SQLITE_NOTADB: the database file cannot be used.
+        14 | 26 => ErrorKind::Connection,
+        // SQLITE_TOOBIG: a string or blob over the limit.
+        18 => ErrorKind::InvalidInput,
+        _ => ErrorKind::Backend,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified() {
+        for code in ["08006", "08P01", "57P01", "57P02", "57P03"] {
+            assert_eq!(kind_of_sqlstate(code), ErrorKind::Connection, "{code}");
+        }
+        assert_eq!(
+            kind_of_sqlstate("57014"),
+            ErrorKind::Backend,
+            "query canceled"
+        );
+        assert_eq!(kind_of_sqlstate("22021"), ErrorKind::InvalidInput);
+        assert_eq!(kind_of_mysql_number(1927), Some(ErrorKind::Connection));
+        assert_eq!(kind_of_sqlite_code(26), ErrorKind::Connection);
+    }
+}
