@@ -290,7 +290,7 @@ impl RedisAdapter {
             .take();
     }
 
-    /// Prepares the server: checks that it is Redis 6.2 or later, loads every script, and
+    /// Prepares the server: checks that it is Redis 7.0 or later (Valkey reports 7.2), loads every script, and
     /// writes the layout version to `<prefix>schema-version` (or checks the one there).
     /// Idempotent; stored data is never touched.
     ///
@@ -667,7 +667,8 @@ impl RedisAdapter {
     }
 }
 
-/// Checks `INFO server` for Redis 6.2 or later (`SET … PXAT`, `SMISMEMBER`-era commands).
+/// Checks `INFO server` for Redis 7.0 or later: `SET … PXAT` (6.2) and `PEXPIRETIME` (7.0),
+/// which the index upkeep (`upkeep.lua`) uses to only ever raise an index set's expiry.
 fn check_server_version(info: &str) -> Result<(), String> {
     let version = info
         .lines()
@@ -676,11 +677,11 @@ fn check_server_version(info: &str) -> Result<(), String> {
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let major = parts.next().unwrap_or(0);
     let minor = parts.next().unwrap_or(0);
-    if (major, minor) >= (6, 2) {
+    if (major, minor) >= (7, 0) {
         Ok(())
     } else {
         Err(format!(
-            "Redis {version} is too old: this adapter needs 6.2 or later"
+            "Redis {version} is too old: this adapter needs 7.0 or later"
         ))
     }
 }
@@ -1030,7 +1031,9 @@ impl Store for RedisAdapter {
                 .arg(keys::session_member(
                     &session.user_id,
                     &session.session_token,
-                ));
+                ))
+                .arg(self.keys.prefix())
+                .arg(&session.user_id);
             match self.invoke(op, &invocation).await? {
                 Reply::Ok => Ok(()),
                 Reply::NotFound => Err(AdapterError::not_found(op, "no user with this id")),
@@ -1115,7 +1118,9 @@ impl Store for RedisAdapter {
                     .arg(keys::session_member(&current.user_id, token))
                     .arg(keys::session_member(&merged.user_id, token))
                     .arg(flag(update.user_id.is_some()))
-                    .arg(now_ms);
+                    .arg(now_ms)
+                    .arg(self.keys.prefix())
+                    .arg(&merged.user_id);
                 match self.invoke(op, &invocation).await? {
                     Reply::Ok => Ok(Attempt::Done(Some(merged))),
                     Reply::Absent => Ok(Attempt::Done(None)),
@@ -1417,7 +1422,10 @@ mod tests {
     #[test]
     fn server_versions() {
         assert!(check_server_version("# Server\r\nredis_version:7.0.15\r\n").is_ok());
-        assert!(check_server_version("redis_version:6.2.0").is_ok());
+        assert!(check_server_version("redis_version:7.0.0").is_ok());
+        // Valkey 8 reports the Redis version it is compatible with.
+        assert!(check_server_version("redis_version:7.2.4\r\nvalkey_version:8.0.1").is_ok());
+        assert!(check_server_version("redis_version:6.2.14").is_err());
         assert!(check_server_version("redis_version:10.0.0").is_ok());
         assert!(check_server_version("redis_version:6.0.9").is_err());
         assert!(check_server_version("nothing").is_err());

@@ -10,6 +10,19 @@
 //! | provider `a:b`, account `c` | `auth:account:3:a:b:1:c` |
 //! | provider `a`, account `b:c` | `auth:account:1:a:3:b:c` |
 //!
+//! What lasts and what expires (no sweeper needed; `delete_expired` only cleans up sooner):
+//!
+//! | key | bound |
+//! |---|---|
+//! | [`user`](KeyLayout::user), [`email`](KeyLayout::email), [`account`](KeyLayout::account), [`authenticator`](KeyLayout::authenticator), [`user_accounts`](KeyLayout::user_accounts), [`user_authenticators`](KeyLayout::user_authenticators), [`schema_version`](KeyLayout::schema_version) | lasting records and their lookup indexes, removed with the user |
+//! | [`session`](KeyLayout::session), [`verification_token`](KeyLayout::verification_token) | `PEXPIREAT expires` |
+//! | [`user_sessions`](KeyLayout::user_sessions) | expires no earlier than its longest-lived session, raised on every add; drops expired members on the next write to it |
+//! | [`session_expiries`](KeyLayout::session_expiries), [`token_expiries`](KeyLayout::token_expiries) | expire at their highest score; drop expired entries on the next write to them |
+//!
+//! The upkeep runs inside the scripts that add to these sets (`src/scripts/upkeep.lua`, on
+//! the server's clock), and builds the keys of other users' entries in Lua exactly as this
+//! module does: `<prefix>user-sessions:<len>:<uid>` from a decoded [`session_member`].
+//!
 //! Nothing here is ever used as a glob pattern or as Lua source: user data only travels
 //! as `KEYS`/`ARGV` of a script or as a command argument. The only glob the adapter
 //! builds is [`KeyLayout::scan_pattern`], from the validated prefix alone.
@@ -193,7 +206,10 @@ impl KeyLayout {
         self.key(kind::AUTHENTICATOR, &[credential_id])
     }
 
-    /// The set of a user's session tokens.
+    /// The set of a user's session tokens. It expires no earlier than the latest of its
+    /// sessions (each add only ever raises its `PEXPIREAT`), and each write to it drops the
+    /// members whose session has expired: after the user's last session, nothing of it is
+    /// left. A set without expiry (written by an earlier version) gets one on its next add.
     ///
     /// ```
     /// use adapter_redis::keys::KeyLayout;
@@ -224,7 +240,9 @@ impl KeyLayout {
     }
 
     /// The sorted set of every session's expiry (score: epoch ms; member:
-    /// [`session_member`]), swept by `delete_expired`.
+    /// [`session_member`]). Each write that adds to it first drops up to 1,000 entries that
+    /// have expired (with their [`user_sessions`](Self::user_sessions) members), and it
+    /// expires at its highest score; `delete_expired` sweeps it too.
     ///
     /// ```
     /// use adapter_redis::keys::KeyLayout;
@@ -235,7 +253,8 @@ impl KeyLayout {
     }
 
     /// The sorted set of every verification token's expiry (score: epoch ms; member:
-    /// [`token_member`]), swept by `delete_expired`.
+    /// [`token_member`]). Each write that adds to it first drops every entry that has
+    /// expired, and it expires at its highest score; `delete_expired` sweeps it too.
     ///
     /// ```
     /// use adapter_redis::keys::KeyLayout;
@@ -352,6 +371,8 @@ pub fn account_member(provider: &str, provider_account_id: &str) -> String {
 }
 
 /// The member of [`KeyLayout::session_expiries`] for a session: owner and token.
+/// `upkeep.lua` decodes it in Lua (as [`decode_parts`] does) to reach the owner's
+/// [`KeyLayout::user_sessions`].
 ///
 /// ```
 /// assert_eq!(adapter_redis::keys::session_member("u1", "tok"), "2:u1:3:tok");

@@ -6,6 +6,13 @@
 //! loads all of them up front. User data only ever reaches a script as `KEYS`/`ARGV`, never
 //! as source text.
 //!
+//! Scripts that add to an index of sessions or tokens are prepended with one shared
+//! fragment, `src/scripts/upkeep.lua` (local functions only): on every such write it drops
+//! index entries whose record has expired (on the server's clock, `TIME`, the clock `PXAT`
+//! runs on) and keeps each index set expiring with its last member, so no index grows
+//! without a sweeper. The fragment is written once; `scripts!` names it per script
+//! (`CREATE_SESSION => "create_session.lua" after "upkeep.lua"`).
+//!
 //! Scripts report outcomes as status replies (`OK`, `NOT_FOUND`, `CONFLICT`,
 //! `CONFLICT_EMAIL`, `RETRY`), records as bulk strings, counts as integers (or an array of
 //! them) and absence as nil; [`Reply`] is that vocabulary on the Rust side.
@@ -14,17 +21,32 @@ use std::sync::LazyLock;
 
 use redis::{Script, Value};
 
+/// The source of a script: its file, after the shared fragment it names (if any).
+macro_rules! source {
+    ($file:literal) => {
+        include_str!(concat!("scripts/", $file))
+    };
+    ($file:literal after $fragment:literal) => {
+        concat!(
+            include_str!(concat!("scripts/", $fragment)),
+            "\n",
+            include_str!(concat!("scripts/", $file))
+        )
+    };
+}
+
 macro_rules! scripts {
-    ($($(#[$doc:meta])* $name:ident => $file:literal;)*) => {
+    ($($(#[$doc:meta])* $name:ident => $file:literal $(after $fragment:literal)?;)*) => {
         $(
             $(#[$doc])*
             pub(crate) static $name: LazyLock<Script> =
-                LazyLock::new(|| Script::new(include_str!(concat!("scripts/", $file))));
+                LazyLock::new(|| Script::new(source!($file $(after $fragment)?)));
         )*
 
         /// Every script as `(file name, source, script)`, for `migrate()` to load them all.
+        /// The source is what the server runs: the file after its fragment.
         pub(crate) fn all() -> Vec<(&'static str, &'static str, &'static Script)> {
-            vec![$(($file, include_str!(concat!("scripts/", $file)), &*$name),)*]
+            vec![$(($file, source!($file $(after $fragment)?), &*$name),)*]
         }
     };
 }
@@ -44,22 +66,22 @@ scripts! {
     REPLACE_RECORD => "replace_record.lua";
     /// Drops index entries that no longer point at a record of the user.
     PRUNE_INDEX => "prune_index.lua";
-    /// Stores a session with its expiry and index entries.
-    CREATE_SESSION => "create_session.lua";
+    /// Stores a session with its expiry and index entries, and keeps the indexes bounded.
+    CREATE_SESSION => "create_session.lua" after "upkeep.lua";
     /// Reads a live session and its user in one round trip.
     GET_SESSION_AND_USER => "get_session_and_user.lua";
-    /// Changes a live session's expiry and/or owner.
-    UPDATE_SESSION => "update_session.lua";
+    /// Changes a live session's expiry and/or owner, and keeps the indexes bounded.
+    UPDATE_SESSION => "update_session.lua" after "upkeep.lua";
     /// Removes every session of a user, counting the live ones.
     DELETE_SESSIONS => "delete_sessions.lua";
     /// Sweeps expired sessions.
-    SWEEP_SESSIONS => "sweep_sessions.lua";
-    /// Stores a verification token with its expiry.
-    CREATE_VERIFICATION_TOKEN => "create_verification_token.lua";
+    SWEEP_SESSIONS => "sweep_sessions.lua" after "upkeep.lua";
+    /// Stores a verification token with its expiry, and keeps the expiry set bounded.
+    CREATE_VERIFICATION_TOKEN => "create_verification_token.lua" after "upkeep.lua";
     /// Takes a verification token.
     USE_VERIFICATION_TOKEN => "use_verification_token.lua";
     /// Sweeps expired verification tokens.
-    SWEEP_TOKENS => "sweep_tokens.lua";
+    SWEEP_TOKENS => "sweep_tokens.lua" after "upkeep.lua";
     /// Auth.js unstorage layout: every multi-key change, as one compare-and-set.
     UNSTORAGE_CAS => "unstorage_cas.lua";
     /// Auth.js unstorage layout: a session and its user in one round trip.
@@ -180,6 +202,32 @@ mod tests {
             .map(|(_, _, s)| s.get_hash().to_owned())
             .collect();
         assert_eq!(hashes.len(), scripts.len());
+    }
+
+    #[test]
+    fn the_upkeep_fragment_is_prepended_where_named() {
+        let upkeep = include_str!("scripts/upkeep.lua");
+        let with: Vec<_> = all()
+            .into_iter()
+            .filter(|(_, source, _)| source.starts_with(upkeep))
+            .map(|(file, _, _)| file)
+            .collect();
+        assert_eq!(
+            with,
+            [
+                "create_session.lua",
+                "update_session.lua",
+                "sweep_sessions.lua",
+                "create_verification_token.lua",
+                "sweep_tokens.lua"
+            ]
+        );
+        // The other scripts run their file as is.
+        assert_eq!(
+            all()[0].1,
+            include_str!("scripts/create_user.lua"),
+            "create_user has no fragment"
+        );
     }
 
     #[test]

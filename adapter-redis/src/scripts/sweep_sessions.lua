@@ -5,8 +5,11 @@
 -- ARGV[1] now (epoch ms); ARGV[2] count n; then per entry: member, token, owner id
 -- Returns {entries handled, sessions removed}. A session whose key Redis has expired by
 -- itself is gone already: its entries are dropped but it is not counted as removed here.
+-- (Prepended: upkeep.lua.) An entry put back with a live expiry keeps session-expiries
+-- expiring at its highest score and the owner's set no earlier than that session.
 local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 local handled, removed = 0, 0
+local readded = false
 for i = 1, n do
   local at = 3 + 3 * (i - 1)
   local member, token, uid = ARGV[at], ARGV[at + 1], ARGV[at + 2]
@@ -25,6 +28,8 @@ for i = 1, n do
     if record and tonumber(record.expires) > now then
       -- Out of step (should not happen): put the live expiry back instead of dropping it.
       redis.call('ZADD', KEYS[1], string.format('%.0f', record.expires), member)
+      raise_expiry(index_key, tonumber(record.expires))
+      readded = true
     else
       if record then
         redis.call('DEL', session_key)
@@ -34,5 +39,8 @@ for i = 1, n do
       redis.call('ZREM', KEYS[1], member)
     end
   end
+end
+if readded then
+  expire_with_last(KEYS[1])
 end
 return {handled, removed}

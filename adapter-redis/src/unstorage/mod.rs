@@ -14,6 +14,9 @@
 //!   written): `list_sessions`, `delete_sessions`, `list_accounts` and the cascade of
 //!   `delete_user` reach only that one. Records the pointer no longer names are never
 //!   returned for a deleted user (every read checks the user), but they stay stored.
+//!   The session pointer holds the session token, so it is written with the session's
+//!   expiry (`PEXPIREAT`, on create and on update) and goes with it; Node reads a missing
+//!   pointer as no session.
 //! - emails are keyed as given (`user:email:Ada@Example.com`), not case-folded: a lookup
 //!   finds the key of its normalized form (lowercase, trimmed) only, and two users whose
 //!   emails differ in case both get in.
@@ -588,7 +591,8 @@ impl Unstorage<'_> {
                         records::encode(&records::session_object(session)),
                         session.expires,
                     )
-                    .set(pointer, encode_pointer(storage_key));
+                    // The pointer holds the token: it goes with the session.
+                    .set_until(pointer, encode_pointer(storage_key), session.expires);
                 Ok(Self::done(self.cas(op, &cas).await?, ()))
             })
             .await
@@ -661,15 +665,32 @@ impl Unstorage<'_> {
                 let merged = update.apply_to(current);
                 let mut cas = Cas::default();
                 cas.expect(key, Some(&raw));
+                // The owner's pointer holds the token, so it expires with the session: a
+                // new owner's pointer is written with the new expiry, and the owner's
+                // pointer is moved with the session while it names it.
                 if let Some(user_id) = &update.user_id {
                     let user_key = self.keys.user(user_id);
                     let Some(user) = self.get(op, &user_key).await? else {
                         return Err(missing_owner());
                     };
-                    cas.expect(&user_key, Some(&user)).set(
+                    cas.expect(&user_key, Some(&user)).set_until(
                         &self.keys.session_by_user(user_id),
                         encode_pointer(storage_key),
+                        merged.expires,
                     );
+                } else {
+                    let pointer = self.keys.session_by_user(&merged.user_id);
+                    let at = self.get(op, &pointer).await?;
+                    if at
+                        .as_deref()
+                        .is_some_and(|v| decode_pointer(&text(v)) == *storage_key)
+                    {
+                        cas.expect(&pointer, at.as_deref()).set_until(
+                            &pointer,
+                            encode_pointer(storage_key),
+                            merged.expires,
+                        );
+                    }
                 }
                 cas.set_until(
                     key,
