@@ -334,10 +334,7 @@ pub(crate) async fn bounded<T>(
     op: Operation,
     call: impl std::future::Future<Output = Result<T, AdapterError>>,
 ) -> Result<T, AdapterError> {
-    match tokio::time::timeout(limit, call).await {
-        Ok(result) => result,
-        Err(_) => Err(AdapterError::timed_out(op, limit)),
-    }
+    auth_core::bound::within(op, limit, call).await
 }
 
 /// Maps a failed checkout: every pool failure is a connection failure.

@@ -305,11 +305,7 @@ impl MongoAdapter {
         op: Operation,
         call: impl AsyncFnOnce() -> AdapterResult<T>,
     ) -> AdapterResult<T> {
-        let limit = self.call_timeout;
-        match tokio::time::timeout(limit, call()).await {
-            Ok(result) => result,
-            Err(_) => Err(AdapterError::timed_out(op, limit)),
-        }
+        auth_core::bound::within(op, self.call_timeout, call()).await
     }
 
     /// The most one call may take before it fails with ADAPTER_CONNECTION_ERROR (see

@@ -327,10 +327,12 @@ impl MongoAdapterBuilder {
                     (None, None) => DEFAULT_DATABASE.to_owned(),
                 };
                 validate_database_name(&database)?;
-                let limit = self.call_timeout;
-                tokio::time::timeout(limit, self.open(parsed, &database, prefix))
-                    .await
-                    .map_err(|_| AdapterError::timed_out(op, limit))?
+                auth_core::bound::within(
+                    op,
+                    self.call_timeout,
+                    self.open(parsed, &database, prefix),
+                )
+                .await
             }
         }
     }

@@ -364,10 +364,7 @@ impl RedisAdapter {
         op: Operation,
         call: impl Future<Output = AdapterResult<T>>,
     ) -> AdapterResult<T> {
-        match tokio::time::timeout(self.call_timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(AdapterError::timed_out(op, self.call_timeout)),
-        }
+        auth_core::bound::within(op, self.call_timeout, call).await
     }
 
     /// One round trip, its driver error mapped (the bound is [`call`](Self::call)'s).

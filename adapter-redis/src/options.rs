@@ -301,13 +301,12 @@ impl RedisAdapterBuilder {
             Source::Url(url) => {
                 // Parsing only: redis-rs opens nothing until the manager connects.
                 let client = redis::Client::open(url.as_str()).map_err(error::invalid_url)?;
-                tokio::time::timeout(
-                    self.call_timeout,
-                    ConnectionManager::new_with_config(client, self.manager_config()),
-                )
-                .await
-                .map_err(|_| AdapterError::timed_out(op, self.call_timeout))?
-                .map_err(|e| error::from_redis(op, e))?
+                auth_core::bound::within(op, self.call_timeout, async {
+                    ConnectionManager::new_with_config(client, self.manager_config())
+                        .await
+                        .map_err(|e| error::from_redis(op, e))
+                })
+                .await?
             }
         };
         Ok(RedisAdapter::from_parts(

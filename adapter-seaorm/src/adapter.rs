@@ -121,11 +121,10 @@ async fn probe(url: &str, timeout: Duration) -> Result<(), AdapterError> {
             _ => Ok(()),
         }
     };
-    match tokio::time::timeout(timeout, attempt).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(error::map_sqlx(op, err)),
-        Err(_) => Err(AdapterError::timed_out(op, timeout)),
-    }
+    auth_core::bound::within(op, timeout, async {
+        attempt.await.map_err(|err| error::map_sqlx(op, err))
+    })
+    .await
 }
 
 /// The name of a scheme's database, for messages.
@@ -360,10 +359,7 @@ impl SeaOrmAdapter {
             Target::Pool(db) => db.clone(),
         };
         let ask = detect(&db);
-        let dialect = match tokio::time::timeout(timeout, ask).await {
-            Ok(dialect) => dialect?,
-            Err(_) => return Err(AdapterError::timed_out(Operation::Connect, timeout)),
-        };
+        let dialect = auth_core::bound::within(Operation::Connect, timeout, ask).await?;
         tracing::debug!(dialect = dialect.name(), "connected");
         Ok(Self {
             db,
@@ -474,11 +470,7 @@ impl SeaOrmAdapter {
         op: Operation,
         call: impl AsyncFnOnce() -> AdapterResult<T>,
     ) -> AdapterResult<T> {
-        let limit = self.call_timeout;
-        match tokio::time::timeout(limit, call()).await {
-            Ok(result) => result,
-            Err(_) => Err(AdapterError::timed_out(op, limit)),
-        }
+        auth_core::bound::within(op, self.call_timeout, call()).await
     }
 
     fn stamp(&self, at: DateTime<Utc>) -> sea_orm::Value {

@@ -274,16 +274,11 @@ macro_rules! with_conn {
                     lease.settle(&result);
                     Ok::<_, ::auth_core::AdapterError>((result, reused))
                 };
-                let (result, reused) = match ::tokio::time::timeout_at(deadline, attempt).await {
-                    Ok(Ok(done)) => done,
-                    Ok(Err(err)) => (Err(err), false),
-                    Err(_) => (
-                        Err(::auth_core::AdapterError::timed_out(
-                            $op,
-                            $adapter.call_timeout,
-                        )),
-                        false,
-                    ),
+                let bounded =
+                    ::auth_core::bound::until($op, deadline, $adapter.call_timeout, attempt);
+                let (result, reused) = match bounded.await {
+                    Ok(done) => done,
+                    Err(err) => (Err(err), false),
                 };
                 if !retried && $crate::lease::worth_retry(&result, reused) {
                     retried = true;

@@ -131,9 +131,7 @@ pub(crate) async fn adopt(
                 lease.settle(&Ok(()));
                 Ok::<_, AdapterError>(version)
             };
-            let version = tokio::time::timeout(timeout, ask)
-                .await
-                .map_err(|_| AdapterError::timed_out(Operation::Connect, timeout))??;
+            let version = auth_core::bound::within(Operation::Connect, timeout, ask).await?;
             Dialect::from_mysql_version(&version)
         }
         #[cfg(feature = "sqlite")]
@@ -264,12 +262,14 @@ pub(crate) async fn open(
             let (pool, mut first) = open_own(manager, options).await?;
             // Within the call timeout, like every exchange of `connect`: a server that
             // accepted the connection and then stopped answering must not hang it.
-            let ask =
-                sqlx::query_scalar::<_, String>("SELECT VERSION()").fetch_one(&mut *first.conn());
-            let version = tokio::time::timeout(options.call_timeout, ask)
-                .await
-                .map_err(|_| AdapterError::timed_out(Operation::Connect, options.call_timeout))?
-                .map_err(connect_error)?;
+            let ask = async {
+                sqlx::query_scalar::<_, String>("SELECT VERSION()")
+                    .fetch_one(&mut *first.conn())
+                    .await
+                    .map_err(connect_error)
+            };
+            let version =
+                auth_core::bound::within(Operation::Connect, options.call_timeout, ask).await?;
             first.settle(&Ok(()));
             let source = Source::Own {
                 pool,

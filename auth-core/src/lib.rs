@@ -5,6 +5,9 @@ mod adapter;
 #[cfg(feature = "at-rest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "at-rest")))]
 pub mod at_rest;
+#[cfg(feature = "call-bound")]
+#[cfg_attr(docsrs, doc(cfg(feature = "call-bound")))]
+pub mod bound;
 pub mod config;
 mod email;
 pub mod error;
