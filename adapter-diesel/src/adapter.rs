@@ -198,8 +198,8 @@ impl DieselAdapter {
     #[tracing::instrument(name = "connect", skip_all)]
     pub(crate) async fn connect_with(options: DieselAdapterBuilder) -> Result<Self, AdapterError> {
         options.check()?;
-        let call_timeout = options.call_timeout;
-        let url = match &options.target {
+        let call_timeout = options.pool.call_timeout;
+        let url = match &options.pool.target {
             Target::Url(url) => url,
             Target::Pool(pool) => {
                 return Ok(Self {
@@ -231,14 +231,14 @@ impl DieselAdapter {
                 ),
             ));
         }
-        let max = options.max();
+        let max = options.pool.max();
         let (pool, keeper) = open(dialect, url, max, call_timeout)?;
         let adapter = Self {
             pool,
             call_timeout,
             keeper,
         };
-        let min = options.min_connections.unwrap_or(0);
+        let min = options.pool.min_connections.unwrap_or(0);
         adapter.hold(min.clamp(1, max)).await?;
         tracing::debug!(dialect = dialect.name(), "connected");
         Ok(adapter)

@@ -3,34 +3,16 @@
 
 use std::time::Duration;
 
-use auth_core::{AdapterError, Operation};
+use auth_core::AdapterError;
+use auth_sql::PoolOptions;
 
 use crate::adapter::DieselAdapter;
 use crate::pool::DieselPool;
 
-/// Pool size used when none is set (for a pool the adapter opens itself).
-///
-/// ```
-/// assert_eq!(adapter_diesel::DEFAULT_MAX_CONNECTIONS, 10);
-/// ```
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
-
-/// The bound of one adapter call used when none is set (see
-/// [`DieselAdapterBuilder::call_timeout`]).
-///
-/// ```
-/// assert_eq!(adapter_diesel::DEFAULT_CALL_TIMEOUT, std::time::Duration::from_secs(5));
-/// ```
-pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+pub use auth_sql::{DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 
 /// Where the adapter's connections come from.
-#[derive(Clone)]
-pub(crate) enum Target {
-    /// A URL: the adapter builds its own pool.
-    Url(String),
-    /// A pool the application already has ([`DieselAdapter::from_pool`]).
-    Pool(DieselPool),
-}
+pub(crate) type Target = auth_sql::Target<DieselPool>;
 
 /// Options for [`DieselAdapter`], from [`DieselAdapter::builder`] (a URL) or
 /// [`DieselAdapter::from_pool`] (a pool the application already has). Setters never fail;
@@ -53,26 +35,18 @@ pub(crate) enum Target {
 /// ```
 #[derive(Clone)]
 pub struct DieselAdapterBuilder {
-    pub(crate) target: Target,
-    /// `None` unless set: the default applies to an own pool, and setting it with an
-    /// adopted pool is refused.
-    pub(crate) max_connections: Option<u32>,
-    pub(crate) min_connections: Option<u32>,
-    pub(crate) call_timeout: Duration,
+    /// Where the connections come from, the pool's size (`None` unless set: the default
+    /// applies to an own pool, and setting it with an adopted pool is refused) and the call
+    /// timeout.
+    pub(crate) pool: PoolOptions<DieselPool>,
 }
 
 /// Shows the options, with the URL's password hidden.
 impl std::fmt::Debug for DieselAdapterBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_struct("DieselAdapterBuilder");
-        match &self.target {
-            Target::Url(url) => d.field("url", &auth_core::redact_url(url)),
-            Target::Pool(pool) => d.field("pool", pool),
-        };
-        d.field("max_connections", &self.max_connections)
-            .field("min_connections", &self.min_connections)
-            .field("call_timeout", &self.call_timeout)
-            .finish()
+        self.pool.debug_fields(&mut d, |pool| Box::new(pool));
+        d.finish()
     }
 }
 
@@ -95,10 +69,7 @@ impl DieselAdapterBuilder {
 
     fn with_target(target: Target) -> Self {
         Self {
-            target,
-            max_connections: None,
-            min_connections: None,
-            call_timeout: DEFAULT_CALL_TIMEOUT,
+            pool: PoolOptions::new(target),
         }
     }
 
@@ -114,7 +85,7 @@ impl DieselAdapterBuilder {
     /// assert!(format!("{builder:?}").contains("max_connections: Some(1)"));
     /// ```
     pub fn max_connections(mut self, max: u32) -> Self {
-        self.max_connections = Some(max.max(1));
+        self.pool.set_max_connections(max);
         self
     }
 
@@ -128,7 +99,7 @@ impl DieselAdapterBuilder {
     /// assert!(format!("{builder:?}").contains("min_connections: Some(2)"));
     /// ```
     pub fn min_connections(mut self, min: u32) -> Self {
-        self.min_connections = Some(min);
+        self.pool.min_connections = Some(min);
         self
     }
 
@@ -148,7 +119,7 @@ impl DieselAdapterBuilder {
     /// assert!(format!("{builder:?}").contains("1.5s"));
     /// ```
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = timeout;
+        self.pool.call_timeout = timeout;
         self
     }
 
@@ -173,33 +144,9 @@ impl DieselAdapterBuilder {
         DieselAdapter::connect_with(self).await
     }
 
-    /// The pool size in effect for an own pool.
-    pub(crate) fn max(&self) -> u32 {
-        self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS)
-    }
-
     /// Refuses pool options given with an adopted pool, before any I/O.
     pub(crate) fn check(&self) -> Result<(), AdapterError> {
-        if let Target::Pool(_) = self.target {
-            let given: Vec<&str> = [
-                self.max_connections.map(|_| "`max_connections`"),
-                self.min_connections.map(|_| "`min_connections`"),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            if !given.is_empty() {
-                return Err(AdapterError::invalid_input(
-                    Operation::Connect,
-                    format!(
-                        "{} cannot be used with from_pool (the adapter sizes only a pool \
-                         it opens itself): configure the pool you passed instead",
-                        given.join(" and ")
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        self.pool.check()
     }
 }
 
@@ -213,11 +160,11 @@ mod tests {
             .max_connections(0)
             .min_connections(3)
             .call_timeout(Duration::from_millis(1500));
-        assert_eq!(b.max_connections, Some(1));
-        assert_eq!(b.min_connections, Some(3));
-        assert_eq!(b.call_timeout, Duration::from_millis(1500));
+        assert_eq!(b.pool.max_connections, Some(1));
+        assert_eq!(b.pool.min_connections, Some(3));
+        assert_eq!(b.pool.call_timeout, Duration::from_millis(1500));
         assert!(b.check().is_ok());
         assert!(!format!("{b:?}").contains("pw"));
-        assert_eq!(DieselAdapterBuilder::new("sqlite::memory:").max(), 10);
+        assert_eq!(DieselAdapterBuilder::new("sqlite::memory:").pool.max(), 10);
     }
 }

@@ -4,10 +4,12 @@
 mod adapter;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod connect;
 pub mod entities;
 mod error;
 mod options;
 mod stamp;
+mod store;
 
 pub use adapter::SeaOrmAdapter;
 /// The database an adapter talks to: auth-sql's type, as in adapter-sqlx, whose schema and

@@ -4,34 +4,16 @@
 use std::fmt;
 use std::time::Duration;
 
-use auth_core::{AdapterError, Operation};
+use auth_core::AdapterError;
+use auth_sql::PoolOptions;
 use sea_orm::DatabaseConnection;
 
 use crate::adapter::SeaOrmAdapter;
 
-/// Pool size used when none is set (for a pool the adapter opens itself).
-///
-/// ```
-/// assert_eq!(adapter_seaorm::DEFAULT_MAX_CONNECTIONS, 10);
-/// ```
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
-
-/// The bound of one adapter call used when none is set (see
-/// [`SeaOrmAdapterBuilder::call_timeout`]).
-///
-/// ```
-/// assert_eq!(adapter_seaorm::DEFAULT_CALL_TIMEOUT, std::time::Duration::from_secs(5));
-/// ```
-pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+pub use auth_sql::{DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 
 /// Where the adapter's connections come from.
-#[derive(Clone)]
-pub(crate) enum Target {
-    /// A URL: the adapter opens its own pool.
-    Url(String),
-    /// A SeaORM connection the application already has ([`SeaOrmAdapter::from_pool`]).
-    Pool(DatabaseConnection),
-}
+pub(crate) type Target = auth_sql::Target<DatabaseConnection>;
 
 /// Options for [`SeaOrmAdapter`], from [`SeaOrmAdapter::builder`] (a URL) or
 /// [`SeaOrmAdapter::from_pool`] (a SeaORM connection the application already has). Setters
@@ -55,26 +37,19 @@ pub(crate) enum Target {
 /// ```
 #[derive(Clone)]
 pub struct SeaOrmAdapterBuilder {
-    pub(crate) target: Target,
-    /// `None` unless set: the default applies to an own pool, and setting it with an
-    /// adopted connection is refused.
-    pub(crate) max_connections: Option<u32>,
-    pub(crate) min_connections: Option<u32>,
-    pub(crate) call_timeout: Duration,
+    /// Where the connections come from, the pool's size (`None` unless set: the default
+    /// applies to an own pool, and setting it with an adopted pool is refused) and the call
+    /// timeout.
+    pub(crate) pool: PoolOptions<DatabaseConnection>,
 }
 
 /// Shows the URL without its password (or the database of an adopted connection).
 impl fmt::Debug for SeaOrmAdapterBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("SeaOrmAdapterBuilder");
-        match &self.target {
-            Target::Url(url) => d.field("url", &auth_core::redact_url(url)),
-            Target::Pool(db) => d.field("pool", &db.get_database_backend()),
-        };
-        d.field("max_connections", &self.max_connections)
-            .field("min_connections", &self.min_connections)
-            .field("call_timeout", &self.call_timeout)
-            .finish()
+        self.pool
+            .debug_fields(&mut d, |db| Box::new(db.get_database_backend()));
+        d.finish()
     }
 }
 
@@ -98,10 +73,7 @@ impl SeaOrmAdapterBuilder {
 
     fn with_target(target: Target) -> Self {
         Self {
-            target,
-            max_connections: None,
-            min_connections: None,
-            call_timeout: DEFAULT_CALL_TIMEOUT,
+            pool: PoolOptions::new(target),
         }
     }
 
@@ -115,7 +87,7 @@ impl SeaOrmAdapterBuilder {
     /// assert!(format!("{b:?}").contains("max_connections: Some(4)"));
     /// ```
     pub fn max_connections(mut self, max: u32) -> Self {
-        self.max_connections = Some(max.max(1));
+        self.pool.set_max_connections(max);
         self
     }
 
@@ -129,7 +101,7 @@ impl SeaOrmAdapterBuilder {
     /// assert!(format!("{b:?}").contains("min_connections: Some(2)"));
     /// ```
     pub fn min_connections(mut self, min: u32) -> Self {
-        self.min_connections = Some(min);
+        self.pool.min_connections = Some(min);
         self
     }
 
@@ -150,7 +122,7 @@ impl SeaOrmAdapterBuilder {
     /// assert!(format!("{b:?}").contains("call_timeout: 1s"));
     /// ```
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = timeout;
+        self.pool.call_timeout = timeout;
         self
     }
 
@@ -176,33 +148,9 @@ impl SeaOrmAdapterBuilder {
         SeaOrmAdapter::connect_with(self).await
     }
 
-    /// The pool size in effect for an own pool.
-    pub(crate) fn max(&self) -> u32 {
-        self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS)
-    }
-
-    /// Refuses pool options given with an adopted connection, before any I/O.
+    /// Refuses pool options given with an adopted pool, before any I/O.
     pub(crate) fn check(&self) -> Result<(), AdapterError> {
-        if let Target::Pool(_) = self.target {
-            let given: Vec<&str> = [
-                self.max_connections.map(|_| "`max_connections`"),
-                self.min_connections.map(|_| "`min_connections`"),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            if !given.is_empty() {
-                return Err(AdapterError::invalid_input(
-                    Operation::Connect,
-                    format!(
-                        "{} cannot be used with from_pool (the adapter sizes only a pool \
-                         it opens itself): configure the pool you passed instead",
-                        given.join(" and ")
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        self.pool.check()
     }
 }
 
@@ -216,11 +164,11 @@ mod tests {
             .max_connections(0)
             .min_connections(3)
             .call_timeout(Duration::from_millis(1500));
-        assert_eq!(b.max_connections, Some(1));
-        assert_eq!(b.min_connections, Some(3));
-        assert_eq!(b.call_timeout, Duration::from_millis(1500));
+        assert_eq!(b.pool.max_connections, Some(1));
+        assert_eq!(b.pool.min_connections, Some(3));
+        assert_eq!(b.pool.call_timeout, Duration::from_millis(1500));
         assert!(b.check().is_ok());
         assert!(!format!("{b:?}").contains("pw"));
-        assert_eq!(SeaOrmAdapterBuilder::new("sqlite::memory:").max(), 10);
+        assert_eq!(SeaOrmAdapterBuilder::new("sqlite::memory:").pool.max(), 10);
     }
 }

@@ -5,7 +5,7 @@
 //! SQLite result code, never the message text.
 
 use auth_core::{AdapterError, ErrorKind, Operation};
-use auth_sql::errors::{kind_of_mysql_number, kind_of_sqlite_code, kind_of_sqlstate};
+use auth_sql::errors::kind_of_sqlstate;
 use auth_sql::schema::MigrateError;
 use sqlx::error::{DatabaseError, ErrorKind as DbErrorKind};
 
@@ -168,11 +168,11 @@ fn kind_of_database_error(db: &dyn DatabaseError) -> ErrorKind {
         return db
             .code()
             .and_then(|code| code.parse::<i32>().ok())
-            .map_or(ErrorKind::Backend, kind_of_sqlite_code);
+            .map_or(ErrorKind::Backend, auth_sql::errors::kind_of_sqlite_code);
     }
     #[cfg(feature = "mysql")]
     if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-        if let Some(kind) = kind_of_mysql_number(mysql.number()) {
+        if let Some(kind) = auth_sql::errors::kind_of_mysql_number(mysql.number()) {
             return kind;
         }
     }

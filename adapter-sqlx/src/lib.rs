@@ -13,6 +13,7 @@ pub mod migrate;
 mod options;
 mod pool;
 mod rows;
+mod store;
 
 pub use adapter::SqlxAdapter;
 pub use dialect::Dialect;

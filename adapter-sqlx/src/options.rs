@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use auth_core::{AdapterError, Operation};
+use auth_sql::PoolOptions;
 
 use crate::adapter::SqlxAdapter;
 use crate::layout::Layout;
@@ -17,29 +18,10 @@ pub const DEFAULT_TABLE_PREFIX: &str = "auth_";
 /// stays within PostgreSQL's 63-byte identifier limit.
 pub const MAX_TABLE_PREFIX_LEN: usize = 30;
 
-/// Pool size used when none is set (for a pool the adapter opens itself).
-///
-/// ```
-/// assert_eq!(adapter_sqlx::DEFAULT_MAX_CONNECTIONS, 10);
-/// ```
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
-
-/// The bound of one adapter call used when none is set (see
-/// [`SqlxAdapterBuilder::call_timeout`]).
-///
-/// ```
-/// assert_eq!(adapter_sqlx::DEFAULT_CALL_TIMEOUT, std::time::Duration::from_secs(5));
-/// ```
-pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+pub use auth_sql::{DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 
 /// Where the adapter's connections come from.
-#[derive(Clone)]
-pub(crate) enum Target {
-    /// A URL: the adapter opens its own pool.
-    Url(String),
-    /// A pool the application already has ([`SqlxAdapter::from_pool`]).
-    Pool(SqlxPool),
-}
+pub(crate) type Target = auth_sql::Target<SqlxPool>;
 
 /// Options for [`SqlxAdapter`], from [`SqlxAdapter::builder`] (a URL) or
 /// [`SqlxAdapter::from_pool`] (a pool the application already has). Setters never fail:
@@ -63,12 +45,10 @@ pub(crate) enum Target {
 /// ```
 #[derive(Clone)]
 pub struct SqlxAdapterBuilder {
-    pub(crate) target: Target,
-    /// `None` unless set: the default applies to an own pool, and setting it with an
-    /// adopted pool is refused.
-    pub(crate) max_connections: Option<u32>,
-    pub(crate) min_connections: Option<u32>,
-    pub(crate) call_timeout: Duration,
+    /// Where the connections come from, the pool's size (`None` unless set: the default
+    /// applies to an own pool, and setting it with an adopted pool is refused) and the call
+    /// timeout.
+    pub(crate) pool: PoolOptions<SqlxPool>,
     /// `None` unless set: the default applies to the native layout, and setting it with an
     /// Auth.js layout is refused.
     pub(crate) table_prefix: Option<String>,
@@ -94,10 +74,7 @@ impl SqlxAdapterBuilder {
 
     fn with_target(target: Target) -> Self {
         Self {
-            target,
-            max_connections: None,
-            min_connections: None,
-            call_timeout: DEFAULT_CALL_TIMEOUT,
+            pool: PoolOptions::new(target),
             table_prefix: None,
             layout: Layout::Native,
         }
@@ -113,7 +90,7 @@ impl SqlxAdapterBuilder {
     /// assert!(format!("{options:?}").contains("max_connections: Some(4)"));
     /// ```
     pub fn max_connections(mut self, max: u32) -> Self {
-        self.max_connections = Some(max.max(1));
+        self.pool.set_max_connections(max);
         self
     }
 
@@ -128,7 +105,7 @@ impl SqlxAdapterBuilder {
     /// assert!(format!("{options:?}").contains("min_connections: Some(2)"));
     /// ```
     pub fn min_connections(mut self, min: u32) -> Self {
-        self.min_connections = Some(min);
+        self.pool.min_connections = Some(min);
         self
     }
 
@@ -147,7 +124,7 @@ impl SqlxAdapterBuilder {
     /// assert!(format!("{options:?}").contains("1.5s"));
     /// ```
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = timeout;
+        self.pool.call_timeout = timeout;
         self
     }
 
@@ -225,33 +202,10 @@ impl SqlxAdapterBuilder {
         self.table_prefix.as_deref().unwrap_or(DEFAULT_TABLE_PREFIX)
     }
 
-    /// The pool size in effect for an own pool.
-    pub(crate) fn max(&self) -> u32 {
-        self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS)
-    }
-
     /// Refuses combinations of options that cannot work, before any I/O.
     pub(crate) fn check(&self) -> Result<(), AdapterError> {
         let op = Operation::Connect;
-        if let Target::Pool(_) = self.target {
-            let given: Vec<&str> = [
-                self.max_connections.map(|_| "`max_connections`"),
-                self.min_connections.map(|_| "`min_connections`"),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            if !given.is_empty() {
-                return Err(AdapterError::invalid_input(
-                    op,
-                    format!(
-                        "{} cannot be used with from_pool (the adapter sizes only a pool \
-                         it opens itself): configure the pool you passed instead",
-                        given.join(" and ")
-                    ),
-                ));
-            }
-        }
+        self.pool.check()?;
         match (&self.table_prefix, self.layout) {
             (Some(prefix), Layout::Native) => validate_table_prefix(prefix),
             (Some(_), layout) => Err(AdapterError::invalid_input(
@@ -271,14 +225,8 @@ impl SqlxAdapterBuilder {
 impl std::fmt::Debug for SqlxAdapterBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_struct("SqlxAdapterBuilder");
-        match &self.target {
-            Target::Url(url) => d.field("url", &auth_core::redact_url(url)),
-            Target::Pool(pool) => d.field("pool", pool),
-        };
-        d.field("max_connections", &self.max_connections)
-            .field("min_connections", &self.min_connections)
-            .field("call_timeout", &self.call_timeout)
-            .field("table_prefix", &self.table_prefix)
+        self.pool.debug_fields(&mut d, |pool| Box::new(pool));
+        d.field("table_prefix", &self.table_prefix)
             .field("layout", &self.layout)
             .finish()
     }
@@ -347,8 +295,8 @@ mod tests {
         let b = SqlxAdapterBuilder::new("sqlite::memory:")
             .max_connections(0)
             .call_timeout(Duration::from_millis(1500));
-        assert_eq!(b.max_connections, Some(1));
-        assert_eq!(b.call_timeout, Duration::from_millis(1500));
+        assert_eq!(b.pool.max_connections, Some(1));
+        assert_eq!(b.pool.call_timeout, Duration::from_millis(1500));
         assert_eq!(b.prefix(), DEFAULT_TABLE_PREFIX);
         assert!(b.check().is_ok());
         let b = b.table_prefix("x y");

@@ -1,8 +1,8 @@
 //! What the three SQL auth adapters (adapter-sqlx, adapter-diesel, adapter-seaorm) share,
 //! written once: the schema of the native layout and its one migration history
 //! ([`schema`]), the [`Dialect`] of a database (MySQL and MariaDB apart), the form each
-//! database stores an instant in ([`Stamp`]), and what a database's own error codes mean
-//! ([`errors`]).
+//! database stores an instant in ([`Stamp`]), what a database's own error codes mean
+//! ([`errors`]), and the options every SQL builder has ([`PoolOptions`]).
 //!
 //! Apps do not need this crate: each adapter's `migrate()` runs [`schema::migrate`]. It is
 //! for the adapter crates, and for a new SQL backend that wants the same tables and
@@ -18,8 +18,10 @@
 
 mod dialect;
 pub mod errors;
+mod options;
 pub mod schema;
 mod stamp;
 
 pub use dialect::{dialect_of_url, Dialect};
+pub use options::{PoolOptions, Target, DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 pub use stamp::Stamp;

@@ -14,16 +14,17 @@
 //! independently of how the adapter decodes it.
 
 pub mod authjs;
+mod decode;
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use self::decode::{account_from, authenticator_from, instant, AccountTuple, AuthenticatorTuple};
 use crate::sqlx::{self, MySqlPool, PgPool, SqlitePool};
 use crate::{Dialect, SqlxAdapter};
 use async_trait::async_trait;
-use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
     normalize_email, Account, Adapter, AdapterError, Authenticator, Session, User,
     VerificationToken,
@@ -531,39 +532,12 @@ fn millis(dialect: Dialect, column: &str) -> String {
     }
 }
 
-fn instant(ms: i64) -> Result<DateTime<Utc>, BoxError> {
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| format!("{ms} ms is out of range").into())
-}
-
 type UserTuple = (
     String,
     Option<String>,
     Option<String>,
     Option<i64>,
     Option<String>,
-    Option<String>,
-);
-type AccountTuple = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-type AuthenticatorTuple = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    bool,
     Option<String>,
 );
 
@@ -574,37 +548,6 @@ const ACCOUNT_TEXT_COLUMNS: &str = "user_id, account_type, provider, provider_ac
      refresh_token, access_token, token_type, scope, id_token, session_state";
 const AUTHENTICATOR_COLUMNS: &str = "credential_id, user_id, provider_account_id, \
      credential_public_key, counter, credential_device_type, credential_backed_up, transports";
-
-fn account_from(row: AccountTuple) -> Result<Account, BoxError> {
-    let (user_id, kind, provider, pai, refresh, access, expires_at, tt, scope, id, ss) = row;
-    Ok(Account {
-        user_id,
-        account_type: kind.parse()?,
-        provider,
-        provider_account_id: pai,
-        refresh_token: refresh,
-        access_token: access,
-        expires_at,
-        token_type: tt,
-        scope,
-        id_token: id,
-        session_state: ss,
-    })
-}
-
-fn authenticator_from(row: AuthenticatorTuple) -> Authenticator {
-    let (credential_id, user_id, pai, key, counter, device, backed_up, transports) = row;
-    Authenticator {
-        credential_id,
-        user_id,
-        provider_account_id: pai,
-        credential_public_key: key,
-        counter,
-        credential_device_type: device,
-        credential_backed_up: backed_up,
-        transports,
-    }
-}
 
 impl<A: TablesAdapter> SqlxInspector<A> {
     /// Prefix applied, `?` numbered on PostgreSQL.
@@ -685,7 +628,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
             "SELECT {ACCOUNT_COLUMNS} FROM {{p}}accounts \
              WHERE provider = ? AND provider_account_id = ?"
         )));
-        let row: Option<AccountTuple> = on_raw!(&self.raw, |pool| {
+        let row: Option<AccountTuple<String>> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(sql)
                 .bind(provider)
                 .bind(provider_account_id)
@@ -743,7 +686,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
         let sql = sqlx::AssertSqlSafe(self.sql(&format!(
             "SELECT {AUTHENTICATOR_COLUMNS} FROM {{p}}authenticators WHERE credential_id = ?"
         )));
-        let row: Option<AuthenticatorTuple> = on_raw!(&self.raw, |pool| {
+        let row: Option<AuthenticatorTuple<String>> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(sql)
                 .bind(credential_id)
                 .fetch_optional(pool)
@@ -756,7 +699,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
         let accounts_sql = sqlx::AssertSqlSafe(self.sql(&format!(
             "SELECT {ACCOUNT_COLUMNS} FROM {{p}}accounts WHERE user_id = ?"
         )));
-        let accounts: Vec<AccountTuple> = on_raw!(&self.raw, |pool| {
+        let accounts: Vec<AccountTuple<String>> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(accounts_sql)
                 .bind(user_id)
                 .fetch_all(pool)
@@ -774,7 +717,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
         let authenticators_sql = sqlx::AssertSqlSafe(self.sql(&format!(
             "SELECT {AUTHENTICATOR_COLUMNS} FROM {{p}}authenticators WHERE user_id = ?"
         )));
-        let authenticators: Vec<AuthenticatorTuple> = on_raw!(&self.raw, |pool| {
+        let authenticators: Vec<AuthenticatorTuple<String>> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(authenticators_sql)
                 .bind(user_id)
                 .fetch_all(pool)

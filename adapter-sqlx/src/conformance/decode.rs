@@ -1,0 +1,83 @@
+//! The raw rows the inspectors read (tuples in column order), decoded into the models
+//! once for every layout. The user id column is text (native, Drizzle) or a `SERIAL`
+//! (Auth.js pg-adapter), hence the `Id` parameter.
+
+use auth_core::chrono::{DateTime, Utc};
+use auth_core::{Account, Authenticator, Session};
+
+use adapter_conformance::BoxError;
+
+/// An account row: user id, type, provider, provider account id, the six token columns.
+pub(crate) type AccountTuple<Id> = (
+    Id,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// An authenticator row: credential id, user id, provider account id, public key, counter,
+/// device type, backed up, transports.
+pub(crate) type AuthenticatorTuple<Id> = (
+    String,
+    Id,
+    String,
+    String,
+    i64,
+    String,
+    bool,
+    Option<String>,
+);
+
+/// An instant stored as epoch milliseconds (or computed as such by the database).
+pub(crate) fn instant(ms: i64) -> Result<DateTime<Utc>, BoxError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| format!("{ms} ms is out of range").into())
+}
+
+pub(crate) fn account_from<Id: ToString>(row: AccountTuple<Id>) -> Result<Account, BoxError> {
+    let (user_id, kind, provider, pai, refresh, access, expires_at, tt, scope, id, ss) = row;
+    Ok(Account {
+        user_id: user_id.to_string(),
+        account_type: kind.parse()?,
+        provider,
+        provider_account_id: pai,
+        refresh_token: refresh,
+        access_token: access,
+        expires_at,
+        token_type: tt,
+        scope,
+        id_token: id,
+        session_state: ss,
+    })
+}
+
+pub(crate) fn authenticator_from<Id: ToString>(row: AuthenticatorTuple<Id>) -> Authenticator {
+    let (credential_id, user_id, pai, key, counter, device, backed_up, transports) = row;
+    Authenticator {
+        credential_id,
+        user_id: user_id.to_string(),
+        provider_account_id: pai,
+        credential_public_key: key,
+        counter,
+        credential_device_type: device,
+        credential_backed_up: backed_up,
+        transports,
+    }
+}
+
+/// A session row: token, user id, expiry as epoch milliseconds.
+pub(crate) fn session_from<Id: ToString>(
+    (session_token, user_id, ms): (String, Id, i64),
+) -> Result<Session, BoxError> {
+    Ok(Session {
+        session_token,
+        user_id: user_id.to_string(),
+        expires: instant(ms)?,
+    })
+}

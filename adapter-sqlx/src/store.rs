@@ -1,0 +1,641 @@
+//! [`SqlxAdapter`]'s [`Store`] implementation (auth-core's policy layer makes it an
+//! [`Adapter`](auth_core::Adapter)), written once for every database and every
+//! [`Layout`](crate::Layout): each method binds values to the layout's statement text
+//! rendered at connect time ([`Statements`](crate::dialect::Statements)) and decodes the
+//! rows; `with_pool!` compiles the body for each enabled database.
+
+use async_trait::async_trait;
+use auth_core::{
+    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, Operation,
+    Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
+};
+use chrono::{DateTime, Utc};
+
+use crate::adapter::SqlxAdapter;
+use crate::error::ResultExt;
+use crate::layout::Ids;
+use crate::lease::with_conn;
+use crate::pool::{stamp, Timestamps};
+use crate::rows::{AccountRow, AuthenticatorRow, SessionRow, SessionUserRow, TokenRow, UserRow};
+
+type UserOf<D> = UserRow<<D as Timestamps>::Stamp>;
+type SessionOf<D> = SessionRow<<D as Timestamps>::Stamp>;
+type SessionUserOf<D> = SessionUserRow<<D as Timestamps>::Stamp>;
+type TokenOf<D> = TokenRow<<D as Timestamps>::Stamp>;
+
+/// Runs a [`Take`](crate::dialect::Take) statement of `$sql`: removes the row with the key
+/// binds and returns it (`DELETE … RETURNING`, or a locking read then the delete in one
+/// write transaction).
+macro_rules! take {
+    ($conn:expr, $sql:expr, $stmt:ident, $row:ty, [$($key:expr),+ $(,)?]) => {
+        async {
+            match &$sql.$stmt {
+                $crate::dialect::Take::Returning(text) => {
+                    ::sqlx::query_as::<_, $row>(text.clone())
+                        $(.bind($key))+
+                        .fetch_optional(&mut *$conn)
+                        .await
+                }
+                $crate::dialect::Take::LockThenDelete { select, delete } => {
+                    let mut tx =
+                        ::sqlx::Connection::begin_with(&mut *$conn, $sql.begin_write.clone()).await?;
+                    let taken = async {
+                        let row = ::sqlx::query_as::<_, $row>(select.clone())
+                            $(.bind($key))+
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if row.is_some() {
+                            ::sqlx::query(delete.clone())
+                                $(.bind($key))+
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        Ok::<_, ::sqlx::Error>(row)
+                    }
+                    .await;
+                    $crate::store::finish(tx, taken).await
+                }
+            }
+        }
+        .await
+    };
+}
+
+/// Runs a [`Change`](crate::dialect::Change) statement of `$sql`: binds the `set` values then
+/// the `key` values and returns the changed row (`UPDATE … RETURNING`, or the update then a
+/// read of the row in one write transaction). The set values are a list, or
+/// `set(query) => expr` where `expr` binds them to `query` (binds that depend on the layout).
+macro_rules! change {
+    (
+        $conn:expr, $sql:expr, $stmt:ident, $row:ty,
+        set [$($set:expr),+ $(,)?], key [$($key:expr),+ $(,)?]
+    ) => {
+        change!($conn, $sql, $stmt, $row,
+            set(query) => query$(.bind($set))+, key [$($key),+])
+    };
+    (
+        $conn:expr, $sql:expr, $stmt:ident, $row:ty,
+        set($query:ident) => $set:expr, key [$($key:expr),+ $(,)?]
+    ) => {
+        async {
+            match &$sql.$stmt {
+                $crate::dialect::Change::Returning(text) => {
+                    let $query = ::sqlx::query_as::<_, $row>(text.clone());
+                    $set
+                        $(.bind($key))+
+                        .fetch_optional(&mut *$conn)
+                        .await
+                }
+                $crate::dialect::Change::UpdateThenSelect { update, select } => {
+                    let mut tx =
+                        ::sqlx::Connection::begin_with(&mut *$conn, $sql.begin_write.clone()).await?;
+                    let changed = async {
+                        let $query = ::sqlx::query(update.clone());
+                        $set
+                            $(.bind($key))+
+                            .execute(&mut *tx)
+                            .await?;
+                        ::sqlx::query_as::<_, $row>(select.clone())
+                            $(.bind($key))+
+                            .fetch_optional(&mut *tx)
+                            .await
+                    }
+                    .await;
+                    $crate::store::finish(tx, changed).await
+                }
+            }
+        }
+        .await
+    };
+}
+
+/// Commits the transaction when its statements succeeded, else rolls it back, so the
+/// connection goes back to the pool outside any transaction.
+pub(crate) async fn finish<DB: sqlx::Database, T>(
+    tx: sqlx::Transaction<'_, DB>,
+    result: Result<T, sqlx::Error>,
+) -> Result<T, sqlx::Error> {
+    match result {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            tx.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+/// The error of a write naming a user id no user of the layout can have.
+fn no_such_user(op: Operation) -> AdapterError {
+    AdapterError::not_found(op, "no user has this id")
+}
+
+#[async_trait]
+impl Store for SqlxAdapter {
+    fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
+        let op = Operation::CreateUser;
+        let ids = self.sql.ids;
+        with_conn!(self, op, |conn: Db| {
+            let insert = sqlx::query(self.sql.create_user.clone());
+            let insert = match ids {
+                Ids::Serial => insert,
+                Ids::Given => insert.bind(user.id.as_str()),
+            };
+            let insert = insert.bind(user.email.as_deref());
+            let insert = if self.sql.binds_email_key {
+                insert.bind(email_key)
+            } else {
+                insert
+            };
+            let insert = insert
+                .bind(user.email_verified.map(stamp::<Db>))
+                .bind(user.name.as_deref())
+                .bind(user.image.as_deref());
+            match ids {
+                Ids::Serial => {
+                    let row = insert.fetch_one(&mut *conn).await.for_op(op)?;
+                    sqlx::Row::try_get::<String, _>(&row, 0).for_op(op)
+                }
+                Ids::Given => {
+                    insert.execute(&mut *conn).await.for_op(op)?;
+                    Ok(user.id.clone())
+                }
+            }
+        })
+    }
+
+    async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        let op = Operation::GetUser;
+        let Some(id) = self.sql.ids.key(id) else {
+            return Ok(None);
+        };
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user.clone())
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .for_op(op)?
+                .map(|row| row.into_model(op))
+                .transpose()
+        })
+    }
+
+    async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
+        let op = Operation::GetUserByEmail;
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user_by_email.clone())
+                .bind(email_key)
+                .fetch_optional(&mut *conn)
+                .await
+                .for_op(op)?
+                .map(|row| row.into_model(op))
+                .transpose()
+        })
+    }
+
+    async fn find_user_by_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<User>> {
+        let op = Operation::GetUserByAccount;
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user_by_account.clone())
+                .bind(provider)
+                .bind(provider_account_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .for_op(op)?
+                .map(|row| row.into_model(op))
+                .transpose()
+        })
+    }
+
+    async fn merge_user(
+        &self,
+        update: &UserUpdate,
+        email_key: Option<Option<&str>>,
+    ) -> AdapterResult<Option<User>> {
+        let op = Operation::UpdateUser;
+        let Some(id) = self.sql.ids.key(&update.id) else {
+            return Ok(None);
+        };
+        let email = update.email.as_ref().map(Option::as_deref);
+        let verified = update.email_verified;
+        let name = update.name.as_ref().map(Option::as_deref);
+        let image = update.image.as_ref().map(Option::as_deref);
+        // One statement (or one transaction on MySQL/MariaDB): the unique email key refuses a
+        // taken email (`Conflict`) and then nothing changes.
+        with_conn!(self, op, |conn: Db| {
+            change!(conn, self.sql, update_user, UserOf<Db>,
+                set(query) => {
+                    let query = query.bind(email.is_some()).bind(email.flatten());
+                    let query = if self.sql.binds_email_key {
+                        query.bind(email_key.is_some()).bind(email_key.flatten())
+                    } else {
+                        query
+                    };
+                    query
+                        .bind(verified.is_some())
+                        .bind(verified.flatten().map(stamp::<Db>))
+                        .bind(name.is_some())
+                        .bind(name.flatten())
+                        .bind(image.is_some())
+                        .bind(image.flatten())
+                },
+                key [id])
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
+        })
+    }
+
+    async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
+        let op = Operation::DeleteUser;
+        let Some(id) = self.sql.ids.key(id) else {
+            return Ok(None);
+        };
+        // One statement (or one transaction on MySQL 8): the foreign keys cascade to the
+        // user's accounts, sessions and authenticators, all or nothing.
+        with_conn!(self, op, |conn: Db| {
+            take!(conn, self.sql, delete_user, UserOf<Db>, [id])
+                .for_op(op)?
+                .map(|row| row.into_model(op))
+                .transpose()
+        })
+    }
+
+    async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
+        let op = Operation::LinkAccount;
+        let Some(user_id) = self.sql.ids.key(&account.user_id) else {
+            return Err(no_such_user(op));
+        };
+        // The foreign key refuses an account of a missing user (NotFound), also when the user
+        // is deleted concurrently: no orphan can exist.
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query(self.sql.link_account.clone())
+                .bind(user_id)
+                .bind(account.account_type.as_str())
+                .bind(account.provider.as_str())
+                .bind(account.provider_account_id.as_str())
+                .bind(account.refresh_token.as_deref())
+                .bind(account.access_token.as_deref())
+                .bind(account.expires_at)
+                .bind(account.token_type.as_deref())
+                .bind(account.scope.as_deref())
+                .bind(account.id_token.as_deref())
+                .bind(account.session_state.as_deref())
+                .execute(&mut *conn)
+                .await
+                .for_op(op)?;
+            Ok(())
+        })
+    }
+
+    async fn remove_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<Account>> {
+        let op = Operation::UnlinkAccount;
+        with_conn!(self, op, |conn: Db| {
+            take!(
+                conn,
+                self.sql,
+                unlink_account,
+                AccountRow,
+                [provider, provider_account_id]
+            )
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
+        })
+    }
+
+    async fn find_account(
+        &self,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<Account>> {
+        let op = Operation::GetAccount;
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query_as::<_, AccountRow>(self.sql.get_account.clone())
+                .bind(provider)
+                .bind(provider_account_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .for_op(op)?
+                .map(|row| row.into_model(op))
+                .transpose()
+        })
+    }
+
+    async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
+        let op = Operation::UpdateAccount;
+        let a = account;
+        with_conn!(self, op, |conn: Db| {
+            change!(conn, self.sql, update_account, AccountRow,
+                set [
+                    a.refresh_token.as_deref(),
+                    a.access_token.as_deref(),
+                    a.expires_at,
+                    a.token_type.as_deref(),
+                    a.scope.as_deref(),
+                    a.id_token.as_deref(),
+                    a.session_state.as_deref(),
+                ],
+                key [a.provider.as_str(), a.provider_account_id.as_str()])
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
+        })
+    }
+
+    async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+        let op = Operation::ListAccounts;
+        let Some(user_id) = self.sql.ids.key(user_id) else {
+            return Ok(Vec::new());
+        };
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query_as::<_, AccountRow>(self.sql.list_accounts.clone())
+                .bind(user_id)
+                .fetch_all(&mut *conn)
+                .await
+                .for_op(op)?
+                .into_iter()
+                .map(|row| row.into_model(op))
+                .collect()
+        })
+    }
+
+    async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
+        let op = Operation::CreateSession;
+        let Some(user_id) = self.sql.ids.key(&session.user_id) else {
+            return Err(no_such_user(op));
+        };
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query(self.sql.create_session.clone())
+                .bind(session.session_token.as_str())
+                .bind(user_id)
+                .bind(stamp::<Db>(session.expires))
+                .execute(&mut *conn)
+                .await
+                .for_op(op)?;
+            Ok(())
+        })
+    }
+
+    async fn find_session_and_user(
+        &self,
+        session_token: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Option<(Session, User)>> {
+        let op = Operation::GetSessionAndUser;
+        // One statement: the join with the user, filtered on `expires > now`.
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query_as::<_, SessionUserOf<Db>>(self.sql.get_session_and_user.clone())
+                .bind(session_token)
+                .bind(stamp::<Db>(now))
+                .fetch_optional(&mut *conn)
+                .await
+                .for_op(op)?
+                .map(|row| row.into_model(op))
+                .transpose()
+        })
+    }
+
+    async fn change_session(
+        &self,
+        update: &SessionUpdate,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Option<Session>> {
+        let op = Operation::UpdateSession;
+        let user_id = match update.user_id.as_deref() {
+            Some(id) => Some(self.sql.ids.key(id).ok_or_else(|| no_such_user(op))?),
+            None => None,
+        };
+        with_conn!(self, op, |conn: Db| {
+            change!(conn, self.sql, update_session, SessionOf<Db>,
+                set [update.expires.map(stamp::<Db>), user_id],
+                key [update.session_token.as_str(), stamp::<Db>(now)])
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
+        })
+    }
+
+    async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
+        let op = Operation::DeleteSession;
+        with_conn!(self, op, |conn: Db| {
+            take!(
+                conn,
+                self.sql,
+                delete_session,
+                SessionOf<Db>,
+                [session_token]
+            )
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
+        })
+    }
+
+    async fn find_sessions(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> AdapterResult<Vec<Session>> {
+        let op = Operation::ListSessions;
+        let Some(user_id) = self.sql.ids.key(user_id) else {
+            return Ok(Vec::new());
+        };
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query_as::<_, SessionOf<Db>>(self.sql.list_sessions.clone())
+                .bind(user_id)
+                .bind(stamp::<Db>(now))
+                .fetch_all(&mut *conn)
+                .await
+                .for_op(op)?
+                .into_iter()
+                .map(|row| row.into_model(op))
+                .collect()
+        })
+    }
+
+    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
+        let op = Operation::DeleteSessions;
+        let Some(user_id) = self.sql.ids.key(user_id) else {
+            return Ok(0);
+        };
+        with_conn!(self, op, |conn: Db| {
+            Ok(sqlx::query(self.sql.delete_sessions.clone())
+                .bind(user_id)
+                .bind(stamp::<Db>(now))
+                .execute(&mut *conn)
+                .await
+                .for_op(op)?
+                .rows_affected())
+        })
+    }
+
+    async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
+        let op = Operation::CreateVerificationToken;
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query(self.sql.create_verification_token.clone())
+                .bind(token.identifier.as_str())
+                .bind(token.token.as_str())
+                .bind(stamp::<Db>(token.expires))
+                .execute(&mut *conn)
+                .await
+                .for_op(op)?;
+            Ok(())
+        })
+    }
+
+    async fn take_verification_token(
+        &self,
+        identifier: &str,
+        token: &str,
+    ) -> AdapterResult<Option<VerificationToken>> {
+        let op = Operation::UseVerificationToken;
+        // Atomic take: of concurrent callers (Rust or Node) exactly one gets the row; an
+        // expired token goes too (the policy layer answers None for it).
+        with_conn!(self, op, |conn: Db| {
+            take!(
+                conn,
+                self.sql,
+                use_verification_token,
+                TokenOf<Db>,
+                [identifier, token]
+            )
+            .for_op(op)?
+            .map(|row| row.into_model(op))
+            .transpose()
+        })
+    }
+
+    async fn insert_authenticator(&self, a: &Authenticator) -> AdapterResult<()> {
+        let op = Operation::CreateAuthenticator;
+        let Some(user_id) = self.sql.ids.key(&a.user_id) else {
+            return Err(no_such_user(op));
+        };
+        with_conn!(self, op, |conn: Db| {
+            sqlx::query(self.sql.create_authenticator.clone())
+                .bind(a.credential_id.as_str())
+                .bind(user_id)
+                .bind(a.provider_account_id.as_str())
+                .bind(a.credential_public_key.as_str())
+                .bind(a.counter)
+                .bind(a.credential_device_type.as_str())
+                .bind(a.credential_backed_up)
+                .bind(a.transports.as_deref())
+                .execute(&mut *conn)
+                .await
+                .for_op(op)?;
+            Ok(())
+        })
+    }
+
+    async fn find_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::GetAuthenticator;
+        with_conn!(self, op, |conn: Db| {
+            Ok(
+                sqlx::query_as::<_, AuthenticatorRow>(self.sql.get_authenticator.clone())
+                    .bind(credential_id)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .for_op(op)?
+                    .map(AuthenticatorRow::into_model),
+            )
+        })
+    }
+
+    async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
+        let op = Operation::ListAuthenticators;
+        let Some(user_id) = self.sql.ids.key(user_id) else {
+            return Ok(Vec::new());
+        };
+        with_conn!(self, op, |conn: Db| {
+            Ok(
+                sqlx::query_as::<_, AuthenticatorRow>(self.sql.list_authenticators.clone())
+                    .bind(user_id)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .for_op(op)?
+                    .into_iter()
+                    .map(AuthenticatorRow::into_model)
+                    .collect(),
+            )
+        })
+    }
+
+    async fn set_authenticator_counter(
+        &self,
+        credential_id: &str,
+        counter: i64,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::UpdateAuthenticatorCounter;
+        let row = with_conn!(self, op, |conn: Db| {
+            change!(
+                conn,
+                self.sql,
+                update_authenticator_counter,
+                AuthenticatorRow,
+                set[counter],
+                key[credential_id]
+            )
+            .for_op(op)
+        })?;
+        Ok(row.map(AuthenticatorRow::into_model))
+    }
+
+    async fn remove_authenticator(
+        &self,
+        credential_id: &str,
+    ) -> AdapterResult<Option<Authenticator>> {
+        let op = Operation::DeleteAuthenticator;
+        let row = with_conn!(self, op, |conn: Db| {
+            take!(
+                conn,
+                self.sql,
+                delete_authenticator,
+                AuthenticatorRow,
+                [credential_id]
+            )
+            .for_op(op)
+        })?;
+        Ok(row.map(AuthenticatorRow::into_model))
+    }
+
+    async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+        let op = Operation::DeleteExpired;
+        with_conn!(self, op, |conn: Db| {
+            let sessions = sqlx::query(self.sql.delete_expired_sessions.clone())
+                .bind(stamp::<Db>(now))
+                .execute(&mut *conn)
+                .await
+                .for_op(op)?
+                .rows_affected();
+            let verification_tokens = sqlx::query(self.sql.delete_expired_tokens.clone())
+                .bind(stamp::<Db>(now))
+                .execute(&mut *conn)
+                .await
+                .for_op(op)
+                .map_err(|e| e.with_code(ErrorCode::DeleteVerificationRequestError))?
+                .rows_affected();
+            Ok(ExpiredCounts {
+                sessions,
+                verification_tokens,
+            })
+        })
+    }
+}
