@@ -2,7 +2,7 @@
 
 use auth_core::{Account, AccountType};
 
-use super::sample::{full_account, make_user};
+use super::sample::{full_account, make_account, make_user};
 use crate::check::{same, Outcome};
 use crate::ensure_eq;
 use crate::fixture::Fixture;
@@ -39,10 +39,7 @@ pub async fn s07_link_account_stores_every_field(fx: &Fixture) -> Outcome {
 /// Scenario 10: unlink_account removes the row and returns it.
 pub async fn s10_unlink_account_removes_it(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-10").await?;
-    let account = fx
-        .adapter
-        .link_account(full_account(&user.id, "google", "g-10"))
-        .await?;
+    let account = make_account(fx, &user.id, "google", "g-10").await?;
     ensure_eq!(
         fx.adapter.unlink_account("google", "g-10").await?,
         Some(account),
@@ -68,10 +65,7 @@ pub async fn s10_unlink_account_removes_it(fx: &Fixture) -> Outcome {
 /// Scenario 12: get_account needs both halves of the key.
 pub async fn s12_get_account_needs_both_halves(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-12").await?;
-    let account = fx
-        .adapter
-        .link_account(full_account(&user.id, "gitlab", "gl-12"))
-        .await?;
+    let account = make_account(fx, &user.id, "gitlab", "gl-12").await?;
     ensure_eq!(
         fx.adapter.get_account("gitlab", "gl-wrong").await?,
         None,
@@ -99,10 +93,7 @@ pub async fn s12_get_account_needs_both_halves(fx: &Fixture) -> Outcome {
 pub async fn s26_update_account_replaces_tokens(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-26").await?;
     make_user(fx, "user-26-other").await?;
-    let original = fx
-        .adapter
-        .link_account(full_account(&user.id, "github", "gh-26"))
-        .await?;
+    let original = make_account(fx, &user.id, "github", "gh-26").await?;
     let refreshed = Account {
         user_id: "user-26-other".to_owned(),
         account_type: AccountType::Email,

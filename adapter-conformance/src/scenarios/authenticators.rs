@@ -2,7 +2,7 @@
 
 use auth_core::{Account, Authenticator, ErrorCode, ErrorKind};
 
-use super::sample::{authenticator, full_account, make_user};
+use super::sample::{authenticator, make_account, make_authenticator, make_user};
 use crate::check::{expect_error, sorted_by_key, Outcome};
 use crate::fixture::Fixture;
 use crate::{ensure, ensure_eq};
@@ -17,14 +17,8 @@ pub async fn s13_authenticators(fx: &Fixture) -> Outcome {
         a1,
         "create's return value"
     );
-    let a2 = fx
-        .adapter
-        .create_authenticator(authenticator("cred-a2", &ada.id, 2))
-        .await?;
-    let b1 = fx
-        .adapter
-        .create_authenticator(authenticator("cred-b1", &bob.id, 3))
-        .await?;
+    let a2 = make_authenticator(fx, "cred-a2", &ada.id, 2).await?;
+    let b1 = make_authenticator(fx, "cred-b1", &bob.id, 3).await?;
     ensure_eq!(
         fx.inspector.stored_authenticator("cred-a1").await?,
         Some(a1.clone()),
@@ -87,16 +81,9 @@ pub async fn s37_delete_authenticator_and_list_accounts(fx: &Fixture) -> Outcome
     let other = make_user(fx, "user-37b").await?;
     let mut accounts = Vec::new();
     for provider in ["github", "google", "apple"] {
-        accounts.push(
-            fx.adapter
-                .link_account(full_account(&user.id, provider, "acct-37"))
-                .await?,
-        );
+        accounts.push(make_account(fx, &user.id, provider, "acct-37").await?);
     }
-    let other_account = fx
-        .adapter
-        .link_account(full_account(&other.id, "github", "acct-37b"))
-        .await?;
+    let other_account = make_account(fx, &other.id, "github", "acct-37b").await?;
     let by_provider = |a: &Account| a.provider.clone();
     ensure_eq!(
         sorted_by_key(fx.adapter.list_accounts(&user.id).await?, by_provider),
@@ -108,14 +95,8 @@ pub async fn s37_delete_authenticator_and_list_accounts(fx: &Fixture) -> Outcome
         vec![],
         "list_accounts of an unknown user"
     );
-    let first = fx
-        .adapter
-        .create_authenticator(authenticator("cred-37-1", &user.id, 3))
-        .await?;
-    let second = fx
-        .adapter
-        .create_authenticator(authenticator("cred-37-2", &user.id, 4))
-        .await?;
+    let first = make_authenticator(fx, "cred-37-1", &user.id, 3).await?;
+    let second = make_authenticator(fx, "cred-37-2", &user.id, 4).await?;
     ensure_eq!(
         fx.adapter.delete_authenticator("cred-37-1").await?,
         Some(first),

@@ -2,7 +2,7 @@
 
 use auth_core::Session;
 
-use super::sample::{authenticator, full_account, live_session, make_user};
+use super::sample::{make_account, make_authenticator, make_session, make_user};
 use crate::check::{same, sorted_by_key, Outcome};
 use crate::ensure_eq;
 use crate::fixture::Fixture;
@@ -10,12 +10,8 @@ use crate::fixture::Fixture;
 /// Scenario 11: delete_user removes the user, its sessions and its accounts.
 pub async fn s11_delete_user_removes_sessions_and_accounts(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-11").await?;
-    fx.adapter
-        .link_account(full_account(&user.id, "github", "gh-11"))
-        .await?;
-    fx.adapter
-        .create_session(live_session("session-11", &user.id))
-        .await?;
+    make_account(fx, &user.id, "github", "gh-11").await?;
+    make_session(fx, "session-11", &user.id).await?;
     same(
         &fx.adapter.delete_user("user-11").await?,
         &Some(user),
@@ -49,33 +45,18 @@ pub async fn s11_delete_user_removes_sessions_and_accounts(fx: &Fixture) -> Outc
 pub async fn s18_delete_user_cascades_everything(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-18").await?;
     let other = make_user(fx, "user-18-other").await?;
-    let other_session = fx
-        .adapter
-        .create_session(live_session("other-session", &other.id))
-        .await?;
-    let other_account = fx
-        .adapter
-        .link_account(full_account(&other.id, "github", "other"))
-        .await?;
-    let other_cred = fx
-        .adapter
-        .create_authenticator(authenticator("other-cred", &other.id, 1))
-        .await?;
+    let other_session = make_session(fx, "other-session", &other.id).await?;
+    let other_account = make_account(fx, &other.id, "github", "other").await?;
+    let other_cred = make_authenticator(fx, "other-cred", &other.id, 1).await?;
 
     let providers = ["github", "google", "gitlab"];
     for provider in providers {
-        fx.adapter
-            .link_account(full_account(&user.id, provider, "acct-18"))
-            .await?;
+        make_account(fx, &user.id, provider, "acct-18").await?;
     }
     let tokens = ["s18-a", "s18-b", "s18-c"];
     let mut sessions = Vec::new();
     for token in tokens {
-        sessions.push(
-            fx.adapter
-                .create_session(live_session(token, &user.id))
-                .await?,
-        );
+        sessions.push(make_session(fx, token, &user.id).await?);
     }
     let by_token = |s: &Session| s.session_token.clone();
     same(
@@ -99,14 +80,10 @@ pub async fn s18_delete_user_cascades_everything(fx: &Fixture) -> Outcome {
             None,
             "a signed-out session"
         );
-        fx.adapter
-            .create_session(live_session(token, &user.id))
-            .await?;
+        make_session(fx, token, &user.id).await?;
     }
     for cred in ["s18-cred-1", "s18-cred-2"] {
-        fx.adapter
-            .create_authenticator(authenticator(cred, &user.id, 0))
-            .await?;
+        make_authenticator(fx, cred, &user.id, 0).await?;
     }
 
     same(
@@ -192,9 +169,7 @@ pub async fn s18_delete_user_cascades_everything(fx: &Fixture) -> Outcome {
 /// Scenario 27: A session whose user was deleted is never returned.
 pub async fn s27_session_of_deleted_user_is_gone(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-27").await?;
-    fx.adapter
-        .create_session(live_session("session-27", &user.id))
-        .await?;
+    make_session(fx, "session-27", &user.id).await?;
     fx.adapter.delete_user(&user.id).await?;
     ensure_eq!(
         fx.adapter.get_session_and_user("session-27").await?,
@@ -208,9 +183,7 @@ pub async fn s27_session_of_deleted_user_is_gone(fx: &Fixture) -> Outcome {
     );
     // The token is free again for a new user.
     let next = make_user(fx, "user-27b").await?;
-    fx.adapter
-        .create_session(live_session("session-27", &next.id))
-        .await?;
+    make_session(fx, "session-27", &next.id).await?;
     ensure_eq!(
         fx.adapter
             .get_session_and_user("session-27")

@@ -4,7 +4,10 @@ use auth_core::{
     Account, AccountType, ErrorCode, ErrorKind, Session, SessionUpdate, User, VerificationToken,
 };
 
-use super::sample::{authenticator, from_now, full_account, live_session, make_user, DAY};
+use super::sample::{
+    authenticator, from_now, full_account, live_session, make_account, make_authenticator,
+    make_session, make_user, DAY,
+};
 use crate::check::{expect_error, same, Outcome};
 use crate::ensure_eq;
 use crate::fixture::Fixture;
@@ -26,10 +29,7 @@ pub async fn s17_duplicates_conflict(fx: &Fixture) -> Outcome {
         ErrorCode::CreateUserError,
         "duplicate email in other case",
     )?;
-    let account = fx
-        .adapter
-        .link_account(full_account(&user.id, "github", "gh-17"))
-        .await?;
+    let account = make_account(fx, &user.id, "github", "gh-17").await?;
     expect_error(
         fx.adapter
             .link_account(Account::new(
@@ -48,10 +48,7 @@ pub async fn s17_duplicates_conflict(fx: &Fixture) -> Outcome {
         Some(account),
         "the first account stays"
     );
-    let session = fx
-        .adapter
-        .create_session(live_session("session-17", &user.id))
-        .await?;
+    let session = make_session(fx, "session-17", &user.id).await?;
     expect_error(
         fx.adapter
             .create_session(Session::with_token("session-17", &user.id, from_now(DAY)))
@@ -65,10 +62,7 @@ pub async fn s17_duplicates_conflict(fx: &Fixture) -> Outcome {
         &Some(session),
         "the first session stays",
     )?;
-    let cred = fx
-        .adapter
-        .create_authenticator(authenticator("cred-17", &user.id, 1))
-        .await?;
+    let cred = make_authenticator(fx, "cred-17", &user.id, 1).await?;
     expect_error(
         fx.adapter
             .create_authenticator(authenticator("cred-17", &user.id, 5))

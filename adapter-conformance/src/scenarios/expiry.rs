@@ -5,7 +5,7 @@ use std::time::Duration;
 use auth_core::chrono::Utc;
 use auth_core::{Session, SessionUpdate, VerificationToken};
 
-use super::sample::{from_now, live_session, make_user, DAY};
+use super::sample::{from_now, make_session, make_user, DAY};
 use crate::check::{same, Outcome};
 use crate::fixture::Fixture;
 use crate::{ensure, ensure_eq};
@@ -14,10 +14,7 @@ use crate::{ensure, ensure_eq};
 /// keeps live ones.
 pub async fn s19_expired_records_are_never_returned(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-19").await?;
-    let live = fx
-        .adapter
-        .create_session(live_session("live-19", &user.id))
-        .await?;
+    let live = make_session(fx, "live-19", &user.id).await?;
     fx.adapter
         .create_session(Session::with_token("expired-19", &user.id, from_now(-1000)))
         .await?;
@@ -165,9 +162,7 @@ pub async fn s31_expired_session_is_not_revived(fx: &Fixture) -> Outcome {
 pub async fn s36_counts_are_exact(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-36").await?;
     for i in 0..3 {
-        fx.adapter
-            .create_session(live_session(&format!("live-36-{i}"), &user.id))
-            .await?;
+        make_session(fx, &format!("live-36-{i}"), &user.id).await?;
     }
     let mut expired_sessions = Vec::new();
     for i in 0..2 {
@@ -184,10 +179,7 @@ pub async fn s36_counts_are_exact(fx: &Fixture) -> Outcome {
     );
 
     let other = make_user(fx, "user-36b").await?;
-    let kept = fx
-        .adapter
-        .create_session(live_session("kept-36", &other.id))
-        .await?;
+    let kept = make_session(fx, "kept-36", &other.id).await?;
     for i in 0..3 {
         let token = format!("swept-36-{i}");
         fx.adapter

@@ -3,12 +3,19 @@
 use std::time::{Duration, Instant};
 
 use auth_core::chrono::{Duration as Span, Utc};
+use auth_core::validate::{
+    MAX_CREDENTIAL_ID_BYTES, MAX_EMAIL_BYTES, MAX_KEY_BYTES, MAX_TEXT_BYTES,
+};
+use auth_core::Adapter;
 use auth_core::{
     Account, AccountType, ErrorCode, ErrorKind, Session, SessionUpdate, User, UserUpdate,
     VerificationToken,
 };
 
-use super::sample::{authenticator, from_now, full_account, live_session, make_user, ymd_ms, DAY};
+use super::sample::{
+    authenticator, from_now, full_account, live_session, make_account, make_session, make_user,
+    ymd_ms, DAY,
+};
 use crate::check::{expect_error, same, Failure, Outcome};
 use crate::fixture::Fixture;
 use crate::{ensure, ensure_eq};
@@ -42,12 +49,8 @@ pub async fn s24_hostile_strings_are_plain_data(fx: &Fixture) -> Outcome {
         .adapter
         .create_user(User::with_id("plain").with_email("abc@example.com"))
         .await?;
-    fx.adapter
-        .create_session(live_session("token-1", &plain.id))
-        .await?;
-    fx.adapter
-        .link_account(full_account(&plain.id, "prov", "acct"))
-        .await?;
+    make_session(fx, "token-1", &plain.id).await?;
+    make_account(fx, &plain.id, "prov", "acct").await?;
     for (i, s) in HOSTILE_STRINGS.iter().enumerate() {
         let s = *s;
         let user = User {
@@ -307,34 +310,29 @@ pub async fn s25_dates_round_trip(fx: &Fixture) -> Outcome {
     )
 }
 
-/// Scenario 38: Inputs over the documented size caps (and a blank email) are InvalidInput
-/// before any I/O — also on an adapter whose server is down — and nothing is stored; values
-/// at the cap are stored exactly.
-pub async fn s38_over_cap_inputs_are_refused_before_io(fx: &Fixture) -> Outcome {
-    use auth_core::validate::{
-        MAX_CREDENTIAL_ID_BYTES, MAX_EMAIL_BYTES, MAX_KEY_BYTES, MAX_TEXT_BYTES,
-    };
-    use auth_core::Adapter;
+/// What scenario 38 sends over the caps: one value per cap, for one existing user.
+struct OverCapInputs {
+    user_id: String,
+    long_key: String,
+    long_email: String,
+    long_text: String,
+    long_cred: String,
+    big_account: Account,
+}
 
-    let user = make_user(fx, "user-38").await?;
-    let long_key = "k".repeat(MAX_KEY_BYTES + 1);
-    let long_email = format!("{}@example.com", "e".repeat(MAX_EMAIL_BYTES));
-    let long_text = "t".repeat(MAX_TEXT_BYTES + 1);
-    let long_cred = "c".repeat(MAX_CREDENTIAL_ID_BYTES + 1);
-    let mut big_account = full_account(&user.id, "github", "gh-38");
-    big_account.id_token = Some(long_text.clone());
-
-    async fn attempts(
-        db: &dyn Adapter,
-        user_id: &str,
-        long_key: &str,
-        long_email: &str,
-        long_text: &str,
-        long_cred: &str,
-        big_account: &Account,
-    ) -> Outcome {
+impl OverCapInputs {
+    /// Every call with an over-cap input must be InvalidInput with the method's code.
+    async fn are_refused_by(&self, db: &dyn Adapter) -> Outcome {
         use ErrorCode as C;
         let invalid = ErrorKind::InvalidInput;
+        let Self {
+            user_id,
+            long_key,
+            long_email,
+            long_text,
+            long_cred,
+            big_account,
+        } = self;
         expect_error(
             db.create_user(User::with_id(long_key)).await,
             invalid,
@@ -408,19 +406,28 @@ pub async fn s38_over_cap_inputs_are_refused_before_io(fx: &Fixture) -> Outcome 
             "a 256-byte verification token",
         )
     }
+}
 
-    attempts(
-        fx.adapter.as_ref(),
-        &user.id,
-        &long_key,
-        &long_email,
-        &long_text,
-        &long_cred,
-        &big_account,
-    )
-    .await?;
+/// Scenario 38: Inputs over the documented size caps (and a blank email) are InvalidInput
+/// before any I/O — also on an adapter whose server is down — and nothing is stored; values
+/// at the cap are stored exactly.
+pub async fn s38_over_cap_inputs_are_refused_before_io(fx: &Fixture) -> Outcome {
+    let user = make_user(fx, "user-38").await?;
+    let long_text = "t".repeat(MAX_TEXT_BYTES + 1);
+    let mut big_account = full_account(&user.id, "github", "gh-38");
+    big_account.id_token = Some(long_text.clone());
+    let inputs = OverCapInputs {
+        user_id: user.id.clone(),
+        long_key: "k".repeat(MAX_KEY_BYTES + 1),
+        long_email: format!("{}@example.com", "e".repeat(MAX_EMAIL_BYTES)),
+        long_text,
+        long_cred: "c".repeat(MAX_CREDENTIAL_ID_BYTES + 1),
+        big_account,
+    };
+
+    inputs.are_refused_by(fx.adapter.as_ref()).await?;
     ensure_eq!(
-        fx.inspector.stored_user(&long_key).await?,
+        fx.inspector.stored_user(&inputs.long_key).await?,
         None,
         "the over-long user"
     );
@@ -438,17 +445,10 @@ pub async fn s38_over_cap_inputs_are_refused_before_io(fx: &Fixture) -> Outcome 
     let unreachable = fx.inspector.unreachable().await;
     if let Ok(dead) = unreachable.adapter {
         let started = Instant::now();
-        attempts(
-            dead.as_ref(),
-            &user.id,
-            &long_key,
-            &long_email,
-            &long_text,
-            &long_cred,
-            &big_account,
-        )
-        .await
-        .map_err(|f| Failure::new(format!("on an adapter whose server is down: {f}")))?;
+        inputs
+            .are_refused_by(dead.as_ref())
+            .await
+            .map_err(|f| Failure::new(format!("on an adapter whose server is down: {f}")))?;
         let elapsed = started.elapsed();
         ensure!(
             elapsed < Duration::from_secs(1),

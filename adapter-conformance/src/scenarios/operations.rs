@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use auth_core::{ErrorCode, ErrorKind, User};
 
-use super::sample::{live_session, make_user};
+use super::sample::{make_session, make_user};
 use crate::check::{expect_error, same, Failure, Outcome};
 use crate::fixture::Fixture;
 use crate::{ensure, ensure_eq};
@@ -72,10 +72,7 @@ pub async fn s28_unreachable_server_fails_fast(fx: &Fixture) -> Outcome {
 /// Scenario 29: migrate() twice is harmless and data survives it.
 pub async fn s29_migrate_is_idempotent(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-29").await?;
-    let session = fx
-        .adapter
-        .create_session(live_session("session-29", &user.id))
-        .await?;
+    let session = make_session(fx, "session-29", &user.id).await?;
     fx.inspector.migrate().await?;
     fx.inspector.migrate().await?;
     same(
@@ -91,8 +88,6 @@ pub async fn s29_migrate_is_idempotent(fx: &Fixture) -> Outcome {
         ErrorCode::CreateUserError,
         "the email key after migrations",
     )?;
-    fx.adapter
-        .create_session(live_session("session-29b", &user.id))
-        .await?;
+    make_session(fx, "session-29b", &user.id).await?;
     Ok(())
 }

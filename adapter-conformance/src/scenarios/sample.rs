@@ -84,6 +84,41 @@ pub(super) async fn make_user(fx: &Fixture, id: &str) -> Result<User, Failure> {
     Ok(fx.adapter.create_user(full_user(id)).await?)
 }
 
+pub(super) async fn make_session(
+    fx: &Fixture,
+    token: &str,
+    user_id: &str,
+) -> Result<Session, Failure> {
+    Ok(fx
+        .adapter
+        .create_session(live_session(token, user_id))
+        .await?)
+}
+
+pub(super) async fn make_account(
+    fx: &Fixture,
+    user_id: &str,
+    provider: &str,
+    provider_account_id: &str,
+) -> Result<Account, Failure> {
+    Ok(fx
+        .adapter
+        .link_account(full_account(user_id, provider, provider_account_id))
+        .await?)
+}
+
+pub(super) async fn make_authenticator(
+    fx: &Fixture,
+    credential_id: &str,
+    user_id: &str,
+    counter: i64,
+) -> Result<Authenticator, Failure> {
+    Ok(fx
+        .adapter
+        .create_authenticator(authenticator(credential_id, user_id, counter))
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

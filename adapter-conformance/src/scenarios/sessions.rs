@@ -2,7 +2,7 @@
 
 use auth_core::{ErrorCode, ErrorKind, Session, SessionUpdate};
 
-use super::sample::{from_now, live_session, make_user, DAY};
+use super::sample::{from_now, live_session, make_session, make_user, DAY};
 use crate::check::{expect_error, same, Outcome};
 use crate::ensure_eq;
 use crate::fixture::Fixture;
@@ -36,10 +36,7 @@ pub async fn s04_create_and_read_session(fx: &Fixture) -> Outcome {
 /// Scenario 6: update_session changes expires exactly.
 pub async fn s06_update_session_changes_expiry(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-6").await?;
-    let session = fx
-        .adapter
-        .create_session(live_session("session-6", &user.id))
-        .await?;
+    let session = make_session(fx, "session-6", &user.id).await?;
     let new_expiry = from_now(60 * DAY + 123);
     let expected = Session {
         expires: new_expiry,
@@ -64,10 +61,7 @@ pub async fn s06_update_session_changes_expiry(fx: &Fixture) -> Outcome {
 /// Scenario 8: delete_session removes the row and returns it.
 pub async fn s08_delete_session_removes_it(fx: &Fixture) -> Outcome {
     let user = make_user(fx, "user-8").await?;
-    let session = fx
-        .adapter
-        .create_session(live_session("session-8", &user.id))
-        .await?;
+    let session = make_session(fx, "session-8", &user.id).await?;
     same(
         &fx.adapter.delete_session("session-8").await?,
         &Some(session),
@@ -91,10 +85,7 @@ pub async fn s08_delete_session_removes_it(fx: &Fixture) -> Outcome {
 pub async fn s33_session_moves_to_another_user(fx: &Fixture) -> Outcome {
     let ada = make_user(fx, "user-33a").await?;
     let bob = make_user(fx, "user-33b").await?;
-    let session = fx
-        .adapter
-        .create_session(live_session("session-33", &ada.id))
-        .await?;
+    let session = make_session(fx, "session-33", &ada.id).await?;
     let moved = Session {
         user_id: bob.id.clone(),
         ..session
