@@ -587,100 +587,59 @@ impl Load {
     }
 }
 
+/// The body of a [`FaultAdapterFn`]: `$builder` (one adapter crate's builder, with any
+/// option of its own) connects at the drill's `$timeout` and migrates. A macro, as the
+/// builders and their `migrate` share no trait.
+macro_rules! migrated_adapter {
+    ($builder:expr, $timeout:expr) => {
+        Box::pin(async move {
+            let adapter = $builder.call_timeout($timeout).connect().await?;
+            adapter.migrate().await?;
+            Ok(Arc::new(adapter) as Arc<dyn Adapter>)
+        })
+    };
+}
+
+/// A target whose server is the backend's container.
+fn in_container(spec: BackendSpec, adapter: FaultAdapterFn) -> FaultTarget {
+    FaultTarget {
+        spec,
+        adapter,
+        server: ServerKind::Container,
+    }
+}
+
 /// Every server backend compiled in, with its adapter at a short timeout.
 pub fn targets() -> Vec<FaultTarget> {
-    #[allow(unused_mut)]
-    let mut targets: Vec<FaultTarget> = Vec::new();
-    {
-        use crate::backends::sqlx;
-        let adapter: FaultAdapterFn = |url, timeout| {
-            Box::pin(async move {
-                let adapter = adapter_sqlx::SqlxAdapter::builder(url)
-                    .max_connections(8)
-                    .call_timeout(timeout)
-                    .connect()
-                    .await?;
-                adapter.migrate().await?;
-                Ok(Arc::new(adapter) as Arc<dyn Adapter>)
-            })
-        };
-        for spec in [sqlx::postgres_spec(), sqlx::mariadb_spec()] {
-            targets.push(FaultTarget {
-                spec,
-                adapter,
-                server: ServerKind::Container,
-            });
-        }
-    }
-    {
-        use crate::backends::diesel;
-        let adapter: FaultAdapterFn = |url, timeout| {
-            Box::pin(async move {
-                let adapter = adapter_diesel::DieselAdapter::builder(url)
-                    .call_timeout(timeout)
-                    .connect()
-                    .await?;
-                adapter.migrate().await?;
-                Ok(Arc::new(adapter) as Arc<dyn Adapter>)
-            })
-        };
-        for spec in [diesel::postgres_spec(), diesel::mariadb_spec()] {
-            targets.push(FaultTarget {
-                spec,
-                adapter,
-                server: ServerKind::Container,
-            });
-        }
-    }
-    {
-        use crate::backends::seaorm;
-        let adapter: FaultAdapterFn = |url, timeout| {
-            Box::pin(async move {
-                let adapter = adapter_seaorm::SeaOrmAdapter::builder(url)
-                    .call_timeout(timeout)
-                    .connect()
-                    .await?;
-                adapter.migrate().await?;
-                Ok(Arc::new(adapter) as Arc<dyn Adapter>)
-            })
-        };
-        for spec in [seaorm::postgres_spec(), seaorm::mariadb_spec()] {
-            targets.push(FaultTarget {
-                spec,
-                adapter,
-                server: ServerKind::Container,
-            });
-        }
-    }
-    targets.push(FaultTarget {
-        spec: crate::backends::redis::redis_spec(),
-        adapter: |url, timeout| {
-            Box::pin(async move {
-                let adapter = adapter_redis::RedisAdapter::builder(url)
-                    .call_timeout(timeout)
-                    .connect()
-                    .await?;
-                adapter.migrate().await?;
-                Ok(Arc::new(adapter) as Arc<dyn Adapter>)
-            })
+    use crate::backends::{diesel, mongo, redis, seaorm, sqlx};
+    let sqlx_adapter: FaultAdapterFn = |url, timeout| {
+        migrated_adapter!(
+            adapter_sqlx::SqlxAdapter::builder(url).max_connections(8),
+            timeout
+        )
+    };
+    let diesel_adapter: FaultAdapterFn =
+        |url, timeout| migrated_adapter!(adapter_diesel::DieselAdapter::builder(url), timeout);
+    let seaorm_adapter: FaultAdapterFn =
+        |url, timeout| migrated_adapter!(adapter_seaorm::SeaOrmAdapter::builder(url), timeout);
+    let redis_adapter: FaultAdapterFn =
+        |url, timeout| migrated_adapter!(adapter_redis::RedisAdapter::builder(url), timeout);
+    let mongo_adapter: FaultAdapterFn =
+        |url, timeout| migrated_adapter!(adapter_mongo::MongoAdapter::builder(url), timeout);
+    vec![
+        in_container(sqlx::postgres_spec(), sqlx_adapter),
+        in_container(sqlx::mariadb_spec(), sqlx_adapter),
+        in_container(diesel::postgres_spec(), diesel_adapter),
+        in_container(diesel::mariadb_spec(), diesel_adapter),
+        in_container(seaorm::postgres_spec(), seaorm_adapter),
+        in_container(seaorm::mariadb_spec(), seaorm_adapter),
+        in_container(redis::redis_spec(), redis_adapter),
+        FaultTarget {
+            spec: mongo::mongo_spec(),
+            adapter: mongo_adapter,
+            server: ServerKind::Nx27017,
         },
-        server: ServerKind::Container,
-    });
-    targets.push(FaultTarget {
-        spec: crate::backends::mongo::mongo_spec(),
-        adapter: |url, timeout| {
-            Box::pin(async move {
-                let adapter = adapter_mongo::MongoAdapter::builder(url)
-                    .call_timeout(timeout)
-                    .connect()
-                    .await?;
-                adapter.migrate().await?;
-                Ok(Arc::new(adapter) as Arc<dyn Adapter>)
-            })
-        },
-        server: ServerKind::Nx27017,
-    });
-    targets
+    ]
 }
 
 /// The target of this backend name.

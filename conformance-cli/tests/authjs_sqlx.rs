@@ -7,7 +7,7 @@
 //! Without them each test prints a `SKIPPED` line saying why and passes, unless
 //! `AUTH_CONFORMANCE_REQUIRE` is set (to anything): then it fails.
 
-use adapter_sqlx::sqlx::{self, MySqlPool, PgPool, SqlitePool};
+use adapter_sqlx::sqlx::{self, MySqlPool, PgPool, Pool, SqlitePool};
 use adapter_sqlx::SqlxAdapter;
 use auth_core::chrono::{Duration, Utc};
 use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
@@ -35,13 +35,25 @@ const DRIZZLE_TABLES: Tables = &[
     ("authenticator", "userId"),
 ];
 
-/// Rows naming `user_id` in `tables` of a MariaDB database.
-async fn count_mysql_rows(raw: &MySqlPool, tables: Tables, user_id: &str) -> i64 {
+/// Rows naming `user_id` in `tables`, each table counted by the query `count_sql(table,
+/// column)` in the database's own quoting, with `user_id` as its one parameter.
+async fn count_rows<DB>(
+    raw: &Pool<DB>,
+    tables: Tables,
+    user_id: &str,
+    count_sql: impl Fn(&str, &str) -> String,
+) -> i64
+where
+    DB: sqlx::Database,
+    for<'c> &'c Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
     let mut total = 0;
     for (table, column) in tables {
-        let sql = format!("SELECT count(*) FROM `{table}` WHERE `{column}` = ?");
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql(table, column)))
+            .bind(user_id.to_owned())
             .fetch_one(raw)
             .await
             .expect("count rows");
@@ -50,19 +62,20 @@ async fn count_mysql_rows(raw: &MySqlPool, tables: Tables, user_id: &str) -> i64
     total
 }
 
+/// Rows naming `user_id` in `tables` of a MariaDB database.
+async fn count_mysql_rows(raw: &MySqlPool, tables: Tables, user_id: &str) -> i64 {
+    count_rows(raw, tables, user_id, |table, column| {
+        format!("SELECT count(*) FROM `{table}` WHERE `{column}` = ?")
+    })
+    .await
+}
+
 /// Rows naming `user_id` in `tables` of a SQLite file.
-async fn count_rows(raw: &SqlitePool, tables: Tables, user_id: &str) -> i64 {
-    let mut total = 0;
-    for (table, column) in tables {
-        let sql = format!(r#"SELECT count(*) FROM "{table}" WHERE "{column}" = ?"#);
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_one(raw)
-            .await
-            .expect("count rows");
-        total += n;
-    }
-    total
+async fn count_sqlite_rows(raw: &SqlitePool, tables: Tables, user_id: &str) -> i64 {
+    count_rows(raw, tables, user_id, |table, column| {
+        format!(r#"SELECT count(*) FROM "{table}" WHERE "{column}" = ?"#)
+    })
+    .await
 }
 
 /// One fixture schema on the server, dropped at the end.
@@ -89,19 +102,12 @@ impl Schema {
         move |user_id: String| {
             let (admin, schema) = (admin.clone(), schema.clone());
             Box::pin(async move {
-                let mut total = 0;
-                for (table, column) in tables {
-                    let sql = format!(
+                count_rows(&admin, tables, &user_id, |table, column| {
+                    format!(
                         r#"SELECT count(*) FROM {schema}."{table}" WHERE "{column}"::text = $1"#
-                    );
-                    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                        .bind(&user_id)
-                        .fetch_one(&admin)
-                        .await
-                        .expect("count rows");
-                    total += n;
-                }
-                total
+                    )
+                })
+                .await
             })
         }
     }
@@ -423,7 +429,7 @@ async fn drizzle_sqlite_layout_shares_users_accounts_sessions_and_tokens_with_au
     let raw = SqlitePool::connect(&sqlx_url).await.expect("raw pool");
     let counter = move |user_id: String| -> BoxFuture<'static, i64> {
         let raw = raw.clone();
-        Box::pin(async move { count_rows(&raw, DRIZZLE_TABLES, &user_id).await })
+        Box::pin(async move { count_sqlite_rows(&raw, DRIZZLE_TABLES, &user_id).await })
     };
     round_trip(&rust, &mut node, false, false, &counter).await;
     node.close().await.expect("node exits cleanly");
