@@ -102,12 +102,12 @@ use zeroize::Zeroize;
 pub use zeroize::Zeroizing;
 
 use crate::adapter::{Adapter, AdapterResult};
-use crate::error::validate::Field;
 use crate::error::{AdapterError, ErrorCode, Operation};
 use crate::models::{
     Account, Authenticator, ExpiredCounts, Session, SessionUpdate, User, UserUpdate,
     VerificationToken,
 };
+use crate::validate::Field;
 
 // ------------------------------------------------------------------ hashing
 
