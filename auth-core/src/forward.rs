@@ -105,22 +105,22 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
     /// The adapter every method the wrapper does not write goes to.
     fn inner(&self) -> &dyn Adapter;
 
-    /// Forwards [`Adapter::create_user`](crate::Adapter::create_user) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::create_user`] to [`inner`](Self::inner).
     async fn create_user(&self, user: User) -> AdapterResult<User> {
         self.inner().create_user(user).await
     }
 
-    /// Forwards [`Adapter::get_user`](crate::Adapter::get_user) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::get_user`] to [`inner`](Self::inner).
     async fn get_user(&self, id: &str) -> AdapterResult<Option<User>> {
         self.inner().get_user(id).await
     }
 
-    /// Forwards [`Adapter::get_user_by_email`](crate::Adapter::get_user_by_email) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::get_user_by_email`] to [`inner`](Self::inner).
     async fn get_user_by_email(&self, email: &str) -> AdapterResult<Option<User>> {
         self.inner().get_user_by_email(email).await
     }
 
-    /// Forwards [`Adapter::get_user_by_account`](crate::Adapter::get_user_by_account) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::get_user_by_account`] to [`inner`](Self::inner).
     async fn get_user_by_account(
         &self,
         provider: &str,
@@ -131,22 +131,22 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
             .await
     }
 
-    /// Forwards [`Adapter::update_user`](crate::Adapter::update_user) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::update_user`] to [`inner`](Self::inner).
     async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
         self.inner().update_user(update).await
     }
 
-    /// Forwards [`Adapter::delete_user`](crate::Adapter::delete_user) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::delete_user`] to [`inner`](Self::inner).
     async fn delete_user(&self, id: &str) -> AdapterResult<Option<User>> {
         self.inner().delete_user(id).await
     }
 
-    /// Forwards [`Adapter::link_account`](crate::Adapter::link_account) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::link_account`] to [`inner`](Self::inner).
     async fn link_account(&self, account: Account) -> AdapterResult<Account> {
         self.inner().link_account(account).await
     }
 
-    /// Forwards [`Adapter::unlink_account`](crate::Adapter::unlink_account) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::unlink_account`] to [`inner`](Self::inner).
     async fn unlink_account(
         &self,
         provider: &str,
@@ -157,7 +157,7 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
             .await
     }
 
-    /// Forwards [`Adapter::get_account`](crate::Adapter::get_account) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::get_account`] to [`inner`](Self::inner).
     async fn get_account(
         &self,
         provider: &str,
@@ -168,22 +168,22 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
             .await
     }
 
-    /// Forwards [`Adapter::update_account`](crate::Adapter::update_account) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::update_account`] to [`inner`](Self::inner).
     async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
         self.inner().update_account(account).await
     }
 
-    /// Forwards [`Adapter::list_accounts`](crate::Adapter::list_accounts) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::list_accounts`] to [`inner`](Self::inner).
     async fn list_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         self.inner().list_accounts(user_id).await
     }
 
-    /// Forwards [`Adapter::create_session`](crate::Adapter::create_session) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::create_session`] to [`inner`](Self::inner).
     async fn create_session(&self, session: Session) -> AdapterResult<Session> {
         self.inner().create_session(session).await
     }
 
-    /// Forwards [`Adapter::get_session_and_user`](crate::Adapter::get_session_and_user) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::get_session_and_user`] to [`inner`](Self::inner).
     async fn get_session_and_user(
         &self,
         session_token: &str,
@@ -191,27 +191,27 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
         self.inner().get_session_and_user(session_token).await
     }
 
-    /// Forwards [`Adapter::update_session`](crate::Adapter::update_session) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::update_session`] to [`inner`](Self::inner).
     async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>> {
         self.inner().update_session(update).await
     }
 
-    /// Forwards [`Adapter::delete_session`](crate::Adapter::delete_session) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::delete_session`] to [`inner`](Self::inner).
     async fn delete_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         self.inner().delete_session(session_token).await
     }
 
-    /// Forwards [`Adapter::list_sessions`](crate::Adapter::list_sessions) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::list_sessions`] to [`inner`](Self::inner).
     async fn list_sessions(&self, user_id: &str) -> AdapterResult<Vec<Session>> {
         self.inner().list_sessions(user_id).await
     }
 
-    /// Forwards [`Adapter::delete_sessions`](crate::Adapter::delete_sessions) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::delete_sessions`] to [`inner`](Self::inner).
     async fn delete_sessions(&self, user_id: &str) -> AdapterResult<u64> {
         self.inner().delete_sessions(user_id).await
     }
 
-    /// Forwards [`Adapter::create_verification_token`](crate::Adapter::create_verification_token) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::create_verification_token`] to [`inner`](Self::inner).
     async fn create_verification_token(
         &self,
         token: VerificationToken,
@@ -219,7 +219,7 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
         self.inner().create_verification_token(token).await
     }
 
-    /// Forwards [`Adapter::use_verification_token`](crate::Adapter::use_verification_token) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::use_verification_token`] to [`inner`](Self::inner).
     async fn use_verification_token(
         &self,
         identifier: &str,
@@ -228,7 +228,7 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
         self.inner().use_verification_token(identifier, token).await
     }
 
-    /// Forwards [`Adapter::create_authenticator`](crate::Adapter::create_authenticator) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::create_authenticator`] to [`inner`](Self::inner).
     async fn create_authenticator(
         &self,
         authenticator: Authenticator,
@@ -236,17 +236,17 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
         self.inner().create_authenticator(authenticator).await
     }
 
-    /// Forwards [`Adapter::get_authenticator`](crate::Adapter::get_authenticator) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::get_authenticator`] to [`inner`](Self::inner).
     async fn get_authenticator(&self, credential_id: &str) -> AdapterResult<Option<Authenticator>> {
         self.inner().get_authenticator(credential_id).await
     }
 
-    /// Forwards [`Adapter::list_authenticators`](crate::Adapter::list_authenticators) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::list_authenticators`] to [`inner`](Self::inner).
     async fn list_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         self.inner().list_authenticators(user_id).await
     }
 
-    /// Forwards [`Adapter::update_authenticator_counter`](crate::Adapter::update_authenticator_counter) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::update_authenticator_counter`] to [`inner`](Self::inner).
     async fn update_authenticator_counter(
         &self,
         credential_id: &str,
@@ -257,7 +257,7 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
             .await
     }
 
-    /// Forwards [`Adapter::delete_authenticator`](crate::Adapter::delete_authenticator) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::delete_authenticator`] to [`inner`](Self::inner).
     async fn delete_authenticator(
         &self,
         credential_id: &str,
@@ -265,7 +265,7 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
         self.inner().delete_authenticator(credential_id).await
     }
 
-    /// Forwards [`Adapter::delete_expired`](crate::Adapter::delete_expired) to [`inner`](Self::inner).
+    /// Forwards [`Adapter::delete_expired`] to [`inner`](Self::inner).
     async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         self.inner().delete_expired(now).await
     }
@@ -515,27 +515,27 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
     /// The store every method the wrapper does not write goes to.
     fn inner(&self) -> &dyn Store;
 
-    /// Forwards [`Store::backend`](crate::Store::backend) to [`inner`](Self::inner).
+    /// Forwards [`Store::backend`] to [`inner`](Self::inner).
     fn backend(&self) -> &'static str {
         self.inner().backend()
     }
 
-    /// Forwards [`Store::insert_user`](crate::Store::insert_user) to [`inner`](Self::inner).
+    /// Forwards [`Store::insert_user`] to [`inner`](Self::inner).
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         self.inner().insert_user(user, email_key).await
     }
 
-    /// Forwards [`Store::find_user`](crate::Store::find_user) to [`inner`](Self::inner).
+    /// Forwards [`Store::find_user`] to [`inner`](Self::inner).
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         self.inner().find_user(id).await
     }
 
-    /// Forwards [`Store::find_user_by_email`](crate::Store::find_user_by_email) to [`inner`](Self::inner).
+    /// Forwards [`Store::find_user_by_email`] to [`inner`](Self::inner).
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         self.inner().find_user_by_email(email_key).await
     }
 
-    /// Forwards [`Store::find_user_by_account`](crate::Store::find_user_by_account) to [`inner`](Self::inner).
+    /// Forwards [`Store::find_user_by_account`] to [`inner`](Self::inner).
     async fn find_user_by_account(
         &self,
         provider: &str,
@@ -546,7 +546,7 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
             .await
     }
 
-    /// Forwards [`Store::merge_user`](crate::Store::merge_user) to [`inner`](Self::inner).
+    /// Forwards [`Store::merge_user`] to [`inner`](Self::inner).
     async fn merge_user(
         &self,
         update: &UserUpdate,
@@ -555,17 +555,17 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
         self.inner().merge_user(update, email_key).await
     }
 
-    /// Forwards [`Store::remove_user`](crate::Store::remove_user) to [`inner`](Self::inner).
+    /// Forwards [`Store::remove_user`] to [`inner`](Self::inner).
     async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         self.inner().remove_user(id).await
     }
 
-    /// Forwards [`Store::insert_account`](crate::Store::insert_account) to [`inner`](Self::inner).
+    /// Forwards [`Store::insert_account`] to [`inner`](Self::inner).
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         self.inner().insert_account(account).await
     }
 
-    /// Forwards [`Store::remove_account`](crate::Store::remove_account) to [`inner`](Self::inner).
+    /// Forwards [`Store::remove_account`] to [`inner`](Self::inner).
     async fn remove_account(
         &self,
         provider: &str,
@@ -576,7 +576,7 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
             .await
     }
 
-    /// Forwards [`Store::find_account`](crate::Store::find_account) to [`inner`](Self::inner).
+    /// Forwards [`Store::find_account`] to [`inner`](Self::inner).
     async fn find_account(
         &self,
         provider: &str,
@@ -587,22 +587,22 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
             .await
     }
 
-    /// Forwards [`Store::replace_account_tokens`](crate::Store::replace_account_tokens) to [`inner`](Self::inner).
+    /// Forwards [`Store::replace_account_tokens`] to [`inner`](Self::inner).
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         self.inner().replace_account_tokens(account).await
     }
 
-    /// Forwards [`Store::find_accounts`](crate::Store::find_accounts) to [`inner`](Self::inner).
+    /// Forwards [`Store::find_accounts`] to [`inner`](Self::inner).
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         self.inner().find_accounts(user_id).await
     }
 
-    /// Forwards [`Store::insert_session`](crate::Store::insert_session) to [`inner`](Self::inner).
+    /// Forwards [`Store::insert_session`] to [`inner`](Self::inner).
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         self.inner().insert_session(session).await
     }
 
-    /// Forwards [`Store::find_session_and_user`](crate::Store::find_session_and_user) to [`inner`](Self::inner).
+    /// Forwards [`Store::find_session_and_user`] to [`inner`](Self::inner).
     async fn find_session_and_user(
         &self,
         session_token: &str,
@@ -611,7 +611,7 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
         self.inner().find_session_and_user(session_token, now).await
     }
 
-    /// Forwards [`Store::change_session`](crate::Store::change_session) to [`inner`](Self::inner).
+    /// Forwards [`Store::change_session`] to [`inner`](Self::inner).
     async fn change_session(
         &self,
         update: &SessionUpdate,
@@ -620,12 +620,12 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
         self.inner().change_session(update, now).await
     }
 
-    /// Forwards [`Store::remove_session`](crate::Store::remove_session) to [`inner`](Self::inner).
+    /// Forwards [`Store::remove_session`] to [`inner`](Self::inner).
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         self.inner().remove_session(session_token).await
     }
 
-    /// Forwards [`Store::find_sessions`](crate::Store::find_sessions) to [`inner`](Self::inner).
+    /// Forwards [`Store::find_sessions`] to [`inner`](Self::inner).
     async fn find_sessions(
         &self,
         user_id: &str,
@@ -634,17 +634,17 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
         self.inner().find_sessions(user_id, now).await
     }
 
-    /// Forwards [`Store::remove_sessions`](crate::Store::remove_sessions) to [`inner`](Self::inner).
+    /// Forwards [`Store::remove_sessions`] to [`inner`](Self::inner).
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         self.inner().remove_sessions(user_id, now).await
     }
 
-    /// Forwards [`Store::insert_verification_token`](crate::Store::insert_verification_token) to [`inner`](Self::inner).
+    /// Forwards [`Store::insert_verification_token`] to [`inner`](Self::inner).
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         self.inner().insert_verification_token(token).await
     }
 
-    /// Forwards [`Store::take_verification_token`](crate::Store::take_verification_token) to [`inner`](Self::inner).
+    /// Forwards [`Store::take_verification_token`] to [`inner`](Self::inner).
     async fn take_verification_token(
         &self,
         identifier: &str,
@@ -655,12 +655,12 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
             .await
     }
 
-    /// Forwards [`Store::insert_authenticator`](crate::Store::insert_authenticator) to [`inner`](Self::inner).
+    /// Forwards [`Store::insert_authenticator`] to [`inner`](Self::inner).
     async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
         self.inner().insert_authenticator(authenticator).await
     }
 
-    /// Forwards [`Store::find_authenticator`](crate::Store::find_authenticator) to [`inner`](Self::inner).
+    /// Forwards [`Store::find_authenticator`] to [`inner`](Self::inner).
     async fn find_authenticator(
         &self,
         credential_id: &str,
@@ -668,12 +668,12 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
         self.inner().find_authenticator(credential_id).await
     }
 
-    /// Forwards [`Store::find_authenticators`](crate::Store::find_authenticators) to [`inner`](Self::inner).
+    /// Forwards [`Store::find_authenticators`] to [`inner`](Self::inner).
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         self.inner().find_authenticators(user_id).await
     }
 
-    /// Forwards [`Store::set_authenticator_counter`](crate::Store::set_authenticator_counter) to [`inner`](Self::inner).
+    /// Forwards [`Store::set_authenticator_counter`] to [`inner`](Self::inner).
     async fn set_authenticator_counter(
         &self,
         credential_id: &str,
@@ -684,7 +684,7 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
             .await
     }
 
-    /// Forwards [`Store::remove_authenticator`](crate::Store::remove_authenticator) to [`inner`](Self::inner).
+    /// Forwards [`Store::remove_authenticator`] to [`inner`](Self::inner).
     async fn remove_authenticator(
         &self,
         credential_id: &str,
@@ -692,7 +692,7 @@ pub trait ForwardStore: Debug + Send + Sync + 'static {
         self.inner().remove_authenticator(credential_id).await
     }
 
-    /// Forwards [`Store::remove_expired`](crate::Store::remove_expired) to [`inner`](Self::inner).
+    /// Forwards [`Store::remove_expired`] to [`inner`](Self::inner).
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         self.inner().remove_expired(now).await
     }

@@ -20,7 +20,7 @@ use crate::validate::Field;
 /// value names, and a clear value (stored before encryption was turned on) is returned as
 /// stored, unless the wrapper is [`strict`](EncryptedAccountTokens::strict). A value that
 /// does not open is an [`AdapterError`] of the method with code
-/// [`ErrorCode::AccountTokenDecryptionError`] and kind `Backend`. Token type, scope,
+/// [`ErrorCode::AccountTokenDecryptionError`](crate::ErrorCode::AccountTokenDecryptionError) and kind `Backend`. Token type, scope,
 /// expiry and session state stay in clear (they are not credentials), and so does
 /// everything outside accounts.
 ///
@@ -256,25 +256,12 @@ impl<A: fmt::Debug + ?Sized> fmt::Debug for EncryptedAccountTokens<A> {
 pass_through! {
     impl [A: Adapter + ?Sized] Adapter for EncryptedAccountTokens<A>;
     pass_through: [
-        create_user,
-        get_user,
-        get_user_by_email,
-        get_user_by_account,
-        update_user,
-        delete_user,
-        create_session,
-        get_session_and_user,
-        update_session,
-        delete_session,
-        list_sessions,
-        delete_sessions,
-        create_verification_token,
-        use_verification_token,
-        create_authenticator,
-        get_authenticator,
-        list_authenticators,
-        update_authenticator_counter,
-        delete_authenticator,
+        create_user, get_user, get_user_by_email, get_user_by_account, update_user, delete_user,
+        create_session, get_session_and_user, update_session, delete_session,
+        list_sessions, delete_sessions,
+        create_verification_token, use_verification_token,
+        create_authenticator, get_authenticator, list_authenticators,
+        update_authenticator_counter, delete_authenticator,
         delete_expired,
     ];
 

@@ -9,10 +9,10 @@ use crate::models::{Session, SessionUpdate, User, VerificationToken};
 
 /// Session and verification tokens stored as their SHA-256 over any [`Adapter`].
 ///
-/// Every method that takes a token hashes it ([`token_hash`]) before the inner adapter sees
+/// Every method that takes a token hashes it ([`token_hash`](super::token_hash)) before the inner adapter sees
 /// it, and what it returns carries the token the caller supplied; one inner call per
 /// method, so `get_session_and_user` stays one round trip. [`Adapter::list_sessions`] gives
-/// the stored hashes (see the [module docs](self)). Everything else goes through unchanged.
+/// the stored hashes (see the [module docs](super)). Everything else goes through unchanged.
 ///
 /// ```
 /// # #[cfg(feature = "memory")] {
@@ -44,7 +44,7 @@ impl<A: Adapter + ?Sized> HashedTokens<A> {
         Self { inner }
     }
 
-    /// The wrapped adapter (e.g. to reach [`EncryptedAccountTokens::rotate_user`]).
+    /// The wrapped adapter (e.g. to reach [`EncryptedAccountTokens::rotate_user`](super::EncryptedAccountTokens::rotate_user)).
     pub fn inner(&self) -> &A {
         &self.inner
     }
@@ -72,24 +72,11 @@ fn with_token(mut session: Session, token: &str) -> Session {
 pass_through! {
     impl [A: Adapter + ?Sized] Adapter for HashedTokens<A>;
     pass_through: [
-        create_user,
-        get_user,
-        get_user_by_email,
-        get_user_by_account,
-        update_user,
-        delete_user,
-        link_account,
-        unlink_account,
-        get_account,
-        update_account,
-        list_accounts,
-        list_sessions,
-        delete_sessions,
-        create_authenticator,
-        get_authenticator,
-        list_authenticators,
-        update_authenticator_counter,
-        delete_authenticator,
+        create_user, get_user, get_user_by_email, get_user_by_account, update_user, delete_user,
+        link_account, unlink_account, get_account, update_account, list_accounts,
+        list_sessions, delete_sessions,
+        create_authenticator, get_authenticator, list_authenticators,
+        update_authenticator_counter, delete_authenticator,
         delete_expired,
     ];
 

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::validate::Field;
 
-/// What [`HashedTokens`] stores for a session or verification token: the lowercase hex
+/// What [`HashedTokens`](super::HashedTokens) stores for a session or verification token: the lowercase hex
 /// SHA-256 of its bytes.
 ///
 /// A test or a migration script reads raw storage with it.

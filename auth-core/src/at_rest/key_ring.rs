@@ -25,7 +25,7 @@ pub enum KeyRingError {
     BadKey,
 }
 
-/// The keys of [`EncryptedAccountTokens`]: one current key that seals every new write and
+/// The keys of [`EncryptedAccountTokens`](super::EncryptedAccountTokens): one current key that seals every new write and
 /// any number of older keys that still open what they sealed. Each key has an id, stored in
 /// clear in each sealed value, so a value finds its key.
 ///

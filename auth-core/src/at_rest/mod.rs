@@ -84,6 +84,12 @@
 //! passes the user ids it knows (its own user table, or [`EncryptedAccountTokens::rotate_users`]
 //! over a list it exports); any account written or updated through the wrapper is sealed
 //! under the current key anyway.
+//!
+//! [`Adapter`]: crate::Adapter
+//! [`AdapterError`]: crate::AdapterError
+//! [`Adapter::list_sessions`]: crate::Adapter::list_sessions
+//! [`Adapter::delete_sessions`]: crate::Adapter::delete_sessions
+//! [`Adapter::delete_expired`]: crate::Adapter::delete_expired
 
 #[macro_use]
 mod pass_through;

@@ -3,10 +3,10 @@
 //!
 //! | field | cap | also |
 //! |---|---|---|
-//! | ids, tokens, `provider`, `provider_account_id`, `identifier`, `user_id` ([`MAX_KEY_BYTES`](self::MAX_KEY_BYTES)) | 255 bytes | not empty |
-//! | `email` ([`MAX_EMAIL_BYTES`](self::MAX_EMAIL_BYTES), the address and its [`normalize_email`](crate::normalize_email) key) | 320 bytes | not blank |
-//! | `credential_id` ([`MAX_CREDENTIAL_ID_BYTES`](self::MAX_CREDENTIAL_ID_BYTES)) | 512 bytes | not empty |
-//! | every other text: name, image, OAuth tokens, scope, public key, … ([`MAX_TEXT_BYTES`](self::MAX_TEXT_BYTES)) | 65,535 bytes | |
+//! | ids, tokens, `provider`, `provider_account_id`, `identifier`, `user_id` ([`MAX_KEY_BYTES`]) | 255 bytes | not empty |
+//! | `email` ([`MAX_EMAIL_BYTES`], the address and its [`normalize_email`](crate::normalize_email) key) | 320 bytes | not blank |
+//! | `credential_id` ([`MAX_CREDENTIAL_ID_BYTES`]) | 512 bytes | not empty |
+//! | every other text: name, image, OAuth tokens, scope, public key, … ([`MAX_TEXT_BYTES`]) | 65,535 bytes | |
 //!
 //! No string may hold a NUL byte (PostgreSQL text cannot store one, so no backend does).
 //! A write with a value over its cap is `InvalidInput`; a read of a key that could never
