@@ -15,6 +15,7 @@ use adapter_conformance::{
     SCENARIOS,
 };
 use auth_core::chrono::{DateTime, Datelike, Duration as Span, Utc};
+use auth_core::forward::ForwardAdapter;
 use auth_core::memory::MemoryAdapter;
 use auth_core::{
     async_trait, normalize_email, Account, Adapter, AdapterError, AdapterResult, Authenticator,
@@ -170,7 +171,11 @@ fn like(pattern: &[char], token: &[char]) -> bool {
 }
 
 #[async_trait]
-impl Adapter for Mutant {
+impl ForwardAdapter for Mutant {
+    fn inner(&self) -> &dyn Adapter {
+        &self.inner
+    }
+
     async fn create_user(&self, user: User) -> AdapterResult<User> {
         match self.fault {
             Fault::CreateDropsImage => {
@@ -245,10 +250,6 @@ impl Adapter for Mutant {
             Some(id) if self.is(Fault::StaleEmailIndex) => self.inner.get_user(&id).await,
             _ => Ok(None),
         }
-    }
-
-    async fn get_user_by_account(&self, provider: &str, id: &str) -> AdapterResult<Option<User>> {
-        self.inner.get_user_by_account(provider, id).await
     }
 
     async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
@@ -523,13 +524,6 @@ impl Adapter for Mutant {
         self.inner.delete_sessions(user_id).await
     }
 
-    async fn create_verification_token(
-        &self,
-        token: VerificationToken,
-    ) -> AdapterResult<VerificationToken> {
-        self.inner.create_verification_token(token).await
-    }
-
     async fn use_verification_token(
         &self,
         identifier: &str,
@@ -562,10 +556,6 @@ impl Adapter for Mutant {
         }
     }
 
-    async fn create_authenticator(&self, a: Authenticator) -> AdapterResult<Authenticator> {
-        self.inner.create_authenticator(a).await
-    }
-
     async fn get_authenticator(&self, id: &str) -> AdapterResult<Option<Authenticator>> {
         let found = self.inner.get_authenticator(id).await?;
         Ok(found.or_else(|| {
@@ -592,18 +582,6 @@ impl Adapter for Mutant {
         Ok(all)
     }
 
-    async fn update_authenticator_counter(
-        &self,
-        id: &str,
-        counter: i64,
-    ) -> AdapterResult<Authenticator> {
-        self.inner.update_authenticator_counter(id, counter).await
-    }
-
-    async fn delete_authenticator(&self, id: &str) -> AdapterResult<Option<Authenticator>> {
-        self.inner.delete_authenticator(id).await
-    }
-
     async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let cutoff = if self.is(Fault::SweepRemovesLiveSessions) {
             now + Span::days(31)
@@ -613,6 +591,7 @@ impl Adapter for Mutant {
         self.inner.delete_expired(cutoff).await
     }
 }
+auth_core::forward_adapter!(Mutant);
 
 /// Reads the mutant's real store, plus whatever its faults left behind.
 struct MutantInspector(Arc<Mutant>);

@@ -11,6 +11,7 @@ pub mod bound;
 pub mod config;
 mod email;
 pub mod error;
+pub mod forward;
 #[cfg(feature = "memory")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub mod memory;

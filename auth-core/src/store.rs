@@ -13,12 +13,12 @@ use tracing::Instrument;
 
 use crate::adapter::{Adapter, AdapterResult};
 use crate::email::normalize_email;
-use crate::error::validate::Field;
 use crate::error::{AdapterError, Operation};
 use crate::models::{
     truncate_to_millis, Account, Authenticator, ExpiredCounts, Session, SessionUpdate, User,
     UserUpdate, VerificationToken,
 };
+use crate::validate::Field;
 
 /// The storage operations of one database, as the policy layer calls them.
 ///

@@ -27,11 +27,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use auth_core::at_rest::{token_hash, EncryptedAccountTokens, HashedTokens, KeyRing};
-use auth_core::chrono::{DateTime, Utc};
+use auth_core::forward::ForwardAdapter;
 use auth_core::validate::Field;
 use auth_core::{
-    Account, Adapter, AdapterError, AdapterResult, Authenticator, ExpiredCounts, Session,
-    SessionUpdate, User, UserUpdate, VerificationToken,
+    Account, Adapter, AdapterError, AdapterResult, Authenticator, Session, User, VerificationToken,
 };
 
 use adapter_conformance::harness::{BackendSpec, OpenFn};
@@ -324,65 +323,9 @@ impl fmt::Debug for ClearView {
 }
 
 #[async_trait]
-impl Adapter for ClearView {
-    async fn create_user(&self, user: User) -> AdapterResult<User> {
-        self.inner.create_user(user).await
-    }
-
-    async fn get_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        self.inner.get_user(id).await
-    }
-
-    async fn get_user_by_email(&self, email: &str) -> AdapterResult<Option<User>> {
-        self.inner.get_user_by_email(email).await
-    }
-
-    async fn get_user_by_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<User>> {
-        self.inner
-            .get_user_by_account(provider, provider_account_id)
-            .await
-    }
-
-    async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
-        self.inner.update_user(update).await
-    }
-
-    async fn delete_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        self.inner.delete_user(id).await
-    }
-
-    async fn link_account(&self, account: Account) -> AdapterResult<Account> {
-        self.inner.link_account(account).await
-    }
-
-    async fn unlink_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<Account>> {
-        self.inner
-            .unlink_account(provider, provider_account_id)
-            .await
-    }
-
-    async fn get_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<Account>> {
-        self.inner.get_account(provider, provider_account_id).await
-    }
-
-    async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
-        self.inner.update_account(account).await
-    }
-
-    async fn list_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
-        self.inner.list_accounts(user_id).await
+impl ForwardAdapter for ClearView {
+    fn inner(&self) -> &dyn Adapter {
+        &*self.inner
     }
 
     async fn create_session(&self, session: Session) -> AdapterResult<Session> {
@@ -390,78 +333,9 @@ impl Adapter for ClearView {
         self.inner.create_session(session).await
     }
 
-    async fn get_session_and_user(
-        &self,
-        session_token: &str,
-    ) -> AdapterResult<Option<(Session, User)>> {
-        self.inner.get_session_and_user(session_token).await
-    }
-
-    async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>> {
-        self.inner.update_session(update).await
-    }
-
-    async fn delete_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
-        self.inner.delete_session(session_token).await
-    }
-
     async fn list_sessions(&self, user_id: &str) -> AdapterResult<Vec<Session>> {
         let listed = self.inner.list_sessions(user_id).await?;
         Ok(listed.into_iter().map(|s| self.tokens.clear(s)).collect())
     }
-
-    async fn delete_sessions(&self, user_id: &str) -> AdapterResult<u64> {
-        self.inner.delete_sessions(user_id).await
-    }
-
-    async fn create_verification_token(
-        &self,
-        token: VerificationToken,
-    ) -> AdapterResult<VerificationToken> {
-        self.inner.create_verification_token(token).await
-    }
-
-    async fn use_verification_token(
-        &self,
-        identifier: &str,
-        token: &str,
-    ) -> AdapterResult<Option<VerificationToken>> {
-        self.inner.use_verification_token(identifier, token).await
-    }
-
-    async fn create_authenticator(
-        &self,
-        authenticator: Authenticator,
-    ) -> AdapterResult<Authenticator> {
-        self.inner.create_authenticator(authenticator).await
-    }
-
-    async fn get_authenticator(&self, credential_id: &str) -> AdapterResult<Option<Authenticator>> {
-        self.inner.get_authenticator(credential_id).await
-    }
-
-    async fn list_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
-        self.inner.list_authenticators(user_id).await
-    }
-
-    async fn update_authenticator_counter(
-        &self,
-        credential_id: &str,
-        counter: i64,
-    ) -> AdapterResult<Authenticator> {
-        self.inner
-            .update_authenticator_counter(credential_id, counter)
-            .await
-    }
-
-    async fn delete_authenticator(
-        &self,
-        credential_id: &str,
-    ) -> AdapterResult<Option<Authenticator>> {
-        self.inner.delete_authenticator(credential_id).await
-    }
-
-    async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
-        self.inner.delete_expired(now).await
-    }
 }
+auth_core::forward_adapter!(ClearView);

@@ -32,10 +32,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use auth_core::chrono::{DateTime, Utc};
+use auth_core::forward::ForwardAdapter;
 use auth_core::{
-    Account, Adapter, AdapterError, AdapterResult, Authenticator, ExpiredCounts, Session,
-    SessionUpdate, User, UserUpdate, VerificationToken,
+    Account, Adapter, AdapterError, AdapterResult, Authenticator, Session, SessionUpdate, User,
+    UserUpdate, VerificationToken,
 };
 
 use crate::fixture::{BoxError, Fixture, Inspector, Unreachable, UserRecords};
@@ -168,7 +168,11 @@ impl fmt::Debug for AssignedIds {
 }
 
 #[async_trait]
-impl Adapter for AssignedIds {
+impl ForwardAdapter for AssignedIds {
+    fn inner(&self) -> &dyn Adapter {
+        &*self.inner
+    }
+
     async fn create_user(&self, user: User) -> AdapterResult<User> {
         let scenario_id = user.id.clone();
         let stored = self.inner.create_user(user).await?;
@@ -304,21 +308,6 @@ impl Adapter for AssignedIds {
         self.inner.delete_sessions(&self.ids.stored(user_id)).await
     }
 
-    async fn create_verification_token(
-        &self,
-        token: VerificationToken,
-    ) -> AdapterResult<VerificationToken> {
-        self.inner.create_verification_token(token).await
-    }
-
-    async fn use_verification_token(
-        &self,
-        identifier: &str,
-        token: &str,
-    ) -> AdapterResult<Option<VerificationToken>> {
-        self.inner.use_verification_token(identifier, token).await
-    }
-
     async fn create_authenticator(
         &self,
         authenticator: Authenticator,
@@ -365,11 +354,8 @@ impl Adapter for AssignedIds {
         let deleted = self.inner.delete_authenticator(credential_id).await?;
         Ok(deleted.map(|a| self.ids.authenticator_out(a)))
     }
-
-    async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
-        self.inner.delete_expired(now).await
-    }
 }
+auth_core::forward_adapter!(AssignedIds);
 
 /// Raw reads of a layout that assigns ids, in the scenario's names (module docs).
 pub struct MappedInspector {

@@ -1,9 +1,11 @@
 //! # out-of-tree-backend
 //!
 //! A trivial backend built the way one in another repository would be: [`WrappedStore`]
-//! implements [`auth_core::Store`] by delegating to the in-memory reference store, so the
-//! policy layer makes it an [`auth_core::Adapter`], and `tests/conformance.rs` runs the whole
-//! shared suite on it with its own fixture and inspector, through public API only.
+//! implements [`auth_core::forward::ForwardStore`] over the in-memory reference store,
+//! writing only the two methods its deliberate flaws change, so it is an
+//! [`auth_core::Store`] and the policy layer makes it an [`auth_core::Adapter`]; and
+//! `tests/conformance.rs` runs the whole shared suite on it with its own fixture and
+//! inspector, through public API only.
 //!
 //! ```
 //! use auth_core::{Adapter, User};
@@ -18,11 +20,9 @@
 //! ```
 
 use auth_core::chrono::{DateTime, Utc};
+use auth_core::forward::ForwardStore;
 use auth_core::memory::{MemoryAdapter, MemorySnapshot};
-use auth_core::{
-    async_trait, Account, AdapterError, AdapterResult, Authenticator, ExpiredCounts, Session,
-    SessionUpdate, Store, User, UserUpdate, VerificationToken,
-};
+use auth_core::{async_trait, AdapterError, AdapterResult, Store, VerificationToken};
 
 /// A deliberate bug, for the test that proves the suite catches a broken store
 /// (`tests/broken.rs`). Real stores have none of these.
@@ -122,105 +122,13 @@ impl WrappedStore {
 }
 
 #[async_trait]
-impl Store for WrappedStore {
+impl ForwardStore for WrappedStore {
+    fn inner(&self) -> &dyn Store {
+        &self.inner
+    }
+
     fn backend(&self) -> &'static str {
         "wrapped-memory"
-    }
-
-    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
-        self.inner.insert_user(user, email_key).await
-    }
-
-    async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        self.inner.find_user(id).await
-    }
-
-    async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
-        self.inner.find_user_by_email(email_key).await
-    }
-
-    async fn find_user_by_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<User>> {
-        self.inner
-            .find_user_by_account(provider, provider_account_id)
-            .await
-    }
-
-    async fn merge_user(
-        &self,
-        update: &UserUpdate,
-        email_key: Option<Option<&str>>,
-    ) -> AdapterResult<Option<User>> {
-        self.inner.merge_user(update, email_key).await
-    }
-
-    async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        self.inner.remove_user(id).await
-    }
-
-    async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
-        self.inner.insert_account(account).await
-    }
-
-    async fn remove_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<Account>> {
-        self.inner
-            .remove_account(provider, provider_account_id)
-            .await
-    }
-
-    async fn find_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<Account>> {
-        self.inner.find_account(provider, provider_account_id).await
-    }
-
-    async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
-        self.inner.replace_account_tokens(account).await
-    }
-
-    async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
-        self.inner.find_accounts(user_id).await
-    }
-
-    async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
-        self.inner.insert_session(session).await
-    }
-
-    async fn find_session_and_user(
-        &self,
-        session_token: &str,
-        now: DateTime<Utc>,
-    ) -> AdapterResult<Option<(Session, User)>> {
-        self.inner.find_session_and_user(session_token, now).await
-    }
-
-    async fn change_session(
-        &self,
-        update: &SessionUpdate,
-        now: DateTime<Utc>,
-    ) -> AdapterResult<Option<Session>> {
-        self.inner.change_session(update, now).await
-    }
-
-    async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
-        self.inner.remove_session(session_token).await
-    }
-
-    async fn find_sessions(
-        &self,
-        user_id: &str,
-        now: DateTime<Utc>,
-    ) -> AdapterResult<Vec<Session>> {
-        self.inner.find_sessions(user_id, now).await
     }
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
@@ -236,10 +144,6 @@ impl Store for WrappedStore {
             Flaw::ExpiredSessionsCounted => live + expired,
             _ => live,
         })
-    }
-
-    async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
-        self.inner.insert_verification_token(token).await
     }
 
     async fn take_verification_token(
@@ -258,41 +162,5 @@ impl Store for WrappedStore {
             }
         }
         Ok(taken)
-    }
-
-    async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
-        self.inner.insert_authenticator(authenticator).await
-    }
-
-    async fn find_authenticator(
-        &self,
-        credential_id: &str,
-    ) -> AdapterResult<Option<Authenticator>> {
-        self.inner.find_authenticator(credential_id).await
-    }
-
-    async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
-        self.inner.find_authenticators(user_id).await
-    }
-
-    async fn set_authenticator_counter(
-        &self,
-        credential_id: &str,
-        counter: i64,
-    ) -> AdapterResult<Option<Authenticator>> {
-        self.inner
-            .set_authenticator_counter(credential_id, counter)
-            .await
-    }
-
-    async fn remove_authenticator(
-        &self,
-        credential_id: &str,
-    ) -> AdapterResult<Option<Authenticator>> {
-        self.inner.remove_authenticator(credential_id).await
-    }
-
-    async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
-        self.inner.remove_expired(now).await
     }
 }
