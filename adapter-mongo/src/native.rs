@@ -12,14 +12,16 @@ use auth_core::{
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::documents::{AccountDoc, SessionDoc, TokenDoc, UserDoc, WithUser};
 use crate::error::ForOp;
-use crate::layout::Collections;
-use crate::shared::{self, no_user, unchanged, until_unchanged, with_owner};
+use crate::layout::Fields;
+use crate::shared::{
+    self, carried_user_fields, no_user, unchanged, until_unchanged, with_owner, LayoutCollections,
+};
 
 /// `now` as the int64 milliseconds of the `expires_ms` fields.
 ///
@@ -39,34 +41,11 @@ fn to_document<T: Serialize>(op: Operation, value: &T) -> AdapterResult<Document
 
 /// The store of the native layout; [`MongoAdapter`](crate::MongoAdapter) hands every call
 /// to it when the layout is [`Layout::Native`](crate::Layout::Native) (within the
-/// adapter's call bound).
-#[derive(Debug, Clone)]
-pub(crate) struct NativeStore {
-    names: Collections,
-    users: Collection<UserDoc>,
-    accounts: Collection<AccountDoc>,
-    sessions: Collection<SessionDoc>,
-    tokens: Collection<TokenDoc>,
-    authenticators: Collection<Authenticator>,
-}
+/// adapter's call bound). Its collections hold this crate's typed documents.
+pub(crate) type NativeStore =
+    LayoutCollections<UserDoc, AccountDoc, SessionDoc, TokenDoc, Authenticator>;
 
 impl NativeStore {
-    pub(crate) fn new(db: &Database, names: Collections) -> Self {
-        Self {
-            users: db.collection(&names.users),
-            accounts: db.collection(&names.accounts),
-            sessions: db.collection(&names.sessions),
-            tokens: db.collection(&names.verification_tokens),
-            authenticators: db.collection(&names.authenticators),
-            names,
-        }
-    }
-
-    /// The collection names in use.
-    pub(crate) fn names(&self) -> &Collections {
-        &self.names
-    }
-
     async fn user_exists(&self, op: Operation, id: &str) -> AdapterResult<bool> {
         let found = self
             .users
@@ -179,20 +158,7 @@ impl NativeStore {
         let op = Operation::UpdateUser;
         // The fields this update leaves as they are: the replacement below must not
         // overwrite a concurrent change to one of them.
-        let mut carried = Vec::new();
-        if update.email.is_none() {
-            carried.extend(["email", "email_normalized"]);
-        }
-        if update.email_verified.is_none() {
-            carried.push("email_verified");
-        }
-        if update.name.is_none() {
-            carried.push("name");
-        }
-        if update.image.is_none() {
-            carried.push("image");
-        }
-        let carried = &carried;
+        let carried = &carried_user_fields(update, &Fields::NATIVE);
         until_unchanged(op, move || async move {
             let key = doc! { "_id": update.id.as_str() };
             let Some(current) = self.users.find_one(key.clone()).await.for_op(op)? else {

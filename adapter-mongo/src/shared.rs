@@ -7,17 +7,87 @@ use std::future::Future;
 use std::ops::ControlFlow;
 
 use auth_core::chrono::{DateTime, Utc};
-use auth_core::{AdapterError, AdapterResult, ErrorKind, Operation};
+use auth_core::{AdapterError, AdapterResult, ErrorKind, Operation, UserUpdate};
 use futures::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
-use mongodb::Collection;
+use mongodb::{Collection, Database};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{map_error, ForOp};
+use crate::layout::{Collections, Fields};
 
 /// How often an update re-reads a document that changed under it before giving up.
 const MAX_UPDATE_ATTEMPTS: usize = 16;
+
+/// A layout's five collections, each with the document type its store reads and writes
+/// there; each layout's store is one of these with its own methods
+/// ([`NativeStore`](crate::native::NativeStore), [`AuthJsStore`](crate::authjs::AuthJsStore)).
+#[derive(Debug, Clone)]
+pub(crate) struct LayoutCollections<U, A, S, T, K>
+where
+    U: Send + Sync,
+    A: Send + Sync,
+    S: Send + Sync,
+    T: Send + Sync,
+    K: Send + Sync,
+{
+    pub(crate) names: Collections,
+    pub(crate) users: Collection<U>,
+    pub(crate) accounts: Collection<A>,
+    pub(crate) sessions: Collection<S>,
+    pub(crate) tokens: Collection<T>,
+    pub(crate) authenticators: Collection<K>,
+}
+
+impl<U, A, S, T, K> LayoutCollections<U, A, S, T, K>
+where
+    U: Send + Sync,
+    A: Send + Sync,
+    S: Send + Sync,
+    T: Send + Sync,
+    K: Send + Sync,
+{
+    /// The collections named `names` in `db` (no I/O).
+    pub(crate) fn new(db: &Database, names: Collections) -> Self {
+        Self {
+            users: db.collection(&names.users),
+            accounts: db.collection(&names.accounts),
+            sessions: db.collection(&names.sessions),
+            tokens: db.collection(&names.verification_tokens),
+            authenticators: db.collection(&names.authenticators),
+            names,
+        }
+    }
+
+    /// The collection names in use.
+    pub(crate) fn names(&self) -> &Collections {
+        &self.names
+    }
+}
+
+/// The user fields, named by `fields`, that `update` leaves as they are: a replacement of
+/// the user must not overwrite a concurrent change to one of them (see [`unchanged`]).
+/// The email's key field goes with the email where the layout keeps one.
+pub(crate) fn carried_user_fields(update: &UserUpdate, fields: &Fields) -> Vec<&'static str> {
+    let mut carried = Vec::new();
+    if update.email.is_none() {
+        carried.push("email");
+        if fields.email != "email" {
+            carried.push(fields.email);
+        }
+    }
+    if update.email_verified.is_none() {
+        carried.push(fields.email_verified);
+    }
+    if update.name.is_none() {
+        carried.push("name");
+    }
+    if update.image.is_none() {
+        carried.push("image");
+    }
+    carried
+}
 
 /// A chrono instant as a BSON date (sub-millisecond digits dropped).
 pub(crate) fn to_bson(t: DateTime<Utc>) -> bson::DateTime {

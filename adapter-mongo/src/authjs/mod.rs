@@ -32,11 +32,14 @@ use futures::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database};
+use mongodb::Collection;
 
 use crate::error::ForOp;
-use crate::layout::Collections;
-use crate::shared::{self, no_user, to_bson, unchanged, until_unchanged, with_owner};
+use crate::layout::Fields;
+use crate::shared::{
+    self, carried_user_fields, no_user, to_bson, unchanged, until_unchanged, with_owner,
+    LayoutCollections,
+};
 
 mod documents;
 
@@ -97,34 +100,10 @@ fn any_case(text: &str) -> Option<Document> {
 
 /// The store of the Auth.js layout; [`MongoAdapter`](crate::MongoAdapter) hands every
 /// call to it when the layout is [`Layout::AuthJs`](crate::Layout::AuthJs) (within the
-/// adapter's call bound).
-#[derive(Debug, Clone)]
-pub(crate) struct AuthJsStore {
-    names: Collections,
-    users: Collection<Document>,
-    accounts: Collection<Document>,
-    sessions: Collection<Document>,
-    tokens: Collection<Document>,
-    authenticators: Collection<Document>,
-}
+/// adapter's call bound). Its collections hold untyped documents.
+pub(crate) type AuthJsStore = LayoutCollections<Document, Document, Document, Document, Document>;
 
 impl AuthJsStore {
-    pub(crate) fn new(db: &Database, names: Collections) -> Self {
-        Self {
-            users: db.collection(&names.users),
-            accounts: db.collection(&names.accounts),
-            sessions: db.collection(&names.sessions),
-            tokens: db.collection(&names.verification_tokens),
-            authenticators: db.collection(&names.authenticators),
-            names,
-        }
-    }
-
-    /// The collection names in use.
-    pub(crate) fn names(&self) -> &Collections {
-        &self.names
-    }
-
     async fn user_exists(&self, op: Operation, id: ObjectId) -> AdapterResult<bool> {
         // `find_one`, not `count_documents`: the stand-in's count (an aggregation) does not
         // match an ObjectId `_id`.
@@ -322,20 +301,7 @@ impl AuthJsStore {
         };
         // The fields this update leaves alone: the replacement must not overwrite a
         // concurrent change to one of them (as in the native layout).
-        let mut carried = Vec::new();
-        if update.email.is_none() {
-            carried.push("email");
-        }
-        if update.email_verified.is_none() {
-            carried.push("emailVerified");
-        }
-        if update.name.is_none() {
-            carried.push("name");
-        }
-        if update.image.is_none() {
-            carried.push("image");
-        }
-        let carried = &carried;
+        let carried = &carried_user_fields(update, &Fields::AUTHJS);
         until_unchanged(op, move || async move {
             let key = doc! { "_id": id };
             let Some(current) = self.users.find_one(key.clone()).await.for_op(op)? else {
