@@ -20,18 +20,16 @@ use crate::layout::{Collections, Fields};
 /// How often an update re-reads a document that changed under it before giving up.
 const MAX_UPDATE_ATTEMPTS: usize = 16;
 
+/// A document type a [`Collection`] can hold.
+pub(crate) trait Stored: Send + Sync {}
+
+impl<T: Send + Sync> Stored for T {}
+
 /// A layout's five collections, each with the document type its store reads and writes
 /// there; each layout's store is one of these with its own methods
 /// ([`NativeStore`](crate::native::NativeStore), [`AuthJsStore`](crate::authjs::AuthJsStore)).
 #[derive(Debug, Clone)]
-pub(crate) struct LayoutCollections<U, A, S, T, K>
-where
-    U: Send + Sync,
-    A: Send + Sync,
-    S: Send + Sync,
-    T: Send + Sync,
-    K: Send + Sync,
-{
+pub(crate) struct LayoutCollections<U: Stored, A: Stored, S: Stored, T: Stored, K: Stored> {
     pub(crate) names: Collections,
     pub(crate) users: Collection<U>,
     pub(crate) accounts: Collection<A>,
@@ -40,14 +38,7 @@ where
     pub(crate) authenticators: Collection<K>,
 }
 
-impl<U, A, S, T, K> LayoutCollections<U, A, S, T, K>
-where
-    U: Send + Sync,
-    A: Send + Sync,
-    S: Send + Sync,
-    T: Send + Sync,
-    K: Send + Sync,
-{
+impl<U: Stored, A: Stored, S: Stored, T: Stored, K: Stored> LayoutCollections<U, A, S, T, K> {
     /// The collections named `names` in `db` (no I/O).
     pub(crate) fn new(db: &Database, names: Collections) -> Self {
         Self {
