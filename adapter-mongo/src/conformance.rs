@@ -4,11 +4,13 @@
 //! scenarios run through [`AssignedIds`] and whose gaps are [`AUTHJS_GAPS`].
 //!
 //! The inspector reads the collections with plain `find_one` calls on untyped documents
-//! and decodes them itself, never through the adapter or its document types.
+//! and decodes them itself, never through the adapter or its document types: one
+//! inspector for both layouts, over the layout's field names and id form.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::layout::{Fields, Layout};
 use crate::mongodb::bson::{doc, Bson, Document};
 use crate::mongodb::{self, Database};
 use crate::MongoAdapter;
@@ -174,9 +176,10 @@ impl Backend for MongoAuthJsBackend {
         let name = fresh_database();
         let adapter = authjs_adapter(&self.url, &name).await?;
         adapter.migrate().await?;
-        let inspector = AuthJsInspector {
+        let inspector = MongoInspector {
             db: self.client.database(&name),
             adapter: adapter.clone(),
+            layout: Inspected::AuthJs,
         };
         Ok(AssignedIds::fixture(Arc::new(adapter), Box::new(inspector)))
     }
@@ -184,15 +187,6 @@ impl Backend for MongoAuthJsBackend {
     fn gaps(&self) -> &'static [Gap] {
         AUTHJS_GAPS
     }
-}
-
-/// Raw reads of one fixture's database in the Auth.js layout: the documents as
-/// `@auth/mongodb-adapter` writes them (camelCase keys, ObjectId `_id` and `userId`,
-/// shown as hex), decoded here and never through the adapter.
-#[derive(Debug, Clone)]
-pub struct AuthJsInspector {
-    db: Database,
-    adapter: MongoAdapter,
 }
 
 /// Auth.js's `_id(hex)`, as the Auth.js layout applies it to lookups: the ObjectId of 24 hex
@@ -224,192 +218,6 @@ fn by_oid(key: &str, id: &str) -> Option<Document> {
     authjs_object_id(id).map(|oid| doc! { key: { "$in": [oid] } })
 }
 
-fn authjs_account_of(doc: &Document) -> Result<Account, BoxError> {
-    let expires_at = match doc.get("expires_at") {
-        None | Some(Bson::Null) => None,
-        Some(Bson::Int64(n)) => Some(*n),
-        Some(Bson::Int32(n)) => Some(i64::from(*n)),
-        Some(other) => return Err(format!("expires_at is {other:?}, not an integer").into()),
-    };
-    Ok(Account {
-        user_id: oid_hex(doc, "userId")?,
-        account_type: required(doc, "type")?.parse::<AccountType>()?,
-        provider: required(doc, "provider")?,
-        provider_account_id: required(doc, "providerAccountId")?,
-        refresh_token: text(doc, "refresh_token")?,
-        access_token: text(doc, "access_token")?,
-        expires_at,
-        token_type: text(doc, "token_type")?,
-        scope: text(doc, "scope")?,
-        id_token: text(doc, "id_token")?,
-        session_state: text(doc, "session_state")?,
-    })
-}
-
-fn authjs_session_of(doc: &Document) -> Result<Session, BoxError> {
-    Ok(Session {
-        session_token: required(doc, "sessionToken")?,
-        user_id: oid_hex(doc, "userId")?,
-        expires: required_date(doc, "expires")?,
-    })
-}
-
-fn authjs_authenticator_of(doc: &Document) -> Result<Authenticator, BoxError> {
-    Ok(Authenticator {
-        credential_id: required(doc, "credentialID")?,
-        user_id: oid_hex(doc, "userId")?,
-        provider_account_id: required(doc, "providerAccountId")?,
-        credential_public_key: required(doc, "credentialPublicKey")?,
-        counter: match doc.get("counter") {
-            Some(Bson::Int64(n)) => *n,
-            Some(Bson::Int32(n)) => i64::from(*n),
-            other => return Err(format!("counter is {other:?}, not an integer").into()),
-        },
-        credential_device_type: required(doc, "credentialDeviceType")?,
-        credential_backed_up: doc.get_bool("credentialBackedUp")?,
-        transports: text(doc, "transports")?,
-    })
-}
-
-impl AuthJsInspector {
-    async fn one(&self, collection: &str, filter: Document) -> Result<Option<Document>, BoxError> {
-        Ok(self
-            .db
-            .collection::<Document>(collection)
-            .find_one(filter)
-            .await?)
-    }
-
-    async fn all(&self, collection: &str, filter: Document) -> Result<Vec<Document>, BoxError> {
-        use futures::TryStreamExt;
-        Ok(self
-            .db
-            .collection::<Document>(collection)
-            .find(filter)
-            .await?
-            .try_collect()
-            .await?)
-    }
-}
-
-#[async_trait]
-impl Inspector for AuthJsInspector {
-    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
-        let Some(filter) = by_oid("_id", id) else {
-            return Ok(None);
-        };
-        let names = self.adapter.collections();
-        let Some(doc) = self.one(&names.users, filter).await? else {
-            return Ok(None);
-        };
-        for field in ["email_normalized", "email_verified", "id"] {
-            if doc.contains_key(field) {
-                return Err(
-                    format!("a user document has {field}, which Auth.js never writes").into(),
-                );
-            }
-        }
-        Ok(Some(User {
-            id: oid_hex(&doc, "_id")?,
-            email: text(&doc, "email")?,
-            email_verified: date(&doc, "emailVerified")?,
-            name: text(&doc, "name")?,
-            image: text(&doc, "image")?,
-        }))
-    }
-
-    async fn stored_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> Result<Option<Account>, BoxError> {
-        let names = self.adapter.collections();
-        let filter = doc! { "provider": provider, "providerAccountId": provider_account_id };
-        let Some(doc) = self.one(&names.accounts, filter).await? else {
-            return Ok(None);
-        };
-        Ok(Some(authjs_account_of(&doc)?))
-    }
-
-    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
-        let names = self.adapter.collections();
-        let filter = doc! { "sessionToken": session_token };
-        let Some(doc) = self.one(&names.sessions, filter).await? else {
-            return Ok(None);
-        };
-        Ok(Some(authjs_session_of(&doc)?))
-    }
-
-    async fn stored_verification_token(
-        &self,
-        identifier: &str,
-        token: &str,
-    ) -> Result<Option<VerificationToken>, BoxError> {
-        let names = self.adapter.collections();
-        let filter = doc! { "identifier": identifier, "token": token };
-        let Some(doc) = self.one(&names.verification_tokens, filter).await? else {
-            return Ok(None);
-        };
-        Ok(Some(VerificationToken {
-            identifier: required(&doc, "identifier")?,
-            token: required(&doc, "token")?,
-            expires: required_date(&doc, "expires")?,
-        }))
-    }
-
-    async fn stored_authenticator(
-        &self,
-        credential_id: &str,
-    ) -> Result<Option<Authenticator>, BoxError> {
-        let names = self.adapter.collections();
-        let filter = doc! { "credentialID": credential_id };
-        let Some(doc) = self.one(&names.authenticators, filter).await? else {
-            return Ok(None);
-        };
-        Ok(Some(authjs_authenticator_of(&doc)?))
-    }
-
-    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
-        let mut records = UserRecords::default();
-        let Some(owned) = by_oid("userId", user_id) else {
-            return Ok(records);
-        };
-        let names = self.adapter.collections();
-        for doc in self.all(&names.accounts, owned.clone()).await? {
-            records.accounts.push(authjs_account_of(&doc)?);
-        }
-        for doc in self.all(&names.sessions, owned.clone()).await? {
-            records.sessions.push(authjs_session_of(&doc)?);
-        }
-        for doc in self.all(&names.authenticators, owned).await? {
-            records.authenticators.push(authjs_authenticator_of(&doc)?);
-        }
-        Ok(records)
-    }
-
-    async fn migrate(&self) -> Result<(), AdapterError> {
-        self.adapter.migrate().await
-    }
-
-    async fn unreachable(&self) -> Unreachable {
-        let port = adapter_conformance::harness::dead_port();
-        let adapter = MongoAdapter::builder(format!("mongodb://127.0.0.1:{port}/dead"))
-            .layout(crate::Layout::AuthJs(crate::AuthJsCollections::default()))
-            .call_timeout(UNREACHABLE_TIMEOUT)
-            .connect()
-            .await
-            .map(|a| Arc::new(a) as Arc<dyn auth_core::Adapter>);
-        Unreachable {
-            timeout: UNREACHABLE_TIMEOUT,
-            adapter,
-        }
-    }
-
-    async fn teardown(&self) -> Result<(), BoxError> {
-        Ok(self.db.drop().await?)
-    }
-}
-
 /// Hands out adapters on fresh databases of one deployment.
 #[derive(Debug, Clone)]
 pub struct MongoBackend {
@@ -429,6 +237,7 @@ impl Backend for MongoBackend {
         let inspector = MongoInspector {
             db: self.client.database(&name),
             adapter: adapter.clone(),
+            layout: Inspected::Native,
         };
         Ok(Fixture {
             adapter: Arc::new(adapter),
@@ -437,11 +246,133 @@ impl Backend for MongoBackend {
     }
 }
 
-/// Raw reads of one fixture's database.
+/// Raw reads of one fixture's database, in either layout: the documents as the layout
+/// writes them (the native ones with string ids; Auth.js's with camelCase keys and
+/// ObjectId `_id` and `userId`, shown as hex), decoded here and never through the adapter.
 #[derive(Debug, Clone)]
 pub struct MongoInspector {
     db: Database,
     adapter: MongoAdapter,
+    layout: Inspected,
+}
+
+/// The layout a [`MongoInspector`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inspected {
+    Native,
+    AuthJs,
+}
+
+impl Inspected {
+    fn fields(self) -> &'static Fields {
+        match self {
+            Self::Native => &Fields::NATIVE,
+            Self::AuthJs => &Fields::AUTHJS,
+        }
+    }
+
+    fn layout(self) -> Layout {
+        match self {
+            Self::Native => Layout::Native,
+            Self::AuthJs => Layout::AuthJs(crate::AuthJsCollections::default()),
+        }
+    }
+
+    /// The filter on the id field `key` that the scenarios name `id`; `None` when nothing
+    /// can be stored under that id.
+    fn by_id(self, key: &str, id: &str) -> Option<Document> {
+        match self {
+            Self::Native => Some(doc! { key: id }),
+            Self::AuthJs => by_oid(key, id),
+        }
+    }
+
+    /// The id field `key` as the scenarios name it.
+    fn id(self, doc: &Document, key: &str) -> Result<String, BoxError> {
+        match self {
+            Self::Native => required(doc, key),
+            Self::AuthJs => oid_hex(doc, key),
+        }
+    }
+
+    /// What the layout owes of a stored user beyond its fields: the native layout's
+    /// `email_normalized` is the email's key; Auth.js's documents have none of the native
+    /// fields.
+    fn check_user(self, doc: &Document) -> Result<(), BoxError> {
+        match self {
+            Self::Native => {
+                let email = text(doc, "email")?;
+                let normalized = text(doc, "email_normalized")?;
+                if normalized != email.as_deref().map(auth_core::normalize_email) {
+                    return Err(format!(
+                        "email_normalized {normalized:?} does not match email {email:?}"
+                    )
+                    .into());
+                }
+            }
+            Self::AuthJs => {
+                for field in ["email_normalized", "email_verified", "id"] {
+                    if doc.contains_key(field) {
+                        return Err(format!(
+                            "a user document has {field}, which Auth.js never writes"
+                        )
+                        .into());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn account_of(self, doc: &Document) -> Result<Account, BoxError> {
+        let f = self.fields();
+        let expires_at = match doc.get("expires_at") {
+            None | Some(Bson::Null) => None,
+            Some(Bson::Int64(n)) => Some(*n),
+            Some(Bson::Int32(n)) => Some(i64::from(*n)),
+            Some(other) => return Err(format!("expires_at is {other:?}, not an integer").into()),
+        };
+        Ok(Account {
+            user_id: self.id(doc, f.user_id)?,
+            account_type: required(doc, "type")?.parse::<AccountType>()?,
+            provider: required(doc, "provider")?,
+            provider_account_id: required(doc, f.provider_account_id)?,
+            refresh_token: text(doc, "refresh_token")?,
+            access_token: text(doc, "access_token")?,
+            expires_at,
+            token_type: text(doc, "token_type")?,
+            scope: text(doc, "scope")?,
+            id_token: text(doc, "id_token")?,
+            session_state: text(doc, "session_state")?,
+        })
+    }
+
+    fn session_of(self, doc: &Document) -> Result<Session, BoxError> {
+        let f = self.fields();
+        Ok(Session {
+            session_token: required(doc, f.session_token)?,
+            user_id: self.id(doc, f.user_id)?,
+            expires: required_date(doc, "expires")?,
+        })
+    }
+
+    fn authenticator_of(self, doc: &Document) -> Result<Authenticator, BoxError> {
+        let f = self.fields();
+        Ok(Authenticator {
+            credential_id: required(doc, f.credential_id)?,
+            user_id: self.id(doc, f.user_id)?,
+            provider_account_id: required(doc, f.provider_account_id)?,
+            credential_public_key: required(doc, f.credential_public_key)?,
+            counter: match doc.get("counter") {
+                Some(Bson::Int64(n)) => *n,
+                Some(Bson::Int32(n)) => i64::from(*n),
+                other => return Err(format!("counter is {other:?}, not an integer").into()),
+            },
+            credential_device_type: required(doc, f.credential_device_type)?,
+            credential_backed_up: doc.get_bool(f.credential_backed_up)?,
+            transports: text(doc, "transports")?,
+        })
+    }
 }
 
 fn text(doc: &Document, key: &str) -> Result<Option<String>, BoxError> {
@@ -470,54 +401,15 @@ fn required_date(doc: &Document, key: &str) -> Result<DateTime<Utc>, BoxError> {
     date(doc, key)?.ok_or_else(|| format!("field {key} is missing").into())
 }
 
-fn account_of(doc: &Document) -> Result<Account, BoxError> {
-    let expires_at = match doc.get("expires_at") {
-        None | Some(Bson::Null) => None,
-        Some(Bson::Int64(n)) => Some(*n),
-        Some(Bson::Int32(n)) => Some(i64::from(*n)),
-        Some(other) => return Err(format!("expires_at is {other:?}, not a number").into()),
-    };
-    Ok(Account {
-        user_id: required(doc, "user_id")?,
-        account_type: required(doc, "type")?.parse::<AccountType>()?,
-        provider: required(doc, "provider")?,
-        provider_account_id: required(doc, "provider_account_id")?,
-        refresh_token: text(doc, "refresh_token")?,
-        access_token: text(doc, "access_token")?,
-        expires_at,
-        token_type: text(doc, "token_type")?,
-        scope: text(doc, "scope")?,
-        id_token: text(doc, "id_token")?,
-        session_state: text(doc, "session_state")?,
-    })
-}
-
-fn session_of(doc: &Document) -> Result<Session, BoxError> {
-    Ok(Session {
-        session_token: required(doc, "session_token")?,
-        user_id: required(doc, "user_id")?,
-        expires: required_date(doc, "expires")?,
-    })
-}
-
-fn authenticator_of(doc: &Document) -> Result<Authenticator, BoxError> {
-    Ok(Authenticator {
-        credential_id: required(doc, "credential_id")?,
-        user_id: required(doc, "user_id")?,
-        provider_account_id: required(doc, "provider_account_id")?,
-        credential_public_key: required(doc, "credential_public_key")?,
-        counter: match doc.get("counter") {
-            Some(Bson::Int64(n)) => *n,
-            Some(Bson::Int32(n)) => i64::from(*n),
-            other => return Err(format!("counter is {other:?}, not an integer").into()),
-        },
-        credential_device_type: required(doc, "credential_device_type")?,
-        credential_backed_up: doc.get_bool("credential_backed_up")?,
-        transports: text(doc, "transports")?,
-    })
-}
-
 impl MongoInspector {
+    async fn one(&self, collection: &str, filter: Document) -> Result<Option<Document>, BoxError> {
+        Ok(self
+            .db
+            .collection::<Document>(collection)
+            .find_one(filter)
+            .await?)
+    }
+
     async fn all(&self, collection: &str, filter: Document) -> Result<Vec<Document>, BoxError> {
         use futures::TryStreamExt;
         Ok(self
@@ -528,34 +420,23 @@ impl MongoInspector {
             .try_collect()
             .await?)
     }
-
-    async fn one(&self, collection: &str, filter: Document) -> Result<Option<Document>, BoxError> {
-        Ok(self
-            .db
-            .collection::<Document>(collection)
-            .find_one(filter)
-            .await?)
-    }
 }
 
 #[async_trait]
 impl Inspector for MongoInspector {
     async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
-        let names = self.adapter.collections();
-        let Some(doc) = self.one(&names.users, doc! { "_id": id }).await? else {
+        let Some(filter) = self.layout.by_id("_id", id) else {
             return Ok(None);
         };
-        let email = text(&doc, "email")?;
-        let normalized = text(&doc, "email_normalized")?;
-        if normalized != email.as_deref().map(auth_core::normalize_email) {
-            return Err(
-                format!("email_normalized {normalized:?} does not match email {email:?}").into(),
-            );
-        }
+        let names = self.adapter.collections();
+        let Some(doc) = self.one(&names.users, filter).await? else {
+            return Ok(None);
+        };
+        self.layout.check_user(&doc)?;
         Ok(Some(User {
-            id: required(&doc, "_id")?,
-            email,
-            email_verified: date(&doc, "email_verified")?,
+            id: self.layout.id(&doc, "_id")?,
+            email: text(&doc, "email")?,
+            email_verified: date(&doc, self.layout.fields().email_verified)?,
             name: text(&doc, "name")?,
             image: text(&doc, "image")?,
         }))
@@ -567,20 +448,21 @@ impl Inspector for MongoInspector {
         provider_account_id: &str,
     ) -> Result<Option<Account>, BoxError> {
         let names = self.adapter.collections();
-        let filter = doc! { "provider": provider, "provider_account_id": provider_account_id };
+        let key = self.layout.fields().provider_account_id;
+        let filter = doc! { "provider": provider, key: provider_account_id };
         let Some(doc) = self.one(&names.accounts, filter).await? else {
             return Ok(None);
         };
-        Ok(Some(account_of(&doc)?))
+        Ok(Some(self.layout.account_of(&doc)?))
     }
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
         let names = self.adapter.collections();
-        let filter = doc! { "session_token": session_token };
+        let filter = doc! { self.layout.fields().session_token: session_token };
         let Some(doc) = self.one(&names.sessions, filter).await? else {
             return Ok(None);
         };
-        Ok(Some(session_of(&doc)?))
+        Ok(Some(self.layout.session_of(&doc)?))
     }
 
     async fn stored_verification_token(
@@ -605,27 +487,31 @@ impl Inspector for MongoInspector {
         credential_id: &str,
     ) -> Result<Option<Authenticator>, BoxError> {
         let names = self.adapter.collections();
-        let filter = doc! { "credential_id": credential_id };
+        let filter = doc! { self.layout.fields().credential_id: credential_id };
         let Some(doc) = self.one(&names.authenticators, filter).await? else {
             return Ok(None);
         };
-        Ok(Some(authenticator_of(&doc)?))
+        Ok(Some(self.layout.authenticator_of(&doc)?))
     }
 
     async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
-        // A plain `find` on `user_id` in each collection, never through the adapter (whose
-        // reads hide whatever names a user that is gone): an orphan shows up here.
-        let names = self.adapter.collections();
-        let owned = doc! { "user_id": user_id };
+        // A plain `find` on the owner field in each collection, never through the adapter
+        // (whose reads hide whatever names a user that is gone): an orphan shows up here.
         let mut records = UserRecords::default();
+        let Some(owned) = self.layout.by_id(self.layout.fields().user_id, user_id) else {
+            return Ok(records);
+        };
+        let names = self.adapter.collections();
         for doc in self.all(&names.accounts, owned.clone()).await? {
-            records.accounts.push(account_of(&doc)?);
+            records.accounts.push(self.layout.account_of(&doc)?);
         }
         for doc in self.all(&names.sessions, owned.clone()).await? {
-            records.sessions.push(session_of(&doc)?);
+            records.sessions.push(self.layout.session_of(&doc)?);
         }
         for doc in self.all(&names.authenticators, owned).await? {
-            records.authenticators.push(authenticator_of(&doc)?);
+            records
+                .authenticators
+                .push(self.layout.authenticator_of(&doc)?);
         }
         Ok(records)
     }
@@ -637,6 +523,7 @@ impl Inspector for MongoInspector {
     async fn unreachable(&self) -> Unreachable {
         let port = adapter_conformance::harness::dead_port();
         let adapter = MongoAdapter::builder(format!("mongodb://127.0.0.1:{port}/dead"))
+            .layout(self.layout.layout())
             .call_timeout(UNREACHABLE_TIMEOUT)
             .connect()
             .await

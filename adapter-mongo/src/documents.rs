@@ -5,25 +5,14 @@
 //! verification tokens also keep `expires_ms`, the same instant as an int64 of milliseconds:
 //! every expiry comparison a query makes is on that field (see the crate's README: the
 //! stand-in server compares BSON dates only to the second), while the TTL indexes use the
-//! date.
+//! date. An authenticator is stored as the model itself: its fields and their types are
+//! the document's.
 
-use auth_core::chrono::{DateTime, Utc};
-use auth_core::{
-    Account, AccountType, AdapterError, Authenticator, Operation, Session, User, VerificationToken,
-};
+use auth_core::{Account, AccountType, AdapterError, Operation, Session, User, VerificationToken};
 use mongodb::bson;
 use serde::{Deserialize, Serialize};
 
-/// A chrono instant as a BSON date (sub-millisecond digits dropped).
-pub fn to_bson(t: DateTime<Utc>) -> bson::DateTime {
-    bson::DateTime::from_millis(t.timestamp_millis())
-}
-
-/// A BSON date as a chrono instant.
-pub fn from_bson(op: Operation, t: bson::DateTime) -> Result<DateTime<Utc>, AdapterError> {
-    DateTime::from_timestamp_millis(t.timestamp_millis())
-        .ok_or_else(|| AdapterError::backend(op, "a stored date is out of chrono's range"))
-}
+use crate::shared::{from_bson, to_bson};
 
 /// A user document; `_id` is the caller's id.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,62 +170,10 @@ impl TokenDoc {
     }
 }
 
-/// An authenticator document, keyed by the unique `credential_id` index.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AuthenticatorDoc {
-    pub credential_id: String,
-    pub user_id: String,
-    pub provider_account_id: String,
-    pub credential_public_key: String,
-    pub counter: i64,
-    pub credential_device_type: String,
-    pub credential_backed_up: bool,
-    pub transports: Option<String>,
-}
-
-impl AuthenticatorDoc {
-    pub fn from_model(a: &Authenticator) -> Self {
-        Self {
-            credential_id: a.credential_id.clone(),
-            user_id: a.user_id.clone(),
-            provider_account_id: a.provider_account_id.clone(),
-            credential_public_key: a.credential_public_key.clone(),
-            counter: a.counter,
-            credential_device_type: a.credential_device_type.clone(),
-            credential_backed_up: a.credential_backed_up,
-            transports: a.transports.clone(),
-        }
-    }
-
-    pub fn into_model(self) -> Authenticator {
-        Authenticator {
-            credential_id: self.credential_id,
-            user_id: self.user_id,
-            provider_account_id: self.provider_account_id,
-            credential_public_key: self.credential_public_key,
-            counter: self.counter,
-            credential_device_type: self.credential_device_type,
-            credential_backed_up: self.credential_backed_up,
-            transports: self.transports,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::chrono::TimeZone;
-
-    #[test]
-    fn far_dates_survive_bson() {
-        for t in [
-            Utc.with_ymd_and_hms(1001, 1, 1, 0, 0, 0).unwrap(),
-            Utc.timestamp_millis_opt(253_402_300_799_999).unwrap(),
-            Utc.timestamp_millis_opt(-1).unwrap(),
-        ] {
-            assert_eq!(from_bson(Operation::GetUser, to_bson(t)).unwrap(), t);
-        }
-    }
+    use auth_core::chrono::{TimeZone, Utc};
 
     #[test]
     fn users_without_email_have_no_normalized_field() {

@@ -7,10 +7,14 @@ mod authjs;
 pub mod conformance;
 mod documents;
 mod error;
+mod indexes;
+mod layout;
+mod native;
 mod options;
+mod shared;
 
-pub use adapter::{Collections, MongoAdapter};
-pub use authjs::{AuthJsCollections, Layout};
+pub use adapter::MongoAdapter;
+pub use layout::{AuthJsCollections, Collections, Layout};
 pub use options::{
     MongoAdapterBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_DATABASE, DEFAULT_HEARTBEAT_FREQUENCY,
     DEFAULT_MAX_CONNECTIONS,

@@ -8,8 +8,8 @@ use auth_core::{AdapterError, ErrorKind, Operation};
 use mongodb::options::{ClientOptions, ConnectionString};
 
 use crate::adapter::MongoAdapter;
-use crate::authjs::Layout;
 use crate::error::{self, ForOp};
+use crate::layout::Layout;
 
 /// The database used when neither the builder nor the URL (or the client passed to
 /// [`MongoAdapter::from_pool`]) names one.

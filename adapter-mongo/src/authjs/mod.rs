@@ -1,5 +1,6 @@
-//! The Auth.js layout ([`Layout::AuthJs`]): the collections and documents of
-//! `@auth/mongodb-adapter`, so a Rust service shares the database of a running Auth.js app.
+//! The Auth.js layout ([`Layout::AuthJs`](crate::Layout::AuthJs)): the collections and
+//! documents of `@auth/mongodb-adapter`, so a Rust service shares the database of a running
+//! Auth.js app.
 //!
 //! What Auth.js writes, and so what this module reads and writes:
 //!
@@ -20,172 +21,32 @@
 //! Documents are handled untyped, so fields another program added to a user (a profile
 //! callback may store more than the four fields) survive an update from here.
 
+use std::ops::ControlFlow;
+
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
-    Account, AccountType, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts,
-    Operation, Session, SessionUpdate, User, UserUpdate, VerificationToken,
+    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, Operation,
+    Session, SessionUpdate, User, UserUpdate, VerificationToken,
 };
 use futures::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{doc, Bson, Document};
-use mongodb::options::{IndexOptions, ReturnDocument};
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::options::ReturnDocument;
+use mongodb::Collection;
 
-use crate::adapter::{
-    no_user, unchanged, update_contended, with_owner, Collections, MAX_UPDATE_ATTEMPTS,
+use crate::error::ForOp;
+use crate::layout::Fields;
+use crate::shared::{
+    self, carried_user_fields, no_user, to_bson, unchanged, until_unchanged, with_owner,
+    LayoutCollections,
 };
-use crate::documents::{from_bson, to_bson};
-use crate::error::{map_error, ForOp};
 
-/// How the adapter lays out its data: its own collections (the default), or those of
-/// another program that shares the database. Set with
-/// [`MongoAdapterBuilder::layout`](crate::MongoAdapterBuilder::layout).
-///
-/// ```
-/// use adapter_mongo::{AuthJsCollections, Layout};
-/// assert_eq!(Layout::default(), Layout::Native);
-/// let shared = Layout::AuthJs(AuthJsCollections::default().users("app_users"));
-/// # let _ = shared;
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Layout {
-    /// This crate's collections and documents (the crate README's "Storage"): every
-    /// guarantee of the contract.
-    #[default]
-    Native,
-    /// The collections and documents of `@auth/mongodb-adapter` (the README's "Sharing a
-    /// database with Auth.js"), under these names: ObjectId ids, emails as given.
-    AuthJs(AuthJsCollections),
-}
+mod documents;
 
-/// The collection names of the Auth.js layout; the defaults are `@auth/mongodb-adapter`'s
-/// (its `collections` option names the first four `Users`, `Accounts`, `Sessions` and
-/// `VerificationTokens`).
-///
-/// ```
-/// let names = adapter_mongo::AuthJsCollections::default().sessions("app_sessions");
-/// assert_eq!(names.users, "users");
-/// assert_eq!(names.sessions, "app_sessions");
-/// assert_eq!(names.verification_tokens, "verification_tokens");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AuthJsCollections {
-    /// Auth.js's `Users` (default `users`).
-    pub users: String,
-    /// Auth.js's `Accounts` (default `accounts`).
-    pub accounts: String,
-    /// Auth.js's `Sessions` (default `sessions`).
-    pub sessions: String,
-    /// Auth.js's `VerificationTokens` (default `verification_tokens`).
-    pub verification_tokens: String,
-    /// WebAuthn credentials, which `@auth/mongodb-adapter` does not store (default
-    /// `authenticators`).
-    pub authenticators: String,
-}
-
-impl Default for AuthJsCollections {
-    fn default() -> Self {
-        Self {
-            users: "users".to_owned(),
-            accounts: "accounts".to_owned(),
-            sessions: "sessions".to_owned(),
-            verification_tokens: "verification_tokens".to_owned(),
-            authenticators: "authenticators".to_owned(),
-        }
-    }
-}
-
-impl AuthJsCollections {
-    /// Names the users collection (Auth.js's `collections.Users`).
-    ///
-    /// ```
-    /// let names = adapter_mongo::AuthJsCollections::default().users("people");
-    /// assert_eq!(names.users, "people");
-    /// ```
-    pub fn users(mut self, name: impl Into<String>) -> Self {
-        self.users = name.into();
-        self
-    }
-
-    /// Names the accounts collection (Auth.js's `collections.Accounts`).
-    ///
-    /// ```
-    /// let names = adapter_mongo::AuthJsCollections::default().accounts("logins");
-    /// assert_eq!(names.accounts, "logins");
-    /// ```
-    pub fn accounts(mut self, name: impl Into<String>) -> Self {
-        self.accounts = name.into();
-        self
-    }
-
-    /// Names the sessions collection (Auth.js's `collections.Sessions`).
-    ///
-    /// ```
-    /// let names = adapter_mongo::AuthJsCollections::default().sessions("web_sessions");
-    /// assert_eq!(names.sessions, "web_sessions");
-    /// ```
-    pub fn sessions(mut self, name: impl Into<String>) -> Self {
-        self.sessions = name.into();
-        self
-    }
-
-    /// Names the verification tokens collection (Auth.js's `collections.VerificationTokens`).
-    ///
-    /// ```
-    /// let names = adapter_mongo::AuthJsCollections::default().verification_tokens("magic_links");
-    /// assert_eq!(names.verification_tokens, "magic_links");
-    /// ```
-    pub fn verification_tokens(mut self, name: impl Into<String>) -> Self {
-        self.verification_tokens = name.into();
-        self
-    }
-
-    /// Names the collection of WebAuthn credentials (not an Auth.js collection).
-    ///
-    /// ```
-    /// let names = adapter_mongo::AuthJsCollections::default().authenticators("passkeys");
-    /// assert_eq!(names.authenticators, "passkeys");
-    /// ```
-    pub fn authenticators(mut self, name: impl Into<String>) -> Self {
-        self.authenticators = name.into();
-        self
-    }
-
-    /// Checks every name: 1–120 bytes, no `$` or NUL, not starting with `system.`, and no
-    /// two alike.
-    pub(crate) fn validate(&self) -> AdapterResult<Collections> {
-        let names = Collections {
-            users: self.users.clone(),
-            accounts: self.accounts.clone(),
-            sessions: self.sessions.clone(),
-            verification_tokens: self.verification_tokens.clone(),
-            authenticators: self.authenticators.clone(),
-        };
-        let all = [
-            &names.users,
-            &names.accounts,
-            &names.sessions,
-            &names.verification_tokens,
-            &names.authenticators,
-        ];
-        for (i, name) in all.iter().enumerate() {
-            let bad = name.is_empty()
-                || name.len() > 120
-                || name.contains(['$', '\0'])
-                || name.starts_with("system.")
-                || all[..i].contains(name);
-            if bad {
-                return Err(AdapterError::invalid_input(
-                    Operation::Connect,
-                    format!("{name:?} is not a usable collection name here (1-120 bytes, no $ or NUL, not system.*, each name once)"),
-                ));
-            }
-        }
-        Ok(names)
-    }
-}
+use documents::{
+    account_of, account_tokens, authenticator_of, optional, required_date, session_of,
+    set_user_fields, token_of, user_of,
+};
 
 /// Auth.js's `_id(hex)` for lookups: the ObjectId of 24 hex digits, else none (Auth.js
 /// would look up a fresh ObjectId, which finds nothing).
@@ -237,255 +98,12 @@ fn any_case(text: &str) -> Option<Document> {
     Some(doc! { "$regex": pattern, "$options": "i" })
 }
 
-fn optional(value: &Option<String>) -> Bson {
-    value.clone().map_or(Bson::Null, Bson::String)
-}
-
-fn optional_date(value: Option<DateTime<Utc>>) -> Bson {
-    value.map_or(Bson::Null, |t| Bson::DateTime(to_bson(t)))
-}
-
-fn bad_field(op: Operation, field: &str, value: &Bson) -> AdapterError {
-    AdapterError::backend(
-        op,
-        format!(
-            "stored field {field} has BSON type {:?}, not what Auth.js writes",
-            value.element_type()
-        ),
-    )
-}
-
-fn text(op: Operation, doc: &Document, field: &str) -> AdapterResult<Option<String>> {
-    match doc.get(field) {
-        None | Some(Bson::Null) => Ok(None),
-        Some(Bson::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(bad_field(op, field, other)),
-    }
-}
-
-fn required(op: Operation, doc: &Document, field: &str) -> AdapterResult<String> {
-    text(op, doc, field)?
-        .ok_or_else(|| AdapterError::backend(op, format!("stored field {field} is missing")))
-}
-
-/// An id field as hex: an ObjectId, as Auth.js stores ids (a string is taken as it is).
-fn hex(op: Operation, doc: &Document, field: &str) -> AdapterResult<String> {
-    match doc.get(field) {
-        Some(Bson::ObjectId(id)) => Ok(id.to_hex()),
-        Some(Bson::String(s)) => Ok(s.clone()),
-        Some(other) => Err(bad_field(op, field, other)),
-        None => Err(AdapterError::backend(
-            op,
-            format!("stored field {field} is missing"),
-        )),
-    }
-}
-
-fn date(op: Operation, doc: &Document, field: &str) -> AdapterResult<Option<DateTime<Utc>>> {
-    match doc.get(field) {
-        None | Some(Bson::Null) => Ok(None),
-        Some(Bson::DateTime(t)) => from_bson(op, *t).map(Some),
-        Some(other) => Err(bad_field(op, field, other)),
-    }
-}
-
-fn required_date(op: Operation, doc: &Document, field: &str) -> AdapterResult<DateTime<Utc>> {
-    date(op, doc, field)?
-        .ok_or_else(|| AdapterError::backend(op, format!("stored field {field} is missing")))
-}
-
-/// A number as Node writes it: an int32 when it fits, else a double; int64 from here.
-fn integer(op: Operation, doc: &Document, field: &str) -> AdapterResult<Option<i64>> {
-    match doc.get(field) {
-        None | Some(Bson::Null) => Ok(None),
-        Some(Bson::Int32(n)) => Ok(Some(i64::from(*n))),
-        Some(Bson::Int64(n)) => Ok(Some(*n)),
-        // A whole number Node stored as a double (|n| >= 2^31); `as` is exact for these.
-        #[allow(clippy::cast_possible_truncation)]
-        Some(Bson::Double(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => Ok(Some(*x as i64)),
-        Some(other) => Err(bad_field(op, field, other)),
-    }
-}
-
-fn user_of(op: Operation, doc: &Document) -> AdapterResult<User> {
-    Ok(User {
-        id: hex(op, doc, "_id")?,
-        email: text(op, doc, "email")?,
-        email_verified: date(op, doc, "emailVerified")?,
-        name: text(op, doc, "name")?,
-        image: text(op, doc, "image")?,
-    })
-}
-
-/// Sets the four user fields of `doc` (other fields stay).
-fn set_user_fields(doc: &mut Document, user: &User) {
-    doc.insert("name", optional(&user.name));
-    doc.insert("email", optional(&user.email));
-    doc.insert("emailVerified", optional_date(user.email_verified));
-    doc.insert("image", optional(&user.image));
-}
-
-fn account_tokens(account: &Account) -> Document {
-    doc! {
-        "refresh_token": optional(&account.refresh_token),
-        "access_token": optional(&account.access_token),
-        "expires_at": account.expires_at.map_or(Bson::Null, Bson::Int64),
-        "token_type": optional(&account.token_type),
-        "scope": optional(&account.scope),
-        "id_token": optional(&account.id_token),
-        "session_state": optional(&account.session_state),
-    }
-}
-
-fn account_of(op: Operation, doc: &Document) -> AdapterResult<Account> {
-    let account_type = required(op, doc, "type")?;
-    Ok(Account {
-        user_id: hex(op, doc, "userId")?,
-        account_type: account_type
-            .parse::<AccountType>()
-            .map_err(|e| AdapterError::backend(op, format!("stored account type: {e}")))?,
-        provider: required(op, doc, "provider")?,
-        provider_account_id: required(op, doc, "providerAccountId")?,
-        refresh_token: text(op, doc, "refresh_token")?,
-        access_token: text(op, doc, "access_token")?,
-        expires_at: integer(op, doc, "expires_at")?,
-        token_type: text(op, doc, "token_type")?,
-        scope: text(op, doc, "scope")?,
-        id_token: text(op, doc, "id_token")?,
-        session_state: text(op, doc, "session_state")?,
-    })
-}
-
-fn session_of(op: Operation, doc: &Document) -> AdapterResult<Session> {
-    Ok(Session {
-        session_token: required(op, doc, "sessionToken")?,
-        user_id: hex(op, doc, "userId")?,
-        expires: required_date(op, doc, "expires")?,
-    })
-}
-
-fn token_of(op: Operation, doc: &Document) -> AdapterResult<VerificationToken> {
-    Ok(VerificationToken {
-        identifier: required(op, doc, "identifier")?,
-        token: required(op, doc, "token")?,
-        expires: required_date(op, doc, "expires")?,
-    })
-}
-
-fn authenticator_of(op: Operation, doc: &Document) -> AdapterResult<Authenticator> {
-    Ok(Authenticator {
-        credential_id: required(op, doc, "credentialID")?,
-        user_id: hex(op, doc, "userId")?,
-        provider_account_id: required(op, doc, "providerAccountId")?,
-        credential_public_key: required(op, doc, "credentialPublicKey")?,
-        counter: integer(op, doc, "counter")?
-            .ok_or_else(|| AdapterError::backend(op, "stored field counter is missing"))?,
-        credential_device_type: required(op, doc, "credentialDeviceType")?,
-        credential_backed_up: match doc.get("credentialBackedUp") {
-            Some(Bson::Boolean(b)) => *b,
-            Some(other) => return Err(bad_field(op, "credentialBackedUp", other)),
-            None => {
-                return Err(AdapterError::backend(
-                    op,
-                    "stored field credentialBackedUp is missing",
-                ))
-            }
-        },
-        transports: text(op, doc, "transports")?,
-    })
-}
-
-fn index(keys: Document, unique: bool) -> IndexModel {
-    IndexModel::builder()
-        .keys(keys)
-        .options(IndexOptions::builder().unique(unique).build())
-        .build()
-}
-
-fn ttl_index(field: &str) -> IndexModel {
-    IndexModel::builder()
-        .keys(doc! { field: 1 })
-        .options(
-            IndexOptions::builder()
-                .expire_after(std::time::Duration::ZERO)
-                .build(),
-        )
-        .build()
-}
-
 /// The store of the Auth.js layout; [`MongoAdapter`](crate::MongoAdapter) hands every
-/// call to it when the layout is [`Layout::AuthJs`] (within the adapter's call bound).
-#[derive(Debug, Clone)]
-pub(crate) struct AuthJsStore {
-    pub(crate) names: Collections,
-    users: Collection<Document>,
-    accounts: Collection<Document>,
-    sessions: Collection<Document>,
-    tokens: Collection<Document>,
-    authenticators: Collection<Document>,
-}
+/// call to it when the layout is [`Layout::AuthJs`](crate::Layout::AuthJs) (within the
+/// adapter's call bound). Its collections hold untyped documents.
+pub(crate) type AuthJsStore = LayoutCollections<Document, Document, Document, Document, Document>;
 
 impl AuthJsStore {
-    pub(crate) fn new(db: &Database, names: Collections) -> Self {
-        Self {
-            users: db.collection(&names.users),
-            accounts: db.collection(&names.accounts),
-            sessions: db.collection(&names.sessions),
-            tokens: db.collection(&names.verification_tokens),
-            authenticators: db.collection(&names.authenticators),
-            names,
-        }
-    }
-
-    /// Indexes Auth.js tolerates (it never reads index options, and writes nothing they
-    /// refuse unless two records would share a key): unique email (partial on strings, so
-    /// users without one coexist), unique `(provider, providerAccountId)`, `sessionToken`,
-    /// `(identifier, token)` and `credentialID`; one on every `userId`; TTL on `expires` of
-    /// sessions and verification tokens.
-    pub(crate) async fn migrate(&self) -> AdapterResult<()> {
-        let op = Operation::Migrate;
-        let email = IndexModel::builder()
-            .keys(doc! { "email": 1 })
-            .options(
-                IndexOptions::builder()
-                    .unique(true)
-                    .partial_filter_expression(doc! { "email": { "$type": "string" } })
-                    .build(),
-            )
-            .build();
-        self.users.create_index(email).await.for_op(op)?;
-        self.accounts
-            .create_indexes([
-                index(doc! { "provider": 1, "providerAccountId": 1 }, true),
-                index(doc! { "userId": 1 }, false),
-            ])
-            .await
-            .for_op(op)?;
-        self.sessions
-            .create_indexes([
-                index(doc! { "sessionToken": 1 }, true),
-                index(doc! { "userId": 1 }, false),
-                ttl_index("expires"),
-            ])
-            .await
-            .for_op(op)?;
-        self.tokens
-            .create_indexes([
-                index(doc! { "identifier": 1, "token": 1 }, true),
-                ttl_index("expires"),
-            ])
-            .await
-            .for_op(op)?;
-        self.authenticators
-            .create_indexes([
-                index(doc! { "credentialID": 1 }, true),
-                index(doc! { "userId": 1 }, false),
-            ])
-            .await
-            .for_op(op)?;
-        Ok(())
-    }
-
     async fn user_exists(&self, op: Operation, id: ObjectId) -> AdapterResult<bool> {
         // `find_one`, not `count_documents`: the stand-in's count (an aggregation) does not
         // match an ObjectId `_id`.
@@ -511,9 +129,8 @@ impl AuthJsStore {
         }
     }
 
-    /// Inserts `record` owned by `user`, with no orphan left by a concurrent `delete_user`:
-    /// insert, then check the user, and undo the insert if it is gone (the native layout's
-    /// `insert_owned` explains why no interleaving leaves an orphan).
+    /// Inserts `record` owned by `user` with no orphan left behind (see
+    /// [`shared::insert_owned`]).
     async fn insert_owned(
         &self,
         op: Operation,
@@ -521,26 +138,7 @@ impl AuthJsStore {
         record: Document,
         user: ObjectId,
     ) -> AdapterResult<()> {
-        let inserted = match collection.insert_one(record).await {
-            Ok(result) => result.inserted_id,
-            Err(e) => {
-                let err = map_error(op, e);
-                if err.kind() == auth_core::ErrorKind::Conflict
-                    && !self.user_exists(op, user).await?
-                {
-                    return Err(no_user(op));
-                }
-                return Err(err);
-            }
-        };
-        if self.user_exists(op, user).await? {
-            return Ok(());
-        }
-        collection
-            .delete_one(doc! { "_id": inserted })
-            .await
-            .for_op(op)?;
-        Err(no_user(op))
+        shared::insert_owned(op, collection, record, || self.user_exists(op, user)).await
     }
 
     /// Every document of `collection` whose `userId` is `user_id`, if that user exists.
@@ -556,13 +154,7 @@ impl AuthJsStore {
         if !self.user_exists(op, id).await? {
             return Ok(Vec::new());
         }
-        collection
-            .find(owned_by(id))
-            .await
-            .for_op(op)?
-            .try_collect()
-            .await
-            .for_op(op)
+        shared::find_all(op, collection, owned_by(id)).await
     }
 
     /// Deletes the documents of `collection` matching `filter` whose `expires` is after
@@ -593,13 +185,7 @@ impl AuthJsStore {
         let mut count = collection.delete_many(sure).await.for_op(op)?.deleted_count;
         let mut near = filter;
         near.insert("expires", partial);
-        let candidates: Vec<Document> = collection
-            .find(near)
-            .await
-            .for_op(op)?
-            .try_collect()
-            .await
-            .for_op(op)?;
+        let candidates = shared::find_all(op, collection, near).await?;
         let mut ids = Vec::new();
         for doc in candidates {
             let expires = required_date(op, &doc, "expires")?;
@@ -619,7 +205,11 @@ impl AuthJsStore {
         Ok(count)
     }
 
-    pub(crate) async fn insert_user(&self, user: &User) -> AdapterResult<String> {
+    pub(crate) async fn insert_user(
+        &self,
+        user: &User,
+        _email_key: Option<&str>,
+    ) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         // Auth.js's `_id(hex)`: 24 hex digits are kept, anything else gets a new ObjectId
         // (`ObjectId::default()` is `ObjectId::new()`).
@@ -700,42 +290,34 @@ impl AuthJsStore {
         }
     }
 
-    pub(crate) async fn merge_user(&self, update: &UserUpdate) -> AdapterResult<Option<User>> {
+    pub(crate) async fn merge_user(
+        &self,
+        update: &UserUpdate,
+        _email_key: Option<Option<&str>>,
+    ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
         let Some(id) = authjs_object_id(&update.id) else {
             return Ok(None);
         };
         // The fields this update leaves alone: the replacement must not overwrite a
         // concurrent change to one of them (as in the native layout).
-        let mut carried = Vec::new();
-        if update.email.is_none() {
-            carried.push("email");
-        }
-        if update.email_verified.is_none() {
-            carried.push("emailVerified");
-        }
-        if update.name.is_none() {
-            carried.push("name");
-        }
-        if update.image.is_none() {
-            carried.push("image");
-        }
-        for _ in 0..MAX_UPDATE_ATTEMPTS {
+        let carried = &carried_user_fields(update, &Fields::AUTHJS);
+        until_unchanged(op, move || async move {
             let key = doc! { "_id": id };
             let Some(current) = self.users.find_one(key.clone()).await.for_op(op)? else {
-                return Ok(None);
+                return Ok(ControlFlow::Break(None));
             };
-            let filter = unchanged(key, &current, &carried);
+            let filter = unchanged(key, &current, carried);
             let merged = update.apply_to(user_of(op, &current)?);
             let mut new = current;
             set_user_fields(&mut new, &merged);
             // A taken email fails with a duplicate key (Conflict), changing nothing.
-            let result = self.users.replace_one(filter, new).await.for_op(op)?;
-            if result.matched_count > 0 {
-                return Ok(Some(merged));
+            if shared::replace(op, &self.users, filter, new).await? {
+                return Ok(ControlFlow::Break(Some(merged)));
             }
-        }
-        Err(update_contended(op))
+            Ok(ControlFlow::Continue(()))
+        })
+        .await
     }
 
     pub(crate) async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
@@ -884,16 +466,16 @@ impl AuthJsStore {
             None => None,
         };
         let key = doc! { "sessionToken": update.session_token.as_str() };
-        let mut changed = None;
-        for _ in 0..MAX_UPDATE_ATTEMPTS {
+        let key = &key;
+        let changed = until_unchanged(op, move || async move {
             let Some(current) = self.sessions.find_one(key.clone()).await.for_op(op)? else {
-                return Ok(None);
+                return Ok(ControlFlow::Break(None));
             };
             let session = session_of(op, &current)?;
             // Live at `now`, checked exactly here; the replacement lands only on the session
             // as read (never reviving one that expired, never overwriting a change).
             if session.expires <= now {
-                return Ok(None);
+                return Ok(ControlFlow::Break(None));
             }
             let mut filter = unchanged(key.clone(), &current, &["_id", "expires"]);
             filter.extend(match current.get("userId") {
@@ -911,14 +493,14 @@ impl AuthJsStore {
             if let Some(id) = moved_to {
                 new.insert("userId", id);
             }
-            let result = self.sessions.replace_one(filter, new).await.for_op(op)?;
-            if result.matched_count > 0 {
-                changed = Some(new_session);
-                break;
+            if shared::replace(op, &self.sessions, filter, new).await? {
+                return Ok(ControlFlow::Break(Some(new_session)));
             }
-        }
+            Ok(ControlFlow::Continue(()))
+        })
+        .await?;
         let Some(changed) = changed else {
-            return Err(update_contended(op));
+            return Ok(None);
         };
         // Moved to a user deleted meanwhile: remove what would be an orphan (as an insert).
         if let Some(id) = moved_to {
@@ -1116,48 +698,6 @@ mod tests {
     }
 
     #[test]
-    fn collection_names_are_checked() {
-        assert!(AuthJsCollections::default().validate().is_ok());
-        assert!(AuthJsCollections::default().users("").validate().is_err());
-        assert!(AuthJsCollections::default()
-            .users("a$b")
-            .validate()
-            .is_err());
-        assert!(AuthJsCollections::default()
-            .sessions("system.x")
-            .validate()
-            .is_err());
-        assert!(AuthJsCollections::default()
-            .accounts("users")
-            .validate()
-            .is_err());
-    }
-
-    #[tokio::test]
-    async fn the_builder_checks_the_layout_before_any_io() {
-        // Port 9 (discard) is never contacted: the options fail first.
-        let prefixed = crate::MongoAdapter::builder("mongodb://127.0.0.1:9")
-            .collection_prefix("auth_")
-            .layout(Layout::AuthJs(AuthJsCollections::default()))
-            .connect()
-            .await;
-        assert!(
-            prefixed.is_err_and(|e| e.kind() == auth_core::ErrorKind::InvalidInput),
-            "a prefix with the Auth.js layout"
-        );
-        let clashing = crate::MongoAdapter::builder("mongodb://127.0.0.1:9")
-            .layout(Layout::AuthJs(
-                AuthJsCollections::default().sessions("users"),
-            ))
-            .connect()
-            .await;
-        assert!(
-            clashing.is_err_and(|e| e.kind() == auth_core::ErrorKind::InvalidInput),
-            "two collections under one name"
-        );
-    }
-
-    #[test]
     fn the_email_pattern_is_literal() {
         let pattern =
             any_case("a.b+c@x.com").and_then(|d| d.get_str("$regex").ok().map(str::to_owned));
@@ -1171,16 +711,5 @@ mod tests {
         let (floor, ceiling) = seconds_around(now);
         assert_eq!(floor.timestamp_millis(), 1_700_000_000_000);
         assert_eq!(ceiling.timestamp_millis(), 1_700_000_001_000);
-    }
-
-    #[test]
-    fn node_numbers_are_read() {
-        let op = Operation::GetAccount;
-        let doc = doc! { "a": 5_i32, "b": 7_i64, "c": 3.0e9, "d": 1.5, "e": Bson::Null };
-        assert_eq!(integer(op, &doc, "a").ok().flatten(), Some(5));
-        assert_eq!(integer(op, &doc, "b").ok().flatten(), Some(7));
-        assert_eq!(integer(op, &doc, "c").ok().flatten(), Some(3_000_000_000));
-        assert!(integer(op, &doc, "d").is_err());
-        assert_eq!(integer(op, &doc, "e").ok().flatten(), None);
     }
 }
