@@ -1,12 +1,12 @@
 //! The Auth.js unstorage layout ([`Layout::AuthJsUnstorage`](crate::Layout)): the keys and
 //! JSON values of `@auth/unstorage-adapter` on unstorage's Redis driver, read and written
-//! as Node reads and writes them, with the connection handling and error mapping of
-//! [`RedisAdapter`].
+//! as Node reads and writes them, with the connection handling and error mapping the
+//! native layout has too ([`Db`]).
 //!
 //! Every change that touches more than one key is one compare-and-set script
 //! (`unstorage_cas.lua`): Rust reads the keys, decides (conflict, not found), and the
 //! script writes only if every key it was told about still holds what Rust read; otherwise
-//! Rust reads again ([`RedisAdapter::retrying`]). So the changes are atomic on exactly the
+//! Rust reads again ([`Db::retrying`]). So the changes are atomic on exactly the
 //! keys Node uses, and nothing else is written: no index set, no expiry set.
 //!
 //! What the layout cannot give, and why (the README's table lists it):
@@ -29,14 +29,15 @@
 pub(crate) mod keys;
 pub(crate) mod records;
 
+use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
     normalize_email, Account, AdapterError, AdapterResult, Authenticator, ExpiredCounts, Operation,
-    Session, SessionUpdate, User, UserUpdate, VerificationToken,
+    Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 
-use crate::adapter::{decoded, unexpected, Attempt, RedisAdapter};
-use crate::error;
+use crate::connection::{Attempt, Db};
+use crate::error::{self, decoded, unexpected_outcome};
 use crate::scripts::{self, Reply};
 use keys::{decode_pointer, encode_pointer, Keys};
 use records::Object;
@@ -113,13 +114,14 @@ fn text(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).into_owned()
 }
 
-/// The adapter's methods in this layout.
-pub(crate) struct Unstorage<'a> {
-    pub(crate) db: &'a RedisAdapter,
-    pub(crate) keys: &'a Keys,
+/// The [`Store`] of the Auth.js unstorage layout.
+#[derive(Debug, Clone)]
+pub(crate) struct UnstorageStore {
+    pub(crate) db: Db,
+    pub(crate) keys: Keys,
 }
 
-impl Unstorage<'_> {
+impl UnstorageStore {
     async fn get(&self, op: Operation, key: &str) -> AdapterResult<Option<Vec<u8>>> {
         self.db.get(op, key).await
     }
@@ -151,7 +153,7 @@ impl Unstorage<'_> {
         match self.db.invoke(op, &invocation).await? {
             Reply::Ok => Ok(true),
             Reply::Retry => Ok(false),
-            other => Err(unexpected(op, &other)),
+            other => Err(unexpected_outcome(op, &other)),
         }
     }
 
@@ -245,9 +247,78 @@ impl Unstorage<'_> {
         Ok(self.get(op, &key).await?.map(|raw| (key, raw)))
     }
 
+    /// The user stored for this id (not another id sharing its key).
+    async fn user(&self, op: Operation, id: &str) -> AdapterResult<Option<User>> {
+        let user = self
+            .db
+            .record(op, &self.keys.user(id), records::decode_user)
+            .await?;
+        Ok(user.filter(|u| u.id == id))
+    }
+
+    // ------------------------------------------------------------ accounts
+
+    /// The account stored for this pair (not another pair sharing its key), with its raw
+    /// value.
+    async fn account(
+        &self,
+        op: Operation,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<(Account, Vec<u8>)>> {
+        let key = self.keys.account(provider, provider_account_id);
+        let Some(raw) = self.get(op, &key).await? else {
+            return Ok(None);
+        };
+        let account = decoded(op, &raw, records::decode_account)?;
+        let same =
+            account.provider == provider && account.provider_account_id == provider_account_id;
+        Ok(same.then_some((account, raw)))
+    }
+
+    /// The session stored for this token, with its raw value.
+    async fn session(
+        &self,
+        op: Operation,
+        key: &str,
+        token: &str,
+    ) -> AdapterResult<Option<(Session, Vec<u8>)>> {
+        let Some(raw) = self.get(op, key).await? else {
+            return Ok(None);
+        };
+        let session = decoded(op, &raw, records::decode_session)?;
+        Ok((session.session_token == token).then_some((session, raw)))
+    }
+
+    /// The session the user's by-user-id pointer names, if it is the user's.
+    async fn pointed_session(
+        &self,
+        op: Operation,
+        user_id: &str,
+    ) -> AdapterResult<Option<(String, Session, Vec<u8>)>> {
+        let pointer = self.get(op, &self.keys.session_by_user(user_id)).await?;
+        let Some((key, raw)) = self.pointed(op, pointer.as_deref()).await? else {
+            return Ok(None);
+        };
+        let session = decoded(op, &raw, records::decode_session)?;
+        Ok((session.user_id == user_id).then_some((key, session, raw)))
+    }
+}
+
+#[async_trait]
+impl Store for UnstorageStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
     // ------------------------------------------------------------ users
 
-    pub(crate) async fn insert_user(&self, user: &User) -> AdapterResult<String> {
+    async fn insert_user(
+        &self,
+        user: &User,
+        // Not used: this layout keys emails as Node does (see `email_keys`).
+        _email_key: Option<&str>,
+    ) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         let user_key = &self.keys.user(&user.id);
         self.db
@@ -266,7 +337,7 @@ impl Unstorage<'_> {
                                 "a user with this email exists",
                             ));
                         }
-                        claim.expect_in(&mut cas, self.keys);
+                        claim.expect_in(&mut cas, &self.keys);
                         cas.set(&claim.key, encode_pointer(&user.id));
                     }
                 }
@@ -276,20 +347,11 @@ impl Unstorage<'_> {
             .await
     }
 
-    /// The user stored for this id (not another id sharing its key).
-    async fn user(&self, op: Operation, id: &str) -> AdapterResult<Option<User>> {
-        let user = self
-            .db
-            .record(op, &self.keys.user(id), records::decode_user)
-            .await?;
-        Ok(user.filter(|u| u.id == id))
-    }
-
-    pub(crate) async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         self.user(Operation::GetUser, id).await
     }
 
-    pub(crate) async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
+    async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
         let Some(raw) = self.get(op, &self.keys.email(email_key)).await? else {
             return Ok(None);
@@ -304,7 +366,7 @@ impl Unstorage<'_> {
         }))
     }
 
-    pub(crate) async fn find_user_by_account(
+    async fn find_user_by_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -316,7 +378,12 @@ impl Unstorage<'_> {
         }
     }
 
-    pub(crate) async fn merge_user(&self, update: &UserUpdate) -> AdapterResult<Option<User>> {
+    async fn merge_user(
+        &self,
+        update: &UserUpdate,
+        // Not used: this layout keys emails as Node does (see `email_keys`).
+        _email_key: Option<Option<&str>>,
+    ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
         let id = update.id.as_str();
         let user_key = &self.keys.user(id);
@@ -349,7 +416,7 @@ impl Unstorage<'_> {
                                     "the new email belongs to another user",
                                 ));
                             }
-                            claim.expect_in(&mut cas, self.keys);
+                            claim.expect_in(&mut cas, &self.keys);
                             cas.set(&claim.key, encode_pointer(id));
                         }
                     }
@@ -370,7 +437,7 @@ impl Unstorage<'_> {
             .await
     }
 
-    pub(crate) async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::DeleteUser;
         let user_key = &self.keys.user(id);
         let account_ptr = &self.keys.account_by_user(id);
@@ -436,27 +503,7 @@ impl Unstorage<'_> {
             .await
     }
 
-    // ------------------------------------------------------------ accounts
-
-    /// The account stored for this pair (not another pair sharing its key), with its raw
-    /// value.
-    async fn account(
-        &self,
-        op: Operation,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<(Account, Vec<u8>)>> {
-        let key = self.keys.account(provider, provider_account_id);
-        let Some(raw) = self.get(op, &key).await? else {
-            return Ok(None);
-        };
-        let account = decoded(op, &raw, records::decode_account)?;
-        let same =
-            account.provider == provider && account.provider_account_id == provider_account_id;
-        Ok(same.then_some((account, raw)))
-    }
-
-    pub(crate) async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
+    async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
         let user_key = &self.keys.user(&account.user_id);
         let storage_key = self
@@ -487,7 +534,7 @@ impl Unstorage<'_> {
             .await
     }
 
-    pub(crate) async fn remove_account(
+    async fn remove_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -509,7 +556,7 @@ impl Unstorage<'_> {
             .await
     }
 
-    pub(crate) async fn find_account(
+    async fn find_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -524,10 +571,7 @@ impl Unstorage<'_> {
         }
     }
 
-    pub(crate) async fn replace_account_tokens(
-        &self,
-        account: &Account,
-    ) -> AdapterResult<Option<Account>> {
+    async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
         let key = &self
             .keys
@@ -552,7 +596,7 @@ impl Unstorage<'_> {
             .await
     }
 
-    pub(crate) async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+    async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         let op = Operation::ListAccounts;
         let pointer = self.get(op, &self.keys.account_by_user(user_id)).await?;
         let Some((_, raw)) = self.pointed(op, pointer.as_deref()).await? else {
@@ -568,7 +612,7 @@ impl Unstorage<'_> {
 
     // ------------------------------------------------------------ sessions
 
-    pub(crate) async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
+    async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
         let user_key = &self.keys.user(&session.user_id);
         let storage_key = &self.keys.session_storage(&session.session_token);
@@ -598,9 +642,12 @@ impl Unstorage<'_> {
             .await
     }
 
-    pub(crate) async fn find_session_and_user(
+    async fn find_session_and_user(
         &self,
         session_token: &str,
+        // Not sent: the key's `PEXPIREAT` already hides an expired session, and the policy
+        // layer compares `expires` with this `now` on the way out.
+        _now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
         let op = Operation::GetSessionAndUser;
         let mut invocation = scripts::UNSTORAGE_SESSION_AND_USER.prepare_invoke();
@@ -623,25 +670,11 @@ impl Unstorage<'_> {
                 [session] => decoded(op, session, records::decode_session).map(|_| None),
                 _ => Err(error::unexpected(op, "a session reply without two records")),
             },
-            other => Err(unexpected(op, &other)),
+            other => Err(unexpected_outcome(op, &other)),
         }
     }
 
-    /// The session stored for this token, with its raw value.
-    async fn session(
-        &self,
-        op: Operation,
-        key: &str,
-        token: &str,
-    ) -> AdapterResult<Option<(Session, Vec<u8>)>> {
-        let Some(raw) = self.get(op, key).await? else {
-            return Ok(None);
-        };
-        let session = decoded(op, &raw, records::decode_session)?;
-        Ok((session.session_token == token).then_some((session, raw)))
-    }
-
-    pub(crate) async fn change_session(
+    async fn change_session(
         &self,
         update: &SessionUpdate,
         now: DateTime<Utc>,
@@ -702,10 +735,7 @@ impl Unstorage<'_> {
             .await
     }
 
-    pub(crate) async fn remove_session(
-        &self,
-        session_token: &str,
-    ) -> AdapterResult<Option<Session>> {
+    async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         let op = Operation::DeleteSession;
         let key = &self.keys.session(session_token);
         self.db
@@ -721,21 +751,7 @@ impl Unstorage<'_> {
             .await
     }
 
-    /// The session the user's by-user-id pointer names, if it is the user's.
-    async fn pointed_session(
-        &self,
-        op: Operation,
-        user_id: &str,
-    ) -> AdapterResult<Option<(String, Session, Vec<u8>)>> {
-        let pointer = self.get(op, &self.keys.session_by_user(user_id)).await?;
-        let Some((key, raw)) = self.pointed(op, pointer.as_deref()).await? else {
-            return Ok(None);
-        };
-        let session = decoded(op, &raw, records::decode_session)?;
-        Ok((session.user_id == user_id).then_some((key, session, raw)))
-    }
-
-    pub(crate) async fn find_sessions(
+    async fn find_sessions(
         &self,
         user_id: &str,
         now: DateTime<Utc>,
@@ -750,11 +766,7 @@ impl Unstorage<'_> {
             .collect())
     }
 
-    pub(crate) async fn remove_sessions(
-        &self,
-        user_id: &str,
-        now: DateTime<Utc>,
-    ) -> AdapterResult<u64> {
+    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let op = Operation::DeleteSessions;
         self.db
             .retrying(op, || async move {
@@ -771,10 +783,7 @@ impl Unstorage<'_> {
 
     // ------------------------------------------------------------ verification tokens
 
-    pub(crate) async fn insert_verification_token(
-        &self,
-        token: &VerificationToken,
-    ) -> AdapterResult<()> {
+    async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
         let key = self.keys.token(&token.identifier, &token.token);
         let mut cas = Cas::default();
@@ -790,7 +799,7 @@ impl Unstorage<'_> {
         }
     }
 
-    pub(crate) async fn take_verification_token(
+    async fn take_verification_token(
         &self,
         identifier: &str,
         token: &str,
@@ -817,10 +826,7 @@ impl Unstorage<'_> {
 
     // ------------------------------------------------------------ authenticators
 
-    pub(crate) async fn insert_authenticator(
-        &self,
-        authenticator: &Authenticator,
-    ) -> AdapterResult<()> {
+    async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
         let user_key = &self.keys.user(&authenticator.user_id);
         let key = &self.keys.authenticator(&authenticator.credential_id);
@@ -857,7 +863,7 @@ impl Unstorage<'_> {
             .await
     }
 
-    pub(crate) async fn find_authenticator(
+    async fn find_authenticator(
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
@@ -878,10 +884,7 @@ impl Unstorage<'_> {
         }
     }
 
-    pub(crate) async fn find_authenticators(
-        &self,
-        user_id: &str,
-    ) -> AdapterResult<Vec<Authenticator>> {
+    async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let op = Operation::ListAuthenticators;
         let Some(list) = self
             .get(op, &self.keys.authenticators_by_user(user_id))
@@ -902,7 +905,7 @@ impl Unstorage<'_> {
         Ok(found)
     }
 
-    pub(crate) async fn set_authenticator_counter(
+    async fn set_authenticator_counter(
         &self,
         credential_id: &str,
         counter: i64,
@@ -930,7 +933,7 @@ impl Unstorage<'_> {
             .await
     }
 
-    pub(crate) async fn remove_authenticator(
+    async fn remove_authenticator(
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
@@ -968,7 +971,7 @@ impl Unstorage<'_> {
 
     /// Sessions and tokens expire in Redis itself (`PEXPIREAT`), and the layout has no
     /// expiry index to sweep: nothing is left for this to remove.
-    pub(crate) fn remove_expired(&self) -> ExpiredCounts {
-        ExpiredCounts::default()
+    async fn remove_expired(&self, _now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+        Ok(ExpiredCounts::default())
     }
 }
