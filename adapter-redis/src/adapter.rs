@@ -256,194 +256,50 @@ impl RedisAdapter {
     }
 }
 
-/// Every method runs within the call timeout on the chosen layout's store.
-#[async_trait]
-impl Store for RedisAdapter {
-    fn backend(&self) -> &'static str {
-        "redis"
-    }
+/// `impl Store for RedisAdapter`, from a table of the `Store` methods: each runs on the
+/// chosen layout's store, within the call timeout of its operation.
+macro_rules! store_on_layout {
+    ($($method:ident($($arg:ident: $ty:ty),*) -> $out:ty, $op:ident;)*) => {
+        #[async_trait]
+        impl Store for RedisAdapter {
+            fn backend(&self) -> &'static str {
+                "redis"
+            }
 
-    async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
-        let call = self.store.store().insert_user(user, email_key);
-        self.db.call(Operation::CreateUser, call).await
-    }
+            $(
+                async fn $method(&self, $($arg: $ty),*) -> AdapterResult<$out> {
+                    let call = self.store.store().$method($($arg),*);
+                    self.db.call(Operation::$op, call).await
+                }
+            )*
+        }
+    };
+}
 
-    async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        let call = self.store.store().find_user(id);
-        self.db.call(Operation::GetUser, call).await
-    }
-
-    async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
-        let call = self.store.store().find_user_by_email(email_key);
-        self.db.call(Operation::GetUserByEmail, call).await
-    }
-
-    async fn find_user_by_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<User>> {
-        let call = self
-            .store
-            .store()
-            .find_user_by_account(provider, provider_account_id);
-        self.db.call(Operation::GetUserByAccount, call).await
-    }
-
-    async fn merge_user(
-        &self,
-        update: &UserUpdate,
-        email_key: Option<Option<&str>>,
-    ) -> AdapterResult<Option<User>> {
-        let call = self.store.store().merge_user(update, email_key);
-        self.db.call(Operation::UpdateUser, call).await
-    }
-
-    async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
-        let call = self.store.store().remove_user(id);
-        self.db.call(Operation::DeleteUser, call).await
-    }
-
-    async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
-        let call = self.store.store().insert_account(account);
-        self.db.call(Operation::LinkAccount, call).await
-    }
-
-    async fn remove_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<Account>> {
-        let call = self
-            .store
-            .store()
-            .remove_account(provider, provider_account_id);
-        self.db.call(Operation::UnlinkAccount, call).await
-    }
-
-    async fn find_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<Account>> {
-        let call = self
-            .store
-            .store()
-            .find_account(provider, provider_account_id);
-        self.db.call(Operation::GetAccount, call).await
-    }
-
-    async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
-        let call = self.store.store().replace_account_tokens(account);
-        self.db.call(Operation::UpdateAccount, call).await
-    }
-
-    async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
-        let call = self.store.store().find_accounts(user_id);
-        self.db.call(Operation::ListAccounts, call).await
-    }
-
-    async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
-        let call = self.store.store().insert_session(session);
-        self.db.call(Operation::CreateSession, call).await
-    }
-
-    async fn find_session_and_user(
-        &self,
-        session_token: &str,
-        now: DateTime<Utc>,
-    ) -> AdapterResult<Option<(Session, User)>> {
-        let call = self.store.store().find_session_and_user(session_token, now);
-        self.db.call(Operation::GetSessionAndUser, call).await
-    }
-
-    async fn change_session(
-        &self,
-        update: &SessionUpdate,
-        now: DateTime<Utc>,
-    ) -> AdapterResult<Option<Session>> {
-        let call = self.store.store().change_session(update, now);
-        self.db.call(Operation::UpdateSession, call).await
-    }
-
-    async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
-        let call = self.store.store().remove_session(session_token);
-        self.db.call(Operation::DeleteSession, call).await
-    }
-
-    async fn find_sessions(
-        &self,
-        user_id: &str,
-        now: DateTime<Utc>,
-    ) -> AdapterResult<Vec<Session>> {
-        let call = self.store.store().find_sessions(user_id, now);
-        self.db.call(Operation::ListSessions, call).await
-    }
-
-    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
-        let call = self.store.store().remove_sessions(user_id, now);
-        self.db.call(Operation::DeleteSessions, call).await
-    }
-
-    async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
-        let call = self.store.store().insert_verification_token(token);
-        self.db.call(Operation::CreateVerificationToken, call).await
-    }
-
-    async fn take_verification_token(
-        &self,
-        identifier: &str,
-        token: &str,
-    ) -> AdapterResult<Option<VerificationToken>> {
-        let call = self
-            .store
-            .store()
-            .take_verification_token(identifier, token);
-        self.db.call(Operation::UseVerificationToken, call).await
-    }
-
-    async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
-        let call = self.store.store().insert_authenticator(authenticator);
-        self.db.call(Operation::CreateAuthenticator, call).await
-    }
-
-    async fn find_authenticator(
-        &self,
-        credential_id: &str,
-    ) -> AdapterResult<Option<Authenticator>> {
-        let call = self.store.store().find_authenticator(credential_id);
-        self.db.call(Operation::GetAuthenticator, call).await
-    }
-
-    async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
-        let call = self.store.store().find_authenticators(user_id);
-        self.db.call(Operation::ListAuthenticators, call).await
-    }
-
-    async fn set_authenticator_counter(
-        &self,
-        credential_id: &str,
-        counter: i64,
-    ) -> AdapterResult<Option<Authenticator>> {
-        let call = self
-            .store
-            .store()
-            .set_authenticator_counter(credential_id, counter);
-        self.db
-            .call(Operation::UpdateAuthenticatorCounter, call)
-            .await
-    }
-
-    async fn remove_authenticator(
-        &self,
-        credential_id: &str,
-    ) -> AdapterResult<Option<Authenticator>> {
-        let call = self.store.store().remove_authenticator(credential_id);
-        self.db.call(Operation::DeleteAuthenticator, call).await
-    }
-
-    async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
-        let call = self.store.store().remove_expired(now);
-        self.db.call(Operation::DeleteExpired, call).await
-    }
+store_on_layout! {
+    insert_user(user: &User, email_key: Option<&str>) -> String, CreateUser;
+    find_user(id: &str) -> Option<User>, GetUser;
+    find_user_by_email(email_key: &str) -> Option<User>, GetUserByEmail;
+    find_user_by_account(provider: &str, provider_account_id: &str) -> Option<User>, GetUserByAccount;
+    merge_user(update: &UserUpdate, email_key: Option<Option<&str>>) -> Option<User>, UpdateUser;
+    remove_user(id: &str) -> Option<User>, DeleteUser;
+    insert_account(account: &Account) -> (), LinkAccount;
+    remove_account(provider: &str, provider_account_id: &str) -> Option<Account>, UnlinkAccount;
+    find_account(provider: &str, provider_account_id: &str) -> Option<Account>, GetAccount;
+    replace_account_tokens(account: &Account) -> Option<Account>, UpdateAccount;
+    find_accounts(user_id: &str) -> Vec<Account>, ListAccounts;
+    insert_session(session: &Session) -> (), CreateSession;
+    find_session_and_user(session_token: &str, now: DateTime<Utc>) -> Option<(Session, User)>, GetSessionAndUser;
+    change_session(update: &SessionUpdate, now: DateTime<Utc>) -> Option<Session>, UpdateSession;
+    remove_session(session_token: &str) -> Option<Session>, DeleteSession;
+    find_sessions(user_id: &str, now: DateTime<Utc>) -> Vec<Session>, ListSessions;
+    remove_sessions(user_id: &str, now: DateTime<Utc>) -> u64, DeleteSessions;
+    insert_verification_token(token: &VerificationToken) -> (), CreateVerificationToken;
+    take_verification_token(identifier: &str, token: &str) -> Option<VerificationToken>, UseVerificationToken;
+    insert_authenticator(authenticator: &Authenticator) -> (), CreateAuthenticator;
+    find_authenticator(credential_id: &str) -> Option<Authenticator>, GetAuthenticator;
+    find_authenticators(user_id: &str) -> Vec<Authenticator>, ListAuthenticators;
+    set_authenticator_counter(credential_id: &str, counter: i64) -> Option<Authenticator>, UpdateAuthenticatorCounter;
+    remove_authenticator(credential_id: &str) -> Option<Authenticator>, DeleteAuthenticator;
+    remove_expired(now: DateTime<Utc>) -> ExpiredCounts, DeleteExpired;
 }
