@@ -77,6 +77,76 @@ pub fn fresh_prefix() -> String {
     format!("authtest:{}:", uuid::Uuid::now_v7().simple())
 }
 
+/// The Redis URL for this crate's tests from [`ENV_VAR`], or `None` after a loud skip
+/// line (a panic when `AUTH_CONFORMANCE_REQUIRE` requires redis).
+///
+/// ```no_run
+/// let Some(url) = adapter_redis::conformance::test_server_url() else { return };
+/// ```
+pub fn test_server_url() -> Option<String> {
+    match adapter_conformance::harness::env_url(ENV_VAR) {
+        Some(url) => Some(url),
+        None if adapter_conformance::harness::is_required("redis") => {
+            panic!("{ENV_VAR} is not set but AUTH_CONFORMANCE_REQUIRE requires redis")
+        }
+        None => {
+            eprintln!("SKIPPED: set {ENV_VAR}=redis://127.0.0.1:6379 to run the Redis tests");
+            None
+        }
+    }
+}
+
+/// Every key `SCAN MATCH <prefix>*` finds under the layout's prefix (only keys of type
+/// `kind`, when given: `SCAN … TYPE`), as the server lists them.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), adapter_conformance::BoxError> {
+/// use adapter_redis::{conformance::scan_keys, keys::KeyLayout, redis};
+/// let conn = redis::Client::open("redis://127.0.0.1:6379")?
+///     .get_multiplexed_async_connection()
+///     .await?;
+/// let keys = scan_keys(&conn, &KeyLayout::new("myapp:")?, None).await?;
+/// # Ok(()) }
+/// ```
+pub async fn scan_keys(
+    conn: &MultiplexedConnection,
+    keys: &KeyLayout,
+    kind: Option<&str>,
+) -> Result<Vec<String>, BoxError> {
+    let mut conn = conn.clone();
+    let pattern = keys.scan_pattern();
+    let mut found = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000);
+        if let Some(kind) = kind {
+            scan.arg("TYPE").arg(kind);
+        }
+        let (next, batch): (u64, Vec<String>) = scan.query_async(&mut conn).await?;
+        found.extend(batch);
+        if next == 0 {
+            return Ok(found);
+        }
+        cursor = next;
+    }
+}
+
+/// [`scan_keys`], checked once more against the prefix itself: the keys a fixture owns.
+async fn own_keys(
+    conn: &MultiplexedConnection,
+    keys: &KeyLayout,
+    kind: Option<&str>,
+) -> Result<Vec<String>, BoxError> {
+    let mut found = scan_keys(conn, keys, kind).await?;
+    found.retain(|key| key.starts_with(keys.prefix()));
+    Ok(found)
+}
+
 async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
     let url = url.ok_or("the redis backend needs a server URL")?;
     let client = redis::Client::open(url.as_str())?;
@@ -222,31 +292,7 @@ impl RedisInspector {
     /// Every string key under the fixture's prefix (`SCAN MATCH <prefix>* TYPE string`):
     /// the records, whatever index names them or not.
     async fn record_keys(&self) -> Result<Vec<String>, BoxError> {
-        let mut conn = self.conn.clone();
-        let pattern = self.keys.scan_pattern();
-        let mut found = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .arg("TYPE")
-                .arg("string")
-                .query_async(&mut conn)
-                .await?;
-            found.extend(
-                batch
-                    .into_iter()
-                    .filter(|key| key.starts_with(self.keys.prefix())),
-            );
-            if next == 0 {
-                return Ok(found);
-            }
-            cursor = next;
-        }
+        own_keys(&self.conn, &self.keys, Some("string")).await
     }
 }
 
@@ -352,28 +398,7 @@ impl Inspector for RedisInspector {
     async fn dump(&self) -> Result<Vec<String>, BoxError> {
         // Every key under the prefix (records and indexes alike) with what it holds.
         let mut conn = self.conn.clone();
-        let pattern = self.keys.scan_pattern();
-        let mut keys = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await?;
-            keys.extend(
-                batch
-                    .into_iter()
-                    .filter(|k| k.starts_with(self.keys.prefix())),
-            );
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
+        let keys = own_keys(&self.conn, &self.keys, None).await?;
         let mut out = Vec::new();
         for key in keys {
             let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut conn).await?;
@@ -435,34 +460,16 @@ pub async fn teardown_prefix(
     conn: &MultiplexedConnection,
     keys: &KeyLayout,
 ) -> Result<(), BoxError> {
+    // The pattern is the escaped prefix; `own_keys` checks again before anything is deleted.
+    let mine = own_keys(conn, keys, None).await?;
     let mut conn = conn.clone();
-    let pattern = keys.scan_pattern();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
+    for batch in mine.chunks(1000) {
+        let _: u64 = redis::cmd("UNLINK")
+            .arg(batch)
             .query_async(&mut conn)
             .await?;
-        // The pattern is the escaped prefix; check again before deleting anything.
-        let mine: Vec<&String> = batch
-            .iter()
-            .filter(|key| key.starts_with(keys.prefix()))
-            .collect();
-        if !mine.is_empty() {
-            let _: u64 = redis::cmd("UNLINK")
-                .arg(&mine)
-                .query_async(&mut conn)
-                .await?;
-        }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
     }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- the Auth.js layout
@@ -643,25 +650,7 @@ impl UnstorageInspector {
     }
 
     async fn all_keys(&self) -> Result<Vec<String>, BoxError> {
-        let mut conn = self.conn.clone();
-        let pattern = self.keys.scan_pattern();
-        let mut found = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await?;
-            found.extend(batch.into_iter().filter(|k| k.starts_with(&self.prefix)));
-            if next == 0 {
-                return Ok(found);
-            }
-            cursor = next;
-        }
+        own_keys(&self.conn, &self.keys, None).await
     }
 }
 

@@ -7,17 +7,18 @@
 //! | no connection or reply within the call timeout | `Connection` |
 //! | authentication refused, server loading its data set, cluster down / no node | `Connection` |
 //! | a malformed connection URL or client configuration, an invalid key prefix | `InvalidInput` |
-//! | script outcomes `NOT_FOUND` / `CONFLICT` | `NotFound` / `Conflict` (in [`crate::adapter`]) |
+//! | script outcomes `NOT_FOUND` / `CONFLICT` | `NotFound` / `Conflict` (in each layout's store) |
 //! | anything else the server refuses, an unreadable record or reply | `Backend` |
 //!
 //! A `Connection` error carries the code ADAPTER_CONNECTION_ERROR whatever the method;
 //! every other error carries the method's code.
 
-use auth_core::{AdapterError, ErrorKind, Operation};
+use auth_core::{AdapterError, AdapterResult, ErrorKind, Operation};
 use redis::{ErrorKind as RedisKind, RedisError, ServerErrorKind};
 
 use crate::keys::InvalidPrefix;
 use crate::records::CorruptRecord;
+use crate::scripts::Reply;
 
 /// A script that kept seeing its inputs change.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,23 @@ pub(crate) fn invalid_url(err: RedisError) -> AdapterError {
 /// A stored record that does not decode.
 pub(crate) fn corrupt(operation: Operation, err: CorruptRecord) -> AdapterError {
     AdapterError::from_driver(operation, ErrorKind::Backend, err)
+}
+
+/// Reads a stored record, or fails the operation with a `Backend` error.
+pub(crate) fn decoded<T>(
+    operation: Operation,
+    raw: &[u8],
+    decode: fn(&[u8]) -> Result<T, CorruptRecord>,
+) -> AdapterResult<T> {
+    decode(raw).map_err(|e| corrupt(operation, e))
+}
+
+/// A script outcome the calling method never expects of that script.
+pub(crate) fn unexpected_outcome(operation: Operation, reply: &Reply) -> AdapterError {
+    unexpected(
+        operation,
+        format!("unexpected script outcome {}", reply.describe()),
+    )
 }
 
 /// A script reply of the wrong shape.

@@ -5,19 +5,23 @@
 mod adapter;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod connection;
 mod error;
 // Not part of the API: the key builder is public only because the workspace's conformance
 // CLI (its raw-read floor) and tests read and write the native layout's keys directly.
 #[doc(hidden)]
 pub mod keys;
 mod layout;
+mod native;
 mod options;
 mod records;
 mod scripts;
 mod unstorage;
 
-pub use adapter::{RedisAdapter, MAX_ATTEMPTS, SCHEMA_VERSION};
+pub use adapter::RedisAdapter;
+pub use connection::MAX_ATTEMPTS;
 pub use layout::{Layout, UnstorageLayout};
+pub use native::SCHEMA_VERSION;
 pub use options::{
     RedisAdapterBuilder, DEFAULT_CALL_TIMEOUT, DEFAULT_RECONNECT_MAX_DELAY,
     DEFAULT_RECONNECT_RETRIES,

@@ -6,12 +6,16 @@
 //! loads all of them up front. User data only ever reaches a script as `KEYS`/`ARGV`, never
 //! as source text.
 //!
-//! Scripts that add to an index of sessions or tokens are prepended with one shared
-//! fragment, `src/scripts/upkeep.lua` (local functions only): on every such write it drops
-//! index entries whose record has expired (on the server's clock, `TIME`, the clock `PXAT`
-//! runs on) and keeps each index set expiring with its last member, so no index grows
-//! without a sweeper. The fragment is written once; `scripts!` names it per script
-//! (`CREATE_SESSION => "create_session.lua" after "upkeep.lua"`).
+//! What several scripts share is written once, in fragments of local functions that
+//! `scripts!` prepends to the scripts that name them
+//! (`CREATE_SESSION => "create_session.lua" after "upkeep.lua" "guards.lua"`):
+//! - `upkeep.lua`, in every script that adds to an index of sessions or tokens: on every
+//!   such write it drops index entries whose record has expired (on the server's clock,
+//!   `TIME`, the clock `PXAT` runs on) and keeps each index set expiring with its last
+//!   member, so no index grows without a sweeper;
+//! - `guards.lua`: the checks before a write (the record is still the one Rust read; the
+//!   owner exists and the key is free);
+//! - `sweep.lua`: `delete_expired`'s pass over an expiry sorted set.
 //!
 //! Scripts report outcomes as status replies (`OK`, `NOT_FOUND`, `CONFLICT`,
 //! `CONFLICT_EMAIL`, `RETRY`), records as bulk strings, counts as integers (or an array of
@@ -21,32 +25,31 @@ use std::sync::LazyLock;
 
 use redis::{Script, Value};
 
-/// The source of a script: its file, after the shared fragment it names (if any).
+/// The source of a script: its file, after the shared fragments it names (if any), in order.
 macro_rules! source {
     ($file:literal) => {
         include_str!(concat!("scripts/", $file))
     };
-    ($file:literal after $fragment:literal) => {
+    ($file:literal after $($fragment:literal)+) => {
         concat!(
-            include_str!(concat!("scripts/", $fragment)),
-            "\n",
+            $(include_str!(concat!("scripts/", $fragment)), "\n",)+
             include_str!(concat!("scripts/", $file))
         )
     };
 }
 
 macro_rules! scripts {
-    ($($(#[$doc:meta])* $name:ident => $file:literal $(after $fragment:literal)?;)*) => {
+    ($($(#[$doc:meta])* $name:ident => $file:literal $(after $($fragment:literal)+)?;)*) => {
         $(
             $(#[$doc])*
             pub(crate) static $name: LazyLock<Script> =
-                LazyLock::new(|| Script::new(source!($file $(after $fragment)?)));
+                LazyLock::new(|| Script::new(source!($file $(after $($fragment)+)?)));
         )*
 
         /// Every script as `(file name, source, script)`, for `migrate()` to load them all.
-        /// The source is what the server runs: the file after its fragment.
+        /// The source is what the server runs: the file after its fragments.
         pub(crate) fn all() -> Vec<(&'static str, &'static str, &'static Script)> {
-            vec![$(($file, source!($file $(after $fragment)?), &*$name),)*]
+            vec![$(($file, source!($file $(after $($fragment)+)?), &*$name),)*]
         }
     };
 }
@@ -57,31 +60,31 @@ scripts! {
     /// Replaces a user and moves its email claim (compare-and-set).
     UPDATE_USER => "update_user.lua";
     /// Removes a user with everything it owns.
-    DELETE_USER => "delete_user.lua";
+    DELETE_USER => "delete_user.lua" after "guards.lua";
     /// link_account / create_authenticator: the owner must exist, the key must be free.
-    INSERT_OWNED => "insert_owned.lua";
+    INSERT_OWNED => "insert_owned.lua" after "guards.lua";
     /// unlink_account / delete_session / delete_authenticator: a record and its index entries.
-    REMOVE_OWNED => "remove_owned.lua";
+    REMOVE_OWNED => "remove_owned.lua" after "guards.lua";
     /// Compare-and-set of one record.
-    REPLACE_RECORD => "replace_record.lua";
+    REPLACE_RECORD => "replace_record.lua" after "guards.lua";
     /// Drops index entries that no longer point at a record of the user.
     PRUNE_INDEX => "prune_index.lua";
     /// Stores a session with its expiry and index entries, and keeps the indexes bounded.
-    CREATE_SESSION => "create_session.lua" after "upkeep.lua";
+    CREATE_SESSION => "create_session.lua" after "upkeep.lua" "guards.lua";
     /// Reads a live session and its user in one round trip.
     GET_SESSION_AND_USER => "get_session_and_user.lua";
     /// Changes a live session's expiry and/or owner, and keeps the indexes bounded.
-    UPDATE_SESSION => "update_session.lua" after "upkeep.lua";
+    UPDATE_SESSION => "update_session.lua" after "upkeep.lua" "guards.lua";
     /// Removes every session of a user, counting the live ones.
     DELETE_SESSIONS => "delete_sessions.lua";
     /// Sweeps expired sessions.
-    SWEEP_SESSIONS => "sweep_sessions.lua" after "upkeep.lua";
+    SWEEP_SESSIONS => "sweep_sessions.lua" after "upkeep.lua" "sweep.lua";
     /// Stores a verification token with its expiry, and keeps the expiry set bounded.
     CREATE_VERIFICATION_TOKEN => "create_verification_token.lua" after "upkeep.lua";
     /// Takes a verification token.
     USE_VERIFICATION_TOKEN => "use_verification_token.lua";
     /// Sweeps expired verification tokens.
-    SWEEP_TOKENS => "sweep_tokens.lua" after "upkeep.lua";
+    SWEEP_TOKENS => "sweep_tokens.lua" after "upkeep.lua" "sweep.lua";
     /// Auth.js unstorage layout: every multi-key change, as one compare-and-set.
     UNSTORAGE_CAS => "unstorage_cas.lua";
     /// Auth.js unstorage layout: a session and its user in one round trip.
@@ -205,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn the_upkeep_fragment_is_prepended_where_named() {
+    fn the_fragments_are_prepended_where_named() {
         let upkeep = include_str!("scripts/upkeep.lua");
         let with: Vec<_> = all()
             .into_iter()
@@ -221,6 +224,28 @@ mod tests {
                 "create_verification_token.lua",
                 "sweep_tokens.lua"
             ]
+        );
+        let guarded = |fragment: &str| -> Vec<_> {
+            all()
+                .into_iter()
+                .filter(|(_, source, _)| source.contains(fragment))
+                .map(|(file, _, _)| file)
+                .collect()
+        };
+        assert_eq!(
+            guarded(include_str!("scripts/guards.lua")),
+            [
+                "delete_user.lua",
+                "insert_owned.lua",
+                "remove_owned.lua",
+                "replace_record.lua",
+                "create_session.lua",
+                "update_session.lua"
+            ]
+        );
+        assert_eq!(
+            guarded(include_str!("scripts/sweep.lua")),
+            ["sweep_sessions.lua", "sweep_tokens.lua"]
         );
         // The other scripts run their file as is.
         assert_eq!(

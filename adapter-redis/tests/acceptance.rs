@@ -14,8 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adapter_conformance::harness;
-use adapter_redis::conformance::{fresh_prefix, teardown_prefix, ENV_VAR};
+use adapter_redis::conformance::{
+    fresh_prefix, scan_keys, teardown_prefix, test_server_url as server_url,
+};
 use adapter_redis::redis::{self, aio::MultiplexedConnection};
 use adapter_redis::RedisAdapter;
 use auth_core::chrono::{Duration as Span, Utc};
@@ -24,20 +25,6 @@ use auth_core::{
     User,
 };
 use futures::FutureExt;
-
-/// The server URL, or `None` after a loud skip line (a panic when the backend is required).
-fn server_url() -> Option<String> {
-    match harness::env_url(ENV_VAR) {
-        Some(url) => Some(url),
-        None if harness::is_required("redis") => {
-            panic!("{ENV_VAR} is not set but AUTH_CONFORMANCE_REQUIRE requires redis")
-        }
-        None => {
-            eprintln!("SKIPPED: set {ENV_VAR}=redis://127.0.0.1:6379 to run the Redis tests");
-            None
-        }
-    }
-}
 
 /// An adapter on a fresh prefix and a raw connection to the same server.
 #[derive(Clone)]
@@ -65,25 +52,9 @@ impl World {
 
     /// Every key under the prefix.
     async fn keys(&self) -> Vec<String> {
-        let mut conn = self.raw.clone();
-        let mut found = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(self.adapter.keys().scan_pattern())
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            found.extend(batch);
-            if next == 0 {
-                return found;
-            }
-            cursor = next;
-        }
+        scan_keys(&self.raw, self.adapter.keys(), None)
+            .await
+            .unwrap()
     }
 
     async fn members(&self, key: &str) -> Vec<String> {

@@ -15,8 +15,9 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use adapter_conformance::harness;
-use adapter_redis::conformance::{fresh_prefix, teardown_prefix, ENV_VAR};
+use adapter_redis::conformance::{
+    fresh_prefix, scan_keys, teardown_prefix, test_server_url as server_url,
+};
 use adapter_redis::keys::{self, KeyLayout};
 use adapter_redis::redis::{self, aio::MultiplexedConnection};
 use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
@@ -28,20 +29,6 @@ use futures::FutureExt;
 /// whether any of them survived anywhere (no user id, email or account holds it).
 const SESSION_MARK: &str = "stok-";
 const TOKEN_MARK: &str = "vtok-";
-
-/// The server URL, or `None` after a loud skip line (a panic when the backend is required).
-fn server_url() -> Option<String> {
-    match harness::env_url(ENV_VAR) {
-        Some(url) => Some(url),
-        None if harness::is_required("redis") => {
-            panic!("{ENV_VAR} is not set but AUTH_CONFORMANCE_REQUIRE requires redis")
-        }
-        None => {
-            eprintln!("SKIPPED: set {ENV_VAR}=redis://127.0.0.1:6379 to run the Redis tests");
-            None
-        }
-    }
-}
 
 async fn raw_connection(url: &str) -> MultiplexedConnection {
     redis::Client::open(url)
@@ -101,25 +88,7 @@ impl Raw {
 
     /// Every key under the prefix.
     async fn keys(&self) -> Vec<String> {
-        let mut found = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<String>) = self
-                .query(
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(self.layout.scan_pattern())
-                        .arg("COUNT")
-                        .arg(1000),
-                )
-                .await;
-            found.extend(batch);
-            if next == 0 {
-                return found;
-            }
-            cursor = next;
-        }
+        scan_keys(&self.conn, &self.layout, None).await.unwrap()
     }
 
     /// What a key holds, as text: a string's value, a set's or sorted set's members.

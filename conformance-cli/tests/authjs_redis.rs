@@ -16,7 +16,7 @@ use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
 use auth_core::chrono::{Duration as Span, Utc};
 use auth_core::{Account, AccountType, Adapter, Authenticator, Session, User, VerificationToken};
 use conformance_cli::authjs::{server_or_skip, AuthJs};
-use conformance_cli::backends::redis::{teardown_prefix, ENV_VAR};
+use conformance_cli::backends::redis::{scan_keys, teardown_prefix, ENV_VAR};
 use serde_json::json;
 
 /// Node's adapter and ours on one fresh prefix of the same server.
@@ -78,26 +78,9 @@ impl Fx {
 
     /// Every key under the test's scope.
     async fn keys(&self) -> Vec<String> {
-        let mut conn = self.raw.clone();
-        let mut keys = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(self.scope.scan_pattern())
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            keys.extend(batch);
-            if next == 0 {
-                keys.sort();
-                return keys;
-            }
-            cursor = next;
-        }
+        let mut keys = scan_keys(&self.raw, &self.scope, None).await.unwrap();
+        keys.sort();
+        keys
     }
 
     /// Stops Node, removes the test's keys, then fails the test if the scenario failed.

@@ -1,5 +1,5 @@
 -- create_session: store a session of an existing user, expiring at its `expires`.
--- (Prepended: upkeep.lua.)
+-- (Prepended: upkeep.lua, guards.lua.)
 -- KEYS[1] user key; KEYS[2] session key; KEYS[3] user-sessions set; KEYS[4] session-expiries
 -- ARGV[1] record (JSON); ARGV[2] token; ARGV[3] expires (epoch ms); ARGV[4] expiries member;
 -- ARGV[5] key prefix (upkeep builds the keys of other users' expired entries with it);
@@ -12,11 +12,9 @@
 -- Upkeep (upkeep.lua): up to UPKEEP_BATCH expired session-expiries entries are dropped with
 -- their user-sessions members; the user-sessions set drops its expired members and expires
 -- no earlier than the new session; session-expiries expires at its highest score.
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return redis.status_reply('NOT_FOUND')
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return redis.status_reply('CONFLICT')
+local refusal = refusal_to_insert(KEYS[1], KEYS[2])
+if refusal then
+  return refusal
 end
 -- ARGV[3] goes to Redis as the string Rust wrote: Lua would print a large number as 1.7e+12.
 redis.call('SET', KEYS[2], ARGV[1], 'PXAT', ARGV[3])

@@ -1,5 +1,6 @@
 -- delete_user: remove the user, its email claim, accounts, sessions, authenticators and
 -- index sets, all or nothing.
+-- (Prepended: guards.lua.)
 -- KEYS[1] user; KEYS[2] user-sessions; KEYS[3] user-accounts; KEYS[4] user-authenticators;
 -- KEYS[5] session-expiries; KEYS[6] email key (only if ARGV[3] == '1'); then the session
 -- keys (ARGV[4] of them), the account keys (ARGV[5]) and the authenticator keys (ARGV[6]).
@@ -8,12 +9,9 @@
 -- the account members and the credential ids, as Rust read them from the index sets.
 -- Returns the removed record; nil when there is no such user; RETRY when the record or an
 -- index set changed since Rust read them (nothing changed then).
-local current = redis.call('GET', KEYS[1])
+local current, refusal = unchanged_record(KEYS[1], ARGV[1])
 if not current then
-  return false
-end
-if current ~= ARGV[1] then
-  return redis.status_reply('RETRY')
+  return refusal
 end
 local uid = ARGV[2]
 local ns, na, nc = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])

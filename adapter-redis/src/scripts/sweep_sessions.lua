@@ -5,42 +5,32 @@
 -- ARGV[1] now (epoch ms); ARGV[2] count n; then per entry: member, token, owner id
 -- Returns {entries handled, sessions removed}. A session whose key Redis has expired by
 -- itself is gone already: its entries are dropped but it is not counted as removed here.
--- (Prepended: upkeep.lua.) An entry put back with a live expiry keeps session-expiries
--- expiring at its highest score and the owner's set no earlier than that session.
-local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local handled, removed = 0, 0
-local readded = false
-for i = 1, n do
+-- (Prepended: upkeep.lua, sweep.lua.) An entry put back with a live expiry keeps
+-- session-expiries expiring at its highest score and the owner's set no earlier than that
+-- session.
+local function member_of(i)
+  return ARGV[3 + 3 * (i - 1)]
+end
+
+local function settle(i, member, now)
   local at = 3 + 3 * (i - 1)
-  local member, token, uid = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+  local token, uid = ARGV[at + 1], ARGV[at + 2]
   local session_key, index_key = KEYS[2 * i], KEYS[2 * i + 1]
-  local score = redis.call('ZSCORE', KEYS[1], member)
-  if score and tonumber(score) <= now then
-    handled = handled + 1
-    local raw = redis.call('GET', session_key)
-    local record
-    if raw then
-      local ok, decoded = pcall(cjson.decode, raw)
-      if ok and type(decoded) == 'table' and decoded.user_id == uid then
-        record = decoded
-      end
-    end
-    if record and tonumber(record.expires) > now then
-      -- Out of step (should not happen): put the live expiry back instead of dropping it.
-      redis.call('ZADD', KEYS[1], string.format('%.0f', record.expires), member)
-      raise_expiry(index_key, tonumber(record.expires))
-      readded = true
-    else
-      if record then
-        redis.call('DEL', session_key)
-        removed = removed + 1
-      end
-      redis.call('SREM', index_key, token)
-      redis.call('ZREM', KEYS[1], member)
-    end
+  local record = owned_session(session_key, uid)
+  if record and tonumber(record.expires) > now then
+    -- Out of step (should not happen): put the live expiry back instead of dropping it.
+    redis.call('ZADD', KEYS[1], string.format('%.0f', record.expires), member)
+    raise_expiry(index_key, tonumber(record.expires))
+    return 'kept'
   end
+  local outcome = 'dropped'
+  if record then
+    redis.call('DEL', session_key)
+    outcome = 'removed'
+  end
+  redis.call('SREM', index_key, token)
+  redis.call('ZREM', KEYS[1], member)
+  return outcome
 end
-if readded then
-  expire_with_last(KEYS[1])
-end
-return {handled, removed}
+
+return sweep(member_of, settle)

@@ -1,5 +1,5 @@
 -- update_session: new expiry and/or owner of a live session, moving the index entries
--- with it. (Prepended: upkeep.lua.)
+-- with it. (Prepended: upkeep.lua, guards.lua.)
 -- KEYS[1] session key; KEYS[2] new owner's user key; KEYS[3] old owner's user-sessions;
 -- KEYS[4] new owner's user-sessions (= KEYS[3] when the owner stays); KEYS[5] session-expiries
 -- ARGV[1] the record Rust read; ARGV[2] new record; ARGV[3] token; ARGV[4] new expires
@@ -10,12 +10,9 @@
 -- is never revived); NOT_FOUND (no such new owner); RETRY when the record changed since
 -- Rust read it. An update to a past expiry removes the session.
 -- Upkeep (upkeep.lua, on the server's clock): as create_session, for the new owner's set.
-local current = redis.call('GET', KEYS[1])
+local current, refusal = unchanged_record(KEYS[1], ARGV[1])
 if not current then
-  return false
-end
-if current ~= ARGV[1] then
-  return redis.status_reply('RETRY')
+  return refusal
 end
 local ok, stored = pcall(cjson.decode, current)
 if not ok or type(stored) ~= 'table' or type(stored.expires) ~= 'number' then

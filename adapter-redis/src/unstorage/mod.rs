@@ -1,12 +1,12 @@
 //! The Auth.js unstorage layout ([`Layout::AuthJsUnstorage`](crate::Layout)): the keys and
 //! JSON values of `@auth/unstorage-adapter` on unstorage's Redis driver, read and written
-//! as Node reads and writes them, with the connection handling and error mapping of
-//! [`RedisAdapter`].
+//! as Node reads and writes them, with the connection handling and error mapping the
+//! native layout has too ([`Db`]).
 //!
 //! Every change that touches more than one key is one compare-and-set script
 //! (`unstorage_cas.lua`): Rust reads the keys, decides (conflict, not found), and the
 //! script writes only if every key it was told about still holds what Rust read; otherwise
-//! Rust reads again ([`RedisAdapter::retrying`]). So the changes are atomic on exactly the
+//! Rust reads again ([`Db::retrying`]). So the changes are atomic on exactly the
 //! keys Node uses, and nothing else is written: no index set, no expiry set.
 //!
 //! What the layout cannot give, and why (the README's table lists it):
@@ -26,186 +26,38 @@
 //!   account `b:c`; anything after a `?`): every read checks that the record is the one
 //!   asked for, and a create on a taken key is a `Conflict`.
 
+mod cas;
+mod emails;
 pub(crate) mod keys;
 pub(crate) mod records;
 
+use std::future::Future;
+
+use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
     normalize_email, Account, AdapterError, AdapterResult, Authenticator, ExpiredCounts, Operation,
-    Session, SessionUpdate, User, UserUpdate, VerificationToken,
+    Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 
-use crate::adapter::{decoded, unexpected, Attempt, RedisAdapter};
-use crate::error;
+use crate::connection::{Attempt, Db};
+use crate::error::{self, decoded, unexpected_outcome};
 use crate::scripts::{self, Reply};
-use keys::{decode_pointer, encode_pointer, Keys};
+use cas::Cas;
+use emails::{email_keys, pointer_target, release_claim, Claim};
+use keys::{encode_pointer, Keys};
 use records::Object;
 
-/// A write of a compare-and-set: set (with an optional expiry, epoch ms) or delete.
-enum Write {
-    Set(String, Option<i64>),
-    Del,
+/// The [`Store`] of the Auth.js unstorage layout.
+#[derive(Debug, Clone)]
+pub(crate) struct UnstorageStore {
+    pub(crate) db: Db,
+    pub(crate) keys: Keys,
 }
 
-/// One compare-and-set: the keys as Rust read them, and what to write.
-#[derive(Default)]
-struct Cas {
-    checks: Vec<(String, Option<Vec<u8>>)>,
-    writes: Vec<(String, Write)>,
-}
-
-impl Cas {
-    /// `key` must still hold `value` (or still be absent).
-    fn expect(&mut self, key: &str, value: Option<&[u8]>) -> &mut Self {
-        self.checks
-            .push((key.to_owned(), value.map(<[u8]>::to_vec)));
-        self
-    }
-
-    fn set(&mut self, key: &str, value: String) -> &mut Self {
-        self.writes.push((key.to_owned(), Write::Set(value, None)));
-        self
-    }
-
-    /// Sets `key` to expire at `at_ms` (epoch milliseconds), as Auth.js tolerates.
-    fn set_until(&mut self, key: &str, value: String, at: DateTime<Utc>) -> &mut Self {
-        let at_ms = at.timestamp_millis();
-        self.writes
-            .push((key.to_owned(), Write::Set(value, Some(at_ms))));
-        self
-    }
-
-    fn del(&mut self, key: &str) -> &mut Self {
-        self.writes.push((key.to_owned(), Write::Del));
-        self
-    }
-}
-
-/// Who holds an email key: what the key held, and the user it names as read.
-struct Claim {
-    key: String,
-    value: Option<Vec<u8>>,
-    holder: Option<(String, Option<Vec<u8>>)>,
-}
-
-impl Claim {
-    /// The id of the user who holds this email for real: the key names a user that
-    /// exists and whose email is the same address (case aside). Keys Node left behind
-    /// (an old email after an update, a deleted user) hold nothing.
-    fn live_holder(&self, email: &str) -> Option<&str> {
-        let (id, raw) = self.holder.as_ref()?;
-        let user = records::decode_user(raw.as_deref()?).ok()?;
-        let same = user
-            .email
-            .is_some_and(|e| normalize_email(&e) == normalize_email(email));
-        same.then_some(id.as_str())
-    }
-
-    fn expect_in(&self, cas: &mut Cas, keys: &Keys) {
-        cas.expect(&self.key, self.value.as_deref());
-        if let Some((id, raw)) = &self.holder {
-            cas.expect(&keys.user(id), raw.as_deref());
-        }
-    }
-}
-
-fn text(raw: &[u8]) -> String {
-    String::from_utf8_lossy(raw).into_owned()
-}
-
-/// The adapter's methods in this layout.
-pub(crate) struct Unstorage<'a> {
-    pub(crate) db: &'a RedisAdapter,
-    pub(crate) keys: &'a Keys,
-}
-
-impl Unstorage<'_> {
+impl UnstorageStore {
     async fn get(&self, op: Operation, key: &str) -> AdapterResult<Option<Vec<u8>>> {
         self.db.get(op, key).await
-    }
-
-    /// Runs a compare-and-set: `true` when written, `false` when a key changed since it
-    /// was read (read again).
-    async fn cas(&self, op: Operation, cas: &Cas) -> AdapterResult<bool> {
-        let mut invocation = scripts::UNSTORAGE_CAS.prepare_invoke();
-        for (key, _) in &cas.checks {
-            invocation.key(key);
-        }
-        for (key, _) in &cas.writes {
-            invocation.key(key);
-        }
-        invocation.arg(cas.checks.len()).arg(cas.writes.len());
-        for (_, value) in &cas.checks {
-            match value {
-                Some(v) => invocation.arg("=").arg(v.as_slice()),
-                None => invocation.arg("-").arg(""),
-            };
-        }
-        for (_, write) in &cas.writes {
-            match write {
-                Write::Set(value, None) => invocation.arg("SET").arg(value).arg(""),
-                Write::Set(value, Some(at)) => invocation.arg("SET").arg(value).arg(*at),
-                Write::Del => invocation.arg("DEL").arg("").arg(""),
-            };
-        }
-        match self.db.invoke(op, &invocation).await? {
-            Reply::Ok => Ok(true),
-            Reply::Retry => Ok(false),
-            other => Err(unexpected(op, &other)),
-        }
-    }
-
-    fn done<T>(written: bool, value: T) -> Attempt<T> {
-        if written {
-            Attempt::Done(value)
-        } else {
-            Attempt::Retry
-        }
-    }
-
-    /// The email keys of an address: the one Node writes and reads (as given), and, when
-    /// it differs, the one of its normalized form, which this layout adds so that lookups
-    /// and uniqueness ignore case as the contract says (Node reads it only when asked for
-    /// that form, and then finds the same user).
-    fn email_keys(&self, email: &str) -> Vec<String> {
-        let as_given = self.keys.email(email);
-        let normalized = self.keys.email(&normalize_email(email));
-        if normalized == as_given {
-            vec![as_given]
-        } else {
-            vec![as_given, normalized]
-        }
-    }
-
-    /// Deletes the email key `key` in `cas` if it names user `id` (another user's stays).
-    async fn release_claim(
-        &self,
-        op: Operation,
-        cas: &mut Cas,
-        key: &str,
-        id: &str,
-    ) -> AdapterResult<()> {
-        let value = self.get(op, key).await?;
-        if value
-            .as_deref()
-            .is_some_and(|v| decode_pointer(&text(v)) == id)
-        {
-            cas.expect(key, value.as_deref()).del(key);
-        }
-        Ok(())
-    }
-
-    async fn read_claim(&self, op: Operation, key: String) -> AdapterResult<Claim> {
-        let value = self.get(op, &key).await?;
-        let holder = match &value {
-            Some(raw) => {
-                let id = decode_pointer(&text(raw));
-                let user = self.get(op, &self.keys.user(&id)).await?;
-                Some((id, user))
-            }
-            None => None,
-        };
-        Ok(Claim { key, value, holder })
     }
 
     /// The user record at `user_key` and whether `key` is taken, in one round trip.
@@ -241,39 +93,8 @@ impl Unstorage<'_> {
         let Some(pointer) = pointer else {
             return Ok(None);
         };
-        let key = self.keys.redis(&decode_pointer(&text(pointer)));
+        let key = self.keys.redis(&pointer_target(pointer));
         Ok(self.get(op, &key).await?.map(|raw| (key, raw)))
-    }
-
-    // ------------------------------------------------------------ users
-
-    pub(crate) async fn insert_user(&self, user: &User) -> AdapterResult<String> {
-        let op = Operation::CreateUser;
-        let user_key = &self.keys.user(&user.id);
-        self.db
-            .retrying(op, || async move {
-                let mut cas = Cas::default();
-                if self.get(op, user_key).await?.is_some() {
-                    return Err(AdapterError::conflict(op, "a user with this id exists"));
-                }
-                cas.expect(user_key, None);
-                if let Some(email) = &user.email {
-                    for key in self.email_keys(email) {
-                        let claim = self.read_claim(op, key).await?;
-                        if claim.live_holder(email).is_some() {
-                            return Err(AdapterError::conflict(
-                                op,
-                                "a user with this email exists",
-                            ));
-                        }
-                        claim.expect_in(&mut cas, self.keys);
-                        cas.set(&claim.key, encode_pointer(&user.id));
-                    }
-                }
-                cas.set(user_key, records::encode(&records::user_object(user)));
-                Ok(Self::done(self.cas(op, &cas).await?, user.id.clone()))
-            })
-            .await
     }
 
     /// The user stored for this id (not another id sharing its key).
@@ -285,16 +106,188 @@ impl Unstorage<'_> {
         Ok(user.filter(|u| u.id == id))
     }
 
-    pub(crate) async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    // ------------------------------------------------------------ accounts
+
+    /// The account stored for this pair (not another pair sharing its key), with its raw
+    /// value.
+    async fn account(
+        &self,
+        op: Operation,
+        provider: &str,
+        provider_account_id: &str,
+    ) -> AdapterResult<Option<(Account, Vec<u8>)>> {
+        let key = self.keys.account(provider, provider_account_id);
+        let Some(raw) = self.get(op, &key).await? else {
+            return Ok(None);
+        };
+        let account = decoded(op, &raw, records::decode_account)?;
+        let same = same_account(&account, provider, provider_account_id);
+        Ok(same.then_some((account, raw)))
+    }
+
+    /// The session stored for this token, with its raw value.
+    async fn session(
+        &self,
+        op: Operation,
+        key: &str,
+        token: &str,
+    ) -> AdapterResult<Option<(Session, Vec<u8>)>> {
+        let Some(raw) = self.get(op, key).await? else {
+            return Ok(None);
+        };
+        let session = decoded(op, &raw, records::decode_session)?;
+        Ok((session.session_token == token).then_some((session, raw)))
+    }
+
+    /// The session the user's by-user-id pointer names, if it is the user's.
+    async fn pointed_session(
+        &self,
+        op: Operation,
+        user_id: &str,
+    ) -> AdapterResult<Option<(String, Session, Vec<u8>)>> {
+        let pointer = self.get(op, &self.keys.session_by_user(user_id)).await?;
+        let Some((key, raw)) = self.pointed(op, pointer.as_deref()).await? else {
+            return Ok(None);
+        };
+        let session = decoded(op, &raw, records::decode_session)?;
+        Ok((session.user_id == user_id).then_some((key, session, raw)))
+    }
+    /// Stores a record of the user at `user_key` under the free key `key` by
+    /// compare-and-set, with the writes `write` adds: `NotFound` when there is no such
+    /// user, `Conflict` (saying `taken`) when the key is taken.
+    async fn insert_owned(
+        &self,
+        op: Operation,
+        user_key: &str,
+        key: &str,
+        taken: &'static str,
+        write: impl Fn(&mut Cas),
+    ) -> AdapterResult<()> {
+        let write = &write;
+        self.db
+            .retrying(op, || async move {
+                let (user, is_taken) = self.user_and(op, user_key, key).await?;
+                let Some(user) = user else {
+                    return Err(AdapterError::not_found(op, "no user with this id"));
+                };
+                if is_taken {
+                    return Err(AdapterError::conflict(op, taken));
+                }
+                let mut cas = Cas::default();
+                cas.expect(user_key, Some(&user)).expect(key, None);
+                write(&mut cas);
+                cas.attempt(&self.db, op, ()).await
+            })
+            .await
+    }
+
+    /// Deletes the record `read` finds (its key, the record and its value as stored) by
+    /// compare-and-set, and gives the record back; `None` when `read` finds none.
+    async fn remove_read<T, Fut>(
+        &self,
+        op: Operation,
+        read: impl Fn() -> Fut,
+    ) -> AdapterResult<Option<T>>
+    where
+        Fut: Future<Output = AdapterResult<Option<(String, T, Vec<u8>)>>>,
+    {
+        let read = &read;
+        self.db
+            .retrying(op, || async move {
+                let Some((key, record, raw)) = read().await? else {
+                    return Ok(Attempt::Done(None));
+                };
+                let mut cas = Cas::default();
+                cas.expect(&key, Some(&raw)).del(&key);
+                cas.attempt(&self.db, op, Some(record)).await
+            })
+            .await
+    }
+
+    /// Rewrites the record at `key` by compare-and-set: `change` turns the value stored
+    /// into the object to store and the record it holds, or gives `None` when the value
+    /// is not the record asked for (another one sharing its key).
+    async fn rewrite<T>(
+        &self,
+        op: Operation,
+        key: &str,
+        change: impl Fn(&[u8]) -> AdapterResult<Option<(Object, T)>>,
+    ) -> AdapterResult<Option<T>> {
+        let change = &change;
+        self.db
+            .retrying(op, || async move {
+                let Some(raw) = self.get(op, key).await? else {
+                    return Ok(Attempt::Done(None));
+                };
+                let Some((stored, updated)) = change(&raw)? else {
+                    return Ok(Attempt::Done(None));
+                };
+                let mut cas = Cas::default();
+                cas.expect(key, Some(&raw))
+                    .set(key, records::encode(&stored));
+                cas.attempt(&self.db, op, Some(updated)).await
+            })
+            .await
+    }
+}
+
+/// Whether `account` is the one of this pair (not another pair sharing its key).
+fn same_account(account: &Account, provider: &str, provider_account_id: &str) -> bool {
+    account.provider == provider && account.provider_account_id == provider_account_id
+}
+
+#[async_trait]
+impl Store for UnstorageStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    // ------------------------------------------------------------ users
+
+    async fn insert_user(
+        &self,
+        user: &User,
+        // Not used: this layout keys emails as Node does (see `emails`).
+        _email_key: Option<&str>,
+    ) -> AdapterResult<String> {
+        let op = Operation::CreateUser;
+        let user_key = &self.keys.user(&user.id);
+        self.db
+            .retrying(op, || async move {
+                let mut cas = Cas::default();
+                if self.get(op, user_key).await?.is_some() {
+                    return Err(AdapterError::conflict(op, "a user with this id exists"));
+                }
+                cas.expect(user_key, None);
+                if let Some(email) = &user.email {
+                    for key in email_keys(&self.keys, email) {
+                        let claim = Claim::read(&self.db, &self.keys, op, key).await?;
+                        if claim.live_holder(email).is_some() {
+                            return Err(AdapterError::conflict(
+                                op,
+                                "a user with this email exists",
+                            ));
+                        }
+                        claim.expect_in(&mut cas, &self.keys);
+                        cas.set(&claim.key, encode_pointer(&user.id));
+                    }
+                }
+                cas.set(user_key, records::encode(&records::user_object(user)));
+                cas.attempt(&self.db, op, user.id.clone()).await
+            })
+            .await
+    }
+
+    async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         self.user(Operation::GetUser, id).await
     }
 
-    pub(crate) async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
+    async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
         let Some(raw) = self.get(op, &self.keys.email(email_key)).await? else {
             return Ok(None);
         };
-        let id = decode_pointer(&text(&raw));
+        let id = pointer_target(&raw);
         let user = self.user(op, &id).await?;
         // A key Node left behind names a user whose email is another one now.
         Ok(user.filter(|u| {
@@ -304,7 +297,7 @@ impl Unstorage<'_> {
         }))
     }
 
-    pub(crate) async fn find_user_by_account(
+    async fn find_user_by_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -316,7 +309,12 @@ impl Unstorage<'_> {
         }
     }
 
-    pub(crate) async fn merge_user(&self, update: &UserUpdate) -> AdapterResult<Option<User>> {
+    async fn merge_user(
+        &self,
+        update: &UserUpdate,
+        // Not used: this layout keys emails as Node does (see `emails`).
+        _email_key: Option<Option<&str>>,
+    ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
         let id = update.id.as_str();
         let user_key = &self.keys.user(id);
@@ -338,18 +336,18 @@ impl Unstorage<'_> {
                     let new_keys = merged
                         .email
                         .as_deref()
-                        .map(|e| self.email_keys(e))
+                        .map(|e| email_keys(&self.keys, e))
                         .unwrap_or_default();
                     if let Some(email) = &merged.email {
                         for key in &new_keys {
-                            let claim = self.read_claim(op, key.clone()).await?;
+                            let claim = Claim::read(&self.db, &self.keys, op, key.clone()).await?;
                             if claim.live_holder(email).is_some_and(|holder| holder != id) {
                                 return Err(AdapterError::conflict(
                                     op,
                                     "the new email belongs to another user",
                                 ));
                             }
-                            claim.expect_in(&mut cas, self.keys);
+                            claim.expect_in(&mut cas, &self.keys);
                             cas.set(&claim.key, encode_pointer(id));
                         }
                     }
@@ -357,20 +355,20 @@ impl Unstorage<'_> {
                     let old_keys = current
                         .email
                         .as_deref()
-                        .map(|e| self.email_keys(e))
+                        .map(|e| email_keys(&self.keys, e))
                         .unwrap_or_default();
                     for old_key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
-                        self.release_claim(op, &mut cas, old_key, id).await?;
+                        release_claim(&self.db, op, &mut cas, old_key, id).await?;
                     }
                 }
                 stored.extend(records::user_object(&merged));
                 cas.set(user_key, records::encode(&stored));
-                Ok(Self::done(self.cas(op, &cas).await?, Some(merged)))
+                cas.attempt(&self.db, op, Some(merged)).await
             })
             .await
     }
 
-    pub(crate) async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
+    async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::DeleteUser;
         let user_key = &self.keys.user(id);
         let account_ptr = &self.keys.account_by_user(id);
@@ -400,8 +398,8 @@ impl Unstorage<'_> {
                 let mut cas = Cas::default();
                 cas.expect(user_key, Some(&raw)).del(user_key);
                 if let Some(email) = &user.email {
-                    for key in self.email_keys(email) {
-                        self.release_claim(op, &mut cas, &key, id).await?;
+                    for key in email_keys(&self.keys, email) {
+                        release_claim(&self.db, op, &mut cas, &key, id).await?;
                     }
                 }
                 cas.expect(account_ptr, account_at.as_deref())
@@ -431,85 +429,44 @@ impl Unstorage<'_> {
                         }
                     }
                 }
-                Ok(Self::done(self.cas(op, &cas).await?, Some(user)))
+                cas.attempt(&self.db, op, Some(user)).await
             })
             .await
     }
 
-    // ------------------------------------------------------------ accounts
-
-    /// The account stored for this pair (not another pair sharing its key), with its raw
-    /// value.
-    async fn account(
-        &self,
-        op: Operation,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> AdapterResult<Option<(Account, Vec<u8>)>> {
-        let key = self.keys.account(provider, provider_account_id);
-        let Some(raw) = self.get(op, &key).await? else {
-            return Ok(None);
-        };
-        let account = decoded(op, &raw, records::decode_account)?;
-        let same =
-            account.provider == provider && account.provider_account_id == provider_account_id;
-        Ok(same.then_some((account, raw)))
-    }
-
-    pub(crate) async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
+    async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
-        let user_key = &self.keys.user(&account.user_id);
         let storage_key = self
             .keys
             .account_storage(&account.provider, &account.provider_account_id);
-        let key = &self.keys.redis(&storage_key);
-        let pointer = &self.keys.account_by_user(&account.user_id);
-        let storage_key = &storage_key;
-        self.db
-            .retrying(op, || async move {
-                let (user, taken) = self.user_and(op, user_key, key).await?;
-                let Some(user) = user else {
-                    return Err(AdapterError::not_found(op, "no user with this id"));
-                };
-                if taken {
-                    return Err(AdapterError::conflict(
-                        op,
-                        "this provider account is linked already",
-                    ));
-                }
-                let mut cas = Cas::default();
-                cas.expect(user_key, Some(&user))
-                    .expect(key, None)
-                    .set(key, records::encode(&records::account_object(account)))
-                    .set(pointer, encode_pointer(storage_key));
-                Ok(Self::done(self.cas(op, &cas).await?, ()))
-            })
-            .await
+        let key = self.keys.redis(&storage_key);
+        let pointer = self.keys.account_by_user(&account.user_id);
+        let user_key = self.keys.user(&account.user_id);
+        let taken = "this provider account is linked already";
+        self.insert_owned(op, &user_key, &key, taken, |cas| {
+            cas.set(&key, records::encode(&records::account_object(account)))
+                .set(&pointer, encode_pointer(&storage_key));
+        })
+        .await
     }
 
-    pub(crate) async fn remove_account(
+    async fn remove_account(
         &self,
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::UnlinkAccount;
         let key = &self.keys.account(provider, provider_account_id);
-        self.db
-            .retrying(op, || async move {
-                let Some((account, raw)) = self.account(op, provider, provider_account_id).await?
-                else {
-                    return Ok(Attempt::Done(None));
-                };
-                // The by-user-id pointer stays, as Node's unlinkAccount leaves it: Node's
-                // deleteUser fails on a missing pointer.
-                let mut cas = Cas::default();
-                cas.expect(key, Some(&raw)).del(key);
-                Ok(Self::done(self.cas(op, &cas).await?, Some(account)))
-            })
-            .await
+        // The by-user-id pointer stays, as Node's unlinkAccount leaves it: Node's
+        // deleteUser fails on a missing pointer.
+        self.remove_read(op, || async move {
+            let found = self.account(op, provider, provider_account_id).await?;
+            Ok(found.map(|(account, raw)| (key.clone(), account, raw)))
+        })
+        .await
     }
 
-    pub(crate) async fn find_account(
+    async fn find_account(
         &self,
         provider: &str,
         provider_account_id: &str,
@@ -524,35 +481,24 @@ impl Unstorage<'_> {
         }
     }
 
-    pub(crate) async fn replace_account_tokens(
-        &self,
-        account: &Account,
-    ) -> AdapterResult<Option<Account>> {
+    async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
-        let key = &self
-            .keys
-            .account(&account.provider, &account.provider_account_id);
-        self.db
-            .retrying(op, || async move {
-                let found = self
-                    .account(op, &account.provider, &account.provider_account_id)
-                    .await?;
-                let Some((_, raw)) = found else {
-                    return Ok(Attempt::Done(None));
-                };
-                let mut stored: Object =
-                    records::object("account", &raw).map_err(|e| error::corrupt(op, e))?;
-                records::set_account_tokens(&mut stored, account);
-                let updated = records::account_from(&stored).map_err(|e| error::corrupt(op, e))?;
-                let mut cas = Cas::default();
-                cas.expect(key, Some(&raw))
-                    .set(key, records::encode(&stored));
-                Ok(Self::done(self.cas(op, &cas).await?, Some(updated)))
-            })
-            .await
+        let (provider, provider_account_id) = (&account.provider, &account.provider_account_id);
+        let key = self.keys.account(provider, provider_account_id);
+        self.rewrite(op, &key, |raw| {
+            let found = decoded(op, raw, records::decode_account)?;
+            if !same_account(&found, provider, provider_account_id) {
+                return Ok(None);
+            }
+            let mut stored = records::object("account", raw).map_err(|e| error::corrupt(op, e))?;
+            records::set_account_tokens(&mut stored, account);
+            let updated = records::account_from(&stored).map_err(|e| error::corrupt(op, e))?;
+            Ok(Some((stored, updated)))
+        })
+        .await
     }
 
-    pub(crate) async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
+    async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         let op = Operation::ListAccounts;
         let pointer = self.get(op, &self.keys.account_by_user(user_id)).await?;
         let Some((_, raw)) = self.pointed(op, pointer.as_deref()).await? else {
@@ -568,39 +514,28 @@ impl Unstorage<'_> {
 
     // ------------------------------------------------------------ sessions
 
-    pub(crate) async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
+    async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
-        let user_key = &self.keys.user(&session.user_id);
-        let storage_key = &self.keys.session_storage(&session.session_token);
-        let key = &self.keys.redis(storage_key);
-        let pointer = &self.keys.session_by_user(&session.user_id);
-        self.db
-            .retrying(op, || async move {
-                let (user, taken) = self.user_and(op, user_key, key).await?;
-                let Some(user) = user else {
-                    return Err(AdapterError::not_found(op, "no user with this id"));
-                };
-                if taken {
-                    return Err(AdapterError::conflict(op, "this session token exists"));
-                }
-                let mut cas = Cas::default();
-                cas.expect(user_key, Some(&user))
-                    .expect(key, None)
-                    .set_until(
-                        key,
-                        records::encode(&records::session_object(session)),
-                        session.expires,
-                    )
-                    // The pointer holds the token: it goes with the session.
-                    .set_until(pointer, encode_pointer(storage_key), session.expires);
-                Ok(Self::done(self.cas(op, &cas).await?, ()))
-            })
-            .await
+        let storage_key = self.keys.session_storage(&session.session_token);
+        let key = self.keys.redis(&storage_key);
+        let pointer = self.keys.session_by_user(&session.user_id);
+        let user_key = self.keys.user(&session.user_id);
+        let taken = "this session token exists";
+        self.insert_owned(op, &user_key, &key, taken, |cas| {
+            let record = records::encode(&records::session_object(session));
+            cas.set_until(&key, record, session.expires)
+                // The pointer holds the token: it goes with the session.
+                .set_until(&pointer, encode_pointer(&storage_key), session.expires);
+        })
+        .await
     }
 
-    pub(crate) async fn find_session_and_user(
+    async fn find_session_and_user(
         &self,
         session_token: &str,
+        // Not sent: the key's `PEXPIREAT` already hides an expired session, and the policy
+        // layer compares `expires` with this `now` on the way out.
+        _now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
         let op = Operation::GetSessionAndUser;
         let mut invocation = scripts::UNSTORAGE_SESSION_AND_USER.prepare_invoke();
@@ -623,25 +558,11 @@ impl Unstorage<'_> {
                 [session] => decoded(op, session, records::decode_session).map(|_| None),
                 _ => Err(error::unexpected(op, "a session reply without two records")),
             },
-            other => Err(unexpected(op, &other)),
+            other => Err(unexpected_outcome(op, &other)),
         }
     }
 
-    /// The session stored for this token, with its raw value.
-    async fn session(
-        &self,
-        op: Operation,
-        key: &str,
-        token: &str,
-    ) -> AdapterResult<Option<(Session, Vec<u8>)>> {
-        let Some(raw) = self.get(op, key).await? else {
-            return Ok(None);
-        };
-        let session = decoded(op, &raw, records::decode_session)?;
-        Ok((session.session_token == token).then_some((session, raw)))
-    }
-
-    pub(crate) async fn change_session(
+    async fn change_session(
         &self,
         update: &SessionUpdate,
         now: DateTime<Utc>,
@@ -683,7 +604,7 @@ impl Unstorage<'_> {
                     let at = self.get(op, &pointer).await?;
                     if at
                         .as_deref()
-                        .is_some_and(|v| decode_pointer(&text(v)) == *storage_key)
+                        .is_some_and(|v| pointer_target(v) == *storage_key)
                     {
                         cas.expect(&pointer, at.as_deref()).set_until(
                             &pointer,
@@ -697,45 +618,23 @@ impl Unstorage<'_> {
                     records::encode(&records::session_object(&merged)),
                     merged.expires,
                 );
-                Ok(Self::done(self.cas(op, &cas).await?, Some(merged)))
+                cas.attempt(&self.db, op, Some(merged)).await
             })
             .await
     }
 
-    pub(crate) async fn remove_session(
-        &self,
-        session_token: &str,
-    ) -> AdapterResult<Option<Session>> {
+    async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         let op = Operation::DeleteSession;
         let key = &self.keys.session(session_token);
-        self.db
-            .retrying(op, || async move {
-                let Some((session, raw)) = self.session(op, key, session_token).await? else {
-                    return Ok(Attempt::Done(None));
-                };
-                // The by-user-id pointer stays, as Node's deleteSession leaves it.
-                let mut cas = Cas::default();
-                cas.expect(key, Some(&raw)).del(key);
-                Ok(Self::done(self.cas(op, &cas).await?, Some(session)))
-            })
-            .await
+        // The by-user-id pointer stays, as Node's deleteSession leaves it.
+        self.remove_read(op, || async move {
+            let found = self.session(op, key, session_token).await?;
+            Ok(found.map(|(session, raw)| (key.clone(), session, raw)))
+        })
+        .await
     }
 
-    /// The session the user's by-user-id pointer names, if it is the user's.
-    async fn pointed_session(
-        &self,
-        op: Operation,
-        user_id: &str,
-    ) -> AdapterResult<Option<(String, Session, Vec<u8>)>> {
-        let pointer = self.get(op, &self.keys.session_by_user(user_id)).await?;
-        let Some((key, raw)) = self.pointed(op, pointer.as_deref()).await? else {
-            return Ok(None);
-        };
-        let session = decoded(op, &raw, records::decode_session)?;
-        Ok((session.user_id == user_id).then_some((key, session, raw)))
-    }
-
-    pub(crate) async fn find_sessions(
+    async fn find_sessions(
         &self,
         user_id: &str,
         now: DateTime<Utc>,
@@ -750,31 +649,17 @@ impl Unstorage<'_> {
             .collect())
     }
 
-    pub(crate) async fn remove_sessions(
-        &self,
-        user_id: &str,
-        now: DateTime<Utc>,
-    ) -> AdapterResult<u64> {
+    async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let op = Operation::DeleteSessions;
-        self.db
-            .retrying(op, || async move {
-                let Some((key, session, raw)) = self.pointed_session(op, user_id).await? else {
-                    return Ok(Attempt::Done(0));
-                };
-                let mut cas = Cas::default();
-                cas.expect(&key, Some(&raw)).del(&key);
-                let live = u64::from(session.expires > now);
-                Ok(Self::done(self.cas(op, &cas).await?, live))
-            })
-            .await
+        let removed = self
+            .remove_read(op, || self.pointed_session(op, user_id))
+            .await?;
+        Ok(removed.map_or(0, |session| u64::from(session.expires > now)))
     }
 
     // ------------------------------------------------------------ verification tokens
 
-    pub(crate) async fn insert_verification_token(
-        &self,
-        token: &VerificationToken,
-    ) -> AdapterResult<()> {
+    async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
         let key = self.keys.token(&token.identifier, &token.token);
         let mut cas = Cas::default();
@@ -783,44 +668,36 @@ impl Unstorage<'_> {
             records::encode(&records::token_object(token)),
             token.expires,
         );
-        if self.cas(op, &cas).await? {
+        if cas.run(&self.db, op).await? {
             Ok(())
         } else {
             Err(AdapterError::conflict(op, "this verification token exists"))
         }
     }
 
-    pub(crate) async fn take_verification_token(
+    async fn take_verification_token(
         &self,
         identifier: &str,
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
         let op = Operation::UseVerificationToken;
         let key = &self.keys.token(identifier, token);
-        self.db
-            .retrying(op, || async move {
-                let Some(raw) = self.get(op, key).await? else {
-                    return Ok(Attempt::Done(None));
-                };
-                let found = decoded(op, &raw, records::decode_token)?;
-                if found.identifier != identifier || found.token != token {
-                    return Ok(Attempt::Done(None));
-                }
-                // GET and DEL in one script: of concurrent callers, one deletes it, the
-                // others find it changed, read again, and find nothing.
-                let mut cas = Cas::default();
-                cas.expect(key, Some(&raw)).del(key);
-                Ok(Self::done(self.cas(op, &cas).await?, Some(found)))
-            })
-            .await
+        // GET and DEL in one script: of concurrent callers, one deletes it, the others find
+        // it changed, read again, and find nothing.
+        self.remove_read(op, || async move {
+            let Some(raw) = self.get(op, key).await? else {
+                return Ok(None);
+            };
+            let found = decoded(op, &raw, records::decode_token)?;
+            let same = found.identifier == identifier && found.token == token;
+            Ok(same.then(|| (key.clone(), found, raw)))
+        })
+        .await
     }
 
     // ------------------------------------------------------------ authenticators
 
-    pub(crate) async fn insert_authenticator(
-        &self,
-        authenticator: &Authenticator,
-    ) -> AdapterResult<()> {
+    async fn insert_authenticator(&self, authenticator: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
         let user_key = &self.keys.user(&authenticator.user_id);
         let key = &self.keys.authenticator(&authenticator.credential_id);
@@ -852,12 +729,12 @@ impl Unstorage<'_> {
                         records::encode(&records::authenticator_object(authenticator)),
                     )
                     .set(list_key, records::encode_credential_ids(&ids));
-                Ok(Self::done(self.cas(op, &cas).await?, ()))
+                cas.attempt(&self.db, op, ()).await
             })
             .await
     }
 
-    pub(crate) async fn find_authenticator(
+    async fn find_authenticator(
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
@@ -878,10 +755,7 @@ impl Unstorage<'_> {
         }
     }
 
-    pub(crate) async fn find_authenticators(
-        &self,
-        user_id: &str,
-    ) -> AdapterResult<Vec<Authenticator>> {
+    async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let op = Operation::ListAuthenticators;
         let Some(list) = self
             .get(op, &self.keys.authenticators_by_user(user_id))
@@ -902,35 +776,25 @@ impl Unstorage<'_> {
         Ok(found)
     }
 
-    pub(crate) async fn set_authenticator_counter(
+    async fn set_authenticator_counter(
         &self,
         credential_id: &str,
         counter: i64,
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::UpdateAuthenticatorCounter;
-        let key = &self.keys.authenticator(credential_id);
-        self.db
-            .retrying(op, || async move {
-                let Some(raw) = self.get(op, key).await? else {
-                    return Ok(Attempt::Done(None));
-                };
-                let mut stored =
-                    records::object("authenticator", &raw).map_err(|e| error::corrupt(op, e))?;
-                stored.insert("counter".into(), counter.into());
-                let updated =
-                    records::authenticator_from(&stored).map_err(|e| error::corrupt(op, e))?;
-                if updated.credential_id != credential_id {
-                    return Ok(Attempt::Done(None));
-                }
-                let mut cas = Cas::default();
-                cas.expect(key, Some(&raw))
-                    .set(key, records::encode(&stored));
-                Ok(Self::done(self.cas(op, &cas).await?, Some(updated)))
-            })
-            .await
+        let key = self.keys.authenticator(credential_id);
+        self.rewrite(op, &key, |raw| {
+            let mut stored =
+                records::object("authenticator", raw).map_err(|e| error::corrupt(op, e))?;
+            stored.insert("counter".into(), counter.into());
+            let updated =
+                records::authenticator_from(&stored).map_err(|e| error::corrupt(op, e))?;
+            Ok((updated.credential_id == credential_id).then_some((stored, updated)))
+        })
+        .await
     }
 
-    pub(crate) async fn remove_authenticator(
+    async fn remove_authenticator(
         &self,
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
@@ -961,14 +825,14 @@ impl Unstorage<'_> {
                         cas.set(&list_key, records::encode_credential_ids(&ids));
                     }
                 }
-                Ok(Self::done(self.cas(op, &cas).await?, Some(found)))
+                cas.attempt(&self.db, op, Some(found)).await
             })
             .await
     }
 
     /// Sessions and tokens expire in Redis itself (`PEXPIREAT`), and the layout has no
     /// expiry index to sweep: nothing is left for this to remove.
-    pub(crate) fn remove_expired(&self) -> ExpiredCounts {
-        ExpiredCounts::default()
+    async fn remove_expired(&self, _now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
+        Ok(ExpiredCounts::default())
     }
 }
