@@ -1,19 +1,17 @@
-//! The tables on PostgreSQL (`TIMESTAMPTZ` timestamps), as `diesel print-schema` writes them, with each table's
-//! Rust name shorter than its SQL name (`users` for `auth_users`).
-//!
-//! `tests/schema.rs` migrates a fresh database and checks this file against what the
-//! migration created: the same tables, columns, types, nullability and primary keys.
-#![allow(missing_docs)]
+// The five tables as `diesel print-schema` writes them, once for every database: `Stamp` is
+// the dialect module's timestamp type. Included by each module of `schema.rs`, and read by
+// `tests/schema.rs`, which checks it against what the shared migration creates.
 
 diesel::table! {
     use diesel::sql_types::*;
+    use super::Stamp;
 
     #[sql_name = "auth_users"]
     users (id) {
         id -> Text,
         email -> Nullable<Text>,
         email_normalized -> Nullable<Text>,
-        email_verified -> Nullable<Timestamptz>,
+        email_verified -> Nullable<Stamp>,
         name -> Nullable<Text>,
         image -> Nullable<Text>,
     }
@@ -21,6 +19,7 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
+    use super::Stamp;
 
     #[sql_name = "auth_accounts"]
     accounts (provider, provider_account_id) {
@@ -40,28 +39,31 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
+    use super::Stamp;
 
     #[sql_name = "auth_sessions"]
     sessions (session_token) {
         session_token -> Text,
         user_id -> Text,
-        expires -> Timestamptz,
+        expires -> Stamp,
     }
 }
 
 diesel::table! {
     use diesel::sql_types::*;
+    use super::Stamp;
 
     #[sql_name = "auth_verification_tokens"]
     verification_tokens (identifier, token) {
         identifier -> Text,
         token -> Text,
-        expires -> Timestamptz,
+        expires -> Stamp,
     }
 }
 
 diesel::table! {
     use diesel::sql_types::*;
+    use super::Stamp;
 
     #[sql_name = "auth_authenticators"]
     authenticators (credential_id) {
