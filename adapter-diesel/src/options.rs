@@ -1,8 +1,6 @@
 //! [`DieselAdapterBuilder`]: where the connections come from (a URL, or an application's
 //! pool), pool size and call timeout, then `connect`.
 
-use std::time::Duration;
-
 use auth_core::AdapterError;
 use auth_sql::PoolOptions;
 
@@ -18,6 +16,8 @@ pub(crate) type Target = auth_sql::Target<DieselPool>;
 /// [`DieselAdapter::from_pool`] (a pool the application already has). Setters never fail;
 /// [`connect`](Self::connect) reports what is wrong (`InvalidInput` before any I/O for
 /// options that cannot work, ADAPTER_CONNECTION_ERROR for a server that does not answer).
+/// An in-memory SQLite database always uses one connection, whatever `max_connections`
+/// says (its shared cache would otherwise answer "table is locked" to concurrent writers).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -73,55 +73,7 @@ impl DieselAdapterBuilder {
         }
     }
 
-    /// The most connections the pool opens (at least 1; default
-    /// [`DEFAULT_MAX_CONNECTIONS`]). An in-memory SQLite database always uses one
-    /// connection (its shared cache would otherwise answer "table is locked" to concurrent
-    /// writers). Only for a pool the adapter builds itself: with
-    /// [`DieselAdapter::from_pool`], [`connect`](Self::connect) refuses it
-    /// (`InvalidInput`); size the pool you pass instead.
-    ///
-    /// ```
-    /// let builder = adapter_diesel::DieselAdapter::builder("sqlite::memory:").max_connections(0);
-    /// assert!(format!("{builder:?}").contains("max_connections: Some(1)"));
-    /// ```
-    pub fn max_connections(mut self, max: u32) -> Self {
-        self.pool.set_max_connections(max);
-        self
-    }
-
-    /// Connections opened by [`connect`](Self::connect) so the first calls do not pay for
-    /// connecting (at most `max_connections`; the pool does not close idle connections by
-    /// itself). Only for a pool the adapter builds itself, like
-    /// [`max_connections`](Self::max_connections).
-    ///
-    /// ```
-    /// let builder = adapter_diesel::DieselAdapter::builder("sqlite::memory:").min_connections(2);
-    /// assert!(format!("{builder:?}").contains("min_connections: Some(2)"));
-    /// ```
-    pub fn min_connections(mut self, min: u32) -> Self {
-        self.pool.min_connections = Some(min);
-        self
-    }
-
-    /// The bound of one adapter call (default [`DEFAULT_CALL_TIMEOUT`]): waiting for a
-    /// pooled connection, connecting, and the call's statements together, on every
-    /// database. A call that does not finish within it (the database cannot be reached, no
-    /// connection is free, the server stopped answering, a SQLite lock is held too long)
-    /// fails with ADAPTER_CONNECTION_ERROR (kind `Connection`, a timed-out cause), and its
-    /// connection is closed rather than reused. It is also the wait and connect timeout of
-    /// the pool the adapter builds (so [`connect`](Self::connect)'s check that the database
-    /// answers is bounded by it) and SQLite's busy timeout. `migrate` is not bounded by it.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let builder = adapter_diesel::DieselAdapter::builder("sqlite::memory:")
-    ///     .call_timeout(Duration::from_millis(1500));
-    /// assert!(format!("{builder:?}").contains("1.5s"));
-    /// ```
-    pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.pool.call_timeout = timeout;
-        self
-    }
+    auth_sql::pool_setters!("adapter_diesel::DieselAdapter");
 
     /// Checks the options before any I/O (the URL is read by the driver's own parser), then
     /// builds the pool and checks, within the call timeout, that the database answers; or
@@ -153,6 +105,7 @@ impl DieselAdapterBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn builder_keeps_what_it_is_given() {

@@ -2,7 +2,6 @@
 //! SeaORM connection), pool size and call timeout, then `connect`.
 
 use std::fmt;
-use std::time::Duration;
 
 use auth_core::AdapterError;
 use auth_sql::PoolOptions;
@@ -77,54 +76,7 @@ impl SeaOrmAdapterBuilder {
         }
     }
 
-    /// The most connections the pool opens (at least 1; default
-    /// [`DEFAULT_MAX_CONNECTIONS`]). Only for a pool the adapter opens itself: with
-    /// [`SeaOrmAdapter::from_pool`], [`connect`](Self::connect) refuses it
-    /// (`InvalidInput`); configure the connection you pass instead.
-    ///
-    /// ```
-    /// let b = adapter_seaorm::SeaOrmAdapter::builder("sqlite::memory:").max_connections(4);
-    /// assert!(format!("{b:?}").contains("max_connections: Some(4)"));
-    /// ```
-    pub fn max_connections(mut self, max: u32) -> Self {
-        self.pool.set_max_connections(max);
-        self
-    }
-
-    /// Connections the pool keeps open even when idle. In-memory SQLite databases always
-    /// keep at least one, since the database lives only as long as a connection to it.
-    /// Only for a pool the adapter opens itself, like
-    /// [`max_connections`](Self::max_connections).
-    ///
-    /// ```
-    /// let b = adapter_seaorm::SeaOrmAdapter::builder("sqlite::memory:").min_connections(2);
-    /// assert!(format!("{b:?}").contains("min_connections: Some(2)"));
-    /// ```
-    pub fn min_connections(mut self, min: u32) -> Self {
-        self.pool.min_connections = Some(min);
-        self
-    }
-
-    /// The bound of one adapter call (default [`DEFAULT_CALL_TIMEOUT`]): waiting for a
-    /// pooled connection, connecting, and the call's statements together, on every
-    /// database. A call that does not finish within it (the database cannot be reached, no
-    /// connection is free, the server stopped answering, a SQLite lock is held too long)
-    /// fails with ADAPTER_CONNECTION_ERROR (kind `Connection`, a timed-out cause); a server
-    /// connection cut off mid-statement is closed, not reused. It is also the acquire and
-    /// connect timeout of the pool the adapter opens (so [`connect`](Self::connect)'s check
-    /// that the database answers is bounded by it) and SQLite's busy timeout. `migrate` is
-    /// not bounded by it.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let b = adapter_seaorm::SeaOrmAdapter::builder("sqlite::memory:")
-    ///     .call_timeout(Duration::from_secs(1));
-    /// assert!(format!("{b:?}").contains("call_timeout: 1s"));
-    /// ```
-    pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.pool.call_timeout = timeout;
-        self
-    }
+    auth_sql::pool_setters!("adapter_seaorm::SeaOrmAdapter");
 
     /// Checks the options before any I/O (the URL is read by sqlx's own parser), then
     /// checks, with one direct connection bounded by the call timeout, that the database
@@ -157,6 +109,7 @@ impl SeaOrmAdapterBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn builder_keeps_what_it_is_given() {

@@ -2,8 +2,6 @@
 //! pool), pool size, call timeout, table prefix and layout, all checked by `connect` before
 //! anything reaches the database.
 
-use std::time::Duration;
-
 use auth_core::{AdapterError, Operation};
 use auth_sql::PoolOptions;
 
@@ -80,53 +78,7 @@ impl SqlxAdapterBuilder {
         }
     }
 
-    /// The most connections the pool opens (at least 1; default
-    /// [`DEFAULT_MAX_CONNECTIONS`]). Only for a pool the adapter opens itself: with
-    /// [`SqlxAdapter::from_pool`], [`connect`](Self::connect) refuses it (`InvalidInput`);
-    /// size the pool you pass instead.
-    ///
-    /// ```
-    /// let options = adapter_sqlx::SqlxAdapter::builder("sqlite::memory:").max_connections(4);
-    /// assert!(format!("{options:?}").contains("max_connections: Some(4)"));
-    /// ```
-    pub fn max_connections(mut self, max: u32) -> Self {
-        self.pool.set_max_connections(max);
-        self
-    }
-
-    /// Connections opened by [`connect`](Self::connect) so the first calls do not pay for
-    /// connecting (at most `max_connections`). The pool never closes an idle connection by
-    /// itself; an in-memory SQLite database keeps one more, outside the pool, since the
-    /// database lives only as long as a connection to it. Only for a pool the adapter
-    /// opens itself, like [`max_connections`](Self::max_connections).
-    ///
-    /// ```
-    /// let options = adapter_sqlx::SqlxAdapter::builder("sqlite::memory:").min_connections(2);
-    /// assert!(format!("{options:?}").contains("min_connections: Some(2)"));
-    /// ```
-    pub fn min_connections(mut self, min: u32) -> Self {
-        self.pool.min_connections = Some(min);
-        self
-    }
-
-    /// The bound of one adapter call (default [`DEFAULT_CALL_TIMEOUT`]): waiting for a
-    /// pooled connection, connecting, and the call's statements together. A call that does
-    /// not finish within it (the database cannot be reached, no connection is free, the
-    /// server stopped answering) fails with ADAPTER_CONNECTION_ERROR (kind `Connection`, a
-    /// timed-out cause), and its connection is discarded. It also bounds
-    /// [`connect`](Self::connect)'s check that the database answers, and is SQLite's busy
-    /// timeout. [`SqlxAdapter::migrate`] is not bounded by it.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let options = adapter_sqlx::SqlxAdapter::builder("sqlite::memory:")
-    ///     .call_timeout(Duration::from_millis(1500));
-    /// assert!(format!("{options:?}").contains("1.5s"));
-    /// ```
-    pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.pool.call_timeout = timeout;
-        self
-    }
+    auth_sql::pool_setters!("adapter_sqlx::SqlxAdapter");
 
     /// The prefix of every table name of the native layout (default `auth_`). It must be
     /// empty or start with a lowercase ASCII letter or `_`, hold only lowercase ASCII
@@ -260,6 +212,7 @@ pub(crate) fn validate_table_prefix(prefix: &str) -> Result<(), AdapterError> {
 mod tests {
     use super::*;
     use auth_core::ErrorKind;
+    use std::time::Duration;
 
     #[test]
     fn prefixes_are_identifiers_or_refused() {

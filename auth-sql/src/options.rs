@@ -188,3 +188,80 @@ impl<P: fmt::Debug> fmt::Debug for PoolOptions<P> {
         d.finish()
     }
 }
+
+/// Writes the pool setters every SQL builder has (`max_connections`, `min_connections`,
+/// `call_timeout`) into the builder's `impl` block, over its `pool:`
+/// [`PoolOptions`] field, with their documentation. `$adapter` is the path of the crate's
+/// adapter type, for the examples.
+///
+/// ```
+/// use auth_sql::{PoolOptions, Target};
+///
+/// /// A builder of some SQL adapter.
+/// #[derive(Debug)]
+/// pub struct Builder {
+///     pool: PoolOptions<()>,
+/// }
+///
+/// impl Builder {
+///     auth_sql::pool_setters!("my_adapter::MyAdapter");
+/// }
+///
+/// let b = Builder { pool: PoolOptions::new(Target::Url("sqlite::memory:".into())) }
+///     .max_connections(0)
+///     .call_timeout(std::time::Duration::from_secs(2));
+/// assert_eq!(b.pool.max_connections, Some(1));
+/// ```
+#[macro_export]
+macro_rules! pool_setters {
+    ($adapter:literal) => {
+        /// The most connections the pool opens (at least 1; default
+        /// [`DEFAULT_MAX_CONNECTIONS`](auth_sql::DEFAULT_MAX_CONNECTIONS)). Only for a pool
+        /// the adapter opens itself: with `from_pool`, [`connect`](Self::connect) refuses it
+        /// (`InvalidInput`); size the pool you pass instead.
+        ///
+        /// ```
+        #[doc = concat!("let b = ", $adapter, "::builder(\"sqlite::memory:\").max_connections(0);")]
+        /// assert!(format!("{b:?}").contains("max_connections: Some(1)"));
+        /// ```
+        pub fn max_connections(mut self, max: u32) -> Self {
+            self.pool.set_max_connections(max);
+            self
+        }
+
+        /// Connections the pool opens up front and keeps when idle (at most
+        /// `max_connections`), so the first calls do not pay for connecting. An in-memory
+        /// SQLite database keeps at least one, since it lives only as long as a connection to
+        /// it. Only for a pool the adapter opens itself, like
+        /// [`max_connections`](Self::max_connections).
+        ///
+        /// ```
+        #[doc = concat!("let b = ", $adapter, "::builder(\"sqlite::memory:\").min_connections(2);")]
+        /// assert!(format!("{b:?}").contains("min_connections: Some(2)"));
+        /// ```
+        pub fn min_connections(mut self, min: u32) -> Self {
+            self.pool.min_connections = Some(min);
+            self
+        }
+
+        /// The bound of one adapter call (default
+        /// [`DEFAULT_CALL_TIMEOUT`](auth_sql::DEFAULT_CALL_TIMEOUT)): waiting for a pooled
+        /// connection, connecting, and the call's statements together, on every database. A
+        /// call that does not finish within it (the database cannot be reached, no
+        /// connection is free, the server stopped answering, a SQLite lock is held too long)
+        /// fails with ADAPTER_CONNECTION_ERROR (kind `Connection`, a timed-out cause), and
+        /// its connection is closed rather than reused. It also bounds
+        /// [`connect`](Self::connect)'s check that the database answers, and is SQLite's
+        /// busy timeout. `migrate` is not bounded by it.
+        ///
+        /// ```
+        #[doc = concat!("let b = ", $adapter, "::builder(\"sqlite::memory:\")")]
+        ///     .call_timeout(std::time::Duration::from_millis(1500));
+        /// assert!(format!("{b:?}").contains("1.5s"));
+        /// ```
+        pub fn call_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.pool.call_timeout = timeout;
+            self
+        }
+    };
+}
