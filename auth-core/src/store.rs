@@ -275,6 +275,23 @@ fn account_secrets(account: &Account) -> [&str; 5] {
         account.session_state.as_deref().unwrap_or_default(),
     ]
 }
+/// A read or removal by account key: a key no store can hold finds nothing (without a
+/// round trip), and the provider account id is a secret in the call's trace.
+async fn by_account_key<T, F>(
+    backend: &'static str,
+    op: Operation,
+    provider: &str,
+    provider_account_id: &str,
+    fut: F,
+) -> AdapterResult<Option<T>>
+where
+    F: std::future::Future<Output = AdapterResult<Option<T>>>,
+{
+    if !storable(&[provider, provider_account_id]) {
+        return Ok(None);
+    }
+    call(backend, op, &[provider_account_id], fut).await
+}
 
 /// Runs one store call in the method's span and removes the call's secrets from its error.
 async fn call<T, F>(
@@ -348,12 +365,9 @@ impl<S: Store> Adapter for S {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
-        if !storable(&[provider, provider_account_id]) {
-            return Ok(None);
-        }
-        let op = Operation::GetUserByAccount;
         let fut = self.find_user_by_account(provider, provider_account_id);
-        call(self.backend(), op, &[provider_account_id], fut).await
+        let op = Operation::GetUserByAccount;
+        by_account_key(self.backend(), op, provider, provider_account_id, fut).await
     }
 
     async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
@@ -414,12 +428,9 @@ impl<S: Store> Adapter for S {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
-        if !storable(&[provider, provider_account_id]) {
-            return Ok(None);
-        }
-        let op = Operation::UnlinkAccount;
         let fut = self.remove_account(provider, provider_account_id);
-        call(self.backend(), op, &[provider_account_id], fut).await
+        let op = Operation::UnlinkAccount;
+        by_account_key(self.backend(), op, provider, provider_account_id, fut).await
     }
 
     async fn get_account(
@@ -427,12 +438,9 @@ impl<S: Store> Adapter for S {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
-        if !storable(&[provider, provider_account_id]) {
-            return Ok(None);
-        }
-        let op = Operation::GetAccount;
         let fut = self.find_account(provider, provider_account_id);
-        call(self.backend(), op, &[provider_account_id], fut).await
+        let op = Operation::GetAccount;
+        by_account_key(self.backend(), op, provider, provider_account_id, fut).await
     }
 
     async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
