@@ -4,7 +4,10 @@
 //! per scenario on the servers, a fresh file or shared-cache in-memory database on SQLite)
 //! and their inspector, which reads the tables with its own sqlx pool and SQL.
 
-use crate::DieselAdapter;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::{DieselAdapter, DieselAdapterBuilder};
 use adapter_sqlx::Dialect;
 use async_trait::async_trait;
 use auth_core::AdapterError;
@@ -12,8 +15,8 @@ use auth_core::AdapterError;
 use adapter_conformance::harness::BackendSpec;
 use adapter_conformance::BoxError;
 use adapter_sqlx::conformance::{
-    server_spec, sqlite_spec, BackendNames, Server, TablesAdapter, FIXTURE_TIMEOUT,
-    UNREACHABLE_TIMEOUT,
+    server_spec, sqlite_spec, BackendNames, Server, TablesAdapter, TablesAdapterOptions,
+    FIXTURE_TIMEOUT, UNREACHABLE_TIMEOUT,
 };
 
 /// The names of the adapter-diesel backends.
@@ -92,6 +95,22 @@ impl TablesAdapter for DieselAdapter {
 
     async fn close(&self) {
         DieselAdapter::close(self).await
+    }
+}
+
+impl TablesAdapterOptions for DieselAdapterBuilder {
+    type Adapter = DieselAdapter;
+    fn max_connections(self, max: u32) -> Self {
+        DieselAdapterBuilder::max_connections(self, max)
+    }
+    fn min_connections(self, min: u32) -> Self {
+        DieselAdapterBuilder::min_connections(self, min)
+    }
+    fn call_timeout(self, timeout: Duration) -> Self {
+        DieselAdapterBuilder::call_timeout(self, timeout)
+    }
+    fn connect(self) -> impl Future<Output = Result<DieselAdapter, AdapterError>> {
+        DieselAdapterBuilder::connect(self)
     }
 }
 

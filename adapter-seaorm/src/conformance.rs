@@ -5,7 +5,10 @@
 //! database on SQLite) and their inspector, which reads the tables with its own sqlx pool
 //! and SQL.
 
-use crate::SeaOrmAdapter;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::{SeaOrmAdapter, SeaOrmAdapterBuilder};
 use adapter_sqlx::Dialect;
 use async_trait::async_trait;
 use auth_core::AdapterError;
@@ -13,8 +16,8 @@ use auth_core::AdapterError;
 use adapter_conformance::harness::BackendSpec;
 use adapter_conformance::BoxError;
 use adapter_sqlx::conformance::{
-    server_spec, sqlite_spec, BackendNames, Server, TablesAdapter, FIXTURE_TIMEOUT,
-    UNREACHABLE_TIMEOUT,
+    server_spec, sqlite_spec, BackendNames, Server, TablesAdapter, TablesAdapterOptions,
+    FIXTURE_TIMEOUT, UNREACHABLE_TIMEOUT,
 };
 
 /// The names of the adapter-seaorm backends.
@@ -85,6 +88,22 @@ impl TablesAdapter for SeaOrmAdapter {
 
     async fn close(&self) {
         SeaOrmAdapter::close(self).await
+    }
+}
+
+impl TablesAdapterOptions for SeaOrmAdapterBuilder {
+    type Adapter = SeaOrmAdapter;
+    fn max_connections(self, max: u32) -> Self {
+        SeaOrmAdapterBuilder::max_connections(self, max)
+    }
+    fn min_connections(self, min: u32) -> Self {
+        SeaOrmAdapterBuilder::min_connections(self, min)
+    }
+    fn call_timeout(self, timeout: Duration) -> Self {
+        SeaOrmAdapterBuilder::call_timeout(self, timeout)
+    }
+    fn connect(self) -> impl Future<Output = Result<SeaOrmAdapter, AdapterError>> {
+        SeaOrmAdapterBuilder::connect(self)
     }
 }
 

@@ -14,6 +14,7 @@
 //! independently of how the adapter decodes it.
 
 pub mod authjs;
+mod connect_checks;
 mod decode;
 mod specs;
 
@@ -33,6 +34,10 @@ use auth_core::{
 
 use adapter_conformance::harness::ContainerPlan;
 
+pub use self::connect_checks::{
+    adopted_pool_options_are_refused, causes, innermost, recovers_after_an_outage,
+    refused_as_invalid, refused_at_once, TablesAdapterOptions,
+};
 pub use self::specs::{
     assert_table_specs, mariadb_spec, postgres_spec, server_spec, specs, sqlite_file_spec,
     sqlite_memory_spec, sqlite_spec, BackendNames,
