@@ -212,12 +212,7 @@ async fn a_connection_the_server_killed_is_discarded() {
     let Some(fresh) = Fresh::new(Db::MariaDb).await else {
         return;
     };
-    let adapter = DieselAdapter::builder(fresh.url.as_str())
-        .max_connections(1)
-        .connect()
-        .await
-        .expect("connect");
-    adapter.migrate().await.expect("migrate");
+    let adapter = fresh.single_connection_adapter().await;
     adapter
         .create_user(User::with_id("u1"))
         .await
