@@ -7,26 +7,18 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use adapter_diesel::{DieselAdapter, DieselAdapterBuilder};
+use adapter_diesel::DieselAdapter;
+use adapter_sqlx::conformance::{
+    adopted_pool_options_are_refused, causes, innermost, refused_as_invalid, refused_at_once,
+};
 use auth_core::chrono::{Duration as Span, Utc};
 use auth_core::{
-    Account, AccountType, Adapter, AdapterError, Authenticator, ErrorCode, ErrorKind, Operation,
-    Session, User, VerificationToken,
+    Account, AccountType, Adapter, Authenticator, ErrorCode, ErrorKind, Session, User,
+    VerificationToken,
 };
 use common::{Db, Fresh, ALL};
-
-fn source_chain(err: &dyn std::error::Error) -> String {
-    let mut text = String::new();
-    let mut next = err.source();
-    while let Some(e) = next {
-        text.push_str(&e.to_string());
-        text.push('\n');
-        next = e.source();
-    }
-    text
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unique_and_foreign_key_violations_are_classified_on_every_dialect() {
@@ -104,7 +96,7 @@ async fn unique_and_foreign_key_violations_are_classified_on_every_dialect() {
             .await
             .expect_err("duplicate session");
         assert_eq!(err.kind(), ErrorKind::Conflict, "{db:?}: {err}");
-        let shown = format!("{err} {err:?} {}", source_chain(&err));
+        let shown = format!("{err} {err:?} {}", causes(&err));
         assert!(
             !shown.contains("s1'") && !shown.contains("(s1)"),
             "{db:?}: {shown}"
@@ -146,24 +138,8 @@ async fn a_refused_connect_fails_at_once_with_its_cause() {
         format!("mysql://root@127.0.0.1:{port}/test"),
         format!("mariadb://root@127.0.0.1:{port}/test"),
     ] {
-        let started = Instant::now();
-        let err = DieselAdapter::builder(url.as_str())
-            .call_timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .expect_err("nothing listens there");
-        assert!(started.elapsed() < Duration::from_secs(5), "{url}");
-        assert_eq!(
-            err.code(),
-            ErrorCode::AdapterConnectionError,
-            "{url}: {err}"
-        );
-        assert_eq!(err.kind(), ErrorKind::Connection);
-        let chain = source_chain(&err).to_lowercase();
-        assert!(
-            chain.contains("refused"),
-            "{url}: the cause is kept: {chain}"
-        );
+        let options = DieselAdapter::builder(url.as_str()).call_timeout(Duration::from_secs(5));
+        refused_at_once(&url, Duration::from_secs(5), options).await;
     }
     // A SQLite file in a directory that does not exist cannot be opened.
     let missing = std::env::temp_dir().join("adapter-diesel-no-such-dir/x/auth.db");
@@ -185,42 +161,6 @@ async fn urls_this_build_cannot_serve_are_refused_with_the_reason() {
         DieselAdapter::builder("postgres://app:hunter2@db/app")
     );
     assert!(!debug.contains("hunter2"), "{debug}");
-}
-
-/// The error's Display followed by every cause, as a report that walks the chain prints it.
-fn whole_chain(err: &AdapterError) -> String {
-    format!("{err}\n{}", source_chain(err))
-}
-
-/// The driver's own message: the innermost cause of its error.
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = err;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
-}
-
-/// `connect` refuses the options as `InvalidInput` with connect's code, at once (no I/O),
-/// and the driver's message, when there is one, is in the chain exactly once.
-async fn refused_as_invalid(what: &str, options: DieselAdapterBuilder, driver: Option<String>) {
-    let started = Instant::now();
-    let err = options.connect().await.expect_err(what);
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < Duration::from_millis(500),
-        "{what}: took {elapsed:?}"
-    );
-    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what}: {err:?}");
-    assert_eq!(err.code(), Operation::Connect.code(), "{what}: {err:?}");
-    if let Some(message) = driver {
-        let chain = whole_chain(&err);
-        assert_eq!(
-            chain.matches(&message).count(),
-            1,
-            "{what}: {message:?} in {chain}"
-        );
-    }
 }
 
 #[tokio::test]
@@ -261,21 +201,7 @@ async fn options_that_cannot_work_are_invalid_input_before_any_io() {
     let pool = Pool::builder(manager)
         .build()
         .expect("a pool opens nothing");
-    refused_as_invalid(
-        "max_connections with an adopted pool",
-        DieselAdapter::from_pool(pool.clone()).max_connections(4),
-        None,
-    )
-    .await;
-    let err = DieselAdapter::from_pool(pool)
-        .min_connections(1)
-        .connect()
-        .await
-        .expect_err("min_connections with an adopted pool");
-    assert!(
-        err.to_string().contains("configure the pool you passed"),
-        "{err}"
-    );
+    adopted_pool_options_are_refused(|| DieselAdapter::from_pool(pool.clone())).await;
 }
 
 /// MariaDB: the server kills the adapter's connections; the next call may fail once
@@ -286,12 +212,7 @@ async fn a_connection_the_server_killed_is_discarded() {
     let Some(fresh) = Fresh::new(Db::MariaDb).await else {
         return;
     };
-    let adapter = DieselAdapter::builder(fresh.url.as_str())
-        .max_connections(1)
-        .connect()
-        .await
-        .expect("connect");
-    adapter.migrate().await.expect("migrate");
+    let adapter = fresh.single_connection_adapter().await;
     adapter
         .create_user(User::with_id("u1"))
         .await

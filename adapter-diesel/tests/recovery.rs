@@ -4,30 +4,16 @@
 //!
 //! The test starts its own throwaway PostgreSQL cluster
 //! ([`adapter_conformance::throwaway::PgCluster`]), so the shared server is never touched,
-//! and runs the shared [`outage_drill`](adapter_conformance::throwaway::outage_drill).
+//! and runs the shared [`outage_drill`](adapter_conformance::throwaway::outage_drill)
+//! through [`recovers_after_an_outage`](adapter_sqlx::conformance::recovers_after_an_outage).
 //! Without the binaries it is skipped with a loud line, or fails when
 //! `AUTH_CONFORMANCE_REQUIRE` is set.
 #![cfg(feature = "postgres")]
 
-use std::time::Duration;
-
-use adapter_conformance::throwaway::{outage_drill, PgCluster};
 use adapter_diesel::DieselAdapter;
-
-const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+use adapter_sqlx::conformance::recovers_after_an_outage;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_fail_fast_while_the_server_is_down_and_work_again_after() {
-    let Some(cluster) = PgCluster::start_for("adapter-diesel recovery test") else {
-        return;
-    };
-    let adapter = DieselAdapter::builder(cluster.url())
-        .max_connections(4)
-        .call_timeout(CALL_TIMEOUT)
-        .connect()
-        .await
-        .expect("connect to the fresh cluster");
-    adapter.migrate().await.expect("migrate");
-    outage_drill(&adapter, &cluster, CALL_TIMEOUT).await;
-    adapter.close().await;
+    recovers_after_an_outage("adapter-diesel recovery test", DieselAdapter::builder).await;
 }

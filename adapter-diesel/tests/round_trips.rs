@@ -11,7 +11,6 @@ use std::sync::Mutex;
 use adapter_diesel::diesel::connection::{
     set_default_instrumentation, Instrumentation, InstrumentationEvent,
 };
-use adapter_diesel::DieselAdapter;
 use auth_core::chrono::{Duration as Span, Utc};
 use auth_core::{Adapter, Session, User};
 use common::{Fresh, ALL};
@@ -38,12 +37,7 @@ async fn get_session_and_user_sends_one_query() {
         let Some(fresh) = Fresh::new(db).await else {
             continue;
         };
-        let adapter = DieselAdapter::builder(fresh.url.as_str())
-            .max_connections(1)
-            .connect()
-            .await
-            .expect("connect");
-        adapter.migrate().await.expect("migrate");
+        let adapter = fresh.single_connection_adapter().await;
         let user = adapter
             .create_user(User::with_id("u1"))
             .await

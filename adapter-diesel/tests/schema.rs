@@ -89,6 +89,38 @@ fn diesel_type(db: Db, sql_type: &str, nullable: bool, declared: &str) -> String
     }
 }
 
+/// The columns and primary keys of the `auth_` tables, read with a server's
+/// information_schema queries: `columns_sql` yields (table, column, type, "YES"/"NO"
+/// nullable), `keys_sql` (table, key column).
+async fn information_schema<DB>(
+    pool: &sqlx::Pool<DB>,
+    columns_sql: &'static str,
+    keys_sql: &'static str,
+) -> (Columns, Keys)
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    String: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let columns = sqlx::query(columns_sql)
+        .fetch_all(pool)
+        .await
+        .expect("columns")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<String, _>(3) == "YES"))
+        .collect();
+    let keys = sqlx::query(keys_sql)
+        .fetch_all(pool)
+        .await
+        .expect("keys")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    (columns, keys)
+}
+
 async fn migrated_tables(
     fresh: &Fresh,
     declared: &BTreeMap<String, Table>,
@@ -107,19 +139,12 @@ async fn migrated_tables(
     let (columns, keys): (Columns, Keys) = match fresh.db {
         Db::Postgres => {
             let pool = sqlx::PgPool::connect(&fresh.url).await.expect("inspect");
-            let columns = sqlx::query(
+            let read = information_schema(
+                &pool,
                 "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text \
                      FROM information_schema.columns \
                      WHERE table_schema = 'public' AND table_name LIKE 'auth\\_%' \
                      ORDER BY table_name, ordinal_position",
-            )
-            .fetch_all(&pool)
-            .await
-            .expect("columns")
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<String, _>(3) == "YES"))
-            .collect();
-            let keys = sqlx::query(
                 "SELECT tc.table_name::text, kcu.column_name::text \
                      FROM information_schema.table_constraints tc \
                      JOIN information_schema.key_column_usage kcu \
@@ -129,45 +154,28 @@ async fn migrated_tables(
                        AND tc.table_name LIKE 'auth\\_%' \
                      ORDER BY tc.table_name, kcu.ordinal_position",
             )
-            .fetch_all(&pool)
-            .await
-            .expect("keys")
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+            .await;
             pool.close().await;
-            (columns, keys)
+            read
         }
         Db::MariaDb => {
             let pool = sqlx::MySqlPool::connect(&fresh.url).await.expect("inspect");
-            let columns = sqlx::query(
+            let read = information_schema(
+                &pool,
                 "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), \
                      CAST(DATA_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR) \
                      FROM information_schema.COLUMNS \
                      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'auth\\_%' \
                      ORDER BY TABLE_NAME, ORDINAL_POSITION",
-            )
-            .fetch_all(&pool)
-            .await
-            .expect("columns")
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<String, _>(3) == "YES"))
-            .collect();
-            let keys = sqlx::query(
                 "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR) \
                      FROM information_schema.KEY_COLUMN_USAGE \
                      WHERE TABLE_SCHEMA = DATABASE() AND CONSTRAINT_NAME = 'PRIMARY' \
                        AND TABLE_NAME LIKE 'auth\\_%' \
                      ORDER BY TABLE_NAME, ORDINAL_POSITION",
             )
-            .fetch_all(&pool)
-            .await
-            .expect("keys")
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+            .await;
             pool.close().await;
-            (columns, keys)
+            read
         }
         Db::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&fresh.sqlx_url)

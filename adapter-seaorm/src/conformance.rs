@@ -5,71 +5,53 @@
 //! database on SQLite) and their inspector, which reads the tables with its own sqlx pool
 //! and SQL.
 
-use crate::SeaOrmAdapter;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::{SeaOrmAdapter, SeaOrmAdapterBuilder};
 use adapter_sqlx::Dialect;
 use async_trait::async_trait;
 use auth_core::AdapterError;
 
-use adapter_conformance::harness::{BackendSpec, Source};
+use adapter_conformance::harness::BackendSpec;
 use adapter_conformance::BoxError;
 use adapter_sqlx::conformance::{
-    Server, ServerBackend, SqliteBackend, TablesAdapter, FIXTURE_TIMEOUT, MARIADB_CONTAINER,
-    MARIADB_ENV, POSTGRES_CONTAINER, POSTGRES_ENV, UNREACHABLE_TIMEOUT,
+    server_spec, sqlite_spec, BackendNames, Server, TablesAdapter, TablesAdapterOptions,
+    FIXTURE_TIMEOUT, UNREACHABLE_TIMEOUT,
+};
+
+/// The names of the adapter-seaorm backends.
+const NAMES: BackendNames = BackendNames {
+    postgres: "seaorm-postgres",
+    mariadb: "seaorm-mariadb",
+    sqlite_file: "seaorm-sqlite-file",
+    sqlite_memory: "seaorm-sqlite-memory",
 };
 
 /// Every adapter-seaorm backend, in report order.
 pub fn specs() -> Vec<BackendSpec> {
-    vec![
-        postgres_spec(),
-        mariadb_spec(),
-        sqlite_file_spec(),
-        sqlite_memory_spec(),
-    ]
+    NAMES.specs::<SeaOrmAdapter>()
 }
 
 /// PostgreSQL through sea-orm: `AUTH_TEST_POSTGRES_URL`, else a `postgres:16-alpine`
 /// container.
 pub fn postgres_spec() -> BackendSpec {
-    BackendSpec {
-        name: "seaorm-postgres",
-        source: Source::Server {
-            env_var: POSTGRES_ENV,
-            example_url: "postgres://postgres@127.0.0.1:5432/postgres",
-            container: Some(POSTGRES_CONTAINER),
-        },
-        open: |url| Box::pin(ServerBackend::<SeaOrmAdapter>::open(Server::Postgres, url)),
-    }
+    server_spec::<SeaOrmAdapter>(NAMES.postgres, Server::Postgres)
 }
 
 /// MariaDB through sea-orm: `AUTH_TEST_MARIADB_URL`, else a `mariadb:11` container.
 pub fn mariadb_spec() -> BackendSpec {
-    BackendSpec {
-        name: "seaorm-mariadb",
-        source: Source::Server {
-            env_var: MARIADB_ENV,
-            example_url: "mysql://root@127.0.0.1:3306/test",
-            container: Some(MARIADB_CONTAINER),
-        },
-        open: |url| Box::pin(ServerBackend::<SeaOrmAdapter>::open(Server::MariaDb, url)),
-    }
+    server_spec::<SeaOrmAdapter>(NAMES.mariadb, Server::MariaDb)
 }
 
 /// SQLite in a fresh temporary file per scenario (WAL mode), removed afterwards.
 pub fn sqlite_file_spec() -> BackendSpec {
-    BackendSpec {
-        name: "seaorm-sqlite-file",
-        source: Source::Embedded,
-        open: |_| Box::pin(async { Ok(SqliteBackend::<SeaOrmAdapter>::open(false)) }),
-    }
+    sqlite_spec::<SeaOrmAdapter>(NAMES.sqlite_file, false)
 }
 
 /// SQLite in a fresh, uniquely named shared-cache in-memory database per scenario.
 pub fn sqlite_memory_spec() -> BackendSpec {
-    BackendSpec {
-        name: "seaorm-sqlite-memory",
-        source: Source::Embedded,
-        open: |_| Box::pin(async { Ok(SqliteBackend::<SeaOrmAdapter>::open(true)) }),
-    }
+    sqlite_spec::<SeaOrmAdapter>(NAMES.sqlite_memory, true)
 }
 
 #[async_trait]
@@ -109,29 +91,37 @@ impl TablesAdapter for SeaOrmAdapter {
     }
 }
 
+impl TablesAdapterOptions for SeaOrmAdapterBuilder {
+    type Adapter = SeaOrmAdapter;
+    fn max_connections(self, max: u32) -> Self {
+        SeaOrmAdapterBuilder::max_connections(self, max)
+    }
+    fn min_connections(self, min: u32) -> Self {
+        SeaOrmAdapterBuilder::min_connections(self, min)
+    }
+    fn call_timeout(self, timeout: Duration) -> Self {
+        SeaOrmAdapterBuilder::call_timeout(self, timeout)
+    }
+    fn connect(self) -> impl Future<Output = Result<SeaOrmAdapter, AdapterError>> {
+        SeaOrmAdapterBuilder::connect(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::specs;
+    use adapter_sqlx::conformance::assert_table_specs;
 
     #[test]
     fn specs_are_named_as_documented() {
-        let names: Vec<_> = specs().iter().map(|s| s.name).collect();
-        assert_eq!(
-            names,
+        assert_table_specs(
             [
                 "seaorm-postgres",
                 "seaorm-mariadb",
                 "seaorm-sqlite-file",
-                "seaorm-sqlite-memory"
-            ]
+                "seaorm-sqlite-memory",
+            ],
+            &specs(),
         );
-        assert!(matches!(
-            postgres_spec().source,
-            Source::Server {
-                env_var: "AUTH_TEST_POSTGRES_URL",
-                ..
-            }
-        ));
-        assert!(matches!(sqlite_memory_spec().source, Source::Embedded));
     }
 }

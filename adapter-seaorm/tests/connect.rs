@@ -2,20 +2,13 @@
 //! says which feature; options that cannot work are `InvalidInput` before any I/O with
 //! sqlx's message once; `from_pool` shares an application's pool.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use adapter_seaorm::{SeaOrmAdapter, SeaOrmAdapterBuilder};
-use auth_core::{Adapter, ErrorCode, ErrorKind, Operation, User};
-
-fn chain(err: &auth_core::AdapterError) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        text.push_str(&format!(" / {s}"));
-        source = s.source();
-    }
-    text
-}
+use adapter_seaorm::SeaOrmAdapter;
+use adapter_sqlx::conformance::{
+    adopted_pool_options_are_refused, innermost, refused_as_invalid, refused_at_once,
+};
+use auth_core::{Adapter, ErrorKind, User};
 
 #[tokio::test]
 async fn a_closed_port_fails_within_the_default_timeout_with_the_real_cause() {
@@ -24,19 +17,12 @@ async fn a_closed_port_fails_within_the_default_timeout_with_the_real_cause() {
         format!("postgres://postgres@127.0.0.1:{port}/postgres"),
         format!("mysql://root@127.0.0.1:{port}/test"),
     ] {
-        let started = Instant::now();
-        let err = SeaOrmAdapter::connect(&url)
-            .await
-            .expect_err("nothing listens");
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{url}: {:?}",
-            started.elapsed()
-        );
-        assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{url}");
-        assert_eq!(err.kind(), ErrorKind::Connection);
-        let text = chain(&err);
-        assert!(text.to_lowercase().contains("refused"), "{url}: {text}");
+        refused_at_once(
+            &url,
+            Duration::from_secs(5),
+            SeaOrmAdapter::builder(url.as_str()),
+        )
+        .await;
     }
 }
 
@@ -73,37 +59,6 @@ async fn an_application_connection_is_shared() {
     assert!(!format!("{adapter:?}").contains("a@b.c"));
 }
 
-/// The driver's own message: the innermost cause of its error.
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = err;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
-}
-
-/// `connect` refuses the options as `InvalidInput` with connect's code, at once (no I/O),
-/// and the driver's message, when there is one, is in the chain exactly once.
-async fn refused_as_invalid(what: &str, options: SeaOrmAdapterBuilder, driver: Option<String>) {
-    let started = Instant::now();
-    let err = options.connect().await.expect_err(what);
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < Duration::from_millis(500),
-        "{what}: took {elapsed:?}"
-    );
-    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what}: {err:?}");
-    assert_eq!(err.code(), Operation::Connect.code(), "{what}: {err:?}");
-    if let Some(message) = driver {
-        let text = chain(&err);
-        assert_eq!(
-            text.matches(&message).count(),
-            1,
-            "{what}: {message:?} in {text}"
-        );
-    }
-}
-
 #[tokio::test]
 async fn options_that_cannot_work_are_invalid_input_before_any_io() {
     use sea_orm::sqlx::{mysql, postgres, sqlite};
@@ -129,19 +84,5 @@ async fn options_that_cannot_work_are_invalid_input_before_any_io() {
     let db = sea_orm::Database::connect("sqlite::memory:")
         .await
         .expect("app connection");
-    refused_as_invalid(
-        "max_connections with an adopted pool",
-        SeaOrmAdapter::from_pool(db.clone()).max_connections(4),
-        None,
-    )
-    .await;
-    let err = SeaOrmAdapter::from_pool(db)
-        .min_connections(1)
-        .connect()
-        .await
-        .expect_err("min_connections with an adopted pool");
-    assert!(
-        err.to_string().contains("configure the pool you passed"),
-        "{err}"
-    );
+    adopted_pool_options_are_refused(|| SeaOrmAdapter::from_pool(db.clone())).await;
 }

@@ -3,32 +3,21 @@
 //! are `InvalidInput` before any I/O, with the driver's message once; `from_pool` takes
 //! the builder's options.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use adapter_sqlx::{Layout, SqlxAdapter, SqlxAdapterBuilder};
-use auth_core::{AdapterError, ErrorCode, ErrorKind, Operation};
-
-fn causes(err: &dyn std::error::Error) -> String {
-    let mut out = String::new();
-    let mut next = err.source();
-    while let Some(cause) = next {
-        out.push_str(&format!("{cause} / "));
-        next = cause.source();
-    }
-    out
-}
+use adapter_sqlx::conformance::{
+    adopted_pool_options_are_refused, causes, innermost, refused_as_invalid, refused_at_once,
+};
+use adapter_sqlx::{Layout, SqlxAdapter};
+use auth_core::ErrorKind;
 
 async fn refused(url: String) {
-    let started = Instant::now();
-    let err = SqlxAdapter::connect(&url)
-        .await
-        .expect_err("nothing listens there");
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(2), "{url}: took {elapsed:?}");
-    assert_eq!(err.code(), ErrorCode::AdapterConnectionError, "{err:?}");
-    assert_eq!(err.kind(), ErrorKind::Connection);
-    let chain = causes(&err);
-    assert!(chain.to_lowercase().contains("refused"), "{url}: {chain}");
+    let err = refused_at_once(
+        &url,
+        Duration::from_secs(2),
+        SqlxAdapter::builder(url.as_str()),
+    )
+    .await;
     // Display says what failed; the cause is in source(), not repeated.
     assert!(!err.to_string().to_lowercase().contains("refused"), "{err}");
     // Debug is one line that a `main` returning the error prints whole.
@@ -47,42 +36,6 @@ async fn a_closed_port_fails_at_once_with_its_cause() {
     #[cfg(feature = "mysql")]
     refused(format!("mysql://root@127.0.0.1:{port}/test")).await;
     let _ = port;
-}
-
-/// The error's Display followed by every cause, as a report that walks the chain prints it.
-fn whole_chain(err: &AdapterError) -> String {
-    format!("{err} / {}", causes(err))
-}
-
-/// The driver's own message: the innermost cause of its error.
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = err;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
-}
-
-/// `connect` refuses the options as `InvalidInput` with connect's code, at once (no I/O),
-/// and the driver's message, when there is one, is in the chain exactly once.
-async fn refused_as_invalid(what: &str, options: SqlxAdapterBuilder, driver: Option<String>) {
-    let started = Instant::now();
-    let err = options.connect().await.expect_err(what);
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < Duration::from_millis(500),
-        "{what}: took {elapsed:?}"
-    );
-    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{what}: {err:?}");
-    assert_eq!(err.code(), Operation::Connect.code(), "{what}: {err:?}");
-    if let Some(message) = driver {
-        let chain = whole_chain(&err);
-        assert_eq!(
-            chain.matches(&message).count(),
-            1,
-            "{what}: {message:?} in {chain}"
-        );
-    }
 }
 
 #[tokio::test]
@@ -120,21 +73,7 @@ async fn options_that_cannot_work_are_invalid_input_before_any_io() {
         .await;
         let pool = adapter_sqlx::sqlx::SqlitePool::connect_lazy("sqlite::memory:")
             .expect("a lazy pool opens nothing");
-        refused_as_invalid(
-            "max_connections with an adopted pool",
-            SqlxAdapter::from_pool(pool.clone()).max_connections(4),
-            None,
-        )
-        .await;
-        let err = SqlxAdapter::from_pool(pool)
-            .min_connections(1)
-            .connect()
-            .await
-            .expect_err("min_connections with an adopted pool");
-        assert!(
-            err.to_string().contains("configure the pool you passed"),
-            "{err}"
-        );
+        adopted_pool_options_are_refused(|| SqlxAdapter::from_pool(pool.clone())).await;
     }
     refused_as_invalid(
         "an unknown scheme",

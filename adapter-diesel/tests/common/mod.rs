@@ -3,6 +3,7 @@
 //! guard goes), or a new SQLite file in a new temporary directory.
 #![allow(dead_code)]
 
+use adapter_diesel::DieselAdapter;
 use adapter_sqlx::conformance::{database_url, MARIADB_ENV, POSTGRES_ENV};
 use adapter_sqlx::sqlx::{self, AssertSqlSafe};
 
@@ -97,6 +98,18 @@ impl Fresh {
             server: Some((server, name)),
             dir: None,
         })
+    }
+
+    /// adapter-diesel on this database, migrated, with a pool of one connection: every
+    /// call goes through the same connection.
+    pub async fn single_connection_adapter(&self) -> DieselAdapter {
+        let adapter = DieselAdapter::builder(self.url.as_str())
+            .max_connections(1)
+            .connect()
+            .await
+            .expect("connect");
+        adapter.migrate().await.expect("migrate");
+        adapter
     }
 
     /// Drops the database (call at the end of the test; a panic leaves it, harmlessly).

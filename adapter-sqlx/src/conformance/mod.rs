@@ -14,7 +14,9 @@
 //! independently of how the adapter decodes it.
 
 pub mod authjs;
+mod connect_checks;
 mod decode;
+mod specs;
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -30,7 +32,16 @@ use auth_core::{
     VerificationToken,
 };
 
-use adapter_conformance::harness::{BackendSpec, ContainerPlan, Source};
+use adapter_conformance::harness::ContainerPlan;
+
+pub use self::connect_checks::{
+    adopted_pool_options_are_refused, causes, innermost, recovers_after_an_outage,
+    refused_as_invalid, refused_at_once, TablesAdapterOptions,
+};
+pub use self::specs::{
+    assert_table_specs, mariadb_spec, postgres_spec, server_spec, specs, sqlite_file_spec,
+    sqlite_memory_spec, sqlite_spec, BackendNames,
+};
 use adapter_conformance::{
     Backend, BoxError, Fixture, Inspector, StorageLocation, Unreachable, UserRecords,
 };
@@ -130,60 +141,6 @@ impl TablesAdapter for SqlxAdapter {
     }
     async fn close(&self) {
         SqlxAdapter::close(self).await
-    }
-}
-
-/// Every adapter-sqlx backend, in report order.
-pub fn specs() -> Vec<BackendSpec> {
-    vec![
-        postgres_spec(),
-        mariadb_spec(),
-        sqlite_file_spec(),
-        sqlite_memory_spec(),
-    ]
-}
-
-/// PostgreSQL: `AUTH_TEST_POSTGRES_URL`, else a `postgres:16-alpine` container.
-pub fn postgres_spec() -> BackendSpec {
-    BackendSpec {
-        name: "postgres",
-        source: Source::Server {
-            env_var: POSTGRES_ENV,
-            example_url: "postgres://postgres@127.0.0.1:5432/postgres",
-            container: Some(POSTGRES_CONTAINER),
-        },
-        open: |url| Box::pin(ServerBackend::<SqlxAdapter>::open(Server::Postgres, url)),
-    }
-}
-
-/// MariaDB (or MySQL 8): `AUTH_TEST_MARIADB_URL`, else a `mariadb:11` container.
-pub fn mariadb_spec() -> BackendSpec {
-    BackendSpec {
-        name: "mariadb",
-        source: Source::Server {
-            env_var: MARIADB_ENV,
-            example_url: "mysql://root@127.0.0.1:3306/test",
-            container: Some(MARIADB_CONTAINER),
-        },
-        open: |url| Box::pin(ServerBackend::<SqlxAdapter>::open(Server::MariaDb, url)),
-    }
-}
-
-/// SQLite in a fresh temporary file per scenario (WAL mode), removed afterwards.
-pub fn sqlite_file_spec() -> BackendSpec {
-    BackendSpec {
-        name: "sqlite-file",
-        source: Source::Embedded,
-        open: |_| Box::pin(async { Ok(SqliteBackend::<SqlxAdapter>::open(false)) }),
-    }
-}
-
-/// SQLite in a fresh, uniquely named shared-cache in-memory database per scenario.
-pub fn sqlite_memory_spec() -> BackendSpec {
-    BackendSpec {
-        name: "sqlite-memory",
-        source: Source::Embedded,
-        open: |_| Box::pin(async { Ok(SqliteBackend::<SqlxAdapter>::open(true)) }),
     }
 }
 
@@ -873,25 +830,9 @@ mod tests {
 
     #[test]
     fn specs_are_named_as_documented() {
-        let names: Vec<_> = specs().iter().map(|s| s.name).collect();
-        assert_eq!(
-            names,
-            ["postgres", "mariadb", "sqlite-file", "sqlite-memory"]
+        assert_table_specs(
+            ["postgres", "mariadb", "sqlite-file", "sqlite-memory"],
+            &specs(),
         );
-        assert!(matches!(
-            postgres_spec().source,
-            Source::Server {
-                env_var: "AUTH_TEST_POSTGRES_URL",
-                ..
-            }
-        ));
-        assert!(matches!(
-            mariadb_spec().source,
-            Source::Server {
-                env_var: "AUTH_TEST_MARIADB_URL",
-                ..
-            }
-        ));
-        assert!(matches!(sqlite_memory_spec().source, Source::Embedded));
     }
 }
