@@ -120,14 +120,7 @@ pub const SQLITE_DRIZZLE_GAPS: &[Gap] = &[Gap {
 
 /// Connects an adapter-sqlx adapter on the Drizzle layout to `url` and migrates.
 pub async fn open_drizzle(url: &str) -> Result<SqlxAdapter, BoxError> {
-    let adapter = SqlxAdapter::builder(url)
-        .layout(Layout::AuthJsDrizzle)
-        .max_connections(FIXTURE_CONNECTIONS)
-        .call_timeout(FIXTURE_TIMEOUT)
-        .connect()
-        .await?;
-    adapter.migrate().await?;
-    Ok(adapter)
+    open_migrated_on(Layout::AuthJsDrizzle, url).await
 }
 
 /// A fresh SQLite file for one fixture: its directory (removed at teardown) and the URLs of
@@ -202,7 +195,7 @@ impl Backend for DrizzleBackend {
                     name: schema,
                 };
                 match raw_pool(&url).await {
-                    Ok(raw) => (url, Raw::Postgres(raw), place),
+                    Ok(raw) => (url, Some(RawPool::Postgres(raw)), place),
                     Err(err) => {
                         place.remove().await?;
                         return Err(err);
@@ -224,7 +217,7 @@ impl Backend for DrizzleBackend {
                     Ok::<_, BoxError>((url, raw))
                 };
                 match opened.await {
-                    Ok((url, raw)) => (url, Raw::MySql(raw), place),
+                    Ok((url, raw)) => (url, Some(RawPool::MySql(raw)), place),
                     Err(err) => {
                         place.remove().await?;
                         return Err(err);
@@ -236,14 +229,14 @@ impl Backend for DrizzleBackend {
                 std::fs::create_dir_all(&dir)?;
                 let place = Place::Directory(dir);
                 // The adapter creates the file; the inspector opens it afterwards.
-                (url, Raw::None, place)
+                (url, None, place)
             }
         };
         let set_up = async {
             let adapter = open_drizzle(&url).await?;
             let raw = match raw {
-                Raw::None => Raw::Sqlite(sqlite_pool(&url).await?),
-                raw => raw,
+                Some(raw) => raw,
+                None => RawPool::Sqlite(sqlite_pool(&url).await?),
             };
             Ok::<_, BoxError>((adapter, raw))
         };
@@ -299,43 +292,13 @@ impl Place {
     }
 }
 
-/// The inspector's own pool on a Drizzle fixture.
-#[derive(Debug)]
-enum Raw {
-    Postgres(PgPool),
-    Sqlite(SqlitePool),
-    MySql(MySqlPool),
-    /// Not opened yet (set-up only).
-    None,
-}
-
-/// Runs `$body` with `$pool` bound to the concrete pool of a [`Raw`].
-macro_rules! on_raw {
-    ($raw:expr, |$pool:ident| $body:expr) => {
-        match $raw {
-            Raw::Postgres($pool) => $body,
-            Raw::Sqlite($pool) => $body,
-            Raw::MySql($pool) => $body,
-            Raw::None => return Err("the inspector has no pool".into()),
-        }
-    };
-}
-
 /// Reads the Drizzle tables of one fixture with plain SQL.
 #[derive(Debug)]
 struct DrizzleInspector {
     adapter: SqlxAdapter,
-    raw: Raw,
+    raw: RawPool,
     place: Place,
 }
-
-type DrizzleUser = (
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-);
 
 const DRIZZLE_ACCOUNT: &str = r#""userId", "type", "provider", "providerAccountId",
     "refresh_token", "access_token", {int:"expires_at"}, "token_type", "scope",
@@ -349,8 +312,8 @@ impl DrizzleInspector {
     /// milliseconds and `{int:<column>}` as a 64-bit integer (computed by the database),
     /// `?` become `$n` on PostgreSQL and `"` backticks on MariaDB.
     fn sql(&self, template: &str) -> sqlx::AssertSqlSafe<String> {
-        let pg = matches!(self.raw, Raw::Postgres(_));
-        let mysql = matches!(self.raw, Raw::MySql(_));
+        let pg = matches!(self.raw, RawPool::Postgres(_));
+        let mysql = matches!(self.raw, RawPool::MySql(_));
         let mut text = template.to_owned();
         for token in ["{ms:", "{int:"] {
             while let Some(start) = text.find(token) {
@@ -374,18 +337,7 @@ impl DrizzleInspector {
             text = text.replace('"', "`");
         }
         if pg {
-            let mut n = 0;
-            text = text
-                .chars()
-                .map(|c| {
-                    if c == '?' {
-                        n += 1;
-                        format!("${n}")
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect();
+            text = numbered_placeholders(&text);
         }
         sqlx::AssertSqlSafe(text)
     }
@@ -397,20 +349,11 @@ impl Inspector for DrizzleInspector {
         let sql = self.sql(
             r#"SELECT "id", "email", {ms:"emailVerified"}, "name", "image" FROM "user" WHERE "id" = ?"#,
         );
-        let row: Option<DrizzleUser> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+        let row: Option<UserTuple<String>> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
             .bind(id)
             .fetch_optional(pool)
             .await?);
-        row.map(|(id, email, verified, name, image)| {
-            Ok(User {
-                id,
-                email,
-                email_verified: verified.map(instant).transpose()?,
-                name,
-                image,
-            })
-        })
-        .transpose()
+        row.map(user_from).transpose()
     }
 
     async fn stored_account(
@@ -433,7 +376,7 @@ impl Inspector for DrizzleInspector {
         let sql = self.sql(
             r#"SELECT "sessionToken", "userId", {ms:"expires"} FROM "session" WHERE "sessionToken" = ?"#,
         );
-        let row: Option<(String, String, i64)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+        let row: Option<SessionTuple<String>> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
             .bind(session_token)
             .fetch_optional(pool)
             .await?);
@@ -449,19 +392,12 @@ impl Inspector for DrizzleInspector {
             r#"SELECT "identifier", "token", {ms:"expires"} FROM "verificationToken"
                WHERE "identifier" = ? AND "token" = ?"#,
         );
-        let row: Option<(String, String, i64)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+        let row: Option<VerificationTokenTuple> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
             .bind(identifier)
             .bind(token)
             .fetch_optional(pool)
             .await?);
-        row.map(|(identifier, token, ms)| {
-            Ok(VerificationToken {
-                identifier,
-                token,
-                expires: instant(ms)?,
-            })
-        })
-        .transpose()
+        row.map(verification_token_from).transpose()
     }
 
     async fn stored_authenticator(
@@ -490,7 +426,7 @@ impl Inspector for DrizzleInspector {
         let sql = self.sql(
             r#"SELECT "sessionToken", "userId", {ms:"expires"} FROM "session" WHERE "userId" = ?"#,
         );
-        let sessions: Vec<(String, String, i64)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
+        let sessions: Vec<SessionTuple<String>> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
             .bind(user_id)
             .fetch_all(pool)
             .await?);
@@ -502,17 +438,7 @@ impl Inspector for DrizzleInspector {
                 .bind(user_id)
                 .fetch_all(pool)
                 .await?);
-        Ok(UserRecords {
-            accounts: accounts
-                .into_iter()
-                .map(account_from)
-                .collect::<Result<_, _>>()?,
-            sessions: sessions
-                .into_iter()
-                .map(session_from)
-                .collect::<Result<_, _>>()?,
-            authenticators: authenticators.into_iter().map(authenticator_from).collect(),
-        })
+        user_records_from(accounts, sessions, authenticators)
     }
 
     async fn dump(&self) -> Result<Vec<String>, BoxError> {
@@ -538,10 +464,7 @@ impl Inspector for DrizzleInspector {
                 let sql = self.sql(&format!(
                     r#"SELECT {column} FROM "{table}" WHERE {column} IS NOT NULL"#
                 ));
-                let values: Vec<(String,)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-                    .fetch_all(pool)
-                    .await?);
-                out.extend(values.into_iter().map(|(value,)| value));
+                out.extend(self.raw.column_values(sql).await?);
             }
         }
         Ok(out)
@@ -553,14 +476,8 @@ impl Inspector for DrizzleInspector {
 
     async fn unreachable(&self) -> Unreachable {
         let url = match self.raw {
-            Raw::Postgres(_) => format!(
-                "postgres://postgres@127.0.0.1:{}/postgres",
-                adapter_conformance::harness::dead_port()
-            ),
-            Raw::MySql(_) => format!(
-                "mysql://root@127.0.0.1:{}/test",
-                adapter_conformance::harness::dead_port()
-            ),
+            RawPool::Postgres(_) => dead_server_url(Server::Postgres),
+            RawPool::MySql(_) => dead_server_url(Server::MariaDb),
             // A file in a directory that does not exist cannot be opened.
             _ => {
                 let (dir, url, _) = fresh_sqlite_file();
@@ -568,26 +485,12 @@ impl Inspector for DrizzleInspector {
                 url
             }
         };
-        let adapter = SqlxAdapter::builder(url)
-            .layout(Layout::AuthJsDrizzle)
-            .call_timeout(UNREACHABLE_TIMEOUT)
-            .connect()
-            .await
-            .map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>);
-        Unreachable {
-            timeout: UNREACHABLE_TIMEOUT,
-            adapter,
-        }
+        unreachable_on(Layout::AuthJsDrizzle, url).await
     }
 
     async fn teardown(&self) -> Result<(), BoxError> {
         self.adapter.close().await;
-        match &self.raw {
-            Raw::Postgres(pool) => pool.close().await,
-            Raw::Sqlite(pool) => pool.close().await,
-            Raw::MySql(pool) => pool.close().await,
-            Raw::None => {}
-        }
+        self.raw.close().await;
         self.place.remove().await
     }
 }

@@ -15,16 +15,19 @@
 use std::sync::Arc;
 
 use super::decode::{
-    account_from, authenticator_from, instant, session_from, AccountTuple, AuthenticatorTuple,
+    account_from, authenticator_from, session_from, user_from, user_records_from,
+    verification_token_from, AccountTuple, AuthenticatorTuple, SessionTuple, UserTuple,
+    VerificationTokenTuple,
 };
-use crate::sqlx::{self, MySqlPool, PgPool, SqlitePool};
+use crate::sqlx::{self, MySqlPool, PgPool};
 use crate::{Layout, SqlxAdapter};
 use async_trait::async_trait;
-use auth_core::{Account, Adapter, AdapterError, Authenticator, Session, User, VerificationToken};
+use auth_core::{Account, AdapterError, Authenticator, Session, User, VerificationToken};
 
 use super::{
-    database_url, sqlite_pool, FIXTURE_CONNECTIONS, FIXTURE_TIMEOUT, MARIADB_CONTAINER,
-    MARIADB_ENV, POSTGRES_CONTAINER, POSTGRES_ENV, UNREACHABLE_TIMEOUT,
+    database_url, dead_server_url, numbered_placeholders, on_raw, sqlite_pool, unreachable_from,
+    RawPool, Server, FIXTURE_CONNECTIONS, FIXTURE_TIMEOUT, MARIADB_CONTAINER, MARIADB_ENV,
+    POSTGRES_CONTAINER, POSTGRES_ENV, UNREACHABLE_TIMEOUT,
 };
 use adapter_conformance::backends::assigned_ids::AssignedIds;
 use adapter_conformance::harness::{BackendSpec, Source};
@@ -93,14 +96,31 @@ pub fn fresh_schema_name() -> String {
 /// Connects an adapter-sqlx adapter on the @auth/pg-adapter layout to `url` (a schema
 /// chosen with [`search_path_url`]) and migrates.
 pub async fn open_pg_authjs(url: &str) -> Result<SqlxAdapter, BoxError> {
+    open_migrated_on(Layout::AuthJsPg, url).await
+}
+
+/// Connects a fixture's adapter on `layout` to `url`, with the fixtures' options, and
+/// migrates.
+async fn open_migrated_on(layout: Layout, url: &str) -> Result<SqlxAdapter, BoxError> {
     let adapter = SqlxAdapter::builder(url)
-        .layout(Layout::AuthJsPg)
+        .layout(layout)
         .max_connections(FIXTURE_CONNECTIONS)
         .call_timeout(FIXTURE_TIMEOUT)
         .connect()
         .await?;
     adapter.migrate().await?;
     Ok(adapter)
+}
+
+/// Scenario 28's adapter on `layout`, pointed at `url`, where nothing answers.
+async fn unreachable_on(layout: Layout, url: String) -> Unreachable {
+    unreachable_from(
+        SqlxAdapter::builder(url)
+            .layout(layout)
+            .call_timeout(UNREACHABLE_TIMEOUT)
+            .connect()
+            .await,
+    )
 }
 
 async fn raw_pool(url: &str) -> Result<PgPool, BoxError> {
@@ -200,29 +220,14 @@ impl Inspector for PgAuthJsInspector {
         let Some(id) = serial(id) else {
             return Ok(None);
         };
-        let row: Option<(
-            i32,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-        )> = sqlx::query_as(
+        let row: Option<UserTuple<i32>> = sqlx::query_as(
             r#"SELECT id, email, (EXTRACT(EPOCH FROM "emailVerified") * 1000)::BIGINT,
                       name, image FROM users WHERE id = $1"#,
         )
         .bind(id)
         .fetch_optional(&self.raw)
         .await?;
-        row.map(|(id, email, verified, name, image)| {
-            Ok(User {
-                id: id.to_string(),
-                email,
-                email_verified: verified.map(instant).transpose()?,
-                name,
-                image,
-            })
-        })
-        .transpose()
+        row.map(user_from).transpose()
     }
 
     async fn stored_account(
@@ -246,7 +251,7 @@ impl Inspector for PgAuthJsInspector {
             r#"SELECT "sessionToken", "userId", {MILLIS_EXPIRES} FROM sessions
                WHERE "sessionToken" = $1"#
         );
-        let row: Option<(String, i32, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<SessionTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(session_token)
             .fetch_optional(&self.raw)
             .await?;
@@ -262,19 +267,12 @@ impl Inspector for PgAuthJsInspector {
             "SELECT identifier, token, {MILLIS_EXPIRES} FROM verification_token \
              WHERE identifier = $1 AND token = $2"
         );
-        let row: Option<(String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<VerificationTokenTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(identifier)
             .bind(token)
             .fetch_optional(&self.raw)
             .await?;
-        row.map(|(identifier, token, ms)| {
-            Ok(VerificationToken {
-                identifier,
-                token,
-                expires: instant(ms)?,
-            })
-        })
-        .transpose()
+        row.map(verification_token_from).transpose()
     }
 
     async fn stored_authenticator(
@@ -301,7 +299,7 @@ impl Inspector for PgAuthJsInspector {
             r#"SELECT "sessionToken", "userId", {MILLIS_EXPIRES} FROM sessions
                WHERE "userId"::text = $1"#
         );
-        let sessions: Vec<(String, i32, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let sessions: Vec<SessionTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .fetch_all(&self.raw)
             .await?;
@@ -311,17 +309,7 @@ impl Inspector for PgAuthJsInspector {
             .bind(user_id)
             .fetch_all(&self.raw)
             .await?;
-        Ok(UserRecords {
-            accounts: accounts
-                .into_iter()
-                .map(account_from)
-                .collect::<Result<_, _>>()?,
-            sessions: sessions
-                .into_iter()
-                .map(session_from)
-                .collect::<Result<_, _>>()?,
-            authenticators: authenticators.into_iter().map(authenticator_from).collect(),
-        })
+        user_records_from(accounts, sessions, authenticators)
     }
 
     async fn dump(&self) -> Result<Vec<String>, BoxError> {
@@ -351,20 +339,7 @@ impl Inspector for PgAuthJsInspector {
     }
 
     async fn unreachable(&self) -> Unreachable {
-        let url = format!(
-            "postgres://postgres@127.0.0.1:{}/postgres",
-            adapter_conformance::harness::dead_port()
-        );
-        let adapter = SqlxAdapter::builder(url)
-            .layout(Layout::AuthJsPg)
-            .call_timeout(UNREACHABLE_TIMEOUT)
-            .connect()
-            .await
-            .map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>);
-        Unreachable {
-            timeout: UNREACHABLE_TIMEOUT,
-            adapter,
-        }
+        unreachable_on(Layout::AuthJsPg, dead_server_url(Server::Postgres)).await
     }
 
     async fn teardown(&self) -> Result<(), BoxError> {
@@ -373,8 +348,6 @@ impl Inspector for PgAuthJsInspector {
         PgAuthJsBackend::drop_schema(&self.admin, &self.schema).await
     }
 }
-
-// ---------------------------------------------------------------- the Drizzle layout
 
 #[cfg(test)]
 mod tests {
