@@ -603,20 +603,23 @@ impl<A: TablesAdapter> SqlxInspector<A> {
         numbered_placeholders(&text)
     }
 
-    async fn fetch_pair_with_expiry(
+    /// The row of two texts and an expiry that `template` finds by `a` (and `b`), decoded.
+    async fn fetch_pair_with_expiry<T>(
         &self,
         template: &str,
         a: &str,
         b: Option<&str>,
-    ) -> Result<Option<(String, String, i64)>, BoxError> {
+        decode: fn((String, String, i64)) -> Result<T, BoxError>,
+    ) -> Result<Option<T>, BoxError> {
         let sql = sqlx::AssertSqlSafe(self.sql(template));
-        Ok(on_raw!(&self.raw, |pool| {
+        let row = on_raw!(&self.raw, |pool| {
             let query = sqlx::query_as::<_, (String, String, i64)>(sql).bind(a);
             match b {
                 Some(b) => query.bind(b).fetch_optional(pool).await?,
                 None => query.fetch_optional(pool).await?,
             }
-        }))
+        });
+        row.map(decode).transpose()
     }
 }
 
@@ -663,14 +666,13 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
     }
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
-        let row = self
-            .fetch_pair_with_expiry(
-                "SELECT session_token, user_id, {expires} FROM {p}sessions WHERE session_token = ?",
-                session_token,
-                None,
-            )
-            .await?;
-        row.map(session_from).transpose()
+        self.fetch_pair_with_expiry(
+            "SELECT session_token, user_id, {expires} FROM {p}sessions WHERE session_token = ?",
+            session_token,
+            None,
+            session_from,
+        )
+        .await
     }
 
     async fn stored_verification_token(
@@ -678,15 +680,14 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
         identifier: &str,
         token: &str,
     ) -> Result<Option<VerificationToken>, BoxError> {
-        let row = self
-            .fetch_pair_with_expiry(
-                "SELECT identifier, token, {expires} FROM {p}verification_tokens \
-                 WHERE identifier = ? AND token = ?",
-                identifier,
-                Some(token),
-            )
-            .await?;
-        row.map(verification_token_from).transpose()
+        self.fetch_pair_with_expiry(
+            "SELECT identifier, token, {expires} FROM {p}verification_tokens \
+             WHERE identifier = ? AND token = ?",
+            identifier,
+            Some(token),
+            verification_token_from,
+        )
+        .await
     }
 
     async fn stored_authenticator(

@@ -34,10 +34,12 @@ use adapter_conformance::harness::{BackendSpec, Source};
 use adapter_conformance::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
 
 mod drizzle;
+mod inspector;
 pub use drizzle::{
     fresh_sqlite_file, mariadb_drizzle_spec, open_drizzle, postgres_drizzle_spec,
     sqlite_drizzle_spec, MARIADB_DRIZZLE_GAPS, POSTGRES_DRIZZLE_GAPS, SQLITE_DRIZZLE_GAPS,
 };
+use inspector::{AuthJsInspector, Place, DRIZZLE_TABLES, PG_ADAPTER_TABLES};
 
 /// Every Auth.js-layout backend of adapter-sqlx, in report order.
 pub fn specs() -> Vec<BackendSpec> {
@@ -171,11 +173,14 @@ impl Backend for PgAuthJsBackend {
         match set_up.await {
             Ok((adapter, raw)) => Ok(AssignedIds::fixture(
                 Arc::new(adapter.clone()),
-                Box::new(PgAuthJsInspector {
+                Box::new(AuthJsInspector {
                     adapter,
-                    raw,
-                    admin: self.admin.clone(),
-                    schema,
+                    raw: RawPool::Postgres(raw),
+                    place: Place::Schema {
+                        admin: self.admin.clone(),
+                        name: schema,
+                    },
+                    tables: &PG_ADAPTER_TABLES,
                 }),
             )),
             Err(err) => {
@@ -189,163 +194,6 @@ impl Backend for PgAuthJsBackend {
 
     fn gaps(&self) -> &'static [Gap] {
         PG_GAPS
-    }
-}
-
-/// Reads the @auth/pg-adapter tables of one fixture schema with plain SQL.
-#[derive(Debug)]
-struct PgAuthJsInspector {
-    adapter: SqlxAdapter,
-    raw: PgPool,
-    admin: PgPool,
-    schema: String,
-}
-
-/// Whether `id` can name a row of a `SERIAL` column (else the inspector finds nothing,
-/// as the adapter does).
-fn serial(id: &str) -> Option<i32> {
-    id.parse::<i32>().ok().filter(|n| n.to_string() == id)
-}
-
-const ACCOUNT: &str = r#""userId", type, provider, "providerAccountId", refresh_token,
-    access_token, expires_at, token_type, scope, id_token, session_state"#;
-const AUTHENTICATOR: &str = r#""credentialID", "userId", "providerAccountId",
-    "credentialPublicKey", counter, "credentialDeviceType", "credentialBackedUp", transports"#;
-
-const MILLIS_EXPIRES: &str = "(EXTRACT(EPOCH FROM expires) * 1000)::BIGINT";
-
-#[async_trait]
-impl Inspector for PgAuthJsInspector {
-    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
-        let Some(id) = serial(id) else {
-            return Ok(None);
-        };
-        let row: Option<UserTuple<i32>> = sqlx::query_as(
-            r#"SELECT id, email, (EXTRACT(EPOCH FROM "emailVerified") * 1000)::BIGINT,
-                      name, image FROM users WHERE id = $1"#,
-        )
-        .bind(id)
-        .fetch_optional(&self.raw)
-        .await?;
-        row.map(user_from).transpose()
-    }
-
-    async fn stored_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> Result<Option<Account>, BoxError> {
-        let sql = format!(
-            r#"SELECT {ACCOUNT} FROM accounts WHERE provider = $1 AND "providerAccountId" = $2"#
-        );
-        let row: Option<AccountTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(provider)
-            .bind(provider_account_id)
-            .fetch_optional(&self.raw)
-            .await?;
-        row.map(account_from).transpose()
-    }
-
-    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
-        let sql = format!(
-            r#"SELECT "sessionToken", "userId", {MILLIS_EXPIRES} FROM sessions
-               WHERE "sessionToken" = $1"#
-        );
-        let row: Option<SessionTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(session_token)
-            .fetch_optional(&self.raw)
-            .await?;
-        row.map(session_from).transpose()
-    }
-
-    async fn stored_verification_token(
-        &self,
-        identifier: &str,
-        token: &str,
-    ) -> Result<Option<VerificationToken>, BoxError> {
-        let sql = format!(
-            "SELECT identifier, token, {MILLIS_EXPIRES} FROM verification_token \
-             WHERE identifier = $1 AND token = $2"
-        );
-        let row: Option<VerificationTokenTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(identifier)
-            .bind(token)
-            .fetch_optional(&self.raw)
-            .await?;
-        row.map(verification_token_from).transpose()
-    }
-
-    async fn stored_authenticator(
-        &self,
-        credential_id: &str,
-    ) -> Result<Option<Authenticator>, BoxError> {
-        let sql =
-            format!(r#"SELECT {AUTHENTICATOR} FROM authenticators WHERE "credentialID" = $1"#);
-        let row: Option<AuthenticatorTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(credential_id)
-            .fetch_optional(&self.raw)
-            .await?;
-        Ok(row.map(authenticator_from))
-    }
-
-    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
-        // Compared as text, so no id (not even a malformed one) is left unchecked.
-        let sql = format!(r#"SELECT {ACCOUNT} FROM accounts WHERE "userId"::text = $1"#);
-        let accounts: Vec<AccountTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_all(&self.raw)
-            .await?;
-        let sql = format!(
-            r#"SELECT "sessionToken", "userId", {MILLIS_EXPIRES} FROM sessions
-               WHERE "userId"::text = $1"#
-        );
-        let sessions: Vec<SessionTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_all(&self.raw)
-            .await?;
-        let sql =
-            format!(r#"SELECT {AUTHENTICATOR} FROM authenticators WHERE "userId"::text = $1"#);
-        let authenticators: Vec<AuthenticatorTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_all(&self.raw)
-            .await?;
-        user_records_from(accounts, sessions, authenticators)
-    }
-
-    async fn dump(&self) -> Result<Vec<String>, BoxError> {
-        // Every row of every table, each column as text, read as stored.
-        let mut out = Vec::new();
-        for table in [
-            "users",
-            "accounts",
-            "sessions",
-            "verification_token",
-            "authenticators",
-        ] {
-            let sql = format!(
-                "SELECT v FROM {table} t, LATERAL jsonb_each_text(to_jsonb(t)) AS e(k, v) \
-                 WHERE v IS NOT NULL"
-            );
-            let values: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .fetch_all(&self.raw)
-                .await?;
-            out.extend(values.into_iter().map(|(value,)| value));
-        }
-        Ok(out)
-    }
-
-    async fn migrate(&self) -> Result<(), AdapterError> {
-        self.adapter.migrate().await
-    }
-
-    async fn unreachable(&self) -> Unreachable {
-        unreachable_on(Layout::AuthJsPg, dead_server_url(Server::Postgres)).await
-    }
-
-    async fn teardown(&self) -> Result<(), BoxError> {
-        self.adapter.close().await;
-        self.raw.close().await;
-        PgAuthJsBackend::drop_schema(&self.admin, &self.schema).await
     }
 }
 
