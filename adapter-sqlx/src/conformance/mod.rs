@@ -26,7 +26,7 @@ use self::decode::{
     verification_token_from, AccountTuple, AuthenticatorTuple, NativeUserTuple, SessionTuple,
 };
 use crate::sqlx::{self, MySqlPool, PgPool, SqlitePool};
-use crate::{Dialect, SqlxAdapter};
+use crate::{Dialect, Layout, SqlxAdapter};
 use async_trait::async_trait;
 use auth_core::{
     normalize_email, Account, Adapter, AdapterError, Authenticator, Session, User,
@@ -108,13 +108,7 @@ pub trait TablesAdapter: Adapter + Clone + Sized + 'static {
 #[async_trait]
 impl TablesAdapter for SqlxAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
-        let adapter = SqlxAdapter::builder(url)
-            .max_connections(FIXTURE_CONNECTIONS)
-            .call_timeout(FIXTURE_TIMEOUT)
-            .connect()
-            .await?;
-        SqlxAdapter::migrate(&adapter).await?;
-        Ok(adapter)
+        open_migrated_on(Layout::Native, url).await
     }
     async fn open_unreachable(url: String) -> Result<Self, AdapterError> {
         SqlxAdapter::builder(url)
@@ -502,6 +496,28 @@ pub(crate) fn numbered_placeholders(text: &str) -> String {
         .collect()
 }
 
+/// Connects a fixture's adapter on `layout` to `url`, with the fixtures' options, and
+/// migrates.
+pub(crate) async fn open_migrated_on(layout: Layout, url: &str) -> Result<SqlxAdapter, BoxError> {
+    let adapter = SqlxAdapter::builder(url)
+        .layout(layout)
+        .max_connections(FIXTURE_CONNECTIONS)
+        .call_timeout(FIXTURE_TIMEOUT)
+        .connect()
+        .await?;
+    adapter.migrate().await?;
+    Ok(adapter)
+}
+
+/// A SQLite URL of a file in a directory that does not exist: it cannot be opened.
+pub(crate) fn missing_sqlite_url() -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "auth-sqlx-missing-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    format!("sqlite://{}?mode=rwc", dir.join("auth.db").display())
+}
+
 /// A URL of `server`'s kind on a port where nothing listens.
 pub(crate) fn dead_server_url(server: Server) -> String {
     let port = adapter_conformance::harness::dead_port();
@@ -769,14 +785,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
     async fn unreachable(&self) -> Unreachable {
         let url = match self.adapter.dialect() {
             Dialect::Postgres => dead_server_url(Server::Postgres),
-            Dialect::Sqlite => {
-                // A file in a directory that does not exist cannot be opened.
-                let dir = std::env::temp_dir().join(format!(
-                    "auth-sqlx-missing-{}",
-                    uuid::Uuid::now_v7().simple()
-                ));
-                format!("sqlite://{}?mode=rwc", dir.join("auth.db").display())
-            }
+            Dialect::Sqlite => missing_sqlite_url(),
             _ => dead_server_url(Server::MariaDb),
         };
         unreachable_from(A::open_unreachable(url).await)

@@ -1,8 +1,20 @@
 //! adapter-sqlx on the @auth/drizzle-adapter default schema: `postgres-drizzle`,
 //! `sqlite-drizzle` and `mariadb-drizzle` backends and their gaps.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::sync::Arc;
+
+use crate::sqlx::{self, MySqlPool, PgPool};
+use crate::{Layout, SqlxAdapter};
+use async_trait::async_trait;
+
+use super::super::{
+    database_url, open_migrated_on, sqlite_pool, RawPool, FIXTURE_TIMEOUT, MARIADB_CONTAINER,
+    MARIADB_ENV, POSTGRES_CONTAINER, POSTGRES_ENV,
+};
+use super::inspector::{AuthJsInspector, Place, DRIZZLE_TABLES};
+use super::schema::{fresh_schema_name, raw_pool, search_path_url};
+use adapter_conformance::harness::{BackendSpec, Source};
+use adapter_conformance::{Backend, BoxError, Fixture, Gap};
 
 /// The @auth/drizzle-adapter default schema on PostgreSQL: `AUTH_TEST_POSTGRES_URL`, else a
 /// container; a schema per fixture.

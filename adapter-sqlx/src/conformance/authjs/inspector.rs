@@ -2,8 +2,22 @@
 //! schema): the same camelCase columns under other table names, read with plain SQL,
 //! timestamps converted to epoch milliseconds by the database.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use crate::sqlx::{self, MySqlPool, PgPool};
+use crate::{Layout, SqlxAdapter};
+use async_trait::async_trait;
+use auth_core::{Account, AdapterError, Authenticator, Session, User, VerificationToken};
+
+use super::super::decode::{
+    account_from, authenticator_from, session_from, user_from, user_records_from,
+    verification_token_from, AccountTuple, AuthenticatorTuple, SessionTuple, UserTuple,
+    VerificationTokenTuple,
+};
+use super::super::{
+    dead_server_url, missing_sqlite_url, numbered_placeholders, on_raw, unreachable_from, RawPool,
+    Server, UNREACHABLE_TIMEOUT,
+};
+use super::schema::drop_schema;
+use adapter_conformance::{BoxError, Inspector, Unreachable, UserRecords};
 
 /// How an Auth.js layout names its tables, types its user ids and is dumped.
 #[derive(Debug)]
@@ -72,7 +86,7 @@ pub(super) enum Place {
 impl Place {
     pub(super) async fn remove(&self) -> Result<(), BoxError> {
         match self {
-            Place::Schema { admin, name } => PgAuthJsBackend::drop_schema(admin, name).await,
+            Place::Schema { admin, name } => drop_schema(admin, name).await,
             Place::Database { admin, name } => {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                     "DROP DATABASE IF EXISTS {name}"
@@ -175,6 +189,17 @@ impl AuthJsInspector {
         }
         Ok(out)
     }
+}
+
+/// Scenario 28's adapter on `layout`, pointed at `url`, where nothing answers.
+async fn unreachable_on(layout: Layout, url: String) -> Unreachable {
+    unreachable_from(
+        SqlxAdapter::builder(url)
+            .layout(layout)
+            .call_timeout(UNREACHABLE_TIMEOUT)
+            .connect()
+            .await,
+    )
 }
 
 #[async_trait]
@@ -304,12 +329,7 @@ impl Inspector for AuthJsInspector {
         let url = match self.raw {
             RawPool::Postgres(_) => dead_server_url(Server::Postgres),
             RawPool::MySql(_) => dead_server_url(Server::MariaDb),
-            // A file in a directory that does not exist cannot be opened.
-            RawPool::Sqlite(_) => {
-                let (dir, url, _) = fresh_sqlite_file();
-                debug_assert!(!dir.exists());
-                url
-            }
+            RawPool::Sqlite(_) => missing_sqlite_url(),
         };
         unreachable_on(self.tables.layout, url).await
     }

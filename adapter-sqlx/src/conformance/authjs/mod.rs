@@ -14,32 +14,25 @@
 
 use std::sync::Arc;
 
-use super::decode::{
-    account_from, authenticator_from, session_from, user_from, user_records_from,
-    verification_token_from, AccountTuple, AuthenticatorTuple, SessionTuple, UserTuple,
-    VerificationTokenTuple,
-};
-use crate::sqlx::{self, MySqlPool, PgPool};
+use crate::sqlx::{self, PgPool};
 use crate::{Layout, SqlxAdapter};
 use async_trait::async_trait;
-use auth_core::{Account, AdapterError, Authenticator, Session, User, VerificationToken};
 
-use super::{
-    database_url, dead_server_url, numbered_placeholders, on_raw, sqlite_pool, unreachable_from,
-    RawPool, Server, FIXTURE_CONNECTIONS, FIXTURE_TIMEOUT, MARIADB_CONTAINER, MARIADB_ENV,
-    POSTGRES_CONTAINER, POSTGRES_ENV, UNREACHABLE_TIMEOUT,
-};
+use super::{open_migrated_on, RawPool, POSTGRES_CONTAINER, POSTGRES_ENV};
 use adapter_conformance::backends::assigned_ids::AssignedIds;
 use adapter_conformance::harness::{BackendSpec, Source};
-use adapter_conformance::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
+use adapter_conformance::{Backend, BoxError, Fixture, Gap};
 
 mod drizzle;
 mod inspector;
+mod schema;
 pub use drizzle::{
     fresh_sqlite_file, mariadb_drizzle_spec, open_drizzle, postgres_drizzle_spec,
     sqlite_drizzle_spec, MARIADB_DRIZZLE_GAPS, POSTGRES_DRIZZLE_GAPS, SQLITE_DRIZZLE_GAPS,
 };
-use inspector::{AuthJsInspector, Place, DRIZZLE_TABLES, PG_ADAPTER_TABLES};
+use inspector::{AuthJsInspector, Place, PG_ADAPTER_TABLES};
+use schema::{drop_schema, raw_pool};
+pub use schema::{fresh_schema_name, search_path_url};
 
 /// Every Auth.js-layout backend of adapter-sqlx, in report order.
 pub fn specs() -> Vec<BackendSpec> {
@@ -71,66 +64,10 @@ pub const PG_GAPS: &[Gap] = &[Gap {
                  Conflict",
 }];
 
-/// `url` with every connection's `search_path` set to `schema` (PostgreSQL's `options`
-/// connection parameter, which sqlx and node-postgres both read from the URL).
-///
-/// ```
-/// use adapter_sqlx::conformance::authjs::search_path_url;
-/// assert_eq!(
-///     search_path_url("postgres://postgres@127.0.0.1:5432/postgres", "s1"),
-///     "postgres://postgres@127.0.0.1:5432/postgres?options=-c%20search_path%3Ds1"
-/// );
-/// assert_eq!(
-///     search_path_url("postgres://h/db?sslmode=disable", "s1"),
-///     "postgres://h/db?sslmode=disable&options=-c%20search_path%3Ds1"
-/// );
-/// ```
-pub fn search_path_url(url: &str, schema: &str) -> String {
-    let joint = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{joint}options=-c%20search_path%3D{schema}")
-}
-
-/// A fresh schema name: `authjs_test_` and 32 hex digits (nothing to quote).
-pub fn fresh_schema_name() -> String {
-    format!("authjs_test_{}", uuid::Uuid::now_v7().simple())
-}
-
 /// Connects an adapter-sqlx adapter on the @auth/pg-adapter layout to `url` (a schema
 /// chosen with [`search_path_url`]) and migrates.
 pub async fn open_pg_authjs(url: &str) -> Result<SqlxAdapter, BoxError> {
     open_migrated_on(Layout::AuthJsPg, url).await
-}
-
-/// Connects a fixture's adapter on `layout` to `url`, with the fixtures' options, and
-/// migrates.
-async fn open_migrated_on(layout: Layout, url: &str) -> Result<SqlxAdapter, BoxError> {
-    let adapter = SqlxAdapter::builder(url)
-        .layout(layout)
-        .max_connections(FIXTURE_CONNECTIONS)
-        .call_timeout(FIXTURE_TIMEOUT)
-        .connect()
-        .await?;
-    adapter.migrate().await?;
-    Ok(adapter)
-}
-
-/// Scenario 28's adapter on `layout`, pointed at `url`, where nothing answers.
-async fn unreachable_on(layout: Layout, url: String) -> Unreachable {
-    unreachable_from(
-        SqlxAdapter::builder(url)
-            .layout(layout)
-            .call_timeout(UNREACHABLE_TIMEOUT)
-            .connect()
-            .await,
-    )
-}
-
-async fn raw_pool(url: &str) -> Result<PgPool, BoxError> {
-    Ok(sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .acquire_timeout(FIXTURE_TIMEOUT)
-        .connect(url)
-        .await?)
 }
 
 /// Hands out a fresh schema per scenario on one PostgreSQL server.
@@ -145,15 +82,6 @@ impl PgAuthJsBackend {
         let url = url.ok_or("a server backend needs a URL")?;
         let admin = raw_pool(&url).await?;
         Ok(Arc::new(Self { url, admin }))
-    }
-
-    async fn drop_schema(admin: &PgPool, schema: &str) -> Result<(), BoxError> {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE"
-        )))
-        .execute(admin)
-        .await?;
-        Ok(())
     }
 }
 
@@ -184,7 +112,7 @@ impl Backend for PgAuthJsBackend {
                 }),
             )),
             Err(err) => {
-                if let Err(drop_err) = Self::drop_schema(&self.admin, &schema).await {
+                if let Err(drop_err) = drop_schema(&self.admin, &schema).await {
                     tracing::warn!(%schema, "could not drop a half-made fixture schema: {drop_err}");
                 }
                 Err(err)
