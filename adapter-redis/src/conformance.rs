@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::keys::KeyLayout;
 use crate::redis::{self, aio::MultiplexedConnection, AsyncCommands};
-use crate::{Layout, RedisAdapter, UnstorageLayout};
+use crate::{Layout, RedisAdapter, RedisAdapterBuilder, UnstorageLayout};
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
@@ -147,10 +147,10 @@ async fn own_keys(
     Ok(found)
 }
 
-async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
-    let url = url.ok_or("the redis backend needs a server URL")?;
-    let client = redis::Client::open(url.as_str())?;
-    // Fail early, and clearly, when the server does not answer.
+/// A client on the server at `url`, once it has answered a `PING`: a backend fails early,
+/// and clearly, when the server does not answer.
+async fn answering_client(url: &str) -> Result<redis::Client, BoxError> {
+    let client = redis::Client::open(url)?;
     let mut conn = tokio::time::timeout(
         Duration::from_secs(10),
         client.get_multiplexed_async_connection(),
@@ -158,6 +158,79 @@ async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
     .await
     .map_err(|_| format!("Redis at {url} did not answer within 10 s"))??;
     let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+    Ok(client)
+}
+
+/// A fixture's adapter from `builder`, migrated, and the inspector's own connection.
+async fn migrated_fixture(
+    builder: RedisAdapterBuilder,
+    client: &redis::Client,
+) -> Result<(RedisAdapter, MultiplexedConnection), BoxError> {
+    let adapter = builder.connect().await?;
+    adapter.migrate().await?;
+    let conn = client.get_multiplexed_async_connection().await?;
+    Ok((adapter, conn))
+}
+
+/// Scenario 28's adapter on `layout`, pointed at a port where nothing listens.
+async fn unreachable_on(layout: Layout) -> Unreachable {
+    let port = adapter_conformance::harness::dead_port();
+    let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
+        .layout(layout)
+        .call_timeout(UNREACHABLE_TIMEOUT)
+        .connect()
+        .await
+        .map(|adapter| Arc::new(adapter) as Arc<dyn auth_core::Adapter>);
+    Unreachable {
+        timeout: UNREACHABLE_TIMEOUT,
+        adapter,
+    }
+}
+
+/// Where one kind of record sits under a fixture's prefix (the start of the rest of its
+/// key), and the decoder of its stored JSON.
+type RecordKind<T> = (&'static str, fn(&str) -> Result<T, BoxError>);
+
+/// How a layout keeps its account, session and authenticator records.
+struct RecordKinds {
+    account: RecordKind<Account>,
+    session: RecordKind<Session>,
+    authenticator: RecordKind<Authenticator>,
+}
+
+impl RecordKinds {
+    /// Adds the record `raw`, stored under `rest` (its key after the fixture's prefix), to
+    /// `found` when it belongs to `user_id`; other kinds of record are passed over.
+    fn sort_into(
+        &self,
+        found: &mut UserRecords,
+        user_id: &str,
+        rest: &str,
+        raw: &str,
+    ) -> Result<(), BoxError> {
+        if rest.starts_with(self.account.0) {
+            let account = (self.account.1)(raw)?;
+            if account.user_id == user_id {
+                found.accounts.push(account);
+            }
+        } else if rest.starts_with(self.session.0) {
+            let session = (self.session.1)(raw)?;
+            if session.user_id == user_id {
+                found.sessions.push(session);
+            }
+        } else if rest.starts_with(self.authenticator.0) {
+            let authenticator = (self.authenticator.1)(raw)?;
+            if authenticator.user_id == user_id {
+                found.authenticators.push(authenticator);
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn open(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+    let url = url.ok_or("the redis backend needs a server URL")?;
+    let client = answering_client(&url).await?;
     Ok(Arc::new(RedisBackend { url, client }))
 }
 
@@ -172,12 +245,8 @@ pub struct RedisBackend {
 impl Backend for RedisBackend {
     async fn fixture(&self) -> Result<Fixture, BoxError> {
         let prefix = fresh_prefix();
-        let adapter = RedisAdapter::builder(self.url.as_str())
-            .key_prefix(prefix.as_str())
-            .connect()
-            .await?;
-        adapter.migrate().await?;
-        let conn = self.client.get_multiplexed_async_connection().await?;
+        let builder = RedisAdapter::builder(self.url.as_str()).key_prefix(prefix.as_str());
+        let (adapter, conn) = migrated_fixture(builder, &self.client).await?;
         Ok(Fixture {
             adapter: Arc::new(adapter.clone()),
             inspector: Box::new(RedisInspector {
@@ -283,6 +352,13 @@ fn decode_authenticator(raw: &str) -> Result<Authenticator, BoxError> {
     })
 }
 
+/// The native layout's records: `account:…`, `session:…`, `authenticator:…`.
+const NATIVE_RECORDS: RecordKinds = RecordKinds {
+    account: ("account:", decode_account),
+    session: ("session:", decode_session),
+    authenticator: ("authenticator:", decode_authenticator),
+};
+
 impl RedisInspector {
     async fn raw(&self, key: &str) -> Result<Option<String>, BoxError> {
         let mut conn = self.conn.clone();
@@ -373,23 +449,8 @@ impl Inspector for RedisInspector {
             for (key, raw) in chunk.iter().zip(raws) {
                 // Expired or removed between the scan and the read.
                 let Some(raw) = raw else { continue };
-                let kind = &key[self.keys.prefix().len()..];
-                if kind.starts_with("account:") {
-                    let account = decode_account(&raw)?;
-                    if account.user_id == user_id {
-                        found.accounts.push(account);
-                    }
-                } else if kind.starts_with("session:") {
-                    let session = decode_session(&raw)?;
-                    if session.user_id == user_id {
-                        found.sessions.push(session);
-                    }
-                } else if kind.starts_with("authenticator:") {
-                    let authenticator = decode_authenticator(&raw)?;
-                    if authenticator.user_id == user_id {
-                        found.authenticators.push(authenticator);
-                    }
-                }
+                let rest = &key[self.keys.prefix().len()..];
+                NATIVE_RECORDS.sort_into(&mut found, user_id, rest, &raw)?;
             }
         }
         Ok(found)
@@ -429,16 +490,7 @@ impl Inspector for RedisInspector {
     }
 
     async fn unreachable(&self) -> Unreachable {
-        let port = adapter_conformance::harness::dead_port();
-        let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
-            .call_timeout(UNREACHABLE_TIMEOUT)
-            .connect()
-            .await
-            .map(|adapter| Arc::new(adapter) as Arc<dyn auth_core::Adapter>);
-        Unreachable {
-            timeout: UNREACHABLE_TIMEOUT,
-            adapter,
-        }
+        unreachable_on(Layout::Native).await
     }
 
     async fn teardown(&self) -> Result<(), BoxError> {
@@ -493,14 +545,7 @@ pub fn redis_authjs_spec() -> BackendSpec {
 
 async fn open_authjs(url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
     let url = url.ok_or("the redis-authjs backend needs a server URL")?;
-    let client = redis::Client::open(url.as_str())?;
-    let mut conn = tokio::time::timeout(
-        Duration::from_secs(10),
-        client.get_multiplexed_async_connection(),
-    )
-    .await
-    .map_err(|_| format!("Redis at {url} did not answer within 10 s"))??;
-    let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+    let client = answering_client(&url).await?;
     Ok(Arc::new(RedisAuthJsBackend { url, client }))
 }
 
@@ -544,14 +589,10 @@ pub struct RedisAuthJsBackend {
 impl Backend for RedisAuthJsBackend {
     async fn fixture(&self) -> Result<Fixture, BoxError> {
         let prefix = fresh_prefix();
-        let adapter = RedisAdapter::builder(self.url.as_str())
-            .layout(Layout::AuthJsUnstorage(
-                UnstorageLayout::new().base_key_prefix(prefix.as_str()),
-            ))
-            .connect()
-            .await?;
-        adapter.migrate().await?;
-        let conn = self.client.get_multiplexed_async_connection().await?;
+        let builder = RedisAdapter::builder(self.url.as_str()).layout(Layout::AuthJsUnstorage(
+            UnstorageLayout::new().base_key_prefix(prefix.as_str()),
+        ));
+        let (adapter, conn) = migrated_fixture(builder, &self.client).await?;
         Ok(Fixture {
             adapter: Arc::new(adapter.clone()),
             inspector: Box::new(UnstorageInspector {
@@ -636,6 +677,13 @@ fn decode_js_authenticator(raw: &str) -> Result<Authenticator, BoxError> {
         transports: null_text(&m, "transports")?,
     })
 }
+
+/// The unstorage layout's records (their by-user-id pointers are passed over before).
+const UNSTORAGE_RECORDS: RecordKinds = RecordKinds {
+    account: ("user:account:", decode_js_account),
+    session: ("user:session:", decode_js_session),
+    authenticator: ("authenticator:", decode_js_authenticator),
+};
 
 impl UnstorageInspector {
     /// The Redis key of a storage key under this fixture's `baseKeyPrefix`, as unstorage
@@ -735,22 +783,7 @@ impl Inspector for UnstorageInspector {
             let Some(raw): Option<String> = conn.get(&key).await? else {
                 continue;
             };
-            if kind.starts_with("user:account:") {
-                let account = decode_js_account(&raw)?;
-                if account.user_id == user_id {
-                    found.accounts.push(account);
-                }
-            } else if kind.starts_with("user:session:") {
-                let session = decode_js_session(&raw)?;
-                if session.user_id == user_id {
-                    found.sessions.push(session);
-                }
-            } else if kind.starts_with("authenticator:") {
-                let authenticator = decode_js_authenticator(&raw)?;
-                if authenticator.user_id == user_id {
-                    found.authenticators.push(authenticator);
-                }
-            }
+            UNSTORAGE_RECORDS.sort_into(&mut found, user_id, kind, &raw)?;
         }
         Ok(found)
     }
@@ -771,17 +804,7 @@ impl Inspector for UnstorageInspector {
     }
 
     async fn unreachable(&self) -> Unreachable {
-        let port = adapter_conformance::harness::dead_port();
-        let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
-            .layout(Layout::AuthJsUnstorage(UnstorageLayout::new()))
-            .call_timeout(UNREACHABLE_TIMEOUT)
-            .connect()
-            .await
-            .map(|adapter| Arc::new(adapter) as Arc<dyn auth_core::Adapter>);
-        Unreachable {
-            timeout: UNREACHABLE_TIMEOUT,
-            adapter,
-        }
+        unreachable_on(Layout::AuthJsUnstorage(UnstorageLayout::new())).await
     }
 
     async fn teardown(&self) -> Result<(), BoxError> {

@@ -3,9 +3,26 @@
 //! (Auth.js pg-adapter), hence the `Id` parameter.
 
 use auth_core::chrono::{DateTime, Utc};
-use auth_core::{Account, Authenticator, Session};
+use auth_core::{Account, Authenticator, Session, User, VerificationToken};
 
-use adapter_conformance::BoxError;
+use adapter_conformance::{BoxError, UserRecords};
+
+/// A nullable text column.
+type OptText = Option<String>;
+
+/// A user row of the native layout: id, email, email_normalized, email_verified as epoch
+/// milliseconds, name, image.
+pub(crate) type NativeUserTuple = (String, OptText, OptText, Option<i64>, OptText, OptText);
+
+/// A user row of the Auth.js layouts: id, email, email_verified as epoch milliseconds,
+/// name, image.
+pub(crate) type UserTuple<Id> = (Id, OptText, Option<i64>, OptText, OptText);
+
+/// A session row: token, user id, expiry as epoch milliseconds.
+pub(crate) type SessionTuple<Id> = (String, Id, i64);
+
+/// A verification token row: identifier, token, expiry as epoch milliseconds.
+pub(crate) type VerificationTokenTuple = (String, String, i64);
 
 /// An account row: user id, type, provider, provider account id, the six token columns.
 pub(crate) type AccountTuple<Id> = (
@@ -13,27 +30,18 @@ pub(crate) type AccountTuple<Id> = (
     String,
     String,
     String,
-    Option<String>,
-    Option<String>,
+    OptText,
+    OptText,
     Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
+    OptText,
+    OptText,
+    OptText,
+    OptText,
 );
 
 /// An authenticator row: credential id, user id, provider account id, public key, counter,
 /// device type, backed up, transports.
-pub(crate) type AuthenticatorTuple<Id> = (
-    String,
-    Id,
-    String,
-    String,
-    i64,
-    String,
-    bool,
-    Option<String>,
-);
+pub(crate) type AuthenticatorTuple<Id> = (String, Id, String, String, i64, String, bool, OptText);
 
 /// An instant stored as epoch milliseconds (or computed as such by the database).
 pub(crate) fn instant(ms: i64) -> Result<DateTime<Utc>, BoxError> {
@@ -71,13 +79,53 @@ pub(crate) fn authenticator_from<Id: ToString>(row: AuthenticatorTuple<Id>) -> A
     }
 }
 
-/// A session row: token, user id, expiry as epoch milliseconds.
+pub(crate) fn user_from<Id: ToString>(
+    (id, email, verified, name, image): UserTuple<Id>,
+) -> Result<User, BoxError> {
+    Ok(User {
+        id: id.to_string(),
+        email,
+        email_verified: verified.map(instant).transpose()?,
+        name,
+        image,
+    })
+}
+
 pub(crate) fn session_from<Id: ToString>(
-    (session_token, user_id, ms): (String, Id, i64),
+    (session_token, user_id, ms): SessionTuple<Id>,
 ) -> Result<Session, BoxError> {
     Ok(Session {
         session_token,
         user_id: user_id.to_string(),
         expires: instant(ms)?,
+    })
+}
+
+pub(crate) fn verification_token_from(
+    (identifier, token, ms): VerificationTokenTuple,
+) -> Result<VerificationToken, BoxError> {
+    Ok(VerificationToken {
+        identifier,
+        token,
+        expires: instant(ms)?,
+    })
+}
+
+/// Everything one user owns, from the rows `records_of_user` read.
+pub(crate) fn user_records_from<Id: ToString>(
+    accounts: Vec<AccountTuple<Id>>,
+    sessions: Vec<SessionTuple<Id>>,
+    authenticators: Vec<AuthenticatorTuple<Id>>,
+) -> Result<UserRecords, BoxError> {
+    Ok(UserRecords {
+        accounts: accounts
+            .into_iter()
+            .map(account_from)
+            .collect::<Result<_, _>>()?,
+        sessions: sessions
+            .into_iter()
+            .map(session_from)
+            .collect::<Result<_, _>>()?,
+        authenticators: authenticators.into_iter().map(authenticator_from).collect(),
     })
 }

@@ -23,9 +23,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use self::decode::{account_from, authenticator_from, instant, AccountTuple, AuthenticatorTuple};
+use self::decode::{
+    account_from, authenticator_from, session_from, user_from, user_records_from,
+    verification_token_from, AccountTuple, AuthenticatorTuple, NativeUserTuple, SessionTuple,
+};
 use crate::sqlx::{self, MySqlPool, PgPool, SqlitePool};
-use crate::{Dialect, SqlxAdapter};
+use crate::{Dialect, Layout, SqlxAdapter};
 use async_trait::async_trait;
 use auth_core::{
     normalize_email, Account, Adapter, AdapterError, Authenticator, Session, User,
@@ -116,13 +119,7 @@ pub trait TablesAdapter: Adapter + Clone + Sized + 'static {
 #[async_trait]
 impl TablesAdapter for SqlxAdapter {
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
-        let adapter = SqlxAdapter::builder(url)
-            .max_connections(FIXTURE_CONNECTIONS)
-            .call_timeout(FIXTURE_TIMEOUT)
-            .connect()
-            .await?;
-        SqlxAdapter::migrate(&adapter).await?;
-        Ok(adapter)
+        open_migrated_on(Layout::Native, url).await
     }
     async fn open_unreachable(url: String) -> Result<Self, AdapterError> {
         SqlxAdapter::builder(url)
@@ -240,6 +237,7 @@ macro_rules! on_raw {
         }
     };
 }
+pub(crate) use on_raw;
 
 impl RawPool {
     /// A small pool (two connections) on `url`.
@@ -266,6 +264,16 @@ impl RawPool {
     /// Closes the pool.
     pub async fn close(&self) {
         on_raw!(self, |pool| pool.close().await)
+    }
+
+    /// Every value of the one text column `sql` selects, as stored.
+    pub(crate) async fn column_values(
+        &self,
+        sql: sqlx::AssertSqlSafe<String>,
+    ) -> Result<Vec<String>, BoxError> {
+        Ok(on_raw!(self, |pool| sqlx::query_scalar(sql)
+            .fetch_all(pool)
+            .await?))
     }
 
     /// Runs `sql` (one or more statements, no result rows).
@@ -428,7 +436,64 @@ impl<A: TablesAdapter> Backend for SqliteBackend<A> {
     }
 }
 
-// ---------------------------------------------------------------- the inspector
+// ---------------------------------------------------------------- the inspectors
+
+/// `text` with its `?` placeholders numbered `$1`, `$2`, … as PostgreSQL wants them.
+pub(crate) fn numbered_placeholders(text: &str) -> String {
+    let mut n = 0;
+    text.chars()
+        .map(|c| {
+            if c == '?' {
+                n += 1;
+                format!("${n}")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Connects a fixture's adapter on `layout` to `url`, with the fixtures' options, and
+/// migrates.
+pub(crate) async fn open_migrated_on(layout: Layout, url: &str) -> Result<SqlxAdapter, BoxError> {
+    let adapter = SqlxAdapter::builder(url)
+        .layout(layout)
+        .max_connections(FIXTURE_CONNECTIONS)
+        .call_timeout(FIXTURE_TIMEOUT)
+        .connect()
+        .await?;
+    adapter.migrate().await?;
+    Ok(adapter)
+}
+
+/// A SQLite URL of a file in a directory that does not exist: it cannot be opened.
+pub(crate) fn missing_sqlite_url() -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "auth-sqlx-missing-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    format!("sqlite://{}?mode=rwc", dir.join("auth.db").display())
+}
+
+/// A URL of `server`'s kind on a port where nothing listens.
+pub(crate) fn dead_server_url(server: Server) -> String {
+    let port = adapter_conformance::harness::dead_port();
+    match server {
+        Server::Postgres => format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        Server::MariaDb => format!("mysql://root@127.0.0.1:{port}/test"),
+    }
+}
+
+/// What an inspector hands scenario 28: the adapter pointed at a dead server, or why it
+/// could not even be built.
+pub(crate) fn unreachable_from<A: Adapter + 'static>(
+    adapter: Result<A, AdapterError>,
+) -> Unreachable {
+    Unreachable {
+        timeout: UNREACHABLE_TIMEOUT,
+        adapter: adapter.map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>),
+    }
+}
 
 /// What a fixture's teardown removes.
 #[derive(Debug)]
@@ -489,15 +554,6 @@ fn millis(dialect: Dialect, column: &str) -> String {
     }
 }
 
-type UserTuple = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-);
-
 const ACCOUNT_COLUMNS: &str = "user_id, account_type, provider, provider_account_id, \
      refresh_token, access_token, expires_at, token_type, scope, id_token, session_state";
 /// The text columns of the accounts table, for [`Inspector::dump`].
@@ -517,33 +573,26 @@ impl<A: TablesAdapter> SqlxInspector<A> {
         if dialect != Dialect::Postgres {
             return text;
         }
-        let mut n = 0;
-        text.chars()
-            .map(|c| {
-                if c == '?' {
-                    n += 1;
-                    format!("${n}")
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
+        numbered_placeholders(&text)
     }
 
-    async fn fetch_pair_with_expiry(
+    /// The row of two texts and an expiry that `template` finds by `a` (and `b`), decoded.
+    async fn fetch_pair_with_expiry<T>(
         &self,
         template: &str,
         a: &str,
         b: Option<&str>,
-    ) -> Result<Option<(String, String, i64)>, BoxError> {
+        decode: fn((String, String, i64)) -> Result<T, BoxError>,
+    ) -> Result<Option<T>, BoxError> {
         let sql = sqlx::AssertSqlSafe(self.sql(template));
-        Ok(on_raw!(&self.raw, |pool| {
+        let row = on_raw!(&self.raw, |pool| {
             let query = sqlx::query_as::<_, (String, String, i64)>(sql).bind(a);
             match b {
                 Some(b) => query.bind(b).fetch_optional(pool).await?,
                 None => query.fetch_optional(pool).await?,
             }
-        }))
+        });
+        row.map(decode).transpose()
     }
 }
 
@@ -554,7 +603,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
             "SELECT id, email, email_normalized, {email_verified}, name, image \
              FROM {p}users WHERE id = ?",
         ));
-        let row: Option<UserTuple> = on_raw!(&self.raw, |pool| {
+        let row: Option<NativeUserTuple> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
         });
         let Some((id, email, normalized, verified, name, image)) = row else {
@@ -567,13 +616,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
             )
             .into());
         }
-        Ok(Some(User {
-            id,
-            email,
-            email_verified: verified.map(instant).transpose()?,
-            name,
-            image,
-        }))
+        user_from((id, email, verified, name, image)).map(Some)
     }
 
     async fn stored_account(
@@ -596,21 +639,13 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
     }
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
-        let row = self
-            .fetch_pair_with_expiry(
-                "SELECT session_token, user_id, {expires} FROM {p}sessions WHERE session_token = ?",
-                session_token,
-                None,
-            )
-            .await?;
-        row.map(|(session_token, user_id, ms)| {
-            Ok(Session {
-                session_token,
-                user_id,
-                expires: instant(ms)?,
-            })
-        })
-        .transpose()
+        self.fetch_pair_with_expiry(
+            "SELECT session_token, user_id, {expires} FROM {p}sessions WHERE session_token = ?",
+            session_token,
+            None,
+            session_from,
+        )
+        .await
     }
 
     async fn stored_verification_token(
@@ -618,22 +653,14 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
         identifier: &str,
         token: &str,
     ) -> Result<Option<VerificationToken>, BoxError> {
-        let row = self
-            .fetch_pair_with_expiry(
-                "SELECT identifier, token, {expires} FROM {p}verification_tokens \
-                 WHERE identifier = ? AND token = ?",
-                identifier,
-                Some(token),
-            )
-            .await?;
-        row.map(|(identifier, token, ms)| {
-            Ok(VerificationToken {
-                identifier,
-                token,
-                expires: instant(ms)?,
-            })
-        })
-        .transpose()
+        self.fetch_pair_with_expiry(
+            "SELECT identifier, token, {expires} FROM {p}verification_tokens \
+             WHERE identifier = ? AND token = ?",
+            identifier,
+            Some(token),
+            verification_token_from,
+        )
+        .await
     }
 
     async fn stored_authenticator(
@@ -665,7 +692,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
         let sessions_sql = sqlx::AssertSqlSafe(
             self.sql("SELECT session_token, user_id, {expires} FROM {p}sessions WHERE user_id = ?"),
         );
-        let sessions: Vec<(String, String, i64)> = on_raw!(&self.raw, |pool| {
+        let sessions: Vec<SessionTuple<String>> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(sessions_sql)
                 .bind(user_id)
                 .fetch_all(pool)
@@ -680,23 +707,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
                 .fetch_all(pool)
                 .await?
         });
-        Ok(UserRecords {
-            accounts: accounts
-                .into_iter()
-                .map(account_from)
-                .collect::<Result<_, _>>()?,
-            sessions: sessions
-                .into_iter()
-                .map(|(session_token, user_id, ms)| {
-                    Ok::<_, BoxError>(Session {
-                        session_token,
-                        user_id,
-                        expires: instant(ms)?,
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-            authenticators: authenticators.into_iter().map(authenticator_from).collect(),
-        })
+        user_records_from(accounts, sessions, authenticators)
     }
 
     async fn dump(&self) -> Result<Vec<String>, BoxError> {
@@ -718,10 +729,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
                 let sql = sqlx::AssertSqlSafe(self.sql(&format!(
                     "SELECT {column} FROM {{p}}{table} WHERE {column} IS NOT NULL"
                 )));
-                let values: Vec<(String,)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-                    .fetch_all(pool)
-                    .await?);
-                out.extend(values.into_iter().map(|(value,)| value));
+                out.extend(self.raw.column_values(sql).await?);
             }
         }
         Ok(out)
@@ -733,30 +741,11 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
 
     async fn unreachable(&self) -> Unreachable {
         let url = match self.adapter.dialect() {
-            Dialect::Postgres => format!(
-                "postgres://postgres@127.0.0.1:{}/postgres",
-                adapter_conformance::harness::dead_port()
-            ),
-            Dialect::Sqlite => {
-                // A file in a directory that does not exist cannot be opened.
-                let dir = std::env::temp_dir().join(format!(
-                    "auth-sqlx-missing-{}",
-                    uuid::Uuid::now_v7().simple()
-                ));
-                format!("sqlite://{}?mode=rwc", dir.join("auth.db").display())
-            }
-            _ => format!(
-                "mysql://root@127.0.0.1:{}/test",
-                adapter_conformance::harness::dead_port()
-            ),
+            Dialect::Postgres => dead_server_url(Server::Postgres),
+            Dialect::Sqlite => missing_sqlite_url(),
+            _ => dead_server_url(Server::MariaDb),
         };
-        let adapter = A::open_unreachable(url)
-            .await
-            .map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>);
-        Unreachable {
-            timeout: UNREACHABLE_TIMEOUT,
-            adapter,
-        }
+        unreachable_from(A::open_unreachable(url).await)
     }
 
     async fn teardown(&self) -> Result<(), BoxError> {

@@ -1,8 +1,20 @@
 //! adapter-sqlx on the @auth/drizzle-adapter default schema: `postgres-drizzle`,
-//! `sqlite-drizzle` and `mariadb-drizzle` backends, their gaps and inspector.
+//! `sqlite-drizzle` and `mariadb-drizzle` backends and their gaps.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::sync::Arc;
+
+use crate::sqlx::{self, MySqlPool, PgPool};
+use crate::{Layout, SqlxAdapter};
+use async_trait::async_trait;
+
+use super::super::{
+    database_url, open_migrated_on, sqlite_pool, RawPool, FIXTURE_TIMEOUT, MARIADB_CONTAINER,
+    MARIADB_ENV, POSTGRES_CONTAINER, POSTGRES_ENV,
+};
+use super::inspector::{AuthJsInspector, Place, DRIZZLE_TABLES};
+use super::schema::{fresh_schema_name, raw_pool, search_path_url};
+use adapter_conformance::harness::{BackendSpec, Source};
+use adapter_conformance::{Backend, BoxError, Fixture, Gap};
 
 /// The @auth/drizzle-adapter default schema on PostgreSQL: `AUTH_TEST_POSTGRES_URL`, else a
 /// container; a schema per fixture.
@@ -120,14 +132,7 @@ pub const SQLITE_DRIZZLE_GAPS: &[Gap] = &[Gap {
 
 /// Connects an adapter-sqlx adapter on the Drizzle layout to `url` and migrates.
 pub async fn open_drizzle(url: &str) -> Result<SqlxAdapter, BoxError> {
-    let adapter = SqlxAdapter::builder(url)
-        .layout(Layout::AuthJsDrizzle)
-        .max_connections(FIXTURE_CONNECTIONS)
-        .call_timeout(FIXTURE_TIMEOUT)
-        .connect()
-        .await?;
-    adapter.migrate().await?;
-    Ok(adapter)
+    open_migrated_on(Layout::AuthJsDrizzle, url).await
 }
 
 /// A fresh SQLite file for one fixture: its directory (removed at teardown) and the URLs of
@@ -202,7 +207,7 @@ impl Backend for DrizzleBackend {
                     name: schema,
                 };
                 match raw_pool(&url).await {
-                    Ok(raw) => (url, Raw::Postgres(raw), place),
+                    Ok(raw) => (url, Some(RawPool::Postgres(raw)), place),
                     Err(err) => {
                         place.remove().await?;
                         return Err(err);
@@ -224,7 +229,7 @@ impl Backend for DrizzleBackend {
                     Ok::<_, BoxError>((url, raw))
                 };
                 match opened.await {
-                    Ok((url, raw)) => (url, Raw::MySql(raw), place),
+                    Ok((url, raw)) => (url, Some(RawPool::MySql(raw)), place),
                     Err(err) => {
                         place.remove().await?;
                         return Err(err);
@@ -236,24 +241,25 @@ impl Backend for DrizzleBackend {
                 std::fs::create_dir_all(&dir)?;
                 let place = Place::Directory(dir);
                 // The adapter creates the file; the inspector opens it afterwards.
-                (url, Raw::None, place)
+                (url, None, place)
             }
         };
         let set_up = async {
             let adapter = open_drizzle(&url).await?;
             let raw = match raw {
-                Raw::None => Raw::Sqlite(sqlite_pool(&url).await?),
-                raw => raw,
+                Some(raw) => raw,
+                None => RawPool::Sqlite(sqlite_pool(&url).await?),
             };
             Ok::<_, BoxError>((adapter, raw))
         };
         match set_up.await {
             Ok((adapter, raw)) => Ok(Fixture {
                 adapter: Arc::new(adapter.clone()),
-                inspector: Box::new(DrizzleInspector {
+                inspector: Box::new(AuthJsInspector {
                     adapter,
                     raw,
                     place,
+                    tables: &DRIZZLE_TABLES,
                 }),
             }),
             Err(err) => {
@@ -271,323 +277,5 @@ impl Backend for DrizzleBackend {
             Self::Sqlite => SQLITE_DRIZZLE_GAPS,
             Self::MariaDb { .. } => MARIADB_DRIZZLE_GAPS,
         }
-    }
-}
-
-/// Where a Drizzle fixture's data lives, removed at teardown.
-#[derive(Debug)]
-enum Place {
-    Schema { admin: PgPool, name: String },
-    Database { admin: MySqlPool, name: String },
-    Directory(std::path::PathBuf),
-}
-
-impl Place {
-    async fn remove(&self) -> Result<(), BoxError> {
-        match self {
-            Place::Schema { admin, name } => PgAuthJsBackend::drop_schema(admin, name).await,
-            Place::Database { admin, name } => {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name}"
-                )))
-                .execute(admin)
-                .await?;
-                Ok(())
-            }
-            Place::Directory(dir) => Ok(std::fs::remove_dir_all(dir)?),
-        }
-    }
-}
-
-/// The inspector's own pool on a Drizzle fixture.
-#[derive(Debug)]
-enum Raw {
-    Postgres(PgPool),
-    Sqlite(SqlitePool),
-    MySql(MySqlPool),
-    /// Not opened yet (set-up only).
-    None,
-}
-
-/// Runs `$body` with `$pool` bound to the concrete pool of a [`Raw`].
-macro_rules! on_raw {
-    ($raw:expr, |$pool:ident| $body:expr) => {
-        match $raw {
-            Raw::Postgres($pool) => $body,
-            Raw::Sqlite($pool) => $body,
-            Raw::MySql($pool) => $body,
-            Raw::None => return Err("the inspector has no pool".into()),
-        }
-    };
-}
-
-/// Reads the Drizzle tables of one fixture with plain SQL.
-#[derive(Debug)]
-struct DrizzleInspector {
-    adapter: SqlxAdapter,
-    raw: Raw,
-    place: Place,
-}
-
-type DrizzleUser = (
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-);
-
-const DRIZZLE_ACCOUNT: &str = r#""userId", "type", "provider", "providerAccountId",
-    "refresh_token", "access_token", {int:"expires_at"}, "token_type", "scope",
-    "id_token", "session_state""#;
-const DRIZZLE_AUTHENTICATOR: &str = r#""credentialID", "userId", "providerAccountId",
-    "credentialPublicKey", {int:"counter"}, "credentialDeviceType",
-    "credentialBackedUp", "transports""#;
-
-impl DrizzleInspector {
-    /// `template` for this fixture's database: `{ms:<column>}` becomes the column as epoch
-    /// milliseconds and `{int:<column>}` as a 64-bit integer (computed by the database),
-    /// `?` become `$n` on PostgreSQL and `"` backticks on MariaDB.
-    fn sql(&self, template: &str) -> sqlx::AssertSqlSafe<String> {
-        let pg = matches!(self.raw, Raw::Postgres(_));
-        let mysql = matches!(self.raw, Raw::MySql(_));
-        let mut text = template.to_owned();
-        for token in ["{ms:", "{int:"] {
-            while let Some(start) = text.find(token) {
-                let Some(len) = text[start..].find('}') else {
-                    break;
-                };
-                let column = text[start + token.len()..start + len].to_owned();
-                let expression = match (token, pg, mysql) {
-                    ("{ms:", true, _) => {
-                        format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000 AS BIGINT)")
-                    }
-                    ("{ms:", _, true) => format!("CAST(UNIX_TIMESTAMP({column}) * 1000 AS SIGNED)"),
-                    ("{int:", true, _) => format!("CAST({column} AS BIGINT)"),
-                    ("{int:", _, true) => format!("CAST({column} AS SIGNED)"),
-                    _ => column,
-                };
-                text.replace_range(start..start + len + 1, &expression);
-            }
-        }
-        if mysql {
-            text = text.replace('"', "`");
-        }
-        if pg {
-            let mut n = 0;
-            text = text
-                .chars()
-                .map(|c| {
-                    if c == '?' {
-                        n += 1;
-                        format!("${n}")
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect();
-        }
-        sqlx::AssertSqlSafe(text)
-    }
-}
-
-#[async_trait]
-impl Inspector for DrizzleInspector {
-    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
-        let sql = self.sql(
-            r#"SELECT "id", "email", {ms:"emailVerified"}, "name", "image" FROM "user" WHERE "id" = ?"#,
-        );
-        let row: Option<DrizzleUser> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?);
-        row.map(|(id, email, verified, name, image)| {
-            Ok(User {
-                id,
-                email,
-                email_verified: verified.map(instant).transpose()?,
-                name,
-                image,
-            })
-        })
-        .transpose()
-    }
-
-    async fn stored_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> Result<Option<Account>, BoxError> {
-        let sql = self.sql(&format!(
-            r#"SELECT {DRIZZLE_ACCOUNT} FROM "account" WHERE "provider" = ? AND "providerAccountId" = ?"#
-        ));
-        let row: Option<AccountTuple<String>> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-            .bind(provider)
-            .bind(provider_account_id)
-            .fetch_optional(pool)
-            .await?);
-        row.map(account_from).transpose()
-    }
-
-    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
-        let sql = self.sql(
-            r#"SELECT "sessionToken", "userId", {ms:"expires"} FROM "session" WHERE "sessionToken" = ?"#,
-        );
-        let row: Option<(String, String, i64)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-            .bind(session_token)
-            .fetch_optional(pool)
-            .await?);
-        row.map(session_from).transpose()
-    }
-
-    async fn stored_verification_token(
-        &self,
-        identifier: &str,
-        token: &str,
-    ) -> Result<Option<VerificationToken>, BoxError> {
-        let sql = self.sql(
-            r#"SELECT "identifier", "token", {ms:"expires"} FROM "verificationToken"
-               WHERE "identifier" = ? AND "token" = ?"#,
-        );
-        let row: Option<(String, String, i64)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-            .bind(identifier)
-            .bind(token)
-            .fetch_optional(pool)
-            .await?);
-        row.map(|(identifier, token, ms)| {
-            Ok(VerificationToken {
-                identifier,
-                token,
-                expires: instant(ms)?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn stored_authenticator(
-        &self,
-        credential_id: &str,
-    ) -> Result<Option<Authenticator>, BoxError> {
-        let sql = self.sql(&format!(
-            r#"SELECT {DRIZZLE_AUTHENTICATOR} FROM "authenticator" WHERE "credentialID" = ?"#
-        ));
-        let row: Option<AuthenticatorTuple<String>> =
-            on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-                .bind(credential_id)
-                .fetch_optional(pool)
-                .await?);
-        Ok(row.map(authenticator_from))
-    }
-
-    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
-        let sql = self.sql(&format!(
-            r#"SELECT {DRIZZLE_ACCOUNT} FROM "account" WHERE "userId" = ?"#
-        ));
-        let accounts: Vec<AccountTuple<String>> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await?);
-        let sql = self.sql(
-            r#"SELECT "sessionToken", "userId", {ms:"expires"} FROM "session" WHERE "userId" = ?"#,
-        );
-        let sessions: Vec<(String, String, i64)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await?);
-        let sql = self.sql(&format!(
-            r#"SELECT {DRIZZLE_AUTHENTICATOR} FROM "authenticator" WHERE "userId" = ?"#
-        ));
-        let authenticators: Vec<AuthenticatorTuple<String>> =
-            on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-                .bind(user_id)
-                .fetch_all(pool)
-                .await?);
-        Ok(UserRecords {
-            accounts: accounts
-                .into_iter()
-                .map(account_from)
-                .collect::<Result<_, _>>()?,
-            sessions: sessions
-                .into_iter()
-                .map(session_from)
-                .collect::<Result<_, _>>()?,
-            authenticators: authenticators.into_iter().map(authenticator_from).collect(),
-        })
-    }
-
-    async fn dump(&self) -> Result<Vec<String>, BoxError> {
-        // Every text column of every table, read as stored.
-        const TABLES: [(&str, &str); 5] = [
-            ("user", r#""id", "email", "name", "image""#),
-            (
-                "account",
-                r#""userId", "type", "provider", "providerAccountId", "refresh_token",
-                   "access_token", "token_type", "scope", "id_token", "session_state""#,
-            ),
-            ("session", r#""sessionToken", "userId""#),
-            ("verificationToken", r#""identifier", "token""#),
-            (
-                "authenticator",
-                r#""credentialID", "userId", "providerAccountId", "credentialPublicKey",
-                   "credentialDeviceType", "transports""#,
-            ),
-        ];
-        let mut out = Vec::new();
-        for (table, columns) in TABLES {
-            for column in columns.split(',').map(str::trim) {
-                let sql = self.sql(&format!(
-                    r#"SELECT {column} FROM "{table}" WHERE {column} IS NOT NULL"#
-                ));
-                let values: Vec<(String,)> = on_raw!(&self.raw, |pool| sqlx::query_as(sql)
-                    .fetch_all(pool)
-                    .await?);
-                out.extend(values.into_iter().map(|(value,)| value));
-            }
-        }
-        Ok(out)
-    }
-
-    async fn migrate(&self) -> Result<(), AdapterError> {
-        self.adapter.migrate().await
-    }
-
-    async fn unreachable(&self) -> Unreachable {
-        let url = match self.raw {
-            Raw::Postgres(_) => format!(
-                "postgres://postgres@127.0.0.1:{}/postgres",
-                adapter_conformance::harness::dead_port()
-            ),
-            Raw::MySql(_) => format!(
-                "mysql://root@127.0.0.1:{}/test",
-                adapter_conformance::harness::dead_port()
-            ),
-            // A file in a directory that does not exist cannot be opened.
-            _ => {
-                let (dir, url, _) = fresh_sqlite_file();
-                debug_assert!(!dir.exists());
-                url
-            }
-        };
-        let adapter = SqlxAdapter::builder(url)
-            .layout(Layout::AuthJsDrizzle)
-            .call_timeout(UNREACHABLE_TIMEOUT)
-            .connect()
-            .await
-            .map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>);
-        Unreachable {
-            timeout: UNREACHABLE_TIMEOUT,
-            adapter,
-        }
-    }
-
-    async fn teardown(&self) -> Result<(), BoxError> {
-        self.adapter.close().await;
-        match &self.raw {
-            Raw::Postgres(pool) => pool.close().await,
-            Raw::Sqlite(pool) => pool.close().await,
-            Raw::MySql(pool) => pool.close().await,
-            Raw::None => {}
-        }
-        self.place.remove().await
     }
 }

@@ -14,27 +14,25 @@
 
 use std::sync::Arc;
 
-use super::decode::{
-    account_from, authenticator_from, instant, session_from, AccountTuple, AuthenticatorTuple,
-};
-use crate::sqlx::{self, MySqlPool, PgPool, SqlitePool};
+use crate::sqlx::{self, PgPool};
 use crate::{Layout, SqlxAdapter};
 use async_trait::async_trait;
-use auth_core::{Account, Adapter, AdapterError, Authenticator, Session, User, VerificationToken};
 
-use super::{
-    database_url, sqlite_pool, FIXTURE_CONNECTIONS, FIXTURE_TIMEOUT, MARIADB_CONTAINER,
-    MARIADB_ENV, POSTGRES_CONTAINER, POSTGRES_ENV, UNREACHABLE_TIMEOUT,
-};
+use super::{open_migrated_on, RawPool, POSTGRES_CONTAINER, POSTGRES_ENV};
 use adapter_conformance::backends::assigned_ids::AssignedIds;
 use adapter_conformance::harness::{BackendSpec, Source};
-use adapter_conformance::{Backend, BoxError, Fixture, Gap, Inspector, Unreachable, UserRecords};
+use adapter_conformance::{Backend, BoxError, Fixture, Gap};
 
 mod drizzle;
+mod inspector;
+mod schema;
 pub use drizzle::{
     fresh_sqlite_file, mariadb_drizzle_spec, open_drizzle, postgres_drizzle_spec,
     sqlite_drizzle_spec, MARIADB_DRIZZLE_GAPS, POSTGRES_DRIZZLE_GAPS, SQLITE_DRIZZLE_GAPS,
 };
+use inspector::{AuthJsInspector, Place, PG_ADAPTER_TABLES};
+use schema::{drop_schema, raw_pool};
+pub use schema::{fresh_schema_name, search_path_url};
 
 /// Every Auth.js-layout backend of adapter-sqlx, in report order.
 pub fn specs() -> Vec<BackendSpec> {
@@ -66,49 +64,10 @@ pub const PG_GAPS: &[Gap] = &[Gap {
                  Conflict",
 }];
 
-/// `url` with every connection's `search_path` set to `schema` (PostgreSQL's `options`
-/// connection parameter, which sqlx and node-postgres both read from the URL).
-///
-/// ```
-/// use adapter_sqlx::conformance::authjs::search_path_url;
-/// assert_eq!(
-///     search_path_url("postgres://postgres@127.0.0.1:5432/postgres", "s1"),
-///     "postgres://postgres@127.0.0.1:5432/postgres?options=-c%20search_path%3Ds1"
-/// );
-/// assert_eq!(
-///     search_path_url("postgres://h/db?sslmode=disable", "s1"),
-///     "postgres://h/db?sslmode=disable&options=-c%20search_path%3Ds1"
-/// );
-/// ```
-pub fn search_path_url(url: &str, schema: &str) -> String {
-    let joint = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{joint}options=-c%20search_path%3D{schema}")
-}
-
-/// A fresh schema name: `authjs_test_` and 32 hex digits (nothing to quote).
-pub fn fresh_schema_name() -> String {
-    format!("authjs_test_{}", uuid::Uuid::now_v7().simple())
-}
-
 /// Connects an adapter-sqlx adapter on the @auth/pg-adapter layout to `url` (a schema
 /// chosen with [`search_path_url`]) and migrates.
 pub async fn open_pg_authjs(url: &str) -> Result<SqlxAdapter, BoxError> {
-    let adapter = SqlxAdapter::builder(url)
-        .layout(Layout::AuthJsPg)
-        .max_connections(FIXTURE_CONNECTIONS)
-        .call_timeout(FIXTURE_TIMEOUT)
-        .connect()
-        .await?;
-    adapter.migrate().await?;
-    Ok(adapter)
-}
-
-async fn raw_pool(url: &str) -> Result<PgPool, BoxError> {
-    Ok(sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .acquire_timeout(FIXTURE_TIMEOUT)
-        .connect(url)
-        .await?)
+    open_migrated_on(Layout::AuthJsPg, url).await
 }
 
 /// Hands out a fresh schema per scenario on one PostgreSQL server.
@@ -123,15 +82,6 @@ impl PgAuthJsBackend {
         let url = url.ok_or("a server backend needs a URL")?;
         let admin = raw_pool(&url).await?;
         Ok(Arc::new(Self { url, admin }))
-    }
-
-    async fn drop_schema(admin: &PgPool, schema: &str) -> Result<(), BoxError> {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE"
-        )))
-        .execute(admin)
-        .await?;
-        Ok(())
     }
 }
 
@@ -151,15 +101,18 @@ impl Backend for PgAuthJsBackend {
         match set_up.await {
             Ok((adapter, raw)) => Ok(AssignedIds::fixture(
                 Arc::new(adapter.clone()),
-                Box::new(PgAuthJsInspector {
+                Box::new(AuthJsInspector {
                     adapter,
-                    raw,
-                    admin: self.admin.clone(),
-                    schema,
+                    raw: RawPool::Postgres(raw),
+                    place: Place::Schema {
+                        admin: self.admin.clone(),
+                        name: schema,
+                    },
+                    tables: &PG_ADAPTER_TABLES,
                 }),
             )),
             Err(err) => {
-                if let Err(drop_err) = Self::drop_schema(&self.admin, &schema).await {
+                if let Err(drop_err) = drop_schema(&self.admin, &schema).await {
                     tracing::warn!(%schema, "could not drop a half-made fixture schema: {drop_err}");
                 }
                 Err(err)
@@ -171,210 +124,6 @@ impl Backend for PgAuthJsBackend {
         PG_GAPS
     }
 }
-
-/// Reads the @auth/pg-adapter tables of one fixture schema with plain SQL.
-#[derive(Debug)]
-struct PgAuthJsInspector {
-    adapter: SqlxAdapter,
-    raw: PgPool,
-    admin: PgPool,
-    schema: String,
-}
-
-/// Whether `id` can name a row of a `SERIAL` column (else the inspector finds nothing,
-/// as the adapter does).
-fn serial(id: &str) -> Option<i32> {
-    id.parse::<i32>().ok().filter(|n| n.to_string() == id)
-}
-
-const ACCOUNT: &str = r#""userId", type, provider, "providerAccountId", refresh_token,
-    access_token, expires_at, token_type, scope, id_token, session_state"#;
-const AUTHENTICATOR: &str = r#""credentialID", "userId", "providerAccountId",
-    "credentialPublicKey", counter, "credentialDeviceType", "credentialBackedUp", transports"#;
-
-const MILLIS_EXPIRES: &str = "(EXTRACT(EPOCH FROM expires) * 1000)::BIGINT";
-
-#[async_trait]
-impl Inspector for PgAuthJsInspector {
-    async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
-        let Some(id) = serial(id) else {
-            return Ok(None);
-        };
-        let row: Option<(
-            i32,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-        )> = sqlx::query_as(
-            r#"SELECT id, email, (EXTRACT(EPOCH FROM "emailVerified") * 1000)::BIGINT,
-                      name, image FROM users WHERE id = $1"#,
-        )
-        .bind(id)
-        .fetch_optional(&self.raw)
-        .await?;
-        row.map(|(id, email, verified, name, image)| {
-            Ok(User {
-                id: id.to_string(),
-                email,
-                email_verified: verified.map(instant).transpose()?,
-                name,
-                image,
-            })
-        })
-        .transpose()
-    }
-
-    async fn stored_account(
-        &self,
-        provider: &str,
-        provider_account_id: &str,
-    ) -> Result<Option<Account>, BoxError> {
-        let sql = format!(
-            r#"SELECT {ACCOUNT} FROM accounts WHERE provider = $1 AND "providerAccountId" = $2"#
-        );
-        let row: Option<AccountTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(provider)
-            .bind(provider_account_id)
-            .fetch_optional(&self.raw)
-            .await?;
-        row.map(account_from).transpose()
-    }
-
-    async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
-        let sql = format!(
-            r#"SELECT "sessionToken", "userId", {MILLIS_EXPIRES} FROM sessions
-               WHERE "sessionToken" = $1"#
-        );
-        let row: Option<(String, i32, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(session_token)
-            .fetch_optional(&self.raw)
-            .await?;
-        row.map(session_from).transpose()
-    }
-
-    async fn stored_verification_token(
-        &self,
-        identifier: &str,
-        token: &str,
-    ) -> Result<Option<VerificationToken>, BoxError> {
-        let sql = format!(
-            "SELECT identifier, token, {MILLIS_EXPIRES} FROM verification_token \
-             WHERE identifier = $1 AND token = $2"
-        );
-        let row: Option<(String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(identifier)
-            .bind(token)
-            .fetch_optional(&self.raw)
-            .await?;
-        row.map(|(identifier, token, ms)| {
-            Ok(VerificationToken {
-                identifier,
-                token,
-                expires: instant(ms)?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn stored_authenticator(
-        &self,
-        credential_id: &str,
-    ) -> Result<Option<Authenticator>, BoxError> {
-        let sql =
-            format!(r#"SELECT {AUTHENTICATOR} FROM authenticators WHERE "credentialID" = $1"#);
-        let row: Option<AuthenticatorTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(credential_id)
-            .fetch_optional(&self.raw)
-            .await?;
-        Ok(row.map(authenticator_from))
-    }
-
-    async fn records_of_user(&self, user_id: &str) -> Result<UserRecords, BoxError> {
-        // Compared as text, so no id (not even a malformed one) is left unchecked.
-        let sql = format!(r#"SELECT {ACCOUNT} FROM accounts WHERE "userId"::text = $1"#);
-        let accounts: Vec<AccountTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_all(&self.raw)
-            .await?;
-        let sql = format!(
-            r#"SELECT "sessionToken", "userId", {MILLIS_EXPIRES} FROM sessions
-               WHERE "userId"::text = $1"#
-        );
-        let sessions: Vec<(String, i32, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_all(&self.raw)
-            .await?;
-        let sql =
-            format!(r#"SELECT {AUTHENTICATOR} FROM authenticators WHERE "userId"::text = $1"#);
-        let authenticators: Vec<AuthenticatorTuple<i32>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_all(&self.raw)
-            .await?;
-        Ok(UserRecords {
-            accounts: accounts
-                .into_iter()
-                .map(account_from)
-                .collect::<Result<_, _>>()?,
-            sessions: sessions
-                .into_iter()
-                .map(session_from)
-                .collect::<Result<_, _>>()?,
-            authenticators: authenticators.into_iter().map(authenticator_from).collect(),
-        })
-    }
-
-    async fn dump(&self) -> Result<Vec<String>, BoxError> {
-        // Every row of every table, each column as text, read as stored.
-        let mut out = Vec::new();
-        for table in [
-            "users",
-            "accounts",
-            "sessions",
-            "verification_token",
-            "authenticators",
-        ] {
-            let sql = format!(
-                "SELECT v FROM {table} t, LATERAL jsonb_each_text(to_jsonb(t)) AS e(k, v) \
-                 WHERE v IS NOT NULL"
-            );
-            let values: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .fetch_all(&self.raw)
-                .await?;
-            out.extend(values.into_iter().map(|(value,)| value));
-        }
-        Ok(out)
-    }
-
-    async fn migrate(&self) -> Result<(), AdapterError> {
-        self.adapter.migrate().await
-    }
-
-    async fn unreachable(&self) -> Unreachable {
-        let url = format!(
-            "postgres://postgres@127.0.0.1:{}/postgres",
-            adapter_conformance::harness::dead_port()
-        );
-        let adapter = SqlxAdapter::builder(url)
-            .layout(Layout::AuthJsPg)
-            .call_timeout(UNREACHABLE_TIMEOUT)
-            .connect()
-            .await
-            .map(|adapter| Arc::new(adapter) as Arc<dyn Adapter>);
-        Unreachable {
-            timeout: UNREACHABLE_TIMEOUT,
-            adapter,
-        }
-    }
-
-    async fn teardown(&self) -> Result<(), BoxError> {
-        self.adapter.close().await;
-        self.raw.close().await;
-        PgAuthJsBackend::drop_schema(&self.admin, &self.schema).await
-    }
-}
-
-// ---------------------------------------------------------------- the Drizzle layout
 
 #[cfg(test)]
 mod tests {
