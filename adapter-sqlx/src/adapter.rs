@@ -128,7 +128,7 @@ impl SqlxAdapter {
         options.check()?;
         let layout = options.layout;
         let (pools, dialect) = match &options.pool.target {
-            Target::Url(url) => pool::open(url, &options).await?,
+            Target::Url(url) => crate::connect::open(url, &options).await?,
             Target::Pool(pool) => pool::adopt(pool.0.clone(), options.pool.call_timeout).await?,
         };
         tracing::debug!(dialect = dialect.name(), "connected");

@@ -5,6 +5,7 @@ mod adapter;
 mod authjs;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod connect;
 mod dialect;
 mod error;
 mod layout;

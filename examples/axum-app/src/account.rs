@@ -175,7 +175,7 @@ pub(crate) async fn home(MaybeSignedIn(signed_in): MaybeSignedIn, csrf: CsrfToke
 {sign_out}"#,
         who = esc(who),
         expires = signed_in.session.expires.format("%Y-%m-%d %H:%M UTC"),
-        sign_out = post_form("/signout", "Sign out", &csrf, "sign-out", &[]),
+        sign_out = post_form("/signout", "Sign out", &csrf.0, "sign-out", &[]),
     );
     renewing(&signed_in, page("Home", &body).into_response())
 }
@@ -210,7 +210,7 @@ pub(crate) async fn sessions(
     body.push_str(&post_form(
         "/sessions/delete-all",
         "Sign out everywhere",
-        &csrf,
+        &csrf.0,
         "sign-out-everywhere",
         &[],
     ));
@@ -261,7 +261,7 @@ pub(crate) async fn confirm_delete(signed_in: SignedIn, csrf: CsrfToken) -> Resp
         delete = post_form(
             "/account/delete",
             "Delete my account",
-            &csrf,
+            &csrf.0,
             "danger",
             &[("confirm", "delete")],
         ),

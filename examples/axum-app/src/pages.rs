@@ -5,8 +5,6 @@ use std::fmt::Write as _;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::security::CsrfToken;
-
 /// The stylesheet, served at `/style.css` (the CSP allows styles from this origin only, so
 /// there is no inline `<style>`).
 const STYLE: &str = "\
@@ -74,11 +72,12 @@ pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-/// A one-button form posting to `action` with the CSRF token and `fields` (name, value).
+/// A one-button form posting to `action` with the CSRF token (its text, from
+/// `security::CsrfToken`) and `fields` (name, value).
 pub(crate) fn post_form(
     action: &str,
     label: &str,
-    csrf: &CsrfToken,
+    csrf: &str,
     class: &str,
     fields: &[(&str, &str)],
 ) -> String {
@@ -93,7 +92,7 @@ pub(crate) fn post_form(
     }
     format!(
         r#"<form method="post" action="{action}"><input type="hidden" name="csrf" value="{csrf}">{hidden}<button type="submit" class="{class}">{label}</button></form>"#,
-        csrf = esc(&csrf.0)
+        csrf = esc(csrf)
     )
 }
 

@@ -407,7 +407,7 @@ pub(crate) async fn confirm_link(
         form = post_form(
             "/callback/email",
             "Sign in",
-            &csrf,
+            &csrf.0,
             "confirm",
             &[("email", &identity), ("token", &params.token)],
         ),
