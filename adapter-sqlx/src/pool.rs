@@ -4,13 +4,12 @@
 //! enabled database with `$pool` bound to the concrete pool and `$Db` to the concrete
 //! `sqlx::Database`, so every adapter method is written once and compiled per database.
 
-use auth_core::{AdapterError, Operation};
+use auth_core::AdapterError;
 use chrono::{DateTime, Utc};
 
 use auth_sql::Stamp;
 
 use crate::dialect::Dialect;
-use crate::error;
 use crate::lease::Source;
 
 #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
@@ -120,7 +119,7 @@ pub(crate) async fn adopt(
         #[cfg(feature = "mysql")]
         Pools::MySql(source) => {
             let ask = async {
-                let mut lease = source.lease(Operation::Connect).await?;
+                let mut lease = source.lease(auth_core::Operation::Connect).await?;
                 let version: String = sqlx::query_scalar("SELECT VERSION()")
                     .fetch_one(&mut *lease.conn())
                     .await
@@ -128,7 +127,8 @@ pub(crate) async fn adopt(
                 lease.settle(&Ok(()));
                 Ok::<_, AdapterError>(version)
             };
-            let version = auth_core::bound::within(Operation::Connect, timeout, ask).await?;
+            let version =
+                auth_core::bound::within(auth_core::Operation::Connect, timeout, ask).await?;
             Dialect::from_mysql_version(&version)
         }
         #[cfg(feature = "sqlite")]
@@ -166,5 +166,5 @@ pub(crate) fn stamp<D: Timestamps>(at: DateTime<Utc>) -> D::Stamp {
 /// A failed exchange while connecting (MySQL's version query).
 #[cfg(feature = "mysql")]
 pub(crate) fn connect_error(err: sqlx::Error) -> AdapterError {
-    error::map(Operation::Connect, err)
+    crate::error::map(auth_core::Operation::Connect, err)
 }
