@@ -15,7 +15,7 @@
 //!   that could both apply to a type), so the macro writes the impl for one named type.
 //!
 //! Not for wrappers where a forgotten method is a leak: the at-rest wrappers
-//! ([`at_rest`](crate::at_rest), feature `at-rest`) name every method they pass through, so a
+//! (`auth_core::at_rest`, feature `at-rest`) name every method they pass through, so a
 //! method added to the contract later does not reach the database with a token in clear.
 //!
 //! ```
