@@ -69,17 +69,11 @@ migration_connection!("postgres", crate::pool::PgConnection);
 migration_connection!("mysql", crate::pool::MysqlConnection);
 migration_connection!("sqlite", crate::pool::SqliteConnection);
 
-/// What to do with the shared schema.
+/// What to do with the shared schema; both end with where the database stands.
 #[derive(Clone, Copy)]
 enum Task {
     Migrate,
     Status,
-}
-
-/// The outcome of a [`Task`].
-enum Done {
-    Migrated,
-    Status(SchemaStatus),
 }
 
 /// Runs `$task` on one connection of `$pool` (`$dialect`, or the MySQL-family server's own
@@ -103,15 +97,14 @@ macro_rules! run_on {
                 }
             };
             let mut migration = DieselMigration(conn);
-            match $task {
-                Task::Migrate => schema::migrate(&mut migration, dialect, PREFIX)
+            if let Task::Migrate = $task {
+                schema::migrate(&mut migration, dialect, PREFIX)
                     .await
-                    .map(|_| Done::Migrated),
-                Task::Status => schema::status(&mut migration, dialect, PREFIX)
-                    .await
-                    .map(Done::Status),
+                    .map_err(map_migrate)?;
             }
-            .map_err(map_migrate)
+            schema::status(&mut migration, dialect, PREFIX)
+                .await
+                .map_err(map_migrate)
         }
         .await;
         if result.is_err() {
@@ -122,7 +115,7 @@ macro_rules! run_on {
 }
 
 /// Runs `task` on a connection of `pool`.
-async fn run(pool: &DieselPool, task: Task) -> Result<Done, AdapterError> {
+async fn run(pool: &DieselPool, task: Task) -> Result<SchemaStatus, AdapterError> {
     match pool {
         #[cfg(feature = "postgres")]
         DieselPool::Postgres(pool) => run_on!(pool, Some(Dialect::Postgres), task),
@@ -140,14 +133,7 @@ pub(crate) async fn migrate(pool: &DieselPool) -> Result<(), AdapterError> {
 
 /// Where the database stands against the shared migrations.
 pub(crate) async fn status(pool: &DieselPool) -> Result<SchemaStatus, AdapterError> {
-    match run(pool, Task::Status).await? {
-        Done::Status(status) => Ok(status),
-        Done::Migrated => Err(AdapterError::from_driver(
-            Operation::Migrate,
-            ErrorKind::Backend,
-            std::io::Error::other("a status check migrated"),
-        )),
-    }
+    run(pool, Task::Status).await
 }
 
 /// Wraps an error of the shared migrator: the statement's own error when there is one.
