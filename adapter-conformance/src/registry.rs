@@ -89,6 +89,16 @@ macro_rules! for_each_scenario {
                 "delete_authenticator and list_accounts: present, complete, and cascaded by delete_user.",
             38 s38_over_cap_inputs_are_refused_before_io => "over-cap input is InvalidInput before any I/O",
                 "Inputs over the documented size cap: InvalidInput before any I/O, on every backend.",
+            39 s39_extra_fields_round_trip_exactly => "extra fields round-trip exactly",
+                "A user's and a session's extra fields (Unicode, i64::MIN/MAX, f64::MAX, the smallest subnormal, 0.1, booleans, nested objects and arrays with nulls) read back exactly through create, get_user, get_user_by_email, get_session_and_user, list_sessions and a raw read; a top-level null is left out.",
+            40 s40_update_user_merges_extra_fields => "update_user merges or replaces extra fields",
+                "update_user merges extra fields one level deep (a field set to null is removed, others kept, a nested object replaced whole) beside a name change; an update naming no extra keeps them; replace_extra replaces them, {} clears them.",
+            41 s41_update_session_writes_session_data => "update_session writes the session's data",
+                "update_session merges data beside a new expiry, keeps it when only the expiry changes, removes a field set to null, and replaces it; a raw read agrees.",
+            42 s42_extra_field_rules_are_invalid_input => "extra fields over a rule are InvalidInput",
+                "Reserved names (any case, Auth.js spelling, _id), `$`/`.`/empty names, NUL, integers beyond i64, nesting past the depth cap and objects past 65,535 bytes are InvalidInput with the method's code and store nothing; a merge whose result is over the cap changes nothing (user and session).",
+            43 s43_account_keeps_the_token_response => "an account keeps the whole token response",
+                "link_account keeps the rest of the token response (expires_in, refresh_token_expires_in, a provider's secret, nested data) exactly through get_account, list_accounts and a raw read; update_account replaces it, and an empty object clears it.",
         }
     };
 }

@@ -270,7 +270,7 @@ impl ForwardAdapter for Mutant {
                 return self.inner.update_user(update).await;
             };
             tokio::task::yield_now().await;
-            let merged = update.apply_to(current);
+            let merged = update.apply_to(current)?;
             let mut whole = UserUpdate::new(&merged.id)
                 .name(merged.name)
                 .image(merged.image)
@@ -476,7 +476,7 @@ impl ForwardAdapter for Mutant {
                 self.inner.delete_session(&expired.session_token).await?;
                 return self
                     .inner
-                    .create_session(update.apply_to(expired))
+                    .create_session(update.apply_to(expired)?)
                     .await
                     .map(Some);
             }

@@ -80,6 +80,7 @@ pub(crate) type AuthenticatorRow = (
 pub(crate) fn user<T: Stamp>(row: UserRow<T>) -> Result<User, DieselError> {
     let (id, email, _email_normalized, email_verified, name, image) = row;
     Ok(User {
+        extra: Default::default(),
         id,
         email,
         email_verified: email_verified.map(instant).transpose()?,
@@ -106,6 +107,7 @@ pub(crate) fn account(row: AccountRow) -> Result<Account, DieselError> {
         .parse()
         .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
     Ok(Account {
+        extra: Default::default(),
         user_id,
         account_type,
         provider,
@@ -123,6 +125,7 @@ pub(crate) fn account(row: AccountRow) -> Result<Account, DieselError> {
 pub(crate) fn session<T: Stamp>(row: SessionRow<T>) -> Result<Session, DieselError> {
     let (session_token, user_id, expires) = row;
     Ok(Session {
+        extra: Default::default(),
         session_token,
         user_id,
         expires: instant(expires)?,

@@ -333,6 +333,7 @@ impl Inspected {
             Some(other) => return Err(format!("expires_at is {other:?}, not an integer").into()),
         };
         Ok(Account {
+            extra: Default::default(),
             user_id: self.id(doc, f.user_id)?,
             account_type: required(doc, "type")?.parse::<AccountType>()?,
             provider: required(doc, "provider")?,
@@ -350,6 +351,7 @@ impl Inspected {
     fn session_of(self, doc: &Document) -> Result<Session, BoxError> {
         let f = self.fields();
         Ok(Session {
+            extra: Default::default(),
             session_token: required(doc, f.session_token)?,
             user_id: self.id(doc, f.user_id)?,
             expires: required_date(doc, "expires")?,
@@ -434,6 +436,7 @@ impl Inspector for MongoInspector {
         };
         self.layout.check_user(&doc)?;
         Ok(Some(User {
+            extra: Default::default(),
             id: self.layout.id(&doc, "_id")?,
             email: text(&doc, "email")?,
             email_verified: date(&doc, self.layout.fields().email_verified)?,

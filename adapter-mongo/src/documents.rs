@@ -42,6 +42,7 @@ impl UserDoc {
 
     pub fn into_model(self, op: Operation) -> Result<User, AdapterError> {
         Ok(User {
+            extra: Default::default(),
             id: self.id,
             email: self.email,
             email_verified: self.email_verified.map(|t| from_bson(op, t)).transpose()?,
@@ -91,6 +92,7 @@ impl AccountDoc {
             .parse::<AccountType>()
             .map_err(|e| AdapterError::backend(op, e.to_string()))?;
         Ok(Account {
+            extra: Default::default(),
             user_id: self.user_id,
             account_type,
             provider: self.provider,
@@ -127,6 +129,7 @@ impl SessionDoc {
 
     pub fn into_model(self, op: Operation) -> Result<Session, AdapterError> {
         Ok(Session {
+            extra: Default::default(),
             session_token: self.session_token,
             user_id: self.user_id,
             expires: from_bson(op, self.expires)?,

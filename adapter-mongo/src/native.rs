@@ -166,7 +166,7 @@ impl NativeStore {
             };
             let filter = unchanged(key, &to_document(op, &current)?, carried);
             let key_now = email_key.unwrap_or(current.email_normalized.as_deref());
-            let merged = update.apply_to(current.clone().into_model(op)?);
+            let merged = update.apply_to(current.clone().into_model(op)?)?;
             let new = UserDoc::from_model(&merged, key_now);
             // A taken email fails here with a duplicate key (Conflict), changing nothing.
             if shared::replace(op, &self.users, filter, &new).await? {
@@ -324,7 +324,7 @@ impl NativeStore {
                 "user_id": current.user_id.as_str(),
                 "expires_ms": current.expires_ms,
             };
-            let new = SessionDoc::from_model(&update.apply_to(current.into_model(op)?));
+            let new = SessionDoc::from_model(&update.apply_to(current.into_model(op)?)?);
             if shared::replace(op, &self.sessions, filter, &new).await? {
                 return Ok(ControlFlow::Break(Some(new)));
             }

@@ -312,6 +312,7 @@ fn millis(ms: i64) -> Result<DateTime<Utc>, BoxError> {
 fn decode_account(raw: &str) -> Result<Account, BoxError> {
     let m = object(raw)?;
     Ok(Account {
+        extra: Default::default(),
         user_id: text(&m, "user_id")?,
         account_type: text(&m, "type")?.parse::<AccountType>()?,
         provider: text(&m, "provider")?,
@@ -329,6 +330,7 @@ fn decode_account(raw: &str) -> Result<Account, BoxError> {
 fn decode_session(raw: &str) -> Result<Session, BoxError> {
     let m = object(raw)?;
     Ok(Session {
+        extra: Default::default(),
         session_token: text(&m, "session_token")?,
         user_id: text(&m, "user_id")?,
         expires: millis(int(&m, "expires")?)?,
@@ -380,6 +382,7 @@ impl Inspector for RedisInspector {
         };
         let m = object(&raw)?;
         Ok(Some(User {
+            extra: Default::default(),
             id: text(&m, "id")?,
             email: opt_text(&m, "email")?,
             email_verified: opt_int(&m, "email_verified")?.map(millis).transpose()?,
@@ -638,6 +641,7 @@ fn null_text(map: &Map<String, Value>, field: &str) -> Result<Option<String>, Bo
 fn decode_js_account(raw: &str) -> Result<Account, BoxError> {
     let m = object(raw)?;
     Ok(Account {
+        extra: Default::default(),
         user_id: text(&m, "userId")?,
         account_type: text(&m, "type")?.parse::<AccountType>()?,
         provider: text(&m, "provider")?,
@@ -655,6 +659,7 @@ fn decode_js_account(raw: &str) -> Result<Account, BoxError> {
 fn decode_js_session(raw: &str) -> Result<Session, BoxError> {
     let m = object(raw)?;
     Ok(Session {
+        extra: Default::default(),
         session_token: text(&m, "sessionToken")?,
         user_id: text(&m, "userId")?,
         expires: iso(&m, "expires")?.ok_or("field expires is missing")?,
@@ -710,6 +715,7 @@ impl Inspector for UnstorageInspector {
         };
         let m = object(&raw)?;
         Ok(Some(User {
+            extra: Default::default(),
             id: text(&m, "id")?,
             email: null_text(&m, "email")?,
             email_verified: iso(&m, "emailVerified")?,

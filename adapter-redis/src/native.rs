@@ -367,7 +367,7 @@ impl Store for NativeStore {
                     return Ok(Attempt::Done(None));
                 };
                 let (current, old_key) = decoded(op, &raw, records::decode_user_and_key)?;
-                let merged = update.apply_to(current);
+                let merged = update.apply_to(current)?;
                 let new_key = match email_key {
                     Some(key) => key.map(str::to_owned),
                     None => old_key.clone(),
@@ -631,7 +631,7 @@ impl Store for NativeStore {
                     }
                     return Ok(Attempt::Done(None));
                 };
-                let merged = update.apply_to(current.clone());
+                let merged = update.apply_to(current.clone())?;
                 let mut invocation = scripts::UPDATE_SESSION.prepare_invoke();
                 invocation
                     .key(session_key)

@@ -106,6 +106,7 @@ pub(crate) fn decode_user_and_key(raw: &[u8]) -> Result<(User, Option<String>), 
         (Some(email), None) => Some(auth_core::normalize_email(email)),
     };
     let user = User {
+        extra: Default::default(),
         id: s.id,
         email: s.email,
         email_verified: s
@@ -160,6 +161,7 @@ pub(crate) fn encode_account(a: &Account) -> String {
 pub(crate) fn decode_account(raw: &[u8]) -> Result<Account, CorruptRecord> {
     let s: StoredAccount = decode("account", raw)?;
     Ok(Account {
+        extra: Default::default(),
         user_id: s.user_id,
         account_type: s.account_type,
         provider: s.provider,
@@ -192,6 +194,7 @@ pub(crate) fn encode_session(s: &Session) -> String {
 pub(crate) fn decode_session(raw: &[u8]) -> Result<Session, CorruptRecord> {
     let s: StoredSession = decode("session", raw)?;
     Ok(Session {
+        extra: Default::default(),
         session_token: s.session_token,
         user_id: s.user_id,
         expires: from_millis("session", s.expires)?,
@@ -277,6 +280,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(1001, 1, 1, 0, 0, 0).unwrap()
             + auth_core::chrono::Duration::microseconds(123_456);
         let user = User {
+            extra: Default::default(),
             id: "u\0\"{}".into(),
             email: Some("A@x".into()),
             email_verified: Some(at),

@@ -52,6 +52,7 @@ impl SeaOrmAdapter {
 
     fn user(&self, row: &QueryResult) -> Result<User, DbErr> {
         Ok(User {
+            extra: Default::default(),
             id: row.try_get("", "id")?,
             email: row.try_get("", "email")?,
             email_verified: stamp::get(self.backend(), row, "email_verified")?,
@@ -62,6 +63,7 @@ impl SeaOrmAdapter {
 
     fn session(&self, row: &QueryResult) -> Result<Session, DbErr> {
         Ok(Session {
+            extra: Default::default(),
             session_token: row.try_get("", "session_token")?,
             user_id: row.try_get("", "user_id")?,
             expires: stamp::get_required(self.backend(), row, "expires")?,
@@ -213,6 +215,7 @@ fn account_model(account: accounts::Model) -> Result<Account, DbErr> {
         .parse()
         .map_err(|e| DbErr::Type(format!("the stored account type is unknown: {e}")))?;
     Ok(Account {
+        extra: Default::default(),
         user_id: account.user_id,
         account_type,
         provider: account.provider,

@@ -92,6 +92,7 @@ fn records(tag: &str) -> Records {
         .expect("date")
         + Duration::milliseconds(789);
     let user = User {
+        extra: Default::default(),
         id: format!("user-{tag}"),
         email: Some(format!("Ada.{tag}@Example.com")),
         email_verified: Some(far_past),
@@ -100,6 +101,7 @@ fn records(tag: &str) -> Records {
     };
     Records {
         account: Account {
+            extra: Default::default(),
             user_id: user.id.clone(),
             account_type: AccountType::Oidc,
             provider: "github".into(),

@@ -34,6 +34,7 @@ pub(crate) struct UserRow<T> {
 impl<T: Stamp> UserRow<T> {
     pub(crate) fn into_model(self, op: Operation) -> Result<User, AdapterError> {
         Ok(User {
+            extra: Default::default(),
             id: self.id,
             email: self.email,
             email_verified: self
@@ -59,6 +60,7 @@ impl<T: Stamp> SessionUserRow<T> {
     pub(crate) fn into_model(self, op: Operation) -> Result<(Session, User), AdapterError> {
         let user = self.user.into_model(op)?;
         let session = Session {
+            extra: Default::default(),
             session_token: self.session_token,
             user_id: user.id.clone(),
             expires: instant(op, "expires", self.expires)?,
@@ -78,6 +80,7 @@ pub(crate) struct SessionRow<T> {
 impl<T: Stamp> SessionRow<T> {
     pub(crate) fn into_model(self, op: Operation) -> Result<Session, AdapterError> {
         Ok(Session {
+            extra: Default::default(),
             session_token: self.session_token,
             user_id: self.user_id,
             expires: instant(op, "expires", self.expires)?,
@@ -125,6 +128,7 @@ impl AccountRow {
             AdapterError::backend(op, "the stored account type is unknown").with_source(e)
         })?;
         Ok(Account {
+            extra: Default::default(),
             user_id: self.user_id,
             account_type,
             provider: self.provider,

@@ -30,7 +30,10 @@ pub type AdapterResult<T> = Result<T, AdapterError>;
 /// returns is exactly what a later read gives.
 ///
 /// Every value has a documented size cap (see [`validate`](crate::validate)): a write over
-/// it is `InvalidInput` before any I/O, and so is a blank email. No `Debug`, error or
+/// it is `InvalidInput` before any I/O, and so is a blank email. Users, accounts and
+/// sessions carry the app's own fields as a JSON object (`extra`), stored and returned
+/// exactly under the rules of [`extra`](crate::extra) (reserved names, a 65,535-byte cap, a
+/// depth cap: `InvalidInput` otherwise). No `Debug`, error or
 /// tracing field shows a token.
 ///
 /// Backends do not implement this trait by hand: they implement [`Store`](crate::Store),
@@ -76,7 +79,10 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
     ) -> AdapterResult<Option<User>>;
 
     /// Merges the fields the update sets into the user, in one atomic step, and returns the
-    /// user as stored. After an email change the old email no longer finds the user.
+    /// user as stored. After an email change the old email no longer finds the user. Extra
+    /// fields are merged one level deep (a field set to `null` is removed, others kept) or
+    /// replaced, as [`ExtraChange`](crate::ExtraChange) says; a merge whose result is over the
+    /// cap is `InvalidInput` and changes nothing.
     ///
     /// Errors: UPDATE_USER_ERROR; `NotFound` for an unknown id, `Conflict` when the new email
     /// belongs to another user (and then nothing changes).
@@ -108,7 +114,8 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
     ) -> AdapterResult<Option<Account>>;
 
     /// Replaces the token fields (refresh, access, expires_at, token_type, scope, id_token,
-    /// session_state) of the existing account with the same key, keeping its user and type;
+    /// session_state) and the extra fields (the rest of the token response) of the existing
+    /// account with the same key, keeping its user and type;
     /// returns the stored account, or `None` when there is none. Errors: UPDATE_ACCOUNT_ERROR.
     async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>>;
 
@@ -130,7 +137,8 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
         session_token: &str,
     ) -> AdapterResult<Option<(Session, User)>>;
 
-    /// Changes the expiry and/or owner of a live session; `None` when it does not exist or
+    /// Changes the expiry, owner and/or data (`extra`, merged or replaced as
+    /// [`ExtraChange`](crate::ExtraChange) says) of a live session; `None` when it does not exist or
     /// has expired (an expired session is never revived, swept or not). Moving a session to
     /// a user that does not exist is `NotFound`. Errors: UPDATE_SESSION_ERROR.
     async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>>;

@@ -11,6 +11,7 @@ pub mod bound;
 pub mod config;
 mod email;
 pub mod error;
+pub mod extra;
 pub mod forward;
 #[cfg(feature = "memory")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
@@ -28,6 +29,7 @@ pub use email::normalize_email;
 #[cfg_attr(docsrs, doc(cfg(feature = "email-identity")))]
 pub use email::{email_identity, InvalidEmail, MAX_IDENTITY_BYTES};
 pub use error::{validate, AdapterError, Cause, ErrorCode, ErrorKind, ErrorSection, Operation};
+pub use extra::{Extra, ExtraChange};
 pub use models::{
     truncate_to_millis, Account, AccountType, Authenticator, ExpiredCounts, Session, SessionUpdate,
     UnknownAccountType, User, UserUpdate, VerificationToken,
@@ -40,3 +42,4 @@ pub use sweeper::{spawn_sweeper, SweeperHandle};
 // Re-exported so adapters and users name one version of each.
 pub use async_trait::async_trait;
 pub use chrono;
+pub use serde_json;

@@ -205,7 +205,7 @@ impl Store for MemoryAdapter {
         let Some(current) = store.users.get(&update.id).cloned() else {
             return Ok(None);
         };
-        let merged = update.apply_to(current.clone());
+        let merged = update.apply_to(current.clone())?;
         if let Some(new_key) = email_key {
             let old_key = current.email.as_deref().map(normalize_email);
             if let Some(key) = new_key {
@@ -350,14 +350,15 @@ impl Store for MemoryAdapter {
                 return Err(AdapterError::not_found(op, "no user with the new user id"));
             }
         }
-        Ok(store
+        let Some(session) = store
             .sessions
             .get_mut(&update.session_token)
             .filter(|session| session.expires > now)
-            .map(|session| {
-                *session = update.apply_to(session.clone());
-                session.clone()
-            }))
+        else {
+            return Ok(None);
+        };
+        *session = update.apply_to(session.clone())?;
+        Ok(Some(session.clone()))
     }
 
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {

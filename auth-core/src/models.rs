@@ -11,6 +11,9 @@ use std::str::FromStr;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::adapter::AdapterResult;
+use crate::error::Operation;
+use crate::extra::{self, extra_access, Extra, ExtraChange, ExtraNames};
 use crate::secret::Redacted;
 
 /// A person who signs in. The `id` is opaque and chosen by the caller.
@@ -35,7 +38,16 @@ pub struct User {
     pub name: Option<String>,
     /// Avatar URL.
     pub image: Option<String>,
+    /// The app's own fields (a role, a plan, a tenant id): a JSON object under the rules of
+    /// [`extra`](crate::extra); empty by default.
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
+
+extra_access!(
+    User,
+    "let record = auth_core::User::new().with_extra(&serde_json::json!({\"plan\": \"pro\"})).unwrap();"
+);
 
 impl User {
     /// A user with a fresh, time-ordered UUIDv7 id and no other field set.
@@ -57,6 +69,7 @@ impl User {
             email_verified: None,
             name: None,
             image: None,
+            extra: Extra::new(),
         }
     }
 
@@ -185,7 +198,17 @@ pub struct Account {
     pub id_token: Option<String>,
     /// OAuth session state.
     pub session_state: Option<String>,
+    /// The rest of the provider's token response (`expires_in`,
+    /// `refresh_token_expires_in`, provider-specific fields) and the app's own fields: a JSON
+    /// object under the rules of [`extra`](crate::extra). `Debug` shows its names only.
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
+
+extra_access!(
+    Account,
+    "let record = auth_core::Account::new(\"u\", auth_core::AccountType::OAuth, \"github\", \"1\")\n    .with_extra(&serde_json::json!({\"plan\": \"pro\"})).unwrap();"
+);
 
 impl Account {
     /// An account with the key fields set and every token field empty.
@@ -207,6 +230,7 @@ impl Account {
             scope: None,
             id_token: None,
             session_state: None,
+            extra: Extra::new(),
         }
     }
 }
@@ -232,7 +256,16 @@ pub struct Session {
     pub user_id: String,
     /// The instant the session stops being valid.
     pub expires: DateTime<Utc>,
+    /// The app's data on this session (a CSRF secret, a "remember me" flag): a JSON object
+    /// under the rules of [`extra`](crate::extra). `Debug` shows its names only.
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
+
+extra_access!(
+    Session,
+    "let record = auth_core::Session::new(\"u\", chrono::Duration::days(1))\n    .with_extra(&serde_json::json!({\"plan\": \"pro\"})).unwrap();"
+);
 
 impl Session {
     /// A new session of the user with a fresh token from [`generate_token`](crate::generate_token)
@@ -266,6 +299,7 @@ impl Session {
             session_token: session_token.into(),
             user_id: user_id.into(),
             expires,
+            extra: Extra::new(),
         }
     }
 }
@@ -376,6 +410,9 @@ pub struct UserUpdate {
     pub name: Option<Option<String>>,
     /// New image (`Some(None)` clears it).
     pub image: Option<Option<String>>,
+    /// How the extra fields change, if they do: merged one level deep (a `null` removes a
+    /// field) or replaced; see [`ExtraChange`].
+    pub extra: Option<ExtraChange>,
 }
 
 impl UserUpdate {
@@ -411,17 +448,48 @@ impl UserUpdate {
         self
     }
 
+    /// Merges `fields` into the extra fields (Auth.js's partial update: a field given as
+    /// `null` is removed, fields not named are kept, a nested object is replaced whole).
+    ///
+    /// ```
+    /// use auth_core::UserUpdate;
+    /// use serde_json::json;
+    ///
+    /// let update = UserUpdate::new("user-1").merge_extra(&json!({"role": "admin", "plan": null})).unwrap();
+    /// assert!(update.extra.is_some());
+    /// ```
+    ///
+    /// # Errors
+    /// When `fields` does not serialize to a JSON object.
+    pub fn merge_extra<T: serde::Serialize>(mut self, fields: &T) -> serde_json::Result<Self> {
+        self.extra = Some(ExtraChange::Merge(merge_patch(fields)?));
+        Ok(self)
+    }
+
+    /// Replaces the extra fields with `fields` (an empty object removes them all).
+    ///
+    /// # Errors
+    /// When `fields` does not serialize to a JSON object.
+    pub fn replace_extra<T: serde::Serialize>(mut self, fields: &T) -> serde_json::Result<Self> {
+        self.extra = Some(ExtraChange::Replace(extra::extra_object(fields)?));
+        Ok(self)
+    }
+
     /// The user after this update: what every adapter computes in one atomic step.
     ///
     /// ```
     /// use auth_core::{User, UserUpdate};
     ///
     /// let user = User::with_id("u").with_name("Ada").with_email("a@example.com");
-    /// let merged = UserUpdate::new("u").name(None).apply_to(user);
+    /// let merged = UserUpdate::new("u").name(None).apply_to(user).unwrap();
     /// assert_eq!(merged.name, None);
     /// assert_eq!(merged.email.as_deref(), Some("a@example.com"));
     /// ```
-    pub fn apply_to(&self, mut user: User) -> User {
+    ///
+    /// # Errors
+    /// `InvalidInput` (UPDATE_USER_ERROR) when the merged extra fields are over
+    /// [`MAX_EXTRA_BYTES`](crate::extra::MAX_EXTRA_BYTES): the store then writes nothing.
+    pub fn apply_to(&self, mut user: User) -> AdapterResult<User> {
         if let Some(email) = &self.email {
             user.email = email.clone();
         }
@@ -434,7 +502,11 @@ impl UserUpdate {
         if let Some(image) = &self.image {
             user.image = image.clone();
         }
-        user
+        if let Some(change) = &self.extra {
+            user.extra = change.applied_to(std::mem::take(&mut user.extra));
+            extra::check_stored(Operation::UpdateUser, &user.extra)?;
+        }
+        Ok(user)
     }
 }
 
@@ -456,6 +528,8 @@ pub struct SessionUpdate {
     pub expires: Option<DateTime<Utc>>,
     /// New owner, if any.
     pub user_id: Option<String>,
+    /// How the session's data changes, if it does (see [`ExtraChange`]).
+    pub extra: Option<ExtraChange>,
 }
 
 impl SessionUpdate {
@@ -479,15 +553,57 @@ impl SessionUpdate {
         self
     }
 
+    /// Merges `fields` into the session's data (a field given as `null` is removed).
+    ///
+    /// ```
+    /// use auth_core::SessionUpdate;
+    /// let update = SessionUpdate::new("token-1").merge_extra(&serde_json::json!({"remember": true})).unwrap();
+    /// assert!(update.extra.is_some());
+    /// ```
+    ///
+    /// # Errors
+    /// When `fields` does not serialize to a JSON object.
+    pub fn merge_extra<T: serde::Serialize>(mut self, fields: &T) -> serde_json::Result<Self> {
+        self.extra = Some(ExtraChange::Merge(merge_patch(fields)?));
+        Ok(self)
+    }
+
+    /// Replaces the session's data with `fields`, as a `tower_sessions` store saves a record.
+    ///
+    /// # Errors
+    /// When `fields` does not serialize to a JSON object.
+    pub fn replace_extra<T: serde::Serialize>(mut self, fields: &T) -> serde_json::Result<Self> {
+        self.extra = Some(ExtraChange::Replace(extra::extra_object(fields)?));
+        Ok(self)
+    }
+
     /// The session after this update.
-    pub fn apply_to(&self, mut session: Session) -> Session {
+    ///
+    /// # Errors
+    /// `InvalidInput` (UPDATE_SESSION_ERROR) when the merged data is over
+    /// [`MAX_EXTRA_BYTES`](crate::extra::MAX_EXTRA_BYTES): the store then writes nothing.
+    pub fn apply_to(&self, mut session: Session) -> AdapterResult<Session> {
         if let Some(expires) = self.expires {
             session.expires = expires;
         }
         if let Some(user_id) = &self.user_id {
             session.user_id = user_id.clone();
         }
-        session
+        if let Some(change) = &self.extra {
+            session.extra = change.applied_to(std::mem::take(&mut session.extra));
+            extra::check_stored(Operation::UpdateSession, &session.extra)?;
+        }
+        Ok(session)
+    }
+}
+
+/// A merge patch: an object whose `null`s are kept (they remove fields).
+fn merge_patch<T: serde::Serialize>(fields: &T) -> serde_json::Result<Extra> {
+    match serde_json::to_value(fields)? {
+        serde_json::Value::Object(object) => Ok(object),
+        _ => Err(serde::ser::Error::custom(
+            "extra fields must be a JSON object",
+        )),
     }
 }
 
@@ -538,6 +654,7 @@ impl fmt::Debug for Account {
             .field("scope", &self.scope)
             .field("id_token", &Redacted::opt(&self.id_token))
             .field("session_state", &Redacted::opt(&self.session_state))
+            .field("extra", &ExtraNames(&self.extra))
             .finish()
     }
 }
@@ -548,6 +665,7 @@ impl fmt::Debug for Session {
             .field("session_token", &Redacted(&self.session_token))
             .field("user_id", &self.user_id)
             .field("expires", &self.expires)
+            .field("extra", &ExtraNames(&self.extra))
             .finish()
     }
 }
@@ -558,6 +676,13 @@ impl fmt::Debug for SessionUpdate {
             .field("session_token", &Redacted(&self.session_token))
             .field("expires", &self.expires)
             .field("user_id", &self.user_id)
+            .field(
+                "extra",
+                &self
+                    .extra
+                    .as_ref()
+                    .map(|change| ExtraNames(change.object())),
+            )
             .finish()
     }
 }

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use crate::adapter::{Adapter, AdapterResult};
 use crate::email::normalize_email;
 use crate::error::{AdapterError, Operation};
+use crate::extra::{self, ExtraChange, Model};
 use crate::models::{
     truncate_to_millis, Account, Authenticator, ExpiredCounts, Session, SessionUpdate, User,
     UserUpdate, VerificationToken,
@@ -119,7 +120,10 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     ) -> AdapterResult<Option<User>>;
 
     /// Applies the update in one atomic step and returns the user as stored, or `None`
-    /// for an unknown id. `email_key` is set exactly when `update.email` is (`Some(None)` when
+    /// for an unknown id. An [`ExtraChange::Merge`] is applied to the stored extra fields
+    /// inside that step (a transaction with the row locked, a compare-and-set, or the
+    /// database's own per-field operators), and the result must pass
+    /// [`extra::check_stored`] — [`UserUpdate::apply_to`] does both checks in Rust. `email_key` is set exactly when `update.email` is (`Some(None)` when
     /// the email is cleared). `Conflict` when the new key belongs to another user, and then
     /// nothing changes.
     async fn merge_user(
@@ -151,8 +155,9 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>>;
 
-    /// Replaces the token fields of the account with the same key, keeping its user and
-    /// type, and returns it as stored; `None` when there is none.
+    /// Replaces the token fields and the extra fields (the rest of the token response) of
+    /// the account with the same key, keeping its user and type, and returns it as stored;
+    /// `None` when there is none.
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>>;
 
     /// Every account of the user.
@@ -171,7 +176,8 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     ) -> AdapterResult<Option<(Session, User)>>;
 
     /// Applies the update to the session only if it is live (`expires > now`) and returns it
-    /// as stored; `None` when it is missing or expired, and then nothing changes. `NotFound`
+    /// as stored; `None` when it is missing or expired, and then nothing changes. Extra
+    /// changes as in [`merge_user`](Self::merge_user). `NotFound`
     /// when the new user does not exist.
     async fn change_session(
         &self,
@@ -252,6 +258,22 @@ fn check_account(op: Operation, account: &Account) -> AdapterResult<()> {
     check_account_tokens(op, account)
 }
 
+/// The extra fields of a record being written: checked, and their top-level `null`s left
+/// out (a `null` field is an absent one).
+fn checked_extra(op: Operation, model: Model, object: &mut extra::Extra) -> AdapterResult<()> {
+    extra::check(op, model, object)?;
+    object.retain(|_, value| !value.is_null());
+    Ok(())
+}
+
+/// An extra change, checked; a replacement loses its top-level `null`s.
+fn checked_change(op: Operation, model: Model, change: &mut ExtraChange) -> AdapterResult<()> {
+    match change {
+        ExtraChange::Merge(patch) => extra::check(op, model, patch),
+        ExtraChange::Replace(object) => checked_extra(op, model, object),
+    }
+}
+
 fn check_account_tokens(op: Operation, account: &Account) -> AdapterResult<()> {
     for (field, value) in [
         ("refresh_token", &account.refresh_token),
@@ -317,9 +339,10 @@ where
 /// The policy layer: every [`Store`] is an [`Adapter`] that keeps the whole contract.
 #[async_trait]
 impl<S: Store> Adapter for S {
-    async fn create_user(&self, user: User) -> AdapterResult<User> {
+    async fn create_user(&self, mut user: User) -> AdapterResult<User> {
         let op = Operation::CreateUser;
         Field::Key.check(op, "id", &user.id)?;
+        checked_extra(op, Model::User, &mut user.extra)?;
         Field::Email.check_opt(op, "email", user.email.as_deref())?;
         Field::Text.check_opt(op, "name", user.name.as_deref())?;
         Field::Text.check_opt(op, "image", user.image.as_deref())?;
@@ -370,9 +393,12 @@ impl<S: Store> Adapter for S {
         by_account_key(self.backend(), op, provider, provider_account_id, fut).await
     }
 
-    async fn update_user(&self, update: UserUpdate) -> AdapterResult<User> {
+    async fn update_user(&self, mut update: UserUpdate) -> AdapterResult<User> {
         let op = Operation::UpdateUser;
         let missing = || AdapterError::not_found(op, "no user with this id");
+        if let Some(change) = &mut update.extra {
+            checked_change(op, Model::User, change)?;
+        }
         if !storable(&[&update.id]) {
             return Err(missing());
         }
@@ -415,9 +441,10 @@ impl<S: Store> Adapter for S {
         .await
     }
 
-    async fn link_account(&self, account: Account) -> AdapterResult<Account> {
+    async fn link_account(&self, mut account: Account) -> AdapterResult<Account> {
         let op = Operation::LinkAccount;
         check_account(op, &account)?;
+        checked_extra(op, Model::Account, &mut account.extra)?;
         let secrets = account_secrets(&account);
         call(self.backend(), op, &secrets, self.insert_account(&account)).await?;
         Ok(account)
@@ -443,9 +470,10 @@ impl<S: Store> Adapter for S {
         by_account_key(self.backend(), op, provider, provider_account_id, fut).await
     }
 
-    async fn update_account(&self, account: Account) -> AdapterResult<Option<Account>> {
+    async fn update_account(&self, mut account: Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
         check_account_tokens(op, &account)?;
+        checked_extra(op, Model::Account, &mut account.extra)?;
         if !storable(&[&account.provider, &account.provider_account_id]) {
             return Ok(None);
         }
@@ -472,9 +500,10 @@ impl<S: Store> Adapter for S {
         .await
     }
 
-    async fn create_session(&self, session: Session) -> AdapterResult<Session> {
+    async fn create_session(&self, mut session: Session) -> AdapterResult<Session> {
         let op = Operation::CreateSession;
         Field::Key.check(op, "session_token", &session.session_token)?;
+        checked_extra(op, Model::Session, &mut session.extra)?;
         Field::Key.check(op, "user_id", &session.user_id)?;
         let session = Session {
             expires: truncate_to_millis(session.expires),
@@ -502,9 +531,12 @@ impl<S: Store> Adapter for S {
         )
     }
 
-    async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>> {
+    async fn update_session(&self, mut update: SessionUpdate) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
         Field::Key.check_opt(op, "user_id", update.user_id.as_deref())?;
+        if let Some(change) = &mut update.extra {
+            checked_change(op, Model::Session, change)?;
+        }
         if !storable(&[&update.session_token]) {
             return Ok(None);
         }

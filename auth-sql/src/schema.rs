@@ -46,13 +46,22 @@ pub struct Migration {
 /// let versions: Vec<i64> = auth_sql::schema::MIGRATIONS.iter().map(|m| m.version()).collect();
 /// assert!(versions.windows(2).all(|w| w[0] < w[1]));
 /// ```
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial schema",
-    postgres: include_str!("schema/postgres/0001_initial.sql"),
-    mysql: include_str!("schema/mysql/0001_initial.sql"),
-    sqlite: include_str!("schema/sqlite/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial schema",
+        postgres: include_str!("schema/postgres/0001_initial.sql"),
+        mysql: include_str!("schema/mysql/0001_initial.sql"),
+        sqlite: include_str!("schema/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "extra fields",
+        postgres: include_str!("schema/postgres/0002_extra_fields.sql"),
+        mysql: include_str!("schema/mysql/0002_extra_fields.sql"),
+        sqlite: include_str!("schema/sqlite/0002_extra_fields.sql"),
+    },
+];
 
 impl Migration {
     /// Its number in the history.
@@ -327,6 +336,19 @@ pub async fn migrate<C: MigrationConnection>(
     dialect: Dialect,
     prefix: &str,
 ) -> Result<Vec<i64>, MigrateError<C::Error>> {
+    migrate_to(conn, dialect, prefix, i64::MAX).await
+}
+
+/// [`migrate`], stopping after version `last`: what an older release of the adapters left
+/// behind, for upgrade tests (`migrate_to(…, 1)` is the schema before extra fields).
+///
+/// Errors: as [`migrate`].
+pub async fn migrate_to<C: MigrationConnection>(
+    conn: &mut C,
+    dialect: Dialect,
+    prefix: &str,
+    last: i64,
+) -> Result<Vec<i64>, MigrateError<C::Error>> {
     let table = history_table(prefix);
     let key = lock_key(&table);
     let (open, close, undo) = match dialect {
@@ -358,7 +380,7 @@ pub async fn migrate<C: MigrationConnection>(
     if !open.is_empty() {
         conn.execute(&open).await.map_err(MigrateError::Database)?;
     }
-    let result = apply_pending(conn, dialect, prefix, &table).await;
+    let result = apply_pending(conn, dialect, prefix, &table, last).await;
     let end = if result.is_ok() { &close } else { &undo };
     // MariaDB/MySQL: `end` reads a row (RELEASE_LOCK); the others ignore the rows anyway.
     let ended = if dialect.is_mysql_family() {
@@ -377,6 +399,7 @@ async fn apply_pending<C: MigrationConnection>(
     dialect: Dialect,
     prefix: &str,
     table: &str,
+    last: i64,
 ) -> Result<Vec<i64>, MigrateError<C::Error>> {
     conn.execute(&create_history(dialect, table))
         .await
@@ -385,10 +408,11 @@ async fn apply_pending<C: MigrationConnection>(
         .query_versions(&format!("SELECT version FROM {table}"))
         .await
         .map_err(MigrateError::Database)?;
-    let status = status_of(applied)?;
+    let mut pending = status_of(applied)?.pending;
+    pending.retain(|&version| version <= last);
     for migration in MIGRATIONS
         .iter()
-        .filter(|m| status.pending.contains(&m.version))
+        .filter(|m| pending.contains(&m.version))
     {
         conn.execute(&migration.sql(dialect, prefix))
             .await
@@ -401,7 +425,7 @@ async fn apply_pending<C: MigrationConnection>(
         .await
         .map_err(MigrateError::Database)?;
     }
-    Ok(status.pending)
+    Ok(pending)
 }
 
 #[cfg(test)]
@@ -471,11 +495,13 @@ mod tests {
     #[test]
     fn status_lists_what_is_pending_and_refuses_a_newer_database() {
         let fresh: SchemaStatus = status_of::<()>(vec![]).unwrap_or_else(|_| unreachable!());
-        assert_eq!(fresh.pending, vec![1]);
-        let current = status_of::<()>(vec![1]).unwrap_or_else(|_| unreachable!());
+        assert_eq!(fresh.pending, vec![1, 2]);
+        let previous = status_of::<()>(vec![1]).unwrap_or_else(|_| unreachable!());
+        assert_eq!(previous.pending, vec![2]);
+        let current = status_of::<()>(vec![1, 2]).unwrap_or_else(|_| unreachable!());
         assert!(current.is_current());
         assert!(matches!(
-            status_of::<()>(vec![1, latest_version() + 1]),
+            status_of::<()>(vec![1, 2, latest_version() + 1]),
             Err(MigrateError::Newer { .. })
         ));
     }

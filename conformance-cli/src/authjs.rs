@@ -370,6 +370,7 @@ fn date(value: &Value, field: &str) -> Result<DateTime<Utc>, String> {
 /// An Auth.js `AdapterUser` as a [`User`].
 pub fn user_from_json(value: &Value) -> Result<User, String> {
     Ok(User {
+        extra: Default::default(),
         id: id(value, "id")?,
         email: opt_text(value, "email")?,
         email_verified: opt_date(value, "emailVerified")?,
@@ -381,6 +382,7 @@ pub fn user_from_json(value: &Value) -> Result<User, String> {
 /// An Auth.js `AdapterSession` as a [`Session`].
 pub fn session_from_json(value: &Value) -> Result<Session, String> {
     Ok(Session {
+        extra: Default::default(),
         session_token: text(value, "sessionToken")?,
         user_id: id(value, "userId")?,
         expires: date(value, "expires")?,

@@ -126,6 +126,7 @@ impl Schema {
 
 fn account(user_id: &str, provider: &str, provider_account_id: &str) -> Account {
     Account {
+        extra: Default::default(),
         user_id: user_id.to_owned(),
         account_type: AccountType::OAuth,
         provider: provider.to_owned(),

@@ -54,6 +54,7 @@ pub async fn s24_hostile_strings_are_plain_data(fx: &Fixture) -> Outcome {
     for (i, s) in HOSTILE_STRINGS.iter().enumerate() {
         let s = *s;
         let user = User {
+            extra: Default::default(),
             id: s.to_owned(),
             email: Some(format!("{s}-{i}@example.com")),
             email_verified: None,

@@ -2,7 +2,8 @@
 //!
 //! 1–13 carry over Auth.js's own adapter suite; 14–29 cover what that suite never checked
 //! and real adapters got wrong; 30–38 hold the rules of contract v2 (secrets, expiry,
-//! races, exact counts, size caps). Every scenario gets a fresh fixture, so they run in
+//! races, exact counts, size caps); 39–43 the app's own fields (`extra`) on users, accounts
+//! and sessions. Every scenario gets a fresh fixture, so they run in
 //! parallel and in any order.
 
 mod accounts;
@@ -11,6 +12,7 @@ mod concurrency;
 mod deletion;
 mod errors;
 mod expiry;
+mod extra;
 mod input;
 mod operations;
 mod sample;
@@ -25,6 +27,7 @@ pub use concurrency::*;
 pub use deletion::*;
 pub use errors::*;
 pub use expiry::*;
+pub use extra::*;
 pub use input::*;
 pub use operations::*;
 pub use secrets::*;

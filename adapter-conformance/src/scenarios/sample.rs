@@ -39,6 +39,7 @@ pub(super) fn ymd_ms(
 
 pub(super) fn full_user(id: &str) -> User {
     User {
+        extra: Default::default(),
         id: id.to_owned(),
         email: Some(format!("{id}@Example.com")),
         email_verified: Some(from_now(-DAY)),
@@ -49,6 +50,7 @@ pub(super) fn full_user(id: &str) -> User {
 
 pub(super) fn full_account(user_id: &str, provider: &str, provider_account_id: &str) -> Account {
     Account {
+        extra: Default::default(),
         user_id: user_id.to_owned(),
         account_type: AccountType::Oidc,
         provider: provider.to_owned(),

@@ -91,6 +91,7 @@ pub(super) fn integer(op: Operation, doc: &Document, field: &str) -> AdapterResu
 
 pub(super) fn user_of(op: Operation, doc: &Document) -> AdapterResult<User> {
     Ok(User {
+        extra: Default::default(),
         id: hex(op, doc, "_id")?,
         email: text(op, doc, "email")?,
         email_verified: date(op, doc, "emailVerified")?,
@@ -122,6 +123,7 @@ pub(super) fn account_tokens(account: &Account) -> Document {
 pub(super) fn account_of(op: Operation, doc: &Document) -> AdapterResult<Account> {
     let account_type = required(op, doc, "type")?;
     Ok(Account {
+        extra: Default::default(),
         user_id: hex(op, doc, "userId")?,
         account_type: account_type
             .parse::<AccountType>()
@@ -140,6 +142,7 @@ pub(super) fn account_of(op: Operation, doc: &Document) -> AdapterResult<Account
 
 pub(super) fn session_of(op: Operation, doc: &Document) -> AdapterResult<Session> {
     Ok(Session {
+        extra: Default::default(),
         session_token: required(op, doc, "sessionToken")?,
         user_id: hex(op, doc, "userId")?,
         expires: required_date(op, doc, "expires")?,

@@ -308,7 +308,7 @@ impl AuthJsStore {
                 return Ok(ControlFlow::Break(None));
             };
             let filter = unchanged(key, &current, carried);
-            let merged = update.apply_to(user_of(op, &current)?);
+            let merged = update.apply_to(user_of(op, &current)?)?;
             let mut new = current;
             set_user_fields(&mut new, &merged);
             // A taken email fails with a duplicate key (Conflict), changing nothing.
@@ -487,7 +487,7 @@ impl AuthJsStore {
                     ))
                 }
             });
-            let new_session = update.apply_to(session);
+            let new_session = update.apply_to(session)?;
             let mut new = current;
             new.insert("expires", to_bson(new_session.expires));
             if let Some(id) = moved_to {

@@ -329,7 +329,7 @@ impl Store for UnstorageStore {
                 if current.id != id {
                     return Ok(Attempt::Done(None));
                 }
-                let merged = update.apply_to(current.clone());
+                let merged = update.apply_to(current.clone())?;
                 let mut cas = Cas::default();
                 cas.expect(user_key, Some(&raw));
                 if merged.email != current.email {
@@ -583,7 +583,7 @@ impl Store for UnstorageStore {
                     }
                     return Ok(Attempt::Done(None));
                 };
-                let merged = update.apply_to(current);
+                let merged = update.apply_to(current)?;
                 let mut cas = Cas::default();
                 cas.expect(key, Some(&raw));
                 // The owner's pointer holds the token, so it expires with the session: a

@@ -118,6 +118,7 @@ pub(crate) fn user_object(user: &User) -> Object {
 pub(crate) fn user_from(m: &Object) -> Result<User, CorruptRecord> {
     const WHAT: &str = "user";
     Ok(User {
+        extra: Default::default(),
         id: text(WHAT, m, "id")?,
         email: opt_text(WHAT, m, "email")?,
         email_verified: opt_date(WHAT, m, "emailVerified")?,
@@ -183,6 +184,7 @@ pub(crate) fn account_object(account: &Account) -> Object {
 pub(crate) fn account_from(m: &Object) -> Result<Account, CorruptRecord> {
     const WHAT: &str = "account";
     Ok(Account {
+        extra: Default::default(),
         user_id: text(WHAT, m, "userId")?,
         account_type: text(WHAT, m, "type")?
             .parse::<AccountType>()
@@ -217,6 +219,7 @@ pub(crate) fn decode_session(raw: &[u8]) -> Result<Session, CorruptRecord> {
     const WHAT: &str = "session";
     let m = object(WHAT, raw)?;
     Ok(Session {
+        extra: Default::default(),
         session_token: text(WHAT, &m, "sessionToken")?,
         user_id: text(WHAT, &m, "userId")?,
         expires: date(WHAT, &m, "expires")?,

@@ -51,6 +51,7 @@ pub(crate) fn instant(ms: i64) -> Result<DateTime<Utc>, BoxError> {
 pub(crate) fn account_from<Id: ToString>(row: AccountTuple<Id>) -> Result<Account, BoxError> {
     let (user_id, kind, provider, pai, refresh, access, expires_at, tt, scope, id, ss) = row;
     Ok(Account {
+        extra: Default::default(),
         user_id: user_id.to_string(),
         account_type: kind.parse()?,
         provider,
@@ -83,6 +84,7 @@ pub(crate) fn user_from<Id: ToString>(
     (id, email, verified, name, image): UserTuple<Id>,
 ) -> Result<User, BoxError> {
     Ok(User {
+        extra: Default::default(),
         id: id.to_string(),
         email,
         email_verified: verified.map(instant).transpose()?,
@@ -95,6 +97,7 @@ pub(crate) fn session_from<Id: ToString>(
     (session_token, user_id, ms): SessionTuple<Id>,
 ) -> Result<Session, BoxError> {
     Ok(Session {
+        extra: Default::default(),
         session_token,
         user_id: user_id.to_string(),
         expires: instant(ms)?,

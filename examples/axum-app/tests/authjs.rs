@@ -80,6 +80,7 @@ async fn a_browser_signed_in_by_authjs_is_signed_in_here_and_signs_out_of_both()
     let token = format!("authjs-{}", uuid::Uuid::now_v7().simple());
     let expires = Utc::now() + auth_core::chrono::Duration::days(30);
     node.create_session(&Session {
+        extra: Default::default(),
         session_token: token.clone(),
         user_id: user.id.clone(),
         expires,
