@@ -211,6 +211,12 @@ A scenario that a storage layout cannot hold by design is declared as a `Gap` wi
 reason: it still runs, must fail, and is reported as a documented gap. If it passes, the
 trial fails, because the documentation is wrong.
 
+Scenarios 39–43 write the app's own fields (`extra`) on users, accounts and sessions. They
+use only the names of `adapter_conformance::scenarios::EXTRA_VOCABULARY`, each with the JSON
+kind of its values (string, integer, float, boolean, any JSON), so a layout that keeps extra
+fields in columns the app added (the Auth.js SQL layouts) gives its test tables exactly those
+columns and runs the same scenarios.
+
 ## Where the servers come from
 
 For each server backend the harness takes, in order:
@@ -232,8 +238,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_run_from_1_to_38_in_order() {
+    fn numbers_run_from_1_to_43_in_order() {
         let numbers: Vec<u32> = SCENARIOS.iter().map(|s| s.number).collect();
-        assert_eq!(numbers, (1..=38).collect::<Vec<_>>());
+        assert_eq!(numbers, (1..=43).collect::<Vec<_>>());
     }
 }

@@ -17,9 +17,10 @@ use adapter_conformance::{
 use auth_core::chrono::{DateTime, Datelike, Duration as Span, Utc};
 use auth_core::forward::ForwardAdapter;
 use auth_core::memory::MemoryAdapter;
+use auth_core::serde_json::Value;
 use auth_core::{
     async_trait, normalize_email, Account, Adapter, AdapterError, AdapterResult, Authenticator,
-    ErrorKind, ExpiredCounts, Operation, Session, SessionUpdate, User, UserUpdate,
+    ErrorKind, ExpiredCounts, ExtraChange, Operation, Session, SessionUpdate, User, UserUpdate,
     VerificationToken,
 };
 use futures::StreamExt;
@@ -110,6 +111,26 @@ enum Fault {
     ListAccountsIncomplete,
     /// create_user asks the database something before it checks its input.
     PingBeforeValidate,
+    /// create_user drops the user's extra fields.
+    UserExtraDropped,
+    /// create_user turns every integer in the extra fields into a float (as Lua's cjson and
+    /// JavaScript do): i64::MAX loses its last digits.
+    IntegersAsFloats,
+    /// update_user replaces the extra fields where it should merge them.
+    MergeReplacesExtra,
+    /// update_user's merge ignores a field set to null instead of removing it.
+    MergeIgnoresNulls,
+    /// update_session ignores a change of the session's data.
+    SessionDataIgnored,
+    /// create_user drops extra fields that break a rule instead of refusing them.
+    ExtraRulesUnchecked,
+    /// update_user writes the patch alone when the merged object is over the cap (silently
+    /// losing the stored fields) instead of refusing.
+    MergedCapUnchecked,
+    /// link_account drops the rest of the token response.
+    AccountExtraDropped,
+    /// update_account keeps the old token response.
+    UpdateAccountKeepsExtra,
 }
 
 /// What a mutant's broken delete or racing insert left behind.
@@ -151,6 +172,20 @@ impl Mutant {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Every integer in `value` made a float, as a JSON engine with only doubles would.
+fn as_floats(value: &mut Value) {
+    match value {
+        Value::Number(n) if !n.is_f64() => {
+            if let Some(float) = n.as_f64().and_then(auth_core::serde_json::Number::from_f64) {
+                *n = float;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(as_floats),
+        Value::Object(fields) => fields.values_mut().for_each(as_floats),
+        _ => {}
+    }
 }
 
 fn live(expires: DateTime<Utc>) -> bool {
@@ -214,6 +249,31 @@ impl ForwardAdapter for Mutant {
                 self.inner.list_sessions("ping").await?;
                 self.inner.create_user(user).await
             }
+            Fault::UserExtraDropped => {
+                let stored = User {
+                    extra: Default::default(),
+                    ..user.clone()
+                };
+                self.inner.create_user(stored).await?;
+                Ok(user)
+            }
+            Fault::IntegersAsFloats => {
+                let mut stored = user;
+                for value in stored.extra.values_mut() {
+                    as_floats(value);
+                }
+                self.inner.create_user(stored).await
+            }
+            Fault::ExtraRulesUnchecked => match self.inner.create_user(user.clone()).await {
+                Err(e) if e.kind() == ErrorKind::InvalidInput && !user.extra.is_empty() => {
+                    let stored = User {
+                        extra: Default::default(),
+                        ..user
+                    };
+                    self.inner.create_user(stored).await
+                }
+                other => other,
+            },
             _ => self.inner.create_user(user).await,
         }
     }
@@ -259,6 +319,28 @@ impl ForwardAdapter for Mutant {
         }
         if self.is(Fault::EmailVerifiedClearIgnored) && update.email_verified == Some(None) {
             update.email_verified = None;
+        }
+        match (self.fault, update.extra.take()) {
+            (Fault::MergeReplacesExtra, Some(ExtraChange::Merge(patch))) => {
+                update.extra = Some(ExtraChange::Replace(patch));
+            }
+            (Fault::MergeIgnoresNulls, Some(ExtraChange::Merge(mut patch))) => {
+                patch.retain(|_, value| !value.is_null());
+                update.extra = Some(ExtraChange::Merge(patch));
+            }
+            (Fault::MergedCapUnchecked, Some(ExtraChange::Merge(patch))) => {
+                let whole = UserUpdate {
+                    extra: Some(ExtraChange::Merge(patch.clone())),
+                    ..update.clone()
+                };
+                match self.inner.update_user(whole).await {
+                    Err(e) if e.kind() == ErrorKind::InvalidInput => {
+                        update.extra = Some(ExtraChange::Replace(patch));
+                    }
+                    other => return other,
+                }
+            }
+            (_, change) => update.extra = change,
         }
         let before = if matches!(self.fault, Fault::StaleEmailIndex | Fault::LostUpdate) {
             self.inner.get_user(&update.id).await?
@@ -319,6 +401,15 @@ impl ForwardAdapter for Mutant {
                 self.inner
                     .link_account(Account {
                         id_token: None,
+                        ..account.clone()
+                    })
+                    .await?;
+                Ok(account)
+            }
+            Fault::AccountExtraDropped => {
+                self.inner
+                    .link_account(Account {
+                        extra: Default::default(),
                         ..account.clone()
                     })
                     .await?;
@@ -389,6 +480,17 @@ impl ForwardAdapter for Mutant {
                 Some(_) => self.inner.link_account(account).await.map(Some),
                 None => Ok(None),
             };
+        }
+        if self.is(Fault::UpdateAccountKeepsExtra) {
+            let stored = self
+                .inner
+                .get_account(&account.provider, &account.provider_account_id)
+                .await?;
+            let extra = stored.map(|a| a.extra).unwrap_or_default();
+            return self
+                .inner
+                .update_account(Account { extra, ..account })
+                .await;
         }
         self.inner.update_account(account).await
     }
@@ -464,6 +566,9 @@ impl ForwardAdapter for Mutant {
         }
         if self.is(Fault::SessionOwnerIgnored) {
             update.user_id = None;
+        }
+        if self.is(Fault::SessionDataIgnored) {
+            update.extra = None;
         }
         if self.is(Fault::ExpiredSessionRevived) {
             let stored = self
@@ -797,6 +902,15 @@ mutants_caught! {
     counts_expired_sessions: CountsExpiredSessions by s36_counts_are_exact;
     list_accounts_incomplete: ListAccountsIncomplete by s37_delete_authenticator_and_list_accounts;
     ping_before_validate: PingBeforeValidate by s38_over_cap_inputs_are_refused_before_io;
+    user_extra_dropped: UserExtraDropped by s39_extra_fields_round_trip_exactly;
+    integers_as_floats: IntegersAsFloats by s39_extra_fields_round_trip_exactly;
+    merge_replaces_extra: MergeReplacesExtra by s40_update_user_merges_extra_fields;
+    merge_ignores_nulls: MergeIgnoresNulls by s40_update_user_merges_extra_fields;
+    session_data_ignored: SessionDataIgnored by s41_update_session_writes_session_data;
+    extra_rules_unchecked: ExtraRulesUnchecked by s42_extra_field_rules_are_invalid_input;
+    merged_cap_unchecked: MergedCapUnchecked by s42_extra_field_rules_are_invalid_input;
+    account_extra_dropped: AccountExtraDropped by s43_account_keeps_the_token_response;
+    update_account_keeps_extra: UpdateAccountKeepsExtra by s43_account_keeps_the_token_response;
 }
 
 /// Every scenario has a mutant named for it; and the whole matrix, printed: which scenarios

@@ -410,10 +410,7 @@ async fn apply_pending<C: MigrationConnection>(
         .map_err(MigrateError::Database)?;
     let mut pending = status_of(applied)?.pending;
     pending.retain(|&version| version <= last);
-    for migration in MIGRATIONS
-        .iter()
-        .filter(|m| pending.contains(&m.version))
-    {
+    for migration in MIGRATIONS.iter().filter(|m| pending.contains(&m.version)) {
         conn.execute(&migration.sql(dialect, prefix))
             .await
             .map_err(MigrateError::Database)?;

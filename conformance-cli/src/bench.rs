@@ -111,6 +111,8 @@ pub struct LoadOptions {
     pub runs: usize,
     /// Whether to measure the raw floor where the backend has one.
     pub raw_floor: bool,
+    /// The size, in bytes of JSON, of the extra fields each seeded user carries (0: none).
+    pub user_extra_bytes: usize,
 }
 
 /// One row of the report (and one JSON line of `bench --json`).
@@ -236,20 +238,32 @@ struct World {
     made_tokens: Mutex<Vec<(String, String)>>,
 }
 
-/// Seeds `n` users with an account and a session each, 32 at a time.
-async fn seed(adapter: Arc<dyn Adapter>, n: usize) -> Result<World, BoxError> {
+/// Extra fields of `bytes` bytes as compact JSON (`{"bio":"xxx…"}`), or none for 0.
+fn extra_of_size(bytes: usize) -> auth_core::Extra {
+    let mut extra = auth_core::Extra::new();
+    if bytes > 0 {
+        // `{"bio":""}` is 10 bytes around the text.
+        extra.insert(
+            "bio".to_owned(),
+            "x".repeat(bytes.saturating_sub(10)).into(),
+        );
+    }
+    extra
+}
+
+/// Seeds `n` users with an account and a session each, 32 at a time; each user carries
+/// `extra_bytes` of extra fields.
+async fn seed(adapter: Arc<dyn Adapter>, n: usize, extra_bytes: usize) -> Result<World, BoxError> {
     use futures::stream::{self, StreamExt, TryStreamExt};
     let expires = Utc::now() + Span::days(1);
     let users: Vec<Seeded> = stream::iter(0..n.max(1))
         .map(|i| {
             let adapter = adapter.clone();
             async move {
-                let user = adapter
-                    .create_user(
-                        User::with_id(format!("bench-user-{i}"))
-                            .with_email(format!("bench-{i}@example.com")),
-                    )
-                    .await?;
+                let mut user = User::with_id(format!("bench-user-{i}"))
+                    .with_email(format!("bench-{i}@example.com"));
+                user.extra = extra_of_size(extra_bytes);
+                let user = adapter.create_user(user).await?;
                 let account = format!("bench-account-{i}");
                 adapter
                     .link_account(Account::new(
@@ -472,7 +486,14 @@ async fn measure(
     fixture: &adapter_conformance::Fixture,
     options: &LoadOptions,
 ) -> Result<Vec<Measurement>, BoxError> {
-    let world = Arc::new(seed(fixture.adapter.clone(), options.users).await?);
+    let world = Arc::new(
+        seed(
+            fixture.adapter.clone(),
+            options.users,
+            options.user_extra_bytes,
+        )
+        .await?,
+    );
     let probes: Vec<Arc<RawProbe>> = match fixture.inspector.location() {
         Some(target) if options.raw_floor => RawProbe::open(&target)
             .await?
@@ -581,10 +602,11 @@ pub async fn round_trips(
     relay: &Relay,
     ops: &[Op],
     calls: u64,
+    user_extra_bytes: usize,
 ) -> Result<HashMap<Op, f64>, BoxError> {
     let fixture = backend.fixture().await?;
     let outcome = async {
-        let world = Arc::new(seed(fixture.adapter.clone(), 20).await?);
+        let world = Arc::new(seed(fixture.adapter.clone(), 20, user_extra_bytes).await?);
         let side = Side::Ours(world);
         let one_by_one = Limit {
             duration: None,

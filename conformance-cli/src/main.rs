@@ -90,6 +90,10 @@ struct BenchArgs {
     /// Skip the raw driver floor.
     #[arg(long)]
     no_floor: bool,
+    /// Give every seeded user extra fields of this many bytes of JSON (e.g. 1024), to
+    /// measure what the app's own fields cost on the session read.
+    #[arg(long, default_value_t = 0, value_name = "BYTES")]
+    user_extra_bytes: usize,
     /// Count round trips per call with a TCP relay between each server backend and its
     /// server (a separate, sequential pass; the timed phases go direct).
     #[arg(long)]
@@ -284,6 +288,7 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
         ops: ops.clone(),
         runs: args.runs,
         raw_floor: !args.no_floor,
+        user_extra_bytes: args.user_extra_bytes,
     };
     let mut rows = Vec::new();
     let mut ok = true;
@@ -299,7 +304,7 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
         let trips = match (&spec.source, args.round_trips) {
             (harness::Source::Server { .. }, true) => {
                 eprintln!("[{}] counting round trips through a relay…", spec.name);
-                match count_round_trips(spec, &ops).await {
+                match count_round_trips(spec, &ops, args.user_extra_bytes).await {
                     Ok(trips) => {
                         if trips.len() < ops.len() {
                             eprintln!(
@@ -381,6 +386,7 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
 async fn count_round_trips(
     spec: &BackendSpec,
     ops: &[bench::Op],
+    user_extra_bytes: usize,
 ) -> Result<std::collections::HashMap<bench::Op, f64>, String> {
     let harness::Source::Server { env_var, .. } = &spec.source else {
         return Err("not a server backend".to_owned());
@@ -396,7 +402,7 @@ async fn count_round_trips(
     let backend = (spec.open)(Some(through))
         .await
         .map_err(|e| e.to_string())?;
-    bench::round_trips(backend.as_ref(), &relay, ops, 20)
+    bench::round_trips(backend.as_ref(), &relay, ops, 20, user_extra_bytes)
         .await
         .map_err(|e| e.to_string())
 }

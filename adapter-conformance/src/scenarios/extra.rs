@@ -192,8 +192,9 @@ pub async fn s39_extra_fields_round_trip_exactly(fx: &Fixture) -> Outcome {
 /// them; an update that names no extra keeps them.
 pub async fn s40_update_user_merges_extra_fields(fx: &Fixture) -> Outcome {
     let mut user = full_user("user-40");
-    user.extra =
-        object(json!({"role": "user", "plan": "free", "prefs": {"theme": "dark", "lang": "en"}}));
+    user.extra = object(
+        json!({"role": "user", "plan": "free", "nickname": "kept", "prefs": {"theme": "dark", "lang": "en"}}),
+    );
     let id = fx.adapter.create_user(user).await?.id;
     let update = UserUpdate::new(&id)
         .name(Some("Renamed".into()))
@@ -201,7 +202,9 @@ pub async fn s40_update_user_merges_extra_fields(fx: &Fixture) -> Outcome {
             &json!({"role": "admin", "plan": null, "prefs": {"theme": "light"}, "level": 7}),
         )
         .map_err(|e| Failure::new(e.to_string()))?;
-    let expected = object(json!({"role": "admin", "prefs": {"theme": "light"}, "level": 7}));
+    let expected = object(
+        json!({"role": "admin", "nickname": "kept", "prefs": {"theme": "light"}, "level": 7}),
+    );
     let merged = fx.adapter.update_user(update).await?;
     same_extra(&merged.extra, &expected, "update_user's return value")?;
     ensure_eq!(

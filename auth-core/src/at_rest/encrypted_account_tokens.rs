@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::key_ring::KeyRing;
-use super::sealing::{ClearValues, SEALED_FIELDS};
+use super::sealing::{extra_field, sealed_extra_names, ClearValues, SEALED_FIELDS};
 use crate::adapter::{Adapter, AdapterResult};
 use crate::error::{AdapterError, Operation};
 use crate::models::Account;
@@ -22,7 +22,11 @@ use crate::validate::Field;
 /// does not open is an [`AdapterError`] of the method with code
 /// [`ErrorCode::AccountTokenDecryptionError`](crate::ErrorCode::AccountTokenDecryptionError) and kind `Backend`. Token type, scope,
 /// expiry and session state stay in clear (they are not credentials), and so does
-/// everything outside accounts.
+/// everything outside accounts. Of the account's extra fields (the rest of the token
+/// response), the top-level strings whose name ends in `token` or `secret` are sealed the
+/// same way ([`is_sealed_extra`](super::is_sealed_extra): OAuth 1's `oauth_token_secret`,
+/// say); a sealed value is about 4/3 of its length plus 60 bytes, which counts against the
+/// extra fields' cap.
 ///
 /// ```
 /// # #[cfg(feature = "memory")] {
@@ -163,6 +167,7 @@ impl<A: Adapter + ?Sized> EncryptedAccountTokens<A> {
         async move {
             let mut rewritten = 0;
             for stored in self.inner.list_accounts(user_id).await? {
+                let extras = sealed_extra_names(&stored);
                 let stale = [
                     &stored.access_token,
                     &stored.refresh_token,
@@ -170,6 +175,12 @@ impl<A: Adapter + ?Sized> EncryptedAccountTokens<A> {
                 ]
                 .into_iter()
                 .flatten()
+                .map(String::as_str)
+                .chain(
+                    extras
+                        .iter()
+                        .filter_map(|name| stored.extra.get(name)?.as_str()),
+                )
                 .any(|value| KeyRing::sealed_key_id(value) != Some(current));
                 if !stale {
                     continue;
@@ -221,6 +232,18 @@ impl<A: Adapter + ?Sized> EncryptedAccountTokens<A> {
                 }
             }
         }
+        for name in sealed_extra_names(account) {
+            let field = extra_field(&name);
+            let clear = account
+                .extra
+                .get(&name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let value = self.keys.seal(&field, account, clear).ok_or_else(|| {
+                AdapterError::invalid_input(op, format!("{field} is too long to seal"))
+            })?;
+            sealed.extra.insert(name, value.into());
+        }
         Ok(sealed)
     }
 
@@ -229,6 +252,12 @@ impl<A: Adapter + ?Sized> EncryptedAccountTokens<A> {
         stored.access_token.clone_from(&clear.access_token);
         stored.refresh_token.clone_from(&clear.refresh_token);
         stored.id_token.clone_from(&clear.id_token);
+        for name in sealed_extra_names(clear) {
+            if let (Some(slot), Some(value)) = (stored.extra.get_mut(&name), clear.extra.get(&name))
+            {
+                slot.clone_from(value);
+            }
+        }
         stored
     }
 }

@@ -106,5 +106,6 @@ pub use encrypted_account_tokens::EncryptedAccountTokens;
 pub use hashed_tokens::HashedTokens;
 pub use hashing::token_hash;
 pub use key_ring::{KeyRing, KeyRingError};
+pub use sealing::is_sealed_extra;
 /// Re-exported: [`KeyRing::generate_key`] and [`KeyRing::decode_key`] return keys in it.
 pub use zeroize::Zeroizing;

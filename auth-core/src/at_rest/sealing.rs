@@ -34,6 +34,37 @@ pub(super) const SEALED_FIELDS: [TokenField; 3] = [
     ("id_token", |a| &mut a.id_token),
 ];
 
+/// Whether an extra field of an account is sealed: a top-level string whose name ends in
+/// `token` or `secret` (ASCII case-insensitive), such as OAuth 1's `oauth_token` and
+/// `oauth_token_secret` in a token response. Everything else in `extra` stays in clear
+/// (`expires_in` and the like are not credentials).
+///
+/// ```
+/// use auth_core::at_rest::is_sealed_extra;
+/// assert!(is_sealed_extra("oauth_token_secret"));
+/// assert!(is_sealed_extra("Personal_Access_Token"));
+/// assert!(!is_sealed_extra("refresh_token_expires_in"));
+/// ```
+pub fn is_sealed_extra(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with("token") || lower.ends_with("secret")
+}
+
+/// The names of the account's extra fields that are sealed (string values only).
+pub(super) fn sealed_extra_names(account: &Account) -> Vec<String> {
+    account
+        .extra
+        .iter()
+        .filter(|(name, value)| is_sealed_extra(name) && value.is_string())
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The associated-data name of a sealed extra field.
+pub(super) fn extra_field(name: &str) -> String {
+    format!("extra.{name}")
+}
+
 impl KeyRing {
     /// An account as read raw from storage, with its token fields opened (a clear legacy
     /// value as stored): for inspectors, exports and migration scripts that read the
@@ -61,6 +92,22 @@ impl KeyRing {
                 None => None,
             };
             *get(&mut account) = opened;
+        }
+        for name in sealed_extra_names(&account) {
+            let field = extra_field(&name);
+            let stored = account
+                .extra
+                .get(&name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let opened = self.open(&field, &account, stored, clear).map_err(|why| {
+                AdapterError::backend(
+                    op,
+                    format!("the stored {field} of the account does not open: {why}"),
+                )
+                .with_code(ErrorCode::AccountTokenDecryptionError)
+            })?;
+            account.extra.insert(name, opened.into());
         }
         Ok(account)
     }

@@ -321,3 +321,64 @@ fn both_orders_round_trip_and_store_no_clear_token() {
         }
     });
 }
+
+#[test]
+fn token_like_extra_fields_are_sealed_and_the_rest_stays_clear() {
+    block_on(async {
+        let raw = MemoryAdapter::new();
+        let db = EncryptedAccountTokens::new(raw.clone(), ring("k1", 1));
+        db.create_user(User::with_id("u1")).await.unwrap();
+        let mut clear = account("x");
+        clear.extra = serde_json::json!({
+            "oauth_token_secret": "tw-secret",
+            "expires_in": 3599,
+            "raw": {"access_token_hint": "nested stays clear"},
+        })
+        .as_object()
+        .cloned()
+        .unwrap();
+        let linked = db.link_account(clear.clone()).await.unwrap();
+        assert_eq!(linked.extra, clear.extra);
+        let stored = raw.get_account("github", "x").await.unwrap().unwrap();
+        let sealed = stored.extra["oauth_token_secret"].as_str().unwrap();
+        assert!(sealed.starts_with("enc:v1:k1:"), "{sealed}");
+        assert_eq!(stored.extra["expires_in"], 3599);
+        assert_eq!(stored.extra["raw"], clear.extra["raw"]);
+        assert_eq!(
+            db.get_account("github", "x").await.unwrap(),
+            Some(clear.clone())
+        );
+        assert_eq!(db.list_accounts("u1").await.unwrap(), vec![clear.clone()]);
+
+        // Bound to its field: moved into another token-like name, it does not open.
+        overwrite(&raw, "x", |a| {
+            let value = a.extra["oauth_token_secret"].clone();
+            a.extra.insert("oauth_token".into(), value);
+        })
+        .await;
+        assert_does_not_open(db.get_account("github", "x").await);
+
+        // Rotation reseals the extra field too.
+        overwrite(&raw, "x", |a| {
+            a.extra.remove("oauth_token");
+        })
+        .await;
+        let rotated = EncryptedAccountTokens::new(
+            raw.clone(),
+            KeyRing::new("k2", [2; 32])
+                .unwrap()
+                .with_old_key("k1", [1; 32])
+                .unwrap(),
+        );
+        assert_eq!(rotated.rotate_user("u1").await.unwrap(), 1);
+        let stored = raw.get_account("github", "x").await.unwrap().unwrap();
+        assert!(stored.extra["oauth_token_secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("enc:v1:k2:"));
+        assert_eq!(
+            rotated.get_account("github", "x").await.unwrap(),
+            Some(clear)
+        );
+    });
+}

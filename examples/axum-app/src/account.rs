@@ -137,7 +137,7 @@ fn with_cookie(mut response: Response, value: HeaderValue) -> Response {
 }
 
 /// Renews the cookie when the extractor pushed the session's expiry forward.
-fn renewing(signed_in: &SignedIn, response: Response) -> Response {
+pub(crate) fn renewing(signed_in: &SignedIn, response: Response) -> Response {
     if signed_in.refreshed {
         with_cookie(
             response,
@@ -171,9 +171,14 @@ pub(crate) async fn home(MaybeSignedIn(signed_in): MaybeSignedIn, csrf: CsrfToke
     let body = format!(
         r#"<p id="signed-in">Signed in as <strong>{who}</strong>.</p>
 <p>This session ends {expires} unless you come back before then: visits push it forward.</p>
-<p><a href="/sessions">Your sessions</a> · <a id="delete-account" href="/account/delete">Delete account…</a></p>
+<p><a href="/sessions">Your sessions</a>{admin} · <a id="delete-account" href="/account/delete">Delete account…</a></p>
 {sign_out}"#,
         who = esc(who),
+        admin = if crate::is_admin(user) {
+            r#" · <a id="admin-link" href="/admin">Admin</a>"#
+        } else {
+            ""
+        },
         expires = signed_in.session.expires.format("%Y-%m-%d %H:%M UTC"),
         sign_out = post_form("/signout", "Sign out", &csrf.0, "sign-out", &[]),
     );

@@ -61,6 +61,7 @@ use axum::{Extension, Router};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 mod account;
+mod admin;
 mod cookies;
 mod pages;
 mod security;
@@ -70,6 +71,7 @@ pub use account::{due_for_refresh, MaybeSignedIn, SignedIn};
 pub use security::{AppSecret, CONTENT_SECURITY_POLICY_VALUE, CSRF_COOKIE};
 pub use signin::{Mailer, Rate, SignInLimits, SignInMail, LINK_COOKIE};
 
+pub use admin::{is_admin, AppFields, ADMIN_ROLE};
 use pages::page;
 use signin::{DevOutbox, Limiters, NoMailer, PendingLinks};
 
@@ -168,6 +170,9 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// The longest a request body may take to arrive.
     pub body_timeout: Duration,
+    /// Identities ([`auth_core::email_identity`]) that get the admin role (`extra.role`,
+    /// see [`AppFields`]) when they sign in.
+    pub admin_emails: Vec<String>,
 }
 
 impl Settings {
@@ -192,6 +197,7 @@ impl Settings {
             sign_in_limits: SignInLimits::default(),
             request_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(10),
+            admin_emails: Vec::new(),
         }
     }
 }
@@ -456,6 +462,8 @@ impl App {
                 axum::routing::post(account::sign_out_everywhere),
             )
             .route("/signout", axum::routing::post(account::sign_out))
+            .route("/admin", get(admin::admin))
+            .route("/admin/grant", axum::routing::post(admin::grant))
             .route(
                 "/account/delete",
                 get(account::confirm_delete).post(account::delete_account),

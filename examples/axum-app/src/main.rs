@@ -59,6 +59,14 @@ struct Cli {
     /// Refuse OAuth tokens stored in clear (once every account is sealed).
     #[arg(long, requires = "account_key")]
     strict_account_tokens: bool,
+    /// Give the admin role (the user's `extra.role`, which opens `/admin`) to this address
+    /// when it signs in; repeat the flag, or separate addresses with commas.
+    #[arg(
+        long = "admin-email",
+        env = "AXUM_APP_ADMIN_EMAILS",
+        value_delimiter = ','
+    )]
+    admin_emails: Vec<String>,
     /// Push a session's expiry forward at most this often, in seconds.
     #[arg(long, default_value_t = 24 * 3600)]
     session_refresh_secs: u64,
@@ -90,6 +98,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into());
     }
     settings.dev_outbox = cli.dev_outbox;
+    settings.admin_emails = cli
+        .admin_emails
+        .iter()
+        .map(|typed| {
+            auth_core::email_identity(typed)
+                .map_err(|err| format!("--admin-email {typed:?}: {err}"))
+        })
+        .collect::<Result<_, _>>()?;
     settings.public_origin = cli.public_origin;
     if let Some(text) = cli.secret {
         settings.secret =

@@ -436,7 +436,10 @@ pub(crate) async fn use_link(
         return Ok(link_refused());
     };
     state.pending.burn(adapter, &identity).await;
-    let user = find_or_create(adapter, &identity).await?;
+    let mut user = find_or_create(adapter, &identity).await?;
+    if state.settings.admin_emails.contains(&identity) {
+        user = crate::admin::make_admin(adapter, user).await?;
+    }
     let cookie_name = state.settings.session_cookie.as_str();
     if let Some(previous) = cookie(&headers, cookie_name) {
         adapter.delete_session(previous).await?;

@@ -946,3 +946,50 @@ async fn methods_other_than_the_routes_are_refused_with_headers() {
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_hardened("DELETE /", &reply);
 }
+
+// ---------------------------------------------------------------- the app's own fields
+
+#[tokio::test]
+async fn only_admins_open_the_admin_page_and_the_role_lives_in_extra() {
+    let backend = Backend::sqlite();
+    let mut settings = backend.settings.clone();
+    settings.admin_emails = vec!["root@example.com".to_owned()];
+    let (app, router) = app(settings).await;
+
+    let mut admin = Browser::new(&router);
+    admin.sign_in("Root@Example.com").await;
+    let page = admin.get("/admin").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(r#"id="admin""#), "{}", page.body);
+    assert!(admin.home().await.contains(r#"id="admin-link""#));
+
+    let mut member = Browser::new(&router);
+    member.sign_in("member@example.com").await;
+    assert!(!member.home().await.contains(r#"id="admin-link""#));
+    assert_eq!(member.get("/admin").await.status, StatusCode::FORBIDDEN);
+    let csrf = member.get("/").await.csrf();
+    let refused = member
+        .post("/admin/grant", &csrf, &[("email", "member@example.com")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
+    let granted = admin
+        .post(
+            "/admin/grant",
+            &page.csrf(),
+            &[("email", "Member@example.com")],
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    assert!(granted.body.contains(r#"id="granted""#), "{}", granted.body);
+    assert_eq!(member.get("/admin").await.status, StatusCode::OK);
+
+    let stored = app
+        .adapter()
+        .get_user_by_email("member@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.extra["role"], "admin");
+    assert!(axum_app::is_admin(&stored));
+}
