@@ -90,7 +90,7 @@ macro_rules! for_each_scenario {
             38 s38_over_cap_inputs_are_refused_before_io => "over-cap input is InvalidInput before any I/O",
                 "Inputs over the documented size cap: InvalidInput before any I/O, on every backend.",
             39 s39_extra_fields_round_trip_exactly => "extra fields round-trip exactly",
-                "A user's and a session's extra fields (Unicode, i64::MIN/MAX, f64::MAX, the smallest subnormal, 0.1, booleans, nested objects and arrays with nulls) read back exactly through create, get_user, get_user_by_email, get_session_and_user, list_sessions and a raw read; a top-level null is left out.",
+                "A user's and a session's extra fields (Unicode, i64::MIN/MAX, f64::MAX, the smallest subnormal, 0.1, integral floats such as 1e16, booleans, nested objects and arrays with nulls) read back exactly through create, get_user, get_user_by_email, get_session_and_user, list_sessions and a raw read; a top-level null is left out.",
             40 s40_update_user_merges_extra_fields => "update_user merges or replaces extra fields",
                 "update_user merges extra fields one level deep (a field set to null is removed, others kept, a nested object replaced whole) beside a name change; an update naming no extra keeps them; replace_extra replaces them, {} clears them.",
             41 s41_update_session_writes_session_data => "update_session writes the session's data",

@@ -18,6 +18,7 @@
 
 mod dialect;
 pub mod errors;
+pub mod extra_column;
 mod options;
 pub mod schema;
 mod stamp;

@@ -96,7 +96,8 @@ fn extra_of<T>(
         .ok_or_else(|| Failure::new(format!("{what}: not found")))
 }
 
-/// Strings and numbers at every edge the backends differ on.
+/// Strings and numbers at every edge the backends differ on (integral floats such as `1e16`
+/// included: a database that keeps JSON numbers as decimals may print them as integers).
 fn edge_user_fields() -> Extra {
     object(json!({
         "nickname": "Zoë 🦀 e\u{301} ﷽ \"quoted\" \\ back\\slash \t tab ' or 1=1 -- $where {}",
@@ -108,7 +109,7 @@ fn edge_user_fields() -> Extra {
         "verified_human": true,
         "prefs": {
             "theme": "dark",
-            "limits": [1, -1.5, null, "x", {"k": false}, f64::MIN_POSITIVE, -0.25],
+            "limits": [1, -1.5, null, "x", {"k": false}, f64::MIN_POSITIVE, -0.25, 1e16, 2e18, 1.0],
             "empty": {},
             "none": [],
         },
