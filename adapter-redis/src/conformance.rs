@@ -15,6 +15,7 @@ use crate::redis::{self, aio::MultiplexedConnection, AsyncCommands};
 use crate::{Layout, RedisAdapter, RedisAdapterBuilder, UnstorageLayout};
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
+use auth_core::extra::{without_nulls, Extra};
 use auth_core::{
     Account, AccountType, AdapterError, Authenticator, Session, User, VerificationToken,
 };
@@ -305,6 +306,16 @@ fn int(map: &Map<String, Value>, field: &str) -> Result<i64, BoxError> {
     opt_int(map, field)?.ok_or_else(|| format!("field {field} is missing").into())
 }
 
+/// The native layout's `extra` object of a record (absent: none; a top-level `null` is an
+/// absent field).
+fn native_extra(map: &Map<String, Value>) -> Result<Extra, BoxError> {
+    match map.get("extra") {
+        None => Ok(Extra::new()),
+        Some(Value::Object(extra)) => Ok(without_nulls(extra.clone())),
+        Some(_) => Err("field extra is not an object".into()),
+    }
+}
+
 fn millis(ms: i64) -> Result<DateTime<Utc>, BoxError> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| format!("{ms} ms is out of range").into())
 }
@@ -312,7 +323,7 @@ fn millis(ms: i64) -> Result<DateTime<Utc>, BoxError> {
 fn decode_account(raw: &str) -> Result<Account, BoxError> {
     let m = object(raw)?;
     Ok(Account {
-        extra: Default::default(),
+        extra: native_extra(&m)?,
         user_id: text(&m, "user_id")?,
         account_type: text(&m, "type")?.parse::<AccountType>()?,
         provider: text(&m, "provider")?,
@@ -330,7 +341,7 @@ fn decode_account(raw: &str) -> Result<Account, BoxError> {
 fn decode_session(raw: &str) -> Result<Session, BoxError> {
     let m = object(raw)?;
     Ok(Session {
-        extra: Default::default(),
+        extra: native_extra(&m)?,
         session_token: text(&m, "session_token")?,
         user_id: text(&m, "user_id")?,
         expires: millis(int(&m, "expires")?)?,
@@ -382,7 +393,7 @@ impl Inspector for RedisInspector {
         };
         let m = object(&raw)?;
         Ok(Some(User {
-            extra: Default::default(),
+            extra: native_extra(&m)?,
             id: text(&m, "id")?,
             email: opt_text(&m, "email")?,
             email_verified: opt_int(&m, "email_verified")?.map(millis).transpose()?,
@@ -638,10 +649,33 @@ fn null_text(map: &Map<String, Value>, field: &str) -> Result<Option<String>, Bo
     }
 }
 
+/// The extra fields of an Auth.js record: its top-level fields other than `own`, without
+/// the `null` ones (Node's `updateUser({role: null})` stores a null, which means absent).
+fn js_extra(map: &Map<String, Value>, own: &[&str]) -> Extra {
+    map.iter()
+        .filter(|(name, value)| !value.is_null() && !own.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
 fn decode_js_account(raw: &str) -> Result<Account, BoxError> {
     let m = object(raw)?;
+    let own = [
+        "userId",
+        "type",
+        "provider",
+        "providerAccountId",
+        "refresh_token",
+        "access_token",
+        "expires_at",
+        "token_type",
+        "scope",
+        "id_token",
+        "session_state",
+        "id",
+    ];
     Ok(Account {
-        extra: Default::default(),
+        extra: js_extra(&m, &own),
         user_id: text(&m, "userId")?,
         account_type: text(&m, "type")?.parse::<AccountType>()?,
         provider: text(&m, "provider")?,
@@ -659,7 +693,7 @@ fn decode_js_account(raw: &str) -> Result<Account, BoxError> {
 fn decode_js_session(raw: &str) -> Result<Session, BoxError> {
     let m = object(raw)?;
     Ok(Session {
-        extra: Default::default(),
+        extra: js_extra(&m, &["sessionToken", "userId", "expires"]),
         session_token: text(&m, "sessionToken")?,
         user_id: text(&m, "userId")?,
         expires: iso(&m, "expires")?.ok_or("field expires is missing")?,
@@ -715,7 +749,7 @@ impl Inspector for UnstorageInspector {
         };
         let m = object(&raw)?;
         Ok(Some(User {
-            extra: Default::default(),
+            extra: js_extra(&m, &["id", "name", "email", "emailVerified", "image"]),
             id: text(&m, "id")?,
             email: null_text(&m, "email")?,
             email_verified: iso(&m, "emailVerified")?,

@@ -8,8 +8,16 @@
 //! normalization of a later version. The Lua scripts read two fields of a session
 //! (`user_id`, `expires`) and one of accounts and authenticators (`user_id`); everything
 //! else is only read in Rust.
+//!
+//! Users, accounts and sessions keep the app's extra fields as one object, `extra`, last in
+//! the record and left out when empty (so a record without extras is byte for byte what an
+//! earlier version wrote). Its numbers are serde_json's text, exact both ways
+//! (`float_roundtrip`): a script may `cjson.decode` a record to read a field, but no script
+//! ever encodes one (cjson would print `i64::MAX` as `9.2233720368548e+18`); every record
+//! that reaches Redis is text computed here.
 
 use auth_core::chrono::{DateTime, Utc};
+use auth_core::extra::{without_nulls, Extra};
 use auth_core::{Account, AccountType, Authenticator, Session, User, VerificationToken};
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +69,15 @@ fn decode<T: serde::de::DeserializeOwned>(
 }
 
 fn encode<T: Serialize>(value: &T) -> String {
-    // Serializing these plain structs (strings, integers, booleans) cannot fail.
+    // Serializing these structs (strings, integers, booleans, and a `Map` of `Value`s, whose
+    // keys are strings and whose numbers are finite) cannot fail.
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The extra fields as stored: a top-level `null` means absent (the policy layer never
+/// writes one; a record edited by hand may hold one).
+fn stored_extra(extra: Extra) -> Extra {
+    without_nulls(extra)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -78,6 +93,8 @@ struct StoredUser {
     name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     image: Option<String>,
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    extra: Extra,
 }
 
 /// The stored form of a user whose email (if any) claims `email_key`.
@@ -89,6 +106,7 @@ pub(crate) fn encode_user(user: &User, email_key: Option<&str>) -> String {
         email_verified: user.email_verified.map(millis),
         name: user.name.clone(),
         image: user.image.clone(),
+        extra: user.extra.clone(),
     })
 }
 
@@ -106,7 +124,7 @@ pub(crate) fn decode_user_and_key(raw: &[u8]) -> Result<(User, Option<String>), 
         (Some(email), None) => Some(auth_core::normalize_email(email)),
     };
     let user = User {
-        extra: Default::default(),
+        extra: stored_extra(s.extra),
         id: s.id,
         email: s.email,
         email_verified: s
@@ -140,6 +158,8 @@ struct StoredAccount {
     id_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     session_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    extra: Extra,
 }
 
 pub(crate) fn encode_account(a: &Account) -> String {
@@ -155,13 +175,14 @@ pub(crate) fn encode_account(a: &Account) -> String {
         scope: a.scope.clone(),
         id_token: a.id_token.clone(),
         session_state: a.session_state.clone(),
+        extra: a.extra.clone(),
     })
 }
 
 pub(crate) fn decode_account(raw: &[u8]) -> Result<Account, CorruptRecord> {
     let s: StoredAccount = decode("account", raw)?;
     Ok(Account {
-        extra: Default::default(),
+        extra: stored_extra(s.extra),
         user_id: s.user_id,
         account_type: s.account_type,
         provider: s.provider,
@@ -181,6 +202,8 @@ struct StoredSession {
     session_token: String,
     user_id: String,
     expires: i64,
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    extra: Extra,
 }
 
 pub(crate) fn encode_session(s: &Session) -> String {
@@ -188,13 +211,14 @@ pub(crate) fn encode_session(s: &Session) -> String {
         session_token: s.session_token.clone(),
         user_id: s.user_id.clone(),
         expires: millis(s.expires),
+        extra: s.extra.clone(),
     })
 }
 
 pub(crate) fn decode_session(raw: &[u8]) -> Result<Session, CorruptRecord> {
     let s: StoredSession = decode("session", raw)?;
     Ok(Session {
-        extra: Default::default(),
+        extra: stored_extra(s.extra),
         session_token: s.session_token,
         user_id: s.user_id,
         expires: from_millis("session", s.expires)?,
@@ -280,7 +304,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(1001, 1, 1, 0, 0, 0).unwrap()
             + auth_core::chrono::Duration::microseconds(123_456);
         let user = User {
-            extra: Default::default(),
+            extra: edge_extra(),
             id: "u\0\"{}".into(),
             email: Some("A@x".into()),
             email_verified: Some(at),
@@ -292,6 +316,7 @@ mod tests {
         assert_eq!(back.email_verified, Some(auth_core::truncate_to_millis(at)));
         assert_eq!(back.id, user.id);
         assert_eq!(back.name, None);
+        assert_eq!(back.extra, user.extra);
 
         let session = Session::with_token(
             "t",
@@ -350,6 +375,98 @@ mod tests {
             encode_account(&account),
             r#"{"user_id":"u1","type":"oidc","provider":"github","provider_account_id":"1"}"#
         );
+    }
+
+    /// Numbers at the edges of i64 and f64, Unicode, nested nulls.
+    fn edge_extra() -> Extra {
+        match serde_json::json!({
+            "max": i64::MAX,
+            "min": i64::MIN,
+            "big": f64::MAX,
+            "tiny": 5e-324,
+            "tenth": 0.1,
+            "neg_zero": -0.0,
+            "text": "Zoë 🦀 \u{1} \"q\" \\",
+            "nested": {"a": [null, 1.5, {"b": null}], "e": {}},
+        }) {
+            serde_json::Value::Object(object) => object,
+            _ => Extra::new(),
+        }
+    }
+
+    #[test]
+    fn extra_fields_round_trip_exactly() {
+        let mut user = User::with_id("u1").with_email("a@x");
+        user.extra = edge_extra();
+        let raw = encode_user(&user, Some("a@x"));
+        let (back, _) = decode_user_and_key(raw.as_bytes()).unwrap();
+        assert_eq!(back.extra, user.extra);
+        // The text itself: integers with all their digits (what cjson would print as
+        // 9.2233720368548e+18), and the same text again after a read and a write, which is
+        // what a compare-and-set script checks byte for byte.
+        assert!(raw.contains(r#""max":9223372036854775807"#), "{raw}");
+        assert!(raw.contains(r#""min":-9223372036854775808"#), "{raw}");
+        assert!(raw.contains(r#""tiny":5e-324"#), "{raw}");
+        assert_eq!(encode_user(&back, Some("a@x")), raw);
+
+        let mut account = Account::new("u1", AccountType::OAuth, "p", "a");
+        account.extra = edge_extra();
+        let raw = encode_account(&account);
+        assert_eq!(decode_account(raw.as_bytes()).unwrap(), account);
+        assert_eq!(
+            encode_account(&decode_account(raw.as_bytes()).unwrap()),
+            raw
+        );
+
+        let mut session = Session::with_token(
+            "t",
+            "u1",
+            Utc.timestamp_millis_opt(1_700_000_000_123).unwrap(),
+        );
+        session.extra = edge_extra();
+        // The largest object the policy layer lets through.
+        let room = auth_core::extra::MAX_EXTRA_BYTES - auth_core::extra::json_len(&session.extra);
+        session.extra.insert(
+            "fill".into(),
+            "f".repeat(room - r#","fill":"""#.len()).into(),
+        );
+        assert_eq!(
+            auth_core::extra::json_len(&session.extra),
+            auth_core::extra::MAX_EXTRA_BYTES
+        );
+        let raw = encode_session(&session);
+        assert_eq!(decode_session(raw.as_bytes()).unwrap(), session);
+        assert_eq!(
+            encode_session(&decode_session(raw.as_bytes()).unwrap()),
+            raw
+        );
+    }
+
+    #[test]
+    fn extra_fields_are_stored_last_and_only_when_present() {
+        let mut session = Session::with_token(
+            "tok",
+            "u1",
+            Utc.timestamp_millis_opt(1_700_000_000_123).unwrap(),
+        );
+        session.extra.insert("remember".into(), true.into());
+        assert_eq!(
+            encode_session(&session),
+            r#"{"session_token":"tok","user_id":"u1","expires":1700000000123,"extra":{"remember":true}}"#
+        );
+        let mut user = User::with_id("u1");
+        user.extra.insert("role".into(), "admin".into());
+        assert_eq!(
+            encode_user(&user, None),
+            r#"{"id":"u1","extra":{"role":"admin"}}"#
+        );
+        // A top-level null is an absent field, whoever wrote it.
+        let read = decode_user(br#"{"id":"u1","extra":{"role":"admin","plan":null}}"#).unwrap();
+        assert_eq!(read, user);
+        // A record of an earlier version has none.
+        let read = decode_user(br#"{"id":"u1"}"#).unwrap();
+        assert!(read.extra.is_empty());
+        assert!(decode_user(br#"{"id":"u1","extra":[1]}"#).is_err());
     }
 
     #[test]

@@ -1032,3 +1032,171 @@ async fn authjs_layout_keys_that_collide_are_never_confused() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// Extra fields at the edges of i64 and f64, Unicode and nested nulls, filled up to exactly
+/// the cap (`MAX_EXTRA_BYTES` of JSON) with a string under `fill`.
+fn full_extra(tag: &str) -> auth_core::extra::Extra {
+    use auth_core::extra::{json_len, MAX_EXTRA_BYTES};
+    let mut extra = match serde_json::json!({
+        "max": i64::MAX,
+        "min": i64::MIN,
+        "big": f64::MAX,
+        "tiny": 5e-324,
+        "tenth": 0.1,
+        "text": format!("{tag} Zoë 🦀 \u{1} \"q\" \\ ' {{}}"),
+        "nested": {"a": [null, 1.5, {"b": null}], "depth": [[[[[[[[[[[[[[1]]]]]]]]]]]]]]},
+    }) {
+        serde_json::Value::Object(object) => object,
+        _ => unreachable!("an object literal"),
+    };
+    let room = MAX_EXTRA_BYTES - json_len(&extra) - r#","fill":"""#.len();
+    extra.insert("fill".into(), "f".repeat(room).into());
+    assert_eq!(json_len(&extra), MAX_EXTRA_BYTES);
+    extra
+}
+
+/// The stored record at `key` as JSON, and its text.
+async fn stored_json(
+    raw: &MultiplexedConnection,
+    key: &str,
+) -> Option<(serde_json::Value, String)> {
+    let mut conn = raw.clone();
+    let text: Option<String> = redis::cmd("GET")
+        .arg(key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    text.map(|text| (serde_json::from_str(&text).unwrap(), text))
+}
+
+/// Every script that reads a record with extra fields in it (`cjson.decode` to read
+/// `user_id` or `expires`) reads it right, even at the size cap, and none re-encodes it:
+/// the stored text keeps i64::MAX with all its digits (cjson would print
+/// `9.2233720368548e+18`) through create, update, the session read, the sweep, sign-out
+/// everywhere and `delete_user`.
+#[tokio::test]
+async fn scripts_read_records_with_extra_fields_and_never_re_encode_them() {
+    in_world(|world| async move {
+        let db = &world.adapter;
+        let keys = db.keys().clone();
+        let mut user = User::with_id("u").with_email("u@example.com");
+        user.extra = full_extra("user");
+        let user = db.create_user(user).await.unwrap();
+        let mut account = Account::new("u", AccountType::OAuth, "p", "a");
+        account.extra = full_extra("account");
+        db.link_account(account.clone()).await.unwrap();
+
+        let soon = Utc::now() + Span::minutes(10);
+        for (token, expires) in [("long-1", None), ("long-2", None), ("soon", Some(soon))] {
+            let mut session = match expires {
+                Some(at) => Session::with_token(token, "u", at),
+                None => live(token, "u"),
+            };
+            session.extra = full_extra(token);
+            db.create_session(session).await.unwrap();
+        }
+        for (key, extra) in [
+            (keys.user("u"), &user.extra),
+            (keys.account("p", "a"), &account.extra),
+            (keys.session("long-1"), &full_extra("long-1")),
+        ] {
+            let (json, text) = stored_json(&world.raw, &key).await.unwrap();
+            assert_eq!(
+                json["extra"],
+                serde_json::Value::Object(extra.clone()),
+                "{key}"
+            );
+            assert!(text.contains(r#""max":9223372036854775807"#), "{key}");
+        }
+
+        // The session read: one script that decodes the session for its user id.
+        let (session, read_user) = db.get_session_and_user("long-1").await.unwrap().unwrap();
+        assert_eq!(session.extra, full_extra("long-1"));
+        assert_eq!(read_user, user);
+
+        // update_session decodes the stored session for its expiry; the merge is Rust's.
+        let update = auth_core::SessionUpdate::new("long-1")
+            .expires(Utc::now() + Span::days(40))
+            .replace_extra(&serde_json::json!({"n": i64::MIN, "f": 5e-324}))
+            .unwrap();
+        let changed = db.update_session(update).await.unwrap().unwrap();
+        let (json, text) = stored_json(&world.raw, &keys.session("long-1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            json["extra"],
+            serde_json::Value::Object(changed.extra.clone())
+        );
+        assert!(text.contains(r#""n":-9223372036854775808"#), "{text}");
+
+        // The sweep decodes each due session for its owner and expiry: it removes (and
+        // counts) the one due at a `now` an hour ahead, whose record Redis still holds.
+        let counts = db
+            .delete_expired(Utc::now() + Span::hours(1))
+            .await
+            .unwrap();
+        assert_eq!(counts.sessions, 1, "{counts:?}");
+        assert!(stored_json(&world.raw, &keys.session("soon"))
+            .await
+            .is_none());
+
+        // Sign-out everywhere decodes each session for its owner and expiry.
+        assert_eq!(db.list_sessions("u").await.unwrap().len(), 2);
+        assert_eq!(db.delete_sessions("u").await.unwrap(), 2);
+
+        // delete_user decodes each session and account for its owner.
+        let mut last = live("last", "u");
+        last.extra = full_extra("last");
+        db.create_session(last).await.unwrap();
+        assert_eq!(db.delete_user("u").await.unwrap(), Some(user));
+        let left = world.keys().await;
+        assert_eq!(left, vec![keys.schema_version()], "{left:?}");
+    })
+    .await;
+}
+
+/// The Auth.js layout's session script decodes a session with extra fields at the size cap
+/// for its `userId`, and returns both records as stored.
+#[tokio::test]
+async fn authjs_session_script_reads_sessions_with_extra_fields() {
+    use adapter_redis::keys::KeyLayout;
+    use adapter_redis::{Layout, UnstorageLayout};
+    let Some(url) = server_url() else { return };
+    let prefix = fresh_prefix();
+    let adapter = RedisAdapter::builder(url.as_str())
+        .layout(Layout::AuthJsUnstorage(
+            UnstorageLayout::new().base_key_prefix(prefix.as_str()),
+        ))
+        .connect()
+        .await
+        .unwrap();
+    adapter.migrate().await.unwrap();
+    let raw = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let outcome = AssertUnwindSafe(async {
+        let mut user = User::with_id("u");
+        user.extra = full_extra("user");
+        let user = adapter.create_user(user).await.unwrap();
+        let mut session = live("s", "u");
+        session.extra = full_extra("session");
+        let session = adapter.create_session(session).await.unwrap();
+        let found = adapter.get_session_and_user("s").await.unwrap();
+        assert_eq!(found, Some((session, user)));
+        let (json, text) = stored_json(&raw, &format!("{prefix}user:session:s"))
+            .await
+            .unwrap();
+        assert_eq!(json["max"], serde_json::json!(i64::MAX));
+        assert!(text.contains(r#""max":9223372036854775807"#));
+    })
+    .catch_unwind()
+    .await;
+    teardown_prefix(&raw, &KeyLayout::new(prefix).unwrap())
+        .await
+        .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}

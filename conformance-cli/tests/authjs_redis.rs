@@ -14,8 +14,12 @@ use adapter_redis::keys::KeyLayout;
 use adapter_redis::redis::{self, aio::MultiplexedConnection};
 use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
 use auth_core::chrono::{Duration as Span, Utc};
-use auth_core::{Account, AccountType, Adapter, Authenticator, Session, User, VerificationToken};
-use conformance_cli::authjs::{server_or_skip, AuthJs};
+use auth_core::extra::{without_nulls, Extra};
+use auth_core::{
+    Account, AccountType, Adapter, Authenticator, Session, SessionUpdate, User, UserUpdate,
+    VerificationToken,
+};
+use conformance_cli::authjs::{iso, server_or_skip, AuthJs};
 use conformance_cli::backends::redis::{scan_keys, teardown_prefix, ENV_VAR};
 use serde_json::json;
 
@@ -720,5 +724,369 @@ async fn authenticators_created_by_either_are_listed_by_both() {
         return;
     };
     let outcome = authenticators_cross(&mut fx).await;
+    fx.finish(outcome).await;
+}
+
+// ---------------------------------------------------------------- extra fields
+
+/// `value` (a JSON object literal) as an extra object.
+fn extra(value: serde_json::Value) -> Extra {
+    match value {
+        serde_json::Value::Object(object) => object,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+/// The app's fields on a user, in values Node and Rust both hold exactly. Node's numbers
+/// are doubles: integers stay within ±2^53, floats are any finite f64 (each side writes the
+/// shortest text that reads back as the same double), and no float has an integer value
+/// (Node writes 2.0 as `2`, an integer here). No top-level string looks like an ISO date:
+/// Node's `hydrateDates` would turn it into a `Date`.
+fn user_extra() -> Extra {
+    extra(json!({
+        "role": "admin",
+        "level": 42,
+        "prefs": {
+            "theme": "dark",
+            "ratio": 0.1,
+            "tiny": 5e-324,
+            "max": f64::MAX,
+            "max_safe": 9_007_199_254_740_991_i64,
+            "min_safe": -9_007_199_254_740_991_i64,
+            "list": [null, true, -0.5, "Zoë 🦀 \"q\""],
+            "none": null,
+        },
+    }))
+}
+
+/// The rest of a token response, as a provider sends it beside the standard fields.
+fn token_extra() -> Extra {
+    extra(json!({
+        "expires_in": 3599,
+        "refresh_token_expires_in": 15_897_600,
+        "ext_expires_in": 3599,
+        "oauth_token_secret": "s3cr3t-ø",
+        "raw": {"team": {"id": "T1", "name": "Ünïcode"}, "ids": [1, 2, 3]},
+    }))
+}
+
+/// The app's data on a session.
+fn session_extra() -> Extra {
+    extra(json!({
+        "csrf": "c5rf ✓",
+        "remember": true,
+        "data": {"cart": [1, 2, 3], "ratio": 0.25},
+    }))
+}
+
+/// The top-level fields of an Auth.js object other than `own`, without the `null` ones:
+/// its extra fields, as this layout reads them.
+fn extras_of(value: &serde_json::Value, own: &[&str]) -> Extra {
+    value
+        .as_object()
+        .map(|object| {
+            object
+                .iter()
+                .filter(|(name, value)| !value.is_null() && !own.contains(&name.as_str()))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const USER_OWN: &[&str] = &["id", "name", "email", "emailVerified", "image"];
+const SESSION_OWN: &[&str] = &["sessionToken", "userId", "expires"];
+const ACCOUNT_OWN: &[&str] = &[
+    "id",
+    "userId",
+    "type",
+    "provider",
+    "providerAccountId",
+    "refresh_token",
+    "access_token",
+    "expires_at",
+    "token_type",
+    "scope",
+    "id_token",
+    "session_state",
+];
+
+/// `base` with `fields` added at the top level.
+fn with_fields(base: serde_json::Value, fields: &Extra) -> serde_json::Value {
+    let mut object = extra(base);
+    object.extend(fields.clone());
+    serde_json::Value::Object(object)
+}
+
+fn same_extra(actual: &Extra, expected: &Extra, what: &str) -> Result<(), String> {
+    check(
+        actual == expected,
+        format!(
+            "{what}: extra fields differ\n  expected {}\n  got      {}",
+            serde_json::Value::Object(expected.clone()),
+            serde_json::Value::Object(actual.clone())
+        ),
+    )
+}
+
+async fn node_extras_are_read_by_rust(fx: &mut Fx) -> Result<(), String> {
+    let tag = fx.tag.clone();
+    // What an app's `profile()` adds reaches createUser beside the Auth.js fields.
+    let created = fx
+        .node
+        .call(
+            "createUser",
+            json!([with_fields(
+                json!({
+                    "id": uuid::Uuid::now_v7().to_string(),
+                    "email": format!("xf-{tag}@example.com"),
+                    "emailVerified": null,
+                    "name": "Node with extras",
+                    "image": null,
+                }),
+                &user_extra()
+            )]),
+        )
+        .await?;
+    let user_id = created["id"]
+        .as_str()
+        .ok_or("createUser gave no id")?
+        .to_owned();
+    // Auth.js links the whole token response: the standard fields and the rest.
+    let provider_account_id = format!("xf-{tag}");
+    fx.node
+        .call(
+            "linkAccount",
+            json!([with_fields(
+                json!({
+                    "userId": user_id,
+                    "type": "oauth",
+                    "provider": "github",
+                    "providerAccountId": provider_account_id,
+                    "access_token": "access-xf",
+                    "refresh_token": "refresh-xf",
+                    "token_type": "bearer",
+                    "scope": "read:user",
+                    "expires_at": 1_900_000_123,
+                }),
+                &token_extra()
+            )]),
+        )
+        .await?;
+    let token = format!("xf-session-{tag}");
+    let expires = later(30);
+    fx.node
+        .call(
+            "createSession",
+            json!([with_fields(
+                json!({"sessionToken": token, "userId": user_id, "expires": iso(expires)}),
+                &session_extra()
+            )]),
+        )
+        .await?;
+
+    let expected_user = without_nulls(user_extra());
+    let user = fx
+        .rust
+        .get_user(&user_id)
+        .await
+        .map_err(e)?
+        .ok_or("get_user: none")?;
+    same_extra(&user.extra, &expected_user, "Rust get_user")?;
+    check(
+        user.name.as_deref() == Some("Node with extras"),
+        "the user's own fields beside its extras",
+    )?;
+    let (session, with_user) = fx
+        .rust
+        .get_session_and_user(&token)
+        .await
+        .map_err(e)?
+        .ok_or("get_session_and_user: none")?;
+    same_extra(&session.extra, &session_extra(), "Rust's session")?;
+    check(session.expires == expires, "the session's expiry")?;
+    same_extra(&with_user.extra, &expected_user, "Rust's session user")?;
+    let account = fx
+        .rust
+        .get_account("github", &provider_account_id)
+        .await
+        .map_err(e)?
+        .ok_or("get_account: none")?;
+    same_extra(&account.extra, &token_extra(), "Rust get_account")?;
+    check(
+        account.access_token.as_deref() == Some("access-xf")
+            && account.expires_at == Some(1_900_000_123),
+        format!("the account's token fields: {account:?}"),
+    )?;
+    let listed = fx.rust.list_accounts(&user_id).await.map_err(e)?;
+    check(listed.len() == 1, "list_accounts")?;
+    same_extra(&listed[0].extra, &token_extra(), "Rust list_accounts")?;
+
+    // Node's partial update stores `level: null`: an absent field here.
+    fx.node
+        .call(
+            "updateUser",
+            json!([{"id": user_id, "role": "owner", "level": null}]),
+        )
+        .await?;
+    let mut expected = expected_user.clone();
+    expected.insert("role".into(), json!("owner"));
+    expected.remove("level");
+    let user = fx
+        .rust
+        .get_user(&user_id)
+        .await
+        .map_err(e)?
+        .ok_or("get_user: none")?;
+    same_extra(
+        &user.extra,
+        &expected,
+        "Rust get_user after Node's updateUser",
+    )?;
+
+    // Rust merges into the record Node wrote; Node reads the merge.
+    let update = UserUpdate::new(&user_id)
+        .merge_extra(&json!({"plan": "pro", "prefs": {"theme": "light"}}))
+        .map_err(e)?;
+    let merged = fx.rust.update_user(update).await.map_err(e)?;
+    expected.insert("plan".into(), json!("pro"));
+    expected.insert("prefs".into(), json!({"theme": "light"}));
+    same_extra(&merged.extra, &expected, "Rust update_user's result")?;
+    let node_user = fx.node.call("getUser", json!([user_id])).await?;
+    same_extra(
+        &extras_of(&node_user, USER_OWN),
+        &expected,
+        "Node getUser after Rust's merge",
+    )?;
+    check(
+        node_user["name"] == json!("Node with extras"),
+        format!("Node getUser's name: {node_user}"),
+    )?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn extra_fields_written_by_node_are_read_by_rust() {
+    let Some(mut fx) = Fx::open("extras_node_to_rust", Placement::BaseKeyPrefix).await else {
+        return;
+    };
+    let outcome = node_extras_are_read_by_rust(&mut fx).await;
+    fx.finish(outcome).await;
+}
+
+async fn rust_extras_are_read_by_node(fx: &mut Fx) -> Result<(), String> {
+    let tag = fx.tag.clone();
+    let mut user = User::new().with_email(format!("rx-{tag}@example.com").as_str());
+    user.name = Some("Rust with extras".into());
+    user.extra = without_nulls(user_extra());
+    let user = fx.rust.create_user(user).await.map_err(e)?;
+    let mut linked = account(&user.id, &format!("rx-{tag}"));
+    linked.extra = token_extra();
+    fx.rust.link_account(linked.clone()).await.map_err(e)?;
+    let token = format!("rx-session-{tag}");
+    let mut session = Session::with_token(token.as_str(), &user.id, later(30));
+    session.extra = session_extra();
+    fx.rust.create_session(session.clone()).await.map_err(e)?;
+
+    // The value is what Node's createUser would have stored for the same object.
+    let stored = fx.stored(&format!("user:{}", user.id)).await?;
+    let node_form = with_fields(
+        json!({
+            "id": user.id,
+            "name": "Rust with extras",
+            "email": user.email,
+            "emailVerified": null,
+            "image": null,
+        }),
+        &user.extra,
+    );
+    check(
+        stored == node_form,
+        format!("the stored user: {stored}\n  Node's form: {node_form}"),
+    )?;
+
+    let node_user = fx.node.call("getUser", json!([user.id])).await?;
+    same_extra(
+        &extras_of(&node_user, USER_OWN),
+        &user.extra,
+        "Node getUser",
+    )?;
+    let both = fx.node.call("getSessionAndUser", json!([token])).await?;
+    same_extra(
+        &extras_of(&both["session"], SESSION_OWN),
+        &session.extra,
+        "Node getSessionAndUser's session",
+    )?;
+    same_extra(
+        &extras_of(&both["user"], USER_OWN),
+        &user.extra,
+        "Node getSessionAndUser's user",
+    )?;
+    let node_account = fx
+        .node
+        .call(
+            "getAccount",
+            json!([linked.provider_account_id, linked.provider]),
+        )
+        .await?;
+    same_extra(
+        &extras_of(&node_account, ACCOUNT_OWN),
+        &token_extra(),
+        "Node getAccount",
+    )?;
+    check(
+        node_account["access_token"] == json!("access-1"),
+        format!("Node getAccount's token fields: {node_account}"),
+    )?;
+
+    // Rust merges session data; Node reads it.
+    let update = SessionUpdate::new(token.as_str())
+        .merge_extra(&json!({"remember": null, "method": "email"}))
+        .map_err(e)?;
+    let changed = fx
+        .rust
+        .update_session(update)
+        .await
+        .map_err(e)?
+        .ok_or("update_session: none")?;
+    let expected = extra(json!({
+        "csrf": "c5rf ✓",
+        "data": {"cart": [1, 2, 3], "ratio": 0.25},
+        "method": "email",
+    }));
+    same_extra(&changed.extra, &expected, "Rust update_session's result")?;
+    let both = fx.node.call("getSessionAndUser", json!([token])).await?;
+    same_extra(
+        &extras_of(&both["session"], SESSION_OWN),
+        &expected,
+        "Node getSessionAndUser after Rust's merge",
+    )?;
+
+    // Node's updateSession spreads the stored session: the data stays, and what it sets
+    // is read here.
+    fx.node
+        .call(
+            "updateSession",
+            json!([{"sessionToken": token, "csrf": "rotated"}]),
+        )
+        .await?;
+    let mut expected = expected;
+    expected.insert("csrf".into(), json!("rotated"));
+    let (read, _) = fx
+        .rust
+        .get_session_and_user(&token)
+        .await
+        .map_err(e)?
+        .ok_or("get_session_and_user: none")?;
+    same_extra(&read.extra, &expected, "Rust after Node's updateSession")?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn extra_fields_written_by_rust_are_read_by_node() {
+    let Some(mut fx) = Fx::open("extras_rust_to_node", Placement::BaseKeyPrefix).await else {
+        return;
+    };
+    let outcome = rust_extras_are_read_by_node(&mut fx).await;
     fx.finish(outcome).await;
 }

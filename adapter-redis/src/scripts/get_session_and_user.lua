@@ -7,6 +7,8 @@
 -- caller's clock anyway.
 -- The user key depends on the stored session, so it cannot be passed in KEYS: it is built
 -- here exactly as keys.rs builds it (`<prefix>user:<byte length>:<id>`). Read-only.
+-- The session is decoded only to read `user_id`; both records are returned as stored,
+-- never re-encoded (cjson would round the numbers of their extra fields).
 local raw = redis.call('GET', KEYS[1])
 if not raw then
   return false

@@ -4,6 +4,8 @@
 -- ARGV[2] the storage prefix of user keys (baseKeyPrefix .. 'user:')
 -- Returns {session, user}, {session} when the session names no user id, or nil.
 -- The user key is built here as unstorage normalizes keys (src/unstorage/keys.rs).
+-- The session is decoded only to read `userId`; both records are returned as stored,
+-- never re-encoded (cjson would round the numbers of their extra fields).
 local session = redis.call('GET', KEYS[1])
 if not session then
   return false

@@ -2,7 +2,8 @@
 -- with it. (Prepended: upkeep.lua, guards.lua.)
 -- KEYS[1] session key; KEYS[2] new owner's user key; KEYS[3] old owner's user-sessions;
 -- KEYS[4] new owner's user-sessions (= KEYS[3] when the owner stays); KEYS[5] session-expiries
--- ARGV[1] the record Rust read; ARGV[2] new record; ARGV[3] token; ARGV[4] new expires
+-- ARGV[1] the record Rust read; ARGV[2] new record (Rust's text, extra fields merged there,
+-- stored as is); ARGV[3] token; ARGV[4] new expires
 -- (epoch ms); ARGV[5] old expiries member; ARGV[6] new expiries member; ARGV[7] '1' to
 -- require that the new owner exists; ARGV[8] now (epoch ms, the caller's clock); ARGV[9] key
 -- prefix; ARGV[10] new owner's user id

@@ -323,9 +323,7 @@ impl Store for UnstorageStore {
                 let Some(raw) = self.get(op, user_key).await? else {
                     return Ok(Attempt::Done(None));
                 };
-                let mut stored =
-                    records::object("user", &raw).map_err(|e| error::corrupt(op, e))?;
-                let current = records::user_from(&stored).map_err(|e| error::corrupt(op, e))?;
+                let current = decoded(op, &raw, records::decode_user)?;
                 if current.id != id {
                     return Ok(Attempt::Done(None));
                 }
@@ -361,8 +359,10 @@ impl Store for UnstorageStore {
                         release_claim(&self.db, op, &mut cas, old_key, id).await?;
                     }
                 }
-                stored.extend(records::user_object(&merged));
-                cas.set(user_key, records::encode(&stored));
+                // Every field Node stored is either the user's own or an extra field, so the
+                // merged user is the whole record (its extra fields merged in Rust above, so the
+                // cap holds for what is stored).
+                cas.set(user_key, records::encode(&records::user_object(&merged)));
                 cas.attempt(&self.db, op, Some(merged)).await
             })
             .await
@@ -490,10 +490,14 @@ impl Store for UnstorageStore {
             if !same_account(&found, provider, provider_account_id) {
                 return Ok(None);
             }
-            let mut stored = records::object("account", raw).map_err(|e| error::corrupt(op, e))?;
-            records::set_account_tokens(&mut stored, account);
-            let updated = records::account_from(&stored).map_err(|e| error::corrupt(op, e))?;
-            Ok(Some((stored, updated)))
+            // The token fields and the extra fields (the rest of the token response) are
+            // replaced together; the owner and the type stay.
+            let updated = Account {
+                user_id: found.user_id,
+                account_type: found.account_type,
+                ..account.clone()
+            };
+            Ok(Some((records::account_object(&updated), updated)))
         })
         .await
     }

@@ -4,10 +4,14 @@
 //! (`Date.prototype.toISOString`, which the adapter's `hydrateDates` turns back into
 //! dates), and `null` for an absent user field.
 //!
-//! Records are handled as JSON objects, so fields Node stored that the model does not
-//! know (extra provider fields of an account) survive an update made here.
+//! Node's adapter stores the whole object it is given, so the app's extra fields are
+//! top-level fields beside the Auth.js ones: every field a record's own list
+//! ([`USER_FIELDS`], [`ACCOUNT_FIELDS`], [`SESSION_FIELDS`]) does not name is an extra
+//! field on read (a `null` one is absent, as Node's `updateUser({role: null})` leaves it),
+//! and extra fields are written at the top level, after the record's own.
 
 use auth_core::chrono::{DateTime, SecondsFormat, Utc};
+use auth_core::extra::Extra;
 use auth_core::{Account, AccountType, Authenticator, Session, User, VerificationToken};
 use serde_json::{Map, Value};
 
@@ -102,9 +106,28 @@ fn opt(value: Option<impl Into<Value>>) -> Value {
     value.map_or(Value::Null, Into::into)
 }
 
+/// The fields of `m` that `own` does not name, without the `null` ones: the extra fields.
+fn extra_of(m: &Object, own: &[&str]) -> Extra {
+    m.iter()
+        .filter(|(name, value)| !value.is_null() && !own.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// Writes the extra fields at the top level of `m`. The policy layer refuses an extra field
+/// named like one of the record's own (in any case), so none is overwritten here.
+fn put_extra(m: &mut Object, extra: &Extra) {
+    for (name, value) in extra {
+        m.insert(name.clone(), value.clone());
+    }
+}
+
 // ---------------------------------------------------------------- users
 
-/// The user as Auth.js stores it: every field, `null` when absent.
+/// The fields of a stored user that are not extra fields.
+pub(crate) const USER_FIELDS: [&str; 5] = ["id", "name", "email", "emailVerified", "image"];
+
+/// The user as Auth.js stores it: every field, `null` when absent, then the extra fields.
 pub(crate) fn user_object(user: &User) -> Object {
     let mut m = Object::new();
     m.insert("id".into(), user.id.clone().into());
@@ -112,13 +135,14 @@ pub(crate) fn user_object(user: &User) -> Object {
     m.insert("email".into(), opt(user.email.clone()));
     m.insert("emailVerified".into(), opt(user.email_verified.map(iso)));
     m.insert("image".into(), opt(user.image.clone()));
+    put_extra(&mut m, &user.extra);
     m
 }
 
 pub(crate) fn user_from(m: &Object) -> Result<User, CorruptRecord> {
     const WHAT: &str = "user";
     Ok(User {
-        extra: Default::default(),
+        extra: extra_of(m, &USER_FIELDS),
         id: text(WHAT, m, "id")?,
         email: opt_text(WHAT, m, "email")?,
         email_verified: opt_date(WHAT, m, "emailVerified")?,
@@ -133,6 +157,23 @@ pub(crate) fn decode_user(raw: &[u8]) -> Result<User, CorruptRecord> {
 
 // ---------------------------------------------------------------- accounts
 
+/// The fields of a stored account that are not extra fields: the key fields, the token
+/// fields and the `id` Node's `linkAccount` adds.
+pub(crate) const ACCOUNT_FIELDS: [&str; 12] = [
+    "userId",
+    "type",
+    "provider",
+    "providerAccountId",
+    "refresh_token",
+    "access_token",
+    "expires_at",
+    "token_type",
+    "scope",
+    "id_token",
+    "session_state",
+    "id",
+];
+
 const TOKEN_FIELDS: [&str; 7] = [
     "refresh_token",
     "access_token",
@@ -144,7 +185,7 @@ const TOKEN_FIELDS: [&str; 7] = [
 ];
 
 /// Sets the account's token fields on `m`: present ones written, absent ones removed.
-pub(crate) fn set_account_tokens(m: &mut Object, account: &Account) {
+fn set_account_tokens(m: &mut Object, account: &Account) {
     let values: [Option<Value>; 7] = [
         account.refresh_token.clone().map(Into::into),
         account.access_token.clone().map(Into::into),
@@ -163,7 +204,7 @@ pub(crate) fn set_account_tokens(m: &mut Object, account: &Account) {
 }
 
 /// The account as `linkAccount` stores it: the account, plus `id` =
-/// `<provider>:<providerAccountId>`.
+/// `<provider>:<providerAccountId>`, then the extra fields (the rest of the token response).
 pub(crate) fn account_object(account: &Account) -> Object {
     let mut m = Object::new();
     m.insert("userId".into(), account.user_id.clone().into());
@@ -178,13 +219,14 @@ pub(crate) fn account_object(account: &Account) -> Object {
         "id".into(),
         format!("{}:{}", account.provider, account.provider_account_id).into(),
     );
+    put_extra(&mut m, &account.extra);
     m
 }
 
 pub(crate) fn account_from(m: &Object) -> Result<Account, CorruptRecord> {
     const WHAT: &str = "account";
     Ok(Account {
-        extra: Default::default(),
+        extra: extra_of(m, &ACCOUNT_FIELDS),
         user_id: text(WHAT, m, "userId")?,
         account_type: text(WHAT, m, "type")?
             .parse::<AccountType>()
@@ -207,11 +249,16 @@ pub(crate) fn decode_account(raw: &[u8]) -> Result<Account, CorruptRecord> {
 
 // ---------------------------------------------------------------- sessions, tokens
 
+/// The fields of a stored session that are not extra fields.
+pub(crate) const SESSION_FIELDS: [&str; 3] = ["sessionToken", "userId", "expires"];
+
+/// The session as `createSession` stores it, then the extra fields (the app's data).
 pub(crate) fn session_object(session: &Session) -> Object {
     let mut m = Object::new();
     m.insert("sessionToken".into(), session.session_token.clone().into());
     m.insert("userId".into(), session.user_id.clone().into());
     m.insert("expires".into(), iso(session.expires).into());
+    put_extra(&mut m, &session.extra);
     m
 }
 
@@ -219,7 +266,7 @@ pub(crate) fn decode_session(raw: &[u8]) -> Result<Session, CorruptRecord> {
     const WHAT: &str = "session";
     let m = object(WHAT, raw)?;
     Ok(Session {
-        extra: Default::default(),
+        extra: extra_of(&m, &SESSION_FIELDS),
         session_token: text(WHAT, &m, "sessionToken")?,
         user_id: text(WHAT, &m, "userId")?,
         expires: date(WHAT, &m, "expires")?,
@@ -321,21 +368,51 @@ mod tests {
         );
     }
 
+    fn object_of(value: Value) -> Object {
+        match value {
+            Value::Object(m) => m,
+            _ => Object::new(),
+        }
+    }
+
     #[test]
-    fn records_round_trip_and_keep_unknown_fields() {
-        let account = Account {
+    fn records_round_trip_and_unknown_fields_are_extra_fields() {
+        let mut account = Account {
             access_token: Some("at".into()),
             expires_at: Some(1_700_000_000),
             ..Account::new("u1", AccountType::OAuth, "github", "12")
         };
         let mut m = account_object(&account);
         assert_eq!(m.get("id"), Some(&Value::from("github:12")));
+        // What Node stores for the rest of a token response.
         m.insert("ext_expires_in".into(), 3600.into());
+        m.insert("refresh_token_expires_in".into(), Value::Null);
         let back = decode_account(encode(&m).as_bytes()).ok();
-        assert_eq!(back, Some(account));
+        account.extra = object_of(serde_json::json!({"ext_expires_in": 3600}));
+        assert_eq!(back, Some(account.clone()));
+        // Written back at the top level, beside the account's own fields.
+        let written = object("account", encode(&account_object(&account)).as_bytes());
+        assert_eq!(
+            written.ok().and_then(|m| m.get("ext_expires_in").cloned()),
+            Some(Value::from(3600))
+        );
         let raw = br#"{"id":"u1","name":null,"email":"a@b.c","emailVerified":null,"image":null}"#;
         let user = decode_user(raw).ok();
         assert_eq!(user.and_then(|u| u.email), Some("a@b.c".to_owned()));
+        // Node's `updateUser({role: null})` stores a null: an absent field.
+        let raw = br#"{"id":"u1","name":null,"email":null,"emailVerified":null,"image":null,"role":"admin","plan":null,"n":9223372036854775807,"f":5e-324}"#;
+        let user = decode_user(raw).unwrap_or_default();
+        let extra = object_of(serde_json::json!({"role": "admin", "n": i64::MAX, "f": 5e-324}));
+        assert_eq!(user.extra, extra);
+        let written: Value = serde_json::from_str(&encode(&user_object(&user))).unwrap_or_default();
+        let expected: Value = serde_json::from_str(
+            r#"{"id":"u1","name":null,"email":null,"emailVerified":null,"image":null,"role":"admin","n":9223372036854775807,"f":5e-324}"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(written, expected);
+        let raw = br#"{"sessionToken":"t","userId":"u1","expires":"2026-01-01T00:00:00.123Z","csrf":"c"}"#;
+        let session = decode_session(raw).ok().map(|s| s.extra);
+        assert_eq!(session, Some(object_of(serde_json::json!({"csrf": "c"}))));
         assert_eq!(
             decode_credential_ids(br#"["a","b","a"]"#).ok(),
             Some(vec!["a".to_owned(), "b".to_owned()])
