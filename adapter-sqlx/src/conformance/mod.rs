@@ -26,6 +26,7 @@ use std::time::Duration;
 use self::decode::{
     account_from, authenticator_from, session_from, user_from, user_records_from,
     verification_token_from, AccountTuple, AuthenticatorTuple, NativeUserTuple, SessionTuple,
+    VerificationTokenTuple,
 };
 use crate::sqlx::{self, MySqlPool, PgPool, SqlitePool};
 use crate::{Dialect, Layout, SqlxAdapter};
@@ -543,6 +544,15 @@ pub struct SqlxInspector<A> {
     pub url: String,
 }
 
+/// The extra column as JSON text (PostgreSQL's `jsonb` cast; the others store text).
+fn extra_text(dialect: Dialect) -> &'static str {
+    if dialect == Dialect::Postgres {
+        "extra::text"
+    } else {
+        "extra"
+    }
+}
+
 /// An instant as epoch milliseconds, computed by the database itself.
 fn millis(dialect: Dialect, column: &str) -> String {
     match dialect {
@@ -555,7 +565,8 @@ fn millis(dialect: Dialect, column: &str) -> String {
 }
 
 const ACCOUNT_COLUMNS: &str = "user_id, account_type, provider, provider_account_id, \
-     refresh_token, access_token, expires_at, token_type, scope, id_token, session_state";
+     refresh_token, access_token, expires_at, token_type, scope, id_token, session_state, \
+     {extra}";
 /// The text columns of the accounts table, for [`Inspector::dump`].
 const ACCOUNT_TEXT_COLUMNS: &str = "user_id, account_type, provider, provider_account_id, \
      refresh_token, access_token, token_type, scope, id_token, session_state";
@@ -569,30 +580,12 @@ impl<A: TablesAdapter> SqlxInspector<A> {
         let text = template
             .replace("{p}", self.adapter.table_prefix())
             .replace("{expires}", &millis(dialect, "expires"))
-            .replace("{email_verified}", &millis(dialect, "email_verified"));
+            .replace("{email_verified}", &millis(dialect, "email_verified"))
+            .replace("{extra}", extra_text(dialect));
         if dialect != Dialect::Postgres {
             return text;
         }
         numbered_placeholders(&text)
-    }
-
-    /// The row of two texts and an expiry that `template` finds by `a` (and `b`), decoded.
-    async fn fetch_pair_with_expiry<T>(
-        &self,
-        template: &str,
-        a: &str,
-        b: Option<&str>,
-        decode: fn((String, String, i64)) -> Result<T, BoxError>,
-    ) -> Result<Option<T>, BoxError> {
-        let sql = sqlx::AssertSqlSafe(self.sql(template));
-        let row = on_raw!(&self.raw, |pool| {
-            let query = sqlx::query_as::<_, (String, String, i64)>(sql).bind(a);
-            match b {
-                Some(b) => query.bind(b).fetch_optional(pool).await?,
-                None => query.fetch_optional(pool).await?,
-            }
-        });
-        row.map(decode).transpose()
     }
 }
 
@@ -600,13 +593,13 @@ impl<A: TablesAdapter> SqlxInspector<A> {
 impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
     async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
         let sql = sqlx::AssertSqlSafe(self.sql(
-            "SELECT id, email, email_normalized, {email_verified}, name, image \
+            "SELECT id, email, email_normalized, {email_verified}, name, image, {extra} \
              FROM {p}users WHERE id = ?",
         ));
         let row: Option<NativeUserTuple> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
         });
-        let Some((id, email, normalized, verified, name, image)) = row else {
+        let Some((id, email, normalized, verified, name, image, extra)) = row else {
             return Ok(None);
         };
         let expected = email.as_deref().map(normalize_email);
@@ -616,7 +609,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
             )
             .into());
         }
-        user_from((id, email, verified, name, image)).map(Some)
+        user_from((id, email, verified, name, image, extra)).map(Some)
     }
 
     async fn stored_account(
@@ -639,13 +632,17 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
     }
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
-        self.fetch_pair_with_expiry(
-            "SELECT session_token, user_id, {expires} FROM {p}sessions WHERE session_token = ?",
-            session_token,
-            None,
-            session_from,
-        )
-        .await
+        let sql = sqlx::AssertSqlSafe(self.sql(
+            "SELECT session_token, user_id, {expires}, {extra} FROM {p}sessions \
+             WHERE session_token = ?",
+        ));
+        let row: Option<SessionTuple<String>> = on_raw!(&self.raw, |pool| {
+            sqlx::query_as(sql)
+                .bind(session_token)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(session_from).transpose()
     }
 
     async fn stored_verification_token(
@@ -653,14 +650,18 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
         identifier: &str,
         token: &str,
     ) -> Result<Option<VerificationToken>, BoxError> {
-        self.fetch_pair_with_expiry(
+        let sql = sqlx::AssertSqlSafe(self.sql(
             "SELECT identifier, token, {expires} FROM {p}verification_tokens \
              WHERE identifier = ? AND token = ?",
-            identifier,
-            Some(token),
-            verification_token_from,
-        )
-        .await
+        ));
+        let row: Option<VerificationTokenTuple> = on_raw!(&self.raw, |pool| {
+            sqlx::query_as(sql)
+                .bind(identifier)
+                .bind(token)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(verification_token_from).transpose()
     }
 
     async fn stored_authenticator(
@@ -689,9 +690,10 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
                 .fetch_all(pool)
                 .await?
         });
-        let sessions_sql = sqlx::AssertSqlSafe(
-            self.sql("SELECT session_token, user_id, {expires} FROM {p}sessions WHERE user_id = ?"),
-        );
+        let sessions_sql = sqlx::AssertSqlSafe(self.sql(
+            "SELECT session_token, user_id, {expires}, {extra} FROM {p}sessions \
+                 WHERE user_id = ?",
+        ));
         let sessions: Vec<SessionTuple<String>> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(sessions_sql)
                 .bind(user_id)
