@@ -17,6 +17,7 @@ pub mod authjs;
 mod connect_checks;
 mod decode;
 mod specs;
+pub mod upgrade;
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -288,24 +289,45 @@ impl RawPool {
     }
 }
 
+/// What opens a fixture's adapter on a fresh database's URL.
+pub type OpenFuture<A> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<A, BoxError>> + Send>>;
+
+/// The usual opener: [`TablesAdapter::open_migrated`].
+fn open_migrated<A: TablesAdapter>(url: String) -> OpenFuture<A> {
+    Box::pin(async move { A::open_migrated(&url).await })
+}
+
 /// Hands out a fresh database per scenario on one server, through one admin pool.
 #[derive(Debug)]
 pub struct ServerBackend<A> {
     server: Server,
     url: String,
     admin: RawPool,
+    open: fn(String) -> OpenFuture<A>,
     adapter: PhantomData<fn() -> A>,
 }
 
 impl<A: TablesAdapter> ServerBackend<A> {
     /// The backend on the server at `url`, with its admin pool open.
     pub async fn open(server: Server, url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+        Self::open_with(server, url, open_migrated::<A>).await
+    }
+
+    /// [`open`](Self::open), each fixture's adapter opened by `open` on its fresh database
+    /// (the upgrade backends build an older schema first).
+    pub async fn open_with(
+        server: Server,
+        url: Option<String>,
+        open: fn(String) -> OpenFuture<A>,
+    ) -> Result<Arc<dyn Backend>, BoxError> {
         let url = url.ok_or("a server backend needs a URL")?;
         let admin = RawPool::connect(server, &url).await?;
         Ok(Arc::new(Self {
             server,
             url,
             admin,
+            open,
             adapter: PhantomData,
         }))
     }
@@ -327,7 +349,7 @@ impl<A: TablesAdapter> ServerBackend<A> {
 
     async fn set_up(&self, name: &str) -> Result<Fixture, BoxError> {
         let url = database_url(&self.url, name)?;
-        let adapter = A::open_migrated(&url).await?;
+        let adapter = (self.open)(url.clone()).await?;
         let raw = RawPool::connect(self.server, &url).await?;
         Ok(fixture(
             adapter,
@@ -368,14 +390,21 @@ impl<A: TablesAdapter> Backend for ServerBackend<A> {
 #[derive(Debug, Clone, Copy)]
 pub struct SqliteBackend<A> {
     memory: bool,
+    open: fn(String) -> OpenFuture<A>,
     adapter: PhantomData<fn() -> A>,
 }
 
 impl<A: TablesAdapter> SqliteBackend<A> {
     /// A file backend, or an in-memory one.
     pub fn open(memory: bool) -> Arc<dyn Backend> {
+        Self::open_with(memory, open_migrated::<A>)
+    }
+
+    /// [`open`](Self::open), each fixture's adapter opened by `open` on its fresh database.
+    pub fn open_with(memory: bool, open: fn(String) -> OpenFuture<A>) -> Arc<dyn Backend> {
         Arc::new(Self {
             memory,
+            open,
             adapter: PhantomData,
         })
     }
@@ -421,7 +450,7 @@ impl<A: TablesAdapter> Backend for SqliteBackend<A> {
             )
         };
         let set_up = async {
-            let adapter = A::open_migrated(&url).await?;
+            let adapter = (self.open)(url.clone()).await?;
             let raw = RawPool::Sqlite(sqlite_pool(&url).await?);
             Ok::<_, BoxError>((adapter, raw))
         };
