@@ -210,3 +210,35 @@ impl AuthenticatorRow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_text_round_trips_and_empty_is_null() {
+        assert_eq!(extra_text(&Extra::new()), None);
+        let object = serde_json::json!({"n": i64::MIN, "f": 5e-324, "s": "é", "z": [null]});
+        let Value::Object(extra) = object else {
+            unreachable!("an object literal")
+        };
+        let text = extra_text(&extra);
+        assert_eq!(
+            extra_from(Operation::GetUser, "user", text).ok(),
+            Some(extra)
+        );
+        assert_eq!(
+            extra_from(Operation::GetUser, "user", None).ok(),
+            Some(Extra::new())
+        );
+    }
+
+    #[test]
+    fn a_stored_non_object_is_a_backend_error() {
+        for stored in ["[1]", "\"text\"", "null", "{not json"] {
+            let err = extra_from(Operation::GetSessionAndUser, "session", Some(stored.into()))
+                .expect_err(stored);
+            assert_eq!(err.kind(), auth_core::ErrorKind::Backend, "{stored}");
+        }
+    }
+}
