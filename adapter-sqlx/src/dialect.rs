@@ -9,6 +9,9 @@
 
 use std::sync::Arc;
 
+use auth_core::serde_json::Value;
+use auth_core::{AdapterError, ExtraChange, Operation};
+
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
 use crate::layout::Ids;
@@ -98,8 +101,30 @@ impl Change {
     }
 }
 
+/// How a statement reads the extra column `column` (text on every database: PostgreSQL's
+/// `jsonb` is cast, so serde_json parses the text and no driver re-encodes a number) under
+/// the row name `alias`.
+pub(crate) fn read_extra(dialect: Dialect, column: &str, alias: &str) -> String {
+    if dialect == Dialect::Postgres {
+        format!("{column}::text AS {alias}")
+    } else if column == alias {
+        column.to_owned()
+    } else {
+        format!("{column} AS {alias}")
+    }
+}
+
+/// The placeholder of an extra object bound as JSON text (`NULL` for an empty one).
+pub(crate) fn extra_param(dialect: Dialect) -> &'static str {
+    if dialect == Dialect::Postgres {
+        "CAST(? AS jsonb)"
+    } else {
+        "?"
+    }
+}
+
 /// Every statement of a layout, rendered once for a dialect (and, natively, a table
-/// prefix), with the two ways layouts differ beyond their text. Every text returns the
+/// prefix), with the ways layouts differ beyond their text. Every text returns the
 /// native row names, so the rows decode with the same row types on every layout.
 #[derive(Debug)]
 pub(crate) struct Statements {
@@ -109,6 +134,8 @@ pub(crate) struct Statements {
     /// native `email_normalized` column) after the email; the Auth.js layouts have the
     /// database compute it in a unique expression index instead.
     pub binds_email_key: bool,
+    /// Where the extra fields of users, accounts and sessions are kept.
+    pub extra: ExtraStorage,
     pub begin_write: SqlStr,
     /// Binds the id (when given, [`Ids::Given`]), email, the email key (when
     /// [`binds_email_key`](Self::binds_email_key)), email_verified, name, image; returns the
@@ -117,6 +144,9 @@ pub(crate) struct Statements {
     pub get_user: SqlStr,
     pub get_user_by_email: SqlStr,
     pub get_user_by_account: SqlStr,
+    /// The user row by id, locked until the write transaction ends (a merge of extra
+    /// fields reads the stored object under it).
+    pub lock_user: SqlStr,
     pub update_user: Change,
     pub delete_user: Take,
     pub link_account: SqlStr,
@@ -126,6 +156,8 @@ pub(crate) struct Statements {
     pub list_accounts: SqlStr,
     pub create_session: SqlStr,
     pub get_session_and_user: SqlStr,
+    /// The live session row by token (and now), locked until the write transaction ends.
+    pub lock_session: SqlStr,
     pub update_session: Change,
     pub delete_session: Take,
     pub list_sessions: SqlStr,
@@ -139,6 +171,59 @@ pub(crate) struct Statements {
     pub delete_authenticator: Take,
     pub delete_expired_sessions: SqlStr,
     pub delete_expired_tokens: SqlStr,
+}
+
+/// Where a layout keeps the extra fields of users, accounts and sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExtraStorage {
+    /// One JSON column `extra` per table (native): every statement reads it as text (the
+    /// session read names the session's `session_extra`), `create_user`, `link_account` and
+    /// `create_session` bind it last, and `update_user`, `update_account` and
+    /// `update_session` bind it as their last set values (`update_user` and
+    /// `update_session` as a `CASE WHEN ? THEN ?` pair, `update_account` always).
+    Column,
+    /// No column at all (a table without any column the app added): reads give empty
+    /// objects (the statements select a typed `NULL`), and a write of any extra field is
+    /// refused before anything is written.
+    Absent,
+}
+
+impl ExtraStorage {
+    /// Refuses (`InvalidInput`, with `op`'s code, before any I/O) a write of the extra
+    /// fields `written` (the names given a non-null value) where they cannot be kept.
+    pub(crate) fn check_writable<'a>(
+        &self,
+        op: Operation,
+        mut written: impl Iterator<Item = (&'a String, &'a Value)>,
+    ) -> Result<(), AdapterError> {
+        match self {
+            ExtraStorage::Column => Ok(()),
+            ExtraStorage::Absent => match written.find(|(_, value)| !value.is_null()) {
+                None => Ok(()),
+                Some((name, _)) => Err(AdapterError::invalid_input(
+                    op,
+                    format!(
+                        "the extra field {name:?} has no column in this layout's table \
+                         (an Auth.js layout keeps extra fields only in columns the app added)"
+                    ),
+                )),
+            },
+        }
+    }
+
+    /// [`check_writable`](Self::check_writable) for an [`ExtraChange`].
+    pub(crate) fn check_change(
+        &self,
+        op: Operation,
+        change: Option<&ExtraChange>,
+    ) -> Result<(), AdapterError> {
+        match change {
+            None => Ok(()),
+            Some(ExtraChange::Merge(fields) | ExtraChange::Replace(fields)) => {
+                self.check_writable(op, fields.iter())
+            }
+        }
+    }
 }
 
 const USER: &str = "id, email, email_verified, name, image";
@@ -160,70 +245,98 @@ impl Statements {
         let change = |table: &str, set: &str, key: &str, columns: &str| {
             Change::new(dialect, sql, table, set, key, columns)
         };
+        let x = extra_param(dialect);
+        let user = format!("{USER}, {}", read_extra(dialect, "extra", "extra"));
+        let account = format!("{ACCOUNT}, {}", read_extra(dialect, "extra", "extra"));
+        let session = format!("{SESSION}, {}", read_extra(dialect, "extra", "extra"));
+        let lock = dialect.lock_rows();
         Statements {
             // Text ids given by the caller, kept as given.
             ids: Ids::Given,
             binds_email_key: true,
+            extra: ExtraStorage::Column,
             begin_write: sql(dialect.begin_write()),
-            create_user: sql(
-                "INSERT INTO {p}users (id, email, email_normalized, email_verified, name, image) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            ),
-            get_user: sql(&format!("SELECT {USER} FROM {{p}}users WHERE id = ?")),
-            get_user_by_email: sql(&format!(
-                "SELECT {USER} FROM {{p}}users WHERE email_normalized = ?"
+            create_user: sql(&format!(
+                "INSERT INTO {{p}}users \
+                 (id, email, email_normalized, email_verified, name, image, extra) \
+                 VALUES (?, ?, ?, ?, ?, ?, {x})"
             )),
-            get_user_by_account: sql("SELECT u.id, u.email, u.email_verified, u.name, u.image \
-                 FROM {p}accounts a JOIN {p}users u ON u.id = a.user_id \
-                 WHERE a.provider = ? AND a.provider_account_id = ?"),
+            get_user: sql(&format!("SELECT {user} FROM {{p}}users WHERE id = ?")),
+            get_user_by_email: sql(&format!(
+                "SELECT {user} FROM {{p}}users WHERE email_normalized = ?"
+            )),
+            get_user_by_account: sql(&format!(
+                "SELECT u.id, u.email, u.email_verified, u.name, u.image, {} \
+                 FROM {{p}}accounts a JOIN {{p}}users u ON u.id = a.user_id \
+                 WHERE a.provider = ? AND a.provider_account_id = ?",
+                read_extra(dialect, "u.extra", "extra")
+            )),
+            lock_user: sql(&format!("SELECT {user} FROM {{p}}users WHERE id = ?{lock}")),
             update_user: change(
                 "{p}users",
-                "email = CASE WHEN ? THEN ? ELSE email END, \
-                 email_normalized = CASE WHEN ? THEN ? ELSE email_normalized END, \
-                 email_verified = CASE WHEN ? THEN ? ELSE email_verified END, \
-                 name = CASE WHEN ? THEN ? ELSE name END, \
-                 image = CASE WHEN ? THEN ? ELSE image END",
+                &format!(
+                    "email = CASE WHEN ? THEN ? ELSE email END, \
+                     email_normalized = CASE WHEN ? THEN ? ELSE email_normalized END, \
+                     email_verified = CASE WHEN ? THEN ? ELSE email_verified END, \
+                     name = CASE WHEN ? THEN ? ELSE name END, \
+                     image = CASE WHEN ? THEN ? ELSE image END, \
+                     extra = CASE WHEN ? THEN {x} ELSE extra END"
+                ),
                 "id = ?",
-                USER,
+                &user,
             ),
-            delete_user: take("{p}users WHERE id = ?", USER),
+            delete_user: take("{p}users WHERE id = ?", &user),
             link_account: sql(&format!(
-                "INSERT INTO {{p}}accounts ({ACCOUNT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO {{p}}accounts ({ACCOUNT}, extra) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {x})"
             )),
             get_account: sql(&format!(
-                "SELECT {ACCOUNT} FROM {{p}}accounts WHERE provider = ? AND provider_account_id = ?"
+                "SELECT {account} FROM {{p}}accounts WHERE provider = ? AND provider_account_id = ?"
             )),
             unlink_account: take(
                 "{p}accounts WHERE provider = ? AND provider_account_id = ?",
-                ACCOUNT,
+                &account,
             ),
             update_account: change(
                 "{p}accounts",
-                "refresh_token = ?, access_token = ?, expires_at = ?, token_type = ?, \
-                 scope = ?, id_token = ?, session_state = ?",
+                &format!(
+                    "refresh_token = ?, access_token = ?, expires_at = ?, token_type = ?, \
+                     scope = ?, id_token = ?, session_state = ?, extra = {x}"
+                ),
                 "provider = ? AND provider_account_id = ?",
-                ACCOUNT,
+                &account,
             ),
             list_accounts: sql(&format!(
-                "SELECT {ACCOUNT} FROM {{p}}accounts WHERE user_id = ? ORDER BY provider"
+                "SELECT {account} FROM {{p}}accounts WHERE user_id = ? ORDER BY provider"
             )),
             create_session: sql(&format!(
-                "INSERT INTO {{p}}sessions ({SESSION}) VALUES (?, ?, ?)"
+                "INSERT INTO {{p}}sessions ({SESSION}, extra) VALUES (?, ?, ?, {x})"
             )),
-            get_session_and_user: sql("SELECT u.id, u.email, u.email_verified, u.name, u.image, \
-                 s.session_token, s.expires \
-                 FROM {p}sessions s JOIN {p}users u ON u.id = s.user_id \
-                 WHERE s.session_token = ? AND s.expires > ?"),
+            get_session_and_user: sql(&format!(
+                "SELECT u.id, u.email, u.email_verified, u.name, u.image, {}, \
+                 s.session_token, s.expires, {} \
+                 FROM {{p}}sessions s JOIN {{p}}users u ON u.id = s.user_id \
+                 WHERE s.session_token = ? AND s.expires > ?",
+                read_extra(dialect, "u.extra", "extra"),
+                read_extra(dialect, "s.extra", "session_extra")
+            )),
+            lock_session: sql(&format!(
+                "SELECT {session} FROM {{p}}sessions \
+                 WHERE session_token = ? AND expires > ?{lock}"
+            )),
             update_session: change(
                 "{p}sessions",
-                "expires = COALESCE(?, expires), user_id = COALESCE(?, user_id)",
+                &format!(
+                    "expires = COALESCE(?, expires), user_id = COALESCE(?, user_id), \
+                     extra = CASE WHEN ? THEN {x} ELSE extra END"
+                ),
                 // Only a live session changes: an expired one is never revived.
                 "session_token = ? AND expires > ?",
-                SESSION,
+                &session,
             ),
-            delete_session: take("{p}sessions WHERE session_token = ?", SESSION),
+            delete_session: take("{p}sessions WHERE session_token = ?", &session),
             list_sessions: sql(&format!(
-                "SELECT {SESSION} FROM {{p}}sessions WHERE user_id = ? AND expires > ?"
+                "SELECT {session} FROM {{p}}sessions WHERE user_id = ? AND expires > ?"
             )),
             // Live sessions only, so the count is exact; expired ones are left to the sweep.
             delete_sessions: sql("DELETE FROM {p}sessions WHERE user_id = ? AND expires > ?"),
@@ -273,21 +386,24 @@ mod tests {
         let s = Statements::new(Dialect::Postgres, "auth_");
         assert_eq!(
             s.get_session_and_user.as_str(),
-            "SELECT u.id, u.email, u.email_verified, u.name, u.image, s.session_token, \
-             s.expires FROM auth_sessions s JOIN auth_users u ON u.id = s.user_id \
+            "SELECT u.id, u.email, u.email_verified, u.name, u.image, \
+             u.extra::text AS extra, s.session_token, s.expires, \
+             s.extra::text AS session_extra FROM auth_sessions s \
+             JOIN auth_users u ON u.id = s.user_id \
              WHERE s.session_token = $1 AND s.expires > $2"
         );
         assert_eq!(
             s.create_user.as_str(),
-            "INSERT INTO auth_users (id, email, email_normalized, email_verified, name, image) \
-             VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO auth_users \
+             (id, email, email_normalized, email_verified, name, image, extra) \
+             VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS jsonb))"
         );
         let Change::Returning(update) = &s.update_user else {
             panic!("postgres updates with RETURNING");
         };
         assert!(update
             .as_str()
-            .contains("WHERE id = $11 RETURNING id, email"));
+            .contains("WHERE id = $13 RETURNING id, email"));
     }
 
     #[test]
@@ -296,7 +412,7 @@ mod tests {
             let s = Statements::new(dialect, "p_");
             assert_eq!(
                 s.get_user.as_str(),
-                "SELECT id, email, email_verified, name, image FROM p_users WHERE id = ?"
+                "SELECT id, email, email_verified, name, image, extra FROM p_users WHERE id = ?"
             );
             assert!(!s.get_user.as_str().contains('$'));
         }
@@ -351,11 +467,13 @@ mod tests {
                     assert_eq!(
                         update.as_str(),
                         "UPDATE auth_sessions SET expires = COALESCE(?, expires), \
-                         user_id = COALESCE(?, user_id) WHERE session_token = ? AND expires > ?"
+                         user_id = COALESCE(?, user_id), \
+                         extra = CASE WHEN ? THEN ? ELSE extra END \
+                         WHERE session_token = ? AND expires > ?"
                     );
                     assert_eq!(
                         select.as_str(),
-                        "SELECT session_token, user_id, expires FROM auth_sessions \
+                        "SELECT session_token, user_id, expires, extra FROM auth_sessions \
                          WHERE session_token = ? AND expires > ?"
                     );
                 }

@@ -12,6 +12,12 @@
 /// Auth.js ships them (when missing) plus only indexes and foreign keys its adapter
 /// tolerates; the crate README lists, per layout, which guarantees hold.
 ///
+/// Extra fields ([`User::extra`](auth_core::User::extra) and the others) are kept in the
+/// native schema's `extra` JSON column. The Auth.js layouts can keep them only in columns
+/// the app added to its tables, which this release does not discover yet: there a write of
+/// an extra field is `InvalidInput` (nothing written, never a silent drop) and reads give
+/// none.
+///
 /// ```no_run
 /// use adapter_sqlx::{Layout, SqlxAdapter};
 ///

@@ -1,8 +1,9 @@
 //! The rows the statements return, decoded by sqlx and turned into the `auth_core` models.
 //! Each row type is generic over the database's timestamp type ([`Stamp`]).
 
+use auth_core::serde_json::{self, Value};
 use auth_core::{
-    Account, AdapterError, Authenticator, Operation, Session, User, VerificationToken,
+    Account, AdapterError, Authenticator, Extra, Operation, Session, User, VerificationToken,
 };
 use chrono::{DateTime, Utc};
 
@@ -21,7 +22,41 @@ fn instant<T: Stamp>(
     })
 }
 
-/// `id, email, email_verified, name, image`.
+/// The extra object of a `table` row from its stored JSON text (`NULL`: none). Whatever is
+/// not a JSON object (another program wrote the column) is a backend error, never a panic.
+pub(crate) fn extra_from(
+    op: Operation,
+    table: &str,
+    stored: Option<String>,
+) -> Result<Extra, AdapterError> {
+    let Some(text) = stored else {
+        return Ok(Extra::new());
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(AdapterError::backend(
+            op,
+            format!("the stored extra fields of a {table} row are not a JSON object"),
+        )),
+        Err(e) => Err(AdapterError::backend(
+            op,
+            format!("the stored extra fields of a {table} row are not JSON"),
+        )
+        .with_source(e)),
+    }
+}
+
+/// The JSON text an extra object is stored as: `None` (SQL `NULL`) when it is empty.
+pub(crate) fn extra_text(extra: &Extra) -> Option<String> {
+    if extra.is_empty() {
+        None
+    } else {
+        // A map of JSON values always serializes.
+        Some(Value::Object(extra.clone()).to_string())
+    }
+}
+
+/// `id, email, email_verified, name, image, extra`.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct UserRow<T> {
     id: String,
@@ -29,12 +64,13 @@ pub(crate) struct UserRow<T> {
     email_verified: Option<T>,
     name: Option<String>,
     image: Option<String>,
+    extra: Option<String>,
 }
 
 impl<T: Stamp> UserRow<T> {
     pub(crate) fn into_model(self, op: Operation) -> Result<User, AdapterError> {
         Ok(User {
-            extra: Default::default(),
+            extra: extra_from(op, "user", self.extra)?,
             id: self.id,
             email: self.email,
             email_verified: self
@@ -52,6 +88,7 @@ impl<T: Stamp> UserRow<T> {
 pub(crate) struct SessionUserRow<T> {
     session_token: String,
     expires: T,
+    session_extra: Option<String>,
     #[sqlx(flatten)]
     user: UserRow<T>,
 }
@@ -60,7 +97,7 @@ impl<T: Stamp> SessionUserRow<T> {
     pub(crate) fn into_model(self, op: Operation) -> Result<(Session, User), AdapterError> {
         let user = self.user.into_model(op)?;
         let session = Session {
-            extra: Default::default(),
+            extra: extra_from(op, "session", self.session_extra)?,
             session_token: self.session_token,
             user_id: user.id.clone(),
             expires: instant(op, "expires", self.expires)?,
@@ -69,18 +106,19 @@ impl<T: Stamp> SessionUserRow<T> {
     }
 }
 
-/// `session_token, user_id, expires`.
+/// `session_token, user_id, expires, extra`.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct SessionRow<T> {
     session_token: String,
     user_id: String,
     expires: T,
+    extra: Option<String>,
 }
 
 impl<T: Stamp> SessionRow<T> {
     pub(crate) fn into_model(self, op: Operation) -> Result<Session, AdapterError> {
         Ok(Session {
-            extra: Default::default(),
+            extra: extra_from(op, "session", self.extra)?,
             session_token: self.session_token,
             user_id: self.user_id,
             expires: instant(op, "expires", self.expires)?,
@@ -120,6 +158,7 @@ pub(crate) struct AccountRow {
     scope: Option<String>,
     id_token: Option<String>,
     session_state: Option<String>,
+    extra: Option<String>,
 }
 
 impl AccountRow {
@@ -128,7 +167,7 @@ impl AccountRow {
             AdapterError::backend(op, "the stored account type is unknown").with_source(e)
         })?;
         Ok(Account {
-            extra: Default::default(),
+            extra: extra_from(op, "account", self.extra)?,
             user_id: self.user_id,
             account_type,
             provider: self.provider,
@@ -168,6 +207,38 @@ impl AuthenticatorRow {
             credential_device_type: self.credential_device_type,
             credential_backed_up: self.credential_backed_up,
             transports: self.transports,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_text_round_trips_and_empty_is_null() {
+        assert_eq!(extra_text(&Extra::new()), None);
+        let object = serde_json::json!({"n": i64::MIN, "f": 5e-324, "s": "é", "z": [null]});
+        let Value::Object(extra) = object else {
+            unreachable!("an object literal")
+        };
+        let text = extra_text(&extra);
+        assert_eq!(
+            extra_from(Operation::GetUser, "user", text).ok(),
+            Some(extra)
+        );
+        assert_eq!(
+            extra_from(Operation::GetUser, "user", None).ok(),
+            Some(Extra::new())
+        );
+    }
+
+    #[test]
+    fn a_stored_non_object_is_a_backend_error() {
+        for stored in ["[1]", "\"text\"", "null", "{not json"] {
+            let err = extra_from(Operation::GetSessionAndUser, "session", Some(stored.into()))
+                .expect_err(stored);
+            assert_eq!(err.kind(), auth_core::ErrorKind::Backend, "{stored}");
         }
     }
 }

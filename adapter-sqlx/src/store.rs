@@ -6,17 +6,20 @@
 
 use async_trait::async_trait;
 use auth_core::{
-    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, Operation,
-    Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
+    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, ExtraChange,
+    Operation, Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 use chrono::{DateTime, Utc};
 
 use crate::adapter::SqlxAdapter;
+use crate::dialect::ExtraStorage;
 use crate::error::ResultExt;
 use crate::layout::Ids;
 use crate::lease::with_conn;
 use crate::pool::{stamp, Timestamps};
-use crate::rows::{AccountRow, AuthenticatorRow, SessionRow, SessionUserRow, TokenRow, UserRow};
+use crate::rows::{
+    extra_text, AccountRow, AuthenticatorRow, SessionRow, SessionUserRow, TokenRow, UserRow,
+};
 
 type UserOf<D> = UserRow<<D as Timestamps>::Stamp>;
 type SessionOf<D> = SessionRow<<D as Timestamps>::Stamp>;
@@ -65,6 +68,8 @@ macro_rules! take {
 /// the `key` values and returns the changed row (`UPDATE … RETURNING`, or the update then a
 /// read of the row in one write transaction). The set values are a list, or
 /// `set(query) => expr` where `expr` binds them to `query` (binds that depend on the layout).
+/// With a leading `tx:`, `$conn` is already in a write transaction (a merge of extra fields
+/// that read the row locked) and the statements run in it.
 macro_rules! change {
     (
         $conn:expr, $sql:expr, $stmt:ident, $row:ty,
@@ -74,7 +79,7 @@ macro_rules! change {
             set(query) => query$(.bind($set))+, key [$($key),+])
     };
     (
-        $conn:expr, $sql:expr, $stmt:ident, $row:ty,
+        tx: $conn:expr, $sql:expr, $stmt:ident, $row:ty,
         set($query:ident) => $set:expr, key [$($key:expr),+ $(,)?]
     ) => {
         async {
@@ -87,26 +92,61 @@ macro_rules! change {
                         .await
                 }
                 $crate::dialect::Change::UpdateThenSelect { update, select } => {
+                    let $query = ::sqlx::query(update.clone());
+                    $set
+                        $(.bind($key))+
+                        .execute(&mut *$conn)
+                        .await?;
+                    ::sqlx::query_as::<_, $row>(select.clone())
+                        $(.bind($key))+
+                        .fetch_optional(&mut *$conn)
+                        .await
+                }
+            }
+        }
+        .await
+    };
+    (
+        $conn:expr, $sql:expr, $stmt:ident, $row:ty,
+        set($query:ident) => $set:expr, key [$($key:expr),+ $(,)?]
+    ) => {
+        async {
+            match &$sql.$stmt {
+                $crate::dialect::Change::Returning(_) => {
+                    change!(tx: $conn, $sql, $stmt, $row, set($query) => $set, key [$($key),+])
+                }
+                $crate::dialect::Change::UpdateThenSelect { .. } => {
                     let mut tx =
                         ::sqlx::Connection::begin_with(&mut *$conn, $sql.begin_write.clone()).await?;
-                    let changed = async {
-                        let $query = ::sqlx::query(update.clone());
-                        $set
-                            $(.bind($key))+
-                            .execute(&mut *tx)
-                            .await?;
-                        ::sqlx::query_as::<_, $row>(select.clone())
-                            $(.bind($key))+
-                            .fetch_optional(&mut *tx)
-                            .await
-                    }
-                    .await;
+                    let changed = change!(tx: tx, $sql, $stmt, $row,
+                        set($query) => $set, key [$($key),+]);
                     $crate::store::finish(tx, changed).await
                 }
             }
         }
         .await
     };
+}
+
+/// Runs `$body` (an `AdapterResult`) in a write transaction on `$conn`, bound to `$tx`:
+/// committed when it succeeded, rolled back when it failed (a refused merge writes nothing).
+macro_rules! in_write_tx {
+    ($conn:expr, $sql:expr, $op:expr, |$tx:ident| $body:expr) => {{
+        let mut $tx = ::sqlx::Connection::begin_with(&mut *$conn, $sql.begin_write.clone())
+            .await
+            .for_op($op)?;
+        let result: AdapterResult<_> = async { $body }.await;
+        match result {
+            Ok(value) => {
+                $tx.commit().await.for_op($op)?;
+                Ok(value)
+            }
+            Err(err) => {
+                $tx.rollback().await.for_op($op)?;
+                Err(err)
+            }
+        }
+    }};
 }
 
 /// Commits the transaction when its statements succeeded, else rolls it back, so the
@@ -127,6 +167,16 @@ pub(crate) async fn finish<DB: sqlx::Database, T>(
     }
 }
 
+/// The `CASE WHEN ? THEN ?` binds of an update's extra column when the change needs no read
+/// of the stored object: none, or a replacement. `None` for a merge (read under a lock).
+fn extra_binds_without_read(change: Option<&ExtraChange>) -> Option<(bool, Option<String>)> {
+    match change {
+        None => Some((false, None)),
+        Some(ExtraChange::Replace(fields)) => Some((true, extra_text(fields))),
+        Some(ExtraChange::Merge(_)) => None,
+    }
+}
+
 /// The error of a write naming a user id no user of the layout can have.
 fn no_such_user(op: Operation) -> AdapterError {
     AdapterError::not_found(op, "no user has this id")
@@ -141,6 +191,8 @@ impl Store for SqlxAdapter {
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         let ids = self.sql.ids;
+        self.sql.extra.check_writable(op, user.extra.iter())?;
+        let column = self.sql.extra == ExtraStorage::Column;
         with_conn!(self, op, |conn: Db| {
             let insert = sqlx::query(self.sql.create_user.clone());
             let insert = match ids {
@@ -157,6 +209,11 @@ impl Store for SqlxAdapter {
                 .bind(user.email_verified.map(stamp::<Db>))
                 .bind(user.name.as_deref())
                 .bind(user.image.as_deref());
+            let insert = if column {
+                insert.bind(extra_text(&user.extra))
+            } else {
+                insert
+            };
             match ids {
                 Ids::Serial => {
                     let row = insert.fetch_one(&mut *conn).await.for_op(op)?;
@@ -226,33 +283,66 @@ impl Store for SqlxAdapter {
         let Some(id) = self.sql.ids.key(&update.id) else {
             return Ok(None);
         };
+        self.sql.extra.check_change(op, update.extra.as_ref())?;
+        let column = self.sql.extra == ExtraStorage::Column;
         let email = update.email.as_ref().map(Option::as_deref);
         let verified = update.email_verified;
         let name = update.name.as_ref().map(Option::as_deref);
         let image = update.image.as_ref().map(Option::as_deref);
-        // One statement (or one transaction on MySQL/MariaDB): the unique email key refuses a
-        // taken email (`Conflict`) and then nothing changes.
+        // The update of every column but the extra one, then the extra binds (where the
+        // layout has the column), on `$conn` (`tx:` inside a write transaction).
+        macro_rules! update {
+            (@[$($mode:tt)*] $conn:expr, $extra:expr) => {{
+                let (set_extra, extra) = $extra;
+                change!($($mode)* $conn, self.sql, update_user, UserOf<Db>,
+                    set(query) => {
+                        let query = query.bind(email.is_some()).bind(email.flatten());
+                        let query = if self.sql.binds_email_key {
+                            query.bind(email_key.is_some()).bind(email_key.flatten())
+                        } else {
+                            query
+                        };
+                        let query = query
+                            .bind(verified.is_some())
+                            .bind(verified.flatten().map(stamp::<Db>))
+                            .bind(name.is_some())
+                            .bind(name.flatten())
+                            .bind(image.is_some())
+                            .bind(image.flatten());
+                        if column {
+                            query.bind(set_extra).bind(extra)
+                        } else {
+                            query
+                        }
+                    },
+                    key [id])
+                .for_op(op)?
+                .map(|row| row.into_model(op))
+                .transpose()
+            }};
+        }
         with_conn!(self, op, |conn: Db| {
-            change!(conn, self.sql, update_user, UserOf<Db>,
-                set(query) => {
-                    let query = query.bind(email.is_some()).bind(email.flatten());
-                    let query = if self.sql.binds_email_key {
-                        query.bind(email_key.is_some()).bind(email_key.flatten())
-                    } else {
-                        query
+            match extra_binds_without_read(update.extra.as_ref()) {
+                // One statement (or one transaction on MySQL/MariaDB): the unique email key
+                // refuses a taken email (`Conflict`) and then nothing changes.
+                Some(binds) => update!(@[] conn, binds),
+                None if !column => update!(@[] conn, (false, None::<String>)),
+                // A merge: the stored object is read with the row locked, merged in Rust
+                // (`apply_to` refuses a result over the cap) and written in the same
+                // transaction, so concurrent merges each see the other's fields.
+                None => in_write_tx!(conn, self.sql, op, |tx| {
+                    let current = sqlx::query_as::<_, UserOf<Db>>(self.sql.lock_user.clone())
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .for_op(op)?;
+                    let Some(current) = current else {
+                        return Ok(None);
                     };
-                    query
-                        .bind(verified.is_some())
-                        .bind(verified.flatten().map(stamp::<Db>))
-                        .bind(name.is_some())
-                        .bind(name.flatten())
-                        .bind(image.is_some())
-                        .bind(image.flatten())
-                },
-                key [id])
-            .for_op(op)?
-            .map(|row| row.into_model(op))
-            .transpose()
+                    let merged = update.apply_to(current.into_model(op)?)?;
+                    update!(@[tx:] tx, (true, extra_text(&merged.extra)))
+                }),
+            }
         })
     }
 
@@ -276,10 +366,12 @@ impl Store for SqlxAdapter {
         let Some(user_id) = self.sql.ids.key(&account.user_id) else {
             return Err(no_such_user(op));
         };
+        self.sql.extra.check_writable(op, account.extra.iter())?;
+        let column = self.sql.extra == ExtraStorage::Column;
         // The foreign key refuses an account of a missing user (NotFound), also when the user
         // is deleted concurrently: no orphan can exist.
         with_conn!(self, op, |conn: Db| {
-            sqlx::query(self.sql.link_account.clone())
+            let insert = sqlx::query(self.sql.link_account.clone())
                 .bind(user_id)
                 .bind(account.account_type.as_str())
                 .bind(account.provider.as_str())
@@ -290,10 +382,13 @@ impl Store for SqlxAdapter {
                 .bind(account.token_type.as_deref())
                 .bind(account.scope.as_deref())
                 .bind(account.id_token.as_deref())
-                .bind(account.session_state.as_deref())
-                .execute(&mut *conn)
-                .await
-                .for_op(op)?;
+                .bind(account.session_state.as_deref());
+            let insert = if column {
+                insert.bind(extra_text(&account.extra))
+            } else {
+                insert
+            };
+            insert.execute(&mut *conn).await.for_op(op)?;
             Ok(())
         })
     }
@@ -339,17 +434,26 @@ impl Store for SqlxAdapter {
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
         let a = account;
+        // The token response replaces the extra fields too: they are the rest of it.
+        self.sql.extra.check_writable(op, a.extra.iter())?;
+        let column = self.sql.extra == ExtraStorage::Column;
         with_conn!(self, op, |conn: Db| {
             change!(conn, self.sql, update_account, AccountRow,
-                set [
-                    a.refresh_token.as_deref(),
-                    a.access_token.as_deref(),
-                    a.expires_at,
-                    a.token_type.as_deref(),
-                    a.scope.as_deref(),
-                    a.id_token.as_deref(),
-                    a.session_state.as_deref(),
-                ],
+                set(query) => {
+                    let query = query
+                        .bind(a.refresh_token.as_deref())
+                        .bind(a.access_token.as_deref())
+                        .bind(a.expires_at)
+                        .bind(a.token_type.as_deref())
+                        .bind(a.scope.as_deref())
+                        .bind(a.id_token.as_deref())
+                        .bind(a.session_state.as_deref());
+                    if column {
+                        query.bind(extra_text(&a.extra))
+                    } else {
+                        query
+                    }
+                },
                 key [a.provider.as_str(), a.provider_account_id.as_str()])
             .for_op(op)?
             .map(|row| row.into_model(op))
@@ -379,14 +483,19 @@ impl Store for SqlxAdapter {
         let Some(user_id) = self.sql.ids.key(&session.user_id) else {
             return Err(no_such_user(op));
         };
+        self.sql.extra.check_writable(op, session.extra.iter())?;
+        let column = self.sql.extra == ExtraStorage::Column;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query(self.sql.create_session.clone())
+            let insert = sqlx::query(self.sql.create_session.clone())
                 .bind(session.session_token.as_str())
                 .bind(user_id)
-                .bind(stamp::<Db>(session.expires))
-                .execute(&mut *conn)
-                .await
-                .for_op(op)?;
+                .bind(stamp::<Db>(session.expires));
+            let insert = if column {
+                insert.bind(extra_text(&session.extra))
+            } else {
+                insert
+            };
+            insert.execute(&mut *conn).await.for_op(op)?;
             Ok(())
         })
     }
@@ -420,13 +529,49 @@ impl Store for SqlxAdapter {
             Some(id) => Some(self.sql.ids.key(id).ok_or_else(|| no_such_user(op))?),
             None => None,
         };
+        self.sql.extra.check_change(op, update.extra.as_ref())?;
+        let column = self.sql.extra == ExtraStorage::Column;
+        let token = update.session_token.as_str();
+        // The update, then the extra binds where the layout has the column, on `$conn`
+        // (`tx:` inside a write transaction).
+        macro_rules! update {
+            (@[$($mode:tt)*] $conn:expr, $extra:expr) => {{
+                let (set_extra, extra) = $extra;
+                change!($($mode)* $conn, self.sql, update_session, SessionOf<Db>,
+                    set(query) => {
+                        let query = query.bind(update.expires.map(stamp::<Db>)).bind(user_id);
+                        if column {
+                            query.bind(set_extra).bind(extra)
+                        } else {
+                            query
+                        }
+                    },
+                    key [token, stamp::<Db>(now)])
+                .for_op(op)?
+                .map(|row| row.into_model(op))
+                .transpose()
+            }};
+        }
         with_conn!(self, op, |conn: Db| {
-            change!(conn, self.sql, update_session, SessionOf<Db>,
-                set [update.expires.map(stamp::<Db>), user_id],
-                key [update.session_token.as_str(), stamp::<Db>(now)])
-            .for_op(op)?
-            .map(|row| row.into_model(op))
-            .transpose()
+            match extra_binds_without_read(update.extra.as_ref()) {
+                Some(binds) => update!(@[] conn, binds),
+                None if !column => update!(@[] conn, (false, None::<String>)),
+                // A merge of session data: read locked, merged in Rust, written in the same
+                // transaction (as `merge_user`).
+                None => in_write_tx!(conn, self.sql, op, |tx| {
+                    let current = sqlx::query_as::<_, SessionOf<Db>>(self.sql.lock_session.clone())
+                        .bind(token)
+                        .bind(stamp::<Db>(now))
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .for_op(op)?;
+                    let Some(current) = current else {
+                        return Ok(None);
+                    };
+                    let merged = update.apply_to(current.into_model(op)?)?;
+                    update!(@[tx:] tx, (true, extra_text(&merged.extra)))
+                }),
+            }
         })
     }
 

@@ -1,8 +1,10 @@
 //! The conformance suite on every adapter-sqlx backend: PostgreSQL and MariaDB (from
 //! `AUTH_TEST_POSTGRES_URL` / `AUTH_TEST_MARIADB_URL`, else a container, else skipped), and
-//! SQLite in a file and in memory (always), and PostgreSQL on the Auth.js layouts.
+//! SQLite in a file and in memory (always), the same three databases upgraded from the
+//! previous release's schema with rows present (`adapter_sqlx::conformance::upgrade`), and
+//! the Auth.js layouts.
 
-use adapter_sqlx::conformance::{self as sqlx, authjs as authjs_sqlx};
+use adapter_sqlx::conformance::{self as sqlx, authjs as authjs_sqlx, upgrade};
 
 fn main() -> std::process::ExitCode {
     adapter_conformance::test_main(&[
@@ -10,6 +12,9 @@ fn main() -> std::process::ExitCode {
         sqlx::mariadb_spec,
         sqlx::sqlite_file_spec,
         sqlx::sqlite_memory_spec,
+        upgrade::postgres_upgraded_spec,
+        upgrade::mariadb_upgraded_spec,
+        upgrade::sqlite_upgraded_spec,
         authjs_sqlx::postgres_authjs_spec,
         authjs_sqlx::postgres_drizzle_spec,
         authjs_sqlx::sqlite_drizzle_spec,

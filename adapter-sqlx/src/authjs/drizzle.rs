@@ -9,7 +9,7 @@
 //! the session time zone never matters), `TIMESTAMP(3)` (MySQL, read and written in the
 //! connection's `+00:00`), or integer milliseconds (SQLite).
 
-use crate::dialect::{Change, Dialect, Statements, Take};
+use crate::dialect::{Change, Dialect, ExtraStorage, Statements, Take};
 use crate::layout::Ids;
 
 /// PostgreSQL's schema: drizzle-kit's DDL for the default tables (`IF NOT EXISTS`), then
@@ -257,19 +257,22 @@ pub(super) fn statements(d: Dialect) -> Statements {
     } else {
         r#"lower(trim("email", ' ' || char(9, 10, 13, 12, 11)))"#
     };
+    // No extra column (yet): a typed NULL where the rows read one.
+    let none = if pg { "CAST(NULL AS text)" } else { "NULL" };
     let user = format!(
-        r#"u."id" AS id, u."email" AS email, {} AS email_verified, u."name" AS name, u."image" AS image"#,
+        r#"u."id" AS id, u."email" AS email, {} AS email_verified, u."name" AS name, u."image" AS image, {none} AS extra"#,
         read(r#"u."emailVerified""#)
     );
     let account = format!(
         r#""userId" AS user_id, "type" AS account_type, "provider" AS provider,
            "providerAccountId" AS provider_account_id, "refresh_token" AS refresh_token,
            "access_token" AS access_token, {} AS expires_at, "token_type" AS token_type,
-           "scope" AS scope, "id_token" AS id_token, "session_state" AS session_state"#,
+           "scope" AS scope, "id_token" AS id_token, "session_state" AS session_state,
+           {none} AS extra"#,
         int(r#""expires_at""#)
     );
     let session = format!(
-        r#""sessionToken" AS session_token, "userId" AS user_id, {} AS expires"#,
+        r#""sessionToken" AS session_token, "userId" AS user_id, {} AS expires, {none} AS extra"#,
         read(r#""expires""#)
     );
     let token = format!(
@@ -302,6 +305,7 @@ pub(super) fn statements(d: Dialect) -> Statements {
     Statements {
         ids: Ids::Given,
         binds_email_key: false,
+        extra: ExtraStorage::Absent,
         begin_write: s(d.begin_write()),
         create_user: s(&format!(
             r#"INSERT INTO "user" ("id", "email", "emailVerified", "name", "image")
@@ -315,6 +319,10 @@ pub(super) fn statements(d: Dialect) -> Statements {
         get_user_by_account: s(&format!(
             r#"SELECT {user} FROM "account" a JOIN "user" u ON u."id" = a."userId"
                WHERE a."provider" = ? AND a."providerAccountId" = ?"#
+        )),
+        lock_user: s(&format!(
+            r#"SELECT {user_plain} FROM "user" WHERE "id" = ?{}"#,
+            d.lock_rows()
         )),
         update_user: change(
             r#""user""#,
@@ -355,10 +363,15 @@ pub(super) fn statements(d: Dialect) -> Statements {
             r#"INSERT INTO "session" ("sessionToken", "userId", "expires") VALUES (?, ?, {at})"#
         )),
         get_session_and_user: s(&format!(
-            r#"SELECT {user}, s."sessionToken" AS session_token, {} AS expires
+            r#"SELECT {user}, s."sessionToken" AS session_token, {} AS expires,
+                 {none} AS session_extra
                FROM "session" s JOIN "user" u ON u."id" = s."userId"
                WHERE s."sessionToken" = ? AND s."expires" > {at}"#,
             read(r#"s."expires""#)
+        )),
+        lock_session: s(&format!(
+            r#"SELECT {session} FROM "session" WHERE "sessionToken" = ? AND "expires" > {at}{}"#,
+            d.lock_rows()
         )),
         update_session: change(
             r#""session""#,

@@ -6,15 +6,16 @@
 //! cast in the statement, read back with `::text`. Every statement aliases the Auth.js
 //! columns to this crate's row names, so the rows decode with the native row types.
 
-use crate::dialect::{Change, Statements, Take};
+use crate::dialect::{Change, ExtraStorage, Statements, Take};
 use crate::layout::Ids;
 
 /// `users` as the native rows name its columns.
-const USER: &str = r#"id::text AS id, email, "emailVerified" AS email_verified, name, image"#;
-const USER_U: &str =
-    r#"u.id::text AS id, u.email, u."emailVerified" AS email_verified, u.name, u.image"#;
-const ACCOUNT: &str = r#""userId"::text AS user_id, type AS account_type, provider, "providerAccountId" AS provider_account_id, refresh_token, access_token, expires_at, token_type, scope, id_token, session_state"#;
-const SESSION: &str = r#""sessionToken" AS session_token, "userId"::text AS user_id, expires"#;
+const USER: &str =
+    r#"id::text AS id, email, "emailVerified" AS email_verified, name, image, NULL::text AS extra"#;
+const USER_U: &str = r#"u.id::text AS id, u.email, u."emailVerified" AS email_verified, u.name, u.image, NULL::text AS extra"#;
+const ACCOUNT: &str = r#""userId"::text AS user_id, type AS account_type, provider, "providerAccountId" AS provider_account_id, refresh_token, access_token, expires_at, token_type, scope, id_token, session_state, NULL::text AS extra"#;
+const SESSION: &str =
+    r#""sessionToken" AS session_token, "userId"::text AS user_id, expires, NULL::text AS extra"#;
 const TOKEN: &str = "identifier, token, expires";
 const AUTHENTICATOR: &str = r#""credentialID" AS credential_id, "userId"::text AS user_id, "providerAccountId" AS provider_account_id, "credentialPublicKey" AS credential_public_key, counter, "credentialDeviceType" AS credential_device_type, "credentialBackedUp" AS credential_backed_up, transports"#;
 
@@ -139,6 +140,7 @@ pub(super) fn statements() -> Statements {
     Statements {
         ids: Ids::Serial,
         binds_email_key: false,
+        extra: ExtraStorage::Absent,
         begin_write: s("BEGIN".to_owned()),
         create_user: s(r#"INSERT INTO users (email, "emailVerified", name, image)
              VALUES ($1, $2, $3, $4) RETURNING id::text"#
@@ -150,6 +152,9 @@ pub(super) fn statements() -> Statements {
         get_user_by_account: s(format!(
             r#"SELECT {USER_U} FROM accounts a JOIN users u ON u.id = a."userId"
                WHERE a.provider = $1 AND a."providerAccountId" = $2"#
+        )),
+        lock_user: s(format!(
+            "SELECT {USER} FROM users WHERE id = $1::text::integer FOR UPDATE"
         )),
         update_user: Change::Returning(s(format!(
             r#"UPDATE users SET
@@ -187,9 +192,14 @@ pub(super) fn statements() -> Statements {
              VALUES ($1, $2::text::integer, $3)"#
             .to_owned()),
         get_session_and_user: s(format!(
-            r#"SELECT {USER_U}, s."sessionToken" AS session_token, s.expires
+            r#"SELECT {USER_U}, s."sessionToken" AS session_token, s.expires,
+                 NULL::text AS session_extra
                FROM sessions s JOIN users u ON u.id = s."userId"
                WHERE s."sessionToken" = $1 AND s.expires > $2"#
+        )),
+        lock_session: s(format!(
+            r#"SELECT {SESSION} FROM sessions WHERE "sessionToken" = $1 AND expires > $2
+               FOR UPDATE"#
         )),
         update_session: Change::Returning(s(format!(
             r#"UPDATE sessions SET expires = COALESCE($1, expires),

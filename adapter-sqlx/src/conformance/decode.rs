@@ -3,7 +3,8 @@
 //! (Auth.js pg-adapter), hence the `Id` parameter.
 
 use auth_core::chrono::{DateTime, Utc};
-use auth_core::{Account, Authenticator, Session, User, VerificationToken};
+use auth_core::serde_json::{self, Value};
+use auth_core::{Account, Authenticator, Extra, Session, User, VerificationToken};
 
 use adapter_conformance::{BoxError, UserRecords};
 
@@ -11,20 +12,29 @@ use adapter_conformance::{BoxError, UserRecords};
 type OptText = Option<String>;
 
 /// A user row of the native layout: id, email, email_normalized, email_verified as epoch
-/// milliseconds, name, image.
-pub(crate) type NativeUserTuple = (String, OptText, OptText, Option<i64>, OptText, OptText);
+/// milliseconds, name, image, extra fields as JSON text.
+pub(crate) type NativeUserTuple = (
+    String,
+    OptText,
+    OptText,
+    Option<i64>,
+    OptText,
+    OptText,
+    OptText,
+);
 
-/// A user row of the Auth.js layouts: id, email, email_verified as epoch milliseconds,
-/// name, image.
-pub(crate) type UserTuple<Id> = (Id, OptText, Option<i64>, OptText, OptText);
+/// A user row: id, email, email_verified as epoch milliseconds, name, image, extra fields as
+/// a JSON object's text (`NULL`: none).
+pub(crate) type UserTuple<Id> = (Id, OptText, Option<i64>, OptText, OptText, OptText);
 
-/// A session row: token, user id, expiry as epoch milliseconds.
-pub(crate) type SessionTuple<Id> = (String, Id, i64);
+/// A session row: token, user id, expiry as epoch milliseconds, extra fields as JSON text.
+pub(crate) type SessionTuple<Id> = (String, Id, i64, OptText);
 
 /// A verification token row: identifier, token, expiry as epoch milliseconds.
 pub(crate) type VerificationTokenTuple = (String, String, i64);
 
-/// An account row: user id, type, provider, provider account id, the six token columns.
+/// An account row: user id, type, provider, provider account id, the seven token columns,
+/// extra fields as JSON text.
 pub(crate) type AccountTuple<Id> = (
     Id,
     String,
@@ -33,6 +43,7 @@ pub(crate) type AccountTuple<Id> = (
     OptText,
     OptText,
     Option<i64>,
+    OptText,
     OptText,
     OptText,
     OptText,
@@ -48,10 +59,23 @@ pub(crate) fn instant(ms: i64) -> Result<DateTime<Utc>, BoxError> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| format!("{ms} ms is out of range").into())
 }
 
+/// The extra object stored as `text` (`None`: none); anything but a JSON object is an error.
+pub(crate) fn extra_from(text: OptText) -> Result<Extra, BoxError> {
+    match text
+        .as_deref()
+        .map(serde_json::from_str::<Value>)
+        .transpose()?
+    {
+        None => Ok(Extra::new()),
+        Some(Value::Object(object)) => Ok(object),
+        Some(other) => Err(format!("stored extra fields are not an object: {other}").into()),
+    }
+}
+
 pub(crate) fn account_from<Id: ToString>(row: AccountTuple<Id>) -> Result<Account, BoxError> {
-    let (user_id, kind, provider, pai, refresh, access, expires_at, tt, scope, id, ss) = row;
+    let (user_id, kind, provider, pai, refresh, access, expires_at, tt, scope, id, ss, extra) = row;
     Ok(Account {
-        extra: Default::default(),
+        extra: extra_from(extra)?,
         user_id: user_id.to_string(),
         account_type: kind.parse()?,
         provider,
@@ -81,10 +105,10 @@ pub(crate) fn authenticator_from<Id: ToString>(row: AuthenticatorTuple<Id>) -> A
 }
 
 pub(crate) fn user_from<Id: ToString>(
-    (id, email, verified, name, image): UserTuple<Id>,
+    (id, email, verified, name, image, extra): UserTuple<Id>,
 ) -> Result<User, BoxError> {
     Ok(User {
-        extra: Default::default(),
+        extra: extra_from(extra)?,
         id: id.to_string(),
         email,
         email_verified: verified.map(instant).transpose()?,
@@ -94,10 +118,10 @@ pub(crate) fn user_from<Id: ToString>(
 }
 
 pub(crate) fn session_from<Id: ToString>(
-    (session_token, user_id, ms): SessionTuple<Id>,
+    (session_token, user_id, ms, extra): SessionTuple<Id>,
 ) -> Result<Session, BoxError> {
     Ok(Session {
-        extra: Default::default(),
+        extra: extra_from(extra)?,
         session_token,
         user_id: user_id.to_string(),
         expires: instant(ms)?,

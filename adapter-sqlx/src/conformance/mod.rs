@@ -17,6 +17,7 @@ pub mod authjs;
 mod connect_checks;
 mod decode;
 mod specs;
+pub mod upgrade;
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use self::decode::{
     account_from, authenticator_from, session_from, user_from, user_records_from,
     verification_token_from, AccountTuple, AuthenticatorTuple, NativeUserTuple, SessionTuple,
+    VerificationTokenTuple,
 };
 use crate::sqlx::{self, MySqlPool, PgPool, SqlitePool};
 use crate::{Dialect, Layout, SqlxAdapter};
@@ -287,24 +289,45 @@ impl RawPool {
     }
 }
 
+/// What opens a fixture's adapter on a fresh database's URL.
+pub type OpenFuture<A> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<A, BoxError>> + Send>>;
+
+/// The usual opener: [`TablesAdapter::open_migrated`].
+fn open_migrated<A: TablesAdapter>(url: String) -> OpenFuture<A> {
+    Box::pin(async move { A::open_migrated(&url).await })
+}
+
 /// Hands out a fresh database per scenario on one server, through one admin pool.
 #[derive(Debug)]
 pub struct ServerBackend<A> {
     server: Server,
     url: String,
     admin: RawPool,
+    open: fn(String) -> OpenFuture<A>,
     adapter: PhantomData<fn() -> A>,
 }
 
 impl<A: TablesAdapter> ServerBackend<A> {
     /// The backend on the server at `url`, with its admin pool open.
     pub async fn open(server: Server, url: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+        Self::open_with(server, url, open_migrated::<A>).await
+    }
+
+    /// [`open`](Self::open), each fixture's adapter opened by `open` on its fresh database
+    /// (the upgrade backends build an older schema first).
+    pub async fn open_with(
+        server: Server,
+        url: Option<String>,
+        open: fn(String) -> OpenFuture<A>,
+    ) -> Result<Arc<dyn Backend>, BoxError> {
         let url = url.ok_or("a server backend needs a URL")?;
         let admin = RawPool::connect(server, &url).await?;
         Ok(Arc::new(Self {
             server,
             url,
             admin,
+            open,
             adapter: PhantomData,
         }))
     }
@@ -326,7 +349,7 @@ impl<A: TablesAdapter> ServerBackend<A> {
 
     async fn set_up(&self, name: &str) -> Result<Fixture, BoxError> {
         let url = database_url(&self.url, name)?;
-        let adapter = A::open_migrated(&url).await?;
+        let adapter = (self.open)(url.clone()).await?;
         let raw = RawPool::connect(self.server, &url).await?;
         Ok(fixture(
             adapter,
@@ -367,14 +390,21 @@ impl<A: TablesAdapter> Backend for ServerBackend<A> {
 #[derive(Debug, Clone, Copy)]
 pub struct SqliteBackend<A> {
     memory: bool,
+    open: fn(String) -> OpenFuture<A>,
     adapter: PhantomData<fn() -> A>,
 }
 
 impl<A: TablesAdapter> SqliteBackend<A> {
     /// A file backend, or an in-memory one.
     pub fn open(memory: bool) -> Arc<dyn Backend> {
+        Self::open_with(memory, open_migrated::<A>)
+    }
+
+    /// [`open`](Self::open), each fixture's adapter opened by `open` on its fresh database.
+    pub fn open_with(memory: bool, open: fn(String) -> OpenFuture<A>) -> Arc<dyn Backend> {
         Arc::new(Self {
             memory,
+            open,
             adapter: PhantomData,
         })
     }
@@ -420,7 +450,7 @@ impl<A: TablesAdapter> Backend for SqliteBackend<A> {
             )
         };
         let set_up = async {
-            let adapter = A::open_migrated(&url).await?;
+            let adapter = (self.open)(url.clone()).await?;
             let raw = RawPool::Sqlite(sqlite_pool(&url).await?);
             Ok::<_, BoxError>((adapter, raw))
         };
@@ -543,6 +573,15 @@ pub struct SqlxInspector<A> {
     pub url: String,
 }
 
+/// The extra column as JSON text (PostgreSQL's `jsonb` cast; the others store text).
+fn extra_text(dialect: Dialect) -> &'static str {
+    if dialect == Dialect::Postgres {
+        "extra::text"
+    } else {
+        "extra"
+    }
+}
+
 /// An instant as epoch milliseconds, computed by the database itself.
 fn millis(dialect: Dialect, column: &str) -> String {
     match dialect {
@@ -555,7 +594,8 @@ fn millis(dialect: Dialect, column: &str) -> String {
 }
 
 const ACCOUNT_COLUMNS: &str = "user_id, account_type, provider, provider_account_id, \
-     refresh_token, access_token, expires_at, token_type, scope, id_token, session_state";
+     refresh_token, access_token, expires_at, token_type, scope, id_token, session_state, \
+     {extra}";
 /// The text columns of the accounts table, for [`Inspector::dump`].
 const ACCOUNT_TEXT_COLUMNS: &str = "user_id, account_type, provider, provider_account_id, \
      refresh_token, access_token, token_type, scope, id_token, session_state";
@@ -569,30 +609,12 @@ impl<A: TablesAdapter> SqlxInspector<A> {
         let text = template
             .replace("{p}", self.adapter.table_prefix())
             .replace("{expires}", &millis(dialect, "expires"))
-            .replace("{email_verified}", &millis(dialect, "email_verified"));
+            .replace("{email_verified}", &millis(dialect, "email_verified"))
+            .replace("{extra}", extra_text(dialect));
         if dialect != Dialect::Postgres {
             return text;
         }
         numbered_placeholders(&text)
-    }
-
-    /// The row of two texts and an expiry that `template` finds by `a` (and `b`), decoded.
-    async fn fetch_pair_with_expiry<T>(
-        &self,
-        template: &str,
-        a: &str,
-        b: Option<&str>,
-        decode: fn((String, String, i64)) -> Result<T, BoxError>,
-    ) -> Result<Option<T>, BoxError> {
-        let sql = sqlx::AssertSqlSafe(self.sql(template));
-        let row = on_raw!(&self.raw, |pool| {
-            let query = sqlx::query_as::<_, (String, String, i64)>(sql).bind(a);
-            match b {
-                Some(b) => query.bind(b).fetch_optional(pool).await?,
-                None => query.fetch_optional(pool).await?,
-            }
-        });
-        row.map(decode).transpose()
     }
 }
 
@@ -600,13 +622,13 @@ impl<A: TablesAdapter> SqlxInspector<A> {
 impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
     async fn stored_user(&self, id: &str) -> Result<Option<User>, BoxError> {
         let sql = sqlx::AssertSqlSafe(self.sql(
-            "SELECT id, email, email_normalized, {email_verified}, name, image \
+            "SELECT id, email, email_normalized, {email_verified}, name, image, {extra} \
              FROM {p}users WHERE id = ?",
         ));
         let row: Option<NativeUserTuple> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
         });
-        let Some((id, email, normalized, verified, name, image)) = row else {
+        let Some((id, email, normalized, verified, name, image, extra)) = row else {
             return Ok(None);
         };
         let expected = email.as_deref().map(normalize_email);
@@ -616,7 +638,7 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
             )
             .into());
         }
-        user_from((id, email, verified, name, image)).map(Some)
+        user_from((id, email, verified, name, image, extra)).map(Some)
     }
 
     async fn stored_account(
@@ -639,13 +661,17 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
     }
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
-        self.fetch_pair_with_expiry(
-            "SELECT session_token, user_id, {expires} FROM {p}sessions WHERE session_token = ?",
-            session_token,
-            None,
-            session_from,
-        )
-        .await
+        let sql = sqlx::AssertSqlSafe(self.sql(
+            "SELECT session_token, user_id, {expires}, {extra} FROM {p}sessions \
+             WHERE session_token = ?",
+        ));
+        let row: Option<SessionTuple<String>> = on_raw!(&self.raw, |pool| {
+            sqlx::query_as(sql)
+                .bind(session_token)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(session_from).transpose()
     }
 
     async fn stored_verification_token(
@@ -653,14 +679,18 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
         identifier: &str,
         token: &str,
     ) -> Result<Option<VerificationToken>, BoxError> {
-        self.fetch_pair_with_expiry(
+        let sql = sqlx::AssertSqlSafe(self.sql(
             "SELECT identifier, token, {expires} FROM {p}verification_tokens \
              WHERE identifier = ? AND token = ?",
-            identifier,
-            Some(token),
-            verification_token_from,
-        )
-        .await
+        ));
+        let row: Option<VerificationTokenTuple> = on_raw!(&self.raw, |pool| {
+            sqlx::query_as(sql)
+                .bind(identifier)
+                .bind(token)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(verification_token_from).transpose()
     }
 
     async fn stored_authenticator(
@@ -689,9 +719,10 @@ impl<A: TablesAdapter> Inspector for SqlxInspector<A> {
                 .fetch_all(pool)
                 .await?
         });
-        let sessions_sql = sqlx::AssertSqlSafe(
-            self.sql("SELECT session_token, user_id, {expires} FROM {p}sessions WHERE user_id = ?"),
-        );
+        let sessions_sql = sqlx::AssertSqlSafe(self.sql(
+            "SELECT session_token, user_id, {expires}, {extra} FROM {p}sessions \
+                 WHERE user_id = ?",
+        ));
         let sessions: Vec<SessionTuple<String>> = on_raw!(&self.raw, |pool| {
             sqlx::query_as(sessions_sql)
                 .bind(user_id)

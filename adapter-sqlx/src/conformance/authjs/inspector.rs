@@ -111,7 +111,7 @@ pub(super) struct AuthJsInspector {
 
 const ACCOUNT: &str = r#"{id:"userId"}, "type", "provider", "providerAccountId",
     "refresh_token", "access_token", {int:"expires_at"}, "token_type", "scope",
-    "id_token", "session_state""#;
+    "id_token", "session_state", {extra}"#;
 const AUTHENTICATOR: &str = r#""credentialID", {id:"userId"}, "providerAccountId",
     "credentialPublicKey", {int:"counter"}, "credentialDeviceType",
     "credentialBackedUp", "transports""#;
@@ -150,6 +150,9 @@ impl AuthJsInspector {
                 text.replace_range(start..start + len + 1, &expression);
             }
         }
+        // The extra fields as one JSON object's text, `NULL` for none (no column yet).
+        let extra = if pg { "CAST(NULL AS TEXT)" } else { "NULL" };
+        text = text.replace("{extra}", extra);
         if mysql {
             text = text.replace('"', "`");
         }
@@ -209,7 +212,7 @@ impl Inspector for AuthJsInspector {
             return Ok(None);
         }
         let sql = self.sql(&format!(
-            r#"SELECT {{id:"id"}}, "email", {{ms:"emailVerified"}}, "name", "image"
+            r#"SELECT {{id:"id"}}, "email", {{ms:"emailVerified"}}, "name", "image", {{extra}}
                FROM "{}" WHERE {{id:"id"}} = ?"#,
             self.tables.user
         ));
@@ -239,7 +242,7 @@ impl Inspector for AuthJsInspector {
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
         let sql = self.sql(&format!(
-            r#"SELECT "sessionToken", {{id:"userId"}}, {{ms:"expires"}} FROM "{}"
+            r#"SELECT "sessionToken", {{id:"userId"}}, {{ms:"expires"}}, {{extra}} FROM "{}"
                WHERE "sessionToken" = ?"#,
             self.tables.session
         ));
@@ -297,7 +300,7 @@ impl Inspector for AuthJsInspector {
             .fetch_all(pool)
             .await?);
         let sql = self.sql(&format!(
-            r#"SELECT "sessionToken", {{id:"userId"}}, {{ms:"expires"}} FROM "{}"
+            r#"SELECT "sessionToken", {{id:"userId"}}, {{ms:"expires"}}, {{extra}} FROM "{}"
                WHERE {{id:"userId"}} = ?"#,
             t.session
         ));

@@ -23,6 +23,26 @@ use adapter_conformance::backends::assigned_ids::AssignedIds;
 use adapter_conformance::harness::{BackendSpec, Source};
 use adapter_conformance::{Backend, BoxError, Fixture, Gap};
 
+/// `&[…]` of the given gaps followed by scenarios 39–43 (extra fields), which every Auth.js
+/// layout fails for [`NO_EXTRA_COLUMNS`].
+macro_rules! with_extra_field_gaps {
+    ($($gap:expr),* $(,)?) => {
+        &[
+            $($gap,)*
+            Gap { scenario: "s39_extra_fields_round_trip_exactly", reason: NO_EXTRA_COLUMNS },
+            Gap { scenario: "s40_update_user_merges_extra_fields", reason: NO_EXTRA_COLUMNS },
+            Gap { scenario: "s41_update_session_writes_session_data", reason: NO_EXTRA_COLUMNS },
+            Gap { scenario: "s42_extra_field_rules_are_invalid_input", reason: NO_EXTRA_COLUMNS },
+            Gap { scenario: "s43_account_keeps_the_token_response", reason: NO_EXTRA_COLUMNS },
+        ]
+    };
+}
+
+/// Why the Auth.js layouts fail scenarios 39–43.
+pub const NO_EXTRA_COLUMNS: &str = "the Auth.js tables keep extra fields only in columns the \
+     app added, which adapter-sqlx does not discover yet, so every write of an extra field is \
+     refused as InvalidInput (never dropped) and none is read";
+
 mod drizzle;
 mod inspector;
 mod schema;
@@ -58,7 +78,7 @@ pub fn postgres_authjs_spec() -> BackendSpec {
 }
 
 /// The scenarios the @auth/pg-adapter layout fails by design.
-pub const PG_GAPS: &[Gap] = &[Gap {
+pub const PG_GAPS: &[Gap] = with_extra_field_gaps![Gap {
     scenario: "s17_duplicates_conflict",
     reason: "the database assigns user ids (SERIAL): a repeated id is a new user, not a \
                  Conflict",
