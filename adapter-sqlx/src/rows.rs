@@ -1,7 +1,7 @@
 //! The rows the statements return, decoded by sqlx and turned into the `auth_core` models.
 //! Each row type is generic over the database's timestamp type ([`Stamp`]).
 
-use auth_core::serde_json::{self, Value};
+
 use auth_core::{
     Account, AdapterError, Authenticator, Extra, Operation, Session, User, VerificationToken,
 };
@@ -29,31 +29,15 @@ pub(crate) fn extra_from(
     table: &str,
     stored: Option<String>,
 ) -> Result<Extra, AdapterError> {
-    let Some(text) = stored else {
-        return Ok(Extra::new());
-    };
-    match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(AdapterError::backend(
-            op,
-            format!("the stored extra fields of a {table} row are not a JSON object"),
-        )),
-        Err(e) => Err(AdapterError::backend(
-            op,
-            format!("the stored extra fields of a {table} row are not JSON"),
-        )
-        .with_source(e)),
-    }
+    auth_sql::extra_column::read(stored.as_deref()).map_err(|why| {
+        AdapterError::backend(op, format!("the stored extra fields of a {table} row: {why}"))
+    })
 }
 
-/// The JSON text an extra object is stored as: `None` (SQL `NULL`) when it is empty.
+/// The JSON text an extra object is stored as: `None` (SQL `NULL`) when it is empty (one
+/// writer for every SQL crate, see [`auth_sql::extra_column`]).
 pub(crate) fn extra_text(extra: &Extra) -> Option<String> {
-    if extra.is_empty() {
-        None
-    } else {
-        // A map of JSON values always serializes.
-        Some(Value::Object(extra.clone()).to_string())
-    }
+    auth_sql::extra_column::write(extra)
 }
 
 /// `id, email, email_verified, name, image, extra`.
