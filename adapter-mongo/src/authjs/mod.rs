@@ -18,8 +18,11 @@
 //! with the field names of Auth.js's `AdapterAuthenticator` (`credentialID`, `userId`, …),
 //! which the Node adapter never reads.
 //!
-//! Documents are handled untyped, so fields another program added to a user (a profile
-//! callback may store more than the four fields) survive an update from here.
+//! Documents are handled untyped. Every top-level field of a user, account or session that
+//! is not in the table is one of the record's extra fields (`crate::extra`), as
+//! `@auth/mongodb-adapter` keeps the whole object it is given: an app's `role`, the rest of
+//! a token response, session data. The extra fields are written at top level too, and an
+//! update sets and removes only the ones it names.
 
 use std::ops::ControlFlow;
 
