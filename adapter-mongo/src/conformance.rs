@@ -5,7 +5,10 @@
 //!
 //! The inspector reads the collections with plain `find_one` calls on untyped documents
 //! and decodes them itself, never through the adapter or its document types: one
-//! inspector for both layouts, over the layout's field names and id form.
+//! inspector for both layouts, over the layout's field names and id form. Extra fields are
+//! read with the bson crate's own relaxed Extended JSON, so a number stored with the wrong
+//! BSON type (an integer as a double) reads back as a different JSON number, and a stored
+//! top-level `null` or empty `extra` shows up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +20,7 @@ use crate::MongoAdapter;
 use async_trait::async_trait;
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
-    Account, AccountType, AdapterError, Authenticator, Session, User, VerificationToken,
+    Account, AccountType, AdapterError, Authenticator, Extra, Session, User, VerificationToken,
 };
 
 use adapter_conformance::backends::assigned_ids::AssignedIds;
@@ -324,6 +327,28 @@ impl Inspected {
         Ok(())
     }
 
+    /// The extra fields of `doc` exactly as stored: the native `extra` sub-document
+    /// (absent, never empty), or Auth.js's top-level fields that are not in `own`.
+    fn extra(self, doc: &Document, own: &[&str]) -> Result<Extra, BoxError> {
+        let fields: Vec<(&String, &Bson)> = match self {
+            Self::Native => match doc.get("extra") {
+                None => Vec::new(),
+                Some(Bson::Document(extra)) if !extra.is_empty() => extra.iter().collect(),
+                Some(other) => {
+                    return Err(format!("extra is {other:?}, not a non-empty document").into())
+                }
+            },
+            Self::AuthJs => doc
+                .iter()
+                .filter(|(name, _)| !own.contains(&name.as_str()))
+                .collect(),
+        };
+        Ok(fields
+            .into_iter()
+            .map(|(name, value)| (name.clone(), value.clone().into_relaxed_extjson()))
+            .collect())
+    }
+
     fn account_of(self, doc: &Document) -> Result<Account, BoxError> {
         let f = self.fields();
         let expires_at = match doc.get("expires_at") {
@@ -333,7 +358,7 @@ impl Inspected {
             Some(other) => return Err(format!("expires_at is {other:?}, not an integer").into()),
         };
         Ok(Account {
-            extra: Default::default(),
+            extra: self.extra(doc, crate::authjs::ACCOUNT_FIELDS)?,
             user_id: self.id(doc, f.user_id)?,
             account_type: required(doc, "type")?.parse::<AccountType>()?,
             provider: required(doc, "provider")?,
@@ -351,7 +376,7 @@ impl Inspected {
     fn session_of(self, doc: &Document) -> Result<Session, BoxError> {
         let f = self.fields();
         Ok(Session {
-            extra: Default::default(),
+            extra: self.extra(doc, crate::authjs::SESSION_FIELDS)?,
             session_token: required(doc, f.session_token)?,
             user_id: self.id(doc, f.user_id)?,
             expires: required_date(doc, "expires")?,
@@ -436,7 +461,7 @@ impl Inspector for MongoInspector {
         };
         self.layout.check_user(&doc)?;
         Ok(Some(User {
-            extra: Default::default(),
+            extra: self.layout.extra(&doc, crate::authjs::USER_FIELDS)?,
             id: self.layout.id(&doc, "_id")?,
             email: text(&doc, "email")?,
             email_verified: date(&doc, self.layout.fields().email_verified)?,

@@ -7,12 +7,23 @@
 //! stand-in server compares BSON dates only to the second), while the TTL indexes use the
 //! date. An authenticator is stored as the model itself: its fields and their types are
 //! the document's.
+//!
+//! The app's extra fields are the sub-document `extra` of a user, account or session
+//! document, absent when there are none (`crate::extra` has the BSON types).
 
 use auth_core::{Account, AccountType, AdapterError, Operation, Session, User, VerificationToken};
 use mongodb::bson;
 use serde::{Deserialize, Serialize};
 
+use crate::extra::{extra_of, sub_document};
 use crate::shared::{from_bson, to_bson};
+
+/// The stored `extra` sub-document as the model's extra fields.
+fn stored_extra(extra: Option<&bson::Document>) -> auth_core::extra::Extra {
+    extra
+        .map(|doc| extra_of(doc, |_| false))
+        .unwrap_or_default()
+}
 
 /// A user document; `_id` is the caller's id.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,24 +36,31 @@ pub struct UserDoc {
     pub email_verified: Option<bson::DateTime>,
     pub name: Option<String>,
     pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<bson::Document>,
 }
 
 impl UserDoc {
     /// The document of `user`, whose email key the policy layer computed.
-    pub fn from_model(user: &User, email_key: Option<&str>) -> Self {
-        Self {
+    pub fn from_model(
+        op: Operation,
+        user: &User,
+        email_key: Option<&str>,
+    ) -> Result<Self, AdapterError> {
+        Ok(Self {
             id: user.id.clone(),
             email: user.email.clone(),
             email_normalized: email_key.map(str::to_owned),
             email_verified: user.email_verified.map(to_bson),
             name: user.name.clone(),
             image: user.image.clone(),
-        }
+            extra: sub_document(op, &user.extra)?,
+        })
     }
 
     pub fn into_model(self, op: Operation) -> Result<User, AdapterError> {
         Ok(User {
-            extra: Default::default(),
+            extra: stored_extra(self.extra.as_ref()),
             id: self.id,
             email: self.email,
             email_verified: self.email_verified.map(|t| from_bson(op, t)).transpose()?,
@@ -67,11 +85,13 @@ pub struct AccountDoc {
     pub scope: Option<String>,
     pub id_token: Option<String>,
     pub session_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<bson::Document>,
 }
 
 impl AccountDoc {
-    pub fn from_model(a: &Account) -> Self {
-        Self {
+    pub fn from_model(op: Operation, a: &Account) -> Result<Self, AdapterError> {
+        Ok(Self {
             user_id: a.user_id.clone(),
             account_type: a.account_type.as_str().to_owned(),
             provider: a.provider.clone(),
@@ -83,7 +103,8 @@ impl AccountDoc {
             scope: a.scope.clone(),
             id_token: a.id_token.clone(),
             session_state: a.session_state.clone(),
-        }
+            extra: sub_document(op, &a.extra)?,
+        })
     }
 
     pub fn into_model(self, op: Operation) -> Result<Account, AdapterError> {
@@ -92,7 +113,7 @@ impl AccountDoc {
             .parse::<AccountType>()
             .map_err(|e| AdapterError::backend(op, e.to_string()))?;
         Ok(Account {
-            extra: Default::default(),
+            extra: stored_extra(self.extra.as_ref()),
             user_id: self.user_id,
             account_type,
             provider: self.provider,
@@ -115,21 +136,24 @@ pub struct SessionDoc {
     pub user_id: String,
     pub expires: bson::DateTime,
     pub expires_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<bson::Document>,
 }
 
 impl SessionDoc {
-    pub fn from_model(s: &Session) -> Self {
-        Self {
+    pub fn from_model(op: Operation, s: &Session) -> Result<Self, AdapterError> {
+        Ok(Self {
             session_token: s.session_token.clone(),
             user_id: s.user_id.clone(),
             expires: to_bson(s.expires),
             expires_ms: s.expires.timestamp_millis(),
-        }
+            extra: sub_document(op, &s.extra)?,
+        })
     }
 
     pub fn into_model(self, op: Operation) -> Result<Session, AdapterError> {
         Ok(Session {
-            extra: Default::default(),
+            extra: stored_extra(self.extra.as_ref()),
             session_token: self.session_token,
             user_id: self.user_id,
             expires: from_bson(op, self.expires)?,
@@ -180,10 +204,16 @@ mod tests {
 
     #[test]
     fn users_without_email_have_no_normalized_field() {
-        let doc = bson::to_document(&UserDoc::from_model(&User::with_id("u"), None)).unwrap();
+        let doc = bson::to_document(
+            &UserDoc::from_model(Operation::CreateUser, &User::with_id("u"), None).unwrap(),
+        )
+        .unwrap();
         assert!(!doc.contains_key("email_normalized"));
         let user = User::with_id("u").with_email(" A@B.c");
-        let doc = bson::to_document(&UserDoc::from_model(&user, Some("a@b.c"))).unwrap();
+        let doc = bson::to_document(
+            &UserDoc::from_model(Operation::CreateUser, &user, Some("a@b.c")).unwrap(),
+        )
+        .unwrap();
         assert_eq!(doc.get_str("email_normalized").unwrap(), "a@b.c");
         assert_eq!(doc.get_str("email").unwrap(), " A@B.c");
     }
@@ -191,9 +221,13 @@ mod tests {
     #[test]
     fn expiry_is_kept_as_a_date_and_as_milliseconds() {
         let expires = Utc.timestamp_millis_opt(1_900_000_000_123).unwrap();
-        let doc = bson::to_document(&SessionDoc::from_model(&Session::with_token(
-            "t", "u", expires,
-        )))
+        let doc = bson::to_document(
+            &SessionDoc::from_model(
+                Operation::CreateSession,
+                &Session::with_token("t", "u", expires),
+            )
+            .unwrap(),
+        )
         .unwrap();
         assert_eq!(doc.get_i64("expires_ms").unwrap(), 1_900_000_000_123);
         assert_eq!(

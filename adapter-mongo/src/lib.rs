@@ -7,6 +7,7 @@ mod authjs;
 pub mod conformance;
 mod documents;
 mod error;
+mod extra;
 mod indexes;
 mod layout;
 mod native;

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::documents::{AccountDoc, SessionDoc, TokenDoc, UserDoc, WithUser};
 use crate::error::ForOp;
+use crate::extra::{changed_sub_document, reads_stored, sub_document};
 use crate::layout::Fields;
 use crate::shared::{
     self, carried_user_fields, no_user, unchanged, until_unchanged, with_owner, LayoutCollections,
@@ -117,7 +118,7 @@ impl NativeStore {
     ) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         self.users
-            .insert_one(UserDoc::from_model(user, email_key))
+            .insert_one(UserDoc::from_model(op, user, email_key)?)
             .await
             .for_op(op)?;
         Ok(user.id.clone())
@@ -157,8 +158,13 @@ impl NativeStore {
     ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
         // The fields this update leaves as they are: the replacement below must not
-        // overwrite a concurrent change to one of them.
-        let carried = &carried_user_fields(update, &Fields::NATIVE);
+        // overwrite a concurrent change to one of them. The extra fields are among them
+        // unless replaced whole: a merge starts from them as read.
+        let mut carried = carried_user_fields(update, &Fields::NATIVE);
+        if reads_stored(update.extra.as_ref()) {
+            carried.push("extra");
+        }
+        let carried = &carried;
         until_unchanged(op, move || async move {
             let key = doc! { "_id": update.id.as_str() };
             let Some(current) = self.users.find_one(key.clone()).await.for_op(op)? else {
@@ -166,8 +172,12 @@ impl NativeStore {
             };
             let filter = unchanged(key, &to_document(op, &current)?, carried);
             let key_now = email_key.unwrap_or(current.email_normalized.as_deref());
+            // `apply_to` also refuses a merged object over the cap, before any write.
             let merged = update.apply_to(current.clone().into_model(op)?)?;
-            let new = UserDoc::from_model(&merged, key_now);
+            let mut new = UserDoc::from_model(op, &merged, key_now)?;
+            // The sub-document as stored with the change applied, rather than the merged
+            // JSON: a field the change does not name keeps its BSON type.
+            new.extra = changed_sub_document(op, current.extra.as_ref(), update.extra.as_ref())?;
             // A taken email fails here with a duplicate key (Conflict), changing nothing.
             if shared::replace(op, &self.users, filter, &new).await? {
                 return Ok(ControlFlow::Break(Some(merged)));
@@ -198,7 +208,7 @@ impl NativeStore {
 
     pub(crate) async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
-        let doc = AccountDoc::from_model(account);
+        let doc = AccountDoc::from_model(op, account)?;
         self.insert_owned(op, &self.accounts, &doc, &account.user_id)
             .await
     }
@@ -240,7 +250,7 @@ impl NativeStore {
         };
         let text = |v: &Option<String>| v.clone().map_or(Bson::Null, Bson::String);
         // No dates among these fields, so a `$set` stores them as given on every server.
-        let tokens = doc! {
+        let mut tokens = doc! {
             "refresh_token": text(&account.refresh_token),
             "access_token": text(&account.access_token),
             "expires_at": account.expires_at.map_or(Bson::Null, Bson::Int64),
@@ -249,8 +259,16 @@ impl NativeStore {
             "id_token": text(&account.id_token),
             "session_state": text(&account.session_state),
         };
+        // The rest of the token response is replaced with the tokens, in the same update.
+        let update = match sub_document(op, &account.extra)? {
+            Some(extra) => {
+                tokens.insert("extra", extra);
+                doc! { "$set": tokens }
+            }
+            None => doc! { "$set": tokens, "$unset": { "extra": "" } },
+        };
         self.accounts
-            .find_one_and_update(filter, doc! { "$set": tokens })
+            .find_one_and_update(filter, update)
             .return_document(ReturnDocument::After)
             .await
             .for_op(op)?
@@ -267,7 +285,7 @@ impl NativeStore {
 
     pub(crate) async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
-        let doc = SessionDoc::from_model(session);
+        let doc = SessionDoc::from_model(op, session)?;
         self.insert_owned(op, &self.sessions, &doc, &session.user_id)
             .await
     }
@@ -319,12 +337,23 @@ impl NativeStore {
             if current.expires_ms <= millis(now) {
                 return Ok(ControlFlow::Break(None));
             }
-            let filter = doc! {
+            // The session's data is part of the state as read (a merge starts from it, and
+            // an update that does not change it must not write back an old copy); a
+            // missing `extra` matches `null`.
+            let mut filter = doc! {
                 "session_token": current.session_token.as_str(),
                 "user_id": current.user_id.as_str(),
                 "expires_ms": current.expires_ms,
             };
-            let new = SessionDoc::from_model(&update.apply_to(current.into_model(op)?)?);
+            shared::match_equal(
+                &mut filter,
+                "extra",
+                current.extra.clone().map_or(Bson::Null, Bson::Document),
+            );
+            let stored_extra = current.extra.clone();
+            // `apply_to` also refuses merged data over the cap, before any write.
+            let mut new = SessionDoc::from_model(op, &update.apply_to(current.into_model(op)?)?)?;
+            new.extra = changed_sub_document(op, stored_extra.as_ref(), update.extra.as_ref())?;
             if shared::replace(op, &self.sessions, filter, &new).await? {
                 return Ok(ControlFlow::Break(Some(new)));
             }

@@ -121,9 +121,45 @@ pub(crate) fn no_user(op: Operation) -> AdapterError {
 pub(crate) fn unchanged(key: Document, current: &Document, carried: &[&str]) -> Document {
     let mut filter = key;
     for field in carried {
-        filter.insert(*field, current.get(*field).cloned().unwrap_or(Bson::Null));
+        match_equal(
+            &mut filter,
+            field,
+            current.get(*field).cloned().unwrap_or(Bson::Null),
+        );
     }
     filter
+}
+
+/// Adds to `filter` that `field` equals `value` (`null` also matches a missing field), in a
+/// form that MongoDB and the stand-in CI uses both read as exact equality:
+/// - an embedded document or an array (the extra fields) as `$expr: {$eq: ["$field",
+///   {$literal: value}]}` (all such conditions under one `$and`): the stand-in reads a bare
+///   document in a filter as operators, and cannot bind a document or an array in an
+///   update's filter at all; `$expr` compares whole values, field order included, on both;
+/// - an ObjectId as `{$in: [id]}`: the stand-in finds nothing on an ObjectId compared for
+///   equality outside `_id`;
+/// - anything else as the plain value.
+pub(crate) fn match_equal(filter: &mut Document, field: &str, value: Bson) {
+    match value {
+        Bson::Document(_) | Bson::Array(_) => {
+            let condition = Bson::Document(doc! {
+                "$eq": [format!("${field}"), { "$literal": value }],
+            });
+            if let Some(Bson::Document(expr)) = filter.get_mut("$expr") {
+                if let Some(Bson::Array(all)) = expr.get_mut("$and") {
+                    all.push(condition);
+                    return;
+                }
+            }
+            filter.insert("$expr", doc! { "$and": [condition] });
+        }
+        Bson::ObjectId(_) => {
+            filter.insert(field, doc! { "$in": [value] });
+        }
+        other => {
+            filter.insert(field, other);
+        }
+    }
 }
 
 /// Runs `attempt` (a read, then a replacement under a filter on what it read) until it
@@ -242,6 +278,24 @@ where
 mod tests {
     use super::*;
     use auth_core::chrono::TimeZone;
+
+    #[test]
+    fn containers_are_matched_by_expression() {
+        let current = doc! { "a": "x", "extra": { "k": 1 }, "tags": [1, 2] };
+        let filter = unchanged(doc! { "_id": 1 }, &current, &["a", "extra", "tags", "gone"]);
+        assert_eq!(
+            filter,
+            doc! {
+                "_id": 1,
+                "a": "x",
+                "$expr": { "$and": [
+                    { "$eq": ["$extra", { "$literal": { "k": 1 } }] },
+                    { "$eq": ["$tags", { "$literal": [1, 2] }] },
+                ] },
+                "gone": Bson::Null,
+            }
+        );
+    }
 
     #[test]
     fn far_dates_survive_bson() {

@@ -1008,3 +1008,65 @@ async fn calls_after_close_fail_in_bounded_time() {
         "{err}"
     );
 }
+
+/// BSON with no JSON equivalent, written into a user's `extra` by another program, reads
+/// as relaxed Extended JSON (never an error), and a merge of another field keeps it as it
+/// was stored, BSON type included.
+#[tokio::test]
+async fn foreign_bson_in_extra_fields_reads_as_extended_json_and_survives_a_merge() {
+    on_fresh_database(|adapter| async move {
+        use adapter_mongo::mongodb::bson::{oid::ObjectId, DateTime};
+        let user = adapter
+            .create_user(User::with_id("foreign").with_email("f@example.com"))
+            .await
+            .unwrap();
+        let when = DateTime::from_millis(1_700_000_000_123);
+        let oid = ObjectId::parse_str("65a1f0c2e4b0a1b2c3d4e5f6").unwrap();
+        // A whole replacement: the stand-in CI uses stores a date `$set` as text, and
+        // cannot store a Decimal128 at all (the unit tests of `extra` cover that type).
+        let users = raw(&adapter, "users");
+        let mut stored = users
+            .find_one(doc! { "_id": "foreign" })
+            .await
+            .unwrap()
+            .unwrap();
+        stored.insert("extra", doc! { "when": when, "oid": oid, "n": 5_i32 });
+        users
+            .replace_one(doc! { "_id": "foreign" }, stored)
+            .await
+            .unwrap();
+        let read = adapter.get_user(&user.id).await.unwrap().unwrap();
+        assert_eq!(
+            serde_json::Value::Object(read.extra),
+            serde_json::json!({
+                "when": {"$date": "2023-11-14T22:13:20.123Z"},
+                "oid": {"$oid": "65a1f0c2e4b0a1b2c3d4e5f6"},
+                "n": 5,
+            })
+        );
+        let merged = adapter
+            .update_user(
+                UserUpdate::new(&user.id)
+                    .merge_extra(&serde_json::json!({"role": "admin", "n": null}))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(merged.extra["role"], "admin");
+        assert!(!merged.extra.contains_key("n"));
+        let stored = raw(&adapter, "users")
+            .find_one(doc! { "_id": "foreign" })
+            .await
+            .unwrap()
+            .unwrap();
+        let extra = stored.get_document("extra").unwrap();
+        assert_eq!(extra.get("oid"), Some(&Bson::ObjectId(oid)));
+        assert!(
+            matches!(extra.get("when"), Some(Bson::DateTime(_))),
+            "{extra:?}"
+        );
+        assert_eq!(extra.get("role"), Some(&Bson::String("admin".into())));
+        assert!(!extra.contains_key("n"));
+    })
+    .await;
+}

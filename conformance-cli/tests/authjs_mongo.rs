@@ -2,8 +2,10 @@
 //! Node through `compat/authjs/driver.mjs`, and this crate's `Layout::AuthJs` on the same
 //! database. Records Node writes are read by Rust, records Rust writes are read by Node, a
 //! verification token made by one is used exactly once by the other (also when both take it
-//! at the same moment), and `delete_user` by
-//! either leaves nothing the other can read.
+//! at the same moment), `delete_user` by
+//! either leaves nothing the other can read, and the app's extra fields (top-level fields
+//! beside Auth.js's own, as `@auth/mongodb-adapter` keeps the whole object) written by one
+//! are read exactly by the other.
 //!
 //! They need a server (AUTH_TEST_MONGO_URL) and the Node packages (`npm ci` in
 //! `compat/authjs`); without them they print a SKIPPED line and pass, unless
@@ -18,11 +20,13 @@ use std::panic::AssertUnwindSafe;
 use adapter_mongo::mongodb::bson::{doc, Bson, Document};
 use adapter_mongo::{AuthJsCollections, Layout, MongoAdapter};
 use auth_core::chrono::{Duration, DurationRound, Utc};
-use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
+use auth_core::{
+    Account, AccountType, Adapter, Extra, Session, User, UserUpdate, VerificationToken,
+};
 use conformance_cli::authjs::{server_or_skip, AuthJs};
 use conformance_cli::backends::mongo::{fresh_database, ENV_VAR};
 use futures::FutureExt;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Runs `body` with this crate's adapter (Auth.js layout) and the Node adapter on one
 /// fresh database, and drops the database afterwards, also when `body` panics.
@@ -412,6 +416,216 @@ async fn documents_have_the_fields_auth_js_writes() {
                     "{session:?}"
                 );
             }
+            node
+        },
+    )
+    .await;
+}
+
+/// `value`'s object (the tests build them with `json!`).
+fn object(value: Value) -> Extra {
+    match value {
+        Value::Object(object) => object,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+/// `base` with the fields of `extra` added at its top level, as an Auth.js app passes its
+/// own fields to the adapter.
+fn with_fields(base: Value, extra: &Extra) -> Value {
+    let mut out = object(base);
+    out.extend(extra.clone());
+    Value::Object(out)
+}
+
+/// Asserts that Node's record `found` carries every field of `extra`, with the same JSON
+/// value, at its top level, and no `extra` field of its own.
+fn node_has(found: &Value, extra: &Extra, what: &str) {
+    for (name, value) in extra {
+        assert_eq!(&found[name], value, "{what}: field {name} in {found}");
+    }
+    assert!(found.get("extra").is_none(), "{what}: {found}");
+}
+
+// Node's numbers are doubles and its driver writes a whole number in int32 range as an
+// int32, any other as a double: the values below are whole numbers within int32 (read by
+// Rust as integers) and floats with a fractional part, exact on both sides and printed
+// alike by `JSON.stringify` and serde_json.
+
+fn app_user_fields() -> Extra {
+    object(json!({
+        "role": "admin",
+        "level": 42,
+        "score": 0.5,
+        "prefs": {"theme": "dark", "tags": ["a", "ü", "🦀"], "limits": [1, -2.25, null], "nested": {"x": null}},
+    }))
+}
+
+fn token_response_rest() -> Extra {
+    object(json!({
+        "expires_in": 28_800,
+        "refresh_token_expires_in": 15_897_600,
+        "raw": {"created_at": 1_700_000_000, "granted": ["repo", "user"]},
+    }))
+}
+
+#[tokio::test]
+async fn extra_fields_node_writes_are_read_by_rust() {
+    on_shared_database(
+        "extra_fields_node_writes_are_read_by_rust",
+        async |rust, mut node| {
+            let fields = app_user_fields();
+            let created = node
+                .call(
+                    "createUser",
+                    json!([with_fields(
+                        json!({
+                            "id": "ignored",
+                            "email": "ada@example.com",
+                            "emailVerified": null,
+                            "name": "Ada",
+                            "image": null,
+                        }),
+                        &fields
+                    )]),
+                )
+                .await
+                .unwrap();
+            let id = created["id"].as_str().unwrap().to_owned();
+            let account = with_fields(
+                conformance_cli::authjs::account_to_json(&github(&id, "gh-node")),
+                &token_response_rest(),
+            );
+            node.call("linkAccount", json!([account])).await.unwrap();
+            let session_data = object(json!({"csrf": "c5rf ✓", "remember": true}));
+            let expires = in_days(30);
+            let session = json!({
+                "sessionToken": "cookie-extra",
+                "userId": id,
+                "expires": conformance_cli::authjs::iso(expires),
+            });
+            node.call(
+                "createSession",
+                json!([with_fields(session, &session_data)]),
+            )
+            .await
+            .unwrap();
+
+            let user = rust.get_user(&id).await.unwrap().unwrap();
+            assert_eq!(user.extra, fields, "the user's extra fields");
+            assert_eq!(user.name.as_deref(), Some("Ada"));
+            let account = rust
+                .get_account("github", "gh-node")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                account.extra,
+                token_response_rest(),
+                "the rest of the token response"
+            );
+            assert_eq!(account.expires_at, Some(1_900_000_000));
+            let (found_session, found_user) = rust
+                .get_session_and_user("cookie-extra")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(found_session.extra, session_data, "the session's data");
+            assert_eq!(found_session.expires, expires);
+            assert_eq!(found_user, user);
+
+            // A merge from Rust sets and removes top-level fields; Node reads the result,
+            // and the fields it did not name are as Node wrote them.
+            let merged = rust
+                .update_user(
+                    UserUpdate::new(&id)
+                        .merge_extra(&json!({"level": 43, "role": null, "plan": "pro"}))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let mut expected = fields.clone();
+            expected.remove("role");
+            expected.insert("level".into(), json!(43));
+            expected.insert("plan".into(), json!("pro"));
+            assert_eq!(merged.extra, expected);
+            let by_node = node.call("getUser", json!([id])).await.unwrap();
+            node_has(&by_node, &expected, "Node's getUser after Rust's merge");
+            assert!(by_node.get("role").is_none(), "{by_node}");
+
+            // Node's updateUser `$set`s the fields it is given: Rust reads them.
+            node.call(
+                "updateUser",
+                json!([{"id": id, "role": "owner", "score": 1.75}]),
+            )
+            .await
+            .unwrap();
+            expected.insert("role".into(), json!("owner"));
+            expected.insert("score".into(), json!(1.75));
+            let user = rust.get_user(&id).await.unwrap().unwrap();
+            assert_eq!(user.extra, expected, "after Node's updateUser");
+            node
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn extra_fields_rust_writes_are_read_by_node() {
+    on_shared_database(
+        "extra_fields_rust_writes_are_read_by_node",
+        async |rust, mut node| {
+            let fields = app_user_fields();
+            let mut user = User::with_id("from-rust")
+                .with_email("grace@example.com")
+                .with_name("Grace");
+            user.extra = fields.clone();
+            let user = rust.create_user(user).await.unwrap();
+            let mut account = github(&user.id, "gh-rust");
+            account.extra = token_response_rest();
+            rust.link_account(account).await.unwrap();
+            let session_data =
+                object(json!({"csrf": "x-1", "remember": false, "data": {"step": 2}}));
+            let mut session = Session::with_token("cookie-rust-extra", &user.id, in_days(30));
+            session.extra = session_data.clone();
+            rust.create_session(session).await.unwrap();
+
+            let by_node = node.call("getUser", json!([user.id])).await.unwrap();
+            node_has(&by_node, &fields, "Node's getUser");
+            assert_eq!(by_node["name"], json!("Grace"));
+            let both = node
+                .call("getSessionAndUser", json!(["cookie-rust-extra"]))
+                .await
+                .unwrap();
+            node_has(&both["session"], &session_data, "Node's session");
+            node_has(&both["user"], &fields, "Node's session user");
+
+            // The stored types, top level: an integer as an int64 (which the stand-in CI
+            // uses hands back as an int32 when it fits: both read as integers), a float as
+            // a double.
+            let stored = rust
+                .database()
+                .collection::<Document>("users")
+                .find_one(doc! { "email": "grace@example.com" })
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                matches!(stored.get("level"), Some(Bson::Int64(42) | Bson::Int32(42))),
+                "{stored:?}"
+            );
+            assert_eq!(stored.get("score"), Some(&Bson::Double(0.5)));
+
+            // Node's unlinkAccount answers with the whole account it removed.
+            let unlinked = node
+                .call(
+                    "unlinkAccount",
+                    json!([{"provider": "github", "providerAccountId": "gh-rust"}]),
+                )
+                .await
+                .unwrap();
+            node_has(&unlinked, &token_response_rest(), "Node's unlinkAccount");
+            assert_eq!(unlinked["access_token"], json!("gho_access"));
             node
         },
     )

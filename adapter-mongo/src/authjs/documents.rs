@@ -9,7 +9,53 @@ use auth_core::{
 };
 use mongodb::bson::{doc, Bson, Document};
 
+use crate::extra::{extra_of, fields_of};
 use crate::shared::{from_bson, to_bson};
+
+/// The fields of a user document that are Auth.js's own; every other top-level field is
+/// an extra field (Auth.js keeps the whole object it is given).
+pub(crate) const USER_FIELDS: &[&str] = &["_id", "name", "email", "emailVerified", "image"];
+
+/// The fields of an account document that are Auth.js's own.
+pub(crate) const ACCOUNT_FIELDS: &[&str] = &[
+    "_id",
+    "userId",
+    "type",
+    "provider",
+    "providerAccountId",
+    "refresh_token",
+    "access_token",
+    "expires_at",
+    "token_type",
+    "scope",
+    "id_token",
+    "session_state",
+];
+
+/// The fields of a session document that are Auth.js's own.
+pub(crate) const SESSION_FIELDS: &[&str] = &["_id", "sessionToken", "userId", "expires"];
+
+/// Whether `name` is one of `own`: the test `crate::extra` takes to tell Auth.js's fields
+/// from the app's.
+pub(super) fn is_own(own: &'static [&'static str]) -> impl Fn(&str) -> bool {
+    move |name| own.contains(&name)
+}
+
+/// The extra fields of `doc`: its top-level fields that are not in `own`.
+fn extras(doc: &Document, own: &'static [&'static str]) -> auth_core::extra::Extra {
+    extra_of(doc, is_own(own))
+}
+
+/// Adds the extra fields to a new document, beside Auth.js's own (which the policy layer's
+/// reserved names keep them from shadowing).
+pub(super) fn add_extra(
+    op: Operation,
+    doc: &mut Document,
+    extra: &auth_core::extra::Extra,
+) -> AdapterResult<()> {
+    doc.extend(fields_of(op, extra)?);
+    Ok(())
+}
 
 pub(super) fn optional(value: &Option<String>) -> Bson {
     value.clone().map_or(Bson::Null, Bson::String)
@@ -91,7 +137,7 @@ pub(super) fn integer(op: Operation, doc: &Document, field: &str) -> AdapterResu
 
 pub(super) fn user_of(op: Operation, doc: &Document) -> AdapterResult<User> {
     Ok(User {
-        extra: Default::default(),
+        extra: extras(doc, USER_FIELDS),
         id: hex(op, doc, "_id")?,
         email: text(op, doc, "email")?,
         email_verified: date(op, doc, "emailVerified")?,
@@ -123,7 +169,7 @@ pub(super) fn account_tokens(account: &Account) -> Document {
 pub(super) fn account_of(op: Operation, doc: &Document) -> AdapterResult<Account> {
     let account_type = required(op, doc, "type")?;
     Ok(Account {
-        extra: Default::default(),
+        extra: extras(doc, ACCOUNT_FIELDS),
         user_id: hex(op, doc, "userId")?,
         account_type: account_type
             .parse::<AccountType>()
@@ -142,7 +188,7 @@ pub(super) fn account_of(op: Operation, doc: &Document) -> AdapterResult<Account
 
 pub(super) fn session_of(op: Operation, doc: &Document) -> AdapterResult<Session> {
     Ok(Session {
-        extra: Default::default(),
+        extra: extras(doc, SESSION_FIELDS),
         session_token: required(op, doc, "sessionToken")?,
         user_id: hex(op, doc, "userId")?,
         expires: required_date(op, doc, "expires")?,

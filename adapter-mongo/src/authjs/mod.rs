@@ -18,15 +18,18 @@
 //! with the field names of Auth.js's `AdapterAuthenticator` (`credentialID`, `userId`, …),
 //! which the Node adapter never reads.
 //!
-//! Documents are handled untyped, so fields another program added to a user (a profile
-//! callback may store more than the four fields) survive an update from here.
+//! Documents are handled untyped. Every top-level field of a user, account or session that
+//! is not in the table is one of the record's extra fields (`crate::extra`), as
+//! `@auth/mongodb-adapter` keeps the whole object it is given: an app's `role`, the rest of
+//! a token response, session data. The extra fields are written at top level too, and an
+//! update sets and removes only the ones it names.
 
 use std::ops::ControlFlow;
 
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
-    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, Operation,
-    Session, SessionUpdate, User, UserUpdate, VerificationToken,
+    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, ExtraChange,
+    Operation, Session, SessionUpdate, User, UserUpdate, VerificationToken,
 };
 use futures::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
@@ -35,6 +38,7 @@ use mongodb::options::ReturnDocument;
 use mongodb::Collection;
 
 use crate::error::ForOp;
+use crate::extra::{apply_change, reads_stored};
 use crate::layout::Fields;
 use crate::shared::{
     self, carried_user_fields, no_user, to_bson, unchanged, until_unchanged, with_owner,
@@ -44,9 +48,24 @@ use crate::shared::{
 mod documents;
 
 use documents::{
-    account_of, account_tokens, authenticator_of, optional, required_date, session_of,
-    set_user_fields, token_of, user_of,
+    account_of, account_tokens, add_extra, authenticator_of, is_own, optional, required_date,
+    session_of, set_user_fields, token_of, user_of,
 };
+pub(crate) use documents::{ACCOUNT_FIELDS, SESSION_FIELDS, USER_FIELDS};
+
+/// Adds to `filter` every extra field of `current` (its top-level fields not in `own`) as
+/// read, so a replacement under it lands only if none of them changed meanwhile: the guard
+/// a read-modify-write of the extra fields needs. A name MongoDB would read as a path or an
+/// operator (another program may have stored `a.b` or `$x`) cannot be matched literally
+/// and is left out of the guard.
+fn guard_extras(filter: &mut Document, current: &Document, own: &'static [&'static str]) {
+    for (name, value) in current {
+        if own.contains(&name.as_str()) || name.starts_with('$') || name.contains('.') {
+            continue;
+        }
+        shared::match_equal(filter, name, value.clone());
+    }
+}
 
 /// Auth.js's `_id(hex)` for lookups: the ObjectId of 24 hex digits, else none (Auth.js
 /// would look up a fresh ObjectId, which finds nothing).
@@ -216,6 +235,7 @@ impl AuthJsStore {
         let id = authjs_object_id(&user.id).unwrap_or_default();
         let mut doc = doc! { "_id": id };
         set_user_fields(&mut doc, user);
+        add_extra(op, &mut doc, &user.extra)?;
         self.users.insert_one(doc).await.for_op(op)?;
         Ok(id.to_hex())
     }
@@ -307,10 +327,20 @@ impl AuthJsStore {
             let Some(current) = self.users.find_one(key.clone()).await.for_op(op)? else {
                 return Ok(ControlFlow::Break(None));
             };
-            let filter = unchanged(key, &current, carried);
+            let mut filter = unchanged(key, &current, carried);
+            // The extra fields are top-level fields here: a merge starts from them as read.
+            if reads_stored(update.extra.as_ref()) {
+                guard_extras(&mut filter, &current, USER_FIELDS);
+            }
+            // `apply_to` also refuses a merged object over the cap, before any write.
             let merged = update.apply_to(user_of(op, &current)?)?;
             let mut new = current;
             set_user_fields(&mut new, &merged);
+            // Sets and removes the top-level fields the change names (all extra fields for
+            // a replacement); the others stay as stored, their BSON types included.
+            if let Some(change) = &update.extra {
+                apply_change(op, &mut new, change, is_own(USER_FIELDS))?;
+            }
             // A taken email fails with a duplicate key (Conflict), changing nothing.
             if shared::replace(op, &self.users, filter, new).await? {
                 return Ok(ControlFlow::Break(Some(merged)));
@@ -351,6 +381,7 @@ impl AuthJsStore {
             "providerAccountId": account.provider_account_id.as_str(),
         };
         doc.extend(account_tokens(account));
+        add_extra(op, &mut doc, &account.extra)?;
         self.insert_owned(op, &self.accounts, doc, user).await
     }
 
@@ -389,18 +420,33 @@ impl AuthJsStore {
         account: &Account,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
-        let filter = doc! {
-            "provider": account.provider.as_str(),
-            "providerAccountId": account.provider_account_id.as_str(),
+        let Some(current) = self
+            .account_doc(op, &account.provider, &account.provider_account_id)
+            .await?
+        else {
+            return Ok(None);
         };
-        // No dates among these fields, so a `$set` stores them as given on every server.
-        self.accounts
-            .find_one_and_update(filter, doc! { "$set": account_tokens(account) })
-            .return_document(ReturnDocument::After)
-            .await
-            .for_op(op)?
-            .map(|doc| account_of(op, &doc))
-            .transpose()
+        // The tokens and the rest of the token response (the extra fields, top-level here)
+        // are replaced whole, so the extra fields stored now must go: the document is
+        // rebuilt from what was read and replaced by its `_id`, keeping the owner and type.
+        // A concurrent update of the same account is a race for the last word either way;
+        // if the account was unlinked meanwhile, nothing matches and the answer is `None`.
+        let Some(id) = current.get("_id").cloned() else {
+            return Err(AdapterError::backend(op, "a stored account has no _id"));
+        };
+        let mut new = current;
+        new.extend(account_tokens(account));
+        apply_change(
+            op,
+            &mut new,
+            &ExtraChange::Replace(account.extra.clone()),
+            is_own(ACCOUNT_FIELDS),
+        )?;
+        if shared::replace(op, &self.accounts, doc! { "_id": id }, &new).await? {
+            account_of(op, &new).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     pub(crate) async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
@@ -414,12 +460,13 @@ impl AuthJsStore {
         let Some(user) = authjs_object_id(&session.user_id) else {
             return Err(no_user(op));
         };
-        let doc = doc! {
+        let mut doc = doc! {
             "_id": ObjectId::new(),
             "sessionToken": session.session_token.as_str(),
             "userId": user,
             "expires": to_bson(session.expires),
         };
+        add_extra(op, &mut doc, &session.extra)?;
         self.insert_owned(op, &self.sessions, doc, user).await
     }
 
@@ -439,17 +486,25 @@ impl AuthJsStore {
             "userId",
         );
         let mut cursor = self.sessions.aggregate(pipeline).await.for_op(op)?;
-        let Some(found) = cursor.try_next().await.for_op(op)? else {
+        let Some(mut found) = cursor.try_next().await.for_op(op)? else {
             return Ok(None);
+        };
+        // The joined user goes before the session is read: every other top-level field
+        // of the session is its data.
+        let user = match found.remove("user") {
+            Some(Bson::Document(user)) => user,
+            _ => {
+                return Err(AdapterError::backend(
+                    op,
+                    "a joined session has no user document",
+                ))
+            }
         };
         let session = session_of(op, &found)?;
         if session.expires <= now {
             return Ok(None);
         }
-        let user = found.get_document("user").map_err(|e| {
-            AdapterError::backend(op, format!("a joined session has no user document: {e}"))
-        })?;
-        Ok(Some((session, user_of(op, user)?)))
+        Ok(Some((session, user_of(op, &user)?)))
     }
 
     pub(crate) async fn change_session(
@@ -487,11 +542,19 @@ impl AuthJsStore {
                     ))
                 }
             });
+            // The session's data (its extra fields) as read is part of the state the
+            // replacement must find: a merge starts from it, and an update that does not
+            // change it must not write back an old copy.
+            guard_extras(&mut filter, &current, SESSION_FIELDS);
+            // `apply_to` also refuses merged data over the cap, before any write.
             let new_session = update.apply_to(session)?;
             let mut new = current;
             new.insert("expires", to_bson(new_session.expires));
             if let Some(id) = moved_to {
                 new.insert("userId", id);
+            }
+            if let Some(change) = &update.extra {
+                apply_change(op, &mut new, change, is_own(SESSION_FIELDS))?;
             }
             if shared::replace(op, &self.sessions, filter, new).await? {
                 return Ok(ControlFlow::Break(Some(new_session)));
