@@ -75,13 +75,47 @@ impl SeaOrmAdapter {
             .collect()
     }
 
+    /// Adds every column of `E` to `select` as this adapter reads it, under its own name
+    /// (see [`columns`](Self::columns)).
+    fn select_columns<E: EntityTrait + Default>(
+        &self,
+        select: &mut SelectStatement,
+        qualified: bool,
+    ) {
+        for (expr, name) in self.columns::<E>(qualified) {
+            select.expr_as(expr, name);
+        }
+    }
+
     /// `SELECT <every column of E> FROM <E> WHERE <cond>`.
     fn select_where<E: EntityTrait + Default>(&self, cond: impl IntoCondition) -> SelectStatement {
         let mut select = Query::select();
-        for (expr, name) in self.columns::<E>(false) {
-            select.expr_as(expr, name);
-        }
+        self.select_columns::<E>(&mut select, false);
         select.from(E::default()).cond_where(cond).to_owned()
+    }
+
+    /// How an update writes its extra change into `column`: a replacement as one more value
+    /// of `set`, needing no read; a merge as a [`Derive`] that computes the stored object
+    /// with `merged` from the row read in the writing transaction (`merged` is the update's
+    /// `apply_to`, which also refuses a result over the cap, and then nothing is written).
+    fn extra_change<'a, C: Send + 'a>(
+        &'a self,
+        op: Operation,
+        change: Option<&ExtraChange>,
+        column: C,
+        set: &mut Vec<(C, Expr)>,
+        merged: impl FnOnce(&QueryResult) -> AdapterResult<Extra> + Send + 'a,
+    ) -> AdapterResult<Option<Derive<'a, C>>> {
+        match change {
+            None => Ok(None),
+            Some(replace @ ExtraChange::Replace(_)) => {
+                set.push((column, self.extra(op, &replace.applied_to(Extra::new()))?));
+                Ok(None)
+            }
+            Some(ExtraChange::Merge(_)) => Ok(Some(Box::new(move |row: &QueryResult| {
+                Ok((column, self.extra(op, &merged(row)?)?))
+            }))),
+        }
     }
 
     /// `RETURNING <every column of E>` as the adapter reads them. Without an alias (SeaQuery
@@ -414,9 +448,7 @@ impl Store for SeaOrmAdapter {
         self.bounded(Operation::GetUserByAccount, async || {
             let op = Operation::GetUserByAccount;
             let mut select = Query::select();
-            for (expr, name) in self.columns::<users::Entity>(true) {
-                select.expr_as(expr, name);
-            }
+            self.select_columns::<users::Entity>(&mut select, true);
             let select = select
                 .from(accounts::Entity)
                 .inner_join(
@@ -459,22 +491,10 @@ impl Store for SeaOrmAdapter {
             if let Some(image) = &update.image {
                 set.push((C::Image, text(image.as_deref())));
             }
-            // A replacement is written as it is; a merge needs the stored fields, read in the
-            // transaction that writes the result (`UserUpdate::apply_to` also refuses a
-            // result over the cap, and then nothing is written).
-            let mut derive: Option<Derive<'_, C>> = None;
-            match &update.extra {
-                Some(ExtraChange::Merge(_)) => {
-                    derive = Some(Box::new(move |row: &QueryResult| {
-                        let merged = update.apply_to(self.user(row).for_op(op)?)?;
-                        Ok((C::Extra, self.extra(op, &merged.extra)?))
-                    }));
-                }
-                Some(change @ ExtraChange::Replace(_)) => {
-                    set.push((C::Extra, self.extra(op, &change.applied_to(Extra::new()))?));
-                }
-                None => {}
-            }
+            let derive =
+                self.extra_change(op, update.extra.as_ref(), C::Extra, &mut set, |row| {
+                    Ok(update.apply_to(self.user(row).for_op(op)?)?.extra)
+                })?;
             let key = Condition::all().add(C::Id.eq(update.id.as_str()));
             let row = self
                 .change::<users::Entity>(op, set, key, None, derive)
@@ -639,9 +659,7 @@ impl Store for SeaOrmAdapter {
             let op = Operation::GetSessionAndUser;
             // Both tables have an `extra` column: the session's is read as `session_extra`.
             let mut select = Query::select();
-            for (expr, name) in self.columns::<users::Entity>(true) {
-                select.expr_as(expr, name);
-            }
+            self.select_columns::<users::Entity>(&mut select, true);
             let session_extra = Expr::col((sessions::Entity, sessions::Column::Extra));
             let select = select
                 .columns([
@@ -689,20 +707,10 @@ impl Store for SeaOrmAdapter {
             if let Some(user_id) = &update.user_id {
                 set.push((C::UserId, Expr::val(user_id.as_str())));
             }
-            // As in `merge_user`: a merge reads the stored data in the writing transaction.
-            let mut derive: Option<Derive<'_, C>> = None;
-            match &update.extra {
-                Some(ExtraChange::Merge(_)) => {
-                    derive = Some(Box::new(move |row: &QueryResult| {
-                        let changed = update.apply_to(self.session(row).for_op(op)?)?;
-                        Ok((C::Extra, self.extra(op, &changed.extra)?))
-                    }));
-                }
-                Some(change @ ExtraChange::Replace(_)) => {
-                    set.push((C::Extra, self.extra(op, &change.applied_to(Extra::new()))?));
-                }
-                None => {}
-            }
+            let derive =
+                self.extra_change(op, update.extra.as_ref(), C::Extra, &mut set, |row| {
+                    Ok(update.apply_to(self.session(row).for_op(op)?)?.extra)
+                })?;
             let key = Condition::all().add(C::SessionToken.eq(update.session_token.as_str()));
             // Only a live session changes: an expired one is not revived.
             let live = Expr::col(C::Expires).gt(self.stamp(now));
