@@ -7,7 +7,10 @@
 //! timestamp is stored as `TIMESTAMPTZ` on PostgreSQL, `DATETIME(3)` holding UTC on
 //! MySQL/MariaDB and `INTEGER` epoch milliseconds on SQLite (the schema adapter-sqlx made
 //! first), so its Rust type depends on the database: the adapter converts it, and the
-//! `DateTimeUtc` fields below describe the PostgreSQL form only.
+//! `DateTimeUtc` fields below describe the PostgreSQL form only. Likewise the `extra`
+//! columns (migration 2) are `jsonb` on PostgreSQL, `JSON` on MySQL/MariaDB and `TEXT` on
+//! SQLite: the entities hold them as JSON text, which the adapter casts to and from `jsonb`
+//! on PostgreSQL and parses into [`auth_core::Extra`].
 //!
 //! [`FromQueryResult`]: sea_orm::FromQueryResult
 
@@ -34,6 +37,10 @@ pub mod users {
         pub name: Option<String>,
         /// Avatar URL.
         pub image: Option<String>,
+        /// The app's extra fields ([`auth_core::User::extra`]) as JSON text; `None` when
+        /// there are none.
+        #[sea_orm(column_type = "JsonBinary", nullable)]
+        pub extra: Option<String>,
     }
 
     /// No relations are navigated: joins are written in the queries.
@@ -75,6 +82,10 @@ pub mod accounts {
         pub id_token: Option<String>,
         /// OAuth session state.
         pub session_state: Option<String>,
+        /// The rest of the token response and the app's fields
+        /// ([`auth_core::Account::extra`]) as JSON text; `None` when there are none.
+        #[sea_orm(column_type = "JsonBinary", nullable)]
+        pub extra: Option<String>,
     }
 
     /// No relations are navigated: joins are written in the queries.
@@ -99,6 +110,10 @@ pub mod sessions {
         pub user_id: String,
         /// When it stops being valid.
         pub expires: DateTimeUtc,
+        /// The app's session data ([`auth_core::Session::extra`]) as JSON text; `None` when
+        /// there are none.
+        #[sea_orm(column_type = "JsonBinary", nullable)]
+        pub extra: Option<String>,
     }
 
     /// No relations are navigated: joins are written in the queries.

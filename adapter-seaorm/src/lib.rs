@@ -7,6 +7,7 @@ pub mod conformance;
 mod connect;
 pub mod entities;
 mod error;
+mod extra;
 mod options;
 mod stamp;
 mod store;

@@ -5,23 +5,29 @@
 
 use async_trait::async_trait;
 use auth_core::{
-    Account, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, Operation, Session,
-    SessionUpdate, Store, User, UserUpdate, VerificationToken,
+    Account, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, Extra, ExtraChange, Operation,
+    Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Asterisk, Condition, Expr, ExprTrait, IntoCondition, LockType, Order, Query, SelectStatement,
+    Condition, Expr, ExprTrait, IntoCondition, LockType, Order, Query, ReturningClause,
+    SelectStatement,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
-    QueryResult, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic,
+    Iterable, QueryResult, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::adapter::SeaOrmAdapter;
 use crate::entities::{accounts, authenticators, sessions, users, verification_tokens};
 use crate::error::{self, ResultExt};
+use crate::extra;
 use crate::stamp;
 use crate::Dialect;
+
+/// A value of one column computed from the row as it is, inside the transaction that
+/// holds it locked (the extra fields after a merge).
+type Derive<'a, C> = Box<dyn FnOnce(&QueryResult) -> AdapterResult<(C, Expr)> + Send + 'a>;
 
 impl SeaOrmAdapter {
     fn backend(&self) -> DbBackend {
@@ -48,11 +54,82 @@ impl SeaOrmAdapter {
         stamp::value(self.backend(), Some(at))
     }
 
+    /// The value to write for the extra fields (see [`crate::extra`]).
+    fn extra(&self, op: Operation, object: &Extra) -> AdapterResult<Expr> {
+        extra::value(self.backend(), op, object)
+    }
+
+    /// Every column of `E` as this adapter reads it, each with its name: a JSON column as
+    /// text. In a join (`qualified`) each column is named with its table.
+    fn columns<E: EntityTrait + Default>(&self, qualified: bool) -> Vec<(Expr, String)> {
+        E::Column::iter()
+            .map(|column| {
+                let expr = if qualified {
+                    Expr::col((E::default(), column))
+                } else {
+                    Expr::col(column)
+                };
+                let name = column.as_str().to_owned();
+                (extra::readable(self.backend(), column, expr), name)
+            })
+            .collect()
+    }
+
+    /// Adds every column of `E` to `select` as this adapter reads it, under its own name
+    /// (see [`columns`](Self::columns)).
+    fn select_columns<E: EntityTrait + Default>(
+        &self,
+        select: &mut SelectStatement,
+        qualified: bool,
+    ) {
+        for (expr, name) in self.columns::<E>(qualified) {
+            select.expr_as(expr, name);
+        }
+    }
+
+    /// `SELECT <every column of E> FROM <E> WHERE <cond>`.
+    fn select_where<E: EntityTrait + Default>(&self, cond: impl IntoCondition) -> SelectStatement {
+        let mut select = Query::select();
+        self.select_columns::<E>(&mut select, false);
+        select.from(E::default()).cond_where(cond).to_owned()
+    }
+
+    /// How an update writes its extra change into `column`: a replacement as one more value
+    /// of `set`, needing no read; a merge as a [`Derive`] that computes the stored object
+    /// with `merged` from the row read in the writing transaction (`merged` is the update's
+    /// `apply_to`, which also refuses a result over the cap, and then nothing is written).
+    fn extra_change<'a, C: Send + 'a>(
+        &'a self,
+        op: Operation,
+        change: Option<&ExtraChange>,
+        column: C,
+        set: &mut Vec<(C, Expr)>,
+        merged: impl FnOnce(&QueryResult) -> AdapterResult<Extra> + Send + 'a,
+    ) -> AdapterResult<Option<Derive<'a, C>>> {
+        match change {
+            None => Ok(None),
+            Some(replace @ ExtraChange::Replace(_)) => {
+                set.push((column, self.extra(op, &replace.applied_to(Extra::new()))?));
+                Ok(None)
+            }
+            Some(ExtraChange::Merge(_)) => Ok(Some(Box::new(move |row: &QueryResult| {
+                Ok((column, self.extra(op, &merged(row)?)?))
+            }))),
+        }
+    }
+
+    /// `RETURNING <every column of E>` as the adapter reads them. Without an alias (SeaQuery
+    /// writes none here): on PostgreSQL, the one database that reads a cast column here, a
+    /// `CAST(extra AS TEXT)` is named `extra` by the server.
+    fn returning<E: EntityTrait + Default>(&self) -> ReturningClause {
+        Query::returning().exprs(self.columns::<E>(false).into_iter().map(|(expr, _)| expr))
+    }
+
     // ------------------------------------------------------------ rows to models
 
     fn user(&self, row: &QueryResult) -> Result<User, DbErr> {
         Ok(User {
-            extra: Default::default(),
+            extra: extra::get(row, "extra")?,
             id: row.try_get("", "id")?,
             email: row.try_get("", "email")?,
             email_verified: stamp::get(self.backend(), row, "email_verified")?,
@@ -62,8 +139,14 @@ impl SeaOrmAdapter {
     }
 
     fn session(&self, row: &QueryResult) -> Result<Session, DbErr> {
+        self.session_with(row, "extra")
+    }
+
+    /// A session whose extra fields are in column `extra` (named apart from its user's in
+    /// the join of `find_session_and_user`).
+    fn session_with(&self, row: &QueryResult, extra: &str) -> Result<Session, DbErr> {
         Ok(Session {
-            extra: Default::default(),
+            extra: extra::get(row, extra)?,
             session_token: row.try_get("", "session_token")?,
             user_id: row.try_get("", "user_id")?,
             expires: stamp::get_required(self.backend(), row, "expires")?,
@@ -128,21 +211,20 @@ impl SeaOrmAdapter {
         delete.from_table(E::default()).cond_where(key.clone());
         match self.dialect {
             Dialect::Postgres | Dialect::Sqlite => {
-                delete.returning_all();
+                delete.returning(self.returning::<E>());
                 self.db.query_one(&delete).await.for_op(op)
             }
             dialect if dialect.delete_returning() => {
-                // MariaDB: SeaQuery's MySQL writer has no RETURNING, the server has.
+                // MariaDB: SeaQuery's MySQL writer has no RETURNING, the server has. Its
+                // JSON column is LONGTEXT: read as it is.
                 let mut stmt = DbBackend::MySql.build(&delete);
                 stmt.sql.push_str(" RETURNING *");
                 self.db.query_one_raw(stmt).await.for_op(op)
             }
             _ => {
                 let tx = self.db.begin().await.for_op(op)?;
-                let select = Query::select()
-                    .column(Asterisk)
-                    .from(E::default())
-                    .cond_where(key)
+                let select = self
+                    .select_where::<E>(key)
                     .lock(LockType::Update)
                     .to_owned();
                 let row = tx.query_one(&select).await.for_op(op)?;
@@ -158,52 +240,74 @@ impl SeaOrmAdapter {
     /// Sets `set` on the row of `E` matching `key` and `guard` and returns the row as
     /// stored: one `UPDATE … RETURNING` where the database has it, else a locking read, the
     /// update and a read in one transaction. `None` when no row matches (nothing changes).
+    ///
+    /// With `derive`, one more column is set to a value computed from the row as it is (a
+    /// merge of extra fields): the row is read first, in a write transaction that holds it
+    /// (`SELECT … FOR UPDATE`; on SQLite `BEGIN IMMEDIATE`, the database's write lock), so
+    /// no concurrent change is lost; an error of `derive` rolls back and changes nothing.
     async fn change<E: EntityTrait + Default>(
         &self,
         op: Operation,
-        set: Vec<(E::Column, Expr)>,
+        mut set: Vec<(E::Column, Expr)>,
         key: Condition,
         guard: Option<Expr>,
+        derive: Option<Derive<'_, E::Column>>,
     ) -> AdapterResult<Option<QueryResult>> {
         let matching = match guard.clone() {
             Some(guard) => key.clone().add(guard),
             None => key.clone(),
         };
-        let select = |cond: Condition| {
-            Query::select()
-                .column(Asterisk)
-                .from(E::default())
-                .cond_where(cond)
-                .to_owned()
-        };
-        if set.is_empty() {
-            return self.one(op, &select(matching)).await;
-        }
-        if self.dialect.update_returning() {
-            let mut update = Query::update();
-            update
-                .table(E::default())
-                .values(set)
-                .cond_where(matching)
-                .returning_all();
-            return self.db.query_one(&update).await.for_op(op);
-        }
-        let tx = self.db.begin().await.for_op(op)?;
-        let current = tx
-            .query_one(&select(matching).lock(LockType::Update).to_owned())
-            .await
-            .for_op(op)?;
-        if current.is_none() {
-            tx.commit().await.for_op(op)?;
-            return Ok(None);
+        if set.is_empty() && derive.is_none() {
+            return self.one(op, &self.select_where::<E>(matching)).await;
         }
         let mut update = Query::update();
-        update
-            .table(E::default())
-            .values(set)
-            .cond_where(key.clone());
-        tx.execute(&update).await.for_op(op)?;
-        let row = tx.query_one(&select(key)).await.for_op(op)?;
+        update.table(E::default());
+        if derive.is_none() && self.dialect.update_returning() {
+            update
+                .values(set)
+                .cond_where(matching)
+                .returning(self.returning::<E>());
+            return self.db.query_one(&update).await.for_op(op);
+        }
+        let write = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let tx = self.db.begin_with_options(write).await.for_op(op)?;
+        let current = tx
+            .query_one(
+                &self
+                    .select_where::<E>(matching)
+                    .lock(LockType::Update)
+                    .to_owned(),
+            )
+            .await
+            .for_op(op)?;
+        let Some(current) = current else {
+            tx.commit().await.for_op(op)?;
+            return Ok(None);
+        };
+        if let Some(derive) = derive {
+            match derive(&current) {
+                Ok(value) => set.push(value),
+                Err(err) => {
+                    // The caller's error is the one to report; a failed rollback leaves the
+                    // connection to sqlx, which rolls back before it is used again.
+                    let _ = tx.rollback().await;
+                    return Err(err);
+                }
+            }
+        }
+        update.values(set).cond_where(key.clone());
+        let row = if self.dialect.update_returning() {
+            update.returning(self.returning::<E>());
+            tx.query_one(&update).await.for_op(op)?
+        } else {
+            tx.execute(&update).await.for_op(op)?;
+            tx.query_one(&self.select_where::<E>(key))
+                .await
+                .for_op(op)?
+        };
         tx.commit().await.for_op(op)?;
         Ok(row)
     }
@@ -215,7 +319,7 @@ fn account_model(account: accounts::Model) -> Result<Account, DbErr> {
         .parse()
         .map_err(|e| DbErr::Type(format!("the stored account type is unknown: {e}")))?;
     Ok(Account {
-        extra: Default::default(),
+        extra: extra::parse_stored("extra", account.extra.as_deref())?,
         user_id: account.user_id,
         account_type,
         provider: account.provider,
@@ -253,14 +357,8 @@ fn authenticator_row(_: &SeaOrmAdapter, row: &QueryResult) -> Result<Authenticat
     ))
 }
 
-/// `SELECT * FROM <E> WHERE <cond>`.
-fn select_where<E: EntityTrait + Default>(cond: impl IntoCondition) -> SelectStatement {
-    Query::select()
-        .column(Asterisk)
-        .from(E::default())
-        .cond_where(cond)
-        .to_owned()
-}
+/// The name under which `find_session_and_user` reads the session's extra fields.
+const SESSION_EXTRA: &str = "session_extra";
 
 fn account_key(provider: &str, provider_account_id: &str) -> Condition {
     Condition::all()
@@ -296,6 +394,7 @@ impl Store for SeaOrmAdapter {
                     C::EmailVerified,
                     C::Name,
                     C::Image,
+                    C::Extra,
                 ])
                 .values_panic([
                     Expr::val(user.id.as_str()),
@@ -304,6 +403,7 @@ impl Store for SeaOrmAdapter {
                     Expr::val(stamp::value(self.backend(), user.email_verified)),
                     text(user.name.as_deref()),
                     text(user.image.as_deref()),
+                    self.extra(Operation::CreateUser, &user.extra)?,
                 ])
                 .to_owned();
             self.db
@@ -319,7 +419,10 @@ impl Store for SeaOrmAdapter {
         self.bounded(Operation::GetUser, async || {
             let op = Operation::GetUser;
             let row = self
-                .one(op, &select_where::<users::Entity>(users::Column::Id.eq(id)))
+                .one(
+                    op,
+                    &self.select_where::<users::Entity>(users::Column::Id.eq(id)),
+                )
                 .await?;
             self.row(op, row, Self::user)
         })
@@ -330,7 +433,7 @@ impl Store for SeaOrmAdapter {
         self.bounded(Operation::GetUserByEmail, async || {
             let op = Operation::GetUserByEmail;
             let select =
-                select_where::<users::Entity>(users::Column::EmailNormalized.eq(email_key));
+                self.select_where::<users::Entity>(users::Column::EmailNormalized.eq(email_key));
             let row = self.one(op, &select).await?;
             self.row(op, row, Self::user)
         })
@@ -344,8 +447,9 @@ impl Store for SeaOrmAdapter {
     ) -> AdapterResult<Option<User>> {
         self.bounded(Operation::GetUserByAccount, async || {
             let op = Operation::GetUserByAccount;
-            let select = Query::select()
-                .columns(users::Column::iter().map(|c| (users::Entity, c)))
+            let mut select = Query::select();
+            self.select_columns::<users::Entity>(&mut select, true);
+            let select = select
                 .from(accounts::Entity)
                 .inner_join(
                     users::Entity,
@@ -387,8 +491,14 @@ impl Store for SeaOrmAdapter {
             if let Some(image) = &update.image {
                 set.push((C::Image, text(image.as_deref())));
             }
+            let derive =
+                self.extra_change(op, update.extra.as_ref(), C::Extra, &mut set, |row| {
+                    Ok(update.apply_to(self.user(row).for_op(op)?)?.extra)
+                })?;
             let key = Condition::all().add(C::Id.eq(update.id.as_str()));
-            let row = self.change::<users::Entity>(op, set, key, None).await?;
+            let row = self
+                .change::<users::Entity>(op, set, key, None, derive)
+                .await?;
             self.row(op, row, Self::user)
         })
         .await
@@ -426,6 +536,7 @@ impl Store for SeaOrmAdapter {
                     C::Scope,
                     C::IdToken,
                     C::SessionState,
+                    C::Extra,
                 ])
                 .values_panic([
                     Expr::val(a.user_id.as_str()),
@@ -439,6 +550,7 @@ impl Store for SeaOrmAdapter {
                     text(a.scope.as_deref()),
                     text(a.id_token.as_deref()),
                     text(a.session_state.as_deref()),
+                    self.extra(Operation::LinkAccount, &a.extra)?,
                 ])
                 .to_owned();
             self.db
@@ -472,7 +584,7 @@ impl Store for SeaOrmAdapter {
         self.bounded(Operation::GetAccount, async || {
             let op = Operation::GetAccount;
             let select =
-                select_where::<accounts::Entity>(account_key(provider, provider_account_id));
+                self.select_where::<accounts::Entity>(account_key(provider, provider_account_id));
             let row = self.one(op, &select).await?;
             self.row(op, row, account_row)
         })
@@ -492,9 +604,13 @@ impl Store for SeaOrmAdapter {
                 (C::Scope, text(a.scope.as_deref())),
                 (C::IdToken, text(a.id_token.as_deref())),
                 (C::SessionState, text(a.session_state.as_deref())),
+                // The rest of the token response is replaced with the tokens.
+                (C::Extra, self.extra(op, &a.extra)?),
             ];
             let key = account_key(&a.provider, &a.provider_account_id);
-            let row = self.change::<accounts::Entity>(op, set, key, None).await?;
+            let row = self
+                .change::<accounts::Entity>(op, set, key, None, None)
+                .await?;
             self.row(op, row, account_row)
         })
         .await
@@ -503,7 +619,8 @@ impl Store for SeaOrmAdapter {
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         self.bounded(Operation::ListAccounts, async || {
             let op = Operation::ListAccounts;
-            let select = select_where::<accounts::Entity>(accounts::Column::UserId.eq(user_id));
+            let select =
+                self.select_where::<accounts::Entity>(accounts::Column::UserId.eq(user_id));
             let rows = self.all(op, &select).await?;
             self.rows(op, rows, account_row)
         })
@@ -515,11 +632,12 @@ impl Store for SeaOrmAdapter {
             use sessions::Column as C;
             let insert = Query::insert()
                 .into_table(sessions::Entity)
-                .columns([C::SessionToken, C::UserId, C::Expires])
+                .columns([C::SessionToken, C::UserId, C::Expires, C::Extra])
                 .values_panic([
                     Expr::val(session.session_token.as_str()),
                     Expr::val(session.user_id.as_str()),
                     Expr::val(self.stamp(session.expires)),
+                    self.extra(Operation::CreateSession, &session.extra)?,
                 ])
                 .to_owned();
             self.db
@@ -539,13 +657,20 @@ impl Store for SeaOrmAdapter {
         self.bounded(Operation::GetSessionAndUser, async || {
             // The hot path: one statement, the session joined with its user, live only.
             let op = Operation::GetSessionAndUser;
-            let select = Query::select()
-                .columns(users::Column::iter().map(|c| (users::Entity, c)))
+            // Both tables have an `extra` column: the session's is read as `session_extra`.
+            let mut select = Query::select();
+            self.select_columns::<users::Entity>(&mut select, true);
+            let session_extra = Expr::col((sessions::Entity, sessions::Column::Extra));
+            let select = select
                 .columns([
                     (sessions::Entity, sessions::Column::SessionToken),
                     (sessions::Entity, sessions::Column::UserId),
                     (sessions::Entity, sessions::Column::Expires),
                 ])
+                .expr_as(
+                    extra::readable(self.backend(), sessions::Column::Extra, session_extra),
+                    SESSION_EXTRA,
+                )
                 .from(sessions::Entity)
                 .inner_join(
                     users::Entity,
@@ -561,7 +686,7 @@ impl Store for SeaOrmAdapter {
                 .to_owned();
             let row = self.one(op, &select).await?;
             self.row(op, row, |this, row| {
-                Ok((this.session(row)?, this.user(row)?))
+                Ok((this.session_with(row, SESSION_EXTRA)?, this.user(row)?))
             })
         })
         .await
@@ -582,11 +707,15 @@ impl Store for SeaOrmAdapter {
             if let Some(user_id) = &update.user_id {
                 set.push((C::UserId, Expr::val(user_id.as_str())));
             }
+            let derive =
+                self.extra_change(op, update.extra.as_ref(), C::Extra, &mut set, |row| {
+                    Ok(update.apply_to(self.session(row).for_op(op)?)?.extra)
+                })?;
             let key = Condition::all().add(C::SessionToken.eq(update.session_token.as_str()));
             // Only a live session changes: an expired one is not revived.
             let live = Expr::col(C::Expires).gt(self.stamp(now));
             let row = self
-                .change::<sessions::Entity>(op, set, key, Some(live))
+                .change::<sessions::Entity>(op, set, key, Some(live), derive)
                 .await?;
             self.row(op, row, Self::session)
         })
@@ -610,7 +739,7 @@ impl Store for SeaOrmAdapter {
     ) -> AdapterResult<Vec<Session>> {
         self.bounded(Operation::ListSessions, async || {
             let op = Operation::ListSessions;
-            let select = select_where::<sessions::Entity>(
+            let select = self.select_where::<sessions::Entity>(
                 Condition::all()
                     .add(sessions::Column::UserId.eq(user_id))
                     .add(Expr::col(sessions::Column::Expires).gt(self.stamp(now))),
@@ -721,7 +850,7 @@ impl Store for SeaOrmAdapter {
     ) -> AdapterResult<Option<Authenticator>> {
         self.bounded(Operation::GetAuthenticator, async || {
             let op = Operation::GetAuthenticator;
-            let select = select_where::<authenticators::Entity>(
+            let select = self.select_where::<authenticators::Entity>(
                 authenticators::Column::CredentialId.eq(credential_id),
             );
             let row = self.one(op, &select).await?;
@@ -733,10 +862,10 @@ impl Store for SeaOrmAdapter {
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         self.bounded(Operation::ListAuthenticators, async || {
             let op = Operation::ListAuthenticators;
-            let select =
-                select_where::<authenticators::Entity>(authenticators::Column::UserId.eq(user_id))
-                    .order_by(authenticators::Column::CredentialId, Order::Asc)
-                    .to_owned();
+            let select = self
+                .select_where::<authenticators::Entity>(authenticators::Column::UserId.eq(user_id))
+                .order_by(authenticators::Column::CredentialId, Order::Asc)
+                .to_owned();
             let rows = self.all(op, &select).await?;
             self.rows(op, rows, authenticator_row)
         })
@@ -753,7 +882,7 @@ impl Store for SeaOrmAdapter {
             let set = vec![(authenticators::Column::Counter, Expr::val(counter))];
             let key = Condition::all().add(authenticators::Column::CredentialId.eq(credential_id));
             let row = self
-                .change::<authenticators::Entity>(op, set, key, None)
+                .change::<authenticators::Entity>(op, set, key, None, None)
                 .await?;
             self.row(op, row, authenticator_row)
         })
