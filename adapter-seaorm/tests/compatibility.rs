@@ -12,12 +12,21 @@ use std::sync::Arc;
 use adapter_seaorm::SeaOrmAdapter;
 use adapter_sqlx::SqlxAdapter;
 use auth_core::chrono::{DateTime, Duration, TimeZone, Utc};
+use auth_core::serde_json::{json, Value};
 use auth_core::{
-    truncate_to_millis, Account, AccountType, Adapter, Authenticator, Session, User,
+    truncate_to_millis, Account, AccountType, Adapter, Authenticator, Extra, Session, User,
     VerificationToken,
 };
 use common::{server, sqlite_url, ServerDb};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+
+/// The object of `value` (an object literal).
+fn extra(value: Value) -> Extra {
+    match value {
+        Value::Object(object) => object,
+        other => panic!("not an object: {other}"),
+    }
+}
 
 struct Records {
     user: User,
@@ -35,7 +44,7 @@ fn records(tag: &str) -> Records {
         .expect("date")
         + Duration::milliseconds(789);
     let user = User {
-        extra: Default::default(),
+        extra: extra(json!({"role": "admin", "score": 0.5, "tags": ["a", {"n": i64::MIN}]})),
         id: format!("user-{tag}"),
         email: Some(format!("Ada.{tag}@Example.com")),
         email_verified: Some(far_past),
@@ -44,7 +53,7 @@ fn records(tag: &str) -> Records {
     };
     Records {
         account: Account {
-            extra: Default::default(),
+            extra: extra(json!({"expires_in": 3599, "raw": {"ratio": 0.1, "max": f64::MAX}})),
             user_id: user.id.clone(),
             account_type: AccountType::Oidc,
             provider: "github".into(),
@@ -57,11 +66,14 @@ fn records(tag: &str) -> Records {
             id_token: Some("x".repeat(4096)),
             session_state: None,
         },
-        session: Session::with_token(
-            format!("session-{tag}"),
-            &user.id,
-            ms(Utc::now() + Duration::days(30)),
-        ),
+        session: Session {
+            extra: extra(json!({"csrf": "c5rf ✓", "tiny": 5e-324})),
+            ..Session::with_token(
+                format!("session-{tag}"),
+                &user.id,
+                ms(Utc::now() + Duration::days(30)),
+            )
+        },
         token: VerificationToken {
             identifier: format!("ada.{tag}@example.com"),
             token: format!("token-{tag}"),

@@ -1,7 +1,6 @@
 //! The rows the statements return, decoded by sqlx and turned into the `auth_core` models.
 //! Each row type is generic over the database's timestamp type ([`Stamp`]).
 
-
 use auth_core::{
     Account, AdapterError, Authenticator, Extra, Operation, Session, User, VerificationToken,
 };
@@ -30,7 +29,10 @@ pub(crate) fn extra_from(
     stored: Option<String>,
 ) -> Result<Extra, AdapterError> {
     auth_sql::extra_column::read(stored.as_deref()).map_err(|why| {
-        AdapterError::backend(op, format!("the stored extra fields of a {table} row: {why}"))
+        AdapterError::backend(
+            op,
+            format!("the stored extra fields of a {table} row: {why}"),
+        )
     })
 }
 
@@ -198,6 +200,7 @@ impl AuthenticatorRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use auth_core::serde_json::{self, Value};
 
     #[test]
     fn extra_text_round_trips_and_empty_is_null() {
