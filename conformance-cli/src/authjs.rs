@@ -367,10 +367,28 @@ fn date(value: &Value, field: &str) -> Result<DateTime<Utc>, String> {
     opt_date(value, field)?.ok_or_else(|| format!("{field} is missing in {value}"))
 }
 
+/// The extra fields of an Auth.js record: every non-null top-level field but `own` (what the
+/// Auth.js adapters that keep the whole object, MongoDB's and unstorage's, give back).
+fn extra_of(value: &Value, own: &[&str]) -> auth_core::Extra {
+    value
+        .as_object()
+        .map(|fields| {
+            fields
+                .iter()
+                .filter(|(name, field)| !own.contains(&name.as_str()) && !field.is_null())
+                .map(|(name, field)| (name.clone(), field.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// An Auth.js `AdapterUser` as a [`User`].
 pub fn user_from_json(value: &Value) -> Result<User, String> {
     Ok(User {
-        extra: Default::default(),
+        extra: extra_of(
+            value,
+            &["id", "_id", "email", "emailVerified", "name", "image"],
+        ),
         id: id(value, "id")?,
         email: opt_text(value, "email")?,
         email_verified: opt_date(value, "emailVerified")?,
@@ -382,7 +400,10 @@ pub fn user_from_json(value: &Value) -> Result<User, String> {
 /// An Auth.js `AdapterSession` as a [`Session`].
 pub fn session_from_json(value: &Value) -> Result<Session, String> {
     Ok(Session {
-        extra: Default::default(),
+        extra: extra_of(
+            value,
+            &["id", "_id", "sessionToken", "userId", "expires", "user"],
+        ),
         session_token: text(value, "sessionToken")?,
         user_id: id(value, "userId")?,
         expires: date(value, "expires")?,
@@ -415,12 +436,27 @@ pub fn account_to_json(account: &Account) -> Value {
     if let Some(expires_at) = account.expires_at {
         out.insert("expires_at".into(), json!(expires_at));
     }
+    for (name, value) in &account.extra {
+        out.entry(name.clone()).or_insert_with(|| value.clone());
+    }
     Value::Object(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_fields_are_extra_fields() {
+        let user = user_from_json(&json!({
+            "id": "u1", "email": null, "role": "admin", "level": 3, "gone": null
+        }))
+        .unwrap();
+        assert_eq!(
+            Value::Object(user.extra),
+            json!({"role": "admin", "level": 3})
+        );
+    }
 
     #[test]
     fn serial_ids_become_decimal_strings() {
