@@ -6,9 +6,9 @@
 //! output reads back exactly. PostgreSQL's `jsonb` re-prints every number from a `numeric`,
 //! never with an exponent: serde_json's `1e16` would come back as the integer
 //! `10000000000000000`. So on PostgreSQL floats are written the way `jsonb` prints them,
-//! always with a fraction ([`plain_floats`]), and read back as the same `f64`.
+//! always with a fraction (`postgres::plain_floats`), and read back as the same `f64`.
 
-use auth_core::serde_json::{self, Map, Value};
+use auth_core::serde_json;
 use auth_core::Extra;
 use diesel::backend::Backend;
 use diesel::expression::AsExpression;
@@ -49,62 +49,6 @@ impl JsonColumn for Text {
     }
 }
 
-#[cfg(feature = "postgres")]
-impl JsonColumn for crate::schema::postgres::Jsonb {
-    fn encode(object: &Extra) -> serde_json::Result<String> {
-        let mut out = String::new();
-        plain_floats(&mut out, object)?;
-        Ok(out)
-    }
-}
-
-/// `object` as compact JSON, like serde_json's, but with every float written without an
-/// exponent and with a fraction (`10000000000000000.0`, not `1e16`): what `jsonb` keeps as
-/// a `numeric` with a fraction and prints back the same, so serde_json reads a float again.
-/// Rust's `Display` of an `f64` is the shortest text that reads back as the same value.
-fn plain_floats(out: &mut String, object: &Map<String, Value>) -> serde_json::Result<()> {
-    out.push('{');
-    for (i, (name, value)) in object.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::to_string(name)?);
-        out.push(':');
-        plain_value(out, value)?;
-    }
-    out.push('}');
-    Ok(())
-}
-
-fn plain_value(out: &mut String, value: &Value) -> serde_json::Result<()> {
-    match value {
-        Value::Number(number) if number.is_f64() => match number.as_f64() {
-            Some(float) => {
-                let text = float.to_string();
-                out.push_str(&text);
-                if !text.contains('.') {
-                    out.push_str(".0");
-                }
-            }
-            None => out.push_str(&number.to_string()),
-        },
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                plain_value(out, item)?;
-            }
-            out.push(']');
-        }
-        Value::Object(object) => plain_floats(out, object)?,
-        // null, booleans, integers and strings: serde_json's compact text.
-        other => out.push_str(&serde_json::to_string(other)?),
-    }
-    Ok(())
-}
-
 /// `TEXT` on every dialect (MariaDB's `JSON` is a `LONGTEXT`): the text as it is.
 impl<DB: Backend> ToSql<Text, DB> for ExtraText
 where
@@ -123,7 +67,10 @@ mod postgres {
     use diesel::pg::{Pg, PgValue};
     use diesel::serialize::{self, IsNull, Output, ToSql};
 
-    use super::ExtraText;
+    use auth_core::serde_json::{self, Map, Value};
+    use auth_core::Extra;
+
+    use super::{ExtraText, JsonColumn};
     use crate::schema::postgres::Jsonb;
 
     /// `jsonb`'s binary format: a version byte (1), then the JSON text.
@@ -145,12 +92,70 @@ mod postgres {
             }
         }
     }
+
+    impl JsonColumn for Jsonb {
+        fn encode(object: &Extra) -> serde_json::Result<String> {
+            let mut out = String::new();
+            plain_floats(&mut out, object)?;
+            Ok(out)
+        }
+    }
+
+    /// `object` as compact JSON, like serde_json's, but with every float written without an
+    /// exponent and with a fraction (`10000000000000000.0`, not `1e16`): what `jsonb` keeps as
+    /// a `numeric` with a fraction and prints back the same, so serde_json reads a float again.
+    /// Rust's `Display` of an `f64` is the shortest text that reads back as the same value.
+    pub(super) fn plain_floats(
+        out: &mut String,
+        object: &Map<String, Value>,
+    ) -> serde_json::Result<()> {
+        out.push('{');
+        for (i, (name, value)) in object.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(name)?);
+            out.push(':');
+            plain_value(out, value)?;
+        }
+        out.push('}');
+        Ok(())
+    }
+
+    fn plain_value(out: &mut String, value: &Value) -> serde_json::Result<()> {
+        match value {
+            Value::Number(number) if number.is_f64() => match number.as_f64() {
+                Some(float) => {
+                    let text = float.to_string();
+                    out.push_str(&text);
+                    if !text.contains('.') {
+                        out.push_str(".0");
+                    }
+                }
+                None => out.push_str(&number.to_string()),
+            },
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    plain_value(out, item)?;
+                }
+                out.push(']');
+            }
+            Value::Object(object) => plain_floats(out, object)?,
+            // null, booleans, integers and strings: serde_json's compact text.
+            other => out.push_str(&serde_json::to_string(other)?),
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::serde_json::json;
+    use auth_core::serde_json::{json, Value};
 
     fn object(value: Value) -> Extra {
         match value {
@@ -171,6 +176,7 @@ mod tests {
         assert_eq!(stored.as_deref(), Some(r#"{"a":1e+16,"b":[0.1,"x"]}"#));
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn plain_floats_read_back_as_the_same_floats() {
         let fields = object(json!({
@@ -184,8 +190,9 @@ mod tests {
             "nested": {"x": [1e21, null, true, {"y": 0.1}]},
         }));
         let mut text = String::new();
-        assert!(plain_floats(&mut text, &fields).is_ok());
-        assert!(!text.contains("e16,") && !text.contains("e21"), "{text}");
+        assert!(postgres::plain_floats(&mut text, &fields).is_ok());
+        // No exponent anywhere (the string holds `1e16` but no `e+`/`e-`).
+        assert!(!text.contains("e+") && !text.contains("e-"), "{text}");
         assert!(text.contains(r#""big":10000000000000000.0"#), "{text}");
         assert!(text.contains(r#""whole":3.0"#), "{text}");
         let read: Value = serde_json::from_str(&text).unwrap_or_default();
