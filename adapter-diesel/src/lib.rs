@@ -8,6 +8,7 @@ pub mod conformance;
 mod connect;
 mod dialect;
 mod error;
+mod extra;
 mod migrate;
 mod options;
 mod pool;

@@ -159,7 +159,9 @@ impl From<DeadPool<SqliteConnection>> for DieselPool {
 /// timeout.
 ///
 /// The second form takes two bodies: `returning` for PostgreSQL and SQLite (which have
-/// `RETURNING` clauses in diesel) and `mysql` for MariaDB/MySQL (which do not).
+/// `RETURNING` clauses in diesel) and `mysql` for MariaDB/MySQL (which do not). The third
+/// takes one body per database, for what differs on each (a locking read is
+/// `SELECT … FOR UPDATE` on the servers and a `BEGIN IMMEDIATE` transaction on SQLite).
 macro_rules! with_conn {
     ($adapter:expr, $op:expr, |$conn:ident, $s:ident, $Stamp:ident| $body:expr) => {
         $crate::pool::with_conn!($adapter, $op, |$conn, $s, $Stamp| returning: $body, mysql: $body)
@@ -167,6 +169,15 @@ macro_rules! with_conn {
     (
         $adapter:expr, $op:expr, |$conn:ident, $s:ident, $Stamp:ident|
         returning: $returning:expr, mysql: $mysql:expr
+    ) => {
+        $crate::pool::with_conn!(
+            $adapter, $op, |$conn, $s, $Stamp|
+            postgres: $returning, mysql: $mysql, sqlite: $returning
+        )
+    };
+    (
+        $adapter:expr, $op:expr, |$conn:ident, $s:ident, $Stamp:ident|
+        postgres: $postgres:expr, mysql: $mysql:expr, sqlite: $sqlite:expr
     ) => {
         match &$adapter.pool {
             #[cfg(feature = "postgres")]
@@ -179,7 +190,7 @@ macro_rules! with_conn {
                     let mut object = $crate::pool::lease(pool, $op).await?;
                     let result = {
                         let $conn: &mut $crate::pool::PgConnection = &mut object;
-                        async { $returning }.await
+                        async { $postgres }.await
                     };
                     $crate::pool::settle(pool, object, $op, result).await
                 })
@@ -211,7 +222,7 @@ macro_rules! with_conn {
                     let mut object = $crate::pool::lease(pool, $op).await?;
                     let result = {
                         let $conn: &mut $crate::pool::SqliteConnection = &mut object;
-                        async { $returning }.await
+                        async { $sqlite }.await
                     };
                     $crate::pool::settle(pool, object, $op, result).await
                 })

@@ -1,8 +1,10 @@
 //! The rows the queries load (tuples in each table's column order, as `diesel::table!`
 //! declares them) and their conversion into the `auth_core` models. Generic over the
-//! dialect's timestamp type ([`Stamp`]).
+//! dialect's timestamp type ([`Stamp`]). The `extra` column reads as JSON text on every
+//! dialect ([`crate::extra`]) and is parsed here.
 
-use auth_core::{Account, Authenticator, Session, User, VerificationToken};
+use auth_core::serde_json::{self, Value};
+use auth_core::{Account, Authenticator, Extra, Session, User, VerificationToken};
 use auth_sql::Stamp;
 use chrono::{DateTime, Utc};
 use diesel::result::Error as DieselError;
@@ -14,25 +16,42 @@ pub(crate) fn stamp<T: Stamp>(at: DateTime<Utc>) -> T {
 
 /// A stored value that is not a valid model value.
 #[derive(Debug)]
-struct Undecodable(&'static str);
+struct Undecodable(String);
 
 impl std::fmt::Display for Undecodable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
+        f.write_str(&self.0)
     }
 }
 
 impl std::error::Error for Undecodable {}
 
-fn instant<T: Stamp>(stored: T) -> Result<DateTime<Utc>, DieselError> {
-    stored.to_utc().ok_or_else(|| {
-        DieselError::DeserializationError(Box::new(Undecodable(
-            "a stored timestamp is not a representable instant",
-        )))
-    })
+fn undecodable(why: impl Into<String>) -> DieselError {
+    DieselError::DeserializationError(Box::new(Undecodable(why.into())))
 }
 
-/// `auth_users`: id, email, email_normalized, email_verified, name, image.
+/// The extra fields of a row: `NULL` is the empty object; anything stored must be a JSON
+/// object (a decoding error otherwise, which the caller gets as an `AdapterError`).
+fn extra(stored: Option<String>) -> Result<Extra, DieselError> {
+    let Some(text) = stored else {
+        return Ok(Extra::new());
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(undecodable("a stored extra value is not a JSON object")),
+        Err(err) => Err(undecodable(format!(
+            "a stored extra value is not valid JSON: {err}"
+        ))),
+    }
+}
+
+fn instant<T: Stamp>(stored: T) -> Result<DateTime<Utc>, DieselError> {
+    stored
+        .to_utc()
+        .ok_or_else(|| undecodable("a stored timestamp is not a representable instant"))
+}
+
+/// `auth_users`: id, email, email_normalized, email_verified, name, image, extra.
 pub(crate) type UserRow<T> = (
     String,
     Option<String>,
@@ -40,10 +59,11 @@ pub(crate) type UserRow<T> = (
     Option<T>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
 /// `auth_accounts`: provider, provider_account_id, user_id, account_type, refresh_token,
-/// access_token, expires_at, token_type, scope, id_token, session_state.
+/// access_token, expires_at, token_type, scope, id_token, session_state, extra.
 pub(crate) type AccountRow = (
     String,
     String,
@@ -56,10 +76,11 @@ pub(crate) type AccountRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
-/// `auth_sessions`: session_token, user_id, expires.
-pub(crate) type SessionRow<T> = (String, String, T);
+/// `auth_sessions`: session_token, user_id, expires, extra.
+pub(crate) type SessionRow<T> = (String, String, T, Option<String>);
 
 /// `auth_verification_tokens`: identifier, token, expires.
 pub(crate) type TokenRow<T> = (String, String, T);
@@ -78,9 +99,9 @@ pub(crate) type AuthenticatorRow = (
 );
 
 pub(crate) fn user<T: Stamp>(row: UserRow<T>) -> Result<User, DieselError> {
-    let (id, email, _email_normalized, email_verified, name, image) = row;
+    let (id, email, _email_normalized, email_verified, name, image, stored) = row;
     Ok(User {
-        extra: Default::default(),
+        extra: extra(stored)?,
         id,
         email,
         email_verified: email_verified.map(instant).transpose()?,
@@ -102,12 +123,13 @@ pub(crate) fn account(row: AccountRow) -> Result<Account, DieselError> {
         scope,
         id,
         ss,
+        stored,
     ) = row;
     let account_type = kind
         .parse()
         .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
     Ok(Account {
-        extra: Default::default(),
+        extra: extra(stored)?,
         user_id,
         account_type,
         provider,
@@ -123,9 +145,9 @@ pub(crate) fn account(row: AccountRow) -> Result<Account, DieselError> {
 }
 
 pub(crate) fn session<T: Stamp>(row: SessionRow<T>) -> Result<Session, DieselError> {
-    let (session_token, user_id, expires) = row;
+    let (session_token, user_id, expires, stored) = row;
     Ok(Session {
-        extra: Default::default(),
+        extra: extra(stored)?,
         session_token,
         user_id,
         expires: instant(expires)?,
@@ -178,10 +200,34 @@ mod tests {
             None,
             None,
             None,
+            None,
         );
         assert!(matches!(
             account(row),
             Err(DieselError::DeserializationError(_))
         ));
+    }
+
+    #[test]
+    fn extra_fields_read_back_and_null_is_empty() {
+        assert_eq!(extra(None).ok(), Some(Extra::new()));
+        let read = extra(Some(r#"{"role":"admin","n":[1,2.5]}"#.into())).unwrap_or_default();
+        assert_eq!(read.get("role"), Some(&Value::from("admin")));
+        assert_eq!(read.len(), 2);
+    }
+
+    #[test]
+    fn a_stored_extra_that_is_not_an_object_is_a_decoding_error() {
+        for stored in ["[1,2]", "\"text\"", "null", "{\"a\":", "not json"] {
+            assert!(
+                matches!(
+                    extra(Some(stored.into())),
+                    Err(DieselError::DeserializationError(_))
+                ),
+                "{stored}"
+            );
+        }
+        let row = ("s".into(), "u".into(), 0_i64, Some("[]".into()));
+        assert!(session(row).is_err());
     }
 }

@@ -3,18 +3,25 @@
 //! `RETURNING` clause (`DELETE … RETURNING`, `UPDATE … RETURNING`) the method is one
 //! statement; on MariaDB/MySQL it is one transaction (`SELECT … FOR UPDATE`, then the
 //! change).
+//!
+//! Extra fields: written as the `extra` column's JSON text ([`ExtraText`]) with the rest of
+//! the row. A merge ([`ExtraChange::Merge`]) reads the stored object first, so it is a
+//! transaction with the row locked ([`locked_merge`]); no extra change, or a replacement,
+//! keeps the one statement.
 
 use async_trait::async_trait;
 use auth_core::{
-    Account, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, Operation, Session,
-    SessionUpdate, Store, User, UserUpdate, VerificationToken,
+    Account, AdapterError, AdapterResult, Authenticator, ErrorCode, ExpiredCounts, ExtraChange,
+    Operation, Session, SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 use chrono::{DateTime, Utc};
+use diesel::result::Error as DieselError;
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 #[allow(unused_imports)]
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use crate::adapter::DieselAdapter;
+use crate::extra::ExtraText;
 use crate::pool::with_conn;
 use crate::rows::{self, stamp, AccountRow, AuthenticatorRow, SessionRow, TokenRow, UserRow};
 
@@ -76,6 +83,99 @@ macro_rules! update_then_read {
     };
 }
 
+/// Why a read-modify-write transaction ([`locked_merge`]) ended without committing: the
+/// database failed, or the merged record was refused (over the cap), and then nothing is
+/// written.
+enum Abort {
+    Database(DieselError),
+    Refused(AdapterError),
+}
+
+impl From<DieselError> for Abort {
+    fn from(err: DieselError) -> Self {
+        Abort::Database(err)
+    }
+}
+
+/// A transaction's outcome as a database result (which [`with_conn`] maps and settles the
+/// connection with) holding the refusal, if any.
+fn aborted<T>(outcome: Result<T, Abort>) -> Result<AdapterResult<T>, DieselError> {
+    match outcome {
+        Ok(value) => Ok(Ok(value)),
+        Err(Abort::Refused(err)) => Ok(Err(err)),
+        Err(Abort::Database(err)) => Err(err),
+    }
+}
+
+/// A merge of stored extra fields: in one transaction, lock the row `$target` selects and
+/// read it (`None` when there is none, with nothing changed), compute the record after the
+/// update in Rust (`|$current| $apply`, an `AdapterResult`: a merged object over the cap is
+/// refused and the transaction rolled back), write `|$merged| $changes` and return the row
+/// as stored. `$kind` says how the row is locked: `SELECT … FOR UPDATE` on PostgreSQL and
+/// MariaDB/MySQL; SQLite has no row locks, so the transaction starts as a write
+/// (`BEGIN IMMEDIATE`), which excludes every other writer from its first read. MariaDB
+/// reads the row back by `$read` (no `RETURNING`).
+///
+/// Gives `Result<AdapterResult<Option<Model>>, DieselError>` (see [`aborted`]).
+macro_rules! locked_merge {
+    (
+        $kind:ident, $conn:ident, $target:expr, $read:expr, $Row:ty, $decode:path,
+        |$current:ident| $apply:expr, |$merged:ident| $changes:expr
+    ) => {
+        $crate::store::aborted(
+            locked_merge!(@begin $kind, $conn, async |conn| {
+                let Some(row) = locked_merge!(@lock $kind, conn, $target, $Row) else {
+                    return Ok(None);
+                };
+                let $current = $decode(row)?;
+                let $merged = $apply.map_err($crate::store::Abort::Refused)?;
+                let changes = $changes;
+                Ok(locked_merge!(@write $kind, conn, $target, changes, $read, $Row)
+                    .map($decode)
+                    .transpose()?)
+            })
+            .await,
+        )
+    };
+    (@begin sqlite, $conn:ident, $body:expr) => {
+        $conn.immediate_transaction::<_, $crate::store::Abort, _>($body)
+    };
+    (@begin $kind:ident, $conn:ident, $body:expr) => {
+        $conn.transaction::<_, $crate::store::Abort, _>($body)
+    };
+    (@lock sqlite, $conn:ident, $target:expr, $Row:ty) => {
+        $target.first::<$Row>($conn).await.optional()?
+    };
+    (@lock $kind:ident, $conn:ident, $target:expr, $Row:ty) => {
+        $target.for_update().first::<$Row>($conn).await.optional()?
+    };
+    (@write mysql, $conn:ident, $target:expr, $changes:expr, $read:expr, $Row:ty) => {{
+        diesel::update($target).set($changes).execute($conn).await?;
+        $read.first::<$Row>($conn).await.optional()?
+    }};
+    (@write $kind:ident, $conn:ident, $target:expr, $changes:expr, $read:expr, $Row:ty) => {
+        diesel::update($target)
+            .set($changes)
+            .get_result::<$Row>($conn)
+            .await
+            .optional()?
+    };
+}
+
+/// What a change of the extra fields writes when it needs no read: a replacement's object
+/// (`Some`), or nothing (`None`); a merge goes through [`locked_merge`] instead.
+fn replacement(change: Option<&ExtraChange>) -> Option<&auth_core::Extra> {
+    match change {
+        Some(ExtraChange::Replace(object)) => Some(object),
+        Some(ExtraChange::Merge(_)) | None => None,
+    }
+}
+
+/// Whether the change merges into the stored object (and so must read it first).
+fn merges(change: Option<&ExtraChange>) -> bool {
+    matches!(change, Some(ExtraChange::Merge(_)))
+}
+
 #[async_trait]
 impl Store for DieselAdapter {
     fn backend(&self) -> &'static str {
@@ -89,6 +189,7 @@ impl Store for DieselAdapter {
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         with_conn!(self, op, |conn, s, Stamp| {
+            let extra = ExtraText::of::<s::Json>(&user.extra)?;
             diesel::insert_into(s::users::table)
                 .values((
                     s::users::id.eq(&user.id),
@@ -97,6 +198,7 @@ impl Store for DieselAdapter {
                     s::users::email_verified.eq(user.email_verified.map(stamp::<Stamp>)),
                     s::users::name.eq(user.name.as_deref()),
                     s::users::image.eq(user.image.as_deref()),
+                    s::users::extra.eq(extra),
                 ))
                 .execute(conn)
                 .await
@@ -159,16 +261,23 @@ impl Store for DieselAdapter {
         let unchanged = update.email.is_none()
             && update.email_verified.is_none()
             && update.name.is_none()
-            && update.image.is_none();
+            && update.image.is_none()
+            && update.extra.is_none();
         if unchanged {
             return self
                 .find_user(&update.id)
                 .await
                 .map_err(|e| e.with_code(ErrorCode::UpdateUserError));
         }
-        // The fields the update sets; `None` leaves a column out of the `SET` list.
+        macro_rules! key {
+            ($s:ident) => {
+                $s::users::table.filter($s::users::id.eq(&update.id))
+            };
+        }
+        // The fields the update sets, `$extra` the extra column's new text (`Some(None)`
+        // is NULL); `None` leaves a column out of the `SET` list.
         macro_rules! changes {
-            ($s:ident, $Stamp:ident) => {
+            ($s:ident, $Stamp:ident, $extra:expr) => {
                 (
                     update
                         .email
@@ -186,27 +295,56 @@ impl Store for DieselAdapter {
                         .image
                         .as_ref()
                         .map(|i| $s::users::image.eq(i.as_deref())),
+                    $extra.map(|text| $s::users::extra.eq(text)),
                 )
             };
         }
+        if merges(update.extra.as_ref()) {
+            macro_rules! merge {
+                ($kind:ident, $conn:ident, $s:ident, $Stamp:ident) => {
+                    locked_merge!(
+                        $kind,
+                        $conn,
+                        key!($s),
+                        key!($s),
+                        UserRow<$Stamp>,
+                        rows::user,
+                        |current| update.apply_to(current),
+                        |merged| changes!(
+                            $s,
+                            $Stamp,
+                            Some(ExtraText::of::<$s::Json>(&merged.extra)?)
+                        )
+                    )
+                };
+            }
+            return with_conn!(self, op, |conn, s, Stamp|
+                postgres: merge!(postgres, conn, s, Stamp),
+                mysql: merge!(mysql, conn, s, Stamp),
+                sqlite: merge!(sqlite, conn, s, Stamp)
+            )
+            .and_then(std::convert::identity);
+        }
+        let replaced = replacement(update.extra.as_ref());
         with_conn!(self, op, |conn, s, Stamp|
-            returning: update_returning!(
-                conn,
-                s::users::table.filter(s::users::id.eq(&update.id)),
-                changes!(s, Stamp),
-                UserRow<Stamp>
-            )?
-            .map(rows::user)
-            .transpose(),
-            mysql: update_then_read!(
-                conn,
-                s::users::table.filter(s::users::id.eq(&update.id)),
-                changes!(s, Stamp),
-                s::users::table.filter(s::users::id.eq(&update.id)),
-                UserRow<Stamp>
-            )?
-            .map(rows::user)
-            .transpose()
+            returning: {
+                let extra = replaced.map(ExtraText::of::<s::Json>).transpose()?;
+                update_returning!(conn, key!(s), changes!(s, Stamp, extra), UserRow<Stamp>)?
+                    .map(rows::user)
+                    .transpose()
+            },
+            mysql: {
+                let extra = replaced.map(ExtraText::of::<s::Json>).transpose()?;
+                update_then_read!(
+                    conn,
+                    key!(s),
+                    changes!(s, Stamp, extra),
+                    key!(s),
+                    UserRow<Stamp>
+                )?
+                .map(rows::user)
+                .transpose()
+            }
         )
     }
 
@@ -228,6 +366,7 @@ impl Store for DieselAdapter {
         let op = Operation::LinkAccount;
         let a = account;
         with_conn!(self, op, |conn, s, Stamp| {
+            let extra = ExtraText::of::<s::Json>(&a.extra)?;
             diesel::insert_into(s::accounts::table)
                 .values((
                     s::accounts::provider.eq(&a.provider),
@@ -241,6 +380,7 @@ impl Store for DieselAdapter {
                     s::accounts::scope.eq(a.scope.as_deref()),
                     s::accounts::id_token.eq(a.id_token.as_deref()),
                     s::accounts::session_state.eq(a.session_state.as_deref()),
+                    s::accounts::extra.eq(extra),
                 ))
                 .execute(conn)
                 .await
@@ -304,8 +444,9 @@ impl Store for DieselAdapter {
                     .filter($s::accounts::provider_account_id.eq(&a.provider_account_id))
             };
         }
+        // The token fields and the extra fields (the rest of the token response).
         macro_rules! tokens {
-            ($s:ident) => {
+            ($s:ident, $extra:expr) => {
                 (
                     $s::accounts::refresh_token.eq(a.refresh_token.as_deref()),
                     $s::accounts::access_token.eq(a.access_token.as_deref()),
@@ -314,16 +455,23 @@ impl Store for DieselAdapter {
                     $s::accounts::scope.eq(a.scope.as_deref()),
                     $s::accounts::id_token.eq(a.id_token.as_deref()),
                     $s::accounts::session_state.eq(a.session_state.as_deref()),
+                    $s::accounts::extra.eq($extra),
                 )
             };
         }
         with_conn!(self, op, |conn, s, Stamp|
-            returning: update_returning!(conn, key!(s), tokens!(s), AccountRow)?
-                .map(rows::account)
-                .transpose(),
-            mysql: update_then_read!(conn, key!(s), tokens!(s), key!(s), AccountRow)?
-                .map(rows::account)
-                .transpose()
+            returning: {
+                let extra = ExtraText::of::<s::Json>(&a.extra)?;
+                update_returning!(conn, key!(s), tokens!(s, extra), AccountRow)?
+                    .map(rows::account)
+                    .transpose()
+            },
+            mysql: {
+                let extra = ExtraText::of::<s::Json>(&a.extra)?;
+                update_then_read!(conn, key!(s), tokens!(s, extra), key!(s), AccountRow)?
+                    .map(rows::account)
+                    .transpose()
+            }
         )
     }
 
@@ -344,11 +492,13 @@ impl Store for DieselAdapter {
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
         with_conn!(self, op, |conn, s, Stamp| {
+            let extra = ExtraText::of::<s::Json>(&session.extra)?;
             diesel::insert_into(s::sessions::table)
                 .values((
                     s::sessions::session_token.eq(&session.session_token),
                     s::sessions::user_id.eq(&session.user_id),
                     s::sessions::expires.eq(stamp::<Stamp>(session.expires)),
+                    s::sessions::extra.eq(extra),
                 ))
                 .execute(conn)
                 .await
@@ -361,8 +511,9 @@ impl Store for DieselAdapter {
         session_token: &str,
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
-        // The hot path: one statement (the session joined with its user, live ones only),
-        // one round trip (the pool's checkout runs no query).
+        // The hot path: one statement (the session joined with its user, live ones only,
+        // both rows' extra fields included), one round trip (the pool's checkout runs no
+        // query).
         let op = Operation::GetSessionAndUser;
         with_conn!(self, op, |conn, s, Stamp| {
             s::sessions::table
@@ -383,7 +534,7 @@ impl Store for DieselAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
-        if update.expires.is_none() && update.user_id.is_none() {
+        if update.expires.is_none() && update.user_id.is_none() && update.extra.is_none() {
             return with_conn!(self, op, |conn, s, Stamp| {
                 s::sessions::table
                     .filter(s::sessions::session_token.eq(&update.session_token))
@@ -404,34 +555,76 @@ impl Store for DieselAdapter {
                     .filter($s::sessions::expires.gt(stamp::<$Stamp>(now)))
             };
         }
+        // MariaDB/MySQL reads the changed session back by its token alone.
+        #[allow(unused_macros)] // a build without `mysql`
+        macro_rules! key {
+            ($s:ident) => {
+                $s::sessions::table.filter($s::sessions::session_token.eq(&update.session_token))
+            };
+        }
+        // `$extra` as in `merge_user`.
         macro_rules! changes {
-            ($s:ident, $Stamp:ident) => {
+            ($s:ident, $Stamp:ident, $extra:expr) => {
                 (
                     update
                         .expires
                         .map(|at| $s::sessions::expires.eq(stamp::<$Stamp>(at))),
                     update.user_id.as_ref().map(|u| $s::sessions::user_id.eq(u)),
+                    $extra.map(|text| $s::sessions::extra.eq(text)),
                 )
             };
         }
+        if merges(update.extra.as_ref()) {
+            macro_rules! merge {
+                ($kind:ident, $conn:ident, $s:ident, $Stamp:ident) => {
+                    locked_merge!(
+                        $kind,
+                        $conn,
+                        live!($s, $Stamp),
+                        key!($s),
+                        SessionRow<$Stamp>,
+                        rows::session,
+                        |current| update.apply_to(current),
+                        |merged| changes!(
+                            $s,
+                            $Stamp,
+                            Some(ExtraText::of::<$s::Json>(&merged.extra)?)
+                        )
+                    )
+                };
+            }
+            return with_conn!(self, op, |conn, s, Stamp|
+                postgres: merge!(postgres, conn, s, Stamp),
+                mysql: merge!(mysql, conn, s, Stamp),
+                sqlite: merge!(sqlite, conn, s, Stamp)
+            )
+            .and_then(std::convert::identity);
+        }
+        let replaced = replacement(update.extra.as_ref());
         with_conn!(self, op, |conn, s, Stamp|
-            returning: update_returning!(
-                conn,
-                live!(s, Stamp),
-                changes!(s, Stamp),
-                SessionRow<Stamp>
-            )?
-            .map(rows::session)
-            .transpose(),
-            mysql: update_then_read!(
-                conn,
-                live!(s, Stamp),
-                changes!(s, Stamp),
-                s::sessions::table.filter(s::sessions::session_token.eq(&update.session_token)),
-                SessionRow<Stamp>
-            )?
-            .map(rows::session)
-            .transpose()
+            returning: {
+                let extra = replaced.map(ExtraText::of::<s::Json>).transpose()?;
+                update_returning!(
+                    conn,
+                    live!(s, Stamp),
+                    changes!(s, Stamp, extra),
+                    SessionRow<Stamp>
+                )?
+                .map(rows::session)
+                .transpose()
+            },
+            mysql: {
+                let extra = replaced.map(ExtraText::of::<s::Json>).transpose()?;
+                update_then_read!(
+                    conn,
+                    live!(s, Stamp),
+                    changes!(s, Stamp, extra),
+                    key!(s),
+                    SessionRow<Stamp>
+                )?
+                .map(rows::session)
+                .transpose()
+            }
         )
     }
 

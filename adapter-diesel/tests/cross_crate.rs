@@ -1,7 +1,8 @@
 //! One schema for both SQL crates: a database migrated by adapter-sqlx (default prefix
 //! `auth_`) is migrated again, read and written by adapter-diesel, and the other way round,
 //! on PostgreSQL, MariaDB and SQLite. Users, sessions, accounts and verification tokens
-//! written by one crate are read by the other, both ways.
+//! written by one crate are read by the other, both ways, extra fields included (one
+//! encoding of the `extra` columns), and a merge by one crate is read by the other.
 
 mod common;
 
@@ -10,8 +11,16 @@ use std::time::Duration;
 use adapter_diesel::DieselAdapter;
 use adapter_sqlx::SqlxAdapter;
 use auth_core::chrono::{Duration as Span, TimeZone, Utc};
-use auth_core::{Account, AccountType, Adapter, Session, User, VerificationToken};
+use auth_core::serde_json::{json, Value};
+use auth_core::{Account, AccountType, Adapter, Extra, Session, User, VerificationToken};
 use common::{Db, Fresh, ALL};
+
+fn object(value: Value) -> Extra {
+    match value {
+        Value::Object(object) => object,
+        _ => Extra::new(),
+    }
+}
 
 async fn both(fresh: &Fresh) -> (SqlxAdapter, DieselAdapter) {
     let sqlx = SqlxAdapter::builder(fresh.sqlx_url.as_str())
@@ -36,29 +45,34 @@ async fn written_by_read_by(writer: &dyn Adapter, reader: &dyn Adapter, tag: &st
         .timestamp_millis_opt(1_700_000_000_123)
         .single()
         .expect("instant");
-    let user = writer
-        .create_user(
-            User::with_id(format!("user-{tag}"))
-                .with_email(format!("Ada.{tag}@Example.com"))
-                .with_name("Ada"),
-        )
-        .await
-        .expect("create_user");
+    let mut user = User::with_id(format!("user-{tag}"))
+        .with_email(format!("Ada.{tag}@Example.com"))
+        .with_name("Ada");
+    user.extra = object(json!({
+        "role": "admin ✓",
+        "level": i64::MIN,
+        "ratio": 0.1,
+        "prefs": {"theme": "dark", "limits": [1, -1.5, null, {"k": false}]},
+    }));
+    let user = writer.create_user(user).await.expect("create_user");
     let user = writer
         .update_user(auth_core::UserUpdate::new(user.id.clone()).email_verified(Some(verified)))
         .await
         .expect("update_user");
+    let mut session = Session::with_token(
+        format!("session-{tag}"),
+        &user.id,
+        Utc::now() + Span::days(30),
+    );
+    session.extra = object(json!({"csrf": "c5rf", "remember": true}));
     let session = writer
-        .create_session(Session::with_token(
-            format!("session-{tag}"),
-            &user.id,
-            Utc::now() + Span::days(30),
-        ))
+        .create_session(session)
         .await
         .expect("create_session");
     let mut account = Account::new(&user.id, AccountType::OAuth, "github", format!("gh-{tag}"));
     account.access_token = Some("access".into());
     account.expires_at = Some(1_900_000_000);
+    account.extra = object(json!({"expires_in": 3599, "raw": {"ids": [1, i64::MAX]}}));
     let account = writer.link_account(account).await.expect("link_account");
     let token = writer
         .create_verification_token(VerificationToken::new(
@@ -110,6 +124,25 @@ async fn written_by_read_by(writer: &dyn Adapter, reader: &dyn Adapter, tag: &st
         reader.list_sessions(&user.id).await.expect("list_sessions"),
         vec![session.clone()]
     );
+    // A merge by the reader (into what the writer stored) reads back through the writer.
+    let merged = reader
+        .update_user(
+            auth_core::UserUpdate::new(user.id.clone())
+                .merge_extra(&json!({"role": null, "plan": "pro"}))
+                .expect("a merge patch"),
+        )
+        .await
+        .expect("update_user merges");
+    let mut expected = user.extra.clone();
+    expected.remove("role");
+    expected.insert("plan".into(), "pro".into());
+    assert_eq!(merged.extra, expected, "{tag}: the merge's return value");
+    let user = writer
+        .get_user(&user.id)
+        .await
+        .expect("get_user")
+        .expect("the user");
+    assert_eq!(user.extra, expected, "{tag}: the merge, read by the writer");
     // The reader deletes; the cascade is the same schema's.
     assert_eq!(
         reader.delete_user(&user.id).await.expect("delete_user"),

@@ -1,5 +1,5 @@
 //! `src/schema/tables.rs` (the `diesel::table!` definitions every query is checked against,
-//! with each dialect's timestamp type for `Stamp`)
+//! with each dialect's timestamp type for `Stamp` and JSON type for `Json`)
 //! agree with what the shared migrations (the `auth-sql` crate) create: each dialect's migration is run on a fresh
 //! database, the database is read back (information_schema, or `pragma_table_info` on
 //! SQLite), rendered the way `diesel print-schema` would see it (tables, columns in order,
@@ -73,7 +73,9 @@ fn diesel_type(db: Db, sql_type: &str, nullable: bool, declared: &str) -> String
         (Db::Postgres, "timestamp with time zone") => "Timestamptz",
         (Db::Postgres, "bigint") => "BigInt",
         (Db::Postgres, "boolean") => "Bool",
-        (Db::MariaDb, "varchar" | "text") => "Text",
+        (Db::Postgres, "jsonb") => "Jsonb",
+        // MariaDB's JSON is a LONGTEXT (checked by JSON_VALID); MySQL's is its own type.
+        (Db::MariaDb, "varchar" | "text" | "longtext" | "json") => "Text",
         (Db::MariaDb, "datetime") => "Datetime",
         (Db::MariaDb, "bigint") => "BigInt",
         (Db::MariaDb, "tinyint") => "Bool",
@@ -263,22 +265,27 @@ async fn check(db: Db, schema_file: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_schema_matches_the_migration() {
-    check(Db::Postgres, &TABLES.replace("Stamp", "Timestamptz")).await;
+    check(Db::Postgres, &dialect_tables("Timestamptz", "Jsonb")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_schema_matches_the_migration() {
-    check(Db::MariaDb, &TABLES.replace("Stamp", "Datetime")).await;
+    check(Db::MariaDb, &dialect_tables("Datetime", "Text")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_schema_matches_the_migration() {
-    check(Db::Sqlite, &TABLES.replace("Stamp", "BigInt")).await;
+    check(Db::Sqlite, &dialect_tables("BigInt", "Text")).await;
+}
+
+/// The tables file with a dialect's types for its `Stamp` and `Json` aliases.
+fn dialect_tables(stamp: &str, json: &str) -> String {
+    TABLES.replace("Stamp", stamp).replace("Json", json)
 }
 
 #[test]
 fn the_parser_reads_what_print_schema_writes() {
-    let tables = parse_schema(&TABLES.replace("Stamp", "BigInt"));
+    let tables = parse_schema(&dialect_tables("BigInt", "Text"));
     let sessions = &tables["auth_sessions"];
     assert_eq!(sessions.primary_key, ["session_token"]);
     assert_eq!(
@@ -287,6 +294,7 @@ fn the_parser_reads_what_print_schema_writes() {
             ("session_token".to_owned(), "Text".to_owned()),
             ("user_id".to_owned(), "Text".to_owned()),
             ("expires".to_owned(), "BigInt".to_owned()),
+            ("extra".to_owned(), "Nullable<Text>".to_owned()),
         ]
     );
     assert_eq!(

@@ -2,7 +2,8 @@
 //! a database migrated by any one of adapter-sqlx, adapter-diesel and adapter-seaorm is
 //! reported current by the other two, and their `migrate()` changes nothing, on
 //! PostgreSQL, MariaDB and SQLite. And a database made before the shared history (the
-//! tables, no history) is recorded, its data kept.
+//! tables of migration 1, no history) is recorded and upgraded, its data kept: the old row
+//! gets extra fields through adapter-diesel.
 
 mod common;
 
@@ -12,7 +13,8 @@ use adapter_diesel::DieselAdapter;
 use adapter_seaorm::SeaOrmAdapter;
 use adapter_sqlx::sqlx::{self, AssertSqlSafe, Connection as _};
 use adapter_sqlx::SqlxAdapter;
-use auth_core::{Adapter, AdapterError, User};
+use auth_core::serde_json::json;
+use auth_core::{Adapter, AdapterError, Extra, User, UserUpdate};
 use auth_sql::schema::{self, SchemaStatus};
 use common::{Db, Fresh, ALL};
 
@@ -259,6 +261,29 @@ async fn a_database_made_before_the_history_is_recorded_and_keeps_its_data() {
                     "{db:?}: {which:?} kept the row"
                 );
             }
+            // Migration 2 added the extra column to the old row: adapter-diesel reads it as
+            // empty and merges into it.
+            let old = crates.diesel.get_user("old").await.expect("get_user");
+            assert_eq!(
+                old.map(|u| u.extra),
+                Some(Extra::new()),
+                "{db:?}: {which:?}"
+            );
+            let merged = crates
+                .diesel
+                .update_user(
+                    UserUpdate::new("old")
+                        .merge_extra(&json!({"role": "admin"}))
+                        .expect("a merge patch"),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{db:?}: {which:?}: a merge into an old row: {e}"));
+            assert_eq!(merged.extra.get("role"), Some(&json!("admin")));
+            assert_eq!(
+                crates.diesel.get_user("old").await.expect("get_user"),
+                Some(merged),
+                "{db:?}: {which:?}"
+            );
             crates.close().await;
             fresh.remove().await;
         }

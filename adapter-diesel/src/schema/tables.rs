@@ -1,10 +1,11 @@
 // The five tables as `diesel print-schema` writes them, once for every database: `Stamp` is
-// the dialect module's timestamp type. Included by each module of `schema.rs`, and read by
+// the dialect module's timestamp type, `Json` its type of the `extra` column (the app's extra
+// fields, a JSON object as text; migration 2). Included by each module of `schema.rs`, and read by
 // `tests/schema.rs`, which checks it against what the shared migration creates.
 
 diesel::table! {
     use diesel::sql_types::*;
-    use super::Stamp;
+    use super::{Json, Stamp};
 
     #[sql_name = "auth_users"]
     users (id) {
@@ -14,12 +15,13 @@ diesel::table! {
         email_verified -> Nullable<Stamp>,
         name -> Nullable<Text>,
         image -> Nullable<Text>,
+        extra -> Nullable<Json>,
     }
 }
 
 diesel::table! {
     use diesel::sql_types::*;
-    use super::Stamp;
+    use super::{Json, Stamp};
 
     #[sql_name = "auth_accounts"]
     accounts (provider, provider_account_id) {
@@ -34,18 +36,20 @@ diesel::table! {
         scope -> Nullable<Text>,
         id_token -> Nullable<Text>,
         session_state -> Nullable<Text>,
+        extra -> Nullable<Json>,
     }
 }
 
 diesel::table! {
     use diesel::sql_types::*;
-    use super::Stamp;
+    use super::{Json, Stamp};
 
     #[sql_name = "auth_sessions"]
     sessions (session_token) {
         session_token -> Text,
         user_id -> Text,
         expires -> Stamp,
+        extra -> Nullable<Json>,
     }
 }
 
