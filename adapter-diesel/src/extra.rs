@@ -2,13 +2,11 @@
 //! one JSON object, bound as text ([`ExtraText`]) and parsed back with serde_json
 //! ([`rows`](crate::rows)); SQL `NULL` when there are none.
 //!
-//! MariaDB's `JSON` and SQLite's `TEXT` keep the text as written, so serde_json's own
-//! output reads back exactly. PostgreSQL's `jsonb` re-prints every number from a `numeric`,
-//! never with an exponent: serde_json's `1e16` would come back as the integer
-//! `10000000000000000`. So on PostgreSQL floats are written the way `jsonb` prints them,
-//! always with a fraction (`postgres::plain_floats`), and read back as the same `f64`.
+//! The text is the one every SQL crate writes and reads, [`auth_sql::extra_column`]:
+//! MariaDB's `JSON` and SQLite's `TEXT` keep it as written, and its floats keep a fraction
+//! so that PostgreSQL's `jsonb` (which re-prints numbers from a `numeric`, never with an
+//! exponent) gives back floats, not integers.
 
-use auth_core::serde_json;
 use auth_core::Extra;
 use diesel::backend::Backend;
 use diesel::expression::AsExpression;
@@ -26,26 +24,20 @@ impl ExtraText {
     /// What an `extra` column of SQL type `C` stores for `object`: `None` (SQL `NULL`) for
     /// the empty object, which is the default and costs nothing to store.
     pub(crate) fn of<C: JsonColumn>(object: &Extra) -> Result<Option<Self>, DieselError> {
-        if object.is_empty() {
-            return Ok(None);
-        }
-        C::encode(object)
-            .map(|text| Some(ExtraText(text)))
-            .map_err(|err| DieselError::SerializationError(Box::new(err)))
+        Ok(C::encode(object).map(ExtraText))
     }
 }
 
 /// The SQL type of a dialect's `extra` column, with the JSON text it is written as.
 pub(crate) trait JsonColumn {
-    /// `object` as the column's JSON text.
-    fn encode(object: &Extra) -> serde_json::Result<String>;
+    /// `object` as the column's JSON text; `None` for the empty object.
+    fn encode(object: &Extra) -> Option<String>;
 }
 
-/// MariaDB's `JSON` (a checked `LONGTEXT`) and SQLite's `TEXT`: serde_json's compact text,
-/// kept as written.
+/// MariaDB's `JSON` (a checked `LONGTEXT`) and SQLite's `TEXT`: kept as written.
 impl JsonColumn for Text {
-    fn encode(object: &Extra) -> serde_json::Result<String> {
-        serde_json::to_string(object)
+    fn encode(object: &Extra) -> Option<String> {
+        auth_sql::extra_column::write(object)
     }
 }
 
@@ -67,7 +59,6 @@ mod postgres {
     use diesel::pg::{Pg, PgValue};
     use diesel::serialize::{self, IsNull, Output, ToSql};
 
-    use auth_core::serde_json::{self, Map, Value};
     use auth_core::Extra;
 
     use super::{ExtraText, JsonColumn};
@@ -94,61 +85,9 @@ mod postgres {
     }
 
     impl JsonColumn for Jsonb {
-        fn encode(object: &Extra) -> serde_json::Result<String> {
-            let mut out = String::new();
-            plain_floats(&mut out, object)?;
-            Ok(out)
+        fn encode(object: &Extra) -> Option<String> {
+            auth_sql::extra_column::write(object)
         }
-    }
-
-    /// `object` as compact JSON, like serde_json's, but with every float written without an
-    /// exponent and with a fraction (`10000000000000000.0`, not `1e16`): what `jsonb` keeps as
-    /// a `numeric` with a fraction and prints back the same, so serde_json reads a float again.
-    /// Rust's `Display` of an `f64` is the shortest text that reads back as the same value.
-    pub(super) fn plain_floats(
-        out: &mut String,
-        object: &Map<String, Value>,
-    ) -> serde_json::Result<()> {
-        out.push('{');
-        for (i, (name, value)) in object.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&serde_json::to_string(name)?);
-            out.push(':');
-            plain_value(out, value)?;
-        }
-        out.push('}');
-        Ok(())
-    }
-
-    fn plain_value(out: &mut String, value: &Value) -> serde_json::Result<()> {
-        match value {
-            Value::Number(number) if number.is_f64() => match number.as_f64() {
-                Some(float) => {
-                    let text = float.to_string();
-                    out.push_str(&text);
-                    if !text.contains('.') {
-                        out.push_str(".0");
-                    }
-                }
-                None => out.push_str(&number.to_string()),
-            },
-            Value::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    plain_value(out, item)?;
-                }
-                out.push(']');
-            }
-            Value::Object(object) => plain_floats(out, object)?,
-            // null, booleans, integers and strings: serde_json's compact text.
-            other => out.push_str(&serde_json::to_string(other)?),
-        }
-        Ok(())
     }
 }
 
@@ -170,32 +109,12 @@ mod tests {
     }
 
     #[test]
-    fn text_columns_get_serde_jsons_text() {
+    fn every_column_gets_the_shared_text() {
         let fields = object(json!({"a": 1e16, "b": [0.1, "x"]}));
         let stored = ExtraText::of::<Text>(&fields).ok().flatten().map(|t| t.0);
-        assert_eq!(stored.as_deref(), Some(r#"{"a":1e+16,"b":[0.1,"x"]}"#));
-    }
-
-    #[cfg(feature = "postgres")]
-    #[test]
-    fn plain_floats_read_back_as_the_same_floats() {
-        let fields = object(json!({
-            "big": 1e16,
-            "max": f64::MAX,
-            "tiny": f64::from_bits(1),
-            "whole": 3.0,
-            "neg": -1.5e300,
-            "i": i64::MIN,
-            "s": "1e16 \"quoted\" ✓",
-            "nested": {"x": [1e21, null, true, {"y": 0.1}]},
-        }));
-        let mut text = String::new();
-        assert!(postgres::plain_floats(&mut text, &fields).is_ok());
-        // No exponent anywhere (the string holds `1e16` but no `e+`/`e-`).
-        assert!(!text.contains("e+") && !text.contains("e-"), "{text}");
-        assert!(text.contains(r#""big":10000000000000000.0"#), "{text}");
-        assert!(text.contains(r#""whole":3.0"#), "{text}");
-        let read: Value = serde_json::from_str(&text).unwrap_or_default();
-        assert_eq!(read, Value::Object(fields));
+        assert_eq!(
+            stored.as_deref(),
+            Some(r#"{"a":10000000000000000.0,"b":[0.1,"x"]}"#)
+        );
     }
 }

@@ -3,7 +3,6 @@
 //! dialect's timestamp type ([`Stamp`]). The `extra` column reads as JSON text on every
 //! dialect ([`crate::extra`]) and is parsed here.
 
-use auth_core::serde_json::{self, Value};
 use auth_core::{Account, Authenticator, Extra, Session, User, VerificationToken};
 use auth_sql::Stamp;
 use chrono::{DateTime, Utc};
@@ -33,16 +32,7 @@ fn undecodable(why: impl Into<String>) -> DieselError {
 /// The extra fields of a row: `NULL` is the empty object; anything stored must be a JSON
 /// object (a decoding error otherwise, which the caller gets as an `AdapterError`).
 fn extra(stored: Option<String>) -> Result<Extra, DieselError> {
-    let Some(text) = stored else {
-        return Ok(Extra::new());
-    };
-    match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(undecodable("a stored extra value is not a JSON object")),
-        Err(err) => Err(undecodable(format!(
-            "a stored extra value is not valid JSON: {err}"
-        ))),
-    }
+    auth_sql::extra_column::read(stored.as_deref()).map_err(|why| undecodable(why.to_string()))
 }
 
 fn instant<T: Stamp>(stored: T) -> Result<DateTime<Utc>, DieselError> {
@@ -212,7 +202,10 @@ mod tests {
     fn extra_fields_read_back_and_null_is_empty() {
         assert_eq!(extra(None).ok(), Some(Extra::new()));
         let read = extra(Some(r#"{"role":"admin","n":[1,2.5]}"#.into())).unwrap_or_default();
-        assert_eq!(read.get("role"), Some(&Value::from("admin")));
+        assert_eq!(
+            read.get("role"),
+            Some(&auth_core::serde_json::Value::from("admin"))
+        );
         assert_eq!(read.len(), 2);
     }
 
