@@ -182,10 +182,11 @@ pub(crate) enum ExtraStorage {
     /// `update_session` bind it as their last set values (`update_user` and
     /// `update_session` as a `CASE WHEN ? THEN ?` pair, `update_account` always).
     Column,
-    /// No column at all (a table without any column the app added): reads give empty
-    /// objects (the statements select a typed `NULL`), and a write of any extra field is
-    /// refused before anything is written.
-    Absent,
+    /// The Auth.js layouts: the columns the app added to its tables (discovered from the
+    /// catalog), one extra field per column. Reads give empty objects for now (the
+    /// statements select a typed `NULL`), and a write of any extra field is refused before
+    /// anything is written.
+    Columns(crate::authjs::ExtraColumns),
 }
 
 impl ExtraStorage {
@@ -198,15 +199,20 @@ impl ExtraStorage {
     ) -> Result<(), AdapterError> {
         match self {
             ExtraStorage::Column => Ok(()),
-            ExtraStorage::Absent => match written.find(|(_, value)| !value.is_null()) {
+            ExtraStorage::Columns(columns) => match written.find(|(_, value)| !value.is_null()) {
                 None => Ok(()),
-                Some((name, _)) => Err(AdapterError::invalid_input(
-                    op,
-                    format!(
-                        "the extra field {name:?} has no column in this layout's table \
-                         (an Auth.js layout keeps extra fields only in columns the app added)"
-                    ),
-                )),
+                Some((name, _)) => {
+                    let why = if columns.for_op(op).iter().any(|c| &c.name == name) {
+                        "names a column the app added, which this release does not write yet"
+                    } else {
+                        "has no column in this layout's table (an Auth.js layout keeps extra \
+                         fields only in columns the app added)"
+                    };
+                    Err(AdapterError::invalid_input(
+                        op,
+                        format!("the extra field {name:?} {why}"),
+                    ))
+                }
             },
         }
     }

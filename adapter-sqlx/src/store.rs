@@ -190,17 +190,17 @@ impl Store for SqlxAdapter {
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
-        let ids = self.sql.ids;
-        self.sql.extra.check_writable(op, user.extra.iter())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        let ids = self.sql().ids;
+        self.sql().extra.check_writable(op, user.extra.iter())?;
+        let column = self.sql().extra == ExtraStorage::Column;
         with_conn!(self, op, |conn: Db| {
-            let insert = sqlx::query(self.sql.create_user.clone());
+            let insert = sqlx::query(self.sql().create_user.clone());
             let insert = match ids {
                 Ids::Serial => insert,
                 Ids::Given => insert.bind(user.id.as_str()),
             };
             let insert = insert.bind(user.email.as_deref());
-            let insert = if self.sql.binds_email_key {
+            let insert = if self.sql().binds_email_key {
                 insert.bind(email_key)
             } else {
                 insert
@@ -229,11 +229,11 @@ impl Store for SqlxAdapter {
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUser;
-        let Some(id) = self.sql.ids.key(id) else {
+        let Some(id) = self.sql().ids.key(id) else {
             return Ok(None);
         };
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user.clone())
+            sqlx::query_as::<_, UserOf<Db>>(self.sql().get_user.clone())
                 .bind(id)
                 .fetch_optional(&mut *conn)
                 .await
@@ -246,7 +246,7 @@ impl Store for SqlxAdapter {
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user_by_email.clone())
+            sqlx::query_as::<_, UserOf<Db>>(self.sql().get_user_by_email.clone())
                 .bind(email_key)
                 .fetch_optional(&mut *conn)
                 .await
@@ -263,7 +263,7 @@ impl Store for SqlxAdapter {
     ) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByAccount;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user_by_account.clone())
+            sqlx::query_as::<_, UserOf<Db>>(self.sql().get_user_by_account.clone())
                 .bind(provider)
                 .bind(provider_account_id)
                 .fetch_optional(&mut *conn)
@@ -280,11 +280,11 @@ impl Store for SqlxAdapter {
         email_key: Option<Option<&str>>,
     ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
-        let Some(id) = self.sql.ids.key(&update.id) else {
+        let Some(id) = self.sql().ids.key(&update.id) else {
             return Ok(None);
         };
-        self.sql.extra.check_change(op, update.extra.as_ref())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        self.sql().extra.check_change(op, update.extra.as_ref())?;
+        let column = self.sql().extra == ExtraStorage::Column;
         let email = update.email.as_ref().map(Option::as_deref);
         let verified = update.email_verified;
         let name = update.name.as_ref().map(Option::as_deref);
@@ -294,10 +294,10 @@ impl Store for SqlxAdapter {
         macro_rules! update {
             (@[$($mode:tt)*] $conn:expr, $extra:expr) => {{
                 let (set_extra, extra) = $extra;
-                change!($($mode)* $conn, self.sql, update_user, UserOf<Db>,
+                change!($($mode)* $conn, self.sql(), update_user, UserOf<Db>,
                     set(query) => {
                         let query = query.bind(email.is_some()).bind(email.flatten());
-                        let query = if self.sql.binds_email_key {
+                        let query = if self.sql().binds_email_key {
                             query.bind(email_key.is_some()).bind(email_key.flatten())
                         } else {
                             query
@@ -330,8 +330,8 @@ impl Store for SqlxAdapter {
                 // A merge: the stored object is read with the row locked, merged in Rust
                 // (`apply_to` refuses a result over the cap) and written in the same
                 // transaction, so concurrent merges each see the other's fields.
-                None => in_write_tx!(conn, self.sql, op, |tx| {
-                    let current = sqlx::query_as::<_, UserOf<Db>>(self.sql.lock_user.clone())
+                None => in_write_tx!(conn, self.sql(), op, |tx| {
+                    let current = sqlx::query_as::<_, UserOf<Db>>(self.sql().lock_user.clone())
                         .bind(id)
                         .fetch_optional(&mut *tx)
                         .await
@@ -348,13 +348,13 @@ impl Store for SqlxAdapter {
 
     async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::DeleteUser;
-        let Some(id) = self.sql.ids.key(id) else {
+        let Some(id) = self.sql().ids.key(id) else {
             return Ok(None);
         };
         // One statement (or one transaction on MySQL 8): the foreign keys cascade to the
         // user's accounts, sessions and authenticators, all or nothing.
         with_conn!(self, op, |conn: Db| {
-            take!(conn, self.sql, delete_user, UserOf<Db>, [id])
+            take!(conn, self.sql(), delete_user, UserOf<Db>, [id])
                 .for_op(op)?
                 .map(|row| row.into_model(op))
                 .transpose()
@@ -363,15 +363,15 @@ impl Store for SqlxAdapter {
 
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
-        let Some(user_id) = self.sql.ids.key(&account.user_id) else {
+        let Some(user_id) = self.sql().ids.key(&account.user_id) else {
             return Err(no_such_user(op));
         };
-        self.sql.extra.check_writable(op, account.extra.iter())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        self.sql().extra.check_writable(op, account.extra.iter())?;
+        let column = self.sql().extra == ExtraStorage::Column;
         // The foreign key refuses an account of a missing user (NotFound), also when the user
         // is deleted concurrently: no orphan can exist.
         with_conn!(self, op, |conn: Db| {
-            let insert = sqlx::query(self.sql.link_account.clone())
+            let insert = sqlx::query(self.sql().link_account.clone())
                 .bind(user_id)
                 .bind(account.account_type.as_str())
                 .bind(account.provider.as_str())
@@ -402,7 +402,7 @@ impl Store for SqlxAdapter {
         with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
-                self.sql,
+                self.sql(),
                 unlink_account,
                 AccountRow,
                 [provider, provider_account_id]
@@ -420,7 +420,7 @@ impl Store for SqlxAdapter {
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::GetAccount;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, AccountRow>(self.sql.get_account.clone())
+            sqlx::query_as::<_, AccountRow>(self.sql().get_account.clone())
                 .bind(provider)
                 .bind(provider_account_id)
                 .fetch_optional(&mut *conn)
@@ -435,10 +435,10 @@ impl Store for SqlxAdapter {
         let op = Operation::UpdateAccount;
         let a = account;
         // The token response replaces the extra fields too: they are the rest of it.
-        self.sql.extra.check_writable(op, a.extra.iter())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        self.sql().extra.check_writable(op, a.extra.iter())?;
+        let column = self.sql().extra == ExtraStorage::Column;
         with_conn!(self, op, |conn: Db| {
-            change!(conn, self.sql, update_account, AccountRow,
+            change!(conn, self.sql(), update_account, AccountRow,
                 set(query) => {
                     let query = query
                         .bind(a.refresh_token.as_deref())
@@ -463,11 +463,11 @@ impl Store for SqlxAdapter {
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         let op = Operation::ListAccounts;
-        let Some(user_id) = self.sql.ids.key(user_id) else {
+        let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(Vec::new());
         };
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, AccountRow>(self.sql.list_accounts.clone())
+            sqlx::query_as::<_, AccountRow>(self.sql().list_accounts.clone())
                 .bind(user_id)
                 .fetch_all(&mut *conn)
                 .await
@@ -480,13 +480,13 @@ impl Store for SqlxAdapter {
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
-        let Some(user_id) = self.sql.ids.key(&session.user_id) else {
+        let Some(user_id) = self.sql().ids.key(&session.user_id) else {
             return Err(no_such_user(op));
         };
-        self.sql.extra.check_writable(op, session.extra.iter())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        self.sql().extra.check_writable(op, session.extra.iter())?;
+        let column = self.sql().extra == ExtraStorage::Column;
         with_conn!(self, op, |conn: Db| {
-            let insert = sqlx::query(self.sql.create_session.clone())
+            let insert = sqlx::query(self.sql().create_session.clone())
                 .bind(session.session_token.as_str())
                 .bind(user_id)
                 .bind(stamp::<Db>(session.expires));
@@ -508,7 +508,7 @@ impl Store for SqlxAdapter {
         let op = Operation::GetSessionAndUser;
         // One statement: the join with the user, filtered on `expires > now`.
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, SessionUserOf<Db>>(self.sql.get_session_and_user.clone())
+            sqlx::query_as::<_, SessionUserOf<Db>>(self.sql().get_session_and_user.clone())
                 .bind(session_token)
                 .bind(stamp::<Db>(now))
                 .fetch_optional(&mut *conn)
@@ -526,18 +526,18 @@ impl Store for SqlxAdapter {
     ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
         let user_id = match update.user_id.as_deref() {
-            Some(id) => Some(self.sql.ids.key(id).ok_or_else(|| no_such_user(op))?),
+            Some(id) => Some(self.sql().ids.key(id).ok_or_else(|| no_such_user(op))?),
             None => None,
         };
-        self.sql.extra.check_change(op, update.extra.as_ref())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        self.sql().extra.check_change(op, update.extra.as_ref())?;
+        let column = self.sql().extra == ExtraStorage::Column;
         let token = update.session_token.as_str();
         // The update, then the extra binds where the layout has the column, on `$conn`
         // (`tx:` inside a write transaction).
         macro_rules! update {
             (@[$($mode:tt)*] $conn:expr, $extra:expr) => {{
                 let (set_extra, extra) = $extra;
-                change!($($mode)* $conn, self.sql, update_session, SessionOf<Db>,
+                change!($($mode)* $conn, self.sql(), update_session, SessionOf<Db>,
                     set(query) => {
                         let query = query.bind(update.expires.map(stamp::<Db>)).bind(user_id);
                         if column {
@@ -558,13 +558,14 @@ impl Store for SqlxAdapter {
                 None if !column => update!(@[] conn, (false, None::<String>)),
                 // A merge of session data: read locked, merged in Rust, written in the same
                 // transaction (as `merge_user`).
-                None => in_write_tx!(conn, self.sql, op, |tx| {
-                    let current = sqlx::query_as::<_, SessionOf<Db>>(self.sql.lock_session.clone())
-                        .bind(token)
-                        .bind(stamp::<Db>(now))
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .for_op(op)?;
+                None => in_write_tx!(conn, self.sql(), op, |tx| {
+                    let current =
+                        sqlx::query_as::<_, SessionOf<Db>>(self.sql().lock_session.clone())
+                            .bind(token)
+                            .bind(stamp::<Db>(now))
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .for_op(op)?;
                     let Some(current) = current else {
                         return Ok(None);
                     };
@@ -580,7 +581,7 @@ impl Store for SqlxAdapter {
         with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
-                self.sql,
+                self.sql(),
                 delete_session,
                 SessionOf<Db>,
                 [session_token]
@@ -597,11 +598,11 @@ impl Store for SqlxAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
         let op = Operation::ListSessions;
-        let Some(user_id) = self.sql.ids.key(user_id) else {
+        let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(Vec::new());
         };
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, SessionOf<Db>>(self.sql.list_sessions.clone())
+            sqlx::query_as::<_, SessionOf<Db>>(self.sql().list_sessions.clone())
                 .bind(user_id)
                 .bind(stamp::<Db>(now))
                 .fetch_all(&mut *conn)
@@ -615,11 +616,11 @@ impl Store for SqlxAdapter {
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let op = Operation::DeleteSessions;
-        let Some(user_id) = self.sql.ids.key(user_id) else {
+        let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(0);
         };
         with_conn!(self, op, |conn: Db| {
-            Ok(sqlx::query(self.sql.delete_sessions.clone())
+            Ok(sqlx::query(self.sql().delete_sessions.clone())
                 .bind(user_id)
                 .bind(stamp::<Db>(now))
                 .execute(&mut *conn)
@@ -632,7 +633,7 @@ impl Store for SqlxAdapter {
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query(self.sql.create_verification_token.clone())
+            sqlx::query(self.sql().create_verification_token.clone())
                 .bind(token.identifier.as_str())
                 .bind(token.token.as_str())
                 .bind(stamp::<Db>(token.expires))
@@ -654,7 +655,7 @@ impl Store for SqlxAdapter {
         with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
-                self.sql,
+                self.sql(),
                 use_verification_token,
                 TokenOf<Db>,
                 [identifier, token]
@@ -667,11 +668,11 @@ impl Store for SqlxAdapter {
 
     async fn insert_authenticator(&self, a: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
-        let Some(user_id) = self.sql.ids.key(&a.user_id) else {
+        let Some(user_id) = self.sql().ids.key(&a.user_id) else {
             return Err(no_such_user(op));
         };
         with_conn!(self, op, |conn: Db| {
-            sqlx::query(self.sql.create_authenticator.clone())
+            sqlx::query(self.sql().create_authenticator.clone())
                 .bind(a.credential_id.as_str())
                 .bind(user_id)
                 .bind(a.provider_account_id.as_str())
@@ -694,7 +695,7 @@ impl Store for SqlxAdapter {
         let op = Operation::GetAuthenticator;
         with_conn!(self, op, |conn: Db| {
             Ok(
-                sqlx::query_as::<_, AuthenticatorRow>(self.sql.get_authenticator.clone())
+                sqlx::query_as::<_, AuthenticatorRow>(self.sql().get_authenticator.clone())
                     .bind(credential_id)
                     .fetch_optional(&mut *conn)
                     .await
@@ -706,12 +707,12 @@ impl Store for SqlxAdapter {
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let op = Operation::ListAuthenticators;
-        let Some(user_id) = self.sql.ids.key(user_id) else {
+        let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(Vec::new());
         };
         with_conn!(self, op, |conn: Db| {
             Ok(
-                sqlx::query_as::<_, AuthenticatorRow>(self.sql.list_authenticators.clone())
+                sqlx::query_as::<_, AuthenticatorRow>(self.sql().list_authenticators.clone())
                     .bind(user_id)
                     .fetch_all(&mut *conn)
                     .await
@@ -732,7 +733,7 @@ impl Store for SqlxAdapter {
         let row = with_conn!(self, op, |conn: Db| {
             change!(
                 conn,
-                self.sql,
+                self.sql(),
                 update_authenticator_counter,
                 AuthenticatorRow,
                 set[counter],
@@ -751,7 +752,7 @@ impl Store for SqlxAdapter {
         let row = with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
-                self.sql,
+                self.sql(),
                 delete_authenticator,
                 AuthenticatorRow,
                 [credential_id]
@@ -764,13 +765,13 @@ impl Store for SqlxAdapter {
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let op = Operation::DeleteExpired;
         with_conn!(self, op, |conn: Db| {
-            let sessions = sqlx::query(self.sql.delete_expired_sessions.clone())
+            let sessions = sqlx::query(self.sql().delete_expired_sessions.clone())
                 .bind(stamp::<Db>(now))
                 .execute(&mut *conn)
                 .await
                 .for_op(op)?
                 .rows_affected();
-            let verification_tokens = sqlx::query(self.sql.delete_expired_tokens.clone())
+            let verification_tokens = sqlx::query(self.sql().delete_expired_tokens.clone())
                 .bind(stamp::<Db>(now))
                 .execute(&mut *conn)
                 .await

@@ -305,7 +305,7 @@ pub(super) fn statements(d: Dialect) -> Statements {
     Statements {
         ids: Ids::Given,
         binds_email_key: false,
-        extra: ExtraStorage::Absent,
+        extra: ExtraStorage::Columns(Default::default()),
         begin_write: s(d.begin_write()),
         create_user: s(&format!(
             r#"INSERT INTO "user" ("id", "email", "emailVerified", "name", "image")

@@ -4,8 +4,11 @@
 //! data: the statement texts (aliased to the native row names), the schema, and whether
 //! the database assigns user ids ([`Ids`](crate::layout::Ids)).
 
+mod columns;
 mod drizzle;
 mod pg;
+
+pub(crate) use columns::{catalog_query, from_catalog, ExtraColumns};
 
 use crate::dialect::{Dialect, Statements};
 use crate::layout::Layout;

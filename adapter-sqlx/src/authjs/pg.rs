@@ -140,7 +140,7 @@ pub(super) fn statements() -> Statements {
     Statements {
         ids: Ids::Serial,
         binds_email_key: false,
-        extra: ExtraStorage::Absent,
+        extra: ExtraStorage::Columns(Default::default()),
         begin_write: s("BEGIN".to_owned()),
         create_user: s(r#"INSERT INTO users (email, "emailVerified", name, image)
              VALUES ($1, $2, $3, $4) RETURNING id::text"#

@@ -1,0 +1,310 @@
+//! The columns an app added to the Auth.js tables of users, accounts and sessions: every
+//! column that is not one of the layout's own. They are where such a layout can keep extra
+//! fields (one field per column, under the column's name), so they are discovered from the
+//! database's catalog when the adapter connects and again at the end of `migrate` (the
+//! tables may not exist before it).
+
+use auth_core::{AdapterError, Operation};
+
+use crate::dialect::Dialect;
+use crate::layout::Layout;
+
+/// What JSON kind a column holds, from its declared type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColumnKind {
+    /// `text`, `varchar`, `char`: a JSON string.
+    Text,
+    /// Any integer type but MariaDB's `TINYINT(1)`: an `i64`.
+    Integer,
+    /// `real`, `double`, `float`: an `f64`.
+    Float,
+    /// PostgreSQL `boolean`, MariaDB `TINYINT(1)` (its `BOOLEAN`), SQLite `BOOLEAN`.
+    Bool,
+    /// `json`, `jsonb`, MariaDB's `JSON` (a `LONGTEXT` checked by `json_valid`), SQLite
+    /// columns declared `JSON`: any JSON value.
+    Json,
+    /// Anything else (`numeric`, dates, …): the string of its text form.
+    Other,
+}
+
+impl ColumnKind {
+    /// The kind of a column declared `declared` (PostgreSQL's `data_type`, MariaDB's
+    /// `column_type` or `json`, SQLite's declared type) on `dialect`.
+    fn of(dialect: Dialect, declared: &str) -> Self {
+        let t = declared.trim().to_ascii_lowercase();
+        match dialect {
+            Dialect::Postgres => match t.as_str() {
+                "text" | "character varying" | "character" => ColumnKind::Text,
+                "smallint" | "integer" | "bigint" => ColumnKind::Integer,
+                "real" | "double precision" => ColumnKind::Float,
+                "boolean" => ColumnKind::Bool,
+                "json" | "jsonb" => ColumnKind::Json,
+                _ => ColumnKind::Other,
+            },
+            Dialect::Sqlite => {
+                // SQLite's affinity rules, after the names that say more than the affinity.
+                if t.starts_with("bool") {
+                    ColumnKind::Bool
+                } else if t == "json" || t == "jsonb" {
+                    ColumnKind::Json
+                } else if t.contains("int") {
+                    ColumnKind::Integer
+                } else if t.contains("char") || t.contains("clob") || t.contains("text") {
+                    ColumnKind::Text
+                } else if t.contains("real") || t.contains("floa") || t.contains("doub") {
+                    ColumnKind::Float
+                } else {
+                    ColumnKind::Other
+                }
+            }
+            _ => {
+                if t.starts_with("tinyint(1)") {
+                    ColumnKind::Bool
+                } else if t == "json" {
+                    ColumnKind::Json
+                } else if ["tinyint", "smallint", "mediumint", "int", "bigint"]
+                    .iter()
+                    .any(|i| t.starts_with(i))
+                {
+                    ColumnKind::Integer
+                } else if t.starts_with("float") || t.starts_with("double") || t.starts_with("real")
+                {
+                    ColumnKind::Float
+                } else if t.contains("char") || t.contains("text") {
+                    ColumnKind::Text
+                } else {
+                    ColumnKind::Other
+                }
+            }
+        }
+    }
+}
+
+/// One column the app added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExtraColumn {
+    /// The column's name, which is the extra field's name.
+    pub name: String,
+    /// What it holds.
+    pub kind: ColumnKind,
+}
+
+/// The columns the app added to the users, accounts and sessions tables, in table order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ExtraColumns {
+    pub users: Vec<ExtraColumn>,
+    pub accounts: Vec<ExtraColumn>,
+    pub sessions: Vec<ExtraColumn>,
+}
+
+impl ExtraColumns {
+    /// The columns of the table `op` writes extra fields to (users, accounts or sessions).
+    pub(crate) fn for_op(&self, op: Operation) -> &[ExtraColumn] {
+        match op {
+            Operation::LinkAccount | Operation::UpdateAccount => &self.accounts,
+            Operation::CreateSession | Operation::UpdateSession => &self.sessions,
+            _ => &self.users,
+        }
+    }
+}
+
+/// A table of a layout: its name and its own columns (the rest were added by the app).
+struct Table {
+    name: &'static str,
+    own: &'static [&'static str],
+}
+
+/// The users, accounts and sessions tables of an Auth.js `layout`.
+fn tables(layout: Layout) -> [Table; 3] {
+    if layout == Layout::AuthJsPg {
+        [
+            Table {
+                name: "users",
+                own: &["id", "name", "email", "emailVerified", "image"],
+            },
+            Table {
+                name: "accounts",
+                own: &[
+                    "id",
+                    "userId",
+                    "type",
+                    "provider",
+                    "providerAccountId",
+                    "refresh_token",
+                    "access_token",
+                    "expires_at",
+                    "id_token",
+                    "scope",
+                    "session_state",
+                    "token_type",
+                ],
+            },
+            Table {
+                name: "sessions",
+                own: &["id", "userId", "expires", "sessionToken"],
+            },
+        ]
+    } else {
+        [
+            Table {
+                name: "user",
+                own: &["id", "name", "email", "emailVerified", "image"],
+            },
+            Table {
+                name: "account",
+                own: &[
+                    "userId",
+                    "type",
+                    "provider",
+                    "providerAccountId",
+                    "refresh_token",
+                    "access_token",
+                    "expires_at",
+                    "token_type",
+                    "scope",
+                    "id_token",
+                    "session_state",
+                ],
+            },
+            Table {
+                name: "session",
+                own: &["sessionToken", "userId", "expires"],
+            },
+        ]
+    }
+}
+
+/// The catalog query listing `(table, column, declared type)` of the three tables of
+/// `layout` on `dialect`, in column order. PostgreSQL: the schema the unqualified table
+/// names resolve to (`current_schema()`); MariaDB: the connection's database, a `JSON`
+/// column being a `LONGTEXT` with the `json_valid` check MariaDB adds for it.
+pub(crate) fn catalog_query(layout: Layout, dialect: Dialect) -> String {
+    let [u, a, s] = tables(layout);
+    let names = format!("'{}', '{}', '{}'", u.name, a.name, s.name);
+    match dialect {
+        Dialect::Postgres => format!(
+            "SELECT CAST(table_name AS text), CAST(column_name AS text), CAST(data_type AS text)
+             FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name IN ({names})
+             ORDER BY table_name, ordinal_position"
+        ),
+        Dialect::Sqlite => format!(
+            "SELECT m.name, p.name, p.type
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name IN ({names})
+             ORDER BY m.name, p.cid"
+        ),
+        _ => format!(
+            "SELECT CAST(c.TABLE_NAME AS CHAR), CAST(c.COLUMN_NAME AS CHAR),
+               CAST(CASE WHEN EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
+                      WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
+                        AND k.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME, '`)'))
+                    THEN 'json' ELSE c.COLUMN_TYPE END AS CHAR)
+             FROM information_schema.COLUMNS c
+             WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME IN ({names})
+             ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION"
+        ),
+    }
+}
+
+/// The app-added columns from the catalog rows of [`catalog_query`]. A column whose name
+/// a statement could not carry safely (a quote, a placeholder or template character) is
+/// refused: `op` fails with a backend error naming it, rather than the column being
+/// silently left out.
+pub(crate) fn from_catalog(
+    layout: Layout,
+    dialect: Dialect,
+    op: Operation,
+    rows: Vec<(String, String, String)>,
+) -> Result<ExtraColumns, AdapterError> {
+    let [u, a, s] = tables(layout);
+    let mut found = ExtraColumns::default();
+    for (table, column, declared) in rows {
+        let (own, into) = if table == u.name {
+            (u.own, &mut found.users)
+        } else if table == a.name {
+            (a.own, &mut found.accounts)
+        } else if table == s.name {
+            (s.own, &mut found.sessions)
+        } else {
+            continue;
+        };
+        if own.contains(&column.as_str()) {
+            continue;
+        }
+        if column.is_empty()
+            || column
+                .chars()
+                .any(|c| matches!(c, '"' | '`' | '\'' | '?' | '$' | '{' | '}' | '.' | '\0'))
+        {
+            return Err(AdapterError::backend(
+                op,
+                format!(
+                    "the column {column:?} of the table {table} cannot be an extra field's \
+                     column (its name has a quote, `?`, `$`, `.` or a brace)"
+                ),
+            ));
+        }
+        into.push(ExtraColumn {
+            kind: ColumnKind::of(dialect, &declared),
+            name: column,
+        });
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_types_give_kinds() {
+        use ColumnKind::*;
+        for (d, t, k) in [
+            (Dialect::Postgres, "text", Text),
+            (Dialect::Postgres, "character varying", Text),
+            (Dialect::Postgres, "bigint", Integer),
+            (Dialect::Postgres, "double precision", Float),
+            (Dialect::Postgres, "boolean", Bool),
+            (Dialect::Postgres, "jsonb", Json),
+            (Dialect::Postgres, "numeric", Other),
+            (Dialect::Sqlite, "BOOLEAN", Bool),
+            (Dialect::Sqlite, "JSON", Json),
+            (Dialect::Sqlite, "BIGINT", Integer),
+            (Dialect::Sqlite, "REAL", Float),
+            (Dialect::Sqlite, "TEXT", Text),
+            (Dialect::Sqlite, "", Other),
+        ] {
+            assert_eq!(ColumnKind::of(d, t), k, "{t}");
+        }
+    }
+
+    #[test]
+    fn own_columns_are_not_extra() {
+        let rows = vec![
+            ("users".into(), "email".into(), "text".into()),
+            ("users".into(), "role".into(), "text".into()),
+            ("sessions".into(), "sessionToken".into(), "text".into()),
+            ("sessions".into(), "theme".into(), "jsonb".into()),
+        ];
+        let found = from_catalog(
+            Layout::AuthJsPg,
+            Dialect::Postgres,
+            Operation::Connect,
+            rows,
+        )
+        .ok();
+        let col = |name: &str, kind| ExtraColumn {
+            name: name.into(),
+            kind,
+        };
+        assert_eq!(
+            found,
+            Some(ExtraColumns {
+                users: vec![col("role", ColumnKind::Text)],
+                accounts: vec![],
+                sessions: vec![col("theme", ColumnKind::Json)],
+            })
+        );
+    }
+}
