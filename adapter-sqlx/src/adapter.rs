@@ -138,7 +138,7 @@ impl SqlxAdapter {
             let sql = Statements::new(dialect, options.prefix());
             (sql, Schema::Migrations, options.prefix())
         } else {
-            let Some((sql, script)) = authjs::layout(layout, dialect) else {
+            let Some((sql, script)) = authjs::layout(layout, dialect, &Default::default()) else {
                 if let Target::Url(_) = options.pool.target {
                     // Our own pool: nobody else will close it.
                     with_pool!(&pools, |source: Db| source.close().await);
@@ -195,10 +195,9 @@ impl SqlxAdapter {
                 .map_err(|e| error::map(op, e))
         })?;
         let columns = authjs::from_catalog(self.layout, self.dialect, op, rows)?;
-        let Some((mut sql, _)) = authjs::layout(self.layout, self.dialect) else {
+        let Some((sql, _)) = authjs::layout(self.layout, self.dialect, &columns) else {
             return Ok(());
         };
-        sql.extra = crate::dialect::ExtraStorage::Columns(columns);
         let sql = Arc::new(sql);
         match self.sql.write() {
             Ok(mut slot) => *slot = sql,

@@ -183,9 +183,10 @@ pub(crate) enum ExtraStorage {
     /// `update_session` as a `CASE WHEN ? THEN ?` pair, `update_account` always).
     Column,
     /// The Auth.js layouts: the columns the app added to its tables (discovered from the
-    /// catalog), one extra field per column. Reads give empty objects for now (the
-    /// statements select a typed `NULL`), and a write of any extra field is refused before
-    /// anything is written.
+    /// catalog), one extra field per column. The statements select the native `extra` as a
+    /// typed `NULL` and each app-added column under an alias that says its kind
+    /// ([`WithExtra`](crate::rows::WithExtra) decodes them); a write of any extra field is
+    /// refused before anything is written.
     Columns(crate::authjs::ExtraColumns),
 }
 

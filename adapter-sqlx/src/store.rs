@@ -19,11 +19,14 @@ use crate::lease::with_conn;
 use crate::pool::{stamp, Timestamps};
 use crate::rows::{
     extra_text, AccountRow, AuthenticatorRow, SessionRow, SessionUserRow, TokenRow, UserRow,
+    WithExtra,
 };
 
-type UserOf<D> = UserRow<<D as Timestamps>::Stamp>;
-type SessionOf<D> = SessionRow<<D as Timestamps>::Stamp>;
-type SessionUserOf<D> = SessionUserRow<<D as Timestamps>::Stamp>;
+// The records that can carry extra fields read with the app-added columns beside them.
+type UserOf<D> = WithExtra<UserRow<<D as Timestamps>::Stamp>>;
+type SessionOf<D> = WithExtra<SessionRow<<D as Timestamps>::Stamp>>;
+type SessionUserOf<D> = WithExtra<SessionUserRow<<D as Timestamps>::Stamp>>;
+type AccountOf = WithExtra<AccountRow>;
 type TokenOf<D> = TokenRow<<D as Timestamps>::Stamp>;
 
 /// Runs a [`Take`](crate::dialect::Take) statement of `$sql`: removes the row with the key
@@ -404,7 +407,7 @@ impl Store for SqlxAdapter {
                 conn,
                 self.sql(),
                 unlink_account,
-                AccountRow,
+                AccountOf,
                 [provider, provider_account_id]
             )
             .for_op(op)?
@@ -420,7 +423,7 @@ impl Store for SqlxAdapter {
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::GetAccount;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, AccountRow>(self.sql().get_account.clone())
+            sqlx::query_as::<_, AccountOf>(self.sql().get_account.clone())
                 .bind(provider)
                 .bind(provider_account_id)
                 .fetch_optional(&mut *conn)
@@ -438,7 +441,7 @@ impl Store for SqlxAdapter {
         self.sql().extra.check_writable(op, a.extra.iter())?;
         let column = self.sql().extra == ExtraStorage::Column;
         with_conn!(self, op, |conn: Db| {
-            change!(conn, self.sql(), update_account, AccountRow,
+            change!(conn, self.sql(), update_account, AccountOf,
                 set(query) => {
                     let query = query
                         .bind(a.refresh_token.as_deref())
@@ -467,7 +470,7 @@ impl Store for SqlxAdapter {
             return Ok(Vec::new());
         };
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, AccountRow>(self.sql().list_accounts.clone())
+            sqlx::query_as::<_, AccountOf>(self.sql().list_accounts.clone())
                 .bind(user_id)
                 .fetch_all(&mut *conn)
                 .await

@@ -253,6 +253,45 @@ pub(crate) fn from_catalog(
     Ok(found)
 }
 
+/// The select list (each item led by `, `) reading the app-added `columns` of a row
+/// (`qualifier`: `u.` or empty) on `dialect`, each under the alias `<tag>:<kind>:<name>`
+/// that [`WithExtra`](crate::rows::WithExtra) decodes by its kind: `tag` is `xu`, `xa` or
+/// `xs` (users, accounts, sessions; the session read carries a user's and a session's).
+/// Each value is converted in the statement to the one type its kind decodes as, so no
+/// driver meets a type it cannot decode. Identifiers are quoted with `"` (the Drizzle
+/// templates turn them into backticks on MariaDB).
+pub(crate) fn select_list(
+    dialect: Dialect,
+    columns: &[ExtraColumn],
+    qualifier: &str,
+    tag: &str,
+) -> String {
+    let pg = dialect == Dialect::Postgres;
+    let sqlite = dialect == Dialect::Sqlite;
+    let mut list = String::new();
+    for c in columns {
+        let col = format!("{qualifier}\"{}\"", c.name);
+        let (letter, expr) = match c.kind {
+            ColumnKind::Text => ('t', col),
+            ColumnKind::Integer if pg => ('i', format!("CAST({col} AS BIGINT)")),
+            ColumnKind::Integer if sqlite => ('i', col),
+            ColumnKind::Integer => ('i', format!("CAST({col} AS SIGNED)")),
+            ColumnKind::Float if pg => ('f', format!("CAST({col} AS double precision)")),
+            ColumnKind::Float if sqlite => ('f', col),
+            ColumnKind::Float => ('f', format!("CAST({col} AS DOUBLE)")),
+            ColumnKind::Bool => ('b', col),
+            // PostgreSQL's json/jsonb as text, so serde_json parses it and keeps every number.
+            ColumnKind::Json if pg => ('j', format!("CAST({col} AS text)")),
+            ColumnKind::Json => ('j', col),
+            ColumnKind::Other if pg => ('o', format!("CAST({col} AS text)")),
+            ColumnKind::Other if sqlite => ('o', format!("CAST({col} AS TEXT)")),
+            ColumnKind::Other => ('o', format!("CAST({col} AS CHAR)")),
+        };
+        list.push_str(&format!(", {expr} AS \"{tag}:{letter}:{}\"", c.name));
+    }
+    list
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
