@@ -12,6 +12,7 @@ use auth_core::{
 use chrono::{DateTime, Utc};
 
 use crate::adapter::SqlxAdapter;
+use crate::authjs::ColumnBind;
 use crate::dialect::ExtraStorage;
 use crate::error::ResultExt;
 use crate::layout::Ids;
@@ -152,6 +153,24 @@ macro_rules! in_write_tx {
     }};
 }
 
+/// Sets the app-added columns of one row (Auth.js layouts) on `$conn`: the statement and
+/// values of [`ExtraStorage::column_binds`], then the row's key binds.
+macro_rules! set_columns {
+    ($conn:expr, $op:expr, $set:expr, [$($key:expr),+ $(,)?]) => {{
+        let (text, binds) = $set;
+        let mut query = ::sqlx::query($crate::dialect::sql(text.as_str()));
+        for bind in binds.iter().cloned() {
+            query = match bind {
+                ColumnBind::Text(v) => query.bind(v),
+                ColumnBind::Integer(v) => query.bind(v),
+                ColumnBind::Float(v) => query.bind(v),
+                ColumnBind::Bool(v) => query.bind(v),
+            };
+        }
+        query$(.bind($key))+.execute(&mut *$conn).await.for_op($op)?;
+    }};
+}
+
 /// Commits the transaction when its statements succeeded, else rolls it back, so the
 /// connection goes back to the pool outside any transaction.
 pub(crate) async fn finish<DB: sqlx::Database, T>(
@@ -194,38 +213,56 @@ impl Store for SqlxAdapter {
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         let ids = self.sql().ids;
-        self.sql().extra.check_writable(op, user.extra.iter())?;
+        self.sql().extra.check_writable(op, &user.extra)?;
         let column = self.sql().extra == ExtraStorage::Column;
+        // Auth.js layouts: the app-added columns, set after the insert in its transaction.
+        let set = match user.extra.is_empty() {
+            true => None,
+            false => self.sql().extra.column_binds(op, &user.extra)?,
+        };
+        macro_rules! insert {
+            ($conn:expr) => {{
+                let conn = &mut *$conn;
+                let insert = sqlx::query(self.sql().create_user.clone());
+                let insert = match ids {
+                    Ids::Serial => insert,
+                    Ids::Given => insert.bind(user.id.as_str()),
+                };
+                let insert = insert.bind(user.email.as_deref());
+                let insert = if self.sql().binds_email_key {
+                    insert.bind(email_key)
+                } else {
+                    insert
+                };
+                let insert = insert
+                    .bind(user.email_verified.map(stamp::<Db>))
+                    .bind(user.name.as_deref())
+                    .bind(user.image.as_deref());
+                let insert = if column {
+                    insert.bind(extra_text(&user.extra))
+                } else {
+                    insert
+                };
+                match ids {
+                    Ids::Serial => {
+                        let row = insert.fetch_one(&mut *conn).await.for_op(op)?;
+                        sqlx::Row::try_get::<String, _>(&row, 0).for_op(op)
+                    }
+                    Ids::Given => {
+                        insert.execute(&mut *conn).await.for_op(op)?;
+                        Ok::<_, AdapterError>(user.id.clone())
+                    }
+                }
+            }};
+        }
         with_conn!(self, op, |conn: Db| {
-            let insert = sqlx::query(self.sql().create_user.clone());
-            let insert = match ids {
-                Ids::Serial => insert,
-                Ids::Given => insert.bind(user.id.as_str()),
-            };
-            let insert = insert.bind(user.email.as_deref());
-            let insert = if self.sql().binds_email_key {
-                insert.bind(email_key)
-            } else {
-                insert
-            };
-            let insert = insert
-                .bind(user.email_verified.map(stamp::<Db>))
-                .bind(user.name.as_deref())
-                .bind(user.image.as_deref());
-            let insert = if column {
-                insert.bind(extra_text(&user.extra))
-            } else {
-                insert
-            };
-            match ids {
-                Ids::Serial => {
-                    let row = insert.fetch_one(&mut *conn).await.for_op(op)?;
-                    sqlx::Row::try_get::<String, _>(&row, 0).for_op(op)
-                }
-                Ids::Given => {
-                    insert.execute(&mut *conn).await.for_op(op)?;
-                    Ok(user.id.clone())
-                }
+            match &set {
+                None => insert!(conn),
+                Some(set) => in_write_tx!(conn, self.sql(), op, |tx| {
+                    let id = insert!(tx)?;
+                    set_columns!(tx, op, set, [id.as_str()]);
+                    Ok(id)
+                }),
             }
         })
     }
@@ -324,8 +361,26 @@ impl Store for SqlxAdapter {
                 .transpose()
             }};
         }
+        let columns = update.extra.is_some() && self.sql().extra.sets_columns(op);
         with_conn!(self, op, |conn: Db| {
             match extra_binds_without_read(update.extra.as_ref()) {
+                // Auth.js layouts: the row read locked, the change applied in Rust, the
+                // app-added columns set to the result, then the update, in one transaction.
+                _ if columns => in_write_tx!(conn, self.sql(), op, |tx| {
+                    let current = sqlx::query_as::<_, UserOf<Db>>(self.sql().lock_user.clone())
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .for_op(op)?;
+                    let Some(current) = current else {
+                        return Ok(None);
+                    };
+                    let merged = update.apply_to(current.into_model(op)?)?;
+                    if let Some(set) = self.sql().extra.column_binds(op, &merged.extra)? {
+                        set_columns!(tx, op, set, [id]);
+                    }
+                    update!(@[tx:] tx, (false, None::<String>))
+                }),
                 // One statement (or one transaction on MySQL/MariaDB): the unique email key
                 // refuses a taken email (`Conflict`) and then nothing changes.
                 Some(binds) => update!(@[] conn, binds),
@@ -369,8 +424,12 @@ impl Store for SqlxAdapter {
         let Some(user_id) = self.sql().ids.key(&account.user_id) else {
             return Err(no_such_user(op));
         };
-        self.sql().extra.check_writable(op, account.extra.iter())?;
+        self.sql().extra.check_writable(op, &account.extra)?;
         let column = self.sql().extra == ExtraStorage::Column;
+        let set = match account.extra.is_empty() {
+            true => None,
+            false => self.sql().extra.column_binds(op, &account.extra)?,
+        };
         // The foreign key refuses an account of a missing user (NotFound), also when the user
         // is deleted concurrently: no orphan can exist.
         with_conn!(self, op, |conn: Db| {
@@ -391,8 +450,26 @@ impl Store for SqlxAdapter {
             } else {
                 insert
             };
-            insert.execute(&mut *conn).await.for_op(op)?;
-            Ok(())
+            match &set {
+                None => {
+                    insert.execute(&mut *conn).await.for_op(op)?;
+                    Ok(())
+                }
+                // The app-added columns, set after the insert in its transaction.
+                Some(set) => in_write_tx!(conn, self.sql(), op, |tx| {
+                    insert.execute(&mut *tx).await.for_op(op)?;
+                    set_columns!(
+                        tx,
+                        op,
+                        set,
+                        [
+                            account.provider.as_str(),
+                            account.provider_account_id.as_str()
+                        ]
+                    );
+                    Ok(())
+                }),
+            }
         })
     }
 
@@ -438,10 +515,13 @@ impl Store for SqlxAdapter {
         let op = Operation::UpdateAccount;
         let a = account;
         // The token response replaces the extra fields too: they are the rest of it.
-        self.sql().extra.check_writable(op, a.extra.iter())?;
+        self.sql().extra.check_writable(op, &a.extra)?;
         let column = self.sql().extra == ExtraStorage::Column;
-        with_conn!(self, op, |conn: Db| {
-            change!(conn, self.sql(), update_account, AccountOf,
+        // Auth.js layouts: the app-added columns take the new set of fields (absent: NULL).
+        let set = self.sql().extra.column_binds(op, &a.extra)?;
+        let key = [a.provider.as_str(), a.provider_account_id.as_str()];
+        macro_rules! update { (@[$($mode:tt)*] $conn:expr) => {
+            change!($($mode)* $conn, self.sql(), update_account, AccountOf,
                 set(query) => {
                     let query = query
                         .bind(a.refresh_token.as_deref())
@@ -457,10 +537,19 @@ impl Store for SqlxAdapter {
                         query
                     }
                 },
-                key [a.provider.as_str(), a.provider_account_id.as_str()])
+                key [key[0], key[1]])
             .for_op(op)?
             .map(|row| row.into_model(op))
             .transpose()
+        }}
+        with_conn!(self, op, |conn: Db| {
+            match &set {
+                None => update!(@[] conn),
+                Some(set) => in_write_tx!(conn, self.sql(), op, |tx| {
+                    set_columns!(tx, op, set, [key[0], key[1]]);
+                    update!(@[tx:] tx)
+                }),
+            }
         })
     }
 
@@ -486,8 +575,12 @@ impl Store for SqlxAdapter {
         let Some(user_id) = self.sql().ids.key(&session.user_id) else {
             return Err(no_such_user(op));
         };
-        self.sql().extra.check_writable(op, session.extra.iter())?;
+        self.sql().extra.check_writable(op, &session.extra)?;
         let column = self.sql().extra == ExtraStorage::Column;
+        let set = match session.extra.is_empty() {
+            true => None,
+            false => self.sql().extra.column_binds(op, &session.extra)?,
+        };
         with_conn!(self, op, |conn: Db| {
             let insert = sqlx::query(self.sql().create_session.clone())
                 .bind(session.session_token.as_str())
@@ -498,8 +591,18 @@ impl Store for SqlxAdapter {
             } else {
                 insert
             };
-            insert.execute(&mut *conn).await.for_op(op)?;
-            Ok(())
+            match &set {
+                None => {
+                    insert.execute(&mut *conn).await.for_op(op)?;
+                    Ok(())
+                }
+                // The app-added columns, set after the insert in its transaction.
+                Some(set) => in_write_tx!(conn, self.sql(), op, |tx| {
+                    insert.execute(&mut *tx).await.for_op(op)?;
+                    set_columns!(tx, op, set, [session.session_token.as_str()]);
+                    Ok(())
+                }),
+            }
         })
     }
 
@@ -555,8 +658,27 @@ impl Store for SqlxAdapter {
                 .transpose()
             }};
         }
+        let columns = update.extra.is_some() && self.sql().extra.sets_columns(op);
         with_conn!(self, op, |conn: Db| {
             match extra_binds_without_read(update.extra.as_ref()) {
+                // Auth.js layouts: as `merge_user`, the live session read locked.
+                _ if columns => in_write_tx!(conn, self.sql(), op, |tx| {
+                    let current =
+                        sqlx::query_as::<_, SessionOf<Db>>(self.sql().lock_session.clone())
+                            .bind(token)
+                            .bind(stamp::<Db>(now))
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .for_op(op)?;
+                    let Some(current) = current else {
+                        return Ok(None);
+                    };
+                    let merged = update.apply_to(current.into_model(op)?)?;
+                    if let Some(set) = self.sql().extra.column_binds(op, &merged.extra)? {
+                        set_columns!(tx, op, set, [token]);
+                    }
+                    update!(@[tx:] tx, (false, None::<String>))
+                }),
                 Some(binds) => update!(@[] conn, binds),
                 None if !column => update!(@[] conn, (false, None::<String>)),
                 // A merge of session data: read locked, merged in Rust, written in the same

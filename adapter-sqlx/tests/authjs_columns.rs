@@ -5,7 +5,9 @@
 use adapter_sqlx::sqlx::{self, SqlitePool};
 use adapter_sqlx::{Layout, SqlxAdapter};
 use auth_core::serde_json::json;
-use auth_core::{Adapter, ErrorCode, ErrorKind, Session, User};
+use auth_core::{
+    Adapter, ErrorCode, ErrorKind, ExtraChange, Session, SessionUpdate, User, UserUpdate,
+};
 
 #[tokio::test]
 async fn drizzle_on_sqlite_reads_the_columns_the_app_added() {
@@ -84,6 +86,82 @@ async fn drizzle_on_sqlite_reads_the_columns_the_app_added() {
         .await
         .expect("read")
         .is_none());
+
+    // Fields that name columns are written, in kind, with the record.
+    let mut vip = User::new().with_email("vip@example.org");
+    vip.extra = json!({"role": "owner", "age": i64::MIN, "vip": false})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let vip = adapter.create_user(vip).await.expect("create with columns");
+    let read = adapter
+        .get_user(&vip.id)
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(read.extra, vip.extra);
+    // A value of another kind than its column's is refused, nothing changed.
+    let mut update = UserUpdate::new(&vip.id);
+    update.name = Some(Some("changed".into()));
+    update.extra = Some(ExtraChange::Merge(
+        json!({"age": "old"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    ));
+    let err = adapter.update_user(update).await.expect_err("wrong kind");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    // A merge sets and removes columns, the rest kept.
+    let mut update = UserUpdate::new(&vip.id);
+    update.extra = Some(ExtraChange::Merge(
+        json!({"age": 3, "vip": null})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    ));
+    let merged = adapter.update_user(update).await.expect("merge");
+    assert_eq!(
+        serde_json::Value::Object(merged.extra),
+        json!({"role": "owner", "age": 3})
+    );
+    assert_eq!(
+        adapter
+            .get_user(&vip.id)
+            .await
+            .expect("read")
+            .and_then(|u| u.name),
+        None
+    );
+    // Session data in the JSON and float columns, merged by update_session.
+    let mut s2 = Session::new(&vip.id, auth_core::chrono::Duration::days(1));
+    s2.extra = json!({"prefs": {"f": 1e16}, "score": 0.1})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let s2 = adapter
+        .create_session(s2)
+        .await
+        .expect("session with columns");
+    let mut change = SessionUpdate::new(&s2.session_token);
+    change.extra = Some(ExtraChange::Merge(
+        json!({"score": 2.5})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    ));
+    adapter
+        .update_session(change)
+        .await
+        .expect("update session");
+    let (s, _) = adapter
+        .get_session_and_user(&s2.session_token)
+        .await
+        .expect("read")
+        .expect("session");
+    assert_eq!(
+        serde_json::Value::Object(s.extra),
+        json!({"prefs": {"f": 1e16}, "score": 2.5})
+    );
     pool.close().await;
     let _ = std::fs::remove_file(&dir);
 }

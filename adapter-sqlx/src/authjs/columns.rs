@@ -4,7 +4,8 @@
 //! database's catalog when the adapter connects and again at the end of `migrate` (the
 //! tables may not exist before it).
 
-use auth_core::{AdapterError, Operation};
+use auth_core::serde_json::Value;
+use auth_core::{AdapterError, Extra, Operation};
 
 use crate::dialect::Dialect;
 use crate::layout::Layout;
@@ -89,23 +90,191 @@ pub(crate) struct ExtraColumn {
     pub kind: ColumnKind,
 }
 
-/// The columns the app added to the users, accounts and sessions tables, in table order.
+/// The columns the app added to the users, accounts and sessions tables, in table order,
+/// and the statement setting all of them on one row of each table (`None`: no column).
+/// Each `set_*` binds one value per column, in order, then the row's key: the user id,
+/// the account's provider and provider account id, the session token.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ExtraColumns {
     pub users: Vec<ExtraColumn>,
     pub accounts: Vec<ExtraColumn>,
     pub sessions: Vec<ExtraColumn>,
+    pub set_users: Option<String>,
+    pub set_accounts: Option<String>,
+    pub set_sessions: Option<String>,
+}
+
+/// One value bound to an app-added column: typed also when `NULL`, since PostgreSQL
+/// refuses a text `NULL` for an integer column.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ColumnBind {
+    Text(Option<String>),
+    Integer(Option<i64>),
+    Float(Option<f64>),
+    Bool(Option<bool>),
 }
 
 impl ExtraColumns {
     /// The columns of the table `op` writes extra fields to (users, accounts or sessions).
     pub(crate) fn for_op(&self, op: Operation) -> &[ExtraColumn] {
+        self.table_of(op).0
+    }
+
+    /// The columns and the setting statement of the table `op` writes.
+    pub(crate) fn table_of(&self, op: Operation) -> (&[ExtraColumn], Option<&str>) {
         match op {
-            Operation::LinkAccount | Operation::UpdateAccount => &self.accounts,
-            Operation::CreateSession | Operation::UpdateSession => &self.sessions,
-            _ => &self.users,
+            Operation::LinkAccount | Operation::UpdateAccount => {
+                (&self.accounts, self.set_accounts.as_deref())
+            }
+            Operation::CreateSession | Operation::UpdateSession => {
+                (&self.sessions, self.set_sessions.as_deref())
+            }
+            _ => (&self.users, self.set_users.as_deref()),
         }
     }
+
+    /// Refuses (`InvalidInput` with `op`'s code) a non-null field of `fields` that names
+    /// no column of `op`'s table, or holds a value of another kind than its column's.
+    pub(crate) fn check(&self, op: Operation, fields: &Extra) -> Result<(), AdapterError> {
+        let columns = self.for_op(op);
+        for (name, value) in fields {
+            if value.is_null() {
+                continue;
+            }
+            let Some(column) = columns.iter().find(|c| &c.name == name) else {
+                return Err(AdapterError::invalid_input(
+                    op,
+                    format!(
+                        "the extra field {name:?} has no column in this layout's table (an \
+                         Auth.js layout keeps extra fields only in columns the app added)"
+                    ),
+                ));
+            };
+            bind_of(op, column, Some(value))?;
+        }
+        Ok(())
+    }
+
+    /// The statement and its column values writing `extra` as the whole set of extra fields
+    /// of a row of `op`'s table (a column with no field is set to `NULL`), or `None` where
+    /// the table has no app-added column.
+    pub(crate) fn binds(
+        &self,
+        op: Operation,
+        extra: &Extra,
+    ) -> Result<Option<(String, Vec<ColumnBind>)>, AdapterError> {
+        self.check(op, extra)?;
+        let (columns, set) = self.table_of(op);
+        let Some(set) = set else {
+            return Ok(None);
+        };
+        let binds = columns
+            .iter()
+            .map(|c| bind_of(op, c, extra.get(&c.name)))
+            .collect::<Result<_, _>>()?;
+        Ok(Some((set.to_owned(), binds)))
+    }
+}
+
+/// The value bound to `column` for the field `value` (absent or null: `NULL`), or
+/// `InvalidInput` when its kind is not the column's.
+fn bind_of(
+    op: Operation,
+    column: &ExtraColumn,
+    value: Option<&Value>,
+) -> Result<ColumnBind, AdapterError> {
+    let value = value.filter(|v| !v.is_null());
+    let wrong = || {
+        AdapterError::invalid_input(
+            op,
+            format!(
+                "the extra field {:?} does not hold the kind of value its column keeps ({:?})",
+                column.name, column.kind
+            ),
+        )
+    };
+    Ok(match column.kind {
+        ColumnKind::Text => ColumnBind::Text(match value {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(wrong()),
+        }),
+        ColumnKind::Integer => ColumnBind::Integer(match value {
+            None => None,
+            Some(v) => Some(v.as_i64().ok_or_else(wrong)?),
+        }),
+        // Only a float: an integer written there would read back as a float.
+        ColumnKind::Float => ColumnBind::Float(match value {
+            None => None,
+            Some(Value::Number(n)) if n.is_f64() => n.as_f64(),
+            Some(_) => return Err(wrong()),
+        }),
+        ColumnKind::Bool => ColumnBind::Bool(match value {
+            None => None,
+            Some(v) => Some(v.as_bool().ok_or_else(wrong)?),
+        }),
+        ColumnKind::Json => ColumnBind::Text(value.map(json_text)),
+        // A column of another type has no JSON kind to check a value against.
+        ColumnKind::Other => match value {
+            None => ColumnBind::Text(None),
+            Some(_) => {
+                return Err(AdapterError::invalid_input(
+                    op,
+                    format!(
+                        "the extra field {:?} names a column of a type this adapter only \
+                         reads (as text)",
+                        column.name
+                    ),
+                ))
+            }
+        },
+    })
+}
+
+/// The JSON text of one value, written as the extra column writes its objects (floats in
+/// plain decimal with a fraction, so PostgreSQL's `jsonb` reads them back as floats).
+fn json_text(value: &Value) -> String {
+    let mut wrapper = Extra::new();
+    wrapper.insert(String::new(), value.clone());
+    // `{"":` … `}`: the value's text is what lies between.
+    match auth_sql::extra_column::write(&wrapper) {
+        Some(text) if text.len() >= 5 => text[4..text.len() - 1].to_owned(),
+        _ => value.to_string(),
+    }
+}
+
+/// The statement setting `columns` of one row of `table` found by `key` (`?` binds, `"`
+/// quotes) on `dialect`, or `None` without columns.
+fn set_statement(
+    dialect: Dialect,
+    table: &str,
+    columns: &[ExtraColumn],
+    key: &str,
+) -> Option<String> {
+    if columns.is_empty() {
+        return None;
+    }
+    let pg = dialect == Dialect::Postgres;
+    let sets = columns
+        .iter()
+        .map(|c| {
+            let param = if pg && c.kind == ColumnKind::Json {
+                // `json` keeps the text; `jsonb` takes it by PostgreSQL's assignment cast.
+                "CAST(? AS json)"
+            } else {
+                "?"
+            };
+            format!("\"{}\" = {param}", c.name)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!("UPDATE {table} SET {sets} WHERE {key}");
+    let text = if matches!(dialect, Dialect::MariaDb { .. } | Dialect::MySql { .. }) {
+        text.replace('"', "`")
+    } else {
+        text
+    };
+    Some(dialect.render("", &text))
 }
 
 /// A table of a layout: its name and its own columns (the rest were added by the app).
@@ -250,6 +419,25 @@ pub(crate) fn from_catalog(
             name: column,
         });
     }
+    let (user_table, user_key) = if layout == Layout::AuthJsPg {
+        ("users", "id = CAST(CAST(? AS text) AS integer)")
+    } else {
+        (r#""user""#, r#""id" = ?"#)
+    };
+    let q = |name: &str| format!("\"{name}\"");
+    found.set_users = set_statement(dialect, user_table, &found.users, user_key);
+    found.set_accounts = set_statement(
+        dialect,
+        &q(a.name),
+        &found.accounts,
+        r#""provider" = ? AND "providerAccountId" = ?"#,
+    );
+    found.set_sessions = set_statement(
+        dialect,
+        &q(s.name),
+        &found.sessions,
+        r#""sessionToken" = ?"#,
+    );
     Ok(found)
 }
 
@@ -295,6 +483,16 @@ pub(crate) fn select_list(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use auth_core::serde_json;
+
+    #[test]
+    fn a_json_value_is_written_alone_with_plain_floats() {
+        assert_eq!(json_text(&Value::from(1e16)), "10000000000000000.0");
+        assert_eq!(
+            json_text(&serde_json::json!({"a": [1, "é"]})),
+            r#"{"a":[1,"é"]}"#
+        );
+    }
 
     #[test]
     fn declared_types_give_kinds() {
@@ -337,13 +535,14 @@ mod tests {
             name: name.into(),
             kind,
         };
+        let found = found.unwrap_or_default();
+        assert_eq!(found.users, vec![col("role", ColumnKind::Text)]);
+        assert_eq!(found.accounts, vec![]);
+        assert_eq!(found.sessions, vec![col("theme", ColumnKind::Json)]);
         assert_eq!(
-            found,
-            Some(ExtraColumns {
-                users: vec![col("role", ColumnKind::Text)],
-                accounts: vec![],
-                sessions: vec![col("theme", ColumnKind::Json)],
-            })
+            found.set_users.as_deref(),
+            Some(r#"UPDATE users SET "role" = $1 WHERE id = CAST(CAST($2 AS text) AS integer)"#)
         );
+        assert_eq!(found.set_accounts, None);
     }
 }

@@ -9,7 +9,7 @@ mod drizzle;
 mod pg;
 
 use columns::select_list;
-pub(crate) use columns::{catalog_query, from_catalog, ExtraColumns};
+pub(crate) use columns::{catalog_query, from_catalog, ColumnBind, ExtraColumns};
 
 use crate::dialect::{Dialect, Statements};
 use crate::layout::Layout;
