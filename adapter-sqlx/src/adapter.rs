@@ -3,7 +3,7 @@
 //! is small and read from the statements ([`Ids`], [`Statements::binds_email_key`]) or the
 //! adapter ([`Schema`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use auth_core::{AdapterError, Operation};
@@ -22,7 +22,7 @@ use crate::{authjs, error, migrate};
 /// share the pool).
 ///
 /// ```no_run
-/// use std::sync::Arc;
+/// use std::sync::{Arc, RwLock};
 /// use adapter_sqlx::SqlxAdapter;
 /// use auth_core::Adapter;
 ///
@@ -39,7 +39,9 @@ pub struct SqlxAdapter {
     pub(crate) pools: Pools,
     /// How long one call may take, getting its connection included.
     pub(crate) call_timeout: Duration,
-    pub(crate) sql: Arc<Statements>,
+    /// The statements, swapped whole when the Auth.js layouts' app-added columns are
+    /// discovered again (at the end of `migrate`); clones share them.
+    pub(crate) sql: Arc<RwLock<Arc<Statements>>>,
     pub(crate) dialect: Dialect,
     pub(crate) layout: Layout,
     /// The name of the backend in errors and spans: the dialect's natively, else the layout's.
@@ -136,7 +138,7 @@ impl SqlxAdapter {
             let sql = Statements::new(dialect, options.prefix());
             (sql, Schema::Migrations, options.prefix())
         } else {
-            let Some((sql, script)) = authjs::layout(layout, dialect) else {
+            let Some((sql, script)) = authjs::layout(layout, dialect, &Default::default()) else {
                 if let Target::Url(_) = options.pool.target {
                     // Our own pool: nobody else will close it.
                     with_pool!(&pools, |source: Db| source.close().await);
@@ -152,10 +154,10 @@ impl SqlxAdapter {
             };
             (sql, Schema::Script(script), "")
         };
-        Ok(Self {
+        let adapter = Self {
             pools,
             call_timeout: options.pool.call_timeout,
-            sql: Arc::new(sql),
+            sql: Arc::new(RwLock::new(Arc::new(sql))),
             dialect,
             layout,
             backend: if layout == Layout::Native {
@@ -165,7 +167,43 @@ impl SqlxAdapter {
             },
             prefix: prefix.into(),
             schema,
-        })
+        };
+        adapter.discover_columns(Operation::Connect).await?;
+        Ok(adapter)
+    }
+
+    /// The statements in use.
+    pub(crate) fn sql(&self) -> Arc<Statements> {
+        // A poisoned lock still holds a whole `Arc` (it is only ever replaced whole).
+        match self.sql.read() {
+            Ok(sql) => Arc::clone(&sql),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Auth.js layouts: reads the columns the app added to its users, accounts and
+    /// sessions tables from the catalog and renders the statements for them. Native: nothing.
+    async fn discover_columns(&self, op: Operation) -> Result<(), AdapterError> {
+        if self.layout == Layout::Native {
+            return Ok(());
+        }
+        let query = authjs::catalog_query(self.layout, self.dialect);
+        let rows = crate::lease::with_conn!(self, op, |conn: Db| {
+            sqlx::query_as::<_, (String, String, String)>(AssertSqlSafe(query.clone()))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| error::map(op, e))
+        })?;
+        let columns = authjs::from_catalog(self.layout, self.dialect, op, rows)?;
+        let Some((sql, _)) = authjs::layout(self.layout, self.dialect, &columns) else {
+            return Ok(());
+        };
+        let sql = Arc::new(sql);
+        match self.sql.write() {
+            Ok(mut slot) => *slot = sql,
+            Err(poisoned) => *poisoned.into_inner() = sql,
+        }
+        Ok(())
     }
 
     /// Creates the tables, keys and indexes of the layout. Idempotent: data is kept.
@@ -209,7 +247,9 @@ impl SqlxAdapter {
             };
             lease.settle(&result);
             result
-        })
+        })?;
+        // The tables exist now: the columns the app added to them are known.
+        self.discover_columns(Operation::Migrate).await
     }
 
     /// Where the database stands against the shared schema (native layout): the versions

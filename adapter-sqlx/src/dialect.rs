@@ -9,8 +9,7 @@
 
 use std::sync::Arc;
 
-use auth_core::serde_json::Value;
-use auth_core::{AdapterError, ExtraChange, Operation};
+use auth_core::{AdapterError, Extra, ExtraChange, Operation};
 
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
@@ -182,33 +181,46 @@ pub(crate) enum ExtraStorage {
     /// `update_session` bind it as their last set values (`update_user` and
     /// `update_session` as a `CASE WHEN ? THEN ?` pair, `update_account` always).
     Column,
-    /// No column at all (a table without any column the app added): reads give empty
-    /// objects (the statements select a typed `NULL`), and a write of any extra field is
+    /// The Auth.js layouts: the columns the app added to its tables (discovered from the
+    /// catalog), one extra field per column. The statements select the native `extra` as a
+    /// typed `NULL` and each app-added column under an alias that says its kind
+    /// ([`WithExtra`](crate::rows::WithExtra) decodes them); a write of any extra field is
     /// refused before anything is written.
-    Absent,
+    Columns(crate::authjs::ExtraColumns),
 }
 
 impl ExtraStorage {
     /// Refuses (`InvalidInput`, with `op`'s code, before any I/O) a write of the extra
-    /// fields `written` (the names given a non-null value) where they cannot be kept.
-    pub(crate) fn check_writable<'a>(
+    /// fields `written` where they cannot be kept: a non-null field naming no app-added
+    /// column, or of another kind than its column's.
+    pub(crate) fn check_writable(
         &self,
         op: Operation,
-        mut written: impl Iterator<Item = (&'a String, &'a Value)>,
+        written: &Extra,
     ) -> Result<(), AdapterError> {
         match self {
             ExtraStorage::Column => Ok(()),
-            ExtraStorage::Absent => match written.find(|(_, value)| !value.is_null()) {
-                None => Ok(()),
-                Some((name, _)) => Err(AdapterError::invalid_input(
-                    op,
-                    format!(
-                        "the extra field {name:?} has no column in this layout's table \
-                         (an Auth.js layout keeps extra fields only in columns the app added)"
-                    ),
-                )),
-            },
+            ExtraStorage::Columns(columns) => columns.check(op, written),
         }
+    }
+
+    /// The statement and values setting the app-added columns of a row of `op`'s table to
+    /// `extra` (the whole set of its extra fields), checked first; `None` where there is
+    /// nothing to set (the native column, or no app-added column).
+    pub(crate) fn column_binds(
+        &self,
+        op: Operation,
+        extra: &Extra,
+    ) -> Result<Option<(String, Vec<crate::authjs::ColumnBind>)>, AdapterError> {
+        match self {
+            ExtraStorage::Column => Ok(None),
+            ExtraStorage::Columns(columns) => columns.binds(op, extra),
+        }
+    }
+
+    /// Whether a write of `op` sets app-added columns (an Auth.js table that has some).
+    pub(crate) fn sets_columns(&self, op: Operation) -> bool {
+        matches!(self, ExtraStorage::Columns(c) if c.table_of(op).1.is_some())
     }
 
     /// [`check_writable`](Self::check_writable) for an [`ExtraChange`].
@@ -220,7 +232,7 @@ impl ExtraStorage {
         match change {
             None => Ok(()),
             Some(ExtraChange::Merge(fields) | ExtraChange::Replace(fields)) => {
-                self.check_writable(op, fields.iter())
+                self.check_writable(op, fields)
             }
         }
     }

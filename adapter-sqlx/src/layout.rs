@@ -13,10 +13,10 @@
 /// tolerates; the crate README lists, per layout, which guarantees hold.
 ///
 /// Extra fields ([`User::extra`](auth_core::User::extra) and the others) are kept in the
-/// native schema's `extra` JSON column. The Auth.js layouts can keep them only in columns
-/// the app added to its tables, which this release does not discover yet: there a write of
-/// an extra field is `InvalidInput` (nothing written, never a silent drop) and reads give
-/// none.
+/// native schema's `extra` JSON column. The Auth.js layouts keep them in the columns the
+/// app added to its users, accounts and sessions tables (one field per column, discovered
+/// at connect and by `migrate`): a write of a field with no column, or of a value of
+/// another kind than its column's, is `InvalidInput` (nothing written, never a silent drop).
 ///
 /// ```no_run
 /// use adapter_sqlx::{Layout, SqlxAdapter};

@@ -6,6 +6,7 @@ use auth_core::{
 };
 use chrono::{DateTime, Utc};
 
+use auth_core::serde_json::{self, Value};
 use auth_sql::Stamp;
 
 fn instant<T: Stamp>(
@@ -197,10 +198,135 @@ impl AuthenticatorRow {
     }
 }
 
+/// A row with the Auth.js layouts' app-added columns beside it: every column aliased
+/// `<tag>:<kind>:<name>` (see `authjs::columns::select_list`) is decoded by its kind into
+/// the extra field `name` of the record `tag` names (`xu` user, `xa` account, `xs`
+/// session). A `NULL` is an absent field. Native rows have no such column.
+#[derive(Debug)]
+pub(crate) struct WithExtra<R> {
+    row: R,
+    fields: Vec<(char, String, Value)>,
+}
+
+/// One app-added column's value by its kind letter, `None` for `NULL`.
+fn column_value<'r, R>(row: &'r R, index: usize, kind: &str) -> Result<Option<Value>, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let decode_err = |why: String| sqlx::Error::ColumnDecode {
+        index: index.to_string(),
+        source: why.into(),
+    };
+    Ok(match kind {
+        "i" => row.try_get::<Option<i64>, _>(index)?.map(Value::from),
+        "f" => match row.try_get::<Option<f64>, _>(index)? {
+            None => None,
+            Some(f) => Some(Value::Number(serde_json::Number::from_f64(f).ok_or_else(
+                || decode_err(format!("the stored float {f} is not a JSON number")),
+            )?)),
+        },
+        "b" => row.try_get::<Option<bool>, _>(index)?.map(Value::Bool),
+        "j" => match row.try_get::<Option<String>, _>(index)? {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_str::<Value>(&text)
+                    .map_err(|e| decode_err(format!("the stored JSON does not parse: {e}")))?,
+            ),
+        },
+        _ => row.try_get::<Option<String>, _>(index)?.map(Value::String),
+    }
+    // A JSON `null` stored in a JSON column is an absent field too.
+    .filter(|value| !value.is_null()))
+}
+
+impl<'r, R, T> sqlx::FromRow<'r, R> for WithExtra<T>
+where
+    R: sqlx::Row,
+    T: sqlx::FromRow<'r, R>,
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let mut fields = Vec::new();
+        for (index, column) in sqlx::Row::columns(row).iter().enumerate() {
+            let alias = sqlx::Column::name(column);
+            let mut parts = alias.splitn(3, ':');
+            let (Some(tag), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let table = match tag {
+                "xu" => 'u',
+                "xa" => 'a',
+                "xs" => 's',
+                _ => continue,
+            };
+            if let Some(value) = column_value(row, index, kind)? {
+                fields.push((table, name.to_owned(), value));
+            }
+        }
+        Ok(Self {
+            row: T::from_row(row)?,
+            fields,
+        })
+    }
+}
+
+impl<R> WithExtra<R> {
+    /// Adds the fields of the record `table` names to `extra`.
+    fn add_to(fields: &[(char, String, Value)], table: char, extra: &mut Extra) {
+        for (t, name, value) in fields {
+            if *t == table {
+                extra.insert(name.clone(), value.clone());
+            }
+        }
+    }
+}
+
+impl<T: Stamp> WithExtra<UserRow<T>> {
+    pub(crate) fn into_model(self, op: Operation) -> Result<User, AdapterError> {
+        let mut user = self.row.into_model(op)?;
+        Self::add_to(&self.fields, 'u', &mut user.extra);
+        Ok(user)
+    }
+}
+
+impl<T: Stamp> WithExtra<SessionRow<T>> {
+    pub(crate) fn into_model(self, op: Operation) -> Result<Session, AdapterError> {
+        let mut session = self.row.into_model(op)?;
+        Self::add_to(&self.fields, 's', &mut session.extra);
+        Ok(session)
+    }
+}
+
+impl<T: Stamp> WithExtra<SessionUserRow<T>> {
+    pub(crate) fn into_model(self, op: Operation) -> Result<(Session, User), AdapterError> {
+        let (mut session, mut user) = self.row.into_model(op)?;
+        Self::add_to(&self.fields, 's', &mut session.extra);
+        Self::add_to(&self.fields, 'u', &mut user.extra);
+        Ok((session, user))
+    }
+}
+
+impl WithExtra<AccountRow> {
+    pub(crate) fn into_model(self, op: Operation) -> Result<Account, AdapterError> {
+        let mut account = self.row.into_model(op)?;
+        Self::add_to(&self.fields, 'a', &mut account.extra);
+        Ok(account)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::serde_json::{self, Value};
 
     #[test]
     fn extra_text_round_trips_and_empty_is_null() {

@@ -12,6 +12,7 @@ use auth_core::{
 use chrono::{DateTime, Utc};
 
 use crate::adapter::SqlxAdapter;
+use crate::authjs::ColumnBind;
 use crate::dialect::ExtraStorage;
 use crate::error::ResultExt;
 use crate::layout::Ids;
@@ -19,11 +20,14 @@ use crate::lease::with_conn;
 use crate::pool::{stamp, Timestamps};
 use crate::rows::{
     extra_text, AccountRow, AuthenticatorRow, SessionRow, SessionUserRow, TokenRow, UserRow,
+    WithExtra,
 };
 
-type UserOf<D> = UserRow<<D as Timestamps>::Stamp>;
-type SessionOf<D> = SessionRow<<D as Timestamps>::Stamp>;
-type SessionUserOf<D> = SessionUserRow<<D as Timestamps>::Stamp>;
+// The records that can carry extra fields read with the app-added columns beside them.
+type UserOf<D> = WithExtra<UserRow<<D as Timestamps>::Stamp>>;
+type SessionOf<D> = WithExtra<SessionRow<<D as Timestamps>::Stamp>>;
+type SessionUserOf<D> = WithExtra<SessionUserRow<<D as Timestamps>::Stamp>>;
+type AccountOf = WithExtra<AccountRow>;
 type TokenOf<D> = TokenRow<<D as Timestamps>::Stamp>;
 
 /// Runs a [`Take`](crate::dialect::Take) statement of `$sql`: removes the row with the key
@@ -149,6 +153,24 @@ macro_rules! in_write_tx {
     }};
 }
 
+/// Sets the app-added columns of one row (Auth.js layouts) on `$conn`: the statement and
+/// values of [`ExtraStorage::column_binds`], then the row's key binds.
+macro_rules! set_columns {
+    ($conn:expr, $op:expr, $set:expr, [$($key:expr),+ $(,)?]) => {{
+        let (text, binds) = $set;
+        let mut query = ::sqlx::query($crate::dialect::sql(text.as_str()));
+        for bind in binds.iter().cloned() {
+            query = match bind {
+                ColumnBind::Text(v) => query.bind(v),
+                ColumnBind::Integer(v) => query.bind(v),
+                ColumnBind::Float(v) => query.bind(v),
+                ColumnBind::Bool(v) => query.bind(v),
+            };
+        }
+        query$(.bind($key))+.execute(&mut *$conn).await.for_op($op)?;
+    }};
+}
+
 /// Commits the transaction when its statements succeeded, else rolls it back, so the
 /// connection goes back to the pool outside any transaction.
 pub(crate) async fn finish<DB: sqlx::Database, T>(
@@ -190,50 +212,68 @@ impl Store for SqlxAdapter {
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
-        let ids = self.sql.ids;
-        self.sql.extra.check_writable(op, user.extra.iter())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        let ids = self.sql().ids;
+        self.sql().extra.check_writable(op, &user.extra)?;
+        let column = self.sql().extra == ExtraStorage::Column;
+        // Auth.js layouts: the app-added columns, set after the insert in its transaction.
+        let set = match user.extra.is_empty() {
+            true => None,
+            false => self.sql().extra.column_binds(op, &user.extra)?,
+        };
+        macro_rules! insert {
+            ($conn:expr) => {{
+                let conn = &mut *$conn;
+                let insert = sqlx::query(self.sql().create_user.clone());
+                let insert = match ids {
+                    Ids::Serial => insert,
+                    Ids::Given => insert.bind(user.id.as_str()),
+                };
+                let insert = insert.bind(user.email.as_deref());
+                let insert = if self.sql().binds_email_key {
+                    insert.bind(email_key)
+                } else {
+                    insert
+                };
+                let insert = insert
+                    .bind(user.email_verified.map(stamp::<Db>))
+                    .bind(user.name.as_deref())
+                    .bind(user.image.as_deref());
+                let insert = if column {
+                    insert.bind(extra_text(&user.extra))
+                } else {
+                    insert
+                };
+                match ids {
+                    Ids::Serial => {
+                        let row = insert.fetch_one(&mut *conn).await.for_op(op)?;
+                        sqlx::Row::try_get::<String, _>(&row, 0).for_op(op)
+                    }
+                    Ids::Given => {
+                        insert.execute(&mut *conn).await.for_op(op)?;
+                        Ok::<_, AdapterError>(user.id.clone())
+                    }
+                }
+            }};
+        }
         with_conn!(self, op, |conn: Db| {
-            let insert = sqlx::query(self.sql.create_user.clone());
-            let insert = match ids {
-                Ids::Serial => insert,
-                Ids::Given => insert.bind(user.id.as_str()),
-            };
-            let insert = insert.bind(user.email.as_deref());
-            let insert = if self.sql.binds_email_key {
-                insert.bind(email_key)
-            } else {
-                insert
-            };
-            let insert = insert
-                .bind(user.email_verified.map(stamp::<Db>))
-                .bind(user.name.as_deref())
-                .bind(user.image.as_deref());
-            let insert = if column {
-                insert.bind(extra_text(&user.extra))
-            } else {
-                insert
-            };
-            match ids {
-                Ids::Serial => {
-                    let row = insert.fetch_one(&mut *conn).await.for_op(op)?;
-                    sqlx::Row::try_get::<String, _>(&row, 0).for_op(op)
-                }
-                Ids::Given => {
-                    insert.execute(&mut *conn).await.for_op(op)?;
-                    Ok(user.id.clone())
-                }
+            match &set {
+                None => insert!(conn),
+                Some(set) => in_write_tx!(conn, self.sql(), op, |tx| {
+                    let id = insert!(tx)?;
+                    set_columns!(tx, op, set, [id.as_str()]);
+                    Ok(id)
+                }),
             }
         })
     }
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUser;
-        let Some(id) = self.sql.ids.key(id) else {
+        let Some(id) = self.sql().ids.key(id) else {
             return Ok(None);
         };
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user.clone())
+            sqlx::query_as::<_, UserOf<Db>>(self.sql().get_user.clone())
                 .bind(id)
                 .fetch_optional(&mut *conn)
                 .await
@@ -246,7 +286,7 @@ impl Store for SqlxAdapter {
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user_by_email.clone())
+            sqlx::query_as::<_, UserOf<Db>>(self.sql().get_user_by_email.clone())
                 .bind(email_key)
                 .fetch_optional(&mut *conn)
                 .await
@@ -263,7 +303,7 @@ impl Store for SqlxAdapter {
     ) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByAccount;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, UserOf<Db>>(self.sql.get_user_by_account.clone())
+            sqlx::query_as::<_, UserOf<Db>>(self.sql().get_user_by_account.clone())
                 .bind(provider)
                 .bind(provider_account_id)
                 .fetch_optional(&mut *conn)
@@ -280,11 +320,11 @@ impl Store for SqlxAdapter {
         email_key: Option<Option<&str>>,
     ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
-        let Some(id) = self.sql.ids.key(&update.id) else {
+        let Some(id) = self.sql().ids.key(&update.id) else {
             return Ok(None);
         };
-        self.sql.extra.check_change(op, update.extra.as_ref())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        self.sql().extra.check_change(op, update.extra.as_ref())?;
+        let column = self.sql().extra == ExtraStorage::Column;
         let email = update.email.as_ref().map(Option::as_deref);
         let verified = update.email_verified;
         let name = update.name.as_ref().map(Option::as_deref);
@@ -294,10 +334,10 @@ impl Store for SqlxAdapter {
         macro_rules! update {
             (@[$($mode:tt)*] $conn:expr, $extra:expr) => {{
                 let (set_extra, extra) = $extra;
-                change!($($mode)* $conn, self.sql, update_user, UserOf<Db>,
+                change!($($mode)* $conn, self.sql(), update_user, UserOf<Db>,
                     set(query) => {
                         let query = query.bind(email.is_some()).bind(email.flatten());
-                        let query = if self.sql.binds_email_key {
+                        let query = if self.sql().binds_email_key {
                             query.bind(email_key.is_some()).bind(email_key.flatten())
                         } else {
                             query
@@ -321,8 +361,26 @@ impl Store for SqlxAdapter {
                 .transpose()
             }};
         }
+        let columns = update.extra.is_some() && self.sql().extra.sets_columns(op);
         with_conn!(self, op, |conn: Db| {
             match extra_binds_without_read(update.extra.as_ref()) {
+                // Auth.js layouts: the row read locked, the change applied in Rust, the
+                // app-added columns set to the result, then the update, in one transaction.
+                _ if columns => in_write_tx!(conn, self.sql(), op, |tx| {
+                    let current = sqlx::query_as::<_, UserOf<Db>>(self.sql().lock_user.clone())
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .for_op(op)?;
+                    let Some(current) = current else {
+                        return Ok(None);
+                    };
+                    let merged = update.apply_to(current.into_model(op)?)?;
+                    if let Some(set) = self.sql().extra.column_binds(op, &merged.extra)? {
+                        set_columns!(tx, op, set, [id]);
+                    }
+                    update!(@[tx:] tx, (false, None::<String>))
+                }),
                 // One statement (or one transaction on MySQL/MariaDB): the unique email key
                 // refuses a taken email (`Conflict`) and then nothing changes.
                 Some(binds) => update!(@[] conn, binds),
@@ -330,8 +388,8 @@ impl Store for SqlxAdapter {
                 // A merge: the stored object is read with the row locked, merged in Rust
                 // (`apply_to` refuses a result over the cap) and written in the same
                 // transaction, so concurrent merges each see the other's fields.
-                None => in_write_tx!(conn, self.sql, op, |tx| {
-                    let current = sqlx::query_as::<_, UserOf<Db>>(self.sql.lock_user.clone())
+                None => in_write_tx!(conn, self.sql(), op, |tx| {
+                    let current = sqlx::query_as::<_, UserOf<Db>>(self.sql().lock_user.clone())
                         .bind(id)
                         .fetch_optional(&mut *tx)
                         .await
@@ -348,13 +406,13 @@ impl Store for SqlxAdapter {
 
     async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::DeleteUser;
-        let Some(id) = self.sql.ids.key(id) else {
+        let Some(id) = self.sql().ids.key(id) else {
             return Ok(None);
         };
         // One statement (or one transaction on MySQL 8): the foreign keys cascade to the
         // user's accounts, sessions and authenticators, all or nothing.
         with_conn!(self, op, |conn: Db| {
-            take!(conn, self.sql, delete_user, UserOf<Db>, [id])
+            take!(conn, self.sql(), delete_user, UserOf<Db>, [id])
                 .for_op(op)?
                 .map(|row| row.into_model(op))
                 .transpose()
@@ -363,15 +421,19 @@ impl Store for SqlxAdapter {
 
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
-        let Some(user_id) = self.sql.ids.key(&account.user_id) else {
+        let Some(user_id) = self.sql().ids.key(&account.user_id) else {
             return Err(no_such_user(op));
         };
-        self.sql.extra.check_writable(op, account.extra.iter())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        self.sql().extra.check_writable(op, &account.extra)?;
+        let column = self.sql().extra == ExtraStorage::Column;
+        let set = match account.extra.is_empty() {
+            true => None,
+            false => self.sql().extra.column_binds(op, &account.extra)?,
+        };
         // The foreign key refuses an account of a missing user (NotFound), also when the user
         // is deleted concurrently: no orphan can exist.
         with_conn!(self, op, |conn: Db| {
-            let insert = sqlx::query(self.sql.link_account.clone())
+            let insert = sqlx::query(self.sql().link_account.clone())
                 .bind(user_id)
                 .bind(account.account_type.as_str())
                 .bind(account.provider.as_str())
@@ -388,8 +450,26 @@ impl Store for SqlxAdapter {
             } else {
                 insert
             };
-            insert.execute(&mut *conn).await.for_op(op)?;
-            Ok(())
+            match &set {
+                None => {
+                    insert.execute(&mut *conn).await.for_op(op)?;
+                    Ok(())
+                }
+                // The app-added columns, set after the insert in its transaction.
+                Some(set) => in_write_tx!(conn, self.sql(), op, |tx| {
+                    insert.execute(&mut *tx).await.for_op(op)?;
+                    set_columns!(
+                        tx,
+                        op,
+                        set,
+                        [
+                            account.provider.as_str(),
+                            account.provider_account_id.as_str()
+                        ]
+                    );
+                    Ok(())
+                }),
+            }
         })
     }
 
@@ -402,9 +482,9 @@ impl Store for SqlxAdapter {
         with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
-                self.sql,
+                self.sql(),
                 unlink_account,
-                AccountRow,
+                AccountOf,
                 [provider, provider_account_id]
             )
             .for_op(op)?
@@ -420,7 +500,7 @@ impl Store for SqlxAdapter {
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::GetAccount;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, AccountRow>(self.sql.get_account.clone())
+            sqlx::query_as::<_, AccountOf>(self.sql().get_account.clone())
                 .bind(provider)
                 .bind(provider_account_id)
                 .fetch_optional(&mut *conn)
@@ -435,10 +515,13 @@ impl Store for SqlxAdapter {
         let op = Operation::UpdateAccount;
         let a = account;
         // The token response replaces the extra fields too: they are the rest of it.
-        self.sql.extra.check_writable(op, a.extra.iter())?;
-        let column = self.sql.extra == ExtraStorage::Column;
-        with_conn!(self, op, |conn: Db| {
-            change!(conn, self.sql, update_account, AccountRow,
+        self.sql().extra.check_writable(op, &a.extra)?;
+        let column = self.sql().extra == ExtraStorage::Column;
+        // Auth.js layouts: the app-added columns take the new set of fields (absent: NULL).
+        let set = self.sql().extra.column_binds(op, &a.extra)?;
+        let key = [a.provider.as_str(), a.provider_account_id.as_str()];
+        macro_rules! update { (@[$($mode:tt)*] $conn:expr) => {
+            change!($($mode)* $conn, self.sql(), update_account, AccountOf,
                 set(query) => {
                     let query = query
                         .bind(a.refresh_token.as_deref())
@@ -454,20 +537,29 @@ impl Store for SqlxAdapter {
                         query
                     }
                 },
-                key [a.provider.as_str(), a.provider_account_id.as_str()])
+                key [key[0], key[1]])
             .for_op(op)?
             .map(|row| row.into_model(op))
             .transpose()
+        }}
+        with_conn!(self, op, |conn: Db| {
+            match &set {
+                None => update!(@[] conn),
+                Some(set) => in_write_tx!(conn, self.sql(), op, |tx| {
+                    set_columns!(tx, op, set, [key[0], key[1]]);
+                    update!(@[tx:] tx)
+                }),
+            }
         })
     }
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         let op = Operation::ListAccounts;
-        let Some(user_id) = self.sql.ids.key(user_id) else {
+        let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(Vec::new());
         };
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, AccountRow>(self.sql.list_accounts.clone())
+            sqlx::query_as::<_, AccountOf>(self.sql().list_accounts.clone())
                 .bind(user_id)
                 .fetch_all(&mut *conn)
                 .await
@@ -480,13 +572,17 @@ impl Store for SqlxAdapter {
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
-        let Some(user_id) = self.sql.ids.key(&session.user_id) else {
+        let Some(user_id) = self.sql().ids.key(&session.user_id) else {
             return Err(no_such_user(op));
         };
-        self.sql.extra.check_writable(op, session.extra.iter())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        self.sql().extra.check_writable(op, &session.extra)?;
+        let column = self.sql().extra == ExtraStorage::Column;
+        let set = match session.extra.is_empty() {
+            true => None,
+            false => self.sql().extra.column_binds(op, &session.extra)?,
+        };
         with_conn!(self, op, |conn: Db| {
-            let insert = sqlx::query(self.sql.create_session.clone())
+            let insert = sqlx::query(self.sql().create_session.clone())
                 .bind(session.session_token.as_str())
                 .bind(user_id)
                 .bind(stamp::<Db>(session.expires));
@@ -495,8 +591,18 @@ impl Store for SqlxAdapter {
             } else {
                 insert
             };
-            insert.execute(&mut *conn).await.for_op(op)?;
-            Ok(())
+            match &set {
+                None => {
+                    insert.execute(&mut *conn).await.for_op(op)?;
+                    Ok(())
+                }
+                // The app-added columns, set after the insert in its transaction.
+                Some(set) => in_write_tx!(conn, self.sql(), op, |tx| {
+                    insert.execute(&mut *tx).await.for_op(op)?;
+                    set_columns!(tx, op, set, [session.session_token.as_str()]);
+                    Ok(())
+                }),
+            }
         })
     }
 
@@ -508,7 +614,7 @@ impl Store for SqlxAdapter {
         let op = Operation::GetSessionAndUser;
         // One statement: the join with the user, filtered on `expires > now`.
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, SessionUserOf<Db>>(self.sql.get_session_and_user.clone())
+            sqlx::query_as::<_, SessionUserOf<Db>>(self.sql().get_session_and_user.clone())
                 .bind(session_token)
                 .bind(stamp::<Db>(now))
                 .fetch_optional(&mut *conn)
@@ -526,18 +632,18 @@ impl Store for SqlxAdapter {
     ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
         let user_id = match update.user_id.as_deref() {
-            Some(id) => Some(self.sql.ids.key(id).ok_or_else(|| no_such_user(op))?),
+            Some(id) => Some(self.sql().ids.key(id).ok_or_else(|| no_such_user(op))?),
             None => None,
         };
-        self.sql.extra.check_change(op, update.extra.as_ref())?;
-        let column = self.sql.extra == ExtraStorage::Column;
+        self.sql().extra.check_change(op, update.extra.as_ref())?;
+        let column = self.sql().extra == ExtraStorage::Column;
         let token = update.session_token.as_str();
         // The update, then the extra binds where the layout has the column, on `$conn`
         // (`tx:` inside a write transaction).
         macro_rules! update {
             (@[$($mode:tt)*] $conn:expr, $extra:expr) => {{
                 let (set_extra, extra) = $extra;
-                change!($($mode)* $conn, self.sql, update_session, SessionOf<Db>,
+                change!($($mode)* $conn, self.sql(), update_session, SessionOf<Db>,
                     set(query) => {
                         let query = query.bind(update.expires.map(stamp::<Db>)).bind(user_id);
                         if column {
@@ -552,19 +658,39 @@ impl Store for SqlxAdapter {
                 .transpose()
             }};
         }
+        let columns = update.extra.is_some() && self.sql().extra.sets_columns(op);
         with_conn!(self, op, |conn: Db| {
             match extra_binds_without_read(update.extra.as_ref()) {
+                // Auth.js layouts: as `merge_user`, the live session read locked.
+                _ if columns => in_write_tx!(conn, self.sql(), op, |tx| {
+                    let current =
+                        sqlx::query_as::<_, SessionOf<Db>>(self.sql().lock_session.clone())
+                            .bind(token)
+                            .bind(stamp::<Db>(now))
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .for_op(op)?;
+                    let Some(current) = current else {
+                        return Ok(None);
+                    };
+                    let merged = update.apply_to(current.into_model(op)?)?;
+                    if let Some(set) = self.sql().extra.column_binds(op, &merged.extra)? {
+                        set_columns!(tx, op, set, [token]);
+                    }
+                    update!(@[tx:] tx, (false, None::<String>))
+                }),
                 Some(binds) => update!(@[] conn, binds),
                 None if !column => update!(@[] conn, (false, None::<String>)),
                 // A merge of session data: read locked, merged in Rust, written in the same
                 // transaction (as `merge_user`).
-                None => in_write_tx!(conn, self.sql, op, |tx| {
-                    let current = sqlx::query_as::<_, SessionOf<Db>>(self.sql.lock_session.clone())
-                        .bind(token)
-                        .bind(stamp::<Db>(now))
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .for_op(op)?;
+                None => in_write_tx!(conn, self.sql(), op, |tx| {
+                    let current =
+                        sqlx::query_as::<_, SessionOf<Db>>(self.sql().lock_session.clone())
+                            .bind(token)
+                            .bind(stamp::<Db>(now))
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .for_op(op)?;
                     let Some(current) = current else {
                         return Ok(None);
                     };
@@ -580,7 +706,7 @@ impl Store for SqlxAdapter {
         with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
-                self.sql,
+                self.sql(),
                 delete_session,
                 SessionOf<Db>,
                 [session_token]
@@ -597,11 +723,11 @@ impl Store for SqlxAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
         let op = Operation::ListSessions;
-        let Some(user_id) = self.sql.ids.key(user_id) else {
+        let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(Vec::new());
         };
         with_conn!(self, op, |conn: Db| {
-            sqlx::query_as::<_, SessionOf<Db>>(self.sql.list_sessions.clone())
+            sqlx::query_as::<_, SessionOf<Db>>(self.sql().list_sessions.clone())
                 .bind(user_id)
                 .bind(stamp::<Db>(now))
                 .fetch_all(&mut *conn)
@@ -615,11 +741,11 @@ impl Store for SqlxAdapter {
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let op = Operation::DeleteSessions;
-        let Some(user_id) = self.sql.ids.key(user_id) else {
+        let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(0);
         };
         with_conn!(self, op, |conn: Db| {
-            Ok(sqlx::query(self.sql.delete_sessions.clone())
+            Ok(sqlx::query(self.sql().delete_sessions.clone())
                 .bind(user_id)
                 .bind(stamp::<Db>(now))
                 .execute(&mut *conn)
@@ -632,7 +758,7 @@ impl Store for SqlxAdapter {
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
         with_conn!(self, op, |conn: Db| {
-            sqlx::query(self.sql.create_verification_token.clone())
+            sqlx::query(self.sql().create_verification_token.clone())
                 .bind(token.identifier.as_str())
                 .bind(token.token.as_str())
                 .bind(stamp::<Db>(token.expires))
@@ -654,7 +780,7 @@ impl Store for SqlxAdapter {
         with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
-                self.sql,
+                self.sql(),
                 use_verification_token,
                 TokenOf<Db>,
                 [identifier, token]
@@ -667,11 +793,11 @@ impl Store for SqlxAdapter {
 
     async fn insert_authenticator(&self, a: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
-        let Some(user_id) = self.sql.ids.key(&a.user_id) else {
+        let Some(user_id) = self.sql().ids.key(&a.user_id) else {
             return Err(no_such_user(op));
         };
         with_conn!(self, op, |conn: Db| {
-            sqlx::query(self.sql.create_authenticator.clone())
+            sqlx::query(self.sql().create_authenticator.clone())
                 .bind(a.credential_id.as_str())
                 .bind(user_id)
                 .bind(a.provider_account_id.as_str())
@@ -694,7 +820,7 @@ impl Store for SqlxAdapter {
         let op = Operation::GetAuthenticator;
         with_conn!(self, op, |conn: Db| {
             Ok(
-                sqlx::query_as::<_, AuthenticatorRow>(self.sql.get_authenticator.clone())
+                sqlx::query_as::<_, AuthenticatorRow>(self.sql().get_authenticator.clone())
                     .bind(credential_id)
                     .fetch_optional(&mut *conn)
                     .await
@@ -706,12 +832,12 @@ impl Store for SqlxAdapter {
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let op = Operation::ListAuthenticators;
-        let Some(user_id) = self.sql.ids.key(user_id) else {
+        let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(Vec::new());
         };
         with_conn!(self, op, |conn: Db| {
             Ok(
-                sqlx::query_as::<_, AuthenticatorRow>(self.sql.list_authenticators.clone())
+                sqlx::query_as::<_, AuthenticatorRow>(self.sql().list_authenticators.clone())
                     .bind(user_id)
                     .fetch_all(&mut *conn)
                     .await
@@ -732,7 +858,7 @@ impl Store for SqlxAdapter {
         let row = with_conn!(self, op, |conn: Db| {
             change!(
                 conn,
-                self.sql,
+                self.sql(),
                 update_authenticator_counter,
                 AuthenticatorRow,
                 set[counter],
@@ -751,7 +877,7 @@ impl Store for SqlxAdapter {
         let row = with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
-                self.sql,
+                self.sql(),
                 delete_authenticator,
                 AuthenticatorRow,
                 [credential_id]
@@ -764,13 +890,13 @@ impl Store for SqlxAdapter {
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let op = Operation::DeleteExpired;
         with_conn!(self, op, |conn: Db| {
-            let sessions = sqlx::query(self.sql.delete_expired_sessions.clone())
+            let sessions = sqlx::query(self.sql().delete_expired_sessions.clone())
                 .bind(stamp::<Db>(now))
                 .execute(&mut *conn)
                 .await
                 .for_op(op)?
                 .rows_affected();
-            let verification_tokens = sqlx::query(self.sql.delete_expired_tokens.clone())
+            let verification_tokens = sqlx::query(self.sql().delete_expired_tokens.clone())
                 .bind(stamp::<Db>(now))
                 .execute(&mut *conn)
                 .await

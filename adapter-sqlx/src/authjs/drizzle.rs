@@ -9,6 +9,7 @@
 //! the session time zone never matters), `TIMESTAMP(3)` (MySQL, read and written in the
 //! connection's `+00:00`), or integer milliseconds (SQLite).
 
+use super::{select_list, ExtraColumns};
 use crate::dialect::{Change, Dialect, ExtraStorage, Statements, Take};
 use crate::layout::Ids;
 
@@ -218,8 +219,8 @@ pub(super) fn schema(dialect: Dialect) -> Option<&'static str> {
     }
 }
 
-/// Our statements on the Drizzle tables of `dialect`.
-pub(super) fn statements(d: Dialect) -> Statements {
+/// Our statements on the Drizzle tables of `dialect`, reading the app-added `columns` too.
+pub(super) fn statements(d: Dialect, columns: &ExtraColumns) -> Statements {
     let pg = d == Dialect::Postgres;
     let mysql = matches!(d, Dialect::MariaDb { .. } | Dialect::MySql { .. });
     // A bound instant, and a stored one read back, as the dialect's native stamp: on
@@ -260,20 +261,23 @@ pub(super) fn statements(d: Dialect) -> Statements {
     // No extra column (yet): a typed NULL where the rows read one.
     let none = if pg { "CAST(NULL AS text)" } else { "NULL" };
     let user = format!(
-        r#"u."id" AS id, u."email" AS email, {} AS email_verified, u."name" AS name, u."image" AS image, {none} AS extra"#,
-        read(r#"u."emailVerified""#)
+        r#"u."id" AS id, u."email" AS email, {} AS email_verified, u."name" AS name, u."image" AS image, {none} AS extra{}"#,
+        read(r#"u."emailVerified""#),
+        select_list(d, &columns.users, "u.", "xu")
     );
     let account = format!(
         r#""userId" AS user_id, "type" AS account_type, "provider" AS provider,
            "providerAccountId" AS provider_account_id, "refresh_token" AS refresh_token,
            "access_token" AS access_token, {} AS expires_at, "token_type" AS token_type,
            "scope" AS scope, "id_token" AS id_token, "session_state" AS session_state,
-           {none} AS extra"#,
-        int(r#""expires_at""#)
+           {none} AS extra{}"#,
+        int(r#""expires_at""#),
+        select_list(d, &columns.accounts, "", "xa")
     );
     let session = format!(
-        r#""sessionToken" AS session_token, "userId" AS user_id, {} AS expires, {none} AS extra"#,
-        read(r#""expires""#)
+        r#""sessionToken" AS session_token, "userId" AS user_id, {} AS expires, {none} AS extra{}"#,
+        read(r#""expires""#),
+        select_list(d, &columns.sessions, "", "xs")
     );
     let token = format!(
         r#""identifier" AS identifier, "token" AS token, {} AS expires"#,
@@ -305,7 +309,7 @@ pub(super) fn statements(d: Dialect) -> Statements {
     Statements {
         ids: Ids::Given,
         binds_email_key: false,
-        extra: ExtraStorage::Absent,
+        extra: ExtraStorage::Columns(columns.clone()),
         begin_write: s(d.begin_write()),
         create_user: s(&format!(
             r#"INSERT INTO "user" ("id", "email", "emailVerified", "name", "image")
@@ -364,10 +368,11 @@ pub(super) fn statements(d: Dialect) -> Statements {
         )),
         get_session_and_user: s(&format!(
             r#"SELECT {user}, s."sessionToken" AS session_token, {} AS expires,
-                 {none} AS session_extra
+                 {none} AS session_extra{}
                FROM "session" s JOIN "user" u ON u."id" = s."userId"
                WHERE s."sessionToken" = ? AND s."expires" > {at}"#,
-            read(r#"s."expires""#)
+            read(r#"s."expires""#),
+            select_list(d, &columns.sessions, "s.", "xs")
         )),
         lock_session: s(&format!(
             r#"SELECT {session} FROM "session" WHERE "sessionToken" = ? AND "expires" > {at}{}"#,

@@ -6,7 +6,8 @@
 //! cast in the statement, read back with `::text`. Every statement aliases the Auth.js
 //! columns to this crate's row names, so the rows decode with the native row types.
 
-use crate::dialect::{Change, ExtraStorage, Statements, Take};
+use super::{select_list, ExtraColumns};
+use crate::dialect::{Change, Dialect, ExtraStorage, Statements, Take};
 use crate::layout::Ids;
 
 /// `users` as the native rows name its columns.
@@ -134,27 +135,33 @@ END
 $$;
 "#;
 
-/// Our statements on the @auth/pg-adapter tables.
-pub(super) fn statements() -> Statements {
+/// Our statements on the @auth/pg-adapter tables, reading the app-added `columns` too.
+pub(super) fn statements(columns: &ExtraColumns) -> Statements {
     let s = crate::dialect::sql;
+    let pg = Dialect::Postgres;
+    let user = format!("{USER}{}", select_list(pg, &columns.users, "", "xu"));
+    let user_u = format!("{USER_U}{}", select_list(pg, &columns.users, "u.", "xu"));
+    let account = format!("{ACCOUNT}{}", select_list(pg, &columns.accounts, "", "xa"));
+    let session = format!("{SESSION}{}", select_list(pg, &columns.sessions, "", "xs"));
+    let session_s = select_list(pg, &columns.sessions, "s.", "xs");
     Statements {
         ids: Ids::Serial,
         binds_email_key: false,
-        extra: ExtraStorage::Absent,
+        extra: ExtraStorage::Columns(columns.clone()),
         begin_write: s("BEGIN".to_owned()),
         create_user: s(r#"INSERT INTO users (email, "emailVerified", name, image)
              VALUES ($1, $2, $3, $4) RETURNING id::text"#
             .to_owned()),
         get_user: s(format!(
-            "SELECT {USER} FROM users WHERE id = $1::text::integer"
+            "SELECT {user} FROM users WHERE id = $1::text::integer"
         )),
-        get_user_by_email: s(format!("SELECT {USER} FROM users WHERE {EMAIL_KEY} = $1")),
+        get_user_by_email: s(format!("SELECT {user} FROM users WHERE {EMAIL_KEY} = $1")),
         get_user_by_account: s(format!(
-            r#"SELECT {USER_U} FROM accounts a JOIN users u ON u.id = a."userId"
+            r#"SELECT {user_u} FROM accounts a JOIN users u ON u.id = a."userId"
                WHERE a.provider = $1 AND a."providerAccountId" = $2"#
         )),
         lock_user: s(format!(
-            "SELECT {USER} FROM users WHERE id = $1::text::integer FOR UPDATE"
+            "SELECT {user} FROM users WHERE id = $1::text::integer FOR UPDATE"
         )),
         update_user: Change::Returning(s(format!(
             r#"UPDATE users SET
@@ -162,10 +169,10 @@ pub(super) fn statements() -> Statements {
                  "emailVerified" = CASE WHEN $3 THEN $4 ELSE "emailVerified" END,
                  name = CASE WHEN $5 THEN $6 ELSE name END,
                  image = CASE WHEN $7 THEN $8 ELSE image END
-               WHERE id = $9::text::integer RETURNING {USER}"#
+               WHERE id = $9::text::integer RETURNING {user}"#
         ))),
         delete_user: Take::Returning(s(format!(
-            "DELETE FROM users WHERE id = $1::text::integer RETURNING {USER}"
+            "DELETE FROM users WHERE id = $1::text::integer RETURNING {user}"
         ))),
         link_account: s(
             r#"INSERT INTO accounts ("userId", type, provider, "providerAccountId",
@@ -174,43 +181,43 @@ pub(super) fn statements() -> Statements {
                 .to_owned(),
         ),
         get_account: s(format!(
-            r#"SELECT {ACCOUNT} FROM accounts WHERE provider = $1 AND "providerAccountId" = $2"#
+            r#"SELECT {account} FROM accounts WHERE provider = $1 AND "providerAccountId" = $2"#
         )),
         unlink_account: Take::Returning(s(format!(
             r#"DELETE FROM accounts WHERE provider = $1 AND "providerAccountId" = $2
-               RETURNING {ACCOUNT}"#
+               RETURNING {account}"#
         ))),
         update_account: Change::Returning(s(format!(
             r#"UPDATE accounts SET refresh_token = $1, access_token = $2, expires_at = $3,
                  token_type = $4, scope = $5, id_token = $6, session_state = $7
-               WHERE provider = $8 AND "providerAccountId" = $9 RETURNING {ACCOUNT}"#
+               WHERE provider = $8 AND "providerAccountId" = $9 RETURNING {account}"#
         ))),
         list_accounts: s(format!(
-            r#"SELECT {ACCOUNT} FROM accounts WHERE "userId" = $1::text::integer ORDER BY provider"#
+            r#"SELECT {account} FROM accounts WHERE "userId" = $1::text::integer ORDER BY provider"#
         )),
         create_session: s(r#"INSERT INTO sessions ("sessionToken", "userId", expires)
              VALUES ($1, $2::text::integer, $3)"#
             .to_owned()),
         get_session_and_user: s(format!(
-            r#"SELECT {USER_U}, s."sessionToken" AS session_token, s.expires,
-                 NULL::text AS session_extra
+            r#"SELECT {user_u}, s."sessionToken" AS session_token, s.expires,
+                 NULL::text AS session_extra{session_s}
                FROM sessions s JOIN users u ON u.id = s."userId"
                WHERE s."sessionToken" = $1 AND s.expires > $2"#
         )),
         lock_session: s(format!(
-            r#"SELECT {SESSION} FROM sessions WHERE "sessionToken" = $1 AND expires > $2
+            r#"SELECT {session} FROM sessions WHERE "sessionToken" = $1 AND expires > $2
                FOR UPDATE"#
         )),
         update_session: Change::Returning(s(format!(
             r#"UPDATE sessions SET expires = COALESCE($1, expires),
                  "userId" = COALESCE($2::text::integer, "userId")
-               WHERE "sessionToken" = $3 AND expires > $4 RETURNING {SESSION}"#
+               WHERE "sessionToken" = $3 AND expires > $4 RETURNING {session}"#
         ))),
         delete_session: Take::Returning(s(format!(
-            r#"DELETE FROM sessions WHERE "sessionToken" = $1 RETURNING {SESSION}"#
+            r#"DELETE FROM sessions WHERE "sessionToken" = $1 RETURNING {session}"#
         ))),
         list_sessions: s(format!(
-            r#"SELECT {SESSION} FROM sessions WHERE "userId" = $1::text::integer AND expires > $2"#
+            r#"SELECT {session} FROM sessions WHERE "userId" = $1::text::integer AND expires > $2"#
         )),
         delete_sessions: s(
             r#"DELETE FROM sessions WHERE "userId" = $1::text::integer AND expires > $2"#

@@ -39,9 +39,9 @@ macro_rules! with_extra_field_gaps {
 }
 
 /// Why the Auth.js layouts fail scenarios 39–43.
-pub const NO_EXTRA_COLUMNS: &str = "the Auth.js tables keep extra fields only in columns the \
-     app added, which adapter-sqlx does not discover yet, so every write of an extra field is \
-     refused as InvalidInput (never dropped) and none is read";
+pub const NO_EXTRA_COLUMNS: &str = "the Auth.js test tables have no column for the \
+     scenarios' extra fields (an Auth.js layout keeps extra fields only in columns the app \
+     added), so every write of one is refused as InvalidInput (never dropped)";
 
 mod drizzle;
 mod inspector;
