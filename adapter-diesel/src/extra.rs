@@ -10,7 +10,6 @@
 use auth_core::Extra;
 use diesel::backend::Backend;
 use diesel::expression::AsExpression;
-use diesel::result::Error as DieselError;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
@@ -21,23 +20,10 @@ use diesel::sql_types::Text;
 pub(crate) struct ExtraText(String);
 
 impl ExtraText {
-    /// What an `extra` column of SQL type `C` stores for `object`: `None` (SQL `NULL`) for
-    /// the empty object, which is the default and costs nothing to store.
-    pub(crate) fn of<C: JsonColumn>(object: &Extra) -> Result<Option<Self>, DieselError> {
-        Ok(C::encode(object).map(ExtraText))
-    }
-}
-
-/// The SQL type of a dialect's `extra` column, with the JSON text it is written as.
-pub(crate) trait JsonColumn {
-    /// `object` as the column's JSON text; `None` for the empty object.
-    fn encode(object: &Extra) -> Option<String>;
-}
-
-/// MariaDB's `JSON` (a checked `LONGTEXT`) and SQLite's `TEXT`: kept as written.
-impl JsonColumn for Text {
-    fn encode(object: &Extra) -> Option<String> {
-        auth_sql::extra_column::write(object)
+    /// What an `extra` column stores for `object` (the same text on every dialect):
+    /// `None` (SQL `NULL`) for the empty object, which is the default and costs nothing.
+    pub(crate) fn of(object: &Extra) -> Option<Self> {
+        auth_sql::extra_column::write(object).map(ExtraText)
     }
 }
 
@@ -59,9 +45,7 @@ mod postgres {
     use diesel::pg::{Pg, PgValue};
     use diesel::serialize::{self, IsNull, Output, ToSql};
 
-    use auth_core::Extra;
-
-    use super::{ExtraText, JsonColumn};
+    use super::ExtraText;
     use crate::schema::postgres::Jsonb;
 
     /// `jsonb`'s binary format: a version byte (1), then the JSON text.
@@ -83,12 +67,6 @@ mod postgres {
             }
         }
     }
-
-    impl JsonColumn for Jsonb {
-        fn encode(object: &Extra) -> Option<String> {
-            auth_sql::extra_column::write(object)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -105,13 +83,13 @@ mod tests {
 
     #[test]
     fn the_empty_object_is_null() {
-        assert!(matches!(ExtraText::of::<Text>(&Extra::new()), Ok(None)));
+        assert!(ExtraText::of(&Extra::new()).is_none());
     }
 
     #[test]
     fn every_column_gets_the_shared_text() {
         let fields = object(json!({"a": 1e16, "b": [0.1, "x"]}));
-        let stored = ExtraText::of::<Text>(&fields).ok().flatten().map(|t| t.0);
+        let stored = ExtraText::of(&fields).map(|t| t.0);
         assert_eq!(
             stored.as_deref(),
             Some(r#"{"a":10000000000000000.0,"b":[0.1,"x"]}"#)

@@ -189,7 +189,7 @@ impl Store for DieselAdapter {
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
         with_conn!(self, op, |conn, s, Stamp| {
-            let extra = ExtraText::of::<s::Json>(&user.extra)?;
+            let extra = ExtraText::of(&user.extra);
             diesel::insert_into(s::users::table)
                 .values((
                     s::users::id.eq(&user.id),
@@ -310,11 +310,7 @@ impl Store for DieselAdapter {
                         UserRow<$Stamp>,
                         rows::user,
                         |current| update.apply_to(current),
-                        |merged| changes!(
-                            $s,
-                            $Stamp,
-                            Some(ExtraText::of::<$s::Json>(&merged.extra)?)
-                        )
+                        |merged| changes!($s, $Stamp, Some(ExtraText::of(&merged.extra)))
                     )
                 };
             }
@@ -328,13 +324,13 @@ impl Store for DieselAdapter {
         let replaced = replacement(update.extra.as_ref());
         with_conn!(self, op, |conn, s, Stamp|
             returning: {
-                let extra = replaced.map(ExtraText::of::<s::Json>).transpose()?;
+                let extra = replaced.map(ExtraText::of);
                 update_returning!(conn, key!(s), changes!(s, Stamp, extra), UserRow<Stamp>)?
                     .map(rows::user)
                     .transpose()
             },
             mysql: {
-                let extra = replaced.map(ExtraText::of::<s::Json>).transpose()?;
+                let extra = replaced.map(ExtraText::of);
                 update_then_read!(
                     conn,
                     key!(s),
@@ -366,7 +362,7 @@ impl Store for DieselAdapter {
         let op = Operation::LinkAccount;
         let a = account;
         with_conn!(self, op, |conn, s, Stamp| {
-            let extra = ExtraText::of::<s::Json>(&a.extra)?;
+            let extra = ExtraText::of(&a.extra);
             diesel::insert_into(s::accounts::table)
                 .values((
                     s::accounts::provider.eq(&a.provider),
@@ -461,13 +457,13 @@ impl Store for DieselAdapter {
         }
         with_conn!(self, op, |conn, s, Stamp|
             returning: {
-                let extra = ExtraText::of::<s::Json>(&a.extra)?;
+                let extra = ExtraText::of(&a.extra);
                 update_returning!(conn, key!(s), tokens!(s, extra), AccountRow)?
                     .map(rows::account)
                     .transpose()
             },
             mysql: {
-                let extra = ExtraText::of::<s::Json>(&a.extra)?;
+                let extra = ExtraText::of(&a.extra);
                 update_then_read!(conn, key!(s), tokens!(s, extra), key!(s), AccountRow)?
                     .map(rows::account)
                     .transpose()
@@ -492,7 +488,7 @@ impl Store for DieselAdapter {
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
         with_conn!(self, op, |conn, s, Stamp| {
-            let extra = ExtraText::of::<s::Json>(&session.extra)?;
+            let extra = ExtraText::of(&session.extra);
             diesel::insert_into(s::sessions::table)
                 .values((
                     s::sessions::session_token.eq(&session.session_token),
@@ -585,11 +581,7 @@ impl Store for DieselAdapter {
                         SessionRow<$Stamp>,
                         rows::session,
                         |current| update.apply_to(current),
-                        |merged| changes!(
-                            $s,
-                            $Stamp,
-                            Some(ExtraText::of::<$s::Json>(&merged.extra)?)
-                        )
+                        |merged| changes!($s, $Stamp, Some(ExtraText::of(&merged.extra)))
                     )
                 };
             }
@@ -603,7 +595,7 @@ impl Store for DieselAdapter {
         let replaced = replacement(update.extra.as_ref());
         with_conn!(self, op, |conn, s, Stamp|
             returning: {
-                let extra = replaced.map(ExtraText::of::<s::Json>).transpose()?;
+                let extra = replaced.map(ExtraText::of);
                 update_returning!(
                     conn,
                     live!(s, Stamp),
@@ -614,7 +606,7 @@ impl Store for DieselAdapter {
                 .transpose()
             },
             mysql: {
-                let extra = replaced.map(ExtraText::of::<s::Json>).transpose()?;
+                let extra = replaced.map(ExtraText::of);
                 update_then_read!(
                     conn,
                     live!(s, Stamp),
