@@ -1,8 +1,9 @@
 //! The documentation tells the truth and stands alone: `CONFORMANCE.md` is the catalogue the
 //! code generates, every relative link in every Markdown file resolves inside the
 //! repository, the published crates' READMEs (their crates.io pages) link nowhere relative,
-//! no document names a Markdown file the repository does not have, and every count of
-//! scenarios in prose is the real count.
+//! no document names a Markdown file the repository does not have, every count of
+//! scenarios in prose is the real count, and the README's Auth.js layout table counts each
+//! layout's passes and gaps from its gap list.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -203,4 +204,43 @@ fn scenario_counts_in_prose_are_the_real_count() {
         wrong.is_empty(),
         "the suite has {count} scenarios (s01 … {last}), but: {wrong:#?}"
     );
+}
+
+#[test]
+fn the_layout_table_counts_the_real_gaps() {
+    use adapter_conformance::Gap;
+    let count = SCENARIOS.len();
+    let layouts: [(&str, &[Gap]); 6] = [
+        (
+            "postgres-authjs",
+            adapter_sqlx::conformance::authjs::PG_GAPS,
+        ),
+        (
+            "postgres-drizzle",
+            adapter_sqlx::conformance::authjs::POSTGRES_DRIZZLE_GAPS,
+        ),
+        (
+            "sqlite-drizzle",
+            adapter_sqlx::conformance::authjs::SQLITE_DRIZZLE_GAPS,
+        ),
+        (
+            "mariadb-drizzle",
+            adapter_sqlx::conformance::authjs::MARIADB_DRIZZLE_GAPS,
+        ),
+        ("mongo-authjs", adapter_mongo::conformance::AUTHJS_GAPS),
+        ("redis-authjs", adapter_redis::conformance::AUTHJS_GAPS),
+    ];
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap_or_default();
+    for (name, gaps) in layouts {
+        let passes = count - gaps.len();
+        let expected = match gaps.len() {
+            0 => format!("`{name}`: {passes} pass |"),
+            1 => format!("`{name}`: {passes} pass, 1 gap |"),
+            n => format!("`{name}`: {passes} pass, {n} gaps |"),
+        };
+        assert!(
+            readme.contains(&expected),
+            "README.md's layout table should say {expected:?}"
+        );
+    }
 }

@@ -1,11 +1,13 @@
 //! One inspector for both Auth.js layouts (the @auth/pg-adapter and the Drizzle default
 //! schema): the same camelCase columns under other table names, read with plain SQL,
-//! timestamps converted to epoch milliseconds by the database.
+//! timestamps converted to epoch milliseconds by the database, and the extra fields from
+//! the columns the fixture added ([`extra_columns`](super::extra_columns)).
 
 use crate::sqlx::{self, MySqlPool, PgPool};
 use crate::{Layout, SqlxAdapter};
 use async_trait::async_trait;
-use auth_core::{Account, AdapterError, Authenticator, Session, User, VerificationToken};
+use auth_core::extra::Model;
+use auth_core::{Account, AdapterError, Authenticator, Extra, Session, User, VerificationToken};
 
 use super::super::decode::{
     account_from, authenticator_from, session_from, user_from, user_records_from,
@@ -16,7 +18,9 @@ use super::super::{
     dead_server_url, missing_sqlite_url, numbered_placeholders, on_raw, unreachable_from, RawPool,
     Server, UNREACHABLE_TIMEOUT,
 };
+use super::extra_columns::{columns_of, extra_from_row, select_list};
 use super::schema::drop_schema;
+use adapter_conformance::scenarios::ExtraKind;
 use adapter_conformance::{BoxError, Inspector, Unreachable, UserRecords};
 
 /// How an Auth.js layout names its tables, types its user ids and is dumped.
@@ -150,7 +154,7 @@ impl AuthJsInspector {
                 text.replace_range(start..start + len + 1, &expression);
             }
         }
-        // The extra fields as one JSON object's text, `NULL` for none (no column yet).
+        // The tuples' extra object: none here; the added columns are read afterwards.
         let extra = if pg { "CAST(NULL AS TEXT)" } else { "NULL" };
         text = text.replace("{extra}", extra);
         if mysql {
@@ -182,15 +186,75 @@ impl AuthJsInspector {
             }
             return Ok(out);
         };
-        for (table, columns) in text_columns {
-            for column in columns.split(',').map(str::trim) {
-                let sql = self.sql(&format!(
-                    r#"SELECT {column} FROM "{table}" WHERE {column} IS NOT NULL"#
-                ));
-                out.extend(self.raw.column_values(sql).await?);
+        let mut columns: Vec<(&str, String)> = Vec::new();
+        for (table, list) in text_columns {
+            columns.extend(list.split(',').map(|c| (table, c.trim().to_owned())));
+        }
+        for (table, model) in [
+            (t.user, Model::User),
+            (t.account, Model::Account),
+            (t.session, Model::Session),
+        ] {
+            for (name, kind) in columns_of(model) {
+                if kind == ExtraKind::String {
+                    columns.push((table, format!("\"{name}\"")));
+                }
             }
         }
+        for (table, column) in columns {
+            let sql = self.sql(&format!(
+                r#"SELECT {column} FROM "{table}" WHERE {column} IS NOT NULL"#
+            ));
+            out.extend(self.raw.column_values(sql).await?);
+        }
         Ok(out)
+    }
+
+    /// The extra fields in the added columns of `model`'s table on the row `key` (a
+    /// condition with `?`, bound to `binds`) finds; none when no row matches.
+    async fn stored_extra(
+        &self,
+        model: Model,
+        key: &str,
+        binds: &[&str],
+    ) -> Result<Extra, BoxError> {
+        let table = match model {
+            Model::User => self.tables.user,
+            Model::Account => self.tables.account,
+            Model::Session => self.tables.session,
+        };
+        let columns = select_list(&self.raw, model);
+        let sql = self.sql(&format!(r#"SELECT {columns} FROM "{table}" WHERE {key}"#));
+        on_raw!(&self.raw, |pool| {
+            let mut query = sqlx::query(sql);
+            for bind in binds {
+                query = query.bind(*bind);
+            }
+            match query.fetch_optional(pool).await? {
+                Some(row) => extra_from_row(&row, model),
+                None => Ok(Extra::new()),
+            }
+        })
+    }
+}
+
+impl AuthJsInspector {
+    async fn stored_account_extra(&self, account: &Account) -> Result<Extra, BoxError> {
+        self.stored_extra(
+            Model::Account,
+            r#""provider" = ? AND "providerAccountId" = ?"#,
+            &[&account.provider, &account.provider_account_id],
+        )
+        .await
+    }
+
+    async fn stored_session_extra(&self, session: &Session) -> Result<Extra, BoxError> {
+        self.stored_extra(
+            Model::Session,
+            r#""sessionToken" = ?"#,
+            &[&session.session_token],
+        )
+        .await
     }
 }
 
@@ -220,7 +284,13 @@ impl Inspector for AuthJsInspector {
             .bind(id)
             .fetch_optional(pool)
             .await?);
-        row.map(user_from).transpose()
+        let Some(mut user) = row.map(user_from).transpose()? else {
+            return Ok(None);
+        };
+        user.extra = self
+            .stored_extra(Model::User, r#"{id:"id"} = ?"#, &[id])
+            .await?;
+        Ok(Some(user))
     }
 
     async fn stored_account(
@@ -237,7 +307,11 @@ impl Inspector for AuthJsInspector {
             .bind(provider_account_id)
             .fetch_optional(pool)
             .await?);
-        row.map(account_from).transpose()
+        let Some(mut account) = row.map(account_from).transpose()? else {
+            return Ok(None);
+        };
+        account.extra = self.stored_account_extra(&account).await?;
+        Ok(Some(account))
     }
 
     async fn stored_session(&self, session_token: &str) -> Result<Option<Session>, BoxError> {
@@ -250,7 +324,11 @@ impl Inspector for AuthJsInspector {
             .bind(session_token)
             .fetch_optional(pool)
             .await?);
-        row.map(session_from).transpose()
+        let Some(mut session) = row.map(session_from).transpose()? else {
+            return Ok(None);
+        };
+        session.extra = self.stored_session_extra(&session).await?;
+        Ok(Some(session))
     }
 
     async fn stored_verification_token(
@@ -317,7 +395,14 @@ impl Inspector for AuthJsInspector {
                 .bind(user_id)
                 .fetch_all(pool)
                 .await?);
-        user_records_from(accounts, sessions, authenticators)
+        let mut records = user_records_from(accounts, sessions, authenticators)?;
+        for account in &mut records.accounts {
+            account.extra = self.stored_account_extra(account).await?;
+        }
+        for session in &mut records.sessions {
+            session.extra = self.stored_session_extra(session).await?;
+        }
+        Ok(records)
     }
 
     async fn dump(&self) -> Result<Vec<String>, BoxError> {

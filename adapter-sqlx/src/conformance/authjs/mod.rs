@@ -23,27 +23,8 @@ use adapter_conformance::backends::assigned_ids::AssignedIds;
 use adapter_conformance::harness::{BackendSpec, Source};
 use adapter_conformance::{Backend, BoxError, Fixture, Gap};
 
-/// `&[…]` of the given gaps followed by scenarios 39–43 (extra fields), which every Auth.js
-/// layout fails for [`NO_EXTRA_COLUMNS`].
-macro_rules! with_extra_field_gaps {
-    ($($gap:expr),* $(,)?) => {
-        &[
-            $($gap,)*
-            Gap { scenario: "s39_extra_fields_round_trip_exactly", reason: NO_EXTRA_COLUMNS },
-            Gap { scenario: "s40_update_user_merges_extra_fields", reason: NO_EXTRA_COLUMNS },
-            Gap { scenario: "s41_update_session_writes_session_data", reason: NO_EXTRA_COLUMNS },
-            Gap { scenario: "s42_extra_field_rules_are_invalid_input", reason: NO_EXTRA_COLUMNS },
-            Gap { scenario: "s43_account_keeps_the_token_response", reason: NO_EXTRA_COLUMNS },
-        ]
-    };
-}
-
-/// Why the Auth.js layouts fail scenarios 39–43.
-pub const NO_EXTRA_COLUMNS: &str = "the Auth.js test tables have no column for the \
-     scenarios' extra fields (an Auth.js layout keeps extra fields only in columns the app \
-     added), so every write of one is refused as InvalidInput (never dropped)";
-
 mod drizzle;
+mod extra_columns;
 mod inspector;
 mod schema;
 pub use drizzle::{
@@ -78,10 +59,10 @@ pub fn postgres_authjs_spec() -> BackendSpec {
 }
 
 /// The scenarios the @auth/pg-adapter layout fails by design.
-pub const PG_GAPS: &[Gap] = with_extra_field_gaps![Gap {
+pub const PG_GAPS: &[Gap] = &[Gap {
     scenario: "s17_duplicates_conflict",
     reason: "the database assigns user ids (SERIAL): a repeated id is a new user, not a \
-                 Conflict",
+             Conflict",
 }];
 
 /// Connects an adapter-sqlx adapter on the @auth/pg-adapter layout to `url` (a schema
@@ -115,7 +96,8 @@ impl Backend for PgAuthJsBackend {
         let url = search_path_url(&self.url, &schema);
         let set_up = async {
             let adapter = open_pg_authjs(&url).await?;
-            let raw = raw_pool(&url).await?;
+            let raw = RawPool::Postgres(raw_pool(&url).await?);
+            extra_columns::add_columns(&adapter, &raw, &PG_ADAPTER_TABLES).await?;
             Ok::<_, BoxError>((adapter, raw))
         };
         match set_up.await {
@@ -123,7 +105,7 @@ impl Backend for PgAuthJsBackend {
                 Arc::new(adapter.clone()),
                 Box::new(AuthJsInspector {
                     adapter,
-                    raw: RawPool::Postgres(raw),
+                    raw,
                     place: Place::Schema {
                         admin: self.admin.clone(),
                         name: schema,
