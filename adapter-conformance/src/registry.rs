@@ -99,6 +99,8 @@ macro_rules! for_each_scenario {
                 "Reserved names (any case, Auth.js spelling, _id), `$`/`.`/empty names, NUL, integers beyond i64, nesting past the depth cap and objects past 65,535 bytes are InvalidInput with the method's code and store nothing; a merge whose result is over the cap changes nothing (user and session).",
             43 s43_account_keeps_the_token_response => "an account keeps the whole token response",
                 "link_account keeps the rest of the token response (expires_in, refresh_token_expires_in, a provider's secret, nested data) exactly through get_account, list_accounts and a raw read; update_account replaces it, and an empty object clears it.",
+            44 s44_random_sequences_agree_with_the_model => "random call sequences agree with the reference model",
+                "AUTH_MODEL_CASES (default 100) random sequences of up to 30 calls over every Adapter method, on a small key space (ids reused after delete, one email in two cases, compound keys that join alike), each answer equal to the reference model's (MemoryAdapter) or the same error code and kind; a failure is shrunk to a minimal sequence and printed as a test, with the seed (AUTH_MODEL_SEED replays it). A layout's documented gaps leave out what it cannot hold.",
         }
     };
 }

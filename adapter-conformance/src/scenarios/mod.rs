@@ -3,7 +3,7 @@
 //! 1–13 carry over Auth.js's own adapter suite; 14–29 cover what that suite never checked
 //! and real adapters got wrong; 30–38 hold the rules of contract v2 (secrets, expiry,
 //! races, exact counts, size caps); 39–43 the app's own fields (`extra`) on users, accounts
-//! and sessions. Every scenario gets a fresh fixture, so they run in
+//! and sessions; 44 random call sequences checked against the reference model. Every scenario gets a fresh fixture, so they run in
 //! parallel and in any order.
 
 mod accounts;
@@ -14,6 +14,7 @@ mod errors;
 mod expiry;
 mod extra;
 mod input;
+mod model;
 mod operations;
 mod sample;
 mod secrets;
@@ -29,6 +30,7 @@ pub use errors::*;
 pub use expiry::*;
 pub use extra::*;
 pub use input::*;
+pub use model::*;
 pub use operations::*;
 pub use secrets::*;
 pub use sessions::*;
