@@ -149,6 +149,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn gaps(&self) -> &'static [Gap] {
         &[]
     }
+
+    /// What the model check (scenario 44) leaves out on this backend. The default: what its
+    /// [`gaps`](Backend::gaps) imply ([`Rules::from_gaps`](crate::model::Rules::from_gaps));
+    /// a layout with a limit no scenario names (a key format it shares with another
+    /// program, say) adds it here, and documents it.
+    fn model_rules(&self) -> crate::model::Rules {
+        crate::model::Rules::from_gaps(self.gaps())
+    }
 }
 
 /// A scenario a backend fails by design, and why (see [`Backend::gaps`]).

@@ -88,7 +88,7 @@ async fn run_inner(backend: &dyn Backend, scenario: &Scenario) -> Result<(), Str
         .fixture()
         .await
         .map_err(|e| format!("could not set up a fixture: {e}"))?;
-    let run = crate::model::BACKEND_GAPS.scope(backend.gaps(), (scenario.run)(&fixture));
+    let run = crate::model::BACKEND_RULES.scope(backend.model_rules(), (scenario.run)(&fixture));
     let outcome = AssertUnwindSafe(run)
         .catch_unwind()
         .await

@@ -621,6 +621,15 @@ impl Backend for RedisAuthJsBackend {
     fn gaps(&self) -> &'static [Gap] {
         AUTHJS_GAPS
     }
+
+    /// Besides the gaps: an account's and a verification token's key halves are joined
+    /// with `:`, as @auth/unstorage-adapter's keys are, so look-alike pairs are one record.
+    fn model_rules(&self) -> adapter_conformance::model::Rules {
+        adapter_conformance::model::Rules {
+            joined_keys: true,
+            ..adapter_conformance::model::Rules::from_gaps(AUTHJS_GAPS)
+        }
+    }
 }
 
 /// Reads one fixture's unstorage keys with plain commands and decodes the JSON values

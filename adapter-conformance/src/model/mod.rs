@@ -42,7 +42,6 @@ use proptest::collection::vec;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use crate::fixture::Gap;
 use crate::harness::{self, BackendSpec, Resolved};
 
 pub use ops::{Answer, Op};
@@ -164,6 +163,7 @@ pub async fn replay(
     let keys = ops::Keys {
         ns: ns.to_owned(),
         base: now.duration_trunc(unit).unwrap_or(now),
+        joined: rules.joined_keys,
     };
     let mut mismatch = None;
     let mut limbo = limbo::Limbo::default();
@@ -175,7 +175,7 @@ pub async fn replay(
         let expected = ops::apply(&model, op, &keys, &rules).await;
         let actual = ops::apply(adapter, op, &keys, &rules).await;
         let agree = expected == actual
-            || both_failures_hold(op, &expected, &actual, &model, &keys)
+            || unordered_conditions(op, &expected, &actual, &model, &keys)
             || limbo
                 .explains(op, &expected, &actual, &model, &keys, &rules)
                 .await;
@@ -195,16 +195,36 @@ pub async fn replay(
     mismatch.map_or(Ok(()), Err)
 }
 
-/// Whether two different failures of one create are both right: the contract gives no
-/// order between a taken key (`Conflict`) and a missing owner (`NotFound`) when a create
-/// meets both, so either answers it (same code, and the model's state shows both hold).
-fn both_failures_hold(
+/// Whether two different answers to one call are both right because the contract gives
+/// no order between two conditions that both hold (the model's state shows both): a create
+/// whose key is taken (`Conflict`) and whose owner is missing (`NotFound`), and a session
+/// update that moves a missing session (`None`) to a missing user (`NotFound`).
+fn unordered_conditions(
     op: Op,
     expected: &Answer,
     actual: &Answer,
     model: &MemoryAdapter,
     keys: &ops::Keys,
 ) -> bool {
+    let state = model.snapshot();
+    if let Op::UpdateSession {
+        session,
+        user: Some(user),
+        ..
+    } = op
+    {
+        let missing = !state
+            .sessions
+            .get(&keys.session(session))
+            .is_some_and(|s| s.expires > keys.base);
+        let answers = [expected, actual];
+        return missing
+            && !state.users.contains_key(&keys.user(user))
+            && answers.contains(&&Answer::Session(None))
+            && answers
+                .iter()
+                .any(|a| matches!(a, Answer::Failed(_, ErrorKind::NotFound)));
+    }
     let (Answer::Failed(code, one), Answer::Failed(other_code, other)) = (expected, actual) else {
         return false;
     };
@@ -215,7 +235,6 @@ fn both_failures_hold(
     {
         return false;
     }
-    let state = model.snapshot();
     let (taken, owner) = match op {
         Op::CreateSession { session, user, .. } => {
             (state.sessions.contains_key(&keys.session(session)), user)
@@ -226,9 +245,7 @@ fn both_failures_hold(
         Op::CreateAuthenticator {
             credential, user, ..
         } => (
-            state
-                .authenticators
-                .contains_key(&keys.credential(credential)),
+            state.authenticators.contains_key(&keys.credential(credential)),
             user,
         ),
         _ => return false,
@@ -333,18 +350,16 @@ fn failure_report(
 }
 
 tokio::task_local! {
-    /// The gaps of the backend whose scenario runs on this task (set by the runner).
-    pub(crate) static BACKEND_GAPS: &'static [Gap];
+    /// The model rules of the backend whose scenario runs on this task (set by the runner).
+    pub(crate) static BACKEND_RULES: Rules;
 }
 
 /// The rules of the backend whose scenario runs now (none outside the runner).
 pub(crate) fn current_rules() -> Rules {
-    BACKEND_GAPS
-        .try_with(|gaps| Rules::from_gaps(gaps))
-        .unwrap_or_default()
+    BACKEND_RULES.try_with(|rules| *rules).unwrap_or_default()
 }
 
-/// Replays `ops` on a fresh fixture of the backend `spec` gives, under its gaps' rules:
+/// Replays `ops` on a fresh fixture of the backend `spec` gives, under its rules:
 /// what a failure report's pasted test calls.
 ///
 /// ```no_run
@@ -365,7 +380,7 @@ pub async fn replay_on(spec: fn() -> BackendSpec, ops: &[Op]) -> Result<(), Stri
         .fixture()
         .await
         .map_err(|e| format!("could not set up a fixture: {e}"))?;
-    let rules = Rules::from_gaps(backend.gaps());
+    let rules = backend.model_rules();
     let outcome = replay(fixture.adapter.as_ref(), rules, ops, "r1-").await;
     let teardown = fixture.inspector.teardown().await;
     outcome.map_err(|m| format!("{}: {m}", spec.name))?;

@@ -177,6 +177,8 @@ pub(crate) struct Keys {
     pub ns: String,
     /// The instant expiries count from (whole milliseconds, or seconds under the rules).
     pub base: DateTime<Utc>,
+    /// [`Rules::joined_keys`]: the look-alike pair 1 is pair 0.
+    pub joined: bool,
 }
 
 impl Keys {
@@ -195,6 +197,7 @@ impl Keys {
 
     /// Pairs whose joined text collides: `git` + `hub:1` and `git:hub` + `1`.
     pub(crate) fn account(&self, i: u8) -> (String, String) {
+        let i = if self.joined && i == 1 { 0 } else { i };
         let (provider, id) = match i % ACCOUNTS {
             0 => ("git", "hub:1"),
             1 => ("git:hub", "1"),
@@ -210,6 +213,7 @@ impl Keys {
 
     /// Pairs whose joined text collides, as for accounts.
     pub(crate) fn token(&self, i: u8) -> (String, String) {
+        let i = if self.joined && i == 1 { 0 } else { i };
         let (identifier, token) = match i % TOKENS {
             0 => ("id", "t:1"),
             1 => ("id:t", "1"),

@@ -33,6 +33,12 @@ pub struct Rules {
     /// Counts of bulk deletes are not exact (`s36`): `delete_sessions` and
     /// `delete_expired` are left out.
     pub no_bulk_counts: bool,
+    /// The two halves of an account's and a verification token's key are joined with `:`
+    /// into one storage key (a key format shared with another program, as
+    /// @auth/unstorage-adapter's): look-alike pairs (`git` + `hub:1`, `git:hub` + `1`) are
+    /// one record, so the sequences use one pair of each look-alike set. No scenario names
+    /// it; a backend sets it in [`Backend::model_rules`](crate::Backend::model_rules).
+    pub joined_keys: bool,
 }
 
 impl Rules {
@@ -47,6 +53,7 @@ impl Rules {
             one_record_per_user: has("s18_delete_user_cascades_everything")
                 || has("s37_delete_authenticator_and_list_accounts"),
             no_bulk_counts: has("s36_counts_are_exact"),
+            joined_keys: false,
         }
     }
 
