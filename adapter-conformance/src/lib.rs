@@ -6,6 +6,7 @@ pub mod check;
 mod fixture;
 pub mod harness;
 mod libtest;
+pub mod linearizability;
 mod registry;
 mod runner;
 pub mod scenarios;
