@@ -8,7 +8,7 @@
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use adapter_conformance::linearizability::{
     check_events, check_events_verbose, check_operations, check_operations_verbose,
@@ -241,7 +241,10 @@ fn timeout_gives_unknown() {
 /// the answer is `Illegal` even under a timeout that a later partition would exceed.
 #[test]
 fn illegal_partition_ends_the_check() {
-    struct Partitioned;
+    /// Partitions by key, "illegal" first; remembers whether "blocked" was stepped.
+    struct Partitioned {
+        blocked_stepped: Cell<bool>,
+    }
 
     impl Model for Partitioned {
         type State = ();
@@ -252,7 +255,8 @@ fn illegal_partition_ends_the_check() {
             match *input {
                 "illegal" => None,
                 "blocked" => {
-                    std::thread::sleep(Duration::from_millis(100));
+                    self.blocked_stepped.set(true);
+                    std::thread::sleep(Duration::from_millis(50));
                     Some(())
                 }
                 other => panic!("unexpected key {other:?}"),
@@ -268,21 +272,25 @@ fn illegal_partition_ends_the_check() {
         }
     }
 
-    let ops = vec![op(0, "blocked", 0, (), 1), op(1, "illegal", 0, (), 1)];
-    let started = Instant::now();
-    assert_eq!(
-        check_operations(&Partitioned, &ops, None),
-        CheckResult::Illegal
-    );
+    let ops = vec![
+        op(0, "blocked", 0, (), 1),
+        op(1, "illegal", 0, (), 1),
+        op(0, "blocked", 2, (), 3),
+    ];
+    let model = Partitioned {
+        blocked_stepped: Cell::new(false),
+    };
+    assert_eq!(check_operations(&model, &ops, None), CheckResult::Illegal);
     assert!(
-        started.elapsed() < Duration::from_millis(100),
-        "blocked partition was searched"
+        !model.blocked_stepped.get(),
+        "the partition after the illegal one was searched"
     );
-    let timeout = Some(Duration::from_millis(10));
-    assert_eq!(
-        check_operations_verbose(&Partitioned, &ops, timeout).0,
-        CheckResult::Illegal
-    );
+    // A verbose check searches every partition; the illegal one still decides, even when
+    // the time runs out in the slow one.
+    let (result, info) = check_operations_verbose(&model, &ops, Some(Duration::from_millis(20)));
+    assert_eq!(result, CheckResult::Illegal);
+    assert_eq!(info.partitions()[0].result(), CheckResult::Illegal);
+    assert_eq!(info.partitions()[1].result(), CheckResult::Unknown);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -177,21 +177,19 @@ impl Partials {
         }
     }
 
-    /// Records `ids` as the longest sequence of each of its operations that has none as long.
-    fn record(&mut self, ids: &[usize]) {
+    /// Records the sequence `ids` (of length `len`) as the longest of each of its operations
+    /// that has none as long; like Porcupine, it copies the sequence only when it is kept.
+    fn record(&mut self, len: usize, ids: impl Iterator<Item = usize> + Clone) {
         let mut shared = None;
-        for &id in ids {
+        for id in ids.clone() {
             let longer = match self.longest.get(id) {
-                Some(Some(seq)) => self
-                    .sequences
-                    .get(*seq)
-                    .is_some_and(|s| ids.len() > s.len()),
+                Some(Some(seq)) => self.sequences.get(*seq).is_some_and(|s| len > s.len()),
                 Some(None) => true,
                 None => false,
             };
             if longer {
                 let seq = *shared.get_or_insert_with(|| {
-                    self.sequences.push(ids.to_vec());
+                    self.sequences.push(ids.clone().collect());
                     self.sequences.len() - 1
                 });
                 if let Some(slot) = self.longest.get_mut(id) {
@@ -271,13 +269,11 @@ fn check_single<M: Model>(
                 None => entry = nodes[call].next,
             }
         } else {
-            // A return whose call is still pending: backtrack.
-            if calls.is_empty() {
-                return (Outcome::Illegal, partials);
-            }
+            // A return whose call is still pending: undo the last linearized call, or give
+            // up when there is none left to undo.
             if compute_partial {
-                let ids: Vec<usize> = calls.iter().map(|&(call, _)| nodes[call].id).collect();
-                partials.record(&ids);
+                let ids = calls.iter().map(|&(call, _)| nodes[call].id);
+                partials.record(calls.len(), ids);
             }
             let Some((call, previous)) = calls.pop() else {
                 return (Outcome::Illegal, partials);

@@ -34,7 +34,9 @@
 //! timeout (the deadline is checked between steps); there is no HTML visualization, but
 //! [`LinearizationInfo::explain`] describes the longest partial linearization of each
 //! partition in text; and histories of [`Event`]s are validated
-//! ([`HistoryError`]) instead of being trusted.
+//! ([`HistoryError`]) instead of being trusted, then checked as operations whose times are
+//! the events' positions (Porcupine does the same per partition), so [`Model::partition`]
+//! serves both kinds of history and there is no separate `PartitionEvent`.
 //!
 //! # Example
 //!
