@@ -28,9 +28,9 @@
 //!   independent sub-histories is, so a [`Model::partition`] (for example by key) turns one
 //!   exponential search into several small ones.
 //!
-//! Differences from Porcupine: the search loop is the same explicit-stack loop over the same
-//! linked list (in an index arena instead of pointers); partitions are checked one after
-//! another instead of in parallel goroutines; a model's `step` is not interrupted by the
+//! The search is Porcupine's loop, iterative with an explicit stack, over the same linked
+//! list (held in an index arena instead of pointers). What differs from Porcupine:
+//! partitions are checked one after another instead of in parallel goroutines; a model's `step` is not interrupted by the
 //! timeout (the deadline is checked between steps); there is no HTML visualization, but
 //! [`LinearizationInfo::explain`] describes the longest partial linearization of each
 //! partition in text; and histories of [`Event`]s are validated
