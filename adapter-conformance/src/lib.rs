@@ -6,6 +6,7 @@ pub mod check;
 mod fixture;
 pub mod harness;
 mod libtest;
+pub mod linearizability;
 pub mod model;
 mod registry;
 mod runner;
