@@ -213,10 +213,10 @@ fn unordered_conditions(
         ..
     } = op
     {
-        let missing = !state
+        let missing = state
             .sessions
             .get(&keys.session(session))
-            .is_some_and(|s| s.expires > keys.base);
+            .is_none_or(|s| s.expires <= keys.base);
         let answers = [expected, actual];
         return missing
             && !state.users.contains_key(&keys.user(user))
@@ -245,7 +245,9 @@ fn unordered_conditions(
         Op::CreateAuthenticator {
             credential, user, ..
         } => (
-            state.authenticators.contains_key(&keys.credential(credential)),
+            state
+                .authenticators
+                .contains_key(&keys.credential(credential)),
             user,
         ),
         _ => return false,

@@ -98,12 +98,12 @@ pub enum Op {
 
 /// How many users, email spellings, accounts, sessions, verification tokens and
 /// credentials a sequence draws from.
-const USERS: u8 = 3;
+const USERS: u8 = 2;
 const EMAILS: u8 = 3;
 const ACCOUNTS: u8 = 4;
-const SESSIONS: u8 = 3;
+const SESSIONS: u8 = 2;
 const TOKENS: u8 = 4;
-const CREDENTIALS: u8 = 3;
+const CREDENTIALS: u8 = 2;
 
 /// Every operation, weighted so that writes and the reads that check them dominate.
 /// Arms are grouped by record (at most ten arms a `prop_oneof!`), and every strategy is a
