@@ -25,12 +25,13 @@
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let adapter = MemoryAdapter::new();
-//! let budget = Budget { cases: 5, max_ops: 10, seed: 7 };
+//! let budget = Budget { cases: 5, max_ops: 10, seed: 7, histories: 0 };
 //! // The model agrees with itself.
 //! check_sequences(&adapter, Rules::default(), budget).await.unwrap();
 //! # });
 //! ```
 
+mod concurrent;
 mod limbo;
 mod ops;
 mod rules;
@@ -44,6 +45,10 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::harness::{self, BackendSpec, Resolved};
 
+pub use concurrent::{
+    check_histories, Call, Reply, Spec, World, CALLS_PER_CLIENT, CLIENTS, DEFAULT_HISTORIES,
+    HISTORIES_VAR,
+};
 pub use ops::{Answer, Op};
 pub use rules::Rules;
 
@@ -65,13 +70,16 @@ pub struct Budget {
     pub cases: u32,
     /// The longest sequence.
     pub max_ops: usize,
-    /// The seed of the random source: the same seed runs the same sequences.
+    /// The seed of the random source: the same seed runs the same sequences (and draws
+    /// the same calls for the concurrent histories).
     pub seed: u64,
+    /// How many concurrent histories (scenario 45).
+    pub histories: u32,
 }
 
 impl Budget {
-    /// [`DEFAULT_CASES`] sequences, or `AUTH_MODEL_CASES`; the seed in `AUTH_MODEL_SEED`, or
-    /// a fresh one. A variable that is set but not a number is an error, not a default.
+    /// [`DEFAULT_CASES`] sequences, or `AUTH_MODEL_CASES`; [`DEFAULT_HISTORIES`] concurrent
+    /// histories, or `AUTH_MODEL_HISTORIES`; the seed in `AUTH_MODEL_SEED`, or a fresh one. A variable that is set but not a number is an error, not a default.
     ///
     /// ```
     /// let budget = adapter_conformance::model::Budget::from_env().unwrap();
@@ -95,10 +103,14 @@ impl Budget {
             Some(seed) => seed,
             None => fresh_seed(),
         };
+        let histories = number(HISTORIES_VAR)?.map_or(DEFAULT_HISTORIES, |n| {
+            u32::try_from(n).unwrap_or(u32::MAX).max(1)
+        });
         Ok(Self {
             cases,
             max_ops: MAX_OPS,
             seed,
+            histories,
         })
     }
 }
