@@ -4,10 +4,34 @@
 use auth_core::{AdapterError, ErrorKind, Operation};
 use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
 
-/// Wraps a diesel error for `operation`, keeping it as the source.
+/// Wraps a diesel error for `operation`, keeping it as the source; a transaction the
+/// database rolled back because it lost a race is marked [transient](AdapterError::is_transient).
 pub(crate) fn map(operation: Operation, err: DieselError) -> AdapterError {
     let kind = kind_of(&err);
-    AdapterError::from_driver(operation, kind, err)
+    let transient = is_transient(&err);
+    let mapped = AdapterError::from_driver(operation, kind, err);
+    if transient {
+        mapped.transient()
+    } else {
+        mapped
+    }
+}
+
+/// Whether the database rolled the transaction back because it lost a race: diesel's
+/// `SerializationFailure` (PostgreSQL's 40001), or a deadlock. diesel-async keeps no error
+/// number for MySQL/MariaDB nor PostgreSQL's 40P01 (both arrive as `Unknown`), so for
+/// those alone the server's fixed message is read: MariaDB's ER_LOCK_DEADLOCK (1213) and
+/// PostgreSQL's `deadlock_detected`.
+pub(crate) fn is_transient(err: &DieselError) -> bool {
+    match err {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let message = info.message();
+            message.starts_with("Deadlock found when trying to get lock")
+                || message.starts_with("deadlock detected")
+        }
+        _ => false,
+    }
 }
 
 /// What kind of failure a diesel error is.
@@ -76,6 +100,19 @@ mod tests {
 
     fn db(kind: DatabaseErrorKind) -> DieselError {
         DieselError::DatabaseError(kind, Box::new("driver text".to_owned()))
+    }
+
+    #[test]
+    fn deadlocks_and_serialization_failures_are_transient() {
+        let said = |text: &str| {
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(text.to_owned()))
+        };
+        let deadlock = said("Deadlock found when trying to get lock; try restarting transaction");
+        assert!(map(Operation::CreateSession, deadlock).is_transient());
+        assert!(is_transient(&said("deadlock detected")));
+        assert!(is_transient(&db(DatabaseErrorKind::SerializationFailure)));
+        assert!(!is_transient(&db(DatabaseErrorKind::UniqueViolation)));
+        assert!(!is_transient(&said("Table 'x' doesn't exist")));
     }
 
     #[test]

@@ -12,7 +12,18 @@ use sea_orm::{DbErr, RuntimeErr};
 /// [`source`](std::error::Error::source).
 pub(crate) fn map(operation: Operation, err: DbErr) -> AdapterError {
     let kind = kind_of(&err);
-    AdapterError::from_driver(operation, kind, err)
+    let transient = match &err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            adapter_sqlx::errors::is_transient(e)
+        }
+        _ => false,
+    };
+    let mapped = AdapterError::from_driver(operation, kind, err);
+    if transient {
+        mapped.transient()
+    } else {
+        mapped
+    }
 }
 
 /// Wraps a sqlx error (from the connect probe) for `operation`.

@@ -274,42 +274,46 @@ impl SeaOrmAdapter {
             ..TransactionOptions::default()
         };
         let tx = self.db.begin_with_options(write).await.for_op(op)?;
-        let current = tx
-            .query_one(
-                &self
-                    .select_where::<E>(matching)
-                    .lock(LockType::Update)
-                    .to_owned(),
-            )
-            .await
-            .for_op(op)?;
-        let Some(current) = current else {
-            tx.commit().await.for_op(op)?;
-            return Ok(None);
+        let body = async {
+            let current = tx
+                .query_one(
+                    &self
+                        .select_where::<E>(matching)
+                        .lock(LockType::Update)
+                        .to_owned(),
+                )
+                .await
+                .for_op(op)?;
+            let Some(current) = current else {
+                return Ok(None);
+            };
+            if let Some(derive) = derive {
+                set.push(derive(&current)?);
+            }
+            update.values(set).cond_where(key.clone());
+            if self.dialect.update_returning() {
+                update.returning(self.returning::<E>());
+                tx.query_one(&update).await.for_op(op)
+            } else {
+                tx.execute(&update).await.for_op(op)?;
+                tx.query_one(&self.select_where::<E>(key)).await.for_op(op)
+            }
         };
-        if let Some(derive) = derive {
-            match derive(&current) {
-                Ok(value) => set.push(value),
-                Err(err) => {
-                    // The caller's error is the one to report; a failed rollback leaves the
-                    // connection to sqlx, which rolls back before it is used again.
-                    let _ = tx.rollback().await;
-                    return Err(err);
-                }
+        match body.await {
+            Ok(row) => {
+                tx.commit().await.for_op(op)?;
+                Ok(row)
+            }
+            Err(err) => {
+                // Rolled back here, at once, rather than when the connection is next used:
+                // after a deadlock MariaDB has already ended the transaction, and a
+                // connection still counted as inside one would turn the next call's BEGIN
+                // into a SAVEPOINT outside any transaction. The caller's error is the one to
+                // report.
+                let _ = tx.rollback().await;
+                Err(err)
             }
         }
-        update.values(set).cond_where(key.clone());
-        let row = if self.dialect.update_returning() {
-            update.returning(self.returning::<E>());
-            tx.query_one(&update).await.for_op(op)?
-        } else {
-            tx.execute(&update).await.for_op(op)?;
-            tx.query_one(&self.select_where::<E>(key))
-                .await
-                .for_op(op)?
-        };
-        tx.commit().await.for_op(op)?;
-        Ok(row)
     }
 }
 

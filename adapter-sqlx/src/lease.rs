@@ -252,25 +252,16 @@ pub(crate) fn worth_retry<T>(result: &AdapterResult<T>, reused: bool) -> bool {
     reused && matches!(result, Err(e) if e.kind() == ErrorKind::Connection)
 }
 
-/// Whether a call that failed this way lost a race the database rolled back (a deadlock):
-/// it runs again, up to [`auth_sql::errors::TRANSIENT_RETRIES`] times.
-pub(crate) fn lost_a_race<T>(result: &AdapterResult<T>) -> bool {
-    matches!(result, Err(e) if crate::error::is_transient(e))
-}
-
 /// Runs `$body` with `$conn: &mut <DB as Database>::Connection` bound to one connection of
 /// the adapter and `$db` naming the database; the body evaluates to an `AdapterResult`.
-/// The call (getting the connection and running the body, the one retry of a broken
-/// reused connection on a new one, and the retries of a body whose transaction deadlocked)
-/// is bounded by the adapter's call timeout, as a whole. A body is one transaction or one
-/// statement, so running it again after the database rolled it back is safe.
+/// The call (getting the connection and running the body, and the one retry of a broken
+/// reused connection on a new one) is bounded by the adapter's call timeout, as a whole.
 macro_rules! with_conn {
     ($adapter:expr, $op:expr, |$conn:ident: $db:ident| $body:expr) => {
         $crate::pool::with_pool!(&$adapter.pools, |source: $db| {
             // One deadline for the call, the retry on a new connection included.
             let deadline = ::tokio::time::Instant::now() + $adapter.call_timeout;
             let mut retried = false;
-            let mut races = 0;
             loop {
                 let attempt = async {
                     let mut lease = source.lease_in_call($op).await?;
@@ -291,17 +282,6 @@ macro_rules! with_conn {
                 };
                 if !retried && $crate::lease::worth_retry(&result, reused) {
                     retried = true;
-                    continue;
-                }
-                if races < ::auth_sql::errors::TRANSIENT_RETRIES
-                    && $crate::lease::lost_a_race(&result)
-                {
-                    races += 1;
-                    ::tracing::debug!(
-                        attempt = races,
-                        "the transaction deadlocked; running the call again"
-                    );
-                    ::tokio::time::sleep(::auth_sql::errors::transient_backoff(races)).await;
                     continue;
                 }
                 break result;

@@ -190,6 +190,8 @@ pub struct AdapterError {
     operation: Operation,
     message: String,
     cause: Option<Box<Cause>>,
+    /// The database rolled the call's transaction back because it lost a race.
+    transient: bool,
 }
 
 /// One cause in an [`AdapterError`]'s [`source`](StdError::source) chain: the text of the
@@ -311,6 +313,7 @@ impl AdapterError {
             operation,
             message: message.into(),
             cause: None,
+            transient: false,
         }
     }
 
@@ -384,6 +387,29 @@ impl AdapterError {
     /// Any other failure of the backend.
     pub fn backend(operation: Operation, message: impl Into<String>) -> Self {
         Self::new(operation, ErrorKind::Backend, message)
+    }
+
+    /// Marks the error as a transaction the database rolled back because it lost a race (a
+    /// deadlock, a serialization failure: SQLSTATE 40001 or 40P01): running the same call
+    /// again may succeed. The policy layer runs such a store call again itself, up to
+    /// [`TRANSIENT_RETRIES`](crate::TRANSIENT_RETRIES) times; one that still fails
+    /// reaches the caller marked.
+    ///
+    /// ```
+    /// use auth_core::{AdapterError, Operation};
+    /// let err = AdapterError::backend(Operation::CreateSession, "deadlock").transient();
+    /// assert!(err.is_transient());
+    /// assert!(!AdapterError::backend(Operation::CreateSession, "disk full").is_transient());
+    /// ```
+    pub fn transient(mut self) -> Self {
+        self.transient = true;
+        self
+    }
+
+    /// Whether the database rolled the call back because it lost a race (see
+    /// [`transient`](Self::transient)).
+    pub fn is_transient(&self) -> bool {
+        self.transient
     }
 
     /// Replaces the code, for the few methods with two (`delete_expired` reports

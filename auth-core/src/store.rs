@@ -304,7 +304,7 @@ async fn by_account_key<T, F>(
     op: Operation,
     provider: &str,
     provider_account_id: &str,
-    fut: F,
+    make: impl Fn() -> F,
 ) -> AdapterResult<Option<T>>
 where
     F: std::future::Future<Output = AdapterResult<Option<T>>>,
@@ -312,21 +312,41 @@ where
     if !storable(&[provider, provider_account_id]) {
         return Ok(None);
     }
-    call(backend, op, &[provider_account_id], fut).await
+    call(backend, op, &[provider_account_id], make).await
 }
 
-/// Runs one store call in the method's span and removes the call's secrets from its error.
+/// How many times the policy layer runs a store call again after a
+/// [transient](AdapterError::is_transient) failure: a transaction the database rolled back
+/// because it lost a race (a deadlock between concurrent sign-ups and deletes on MariaDB,
+/// say). Every store call is one transaction or one statement, so an attempt the database
+/// rolled back left nothing behind; each attempt is bounded by the adapter's call timeout.
+pub const TRANSIENT_RETRIES: u32 = 5;
+
+/// Runs one store call (made by `make`, again while it fails with a transient error, up to
+/// [`TRANSIENT_RETRIES`] times) in the method's span, and removes the call's secrets from its
+/// error.
 async fn call<T, F>(
     backend: &'static str,
     op: Operation,
     secrets: &[&str],
-    fut: F,
+    make: impl Fn() -> F,
 ) -> AdapterResult<T>
 where
     F: std::future::Future<Output = AdapterResult<T>>,
 {
     let span = tracing::debug_span!("adapter", op = op.as_str(), backend);
-    let result = fut.instrument(span.clone()).await;
+    let mut races = 0;
+    let result = loop {
+        match make().instrument(span.clone()).await {
+            Err(err) if err.is_transient() && races < TRANSIENT_RETRIES => {
+                races += 1;
+                span.in_scope(|| {
+                    tracing::debug!(attempt = races, "the transaction lost a race; again")
+                });
+            }
+            other => break other,
+        }
+    };
     result.map_err(|err| {
         let err = err.redact(secrets);
         span.in_scope(
@@ -352,12 +372,9 @@ impl<S: Store> Adapter for S {
             email_verified: user.email_verified.map(truncate_to_millis),
             ..user
         };
-        let id = call(
-            self.backend(),
-            op,
-            &[],
-            self.insert_user(&user, email_key.as_deref()),
-        )
+        let id = call(self.backend(), op, &[], || {
+            self.insert_user(&user, email_key.as_deref())
+        })
         .await?;
         Ok(User { id, ..user })
     }
@@ -366,7 +383,10 @@ impl<S: Store> Adapter for S {
         if !storable(&[id]) {
             return Ok(None);
         }
-        call(self.backend(), Operation::GetUser, &[], self.find_user(id)).await
+        call(self.backend(), Operation::GetUser, &[], || {
+            self.find_user(id)
+        })
+        .await
     }
 
     async fn get_user_by_email(&self, email: &str) -> AdapterResult<Option<User>> {
@@ -374,12 +394,9 @@ impl<S: Store> Adapter for S {
         if !Field::Email.admits(&key) {
             return Ok(None);
         }
-        call(
-            self.backend(),
-            Operation::GetUserByEmail,
-            &[],
-            self.find_user_by_email(&key),
-        )
+        call(self.backend(), Operation::GetUserByEmail, &[], || {
+            self.find_user_by_email(&key)
+        })
         .await
     }
 
@@ -388,7 +405,7 @@ impl<S: Store> Adapter for S {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
-        let fut = self.find_user_by_account(provider, provider_account_id);
+        let fut = || self.find_user_by_account(provider, provider_account_id);
         let op = Operation::GetUserByAccount;
         by_account_key(self.backend(), op, provider, provider_account_id, fut).await
     }
@@ -423,21 +440,20 @@ impl<S: Store> Adapter for S {
             ..update
         };
         let email_key = email_key.as_ref().map(Option::as_deref);
-        call(self.backend(), op, &[], self.merge_user(&update, email_key))
-            .await?
-            .ok_or_else(missing)
+        call(self.backend(), op, &[], || {
+            self.merge_user(&update, email_key)
+        })
+        .await?
+        .ok_or_else(missing)
     }
 
     async fn delete_user(&self, id: &str) -> AdapterResult<Option<User>> {
         if !storable(&[id]) {
             return Ok(None);
         }
-        call(
-            self.backend(),
-            Operation::DeleteUser,
-            &[],
-            self.remove_user(id),
-        )
+        call(self.backend(), Operation::DeleteUser, &[], || {
+            self.remove_user(id)
+        })
         .await
     }
 
@@ -446,7 +462,10 @@ impl<S: Store> Adapter for S {
         check_account(op, &account)?;
         checked_extra(op, Model::Account, &mut account.extra)?;
         let secrets = account_secrets(&account);
-        call(self.backend(), op, &secrets, self.insert_account(&account)).await?;
+        call(self.backend(), op, &secrets, || {
+            self.insert_account(&account)
+        })
+        .await?;
         Ok(account)
     }
 
@@ -455,7 +474,7 @@ impl<S: Store> Adapter for S {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
-        let fut = self.remove_account(provider, provider_account_id);
+        let fut = || self.remove_account(provider, provider_account_id);
         let op = Operation::UnlinkAccount;
         by_account_key(self.backend(), op, provider, provider_account_id, fut).await
     }
@@ -465,7 +484,7 @@ impl<S: Store> Adapter for S {
         provider: &str,
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
-        let fut = self.find_account(provider, provider_account_id);
+        let fut = || self.find_account(provider, provider_account_id);
         let op = Operation::GetAccount;
         by_account_key(self.backend(), op, provider, provider_account_id, fut).await
     }
@@ -478,12 +497,9 @@ impl<S: Store> Adapter for S {
             return Ok(None);
         }
         let secrets = account_secrets(&account);
-        call(
-            self.backend(),
-            op,
-            &secrets,
-            self.replace_account_tokens(&account),
-        )
+        call(self.backend(), op, &secrets, || {
+            self.replace_account_tokens(&account)
+        })
         .await
     }
 
@@ -491,12 +507,9 @@ impl<S: Store> Adapter for S {
         if !storable(&[user_id]) {
             return Ok(Vec::new());
         }
-        call(
-            self.backend(),
-            Operation::ListAccounts,
-            &[],
-            self.find_accounts(user_id),
-        )
+        call(self.backend(), Operation::ListAccounts, &[], || {
+            self.find_accounts(user_id)
+        })
         .await
     }
 
@@ -510,7 +523,10 @@ impl<S: Store> Adapter for S {
             ..session
         };
         let secrets = [session.session_token.as_str()];
-        call(self.backend(), op, &secrets, self.insert_session(&session)).await?;
+        call(self.backend(), op, &secrets, || {
+            self.insert_session(&session)
+        })
+        .await?;
         Ok(session)
     }
 
@@ -523,7 +539,7 @@ impl<S: Store> Adapter for S {
         }
         let now = now();
         let op = Operation::GetSessionAndUser;
-        let fut = self.find_session_and_user(session_token, now);
+        let fut = || self.find_session_and_user(session_token, now);
         let found = call(self.backend(), op, &[session_token], fut).await?;
         Ok(
             found
@@ -546,12 +562,9 @@ impl<S: Store> Adapter for S {
         };
         let now = now();
         let secrets = [update.session_token.as_str()];
-        let changed = call(
-            self.backend(),
-            op,
-            &secrets,
-            self.change_session(&update, now),
-        )
+        let changed = call(self.backend(), op, &secrets, || {
+            self.change_session(&update, now)
+        })
         .await?;
         Ok(changed.filter(|session| live(session.expires, now)))
     }
@@ -562,7 +575,7 @@ impl<S: Store> Adapter for S {
         }
         let now = now();
         let op = Operation::DeleteSession;
-        let fut = self.remove_session(session_token);
+        let fut = || self.remove_session(session_token);
         let removed = call(self.backend(), op, &[session_token], fut).await?;
         Ok(removed.filter(|session| live(session.expires, now)))
     }
@@ -573,7 +586,8 @@ impl<S: Store> Adapter for S {
         }
         let now = now();
         let op = Operation::ListSessions;
-        let mut sessions = call(self.backend(), op, &[], self.find_sessions(user_id, now)).await?;
+        let mut sessions =
+            call(self.backend(), op, &[], || self.find_sessions(user_id, now)).await?;
         sessions.retain(|session| live(session.expires, now) && session.user_id == user_id);
         Ok(sessions)
     }
@@ -583,12 +597,9 @@ impl<S: Store> Adapter for S {
             return Ok(0);
         }
         let op = Operation::DeleteSessions;
-        call(
-            self.backend(),
-            op,
-            &[],
-            self.remove_sessions(user_id, now()),
-        )
+        call(self.backend(), op, &[], || {
+            self.remove_sessions(user_id, now())
+        })
         .await
     }
 
@@ -604,12 +615,9 @@ impl<S: Store> Adapter for S {
             ..token
         };
         let secrets = [token.token.as_str(), token.identifier.as_str()];
-        call(
-            self.backend(),
-            op,
-            &secrets,
-            self.insert_verification_token(&token),
-        )
+        call(self.backend(), op, &secrets, || {
+            self.insert_verification_token(&token)
+        })
         .await?;
         Ok(token)
     }
@@ -624,7 +632,7 @@ impl<S: Store> Adapter for S {
         }
         let now = now();
         let op = Operation::UseVerificationToken;
-        let fut = self.take_verification_token(identifier, token);
+        let fut = || self.take_verification_token(identifier, token);
         let taken = call(self.backend(), op, &[token, identifier], fut).await?;
         Ok(taken.filter(|t| live(t.expires, now)))
     }
@@ -642,7 +650,10 @@ impl<S: Store> Adapter for S {
         Field::Text.check(op, "credential_device_type", &a.credential_device_type)?;
         Field::Text.check_opt(op, "transports", a.transports.as_deref())?;
         let secrets = [a.credential_id.as_str()];
-        call(self.backend(), op, &secrets, self.insert_authenticator(a)).await?;
+        call(self.backend(), op, &secrets, || {
+            self.insert_authenticator(a)
+        })
+        .await?;
         Ok(authenticator)
     }
 
@@ -651,7 +662,7 @@ impl<S: Store> Adapter for S {
             return Ok(None);
         }
         let op = Operation::GetAuthenticator;
-        let fut = self.find_authenticator(credential_id);
+        let fut = || self.find_authenticator(credential_id);
         call(self.backend(), op, &[credential_id], fut).await
     }
 
@@ -660,7 +671,10 @@ impl<S: Store> Adapter for S {
             return Ok(Vec::new());
         }
         let op = Operation::ListAuthenticators;
-        call(self.backend(), op, &[], self.find_authenticators(user_id)).await
+        call(self.backend(), op, &[], || {
+            self.find_authenticators(user_id)
+        })
+        .await
     }
 
     async fn update_authenticator_counter(
@@ -673,7 +687,7 @@ impl<S: Store> Adapter for S {
         if !Field::CredentialId.admits(credential_id) {
             return Err(missing());
         }
-        let fut = self.set_authenticator_counter(credential_id, counter);
+        let fut = || self.set_authenticator_counter(credential_id, counter);
         call(self.backend(), op, &[credential_id], fut)
             .await?
             .ok_or_else(missing)
@@ -687,13 +701,13 @@ impl<S: Store> Adapter for S {
             return Ok(None);
         }
         let op = Operation::DeleteAuthenticator;
-        let fut = self.remove_authenticator(credential_id);
+        let fut = || self.remove_authenticator(credential_id);
         call(self.backend(), op, &[credential_id], fut).await
     }
 
     async fn delete_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {
         let op = Operation::DeleteExpired;
         let now = truncate_to_millis(now);
-        call(self.backend(), op, &[], self.remove_expired(now)).await
+        call(self.backend(), op, &[], || self.remove_expired(now)).await
     }
 }

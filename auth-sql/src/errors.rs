@@ -40,21 +40,6 @@ pub fn is_transient_sqlstate(code: &str) -> bool {
     matches!(code, "40001" | "40P01")
 }
 
-/// How many times a call that lost a race ([`is_transient_sqlstate`]) runs again, within
-/// its call timeout, before its error is returned.
-pub const TRANSIENT_RETRIES: u32 = 5;
-
-/// The pause before retry `attempt` (1, 2, …) of a call that lost a race: a few
-/// milliseconds, growing, so the transactions that deadlocked do not meet again at once.
-///
-/// ```
-/// use auth_sql::errors::transient_backoff;
-/// assert!(transient_backoff(1) < transient_backoff(3));
-/// ```
-pub fn transient_backoff(attempt: u32) -> std::time::Duration {
-    std::time::Duration::from_millis(u64::from(attempt.min(8)) * 3)
-}
-
 /// The kind of a MySQL/MariaDB error number whose SQLSTATE is too vague (`HY000`), or
 /// `None` to read the SQLSTATE.
 ///

@@ -38,9 +38,9 @@ fn check_prints_a_table_and_a_summary_for_the_memory_backend() {
         stdout.contains("s15_concurrent_token_use_has_one_winner"),
         "{stdout}"
     );
-    assert_eq!(stdout.matches(" ok ").count(), 44, "{stdout}");
+    assert_eq!(stdout.matches(" ok ").count(), 45, "{stdout}");
     assert!(
-        stdout.contains("conformance: 44 passed, 0 failed, 0 skipped"),
+        stdout.contains("conformance: 45 passed, 0 failed, 0 skipped"),
         "{stdout}"
     );
 }
@@ -55,10 +55,10 @@ fn json_report_lists_every_scenario() {
     };
     let results = &report["backends"][0]["results"];
     assert_eq!(report["backends"][0]["backend"], "memory");
-    assert_eq!(report["summary"]["passed"], 44, "{report}");
+    assert_eq!(report["summary"]["passed"], 45, "{report}");
     assert_eq!(report["summary"]["failed"], 0, "{report}");
     assert_eq!(report["summary"]["ok"], true, "{report}");
-    assert_eq!(results.as_array().map(Vec::len), Some(44));
+    assert_eq!(results.as_array().map(Vec::len), Some(45));
     assert!(results
         .as_array()
         .into_iter()

@@ -142,8 +142,7 @@ impl Model for Spec {
         let exists = |user: u8| state.users[usize::from(user)].is_some();
         match *call {
             Call::CreateUser { user, spelling } => {
-                let taken = exists(user)
-                    || spelling.is_some() && state.users.iter().any(|u| *u == Some(true));
+                let taken = exists(user) || spelling.is_some() && state.users.contains(&Some(true));
                 Self::create(taken, false, reply)?;
                 if *reply == Reply::Done {
                     next.users[usize::from(user)] = Some(spelling.is_some());
@@ -401,8 +400,11 @@ fn draw_calls(rng: &mut TestRng, rules: &Rules) -> Vec<Call> {
                 10 => Call::CreateToken,
                 _ => Call::UseToken,
             };
-            // Where the database assigns ids, users exist beforehand and are not made again.
-            if rules.fresh_user_ids && matches!(call, Call::CreateUser { .. }) {
+            // Where the database assigns ids, users exist beforehand and are not made again;
+            // where owners are unsynchronized, they are not deleted either.
+            if keeps_users(rules) && matches!(call, Call::CreateUser { .. })
+                || rules.unsynchronized_owners && matches!(call, Call::DeleteUser { .. })
+            {
                 continue;
             }
             break call;
@@ -410,11 +412,16 @@ fn draw_calls(rng: &mut TestRng, rules: &Rules) -> Vec<Call> {
         .collect()
 }
 
-/// What a history starts from: nothing, or (where the database assigns ids) both users, the
-/// first with the shared address.
+/// Whether a history's users are made beforehand instead of by its calls.
+fn keeps_users(rules: &Rules) -> bool {
+    rules.fresh_user_ids || rules.unsynchronized_owners
+}
+
+/// What a history starts from: nothing, or (where the database assigns ids, or owners are
+/// unsynchronized) both users, the first with the shared address.
 async fn set_up(adapter: &dyn Adapter, names: &Names, rules: &Rules) -> Result<World, String> {
     let mut world = World::default();
-    if rules.fresh_user_ids {
+    if keeps_users(rules) {
         for user in 0..2u8 {
             let mut new = User::with_id(names.user(user));
             new.email = (user == 0).then(|| names.email(0));

@@ -39,6 +39,13 @@ pub struct Rules {
     /// one record, so the sequences use one pair of each look-alike set. No scenario names
     /// it; a backend sets it in [`Backend::model_rules`](crate::Backend::model_rules).
     pub joined_keys: bool,
+    /// Records owned by a user are written without a transaction (insert, then check the
+    /// owner, then undo), so a create racing its owner's delete or a create for a missing
+    /// user can be seen half-done by a concurrent call. The concurrent histories (scenario
+    /// 45) then keep their users: made beforehand, never deleted during the history. No
+    /// scenario names it; a backend sets it in
+    /// [`Backend::model_rules`](crate::Backend::model_rules), and documents it.
+    pub unsynchronized_owners: bool,
 }
 
 impl Rules {
@@ -54,6 +61,7 @@ impl Rules {
                 || has("s37_delete_authenticator_and_list_accounts"),
             no_bulk_counts: has("s36_counts_are_exact"),
             joined_keys: false,
+            unsynchronized_owners: false,
         }
     }
 
