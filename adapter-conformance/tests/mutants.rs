@@ -606,15 +606,20 @@ impl ForwardAdapter for Mutant {
                 .cloned();
             if let Some(current) = stored.filter(|s| live(s.expires)) {
                 tokio::task::yield_now().await;
-                // The write is an upsert of what was read: gone meanwhile, it is made again.
-                return match self.inner.update_session(update.clone()).await? {
-                    Some(updated) => Ok(Some(updated)),
-                    None => self
+                // The write is an upsert of what was read: deleted meanwhile (and only
+                // then), it is made again.
+                let gone = !self
+                    .inner
+                    .snapshot()
+                    .sessions
+                    .contains_key(&current.session_token);
+                if gone {
+                    return self
                         .inner
                         .create_session(update.apply_to(current)?)
                         .await
-                        .map(Some),
-                };
+                        .map(Some);
+                }
             }
         }
         if self.is(Fault::ExpiredSessionRevived) {
