@@ -974,6 +974,24 @@ const MODEL_MUTANTS: &[Fault] = &[Fault::EmailAndExtraDropName, Fault::MovedSess
 /// on a fixed seed ([`only_the_history_check_catches_its_mutants`]).
 const HISTORY_MUTANTS: &[Fault] = &[Fault::UpdateResurrectsSession, Fault::UnlinkReadThenDelete];
 
+/// The scenarios `which` selects that fail on the mutant `fault`.
+async fn caught_by(
+    fault: Fault,
+    which: impl Fn(&adapter_conformance::Scenario) -> bool,
+) -> Vec<&'static str> {
+    futures::stream::iter(SCENARIOS.iter().filter(|s| which(s)))
+        .map(|s| async move {
+            (
+                s.name,
+                run_scenario(&MutantBackend(fault), s).await.passed(),
+            )
+        })
+        .buffer_unordered(16)
+        .filter_map(|(name, passed)| async move { (!passed).then_some(name) })
+        .collect()
+        .await
+}
+
 /// The model check's own mutants are caught by scenario 44 and by no scenario written by
 /// hand: it finds what nobody wrote a scenario for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -994,18 +1012,7 @@ async fn only_the_model_check_catches_its_mutants() {
         let found = check_sequences(&mutant, Rules::default(), budget).await;
         let report = found.expect_err("the model check catches the mutant");
         println!("{fault:?} caught by the model check:\n{report}");
-        let hand_written = SCENARIOS.iter().filter(|s| s.number < 44);
-        let catchers: Vec<&str> = futures::stream::iter(hand_written)
-            .map(|s| async move {
-                (
-                    s.name,
-                    run_scenario(&MutantBackend(fault), s).await.passed(),
-                )
-            })
-            .buffer_unordered(16)
-            .filter_map(|(name, passed)| async move { (!passed).then_some(name) })
-            .collect()
-            .await;
+        let catchers = caught_by(fault, |s| s.number < 44).await;
         assert!(catchers.is_empty(), "{fault:?} is caught by {catchers:?}");
     }
 }
@@ -1076,18 +1083,7 @@ async fn only_the_history_check_catches_its_mutants() {
             .await
             .expect_err("the history check catches the mutant");
         println!("{fault:?} caught by the history check:\n{report}");
-        let others = SCENARIOS.iter().filter(|s| s.number < 45);
-        let catchers: Vec<&str> = futures::stream::iter(others)
-            .map(|s| async move {
-                (
-                    s.name,
-                    run_scenario(&MutantBackend(fault), s).await.passed(),
-                )
-            })
-            .buffer_unordered(16)
-            .filter_map(|(name, passed)| async move { (!passed).then_some(name) })
-            .collect()
-            .await;
+        let catchers = caught_by(fault, |s| s.number < 45).await;
         assert!(catchers.is_empty(), "{fault:?} is caught by {catchers:?}");
     }
 }

@@ -631,27 +631,13 @@ impl Store for SqlxAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
-        let token = update.session_token.as_str();
         let user_id = match update.user_id.as_deref() {
-            Some(id) => match self.sql().ids.key(id) {
-                Some(key) => Some(key),
-                // No user can have this id (a SERIAL layout): still `None` for a missing or
-                // expired session, as for any other update.
-                None => {
-                    let live = self
-                        .find_session_and_user(token, now)
-                        .await
-                        .map_err(|e| e.with_code(op.code()))?;
-                    return match live {
-                        Some(_) => Err(no_such_user(op)),
-                        None => Ok(None),
-                    };
-                }
-            },
+            Some(id) => Some(self.sql().ids.key(id).ok_or_else(|| no_such_user(op))?),
             None => None,
         };
         self.sql().extra.check_change(op, update.extra.as_ref())?;
         let column = self.sql().extra == ExtraStorage::Column;
+        let token = update.session_token.as_str();
         // The update, then the extra binds where the layout has the column, on `$conn`
         // (`tx:` inside a write transaction).
         macro_rules! update {

@@ -139,9 +139,9 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
 
     /// Changes the expiry, owner and/or data (`extra`, merged or replaced as
     /// [`ExtraChange`](crate::ExtraChange) says) of a live session; `None` when it does not exist or
-    /// has expired (an expired session is never revived, swept or not), whatever the update
-    /// asks. Moving a live session to a user that does not exist is `NotFound`.
-    /// Errors: UPDATE_SESSION_ERROR.
+    /// has expired (an expired session is never revived, swept or not). Moving a session to
+    /// a user that does not exist is `NotFound`; when the session is missing too, either
+    /// answer is right (the contract gives no order). Errors: UPDATE_SESSION_ERROR.
     async fn update_session(&self, update: SessionUpdate) -> AdapterResult<Option<Session>>;
 
     /// Removes a session and returns what it removed; `None` when absent (or expired: an

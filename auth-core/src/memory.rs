@@ -345,21 +345,16 @@ impl Store for MemoryAdapter {
     ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
         let mut store = self.open(op)?;
-        // A missing or expired session is `None` whatever the update says; only a live
-        // session moved to an unknown user is `NotFound`.
-        let live = store
-            .sessions
-            .get(&update.session_token)
-            .is_some_and(|session| session.expires > now);
-        if !live {
-            return Ok(None);
-        }
         if let Some(user_id) = &update.user_id {
             if !store.user_exists(user_id) {
                 return Err(AdapterError::not_found(op, "no user with the new user id"));
             }
         }
-        let Some(session) = store.sessions.get_mut(&update.session_token) else {
+        let Some(session) = store
+            .sessions
+            .get_mut(&update.session_token)
+            .filter(|session| session.expires > now)
+        else {
             return Ok(None);
         };
         *session = update.apply_to(session.clone())?;

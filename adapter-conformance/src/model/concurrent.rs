@@ -128,6 +128,36 @@ impl Spec {
     }
 }
 
+impl Spec {
+    /// Creating record `i` (a session, an account) of `owned` for `user`.
+    fn create_owned(
+        owned: &[Option<u8>; 2],
+        next: &mut [Option<u8>; 2],
+        i: u8,
+        user: u8,
+        user_exists: bool,
+        reply: &Reply,
+    ) -> Option<()> {
+        Self::create(owned[usize::from(i)].is_some(), !user_exists, reply)?;
+        if *reply == Reply::Done {
+            next[usize::from(i)] = Some(user);
+        }
+        Some(())
+    }
+
+    /// Removing record `i` (a session, an account) of `owned`.
+    fn remove_owned(
+        owned: &[Option<u8>; 2],
+        next: &mut [Option<u8>; 2],
+        i: u8,
+        reply: &Reply,
+    ) -> Option<()> {
+        (*reply == Reply::Removed(owned[usize::from(i)].is_some())).then_some(())?;
+        next[usize::from(i)] = None;
+        Some(())
+    }
+}
+
 impl Model for Spec {
     type State = World;
     type Input = Call;
@@ -162,35 +192,37 @@ impl Model for Spec {
                 let holder = (0..2u8).find(|&u| state.users[usize::from(u)] == Some(true));
                 (*reply == Reply::Found(holder)).then_some(())?;
             }
-            Call::CreateSession { session, user } => {
-                let taken = state.sessions[usize::from(session)].is_some();
-                Self::create(taken, !exists(user), reply)?;
-                if *reply == Reply::Done {
-                    next.sessions[usize::from(session)] = Some(user);
-                }
+            Call::CreateSession { session: i, user } => {
+                Self::create_owned(
+                    &state.sessions,
+                    &mut next.sessions,
+                    i,
+                    user,
+                    exists(user),
+                    reply,
+                )?;
             }
-            Call::DeleteSession { session } => {
-                let present = state.sessions[usize::from(session)].is_some();
-                (*reply == Reply::Removed(present)).then_some(())?;
-                next.sessions[usize::from(session)] = None;
+            Call::LinkAccount { account: i, user } => {
+                Self::create_owned(
+                    &state.accounts,
+                    &mut next.accounts,
+                    i,
+                    user,
+                    exists(user),
+                    reply,
+                )?;
             }
-            Call::UpdateSession { session, .. } | Call::GetSessionAndUser { session } => {
-                (*reply == Reply::Found(state.sessions[usize::from(session)])).then_some(())?;
+            Call::DeleteSession { session: i } => {
+                Self::remove_owned(&state.sessions, &mut next.sessions, i, reply)?;
             }
-            Call::LinkAccount { account, user } => {
-                let taken = state.accounts[usize::from(account)].is_some();
-                Self::create(taken, !exists(user), reply)?;
-                if *reply == Reply::Done {
-                    next.accounts[usize::from(account)] = Some(user);
-                }
+            Call::UnlinkAccount { account: i } => {
+                Self::remove_owned(&state.accounts, &mut next.accounts, i, reply)?;
             }
-            Call::UnlinkAccount { account } => {
-                let present = state.accounts[usize::from(account)].is_some();
-                (*reply == Reply::Removed(present)).then_some(())?;
-                next.accounts[usize::from(account)] = None;
+            Call::UpdateSession { session: i, .. } | Call::GetSessionAndUser { session: i } => {
+                (*reply == Reply::Found(state.sessions[usize::from(i)])).then_some(())?;
             }
-            Call::GetUserByAccount { account } => {
-                (*reply == Reply::Found(state.accounts[usize::from(account)])).then_some(())?;
+            Call::GetUserByAccount { account: i } => {
+                (*reply == Reply::Found(state.accounts[usize::from(i)])).then_some(())?;
             }
             Call::CreateToken => {
                 Self::create(state.token, false, reply)?;
