@@ -16,8 +16,10 @@ use auth_core::{
     User, UserUpdate, VerificationToken,
 };
 use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
 
-use crate::connection::Db;
+use crate::cluster::ClusterStore;
+use crate::connection::{Conn, Db};
 use crate::keys::KeyLayout;
 use crate::layout::Layout;
 use crate::native::NativeStore;
@@ -53,6 +55,7 @@ pub struct RedisAdapter {
 enum LayoutStore {
     Native(NativeStore),
     Unstorage(UnstorageStore),
+    Cluster(ClusterStore),
 }
 
 impl LayoutStore {
@@ -60,6 +63,7 @@ impl LayoutStore {
         match self {
             Self::Native(_) => "native",
             Self::Unstorage(_) => "authjs-unstorage",
+            Self::Cluster(_) => "native (cluster)",
         }
     }
 
@@ -70,6 +74,7 @@ impl LayoutStore {
         match self {
             Self::Native(store) => store,
             Self::Unstorage(store) => store,
+            Self::Cluster(store) => store,
         }
     }
 }
@@ -81,7 +86,7 @@ impl fmt::Debug for RedisAdapter {
             .field("prefix", &self.keys.prefix())
             .field("layout", &self.store.name())
             .field("call_timeout", &self.db.call_timeout())
-            .field("closed", &self.db.manager().is_none())
+            .field("closed", &self.db.conn().is_none())
             .finish_non_exhaustive()
     }
 }
@@ -146,15 +151,49 @@ impl RedisAdapter {
         RedisAdapterBuilder::adopting(manager)
     }
 
+    /// Options for an adapter on a Redis Cluster or Valkey Cluster, from the URLs of some
+    /// of its nodes (`redis://host:port`, or `rediss://` for TLS; the client learns the rest
+    /// of the cluster from them), finished by [`RedisAdapterBuilder::connect`]. The cluster
+    /// mode spreads users, sessions and tokens over the slots and runs every change as
+    /// single-slot steps in a safe order: see the crate docs ("Redis Cluster") for the key
+    /// layout, the round trips and what an interrupted change leaves behind. The native
+    /// layout only; a key prefix may not hold a hash tag (`{…}`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_redis::RedisAdapter::cluster_builder([
+    ///     "redis://127.0.0.1:7000",
+    ///     "redis://127.0.0.1:7001",
+    ///     "redis://127.0.0.1:7002",
+    /// ])
+    /// .key_prefix("myapp:auth:")
+    /// .connect()
+    /// .await?;
+    /// adapter.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn cluster_builder<I, S>(nodes: I) -> RedisAdapterBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RedisAdapterBuilder::cluster(nodes.into_iter().map(Into::into).collect())
+    }
+
     /// The adapter on a checked configuration (see [`RedisAdapterBuilder::connect`]).
     pub(crate) fn from_parts(
-        conn: ConnectionManager,
+        conn: Conn,
         keys: KeyLayout,
         call_timeout: Duration,
         layout: &Layout,
     ) -> Self {
+        let clustered = matches!(conn, Conn::Cluster(_));
         let db = Db::new(conn, call_timeout);
         let store = match layout {
+            Layout::Native if clustered => LayoutStore::Cluster(ClusterStore {
+                db: db.clone(),
+                keys: keys.clone(),
+            }),
             Layout::Native => LayoutStore::Native(NativeStore {
                 db: db.clone(),
                 keys: keys.clone(),
@@ -183,7 +222,8 @@ impl RedisAdapter {
     }
 
     /// The connection the adapter uses (a clone shares it), for commands of your own;
-    /// `None` after [`close`](Self::close).
+    /// `None` after [`close`](Self::close), and in cluster mode (see
+    /// [`cluster_connection`](Self::cluster_connection)).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -193,7 +233,30 @@ impl RedisAdapter {
     /// # Ok(()) }
     /// ```
     pub fn connection(&self) -> Option<ConnectionManager> {
-        self.db.manager()
+        match self.db.conn()? {
+            Conn::Single(manager) => Some(manager),
+            Conn::Cluster(_) => None,
+        }
+    }
+
+    /// In cluster mode ([`cluster_builder`](Self::cluster_builder)), the cluster connection
+    /// the adapter uses (a clone shares it); `None` after [`close`](Self::close) and for an
+    /// adapter on one server.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let adapter = adapter_redis::RedisAdapter::cluster_builder(["redis://127.0.0.1:7000"])
+    ///     .connect()
+    ///     .await?;
+    /// let mut conn = adapter.cluster_connection().expect("open");
+    /// let _: Option<String> = adapter_redis::redis::cmd("GET").arg("k").query_async(&mut conn).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn cluster_connection(&self) -> Option<ClusterConnection> {
+        match self.db.conn()? {
+            Conn::Cluster(conn) => Some(conn),
+            Conn::Single(_) => None,
+        }
     }
 
     /// The most one call may take before it fails with ADAPTER_CONNECTION_ERROR (see
@@ -248,6 +311,7 @@ impl RedisAdapter {
                 let pipe = self.db.server_checked_and_scripts(op).await?;
                 match &self.store {
                     LayoutStore::Native(native) => native.migrate(op, pipe).await,
+                    LayoutStore::Cluster(cluster) => cluster.migrate(op).await,
                     // Auth.js keeps no layout version: nothing to write or check.
                     LayoutStore::Unstorage(_) => self.db.query_pipe(op, &pipe).await,
                 }

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::connection::Conn;
 use crate::keys::KeyLayout;
 use crate::redis::{self, aio::MultiplexedConnection, AsyncCommands};
 use crate::{Layout, RedisAdapter, RedisAdapterBuilder, UnstorageLayout};
@@ -45,9 +46,135 @@ pub const CONTAINER: ContainerPlan = ContainerPlan {
 /// The timeout of the adapter pointed at a dead port.
 pub const UNREACHABLE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The environment variable with the seed URLs of a Redis Cluster, comma-separated
+/// (`ci/clusters.sh urls redis` prints them).
+pub const CLUSTER_ENV_VAR: &str = "AUTH_TEST_REDIS_CLUSTER_URLS";
+/// The environment variable with the seed URLs of a Valkey Cluster, comma-separated.
+pub const VALKEY_CLUSTER_ENV_VAR: &str = "AUTH_TEST_VALKEY_CLUSTER_URLS";
+
 /// The backends of this module.
 pub fn specs() -> Vec<BackendSpec> {
-    vec![redis_spec(), redis_authjs_spec()]
+    vec![
+        redis_spec(),
+        redis_authjs_spec(),
+        redis_cluster_spec(),
+        valkey_cluster_spec(),
+    ]
+}
+
+/// The `redis-cluster` backend: adapter-redis in cluster mode
+/// ([`RedisAdapter::cluster_builder`]) on the Redis Cluster whose nodes
+/// [`CLUSTER_ENV_VAR`] lists (no container: `ci/clusters.sh start redis` forms one of six
+/// nodes on 127.0.0.1). Each fixture has its own key prefix, spread over every node.
+///
+/// ```
+/// assert_eq!(adapter_redis::conformance::redis_cluster_spec().name, "redis-cluster");
+/// ```
+pub fn redis_cluster_spec() -> BackendSpec {
+    BackendSpec {
+        name: "redis-cluster",
+        source: Source::Server {
+            env_var: CLUSTER_ENV_VAR,
+            example_url: "redis://127.0.0.1:7000,redis://127.0.0.1:7001,redis://127.0.0.1:7002",
+            container: None,
+        },
+        open: |urls| Box::pin(open_cluster(urls)),
+    }
+}
+
+/// The `valkey-cluster` backend: as [`redis_cluster_spec`], on the Valkey Cluster of
+/// [`VALKEY_CLUSTER_ENV_VAR`] (`ci/clusters.sh start valkey`: six Valkey 8 containers on
+/// the host network, announcing 127.0.0.1).
+///
+/// ```
+/// assert_eq!(adapter_redis::conformance::valkey_cluster_spec().name, "valkey-cluster");
+/// ```
+pub fn valkey_cluster_spec() -> BackendSpec {
+    BackendSpec {
+        name: "valkey-cluster",
+        source: Source::Server {
+            env_var: VALKEY_CLUSTER_ENV_VAR,
+            example_url: "redis://127.0.0.1:7100,redis://127.0.0.1:7101,redis://127.0.0.1:7102",
+            container: None,
+        },
+        open: |urls| Box::pin(open_cluster(urls)),
+    }
+}
+
+/// The node URLs of a comma-separated list.
+///
+/// ```
+/// let nodes = adapter_redis::conformance::cluster_nodes("redis://a:1, redis://b:2,");
+/// assert_eq!(nodes, ["redis://a:1", "redis://b:2"]);
+/// ```
+pub fn cluster_nodes(urls: &str) -> Vec<String> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn open_cluster(urls: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+    let urls = urls.ok_or("a cluster backend needs its node URLs")?;
+    let nodes = cluster_nodes(&urls);
+    let mut clients = Vec::with_capacity(nodes.len());
+    for node in &nodes {
+        clients.push(answering_client(node).await?);
+    }
+    let cluster = redis::cluster::ClusterClient::new(nodes.iter().map(String::as_str))?;
+    Ok(Arc::new(ClusterBackend {
+        urls,
+        nodes,
+        clients,
+        cluster,
+    }))
+}
+
+/// Hands out cluster-mode adapters on fresh key prefixes of one cluster.
+#[derive(Clone)]
+pub struct ClusterBackend {
+    urls: String,
+    nodes: Vec<String>,
+    /// One client per node, for the inspector's scans.
+    clients: Vec<redis::Client>,
+    cluster: redis::cluster::ClusterClient,
+}
+
+/// Shows the node URLs without passwords.
+impl std::fmt::Debug for ClusterBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterBackend")
+            .field("urls", &auth_core::redact_url(&self.urls))
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Backend for ClusterBackend {
+    async fn fixture(&self) -> Result<Fixture, BoxError> {
+        let prefix = fresh_prefix();
+        let adapter = RedisAdapter::cluster_builder(self.nodes.iter().cloned())
+            .key_prefix(prefix.as_str())
+            .connect()
+            .await?;
+        adapter.migrate().await?;
+        let conn = Conn::Cluster(self.cluster.get_async_connection().await?);
+        let mut nodes = Vec::with_capacity(self.clients.len());
+        for client in &self.clients {
+            nodes.push(client.get_multiplexed_async_connection().await?);
+        }
+        Ok(Fixture {
+            adapter: Arc::new(adapter.clone()),
+            inspector: Box::new(RedisInspector {
+                adapter,
+                conn,
+                nodes,
+                keys: KeyLayout::clustered(prefix)?,
+                url: self.urls.clone(),
+            }),
+        })
+    }
 }
 
 /// The `redis` backend: a Redis 7 server from [`ENV_VAR`], else a `redis:7` container.
@@ -137,13 +264,20 @@ pub async fn scan_keys(
     }
 }
 
-/// [`scan_keys`], checked once more against the prefix itself: the keys a fixture owns.
+/// [`scan_keys`] on every node given (each node of a cluster holds its own slots; a key a
+/// replica lists too counts once), checked once more against the prefix itself: the keys
+/// a fixture owns.
 async fn own_keys(
-    conn: &MultiplexedConnection,
+    nodes: &[MultiplexedConnection],
     keys: &KeyLayout,
     kind: Option<&str>,
 ) -> Result<Vec<String>, BoxError> {
-    let mut found = scan_keys(conn, keys, kind).await?;
+    let mut found = Vec::new();
+    for node in nodes {
+        found.extend(scan_keys(node, keys, kind).await?);
+    }
+    found.sort_unstable();
+    found.dedup();
     found.retain(|key| key.starts_with(keys.prefix()));
     Ok(found)
 }
@@ -173,11 +307,34 @@ async fn migrated_fixture(
     Ok((adapter, conn))
 }
 
+/// The inspector's connections to one server: commands and scans on the same one.
+async fn single_server(
+    client: &redis::Client,
+    conn: MultiplexedConnection,
+) -> Result<(Conn, Vec<MultiplexedConnection>), BoxError> {
+    let manager = redis::aio::ConnectionManager::new(client.clone()).await?;
+    Ok((Conn::Single(manager), vec![conn]))
+}
+
 /// Scenario 28's adapter on `layout`, pointed at a port where nothing listens.
 async fn unreachable_on(layout: Layout) -> Unreachable {
     let port = adapter_conformance::harness::dead_port();
     let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
         .layout(layout)
+        .call_timeout(UNREACHABLE_TIMEOUT)
+        .connect()
+        .await
+        .map(|adapter| Arc::new(adapter) as Arc<dyn auth_core::Adapter>);
+    Unreachable {
+        timeout: UNREACHABLE_TIMEOUT,
+        adapter,
+    }
+}
+
+/// Scenario 28's cluster-mode adapter, its one seed node a port where nothing listens.
+async fn unreachable_cluster() -> Unreachable {
+    let port = adapter_conformance::harness::dead_port();
+    let adapter = RedisAdapter::cluster_builder([format!("redis://127.0.0.1:{port}")])
         .call_timeout(UNREACHABLE_TIMEOUT)
         .connect()
         .await
@@ -248,11 +405,13 @@ impl Backend for RedisBackend {
         let prefix = fresh_prefix();
         let builder = RedisAdapter::builder(self.url.as_str()).key_prefix(prefix.as_str());
         let (adapter, conn) = migrated_fixture(builder, &self.client).await?;
+        let (conn, nodes) = single_server(&self.client, conn).await?;
         Ok(Fixture {
             adapter: Arc::new(adapter.clone()),
             inspector: Box::new(RedisInspector {
                 adapter,
                 conn,
+                nodes,
                 keys: KeyLayout::new(prefix)?,
                 url: self.url.clone(),
             }),
@@ -264,7 +423,10 @@ impl Backend for RedisBackend {
 #[derive(Debug, Clone)]
 pub struct RedisInspector {
     adapter: RedisAdapter,
-    conn: MultiplexedConnection,
+    /// Commands (a cluster connection routes each key to its node).
+    conn: Conn,
+    /// Every node, for `SCAN` (one connection on a single server).
+    nodes: Vec<MultiplexedConnection>,
     keys: KeyLayout,
     /// The server's URL, for `bench`'s raw floor.
     url: String,
@@ -381,7 +543,7 @@ impl RedisInspector {
     /// Every string key under the fixture's prefix (`SCAN MATCH <prefix>* TYPE string`):
     /// the records, whatever index names them or not.
     async fn record_keys(&self) -> Result<Vec<String>, BoxError> {
-        own_keys(&self.conn, &self.keys, Some("string")).await
+        own_keys(&self.nodes, &self.keys, Some("string")).await
     }
 }
 
@@ -473,7 +635,7 @@ impl Inspector for RedisInspector {
     async fn dump(&self) -> Result<Vec<String>, BoxError> {
         // Every key under the prefix (records and indexes alike) with what it holds.
         let mut conn = self.conn.clone();
-        let keys = own_keys(&self.conn, &self.keys, None).await?;
+        let keys = own_keys(&self.nodes, &self.keys, None).await?;
         let mut out = Vec::new();
         for key in keys {
             let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut conn).await?;
@@ -504,11 +666,15 @@ impl Inspector for RedisInspector {
     }
 
     async fn unreachable(&self) -> Unreachable {
+        if self.keys.is_clustered() {
+            return unreachable_cluster().await;
+        }
         unreachable_on(Layout::Native).await
     }
 
     async fn teardown(&self) -> Result<(), BoxError> {
-        teardown_prefix(&self.conn, &self.keys).await
+        let mine = own_keys(&self.nodes, &self.keys, None).await?;
+        unlink(&self.conn, &mine).await
     }
 
     fn location(&self) -> Option<adapter_conformance::StorageLocation> {
@@ -527,9 +693,17 @@ pub async fn teardown_prefix(
     keys: &KeyLayout,
 ) -> Result<(), BoxError> {
     // The pattern is the escaped prefix; `own_keys` checks again before anything is deleted.
-    let mine = own_keys(conn, keys, None).await?;
+    let mine = own_keys(std::slice::from_ref(conn), keys, None).await?;
+    unlink(conn, &mine).await
+}
+
+/// `UNLINK`s `keys` in batches (a cluster connection splits each batch by slot).
+async fn unlink<C>(conn: &C, keys: &[String]) -> Result<(), BoxError>
+where
+    C: redis::aio::ConnectionLike + Clone,
+{
     let mut conn = conn.clone();
-    for batch in mine.chunks(1000) {
+    for batch in keys.chunks(1000) {
         let _: u64 = redis::cmd("UNLINK")
             .arg(batch)
             .query_async(&mut conn)
@@ -746,7 +920,7 @@ impl UnstorageInspector {
     }
 
     async fn all_keys(&self) -> Result<Vec<String>, BoxError> {
-        own_keys(&self.conn, &self.keys, None).await
+        own_keys(std::slice::from_ref(&self.conn), &self.keys, None).await
     }
 }
 

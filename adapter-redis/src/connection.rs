@@ -9,8 +9,10 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use auth_core::{AdapterError, AdapterResult, Operation};
-use redis::aio::ConnectionManager;
-use redis::{Cmd, FromRedisValue, Pipeline, RedisResult, ScriptInvocation, Value};
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, ScriptInvocation, Value};
 
 use crate::error::{self, decoded};
 use crate::records::CorruptRecord;
@@ -30,13 +32,61 @@ pub(crate) enum Attempt<T> {
     Retry,
 }
 
+/// The connection to one server (a [`ConnectionManager`]) or to a Redis Cluster (a
+/// [`ClusterConnection`], which follows `MOVED`/`ASK` redirections, retries `TRYAGAIN` and
+/// `CLUSTERDOWN` within the call bound, and reloads a script on `NOSCRIPT`). Both are
+/// multiplexed and cheap to clone.
+#[derive(Clone)]
+pub(crate) enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+/// Which kind of connection, never a connection detail.
+impl fmt::Debug for Conn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Single(_) => "Conn::Single",
+            Self::Cluster(_) => "Conn::Cluster",
+        })
+    }
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(conn) => conn.req_packed_command(cmd),
+            Self::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(conn) => conn.req_packed_commands(cmd, offset, count),
+            Self::Cluster(conn) => conn.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(conn) => conn.get_db(),
+            Self::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
 /// The adapter's connection and call bound, shared by the adapter, its clones and the
 /// store of its layout. Cloning shares the connection, so [`close`](Self::close) closes it
 /// for all of them.
 #[derive(Clone)]
 pub(crate) struct Db {
     /// `None` once [`close`](Self::close) was called.
-    conn: Arc<RwLock<Option<ConnectionManager>>>,
+    conn: Arc<RwLock<Option<Conn>>>,
     call_timeout: Duration,
 }
 
@@ -45,13 +95,13 @@ impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Db")
             .field("call_timeout", &self.call_timeout)
-            .field("closed", &self.manager().is_none())
+            .field("closed", &self.conn().is_none())
             .finish()
     }
 }
 
 impl Db {
-    pub(crate) fn new(conn: ConnectionManager, call_timeout: Duration) -> Self {
+    pub(crate) fn new(conn: Conn, call_timeout: Duration) -> Self {
         Self {
             conn: Arc::new(RwLock::new(Some(conn))),
             call_timeout,
@@ -63,7 +113,7 @@ impl Db {
     }
 
     /// The connection, or `None` after [`close`](Self::close).
-    pub(crate) fn manager(&self) -> Option<ConnectionManager> {
+    pub(crate) fn conn(&self) -> Option<Conn> {
         self.conn
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -79,8 +129,8 @@ impl Db {
             .take();
     }
 
-    fn open(&self, op: Operation) -> AdapterResult<ConnectionManager> {
-        self.manager().ok_or_else(|| error::closed(op))
+    fn open(&self, op: Operation) -> AdapterResult<Conn> {
+        self.conn().ok_or_else(|| error::closed(op))
     }
 
     /// Runs one adapter call (all of its round trips and retries) within the call timeout:
@@ -202,13 +252,35 @@ impl Db {
 
     /// What `migrate()` does whatever the layout: checks that the server is recent enough,
     /// and gives the pipeline that loads every script, for the layout to add its own
-    /// commands to and send.
+    /// commands to and send. On a cluster the scripts are loaded here, on every node
+    /// (redis-rs sends `SCRIPT LOAD` to all of them), and the pipeline starts empty.
     pub(crate) async fn server_checked_and_scripts(
         &self,
         op: Operation,
     ) -> AdapterResult<Pipeline> {
-        let info: String = self.query(op, redis::cmd("INFO").arg("server")).await?;
+        let info: String = match self.open(op)? {
+            Conn::Single(_) => self.query(op, redis::cmd("INFO").arg("server")).await?,
+            Conn::Cluster(mut conn) => {
+                // One node answers for all: they run one version (a mixed cluster during a
+                // rolling upgrade passes once the oldest node does).
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random);
+                let mut info = redis::cmd("INFO");
+                info.arg("server");
+                let value = self
+                    .round_trip(op, conn.route_command(info, routing))
+                    .await?;
+                redis::from_redis_value(value).map_err(|e| error::from_redis(op, e.into()))?
+            }
+        };
         check_server_version(&info).map_err(|why| AdapterError::backend(op, why))?;
+        if let Some(Conn::Cluster(_)) = self.conn() {
+            for (_, source, _) in scripts::all() {
+                let _: String = self
+                    .query(op, redis::cmd("SCRIPT").arg("LOAD").arg(source))
+                    .await?;
+            }
+            return Ok(redis::pipe());
+        }
         let mut pipe = redis::pipe();
         for (_, source, _) in scripts::all() {
             pipe.cmd("SCRIPT").arg("LOAD").arg(source).ignore();

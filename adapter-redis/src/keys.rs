@@ -96,12 +96,16 @@ impl std::error::Error for InvalidPrefix {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyLayout {
     prefix: String,
+    /// Cluster mode: a user's record and index sets carry the hash tag of the user
+    /// ([`user_tag`]), so they share one slot.
+    clustered: bool,
 }
 
 impl Default for KeyLayout {
     fn default() -> Self {
         Self {
             prefix: DEFAULT_PREFIX.to_owned(),
+            clustered: false,
         }
     }
 }
@@ -131,7 +135,50 @@ impl KeyLayout {
                 "the key prefix may hold only ASCII letters, digits and `:_-./{{}}`, not {bad:?}"
             )));
         }
-        Ok(Self { prefix })
+        Ok(Self {
+            prefix,
+            clustered: false,
+        })
+    }
+
+    /// The layout of the cluster mode under `prefix`: the same keys, except that a user's
+    /// record and its three index sets ([`user`](Self::user),
+    /// [`user_sessions`](Self::user_sessions), [`user_accounts`](Self::user_accounts),
+    /// [`user_authenticators`](Self::user_authenticators)) start with the user's hash tag
+    /// (`<prefix>{<16 hex digits>}user:…`), so they share one slot and each user lands on
+    /// its own. Every other key holds one record and lands wherever its name hashes. The
+    /// prefix may not hold `{` or `}`: a hash tag there would put every key in one slot.
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// let keys = KeyLayout::clustered("auth:").unwrap();
+    /// assert_eq!(keys.user("u1"), "auth:{08c47b07b56747f3}user:2:u1");
+    /// assert_eq!(keys.session("tok"), "auth:session:3:tok");
+    /// assert!(KeyLayout::clustered("{auth}:").is_err());
+    /// ```
+    pub fn clustered(prefix: impl Into<String>) -> Result<Self, InvalidPrefix> {
+        let layout = Self::new(prefix)?;
+        if layout.prefix.contains(['{', '}']) {
+            return Err(InvalidPrefix(
+                "in cluster mode the key prefix may not hold `{` or `}`: the adapter places \
+                 keys in slots itself, and a hash tag in the prefix would put every key in one slot"
+                    .to_owned(),
+            ));
+        }
+        Ok(Self {
+            clustered: true,
+            ..layout
+        })
+    }
+
+    /// Whether this is the cluster mode's layout ([`clustered`](Self::clustered)).
+    ///
+    /// ```
+    /// use adapter_redis::keys::KeyLayout;
+    /// assert!(!KeyLayout::default().is_clustered());
+    /// ```
+    pub fn is_clustered(&self) -> bool {
+        self.clustered
     }
 
     /// The prefix every key starts with.
@@ -151,7 +198,7 @@ impl KeyLayout {
     /// assert_eq!(KeyLayout::default().user("u1"), "auth:user:2:u1");
     /// ```
     pub fn user(&self, id: &str) -> String {
-        self.key(kind::USER, &[id])
+        self.user_key(kind::USER, id)
     }
 
     /// The email claim: `<prefix>email:<email key>` → user id. The email key is what the
@@ -216,7 +263,7 @@ impl KeyLayout {
     /// assert_eq!(KeyLayout::default().user_sessions("u1"), "auth:user-sessions:2:u1");
     /// ```
     pub fn user_sessions(&self, user_id: &str) -> String {
-        self.key(kind::USER_SESSIONS, &[user_id])
+        self.user_key(kind::USER_SESSIONS, user_id)
     }
 
     /// The set of a user's accounts; members are [`account_member`]s.
@@ -226,7 +273,7 @@ impl KeyLayout {
     /// assert_eq!(KeyLayout::default().user_accounts("u1"), "auth:user-accounts:2:u1");
     /// ```
     pub fn user_accounts(&self, user_id: &str) -> String {
-        self.key(kind::USER_ACCOUNTS, &[user_id])
+        self.user_key(kind::USER_ACCOUNTS, user_id)
     }
 
     /// The set of a user's credential ids.
@@ -236,7 +283,7 @@ impl KeyLayout {
     /// assert_eq!(KeyLayout::default().user_authenticators("u1"), "auth:user-authenticators:2:u1");
     /// ```
     pub fn user_authenticators(&self, user_id: &str) -> String {
-        self.key(kind::USER_AUTHENTICATORS, &[user_id])
+        self.user_key(kind::USER_AUTHENTICATORS, user_id)
     }
 
     /// The sorted set of every session's expiry (score: epoch ms; member:
@@ -295,6 +342,22 @@ impl KeyLayout {
         format!("{}{}{}", self.prefix, kind::ACCOUNT, member)
     }
 
+    /// A key of the user's group: tagged with [`user_tag`] in cluster mode.
+    fn user_key(&self, kind: &str, user_id: &str) -> String {
+        if !self.clustered {
+            return self.key(kind, &[user_id]);
+        }
+        let mut key =
+            String::with_capacity(self.prefix.len() + 18 + kind.len() + user_id.len() + 8);
+        key.push_str(&self.prefix);
+        key.push('{');
+        key.push_str(&user_tag(user_id));
+        key.push('}');
+        key.push_str(kind);
+        push_parts(&mut key, &[user_id]);
+        key
+    }
+
     fn key(&self, kind: &str, parts: &[&str]) -> String {
         let mut key = String::with_capacity(
             self.prefix.len() + kind.len() + parts.iter().map(|p| p.len() + 8).sum::<usize>(),
@@ -304,6 +367,24 @@ impl KeyLayout {
         push_parts(&mut key, parts);
         key
     }
+}
+
+/// The hash tag of a user in cluster mode: FNV-1a (64 bits) of the user id, as 16 hex
+/// digits. A hash rather than the id itself, because an id may hold `}` (which would end
+/// the tag early) and may be long; two ids with one tag merely share a slot. Part of the
+/// stored layout: it never changes.
+///
+/// ```
+/// assert_eq!(adapter_redis::keys::user_tag("u1"), "08c47b07b56747f3");
+/// assert_ne!(adapter_redis::keys::user_tag("u2"), adapter_redis::keys::user_tag("u1"));
+/// ```
+pub fn user_tag(user_id: &str) -> String {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let hash = user_id.bytes().fold(OFFSET, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+    });
+    format!("{hash:016x}")
 }
 
 fn is_prefix_char(c: char) -> bool {

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 mod adapter;
+mod cluster;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod connection;
@@ -19,6 +20,7 @@ mod scripts;
 mod unstorage;
 
 pub use adapter::RedisAdapter;
+pub use cluster::CLUSTER_SCHEMA_VERSION;
 pub use connection::MAX_ATTEMPTS;
 pub use layout::{Layout, UnstorageLayout};
 pub use native::SCHEMA_VERSION;

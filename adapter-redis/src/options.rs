@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use auth_core::{AdapterError, AdapterResult, Operation};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
 
 use crate::adapter::RedisAdapter;
+use crate::connection::Conn;
 use crate::error;
 use crate::keys::{KeyLayout, DEFAULT_PREFIX};
 use crate::layout::Layout;
@@ -34,6 +36,11 @@ pub const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
 /// The shortest pause between reconnect attempts (the back-off starts there).
 const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
 
+/// How often the cluster client retries a command (redirections, `TRYAGAIN`,
+/// `CLUSTERDOWN` while a replica takes over, lost connections) unless
+/// [`RedisAdapterBuilder::reconnect_retries`] says otherwise; the call timeout bounds them.
+const CLUSTER_RETRIES: usize = 16;
+
 /// Where the adapter's connection comes from.
 #[derive(Clone)]
 enum Source {
@@ -41,6 +48,9 @@ enum Source {
     Url(String),
     /// The app's own manager, from [`RedisAdapter::from_pool`]: shared, configured by the app.
     Adopted(ConnectionManager),
+    /// `connect` opens a cluster connection from these seed nodes
+    /// ([`RedisAdapter::cluster_builder`]).
+    Cluster(Vec<String>),
 }
 
 /// Options of a [`RedisAdapter`], and the way to connect one: made by
@@ -85,6 +95,13 @@ impl fmt::Debug for RedisAdapterBuilder {
         match &self.source {
             Source::Url(url) => s.field("url", &auth_core::redact_url(url)),
             Source::Adopted(_) => s.field("connection", &"ConnectionManager (from_pool)"),
+            Source::Cluster(nodes) => s.field(
+                "cluster_nodes",
+                &nodes
+                    .iter()
+                    .map(|url| auth_core::redact_url(url))
+                    .collect::<Vec<_>>(),
+            ),
         };
         s.field("key_prefix", &self.prefix)
             .field("call_timeout", &self.call_timeout)
@@ -113,6 +130,11 @@ impl RedisAdapterBuilder {
     /// The defaults on a manager the app passed to [`RedisAdapter::from_pool`].
     pub(crate) fn adopting(manager: ConnectionManager) -> Self {
         Self::with_source(Source::Adopted(manager))
+    }
+
+    /// The defaults on a cluster's seed nodes ([`RedisAdapter::cluster_builder`]).
+    pub(crate) fn cluster(nodes: Vec<String>) -> Self {
+        Self::with_source(Source::Cluster(nodes))
     }
 
     fn with_source(source: Source) -> Self {
@@ -283,7 +305,7 @@ impl RedisAdapterBuilder {
                 "the call timeout must be longer than zero",
             ));
         }
-        let manager = match &self.source {
+        let conn = match &self.source {
             Source::Adopted(manager) => {
                 if let Some(option) = self.own_connection_option() {
                     return Err(AdapterError::invalid_input(
@@ -296,30 +318,78 @@ impl RedisAdapterBuilder {
                         ),
                     ));
                 }
-                manager.clone()
+                Conn::Single(manager.clone())
             }
+            Source::Cluster(nodes) => Conn::Cluster(self.open_cluster(nodes).await?),
             Source::Url(url) => {
                 // Parsing only: redis-rs opens nothing until the manager connects.
                 let client = redis::Client::open(url.as_str()).map_err(error::invalid_url)?;
-                auth_core::bound::within(op, self.call_timeout, async {
-                    ConnectionManager::new_with_config(client, self.manager_config())
-                        .await
-                        .map_err(|e| error::from_redis(op, e))
-                })
-                .await?
+                Conn::Single(
+                    auth_core::bound::within(op, self.call_timeout, async {
+                        ConnectionManager::new_with_config(client, self.manager_config())
+                            .await
+                            .map_err(|e| error::from_redis(op, e))
+                    })
+                    .await?,
+                )
             }
         };
         Ok(RedisAdapter::from_parts(
-            manager,
+            conn,
             keys,
             self.call_timeout,
             &self.layout,
         ))
     }
 
+    /// A cluster connection from the seed nodes: the driver's connect and reply timeouts
+    /// are the call timeout, its retries (of `MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN` and
+    /// lost connections) the reconnect options; the call bound caps them all.
+    async fn open_cluster(
+        &self,
+        nodes: &[String],
+    ) -> AdapterResult<redis::cluster_async::ClusterConnection> {
+        let op = Operation::Connect;
+        if nodes.is_empty() {
+            return Err(AdapterError::invalid_input(
+                op,
+                "a cluster needs the URL of at least one node",
+            ));
+        }
+        let retries = self.reconnect_retries.unwrap_or(CLUSTER_RETRIES);
+        let max_wait = self
+            .reconnect_max_delay
+            .unwrap_or(DEFAULT_RECONNECT_MAX_DELAY);
+        let client = ClusterClient::builder(nodes.iter().map(String::as_str))
+            .connection_timeout(self.call_timeout)
+            .response_timeout(self.call_timeout)
+            .retries(u32::try_from(retries).unwrap_or(u32::MAX))
+            .min_retry_wait(u64::try_from(RECONNECT_MIN_DELAY.as_millis()).unwrap_or(100))
+            .max_retry_wait(u64::try_from(max_wait.as_millis()).unwrap_or(u64::MAX))
+            .build()
+            .map_err(error::invalid_url)?;
+        auth_core::bound::within(op, self.call_timeout, async {
+            client
+                .get_async_connection()
+                .await
+                .map_err(|e| error::from_redis(op, e))
+        })
+        .await
+    }
+
     /// The key layout of the options: the prefix checked, and refused together with the
     /// Auth.js layout (which places its keys by its own options).
     fn key_layout(&self) -> AdapterResult<KeyLayout> {
+        if let Source::Cluster(_) = self.source {
+            return match (&self.prefix, &self.layout) {
+                (_, Layout::AuthJsUnstorage(_)) => Err(AdapterError::invalid_input(
+                    Operation::Connect,
+                    "the cluster mode runs the native layout only",
+                )),
+                (prefix, _) => KeyLayout::clustered(prefix.as_deref().unwrap_or(DEFAULT_PREFIX))
+                    .map_err(error::invalid_prefix),
+            };
+        }
         match (&self.prefix, &self.layout) {
             (Some(_), Layout::AuthJsUnstorage(_)) => Err(AdapterError::invalid_input(
                 Operation::Connect,

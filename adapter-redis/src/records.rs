@@ -95,11 +95,26 @@ struct StoredUser {
     image: Option<String>,
     #[serde(default, skip_serializing_if = "Extra::is_empty")]
     extra: Extra,
+    /// Cluster mode: which life of this user id the record is (a fresh value per
+    /// `create_user`), so that what a deleted user left behind is never taken for what a
+    /// new user of the same id owns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    incarnation: Option<String>,
 }
 
 /// The stored form of a user whose email (if any) claims `email_key`.
 pub(crate) fn encode_user(user: &User, email_key: Option<&str>) -> String {
+    encode_user_incarnation(user, email_key, None)
+}
+
+/// [`encode_user`] with the cluster mode's incarnation.
+pub(crate) fn encode_user_incarnation(
+    user: &User,
+    email_key: Option<&str>,
+    incarnation: Option<&str>,
+) -> String {
     encode(&StoredUser {
+        incarnation: incarnation.map(str::to_owned),
         id: user.id.clone(),
         email: user.email.clone(),
         email_key: user.email.as_ref().and(email_key).map(str::to_owned),
@@ -117,6 +132,14 @@ pub(crate) fn decode_user(raw: &[u8]) -> Result<User, CorruptRecord> {
 /// A stored user and the email key it claims. A record written by 0.1, which kept no
 /// `email_key`, claims the normalized form of its email.
 pub(crate) fn decode_user_and_key(raw: &[u8]) -> Result<(User, Option<String>), CorruptRecord> {
+    decode_user_incarnation(raw).map(|(user, key, _)| (user, key))
+}
+
+/// [`decode_user_and_key`] and the cluster mode's incarnation (`None` in a record of the
+/// single-server layout).
+pub(crate) fn decode_user_incarnation(
+    raw: &[u8],
+) -> Result<(User, Option<String>, Option<String>), CorruptRecord> {
     let s: StoredUser = decode("user", raw)?;
     let email_key = match (&s.email, s.email_key) {
         (None, _) => None,
@@ -134,7 +157,7 @@ pub(crate) fn decode_user_and_key(raw: &[u8]) -> Result<(User, Option<String>), 
         name: s.name,
         image: s.image,
     };
-    Ok((user, email_key))
+    Ok((user, email_key, s.incarnation))
 }
 
 #[derive(Serialize, Deserialize)]

@@ -89,6 +89,22 @@ scripts! {
     UNSTORAGE_CAS => "unstorage_cas.lua";
     /// Auth.js unstorage layout: a session and its user in one round trip.
     UNSTORAGE_SESSION_AND_USER => "unstorage_session_and_user.lua";
+    /// Cluster mode: writes a pending record if its key is free.
+    CLUSTER_INSERT => "cluster/insert.lua";
+    /// Cluster mode: compare-and-set of one key.
+    CLUSTER_SWAP => "cluster/swap.lua";
+    /// Cluster mode: makes a confirmed record durable.
+    CLUSTER_SETTLE => "cluster/settle.lua";
+    /// Cluster mode: removes a record if it is the one meant.
+    CLUSTER_DELETE_IF => "cluster/delete_if.lua";
+    /// Cluster mode: lists a record in its owner's index, if the owner exists.
+    CLUSTER_INDEX_ADD => "cluster/index_add.lua";
+    /// Cluster mode: the owner of a record, if its index lists the record.
+    CLUSTER_OWNER_READ => "cluster/owner_read.lua";
+    /// Cluster mode: removes a user and its indexes, returning what they listed.
+    CLUSTER_TAKE_USER => "cluster/take_user.lua";
+    /// Cluster mode: empties a user's sessions index, returning its tokens.
+    CLUSTER_TAKE_INDEX => "cluster/take_index.lua";
 }
 
 /// What a script answered.
@@ -199,7 +215,7 @@ mod tests {
     #[test]
     fn every_script_compiles_in_and_has_a_distinct_hash() {
         let scripts = all();
-        assert_eq!(scripts.len(), 17);
+        assert_eq!(scripts.len(), 25);
         let hashes: std::collections::HashSet<_> = scripts
             .iter()
             .map(|(_, _, s)| s.get_hash().to_owned())
