@@ -115,6 +115,35 @@ pub fn cluster_nodes(urls: &str) -> Vec<String> {
         .collect()
 }
 
+/// The node URLs of the cluster backend `backend` (`"redis-cluster"` or `"valkey-cluster"`)
+/// for this crate's tests, from its variable ([`CLUSTER_ENV_VAR`],
+/// [`VALKEY_CLUSTER_ENV_VAR`]), or `None` after a loud skip line (a panic when
+/// `AUTH_CONFORMANCE_REQUIRE` requires that backend).
+///
+/// ```no_run
+/// let Some(nodes) = adapter_redis::conformance::test_cluster_nodes("redis-cluster") else { return };
+/// ```
+pub fn test_cluster_nodes(backend: &str) -> Option<Vec<String>> {
+    let var = if backend == "valkey-cluster" {
+        VALKEY_CLUSTER_ENV_VAR
+    } else {
+        CLUSTER_ENV_VAR
+    };
+    match adapter_conformance::harness::env_url(var) {
+        Some(urls) => Some(cluster_nodes(&urls)),
+        None if adapter_conformance::harness::is_required(backend) => {
+            panic!("{var} is not set but AUTH_CONFORMANCE_REQUIRE requires {backend}")
+        }
+        None => {
+            eprintln!(
+                "SKIPPED: {backend}: set {var} (`ci/clusters.sh start` then `ci/clusters.sh urls`) \
+                 to run its tests"
+            );
+            None
+        }
+    }
+}
+
 async fn open_cluster(urls: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
     let urls = urls.ok_or("a cluster backend needs its node URLs")?;
     let nodes = cluster_nodes(&urls);
