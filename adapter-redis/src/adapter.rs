@@ -157,7 +157,10 @@ impl RedisAdapter {
     /// mode spreads users, sessions and tokens over the slots and runs every change as
     /// single-slot steps in a safe order: see the crate docs ("Redis Cluster") for the key
     /// layout, the round trips and what an interrupted change leaves behind. The native
-    /// layout only; a key prefix may not hold a hash tag (`{…}`).
+    /// layout only; a key prefix may not hold a hash tag (`{…}`); the call timeout may be
+    /// at most a minute (an email claim that no user confirms for two minutes is taken
+    /// over, so no change may last that long). Every other option applies; the reconnect
+    /// options set the cluster client's retries (16 by default) and their longest pause.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), auth_core::AdapterError> {

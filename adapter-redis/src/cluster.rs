@@ -1,37 +1,13 @@
 //! The native layout on a Redis Cluster or Valkey Cluster: [`ClusterStore`].
 //!
 //! A script may only touch keys of one slot, so the cluster mode spreads the data by owner
-//! and does every change that spans owners as ordered single-slot steps.
-//!
-//! **Where keys live** ([`KeyLayout::clustered`]): a user's record and its three indexes
-//! (sessions: a sorted set scored by expiry; accounts; authenticators) share the user's
-//! hash tag, so each user is one slot. Every other record (session, account,
-//! authenticator, email claim, verification token) is one key in the slot its name hashes
-//! to. There is no global key: no expiry index (sessions and tokens expire by `PXAT`, so
-//! `delete_expired` has nothing to do) and no key every write touches.
-//!
-//! **The rule that makes the steps safe: the owner's index decides.** A session, account
-//! or authenticator is served only when its owner's index, in the owner's slot, lists it
-//! (the read checks it in the same round trip as it reads the user); an email claim only
-//! when the user it names holds that email. A record that no index confirms is a step of a
-//! change in flight, or what an interrupted change left behind: never served.
-//!
-//! | change | steps, in order | a crash between steps leaves |
-//! |---|---|---|
-//! | create_session, link_account, create_authenticator | 1. the record, *pending* (`PXAT` in 24 h at most) if its key is free; 2. in the owner's slot: the owner exists → list it (else remove the record, NOT_FOUND); 3. make it durable (`PERSIST`, or a session's own `PXAT`) | 1: an unlisted record, never served, gone in 24 h. 2: a listed pending record: served, and made durable by the first read that finds it |
-//! | create_user (with email) | 1. the email claim, pending; 2. the user (`SET NX`); 3. the claim made durable | 1: a claim whose user does not exist: never served, taken over by the next sign-up with that address, gone in 24 h. 2: as for records |
-//! | update_user (new email) | 1. the new claim, pending; 2. the user (compare-and-set); 3. the new claim durable; 4. the old claim removed | 1: as above. 2: as above. 3: an old claim naming a user who no longer holds that email: never served, taken over |
-//! | delete_user | 1. in the user's slot, at once: the user and its indexes removed, their members returned; 2. each listed record removed (if still this user's), the email claim removed | 1: records no index lists: never served; sessions expire, accounts and authenticators are taken over by the next link of their key |
-//! | delete_sessions | 1. the user's sessions index emptied at once; 2. those sessions removed | 1: unlisted sessions: never served, expire |
-//! | delete_session, unlink_account, delete_authenticator | 1. read the record; 2. remove it from its owner's index (the change takes effect here); 3. remove the record if still the owner's | 2: an unlisted record, as above |
-//! | update_session (new owner) | 1. listed in the new owner's index; 2. the record (compare-and-set); 3. removed from the old owner's index | 1: an extra index entry that points at a session of another owner: skipped by reads, pruned with the index |
-//!
-//! Writing a key someone else holds waits while that key is a pending record of a change in
-//! flight (a few milliseconds), and takes over a record that no existing owner confirms.
-//! Round trips (the user's slot and the record's slot are one each): get_session_and_user
-//! 2, get_user 1, get_user_by_email 2, get_user_by_account 2, create_session 3,
-//! link_account 3, use_verification_token 1, delete_user 2 (the second step's commands
-//! go to every node concurrently).
+//! (a user's record and indexes under the user's hash tag, every other record one key in
+//! its own slot, no global key) and does every change that spans slots as ordered
+//! single-slot steps. The rule that makes them safe: a record is served only when its
+//! owner's index confirms it, and an email claim only when its user, in the life the claim
+//! names, holds the address. The crate docs ("Redis Cluster and Valkey Cluster") give the
+//! steps of every change, what a crash between two of them leaves, and the round trips;
+//! this module is that table in code.
 
 use std::time::Duration;
 

@@ -594,4 +594,36 @@ mod tests {
         assert_eq!(layout().scan_pattern(), "auth:*");
         assert_eq!(glob_escape("*?[]\\"), "\\*\\?\\[\\]\\\\");
     }
+
+    #[test]
+    fn in_cluster_mode_a_users_keys_share_one_slot_whatever_the_id() {
+        use redis::cluster_routing::Slot;
+        let keys = KeyLayout::clustered("auth:").unwrap();
+        let mut slots = std::collections::HashSet::new();
+        for id in ["u1", "a}b{c", "{x}", "}", "{", "🦀", "", &"x".repeat(255)] {
+            let group = [
+                keys.user(id),
+                keys.user_sessions(id),
+                keys.user_accounts(id),
+                keys.user_authenticators(id),
+            ];
+            let slot = Slot::for_key(&group[0]);
+            assert!(
+                group.iter().all(|k| Slot::for_key(k) == slot),
+                "{id:?}: {group:?}"
+            );
+            slots.insert(format!("{slot:?}"));
+            // The single-server layout is unchanged.
+            assert_eq!(
+                KeyLayout::new("auth:").unwrap().user(id),
+                format!("auth:user:{}:{id}", id.len())
+            );
+        }
+        assert!(
+            slots.len() >= 6,
+            "different users land on different slots: {slots:?}"
+        );
+        assert!(KeyLayout::clustered("a{b").is_err());
+        assert!(KeyLayout::clustered("a}b").is_err());
+    }
 }

@@ -36,6 +36,9 @@ pub const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
 /// The shortest pause between reconnect attempts (the back-off starts there).
 const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
 
+/// The longest call timeout of the cluster mode (see [`RedisAdapter::cluster_builder`]).
+const MAX_CLUSTER_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How often the cluster client retries a command (redirections, `TRYAGAIN`,
 /// `CLUSTERDOWN` while a replica takes over, lost connections) unless
 /// [`RedisAdapterBuilder::reconnect_retries`] says otherwise; the call timeout bounds them.
@@ -305,6 +308,15 @@ impl RedisAdapterBuilder {
                 "the call timeout must be longer than zero",
             ));
         }
+        if matches!(self.source, Source::Cluster(_)) && self.call_timeout > MAX_CLUSTER_CALL_TIMEOUT
+        {
+            return Err(AdapterError::invalid_input(
+                op,
+                "in cluster mode the call timeout may be at most a minute: a change still in \
+                 flight must never outlast the two minutes after which another adapter takes \
+                 over an email claim nobody confirmed",
+            ));
+        }
         let conn = match &self.source {
             Source::Adopted(manager) => {
                 if let Some(option) = self.own_connection_option() {
@@ -471,6 +483,37 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput);
         assert_eq!(err.operation(), Operation::Connect);
+    }
+
+    #[tokio::test]
+    async fn the_cluster_mode_refuses_what_it_cannot_hold_before_any_io() {
+        // Port 9 (discard) is never dialled: every option is checked first.
+        let cluster = || RedisAdapterBuilder::cluster(vec!["redis://127.0.0.1:9".to_owned()]);
+        let refused = [
+            cluster().key_prefix("{auth}:"),
+            cluster().call_timeout(Duration::from_secs(61)),
+            cluster().layout(Layout::AuthJsUnstorage(crate::UnstorageLayout::new())),
+            RedisAdapterBuilder::cluster(Vec::new()),
+        ];
+        for builder in refused {
+            let shown = format!("{builder:?}");
+            let err = builder.connect().await.unwrap_err();
+            assert_eq!(err.kind(), auth_core::ErrorKind::InvalidInput, "{shown}");
+            assert_eq!(err.operation(), Operation::Connect);
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_passwords_of_cluster_nodes() {
+        let b = RedisAdapterBuilder::cluster(vec![
+            "redis://:hunter2@10.0.0.1:7000".to_owned(),
+            "redis://:hunter2@10.0.0.2:7000".to_owned(),
+        ]);
+        let shown = format!("{b:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("10.0.0.2:7000"),
+            "{shown}"
+        );
     }
 
     #[tokio::test]
