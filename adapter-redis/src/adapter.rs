@@ -18,7 +18,7 @@ use auth_core::{
 use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
 
-use crate::cluster::ClusterStore;
+use crate::cluster::{ClusterStore, Replication};
 use crate::connection::{Conn, Db};
 use crate::keys::KeyLayout;
 use crate::layout::Layout;
@@ -189,6 +189,7 @@ impl RedisAdapter {
         keys: KeyLayout,
         call_timeout: Duration,
         layout: &Layout,
+        replication: Option<Replication>,
     ) -> Self {
         let clustered = matches!(conn, Conn::Cluster(_));
         let db = Db::new(conn, call_timeout);
@@ -196,6 +197,7 @@ impl RedisAdapter {
             Layout::Native if clustered => LayoutStore::Cluster(ClusterStore {
                 db: db.clone(),
                 keys: keys.clone(),
+                replication,
             }),
             Layout::Native => LayoutStore::Native(NativeStore {
                 db: db.clone(),

@@ -18,10 +18,10 @@ use auth_core::{
     SessionUpdate, Store, User, UserUpdate, VerificationToken,
 };
 use futures::future::try_join_all;
-use redis::cluster_routing::Slot;
-use redis::Script;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
+use redis::{Cmd, FromRedisValue, Script};
 
-use crate::connection::{Attempt, Db};
+use crate::connection::{Attempt, Conn, Db};
 use crate::error::{self, decoded, unexpected_outcome};
 use crate::keys::{self, KeyLayout};
 use crate::records::{self, CorruptRecord};
@@ -190,11 +190,20 @@ async fn back_off(attempt: usize) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
+/// The durability option of the cluster mode: a write step is acknowledged only once this
+/// many replicas of its primary have it (`WAIT`), within this time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Replication {
+    pub(crate) replicas: usize,
+    pub(crate) timeout: Duration,
+}
+
 /// The [`Store`] of the native layout on a cluster (see the module docs).
 #[derive(Debug, Clone)]
 pub(crate) struct ClusterStore {
     pub(crate) db: Db,
     pub(crate) keys: KeyLayout,
+    pub(crate) replication: Option<Replication>,
 }
 
 impl ClusterStore {
@@ -252,7 +261,57 @@ impl ClusterStore {
         for arg in args {
             invocation.arg(*arg);
         }
-        self.db.invoke(op, &invocation).await
+        let reply = self.db.invoke(op, &invocation).await?;
+        let read_only = std::ptr::eq(script, &*scripts::CLUSTER_OWNER_READ);
+        if let (false, Some(key)) = (read_only, keys.first()) {
+            self.replicated(op, key).await?;
+        }
+        Ok(reply)
+    }
+
+    /// One write command on `key`, acknowledged as [`replicated`](Self::replicated) says.
+    async fn write<T: FromRedisValue>(
+        &self,
+        op: Operation,
+        key: &str,
+        cmd: &Cmd,
+    ) -> AdapterResult<T> {
+        let value = self.db.query(op, cmd).await?;
+        self.replicated(op, key).await?;
+        Ok(value)
+    }
+
+    /// With the durability option, waits until the replicas of `key`'s primary have every
+    /// write sent before on the connection to it (`WAIT`, sent to that primary): fewer
+    /// than asked within the time fails the call with ADAPTER_CONNECTION_ERROR (the write
+    /// may or may not survive a failover). Without it, nothing.
+    async fn replicated(&self, op: Operation, key: &str) -> AdapterResult<()> {
+        let Some(replication) = self.replication else {
+            return Ok(());
+        };
+        let Some(Conn::Cluster(mut conn)) = self.db.conn() else {
+            return Err(error::closed(op));
+        };
+        let timeout_ms = u64::try_from(replication.timeout.as_millis()).unwrap_or(u64::MAX);
+        let mut wait = redis::cmd("WAIT");
+        wait.arg(replication.replicas).arg(timeout_ms);
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(
+            Route::with_key(key, SlotAddr::Master),
+        ));
+        let value = conn
+            .route_command(wait, routing)
+            .await
+            .map_err(|e| error::from_redis(op, e))?;
+        let acknowledged: i64 =
+            redis::from_redis_value(value).map_err(|e| error::from_redis(op, e.into()))?;
+        if usize::try_from(acknowledged).unwrap_or(0) < replication.replicas {
+            return Err(error::not_replicated(
+                op,
+                acknowledged,
+                replication.replicas,
+            ));
+        }
+        Ok(())
     }
 
     /// A record and its `PEXPIRETIME`, in one round trip.
@@ -510,8 +569,7 @@ impl ClusterStore {
                     "SREM"
                 };
                 let _: i64 = self
-                    .db
-                    .query(op, redis::cmd(command).arg(&index).arg(member))
+                    .write(op, &index, redis::cmd(command).arg(&index).arg(member))
                     .await?;
                 Ok(Attempt::Done(Some(read.record)))
             })
@@ -669,12 +727,13 @@ impl Store for ClusterStore {
             Some(key) => Some(self.claim_email(op, key, &user.id, &incarnation).await?),
             None => None,
         };
+        let user_key = self.keys.user(&user.id);
         let created: Option<String> = self
-            .db
-            .query(
+            .write(
                 op,
+                &user_key,
                 redis::cmd("SET")
-                    .arg(self.keys.user(&user.id))
+                    .arg(&user_key)
                     .arg(records::encode_user_incarnation(
                         user,
                         email_key,
@@ -1046,14 +1105,17 @@ impl Store for ClusterStore {
                 }
                 if moved {
                     let _: i64 = self
-                        .db
-                        .query(op, redis::cmd("ZREM").arg(&old_index).arg(token))
+                        .write(
+                            op,
+                            &old_index,
+                            redis::cmd("ZREM").arg(&old_index).arg(token),
+                        )
                         .await?;
                 } else if new_expires < old_expires {
                     let _: i64 = self
-                        .db
-                        .query(
+                        .write(
                             op,
+                            &new_index,
                             redis::cmd("ZADD")
                                 .arg(&new_index)
                                 .arg("XX")
@@ -1127,15 +1189,15 @@ impl Store for ClusterStore {
 
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
         let op = Operation::CreateVerificationToken;
+        let key = self
+            .keys
+            .verification_token(&token.identifier, &token.token);
         let stored: Option<String> = self
-            .db
-            .query(
+            .write(
                 op,
+                &key,
                 redis::cmd("SET")
-                    .arg(
-                        self.keys
-                            .verification_token(&token.identifier, &token.token),
-                    )
+                    .arg(&key)
                     .arg(records::encode_token(token))
                     .arg("NX")
                     .arg("PXAT")
@@ -1154,13 +1216,8 @@ impl Store for ClusterStore {
         token: &str,
     ) -> AdapterResult<Option<VerificationToken>> {
         let op = Operation::UseVerificationToken;
-        let raw: Option<Vec<u8>> = self
-            .db
-            .query(
-                op,
-                redis::cmd("GETDEL").arg(self.keys.verification_token(identifier, token)),
-            )
-            .await?;
+        let key = self.keys.verification_token(identifier, token);
+        let raw: Option<Vec<u8>> = self.write(op, &key, redis::cmd("GETDEL").arg(&key)).await?;
         raw.map(|raw| decoded(op, &raw, records::decode_token))
             .transpose()
     }

@@ -25,6 +25,13 @@ use crate::scripts::Reply;
 #[error("the records kept changing under concurrent writes; gave up after {0} attempts")]
 pub(crate) struct Contention(pub(crate) usize);
 
+/// A write the durability option asked to be on more replicas than acknowledged it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the write reached {0} replica(s) in time; {1} were required (it may not survive a failover)"
+)]
+pub(crate) struct NotReplicated(pub(crate) i64, pub(crate) usize);
+
 /// A call on an adapter that was closed.
 #[derive(Debug, thiserror::Error)]
 #[error("the adapter was closed")]
@@ -104,6 +111,15 @@ pub(crate) fn contention(operation: Operation, attempts: usize) -> AdapterError 
 /// A call after `close()`.
 pub(crate) fn closed(operation: Operation) -> AdapterError {
     AdapterError::connection(operation, Closed)
+}
+
+/// A write not acknowledged by enough replicas in time.
+pub(crate) fn not_replicated(
+    operation: Operation,
+    acknowledged: i64,
+    wanted: usize,
+) -> AdapterError {
+    AdapterError::connection(operation, NotReplicated(acknowledged, wanted))
 }
 
 /// A key prefix the builder refused.

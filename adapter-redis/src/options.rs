@@ -9,6 +9,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 
 use crate::adapter::RedisAdapter;
+use crate::cluster::Replication;
 use crate::connection::Conn;
 use crate::error;
 use crate::keys::{KeyLayout, DEFAULT_PREFIX};
@@ -89,6 +90,8 @@ pub struct RedisAdapterBuilder {
     reconnect_retries: Option<usize>,
     reconnect_max_delay: Option<Duration>,
     layout: Layout,
+    /// Cluster mode: acknowledge writes only once replicated ([`Self::wait_for_replicas`]).
+    replication: Option<Replication>,
 }
 
 /// Shows the URL without its password, and the options.
@@ -111,6 +114,7 @@ impl fmt::Debug for RedisAdapterBuilder {
             .field("reconnect_retries", &self.reconnect_retries)
             .field("reconnect_max_delay", &self.reconnect_max_delay)
             .field("layout", &self.layout)
+            .field("replication", &self.replication)
             .finish()
     }
 }
@@ -148,6 +152,7 @@ impl RedisAdapterBuilder {
             reconnect_retries: None,
             reconnect_max_delay: None,
             layout: Layout::Native,
+            replication: None,
         }
     }
 
@@ -214,6 +219,30 @@ impl RedisAdapterBuilder {
     /// ```
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.call_timeout = timeout;
+        self
+    }
+
+    /// Cluster mode only: acknowledge a write only once `replicas` replicas of its primary
+    /// have it, waiting at most `timeout` (Redis `WAIT` after each write step, sent to that
+    /// step's primary; off by default). Redis replicates asynchronously, so without it a
+    /// primary that fails right after acknowledging a write can take the write with it when
+    /// its replica takes over: a session just created gone, a verification token just used
+    /// usable again. With it, a write step that fewer replicas acknowledge in time fails the
+    /// call with ADAPTER_CONNECTION_ERROR (the write may or may not survive), and each write
+    /// step costs one more round trip. `connect` refuses it (`InvalidInput`) on a single
+    /// server, with zero replicas, or with a `timeout` not shorter than the call timeout.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = adapter_redis::RedisAdapter::cluster_builder(["redis://127.0.0.1:7000"])
+    ///     .wait_for_replicas(1, Duration::from_millis(500))
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for_replicas(mut self, replicas: usize, timeout: Duration) -> Self {
+        self.replication = Some(Replication { replicas, timeout });
         self
     }
 
@@ -308,6 +337,22 @@ impl RedisAdapterBuilder {
                 "the call timeout must be longer than zero",
             ));
         }
+        if let Some(replication) = self.replication {
+            let why = if !matches!(self.source, Source::Cluster(_)) {
+                Some(
+                    "wait_for_replicas applies to the cluster mode (RedisAdapter::cluster_builder)",
+                )
+            } else if replication.replicas == 0 {
+                Some("wait_for_replicas needs at least one replica")
+            } else if replication.timeout.is_zero() || replication.timeout >= self.call_timeout {
+                Some("the wait_for_replicas timeout must be longer than zero and shorter than the call timeout")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(AdapterError::invalid_input(op, why));
+            }
+        }
         if matches!(self.source, Source::Cluster(_)) && self.call_timeout > MAX_CLUSTER_CALL_TIMEOUT
         {
             return Err(AdapterError::invalid_input(
@@ -351,6 +396,7 @@ impl RedisAdapterBuilder {
             keys,
             self.call_timeout,
             &self.layout,
+            self.replication,
         ))
     }
 
@@ -494,6 +540,10 @@ mod tests {
             cluster().call_timeout(Duration::from_secs(61)),
             cluster().layout(Layout::AuthJsUnstorage(crate::UnstorageLayout::new())),
             RedisAdapterBuilder::cluster(Vec::new()),
+            cluster().wait_for_replicas(0, Duration::from_millis(100)),
+            cluster().wait_for_replicas(1, DEFAULT_CALL_TIMEOUT),
+            RedisAdapterBuilder::new("redis://127.0.0.1:9")
+                .wait_for_replicas(1, Duration::from_millis(100)),
         ];
         for builder in refused {
             let shown = format!("{builder:?}");

@@ -66,12 +66,22 @@ async fn crossslot_refusals(nodes: &Nodes) -> u64 {
 }
 
 async fn cluster_adapter(urls: &[String], prefix: &str) -> RedisAdapter {
-    let adapter = RedisAdapter::cluster_builder(urls.iter().cloned())
+    cluster_adapter_with(urls, prefix, None).await
+}
+
+/// An adapter on the cluster, with `wait_for_replicas(n, 1 s)` when `replicas` is `Some(n)`.
+async fn cluster_adapter_with(
+    urls: &[String],
+    prefix: &str,
+    replicas: Option<usize>,
+) -> RedisAdapter {
+    let mut builder = RedisAdapter::cluster_builder(urls.iter().cloned())
         .key_prefix(prefix)
-        .call_timeout(Duration::from_secs(10))
-        .connect()
-        .await
-        .unwrap();
+        .call_timeout(Duration::from_secs(10));
+    if let Some(n) = replicas {
+        builder = builder.wait_for_replicas(n, Duration::from_secs(1));
+    }
+    let adapter = builder.connect().await.unwrap();
     adapter.migrate().await.unwrap();
     adapter
 }
@@ -121,6 +131,56 @@ async fn no_call_crosses_slots() {
         let nodes = nodes(&urls).await;
         let before = crossslot_refusals(&nodes).await;
         let adapter = cluster_adapter(&urls, &fresh_prefix()).await;
+        tour(&adapter).await;
+        // And with every write step acknowledged by the primary's replica.
+        let replicated = cluster_adapter_with(&urls, &fresh_prefix(), Some(1)).await;
+        tour(&replicated).await;
+        let after = crossslot_refusals(&nodes).await;
+        teardown(&adapter, &nodes).await;
+        teardown(&replicated, &nodes).await;
+        assert_eq!(
+            after - before,
+            0,
+            "{backend}: the servers refused commands with CROSSSLOT"
+        );
+    }
+}
+
+/// The durability option asks for more replicas than the cluster has: every write fails
+/// with ADAPTER_CONNECTION_ERROR, reads still work.
+#[tokio::test]
+async fn writes_fewer_replicas_acknowledge_fail_as_connection_errors() {
+    for backend in BACKENDS {
+        let Some(urls) = test_cluster_nodes(backend) else {
+            continue;
+        };
+        let nodes = nodes(&urls).await;
+        let adapter = RedisAdapter::cluster_builder(urls.iter().cloned())
+            .key_prefix(fresh_prefix())
+            .wait_for_replicas(2, Duration::from_millis(200))
+            .connect()
+            .await
+            .unwrap();
+        adapter.migrate().await.unwrap();
+        let err = adapter.create_user(user(0)).await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            auth_core::ErrorCode::AdapterConnectionError,
+            "{err}"
+        );
+        let cause = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(
+            cause.as_deref().is_some_and(|c| c.contains("replica")),
+            "{err}: {cause:?}"
+        );
+        assert!(adapter.get_user("nobody").await.unwrap().is_none());
+        teardown(&adapter, &nodes).await;
+    }
+}
+
+/// Every method, several times, with ids and tokens that hold hash-tag braces of their own.
+async fn tour(adapter: &RedisAdapter) {
+    {
         let later = Utc::now() + Span::days(1);
         for i in 0..8 {
             let created = adapter.create_user(user(i)).await.unwrap();
@@ -211,13 +271,6 @@ async fn no_call_crosses_slots() {
             adapter.delete_user(&id).await.unwrap();
         }
         adapter.delete_expired(Utc::now()).await.unwrap();
-        let after = crossslot_refusals(&nodes).await;
-        teardown(&adapter, &nodes).await;
-        assert_eq!(
-            after - before,
-            0,
-            "{backend}: the servers refused commands with CROSSSLOT"
-        );
     }
 }
 
