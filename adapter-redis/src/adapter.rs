@@ -19,7 +19,7 @@ use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
 
 use crate::cluster::{ClusterStore, Replication};
-use crate::connection::{Conn, Db};
+use crate::connection::{Conn, Db, Topology};
 use crate::keys::KeyLayout;
 use crate::layout::Layout;
 use crate::native::NativeStore;
@@ -190,9 +190,10 @@ impl RedisAdapter {
         call_timeout: Duration,
         layout: &Layout,
         replication: Option<Replication>,
+        topology: Topology,
     ) -> Self {
         let clustered = matches!(conn, Conn::Cluster(_));
-        let db = Db::new(conn, call_timeout);
+        let db = Db::new(conn, call_timeout, topology);
         let store = match layout {
             Layout::Native if clustered => LayoutStore::Cluster(ClusterStore {
                 db: db.clone(),

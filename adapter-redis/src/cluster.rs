@@ -254,14 +254,11 @@ impl ClusterStore {
                 ));
             }
         }
-        let mut invocation = script.prepare_invoke();
-        for key in keys {
-            invocation.key(*key);
-        }
-        for arg in args {
-            invocation.arg(*arg);
-        }
-        let reply = self.db.invoke(op, &invocation).await?;
+        let source = scripts::source_of(script);
+        let reply = self
+            .db
+            .eval(op, script.get_hash(), source, keys, args)
+            .await?;
         let read_only = std::ptr::eq(script, &*scripts::CLUSTER_OWNER_READ);
         if let (false, Some(key)) = (read_only, keys.first()) {
             self.replicated(op, key).await?;
@@ -302,8 +299,9 @@ impl ClusterStore {
             .route_command(wait, routing)
             .await
             .map_err(|e| error::from_redis(op, e))?;
-        let acknowledged: i64 =
-            redis::from_redis_value(value).map_err(|e| error::from_redis(op, e.into()))?;
+        // A node that answers with an error (a replica: the map is behind a failover) has
+        // not replicated anything for us.
+        let acknowledged: i64 = redis::from_redis_value(value).unwrap_or(0);
         if usize::try_from(acknowledged).unwrap_or(0) < replication.replicas {
             return Err(error::not_replicated(
                 op,

@@ -5,14 +5,19 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
+use auth_core::ErrorKind;
 use auth_core::{AdapterError, AdapterResult, Operation};
 use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, ScriptInvocation, Value};
+use redis::{
+    Cmd, ErrorKind as RedisKind, FromRedisValue, Pipeline, RedisFuture, RedisResult,
+    ScriptInvocation, ServerErrorKind, Value,
+};
 
 use crate::error::{self, decoded};
 use crate::records::CorruptRecord;
@@ -88,7 +93,56 @@ pub(crate) struct Db {
     /// `None` once [`close`](Self::close) was called.
     conn: Arc<RwLock<Option<Conn>>>,
     call_timeout: Duration,
+    /// Cluster mode: the seed nodes, and when the slot map was last nudged.
+    topology: Arc<Topology>,
 }
+
+/// What the cluster mode needs to recover from a failover at once. redis-rs follows
+/// `MOVED` and rebuilds its slot map then, but requests for a node that died are retried
+/// against that same address, and under load its connection stayed stuck on the dead node
+/// long after a replica had taken over (every call timing out for 25 s and more, in the
+/// failover drill). So after a call fails with a connection error, the adapter opens a
+/// fresh cluster connection from the seed nodes in the background (at most once per
+/// [`RENEW_EVERY`]) and swaps it in: it learns the current slot map as it connects.
+#[derive(Default)]
+pub(crate) struct Topology {
+    client: Option<ClusterClient>,
+    last_renewal: Mutex<Option<Instant>>,
+}
+
+impl fmt::Debug for Topology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Topology")
+            .field("cluster", &self.client.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Topology {
+    /// The cluster mode's, renewing connections from `client`.
+    pub(crate) fn new(client: ClusterClient) -> Self {
+        Self {
+            client: Some(client),
+            last_renewal: Mutex::new(None),
+        }
+    }
+
+    /// Whether a renewal may start now.
+    fn due(&self) -> bool {
+        let mut last = self
+            .last_renewal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < RENEW_EVERY) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+}
+
+/// The least time between two renewals of the cluster connection.
+const RENEW_EVERY: Duration = Duration::from_secs(1);
 
 /// Shows the timeout and whether it is closed, never a connection detail.
 impl fmt::Debug for Db {
@@ -101,10 +155,11 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
-    pub(crate) fn new(conn: Conn, call_timeout: Duration) -> Self {
+    pub(crate) fn new(conn: Conn, call_timeout: Duration, topology: Topology) -> Self {
         Self {
             conn: Arc::new(RwLock::new(Some(conn))),
             call_timeout,
+            topology: Arc::new(topology),
         }
     }
 
@@ -142,7 +197,36 @@ impl Db {
         op: Operation,
         call: impl Future<Output = AdapterResult<T>>,
     ) -> AdapterResult<T> {
-        auth_core::bound::within(op, self.call_timeout, call).await
+        let result = auth_core::bound::within(op, self.call_timeout, call).await;
+        if let Err(err) = &result {
+            if err.kind() == ErrorKind::Connection {
+                self.renew_cluster_connection();
+            }
+        }
+        result
+    }
+
+    /// Cluster mode: a fresh connection from the seed nodes, swapped in once it is up
+    /// (see [`Topology`]), in the background, at most once each [`RENEW_EVERY`]. A single
+    /// server: nothing.
+    fn renew_cluster_connection(&self) {
+        let Some(client) = self.topology.client.clone() else {
+            return;
+        };
+        if !matches!(self.conn(), Some(Conn::Cluster(_))) || !self.topology.due() {
+            return;
+        }
+        let slot = self.conn.clone();
+        tokio::spawn(async move {
+            let Ok(fresh) = client.get_async_connection().await else {
+                return;
+            };
+            let mut current = slot.write().unwrap_or_else(PoisonError::into_inner);
+            // Not after close(): a closed adapter stays closed.
+            if current.is_some() {
+                *current = Some(Conn::Cluster(fresh));
+            }
+        });
     }
 
     /// One round trip, its driver error mapped (the bound is [`call`](Self::call)'s).
@@ -181,6 +265,39 @@ impl Db {
         let value: Value = self
             .round_trip(op, invocation.invoke_async(&mut conn))
             .await?;
+        Reply::parse(value).map_err(|what| error::unexpected(op, what))
+    }
+
+    /// Cluster mode: runs the script of `source` by its SHA1 (`EVALSHA`, sent to the
+    /// primary of the first key), and on `NOSCRIPT` (a replica promoted by a failover, a
+    /// node that joined or restarted: scripts are not replicated) sends it whole (`EVAL`,
+    /// which also caches it there). Only that node is asked, never every node: redis-rs's
+    /// own fallback loads a script on all of them, and one unreachable node then stalls
+    /// the call.
+    pub(crate) async fn eval(
+        &self,
+        op: Operation,
+        hash: &str,
+        source: &str,
+        keys: &[&str],
+        args: &[&[u8]],
+    ) -> AdapterResult<Reply> {
+        let command = |name: &str, script: &str| {
+            let mut cmd = redis::cmd(name);
+            cmd.arg(script).arg(keys.len()).arg(keys);
+            for arg in args {
+                cmd.arg(*arg);
+            }
+            cmd
+        };
+        let mut conn = self.open(op)?;
+        let value: Value = match command("EVALSHA", hash).query_async(&mut conn).await {
+            Err(err) if err.kind() == RedisKind::Server(ServerErrorKind::NoScript) => {
+                self.round_trip(op, command("EVAL", source).query_async(&mut conn))
+                    .await?
+            }
+            other => other.map_err(|err| error::from_redis(op, err))?,
+        };
         Reply::parse(value).map_err(|what| error::unexpected(op, what))
     }
 

@@ -6,6 +6,7 @@
 //! | I/O error: refused, reset, broken pipe, dropped connection, EOF | `Connection` |
 //! | no connection or reply within the call timeout | `Connection` |
 //! | authentication refused, server loading its data set, cluster down / no node | `Connection` |
+//! | cluster in transition: `MOVED`, `ASK`, `TRYAGAIN` still answered after the driver's retries, `READONLY` (a demoted primary) | `Connection` |
 //! | a malformed connection URL or client configuration, an invalid key prefix | `InvalidInput` |
 //! | script outcomes `NOT_FOUND` / `CONFLICT` | `NotFound` / `Conflict` (in each layout's store) |
 //! | anything else the server refuses, an unreadable record or reply | `Backend` |
@@ -58,7 +59,13 @@ pub(crate) fn kind_of(err: &RedisError) -> ErrorKind {
         | RedisKind::Server(
             ServerErrorKind::BusyLoading
             | ServerErrorKind::ClusterDown
-            | ServerErrorKind::MasterDown,
+            | ServerErrorKind::MasterDown
+            // A cluster in transition (failover, reshard) whose redirections outlasted the
+            // driver's retries; a write sent to a primary just demoted.
+            | ServerErrorKind::Moved
+            | ServerErrorKind::Ask
+            | ServerErrorKind::TryAgain
+            | ServerErrorKind::ReadOnly,
         ) => ErrorKind::Connection,
         RedisKind::InvalidClientConfig => ErrorKind::InvalidInput,
         _ => ErrorKind::Backend,
@@ -182,5 +189,21 @@ mod tests {
         let err = contention(Operation::UpdateUser, 8);
         assert_eq!(err.code(), ErrorCode::UpdateUserError);
         assert_eq!(err.kind(), ErrorKind::Backend);
+    }
+
+    #[test]
+    fn a_cluster_in_transition_is_a_connection_error_and_crossslot_a_bug() {
+        for kind in [
+            ServerErrorKind::Moved,
+            ServerErrorKind::Ask,
+            ServerErrorKind::TryAgain,
+            ServerErrorKind::ClusterDown,
+            ServerErrorKind::ReadOnly,
+        ] {
+            let err = RedisError::from((RedisKind::Server(kind), "in transition"));
+            assert_eq!(kind_of(&err), ErrorKind::Connection, "{kind:?}");
+        }
+        let crossslot = RedisError::from((RedisKind::Server(ServerErrorKind::CrossSlot), "x"));
+        assert_eq!(kind_of(&crossslot), ErrorKind::Backend);
     }
 }

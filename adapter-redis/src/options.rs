@@ -10,7 +10,7 @@ use redis::cluster::ClusterClient;
 
 use crate::adapter::RedisAdapter;
 use crate::cluster::Replication;
-use crate::connection::Conn;
+use crate::connection::{Conn, Topology};
 use crate::error;
 use crate::keys::{KeyLayout, DEFAULT_PREFIX};
 use crate::layout::Layout;
@@ -362,6 +362,7 @@ impl RedisAdapterBuilder {
                  over an email claim nobody confirmed",
             ));
         }
+        let mut topology = Topology::default();
         let conn = match &self.source {
             Source::Adopted(manager) => {
                 if let Some(option) = self.own_connection_option() {
@@ -377,7 +378,18 @@ impl RedisAdapterBuilder {
                 }
                 Conn::Single(manager.clone())
             }
-            Source::Cluster(nodes) => Conn::Cluster(self.open_cluster(nodes).await?),
+            Source::Cluster(nodes) => {
+                let client = self.cluster_client(nodes)?;
+                let conn = auth_core::bound::within(op, self.call_timeout, async {
+                    client
+                        .get_async_connection()
+                        .await
+                        .map_err(|e| error::from_redis(op, e))
+                })
+                .await?;
+                topology = Topology::new(client);
+                Conn::Cluster(conn)
+            }
             Source::Url(url) => {
                 // Parsing only: redis-rs opens nothing until the manager connects.
                 let client = redis::Client::open(url.as_str()).map_err(error::invalid_url)?;
@@ -397,20 +409,17 @@ impl RedisAdapterBuilder {
             self.call_timeout,
             &self.layout,
             self.replication,
+            topology,
         ))
     }
 
-    /// A cluster connection from the seed nodes: the driver's connect and reply timeouts
-    /// are the call timeout, its retries (of `MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN` and
-    /// lost connections) the reconnect options; the call bound caps them all.
-    async fn open_cluster(
-        &self,
-        nodes: &[String],
-    ) -> AdapterResult<redis::cluster_async::ClusterConnection> {
-        let op = Operation::Connect;
+    /// The cluster client of the seed nodes: the driver's connect and reply timeouts are
+    /// the call timeout, its retries (of `MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN` and lost
+    /// connections) the reconnect options; the call bound caps them all.
+    fn cluster_client(&self, nodes: &[String]) -> AdapterResult<ClusterClient> {
         if nodes.is_empty() {
             return Err(AdapterError::invalid_input(
-                op,
+                Operation::Connect,
                 "a cluster needs the URL of at least one node",
             ));
         }
@@ -418,21 +427,14 @@ impl RedisAdapterBuilder {
         let max_wait = self
             .reconnect_max_delay
             .unwrap_or(DEFAULT_RECONNECT_MAX_DELAY);
-        let client = ClusterClient::builder(nodes.iter().map(String::as_str))
+        ClusterClient::builder(nodes.iter().map(String::as_str))
             .connection_timeout(self.call_timeout)
             .response_timeout(self.call_timeout)
             .retries(u32::try_from(retries).unwrap_or(u32::MAX))
             .min_retry_wait(u64::try_from(RECONNECT_MIN_DELAY.as_millis()).unwrap_or(100))
             .max_retry_wait(u64::try_from(max_wait.as_millis()).unwrap_or(u64::MAX))
             .build()
-            .map_err(error::invalid_url)?;
-        auth_core::bound::within(op, self.call_timeout, async {
-            client
-                .get_async_connection()
-                .await
-                .map_err(|e| error::from_redis(op, e))
-        })
-        .await
+            .map_err(error::invalid_url)
     }
 
     /// The key layout of the options: the prefix checked, and refused together with the

@@ -46,6 +46,17 @@ macro_rules! scripts {
                 LazyLock::new(|| Script::new(source!($file $(after $($fragment)+)?)));
         )*
 
+        /// The source the server runs of a script of this module (the file after its
+        /// fragments), for `EVAL` when a node does not have it cached.
+        pub(crate) fn source_of(script: &Script) -> &'static str {
+            $(
+                if std::ptr::eq(script, &*$name) {
+                    return source!($file $(after $($fragment)+)?);
+                }
+            )*
+            ""
+        }
+
         /// Every script as `(file name, source, script)`, for `migrate()` to load them all.
         /// The source is what the server runs: the file after its fragments.
         pub(crate) fn all() -> Vec<(&'static str, &'static str, &'static Script)> {

@@ -323,11 +323,11 @@ impl fmt::Display for DrillReport {
 }
 
 /// One call of a caller: when it started and ended, and what it gave.
-struct Call {
-    started: Instant,
-    took: Duration,
+pub(crate) struct Call {
+    pub(crate) started: Instant,
+    pub(crate) took: Duration,
     /// `Ok(Some(id))` for a write acknowledged (the user id), `Ok(None)` for a read served.
-    result: Result<Option<String>, AdapterError>,
+    pub(crate) result: Result<Option<String>, AdapterError>,
 }
 
 /// Runs the drill on `target`: `None` (with a SKIPPED line) when its server cannot be had
@@ -371,7 +371,7 @@ pub async fn run_target(target: &FaultTarget) -> Option<DrillReport> {
     Some(report)
 }
 
-async fn until_ok<T, F, Fut>(limit: Duration, mut f: F) -> Result<T, BoxError>
+pub(crate) async fn until_ok<T, F, Fut>(limit: Duration, mut f: F) -> Result<T, BoxError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, BoxError>>,
@@ -392,21 +392,7 @@ pub async fn run_drill(adapter: Arc<dyn Adapter>, server: &dyn ServerControl) ->
     let limit = ADAPTER_TIMEOUT + Duration::from_secs(1);
     let mut report = DrillReport::default();
 
-    // Every caller reads the session of its own user: a reply with anyone else's is a bug.
-    for i in 0..CALLERS {
-        let user = adapter
-            .create_user(User::with_id(format!("fault-u{i}")).with_email(format!("f{i}@x.test")))
-            .await
-            .expect("seed user");
-        adapter
-            .create_session(Session::with_token(
-                format!("fault-t{i}"),
-                user.id,
-                Utc::now() + Span::days(1),
-            ))
-            .await
-            .expect("seed session");
-    }
+    seed_callers(adapter.as_ref()).await;
 
     // 1 and 2: pause under load, then resume.
     let load = Load::start(adapter.clone(), false);
@@ -498,8 +484,26 @@ pub async fn run_drill(adapter: Arc<dyn Adapter>, server: &dyn ServerControl) ->
     report
 }
 
+/// The user and session each of the [`CALLERS`] reads: a reply with anyone else's is a bug.
+pub(crate) async fn seed_callers(adapter: &dyn Adapter) {
+    for i in 0..CALLERS {
+        let user = adapter
+            .create_user(User::with_id(format!("fault-u{i}")).with_email(format!("f{i}@x.test")))
+            .await
+            .expect("seed user");
+        adapter
+            .create_session(Session::with_token(
+                format!("fault-t{i}"),
+                user.id,
+                Utc::now() + Span::days(1),
+            ))
+            .await
+            .expect("seed session");
+    }
+}
+
 /// From now until the adapter serves a read, or `None` past `limit`.
-async fn first_success(adapter: &dyn Adapter, limit: Duration) -> Option<Duration> {
+pub(crate) async fn first_success(adapter: &dyn Adapter, limit: Duration) -> Option<Duration> {
     let started = Instant::now();
     while started.elapsed() < limit {
         if adapter.get_session_and_user("fault-t0").await.is_ok() {
@@ -511,14 +515,14 @@ async fn first_success(adapter: &dyn Adapter, limit: Duration) -> Option<Duratio
 }
 
 /// [`CALLERS`] tasks calling the adapter in a loop until stopped.
-struct Load {
+pub(crate) struct Load {
     stop: Arc<AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<Vec<Call>>>,
 }
 
 impl Load {
     /// Readers of their own sessions; with `writes`, every other call creates a user.
-    fn start(adapter: Arc<dyn Adapter>, writes: bool) -> Self {
+    pub(crate) fn start(adapter: Arc<dyn Adapter>, writes: bool) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let tasks = (0..CALLERS)
             .map(|caller| {
@@ -573,7 +577,7 @@ impl Load {
         Self { stop, tasks }
     }
 
-    async fn stop(self) -> Vec<Call> {
+    pub(crate) async fn stop(self) -> Vec<Call> {
         self.stop.store(true, Ordering::Relaxed);
         let mut all = Vec::new();
         for task in self.tasks {

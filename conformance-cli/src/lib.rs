@@ -10,6 +10,7 @@
 pub mod authjs;
 pub mod backends;
 pub mod bench;
+pub mod cluster_faults;
 pub mod faults;
 pub mod floor;
 pub mod relay;

@@ -37,3 +37,17 @@ drills! {
     redis => "redis",
     mongo => "mongo",
 }
+
+/// The cluster drills (`conformance_cli::cluster_faults`): a reshard, two failovers and a
+/// whole-cluster restart under 32 callers, on a six-node Redis Cluster of the test's own.
+#[test]
+fn redis_cluster() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        conformance_cli::cluster_faults::run().await;
+    });
+}
