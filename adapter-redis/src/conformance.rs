@@ -707,6 +707,11 @@ impl Inspector for RedisInspector {
     }
 
     fn location(&self) -> Option<adapter_conformance::StorageLocation> {
+        if self.keys.is_clustered() {
+            // No raw floor on a cluster yet: the floor's single connection and scripts
+            // are the single-server layout's.
+            return None;
+        }
         Some(adapter_conformance::StorageLocation {
             url: self.url.clone(),
             namespace: self.keys.prefix().to_owned(),

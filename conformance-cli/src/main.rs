@@ -301,7 +301,15 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
                 continue;
             }
         };
-        let trips = match (&spec.source, args.round_trips) {
+        // The relay stands for one server: a cluster's clients talk to every node.
+        let clustered = matches!(spec.name, "redis-cluster" | "valkey-cluster");
+        if clustered && args.round_trips {
+            eprintln!(
+                "[{}] round trips not counted: the relay stands for one server",
+                spec.name
+            );
+        }
+        let trips = match (&spec.source, args.round_trips && !clustered) {
             (harness::Source::Server { .. }, true) => {
                 eprintln!("[{}] counting round trips through a relay…", spec.name);
                 match count_round_trips(spec, &ops, args.user_extra_bytes).await {
