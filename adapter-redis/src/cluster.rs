@@ -42,6 +42,8 @@ const PENDING_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// One kind of record that a user owns and lists in an index in the user's slot.
 struct Owned<T> {
+    /// The record's key, from its member of the owner's index.
+    record_key: fn(&KeyLayout, &str) -> String,
     decode: fn(&[u8]) -> Result<T, CorruptRecord>,
     owner: fn(&T) -> &str,
     /// The owner's index key, from the owner's id.
@@ -70,6 +72,7 @@ fn lasting<T>(_: &T) -> Option<i64> {
 }
 
 const SESSIONS: Owned<Session> = Owned {
+    record_key: KeyLayout::session,
     decode: records::decode_session,
     owner: session_owner,
     index: KeyLayout::user_sessions,
@@ -77,6 +80,7 @@ const SESSIONS: Owned<Session> = Owned {
     taken: "this session token exists",
 };
 const ACCOUNTS: Owned<Account> = Owned {
+    record_key: KeyLayout::account_from_member,
     decode: records::decode_account,
     owner: account_owner,
     index: KeyLayout::user_accounts,
@@ -84,6 +88,7 @@ const ACCOUNTS: Owned<Account> = Owned {
     taken: "this provider account is linked already",
 };
 const AUTHENTICATORS: Owned<Authenticator> = Owned {
+    record_key: KeyLayout::authenticator,
     decode: records::decode_authenticator,
     owner: authenticator_owner,
     index: KeyLayout::user_authenticators,
@@ -581,10 +586,12 @@ impl ClusterStore {
         op: Operation,
         user_id: &str,
         members: Vec<String>,
-        record_key: impl Fn(&str) -> String,
         kind: &Owned<T>,
     ) -> AdapterResult<Vec<T>> {
-        let record_keys: Vec<String> = members.iter().map(|m| record_key(m)).collect();
+        let record_keys: Vec<String> = members
+            .iter()
+            .map(|m| (kind.record_key)(&self.keys, m))
+            .collect();
         let raws = self.db.mget(op, &record_keys).await?;
         let mut owned = Vec::with_capacity(raws.len());
         for raw in raws.into_iter().flatten() {
@@ -594,6 +601,22 @@ impl ClusterStore {
             }
         }
         Ok(owned)
+    }
+
+    /// list_accounts, list_authenticators: [`list_owned`](Self::list_owned) of every member
+    /// of the user's index set.
+    async fn list_set<T>(
+        &self,
+        op: Operation,
+        user_id: &str,
+        kind: &Owned<T>,
+    ) -> AdapterResult<Vec<T>> {
+        let index = (kind.index)(&self.keys, user_id);
+        let members: Vec<String> = self
+            .db
+            .query(op, redis::cmd("SMEMBERS").arg(&index))
+            .await?;
+        self.list_owned(op, user_id, members, kind).await
     }
 
     /// Whether a record that no owner confirms may be taken over, on the `attempt`-th
@@ -886,18 +909,20 @@ impl Store for ClusterStore {
             ));
         }
         let (user, email_key, incarnation) = decoded(op, raw, records::decode_user_incarnation)?;
-        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-        let mut record_keys: Vec<String> = Vec::with_capacity(members.len());
-        for (i, member) in members.iter().enumerate() {
-            let member = text(member);
-            record_keys.push(if i < sessions {
-                self.keys.session(&member)
-            } else if i < sessions + accounts {
-                self.keys.account_from_member(&member)
-            } else {
-                self.keys.authenticator(&member)
-            });
-        }
+        let record_keys: Vec<String> = members
+            .iter()
+            .enumerate()
+            .map(|(i, member)| {
+                let record_key = if i < sessions {
+                    SESSIONS.record_key
+                } else if i < sessions + accounts {
+                    ACCOUNTS.record_key
+                } else {
+                    AUTHENTICATORS.record_key
+                };
+                record_key(&self.keys, &String::from_utf8_lossy(member))
+            })
+            .collect();
         let removals = record_keys
             .iter()
             .map(|key| self.delete_if(op, key, "owner", id.as_bytes()));
@@ -988,22 +1013,8 @@ impl Store for ClusterStore {
     }
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
-        let op = Operation::ListAccounts;
-        let members: Vec<String> = self
-            .db
-            .query(
-                op,
-                redis::cmd("SMEMBERS").arg(self.keys.user_accounts(user_id)),
-            )
-            .await?;
-        self.list_owned(
-            op,
-            user_id,
-            members,
-            |m| self.keys.account_from_member(m),
-            &ACCOUNTS,
-        )
-        .await
+        self.list_set(Operation::ListAccounts, user_id, &ACCOUNTS)
+            .await
     }
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
@@ -1150,9 +1161,7 @@ impl Store for ClusterStore {
                     .arg("BYSCORE"),
             )
             .await?;
-        let mut sessions = self
-            .list_owned(op, user_id, tokens, |t| self.keys.session(t), &SESSIONS)
-            .await?;
+        let mut sessions = self.list_owned(op, user_id, tokens, &SESSIONS).await?;
         sessions.retain(|s| s.expires > now);
         Ok(sessions)
     }
@@ -1251,22 +1260,8 @@ impl Store for ClusterStore {
     }
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
-        let op = Operation::ListAuthenticators;
-        let members: Vec<String> = self
-            .db
-            .query(
-                op,
-                redis::cmd("SMEMBERS").arg(self.keys.user_authenticators(user_id)),
-            )
-            .await?;
-        self.list_owned(
-            op,
-            user_id,
-            members,
-            |c| self.keys.authenticator(c),
-            &AUTHENTICATORS,
-        )
-        .await
+        self.list_set(Operation::ListAuthenticators, user_id, &AUTHENTICATORS)
+            .await
     }
 
     async fn set_authenticator_counter(

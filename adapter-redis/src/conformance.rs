@@ -348,22 +348,22 @@ async fn single_server(
 /// Scenario 28's adapter on `layout`, pointed at a port where nothing listens.
 async fn unreachable_on(layout: Layout) -> Unreachable {
     let port = adapter_conformance::harness::dead_port();
-    let adapter = RedisAdapter::builder(format!("redis://127.0.0.1:{port}"))
-        .layout(layout)
-        .call_timeout(UNREACHABLE_TIMEOUT)
-        .connect()
+    unreachable_with(RedisAdapter::builder(format!("redis://127.0.0.1:{port}")).layout(layout))
         .await
-        .map(|adapter| Arc::new(adapter) as Arc<dyn auth_core::Adapter>);
-    Unreachable {
-        timeout: UNREACHABLE_TIMEOUT,
-        adapter,
-    }
 }
 
 /// Scenario 28's cluster-mode adapter, its one seed node a port where nothing listens.
 async fn unreachable_cluster() -> Unreachable {
     let port = adapter_conformance::harness::dead_port();
-    let adapter = RedisAdapter::cluster_builder([format!("redis://127.0.0.1:{port}")])
+    unreachable_with(RedisAdapter::cluster_builder([format!(
+        "redis://127.0.0.1:{port}"
+    )]))
+    .await
+}
+
+/// The adapter of `builder` at [`UNREACHABLE_TIMEOUT`], as scenario 28 takes it.
+async fn unreachable_with(builder: RedisAdapterBuilder) -> Unreachable {
+    let adapter = builder
         .call_timeout(UNREACHABLE_TIMEOUT)
         .connect()
         .await

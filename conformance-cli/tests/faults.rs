@@ -7,14 +7,19 @@ use conformance_cli::faults;
 
 fn drill(name: &str) {
     let target = faults::target(name).unwrap_or_else(|| panic!("no fault target {name}"));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    on_runtime(async {
+        faults::run_target(&target).await;
+    });
+}
+
+/// Runs a drill on a runtime of its own, with the workers its 32 callers need.
+fn on_runtime(drill: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
         .build()
-        .expect("a tokio runtime");
-    runtime.block_on(async {
-        faults::run_target(&target).await;
-    });
+        .expect("a tokio runtime")
+        .block_on(drill);
 }
 
 macro_rules! drills {
@@ -42,12 +47,7 @@ drills! {
 /// whole-cluster restart under 32 callers, on a six-node Redis Cluster of the test's own.
 #[test]
 fn redis_cluster() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(async {
+    on_runtime(async {
         conformance_cli::cluster_faults::run().await;
     });
 }
