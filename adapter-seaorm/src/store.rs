@@ -216,10 +216,13 @@ impl SeaOrmAdapter {
             }
             dialect if dialect.delete_returning() => {
                 // MariaDB: SeaQuery's MySQL writer has no RETURNING, the server has. Its
-                // JSON column is LONGTEXT: read as it is.
+                // JSON column is LONGTEXT: read as it is. Read to the end of the reply, not
+                // to its first row: a deadlock victim may send the row, then the error
+                // that rolled the delete back.
                 let mut stmt = DbBackend::MySql.build(&delete);
                 stmt.sql.push_str(" RETURNING *");
-                self.db.query_one_raw(stmt).await.for_op(op)
+                let rows = self.db.query_all_raw(stmt).await.for_op(op)?;
+                Ok(rows.into_iter().next())
             }
             _ => {
                 let tx = self.db.begin().await.for_op(op)?;

@@ -40,8 +40,9 @@ macro_rules! take {
                 $crate::dialect::Take::Returning(text) => {
                     ::sqlx::query_as::<_, $row>(text.clone())
                         $(.bind($key))+
-                        .fetch_optional(&mut *$conn)
+                        .fetch_all(&mut *$conn)
                         .await
+                        .map(only_row)
                 }
                 $crate::dialect::Take::LockThenDelete { select, delete } => {
                     let mut tx =
@@ -49,8 +50,9 @@ macro_rules! take {
                     let taken = async {
                         let row = ::sqlx::query_as::<_, $row>(select.clone())
                             $(.bind($key))+
-                            .fetch_optional(&mut *tx)
-                            .await?;
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map(only_row)?;
                         if row.is_some() {
                             ::sqlx::query(delete.clone())
                                 $(.bind($key))+
@@ -92,8 +94,9 @@ macro_rules! change {
                     let $query = ::sqlx::query_as::<_, $row>(text.clone());
                     $set
                         $(.bind($key))+
-                        .fetch_optional(&mut *$conn)
+                        .fetch_all(&mut *$conn)
                         .await
+                        .map(only_row)
                 }
                 $crate::dialect::Change::UpdateThenSelect { update, select } => {
                     let $query = ::sqlx::query(update.clone());
@@ -103,8 +106,9 @@ macro_rules! change {
                         .await?;
                     ::sqlx::query_as::<_, $row>(select.clone())
                         $(.bind($key))+
-                        .fetch_optional(&mut *$conn)
+                        .fetch_all(&mut *$conn)
                         .await
+                        .map(only_row)
                 }
             }
         }
@@ -169,6 +173,18 @@ macro_rules! set_columns {
         }
         query$(.bind($key))+.execute(&mut *$conn).await.for_op($op)?;
     }};
+}
+
+/// The row of a statement that changes or locks at most one row.
+///
+/// Such statements are read to their end (`fetch_all`), never stopped at their first row
+/// (`fetch_optional`): MariaDB may send the row of a `DELETE … RETURNING` and only then
+/// fail the statement as a deadlock victim, and that error, left unread behind the row,
+/// would be discarded with the rest of the reply: a change that was rolled back reported as
+/// done (`tests/rolled_back_writes.rs`). PostgreSQL runs a `RETURNING` statement to its end
+/// before it sends a row; the rule holds for every dialect all the same.
+pub(crate) fn only_row<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
 }
 
 /// Commits the transaction when its statements succeeded, else rolls it back, so the
@@ -369,8 +385,9 @@ impl Store for SqlxAdapter {
                 _ if columns => in_write_tx!(conn, self.sql(), op, |tx| {
                     let current = sqlx::query_as::<_, UserOf<Db>>(self.sql().lock_user.clone())
                         .bind(id)
-                        .fetch_optional(&mut *tx)
+                        .fetch_all(&mut *tx)
                         .await
+                        .map(only_row)
                         .for_op(op)?;
                     let Some(current) = current else {
                         return Ok(None);
@@ -391,8 +408,9 @@ impl Store for SqlxAdapter {
                 None => in_write_tx!(conn, self.sql(), op, |tx| {
                     let current = sqlx::query_as::<_, UserOf<Db>>(self.sql().lock_user.clone())
                         .bind(id)
-                        .fetch_optional(&mut *tx)
+                        .fetch_all(&mut *tx)
                         .await
+                        .map(only_row)
                         .for_op(op)?;
                     let Some(current) = current else {
                         return Ok(None);
@@ -667,8 +685,9 @@ impl Store for SqlxAdapter {
                         sqlx::query_as::<_, SessionOf<Db>>(self.sql().lock_session.clone())
                             .bind(token)
                             .bind(stamp::<Db>(now))
-                            .fetch_optional(&mut *tx)
+                            .fetch_all(&mut *tx)
                             .await
+                            .map(only_row)
                             .for_op(op)?;
                     let Some(current) = current else {
                         return Ok(None);
@@ -688,8 +707,9 @@ impl Store for SqlxAdapter {
                         sqlx::query_as::<_, SessionOf<Db>>(self.sql().lock_session.clone())
                             .bind(token)
                             .bind(stamp::<Db>(now))
-                            .fetch_optional(&mut *tx)
+                            .fetch_all(&mut *tx)
                             .await
+                            .map(only_row)
                             .for_op(op)?;
                     let Some(current) = current else {
                         return Ok(None);

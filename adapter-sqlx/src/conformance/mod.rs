@@ -15,6 +15,7 @@
 
 pub mod authjs;
 mod connect_checks;
+pub mod contention;
 mod decode;
 mod specs;
 pub mod upgrade;
