@@ -274,11 +274,35 @@ async fn tour(adapter: &RedisAdapter) {
     }
 }
 
+/// Every primary's count of the commands it has run (`INFO commandstats`, `INFO` itself
+/// left out), in the order of `nodes.primaries`.
+async fn commands_per_primary(nodes: &Nodes) -> Vec<(String, u64)> {
+    let mut counts = Vec::new();
+    for (url, node) in &nodes.primaries {
+        let mut conn = node.clone();
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let calls = info
+            .lines()
+            .filter(|line| !line.starts_with("cmdstat_info:"))
+            .filter_map(|line| line.split_once(":calls=")?.1.split(',').next())
+            .map(|n| n.parse::<u64>().unwrap())
+            .sum();
+        counts.push((url.clone(), calls));
+    }
+    counts
+}
+
 /// The point of a cluster: 10,000 users with a session each spread over the primaries, none
-/// holding more than 40 % of the keys (users, their indexes, sessions, email claims).
+/// holding more than 40 % of the keys (users, their indexes, sessions, email claims), and
+/// under session reads (`bench`'s hot path) none serving more than 45 % of the commands.
 #[tokio::test]
 async fn ten_thousand_users_spread_over_the_primaries() {
     const USERS: usize = 10_000;
+    const SESSION_READS: usize = 20_000;
     for backend in BACKENDS {
         let Some(urls) = test_cluster_nodes(backend) else {
             continue;
@@ -304,6 +328,50 @@ async fn ten_thousand_users_spread_over_the_primaries() {
             })
             .await;
         let seeded = started.elapsed();
+
+        // The bench's hot path: session reads of random users, 32 callers; each primary's
+        // share of the commands it ran meanwhile (`INFO commandstats`, the commands a
+        // script calls included).
+        let before = commands_per_primary(&nodes).await;
+        let reads_started = Instant::now();
+        stream::iter(0..SESSION_READS)
+            .for_each_concurrent(32, |i| {
+                let adapter = adapter.clone();
+                // A fixed spread of the users (a full-period step modulo USERS), no RNG.
+                let token = format!("t-{}", (i * 7_919 + 13) % USERS);
+                async move {
+                    let found = adapter.get_session_and_user(&token).await.unwrap();
+                    assert!(found.is_some(), "the session {token} is live");
+                }
+            })
+            .await;
+        let read_for = reads_started.elapsed();
+        let after = commands_per_primary(&nodes).await;
+        let served: Vec<(String, u64)> = after
+            .iter()
+            .zip(&before)
+            .map(|((url, a), (_, b))| (url.clone(), a.saturating_sub(*b)))
+            .collect();
+        let commands: u64 = served.iter().map(|(_, n)| n).sum();
+        let command_shares: Vec<String> = served
+            .iter()
+            .map(|(url, n)| format!("{url} {n} ({:.1} %)", 100.0 * *n as f64 / commands as f64))
+            .collect();
+        println!(
+            "{backend}: {SESSION_READS} session reads in {read_for:.1?}; {commands} commands: {}",
+            command_shares.join(", ")
+        );
+        let busiest = served.iter().map(|(_, n)| *n).max().unwrap_or(0);
+        assert!(
+            commands >= 2 * SESSION_READS as u64,
+            "{backend}: only {commands} commands for {SESSION_READS} session reads"
+        );
+        assert!(
+            busiest * 100 <= commands * 45,
+            "{backend}: one primary served more than 45 % of the commands: {}",
+            command_shares.join(", ")
+        );
+
         let layout: &KeyLayout = adapter.keys();
         let mut counts = Vec::new();
         for (url, node) in &nodes.primaries {
