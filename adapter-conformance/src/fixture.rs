@@ -107,7 +107,8 @@ pub trait Inspector: Send + Sync {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageLocation {
-    /// The server or file URL (`postgres:`, `mysql:`, `sqlite:`, `redis:`, …).
+    /// The server or file URL (`postgres:`, `mysql:`, `sqlite:`, `redis:`, …); for a
+    /// cluster, the URLs of its seed nodes joined by commas.
     pub url: String,
     /// What separates the fixture from others on that server: a table prefix, a key prefix,
     /// a database name.

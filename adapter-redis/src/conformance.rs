@@ -457,7 +457,7 @@ pub struct RedisInspector {
     /// Every node, for `SCAN` (one connection on a single server).
     nodes: Vec<MultiplexedConnection>,
     keys: KeyLayout,
-    /// The server's URL, for `bench`'s raw floor.
+    /// The server's URL (a cluster's node URLs joined by commas), for `bench`'s raw floor.
     url: String,
 }
 
@@ -707,12 +707,8 @@ impl Inspector for RedisInspector {
     }
 
     fn location(&self) -> Option<adapter_conformance::StorageLocation> {
-        if self.keys.is_clustered() {
-            // No raw floor on a cluster yet: the floor's single connection and scripts
-            // are the single-server layout's.
-            return None;
-        }
         Some(adapter_conformance::StorageLocation {
+            // A cluster's seed nodes, joined by commas (what `StorageLocation` says).
             url: self.url.clone(),
             namespace: self.keys.prefix().to_owned(),
             connections: 1,

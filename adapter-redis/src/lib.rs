@@ -46,4 +46,14 @@ pub mod bench_scripts {
     /// assert!(adapter_redis::bench_scripts::GET_SESSION_AND_USER.contains("redis.call('GET'"));
     /// ```
     pub const GET_SESSION_AND_USER: &str = include_str!("scripts/get_session_and_user.lua");
+
+    /// The cluster mode's `cluster/owner_read.lua`: `KEYS[1]` the owner's user key,
+    /// `KEYS[2]` the owner's index, `ARGV[1]` the member; replies the user record when the
+    /// index lists the member, else nil. The second step of a cluster session read (the
+    /// first is `GET` and `PEXPIRETIME` of the session key).
+    ///
+    /// ```
+    /// assert!(adapter_redis::bench_scripts::CLUSTER_OWNER_READ.contains("ZSCORE"));
+    /// ```
+    pub const CLUSTER_OWNER_READ: &str = include_str!("scripts/cluster/owner_read.lua");
 }

@@ -23,6 +23,7 @@ use auth_core::{Account, AccountType, Adapter, Session, SessionUpdate, User, Ver
 use serde::{Deserialize, Serialize};
 
 use crate::floor::RawProbe;
+use crate::node_reads::NodeReads;
 use crate::relay::Relay;
 use adapter_conformance::{Backend, BoxError};
 
@@ -592,14 +593,42 @@ fn measurement(backend: &str, op: Op, implementation: &str, c: usize, f: Figures
     }
 }
 
+/// What counts the round trips of [`round_trips`].
+#[derive(Debug)]
+pub enum TripCounter<'a> {
+    /// A relay in front of one server; the backend was opened through it.
+    Relay(&'a Relay),
+    /// A cluster's nodes counting their read events.
+    NodeReads(&'a NodeReads),
+}
+
+impl TripCounter<'_> {
+    async fn reset(&self) -> Result<(), BoxError> {
+        match self {
+            Self::Relay(relay) => {
+                relay.reset();
+                Ok(())
+            }
+            Self::NodeReads(nodes) => nodes.reset().await,
+        }
+    }
+
+    async fn round_trips(&self) -> Result<u64, BoxError> {
+        match self {
+            Self::Relay(relay) => Ok(relay.round_trips()),
+            Self::NodeReads(nodes) => nodes.round_trips().await,
+        }
+    }
+}
+
 /// Counts the round trips per call of each operation: `backend` must have been opened
-/// through `relay`. A few users are seeded, then each operation runs `calls` times by one
+/// through the counter's relay, or be on the counter's cluster. A few users are seeded, then each operation runs `calls` times by one
 /// caller after `calls` uncounted ones, so neither opening connections nor preparing a
 /// statement on each pooled connection the first time is counted. An operation none of
 /// whose traffic went through the relay is left out of the map.
 pub async fn round_trips(
     backend: &dyn Backend,
-    relay: &Relay,
+    counter: &TripCounter<'_>,
     ops: &[Op],
     calls: u64,
     user_extra_bytes: usize,
@@ -616,12 +645,13 @@ pub async fn round_trips(
         let mut counted = HashMap::new();
         for &op in ops {
             phase(&side, op, 1, one_by_one).await?;
-            relay.reset();
+            counter.reset().await?;
             let figures = phase(&side, op, 1, one_by_one).await?;
+            let trips = counter.round_trips().await?;
             // No traffic at all means the driver reached the server another way (mysql_async
             // moves a local connection to the server's Unix socket): not counted, not 0.
-            if figures.calls > 0 && relay.round_trips() > 0 {
-                counted.insert(op, relay.round_trips() as f64 / figures.calls as f64);
+            if figures.calls > 0 && trips > 0 {
+                counted.insert(op, trips as f64 / figures.calls as f64);
             }
         }
         Ok::<_, BoxError>(counted)
@@ -642,7 +672,7 @@ pub fn render_table(rows: &[Measurement]) -> String {
             let _ = writeln!(out, "\n== {backend} ==");
             let _ = writeln!(
                 out,
-                "{:<18} {:<10} {:>4} {:>8} {:>10} {:>9} {:>9} {:>9} {:>6} {:>9} {:>9}",
+                "{:<18} {:<11} {:>4} {:>8} {:>10} {:>9} {:>9} {:>9} {:>6} {:>9} {:>9}",
                 "operation",
                 "impl",
                 "c",
@@ -661,7 +691,7 @@ pub fn render_table(rows: &[Measurement]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<18} {:<10} {:>4} {:>8} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>6} {:>9} {:>9}",
+            "{:<18} {:<11} {:>4} {:>8} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>6} {:>9} {:>9}",
             r.operation,
             r.implementation,
             r.concurrency,

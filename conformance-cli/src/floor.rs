@@ -10,13 +10,19 @@
 //! - Redis: adapter-redis's `get_session_and_user.lua` by `EVALSHA`, and a plain `GET` of
 //!   the session key, on one multiplexed connection (the adapter's `ConnectionManager`
 //!   holds one too).
+//! - Redis Cluster / Valkey Cluster (a location whose URL lists several nodes): the cluster
+//!   mode's two steps on a bare redis-rs cluster connection (`raw-cluster`): `GET` and
+//!   `PEXPIRETIME` of the session key in one pipeline, the owner's id read from the JSON
+//!   record, then `cluster/owner_read.lua` by `EVALSHA` on the owner's user key and
+//!   sessions index; and a plain `GET` of the session key (`raw-get`).
 
 use adapter_conformance::{BoxError, StorageLocation};
 
 /// One raw way to read a session, ready to be called by many callers at once.
 #[derive(Debug)]
 pub struct RawProbe {
-    /// What it measures, as the report names it: `raw-sql`, `raw-script` or `raw-get`.
+    /// What it measures, as the report names it: `raw-sql`, `raw-script`, `raw-cluster` or
+    /// `raw-get`.
     pub name: &'static str,
     inner: Inner,
 }
@@ -28,18 +34,25 @@ enum Inner {
     Sqlite(sql::Conns<adapter_sqlx::sqlx::SqliteConnection>),
     Script(kv::ScriptProbe),
     Get(kv::GetProbe),
+    Cluster(kv::ClusterProbe),
+    ClusterGet(kv::ClusterGetProbe),
 }
 
 impl RawProbe {
     /// Opens the raw probes of `target`: one for SQL (`raw-sql`), two for Redis
-    /// (`raw-script`, then `raw-get`). The first is the floor the adapter is compared with.
+    /// (`raw-script`, then `raw-get`) and for a cluster (`raw-cluster`, then `raw-get`).
+    /// The first is the floor the adapter is compared with.
     ///
     /// The fixture's [`StorageLocation`] says where: a `redis:` URL and its key prefix are
-    /// adapter-redis's layout; a `postgres:`, `mysql:` or `sqlite:` URL and its table prefix
-    /// are adapter-sqlx's tables.
+    /// adapter-redis's layout (several URLs, comma-separated: its cluster layout); a
+    /// `postgres:`, `mysql:` or `sqlite:` URL and its table prefix are adapter-sqlx's
+    /// tables.
     pub async fn open(target: &StorageLocation) -> Result<Vec<RawProbe>, BoxError> {
         let scheme = target.url.split(':').next().unwrap_or_default();
         match scheme {
+            "redis" | "rediss" if target.url.contains(',') => {
+                kv::open_cluster(&target.url, &target.namespace).await
+            }
             "redis" | "rediss" => kv::open(&target.url, &target.namespace).await,
             "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite" => Ok(vec![
                 sql::open(&target.url, &target.namespace, target.connections).await?,
@@ -56,6 +69,8 @@ impl RawProbe {
             Inner::Sqlite(conns) => conns.read_sqlite(worker, token).await,
             Inner::Script(probe) => probe.read(token).await,
             Inner::Get(probe) => probe.read(token).await,
+            Inner::Cluster(probe) => probe.read(token).await,
+            Inner::ClusterGet(probe) => probe.read(token).await,
         }
     }
 }
@@ -214,7 +229,10 @@ mod sql {
 
 mod kv {
     use adapter_redis::keys::KeyLayout;
-    use adapter_redis::redis::{self, aio::MultiplexedConnection, AsyncCommands, Script, Value};
+    use adapter_redis::redis::{
+        self, aio::MultiplexedConnection, cluster::ClusterClient, cluster_async::ClusterConnection,
+        AsyncCommands, Script, Value,
+    };
 
     use super::{Inner, RawProbe};
     use adapter_conformance::BoxError;
@@ -269,6 +287,95 @@ mod kv {
     }
 
     impl GetProbe {
+        pub(super) async fn read(&self, token: &str) -> Result<bool, BoxError> {
+            let mut conn = self.conn.clone();
+            let reply: Option<String> = conn.get(self.keys.session(token)).await?;
+            Ok(reply.is_some())
+        }
+    }
+
+    /// The cluster mode's session read: the session and its expiry, then the owner's
+    /// confirmation and user record.
+    pub(super) struct ClusterProbe {
+        conn: ClusterConnection,
+        owner_read: Script,
+        keys: KeyLayout,
+    }
+
+    /// A plain `GET` of the session key, on the cluster.
+    pub(super) struct ClusterGetProbe {
+        conn: ClusterConnection,
+        keys: KeyLayout,
+    }
+
+    // redis-rs's cluster connection has no `Debug`.
+    impl std::fmt::Debug for ClusterProbe {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("ClusterProbe").finish_non_exhaustive()
+        }
+    }
+
+    impl std::fmt::Debug for ClusterGetProbe {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("ClusterGetProbe").finish_non_exhaustive()
+        }
+    }
+
+    /// The probes of the cluster whose node URLs `urls` lists, comma-separated.
+    pub(super) async fn open_cluster(
+        urls: &str,
+        key_prefix: &str,
+    ) -> Result<Vec<RawProbe>, BoxError> {
+        let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
+        let conn = ClusterClient::new(nodes)?.get_async_connection().await?;
+        let keys = KeyLayout::clustered(key_prefix)?;
+        Ok(vec![
+            RawProbe {
+                name: "raw-cluster",
+                inner: Inner::Cluster(ClusterProbe {
+                    conn: conn.clone(),
+                    owner_read: Script::new(adapter_redis::bench_scripts::CLUSTER_OWNER_READ),
+                    keys: keys.clone(),
+                }),
+            },
+            RawProbe {
+                name: "raw-get",
+                inner: Inner::ClusterGet(ClusterGetProbe { conn, keys }),
+            },
+        ])
+    }
+
+    /// The owner named by a stored session record.
+    #[derive(serde::Deserialize)]
+    struct Owner {
+        user_id: String,
+    }
+
+    impl ClusterProbe {
+        pub(super) async fn read(&self, token: &str) -> Result<bool, BoxError> {
+            let mut conn = self.conn.clone();
+            let key = self.keys.session(token);
+            let (raw, _expire_at): (Option<Vec<u8>>, i64) = redis::pipe()
+                .cmd("GET")
+                .arg(&key)
+                .cmd("PEXPIRETIME")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await?;
+            let Some(raw) = raw else { return Ok(false) };
+            let owner: Owner = serde_json::from_slice(&raw)?;
+            let user: Value = self
+                .owner_read
+                .key(self.keys.user(&owner.user_id))
+                .key(self.keys.user_sessions(&owner.user_id))
+                .arg(token)
+                .invoke_async(&mut conn)
+                .await?;
+            Ok(!matches!(user, Value::Nil))
+        }
+    }
+
+    impl ClusterGetProbe {
         pub(super) async fn read(&self, token: &str) -> Result<bool, BoxError> {
             let mut conn = self.conn.clone();
             let reply: Option<String> = conn.get(self.keys.session(token)).await?;

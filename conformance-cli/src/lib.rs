@@ -13,5 +13,6 @@ pub mod bench;
 pub mod cluster_faults;
 pub mod faults;
 pub mod floor;
+pub mod node_reads;
 pub mod relay;
 pub mod report;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use adapter_conformance::harness::{self, BackendSpec, Resolved};
 use adapter_conformance::{Backend, Scenario, SCENARIOS};
 use clap::{Args, Parser, Subcommand};
+use conformance_cli::node_reads::NodeReads;
 use conformance_cli::report::{self, BackendReport, BackendStatus};
 use conformance_cli::{backends, bench, relay};
 
@@ -301,17 +302,9 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
                 continue;
             }
         };
-        // The relay stands for one server: a cluster's clients talk to every node.
-        let clustered = matches!(spec.name, "redis-cluster" | "valkey-cluster");
-        if clustered && args.round_trips {
-            eprintln!(
-                "[{}] round trips not counted: the relay stands for one server",
-                spec.name
-            );
-        }
-        let trips = match (&spec.source, args.round_trips && !clustered) {
+        let trips = match (&spec.source, args.round_trips) {
             (harness::Source::Server { .. }, true) => {
-                eprintln!("[{}] counting round trips through a relay…", spec.name);
+                eprintln!("[{}] counting round trips…", spec.name);
                 match count_round_trips(spec, &ops, args.user_extra_bytes).await {
                     Ok(trips) => {
                         if trips.len() < ops.len() {
@@ -401,6 +394,24 @@ async fn count_round_trips(
     };
     let url = harness::env_url(env_var)
         .ok_or_else(|| format!("--round-trips needs {env_var} for {}", spec.name))?;
+    // The relay stands for one server; a cluster's nodes count their own reads.
+    if matches!(spec.name, "redis-cluster" | "valkey-cluster") {
+        let backend = (spec.open)(Some(url.clone()))
+            .await
+            .map_err(|e| e.to_string())?;
+        let nodes = NodeReads::open(&adapter_redis::conformance::cluster_nodes(&url))
+            .await
+            .map_err(|e| format!("node counters for {}: {e}", spec.name))?;
+        return bench::round_trips(
+            backend.as_ref(),
+            &bench::TripCounter::NodeReads(&nodes),
+            ops,
+            20,
+            user_extra_bytes,
+        )
+        .await
+        .map_err(|e| e.to_string());
+    }
     let server = relay::server_of(&url).ok_or_else(|| format!("no host:port in {env_var}"))?;
     let relay = relay::Relay::start(&server)
         .await
@@ -410,9 +421,15 @@ async fn count_round_trips(
     let backend = (spec.open)(Some(through))
         .await
         .map_err(|e| e.to_string())?;
-    bench::round_trips(backend.as_ref(), &relay, ops, 20, user_extra_bytes)
-        .await
-        .map_err(|e| e.to_string())
+    bench::round_trips(
+        backend.as_ref(),
+        &bench::TripCounter::Relay(&relay),
+        ops,
+        20,
+        user_extra_bytes,
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 fn list(args: &ListArgs) -> Result<bool, String> {
