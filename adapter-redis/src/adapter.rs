@@ -157,7 +157,9 @@ impl RedisAdapter {
     /// mode spreads users, sessions and tokens over the slots and runs every change as
     /// single-slot steps in a safe order: see the crate docs ("Redis Cluster") for the key
     /// layout, the round trips and what an interrupted change leaves behind. The native
-    /// layout only; a key prefix may not hold a hash tag (`{…}`); the call timeout may be
+    /// layout, or the Auth.js unstorage layout with a hash tag in its driver base (every
+    /// key in one slot, as unstorage runs on a cluster: `driver_base("{unstorage}")`);
+    /// a key prefix may not hold a hash tag (`{…}`); the call timeout may be
     /// at most a minute (an email claim that no user confirms for two minutes is taken
     /// over, so no change may last that long). Every other option applies; the reconnect
     /// options set the cluster client's retries (16 by default) and their longest pause.
@@ -318,7 +320,9 @@ impl RedisAdapter {
                 match &self.store {
                     LayoutStore::Native(native) => native.migrate(op, pipe).await,
                     LayoutStore::Cluster(cluster) => cluster.migrate(op).await,
-                    // Auth.js keeps no layout version: nothing to write or check.
+                    // Auth.js keeps no layout version: nothing to write or check. (On a
+                    // cluster the scripts are loaded on every primary already.)
+                    LayoutStore::Unstorage(_) if pipe.is_empty() => Ok(()),
                     LayoutStore::Unstorage(_) => self.db.query_pipe(op, &pipe).await,
                 }
             })

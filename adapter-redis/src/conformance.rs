@@ -59,6 +59,7 @@ pub fn specs() -> Vec<BackendSpec> {
         redis_authjs_spec(),
         redis_cluster_spec(),
         valkey_cluster_spec(),
+        redis_cluster_authjs_spec(),
     ]
 }
 
@@ -807,17 +808,19 @@ pub struct RedisAuthJsBackend {
 impl Backend for RedisAuthJsBackend {
     async fn fixture(&self) -> Result<Fixture, BoxError> {
         let prefix = fresh_prefix();
-        let builder = RedisAdapter::builder(self.url.as_str()).layout(Layout::AuthJsUnstorage(
-            UnstorageLayout::new().base_key_prefix(prefix.as_str()),
-        ));
+        let layout = UnstorageLayout::new().base_key_prefix(prefix.as_str());
+        let builder = RedisAdapter::builder(self.url.as_str())
+            .layout(Layout::AuthJsUnstorage(layout.clone()));
         let (adapter, conn) = migrated_fixture(builder, &self.client).await?;
+        let (conn, nodes) = single_server(&self.client, conn).await?;
         Ok(Fixture {
             adapter: Arc::new(adapter.clone()),
             inspector: Box::new(UnstorageInspector {
                 adapter,
                 conn,
+                nodes,
                 keys: KeyLayout::new(prefix.as_str())?,
-                prefix,
+                layout,
             }),
         })
     }
@@ -836,15 +839,119 @@ impl Backend for RedisAuthJsBackend {
     }
 }
 
+/// The `redis-cluster-authjs` backend: the Auth.js unstorage layout on the Redis Cluster of
+/// [`CLUSTER_ENV_VAR`], as an Auth.js app runs it there: every key under unstorage's
+/// driver base `{unstorage}`, one hash tag, so one slot (availability, no spread). Each
+/// fixture has its own `baseKeyPrefix` under it.
+///
+/// ```
+/// let spec = adapter_redis::conformance::redis_cluster_authjs_spec();
+/// assert_eq!(spec.name, "redis-cluster-authjs");
+/// ```
+pub fn redis_cluster_authjs_spec() -> BackendSpec {
+    BackendSpec {
+        name: "redis-cluster-authjs",
+        open: |urls| Box::pin(open_cluster_authjs(urls)),
+        ..redis_cluster_spec()
+    }
+}
+
+/// The driver base of [`redis_cluster_authjs_spec`]: what the unstorage docs give for a
+/// cluster.
+pub const CLUSTER_DRIVER_BASE: &str = "{unstorage}";
+
+async fn open_cluster_authjs(urls: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
+    let urls = urls.ok_or("a cluster backend needs its node URLs")?;
+    let nodes = cluster_nodes(&urls);
+    let mut clients = Vec::with_capacity(nodes.len());
+    for node in &nodes {
+        clients.push(answering_client(node).await?);
+    }
+    let cluster = redis::cluster::ClusterClient::new(nodes.iter().map(String::as_str))?;
+    Ok(Arc::new(ClusterAuthJsBackend(ClusterBackend {
+        urls,
+        nodes,
+        clients,
+        cluster,
+    })))
+}
+
+/// The start of every Redis key of `layout` (its driver base and `baseKeyPrefix`, as
+/// unstorage normalizes keys).
+///
+/// ```
+/// use adapter_redis::{conformance::key_start, UnstorageLayout};
+/// let layout = UnstorageLayout::new().driver_base("{unstorage}").base_key_prefix("t1:");
+/// assert_eq!(key_start(&layout), "{unstorage}:t1:");
+/// ```
+pub fn key_start(layout: &UnstorageLayout) -> String {
+    // A storage key of one letter after the prefix, the letter taken off again:
+    // normalization drops a trailing `:` of the prefix alone.
+    let mut key = layout.redis_key(&format!("{}x", layout.get_base_key_prefix()));
+    key.pop();
+    key
+}
+
+/// Hands out adapters on the Auth.js unstorage layout on a cluster, each on a fresh
+/// `baseKeyPrefix` under the driver base [`CLUSTER_DRIVER_BASE`].
+#[derive(Debug, Clone)]
+pub struct ClusterAuthJsBackend(ClusterBackend);
+
+#[async_trait]
+impl Backend for ClusterAuthJsBackend {
+    async fn fixture(&self) -> Result<Fixture, BoxError> {
+        let prefix = fresh_prefix();
+        let layout = UnstorageLayout::new()
+            .driver_base(CLUSTER_DRIVER_BASE)
+            .base_key_prefix(prefix.as_str());
+        let adapter = RedisAdapter::cluster_builder(self.0.nodes.iter().cloned())
+            .layout(Layout::AuthJsUnstorage(layout.clone()))
+            .connect()
+            .await?;
+        adapter.migrate().await?;
+        let conn = Conn::Cluster(self.0.cluster.get_async_connection().await?);
+        let mut nodes = Vec::with_capacity(self.0.clients.len());
+        for client in &self.0.clients {
+            nodes.push(client.get_multiplexed_async_connection().await?);
+        }
+        Ok(Fixture {
+            adapter: Arc::new(adapter.clone()),
+            inspector: Box::new(UnstorageInspector {
+                adapter,
+                conn,
+                nodes,
+                keys: KeyLayout::new(key_start(&layout))?,
+                layout,
+            }),
+        })
+    }
+
+    fn gaps(&self) -> &'static [Gap] {
+        AUTHJS_GAPS
+    }
+
+    fn model_rules(&self) -> adapter_conformance::model::Rules {
+        adapter_conformance::model::Rules {
+            joined_keys: true,
+            ..adapter_conformance::model::Rules::from_gaps(AUTHJS_GAPS)
+        }
+    }
+}
+
 /// Reads one fixture's unstorage keys with plain commands and decodes the JSON values
 /// Auth.js writes (camelCase fields, ISO 8601 dates) itself.
 #[derive(Debug, Clone)]
 pub struct UnstorageInspector {
     adapter: RedisAdapter,
-    conn: MultiplexedConnection,
-    /// The fixture's prefix, for `SCAN` and teardown.
+    /// Commands (on a cluster, routed to the one slot of the layout's hash tag).
+    conn: Conn,
+    /// Every node, for `SCAN` (one connection on a single server).
+    nodes: Vec<MultiplexedConnection>,
+    /// Where the fixture's keys are: its `baseKeyPrefix` and the driver base.
+    layout: UnstorageLayout,
+    /// The start of every key of the fixture (driver base and `baseKeyPrefix`), for `SCAN`
+    /// and teardown.
     keys: KeyLayout,
-    prefix: String,
 }
 
 fn iso(map: &Map<String, Value>, field: &str) -> Result<Option<DateTime<Utc>>, BoxError> {
@@ -941,7 +1048,8 @@ impl UnstorageInspector {
     /// The Redis key of a storage key under this fixture's `baseKeyPrefix`, as unstorage
     /// normalizes it.
     fn key(&self, rest: &str) -> String {
-        UnstorageLayout::new().redis_key(&format!("{}{rest}", self.prefix))
+        self.layout
+            .redis_key(&format!("{}{rest}", self.layout.get_base_key_prefix()))
     }
 
     async fn raw(&self, rest: &str) -> Result<Option<String>, BoxError> {
@@ -950,7 +1058,7 @@ impl UnstorageInspector {
     }
 
     async fn all_keys(&self) -> Result<Vec<String>, BoxError> {
-        own_keys(std::slice::from_ref(&self.conn), &self.keys, None).await
+        own_keys(&self.nodes, &self.keys, None).await
     }
 }
 
@@ -1026,7 +1134,7 @@ impl Inspector for UnstorageInspector {
         let mut conn = self.conn.clone();
         let mut found = UserRecords::default();
         for key in keys {
-            let kind = &key[self.prefix.len()..];
+            let kind = &key[self.keys.prefix().len()..];
             if kind.starts_with("user:account:by-user-id:")
                 || kind.starts_with("user:session:by-user-id:")
                 || kind.starts_with("authenticator:by-user-id:")
@@ -1061,7 +1169,8 @@ impl Inspector for UnstorageInspector {
     }
 
     async fn teardown(&self) -> Result<(), BoxError> {
-        teardown_prefix(&self.conn, &self.keys).await
+        let mine = self.all_keys().await?;
+        unlink(&self.conn, &mine).await
     }
 }
 

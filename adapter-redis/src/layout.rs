@@ -115,4 +115,25 @@ impl UnstorageLayout {
     pub fn redis_key(&self, storage_key: &str) -> String {
         crate::unstorage::keys::redis_key(&self.driver_base, storage_key)
     }
+
+    /// The hash tag every key of this layout shares, if its fixed start (the driver base,
+    /// then the `baseKeyPrefix`) holds one: a `{`, then a `}` with something between. A
+    /// Redis Cluster puts keys with the same tag in one slot, so the layout's multi-key
+    /// scripts run there; without one they would cross slots.
+    ///
+    /// ```
+    /// use adapter_redis::UnstorageLayout;
+    /// assert_eq!(UnstorageLayout::new().driver_base("{unstorage}").fixed_hash_tag(), Some("unstorage".to_owned()));
+    /// assert_eq!(UnstorageLayout::new().base_key_prefix("{app}:auth:").fixed_hash_tag(), Some("app".to_owned()));
+    /// assert_eq!(UnstorageLayout::new().fixed_hash_tag(), None);
+    /// assert_eq!(UnstorageLayout::new().driver_base("{}x").fixed_hash_tag(), None);
+    /// ```
+    pub fn fixed_hash_tag(&self) -> Option<String> {
+        // The start of every key: the driver prefix, then the storage prefix (an id only
+        // follows it).
+        let start = self.redis_key(&self.base_key_prefix);
+        let open = start.find('{')?;
+        let close = open + 1 + start[open + 1..].find('}')?;
+        (close > open + 1).then(|| start[open + 1..close].to_owned())
+    }
 }

@@ -442,10 +442,20 @@ impl RedisAdapterBuilder {
     fn key_layout(&self) -> AdapterResult<KeyLayout> {
         if let Source::Cluster(_) = self.source {
             return match (&self.prefix, &self.layout) {
-                (_, Layout::AuthJsUnstorage(_)) => Err(AdapterError::invalid_input(
+                (Some(_), Layout::AuthJsUnstorage(_)) => Err(AdapterError::invalid_input(
                     Operation::Connect,
-                    "the cluster mode runs the native layout only",
+                    "a key prefix does not apply to the Auth.js unstorage layout: set its \
+                     base_key_prefix or driver_base in UnstorageLayout instead",
                 )),
+                (None, Layout::AuthJsUnstorage(layout)) => match layout.fixed_hash_tag() {
+                    Some(_) => KeyLayout::new(DEFAULT_PREFIX).map_err(error::invalid_prefix),
+                    None => Err(AdapterError::invalid_input(
+                        Operation::Connect,
+                        "the Auth.js unstorage layout on a cluster needs every key in one \
+                         slot: a driver_base with a hash tag, as unstorage's \
+                         base: \"{unstorage}\"",
+                    )),
+                },
                 (prefix, _) => KeyLayout::clustered(prefix.as_deref().unwrap_or(DEFAULT_PREFIX))
                     .map_err(error::invalid_prefix),
             };
@@ -541,6 +551,14 @@ mod tests {
             cluster().key_prefix("{auth}:"),
             cluster().call_timeout(Duration::from_secs(61)),
             cluster().layout(Layout::AuthJsUnstorage(crate::UnstorageLayout::new())),
+            cluster().layout(Layout::AuthJsUnstorage(
+                crate::UnstorageLayout::new().driver_base("app{}"),
+            )),
+            cluster()
+                .key_prefix("auth:")
+                .layout(Layout::AuthJsUnstorage(
+                    crate::UnstorageLayout::new().driver_base("{unstorage}"),
+                )),
             RedisAdapterBuilder::cluster(Vec::new()),
             cluster().wait_for_replicas(0, Duration::from_millis(100)),
             cluster().wait_for_replicas(1, DEFAULT_CALL_TIMEOUT),

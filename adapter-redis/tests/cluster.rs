@@ -9,10 +9,12 @@
 
 use std::time::{Duration, Instant};
 
-use adapter_redis::conformance::{fresh_prefix, scan_keys, test_cluster_nodes};
+use adapter_redis::conformance::{
+    fresh_prefix, key_start, scan_keys, test_cluster_nodes, CLUSTER_DRIVER_BASE,
+};
 use adapter_redis::keys::KeyLayout;
 use adapter_redis::redis::{self, aio::MultiplexedConnection, Value};
-use adapter_redis::RedisAdapter;
+use adapter_redis::{Layout, RedisAdapter, UnstorageLayout};
 use auth_core::chrono::{Duration as Span, Utc};
 use auth_core::{
     Account, AccountType, Adapter, Authenticator, Session, SessionUpdate, User, UserUpdate,
@@ -131,10 +133,10 @@ async fn no_call_crosses_slots() {
         let nodes = nodes(&urls).await;
         let before = crossslot_refusals(&nodes).await;
         let adapter = cluster_adapter(&urls, &fresh_prefix()).await;
-        tour(&adapter).await;
+        tour(&adapter, true).await;
         // And with every write step acknowledged by the primary's replica.
         let replicated = cluster_adapter_with(&urls, &fresh_prefix(), Some(1)).await;
-        tour(&replicated).await;
+        tour(&replicated, true).await;
         let after = crossslot_refusals(&nodes).await;
         teardown(&adapter, &nodes).await;
         teardown(&replicated, &nodes).await;
@@ -142,6 +144,87 @@ async fn no_call_crosses_slots() {
             after - before,
             0,
             "{backend}: the servers refused commands with CROSSSLOT"
+        );
+    }
+}
+
+/// The Auth.js unstorage layout on a cluster, as unstorage's docs set it up (driver base
+/// `{unstorage}`): every method works, every key lands in the one slot of that hash tag,
+/// and no command is refused with `CROSSSLOT`. A driver base without a tag is refused.
+#[tokio::test]
+async fn unstorage_layout_keeps_every_key_in_one_slot() {
+    for backend in BACKENDS {
+        let Some(urls) = test_cluster_nodes(backend) else {
+            continue;
+        };
+        let nodes = nodes(&urls).await;
+        let before = crossslot_refusals(&nodes).await;
+        let layout = UnstorageLayout::new()
+            .driver_base(CLUSTER_DRIVER_BASE)
+            .base_key_prefix(fresh_prefix());
+        let adapter = RedisAdapter::cluster_builder(urls.iter().cloned())
+            .layout(Layout::AuthJsUnstorage(layout.clone()))
+            .connect()
+            .await
+            .unwrap();
+        adapter.migrate().await.unwrap();
+        tour(&adapter, false).await;
+        // What the tour leaves (sessions moved to other users, tokens) plus one of each.
+        let later = Utc::now() + Span::days(1);
+        let kept = adapter.create_user(user(100)).await.unwrap();
+        adapter.link_account(account(&kept.id, 100)).await.unwrap();
+        adapter
+            .create_session(Session::with_token("kept", &kept.id, later))
+            .await
+            .unwrap();
+        let after = crossslot_refusals(&nodes).await;
+
+        let start = KeyLayout::new(key_start(&layout)).unwrap();
+        let mut holders = Vec::new();
+        let mut keys = Vec::new();
+        for (url, node) in &nodes.primaries {
+            let found = scan_keys(node, &start, None).await.unwrap();
+            if !found.is_empty() {
+                holders.push(url.clone());
+            }
+            keys.extend(found);
+        }
+        let mut conn = adapter.cluster_connection().unwrap();
+        let mut slots = std::collections::BTreeSet::new();
+        for key in &keys {
+            let slot: u16 = redis::cmd("CLUSTER")
+                .arg("KEYSLOT")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            slots.insert(slot);
+        }
+        if !keys.is_empty() {
+            let _: u64 = redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
+        println!(
+            "{backend}: unstorage layout, {} keys in slots {slots:?} on {holders:?}",
+            keys.len()
+        );
+        assert!(keys.len() >= 3, "{backend}: only {} keys", keys.len());
+        assert_eq!(slots.len(), 1, "{backend}: keys in slots {slots:?}");
+        assert_eq!(holders.len(), 1, "{backend}: keys on {holders:?}");
+        assert_eq!(after - before, 0, "{backend}: CROSSSLOT refusals");
+
+        let untagged = RedisAdapter::cluster_builder(urls.iter().cloned())
+            .layout(Layout::AuthJsUnstorage(UnstorageLayout::new()))
+            .connect()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            untagged.kind(),
+            auth_core::ErrorKind::InvalidInput,
+            "{untagged}"
         );
     }
 }
@@ -179,7 +262,9 @@ async fn writes_fewer_replicas_acknowledge_fail_as_connection_errors() {
 }
 
 /// Every method, several times, with ids and tokens that hold hash-tag braces of their own.
-async fn tour(adapter: &RedisAdapter) {
+/// `lists_every_record`: false for the unstorage layout, whose by-user-id key names one
+/// session per user (a gap of that layout), so a user whose session moved lists none.
+async fn tour(adapter: &RedisAdapter, lists_every_record: bool) {
     {
         let later = Utc::now() + Span::days(1);
         for i in 0..8 {
@@ -215,7 +300,8 @@ async fn tour(adapter: &RedisAdapter) {
                 ));
                 assert!(adapter.update_session(moved).await.unwrap().is_some());
             }
-            assert!(!adapter.list_sessions(&id).await.unwrap().is_empty());
+            let sessions = adapter.list_sessions(&id).await.unwrap();
+            assert!(!lists_every_record || !sessions.is_empty());
             assert_eq!(adapter.list_accounts(&id).await.unwrap().len(), 1);
             assert_eq!(adapter.list_authenticators(&id).await.unwrap().len(), 1);
             assert!(adapter

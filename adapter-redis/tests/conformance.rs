@@ -4,7 +4,8 @@
 //! fixture on its own `baseKeyPrefix`), with the gaps that layout cannot hold.
 //! `redis-cluster` and `valkey-cluster` run them in cluster mode on the six-node clusters
 //! that `ci/clusters.sh` forms (`AUTH_TEST_REDIS_CLUSTER_URLS`,
-//! `AUTH_TEST_VALKEY_CLUSTER_URLS`; skipped without them).
+//! `AUTH_TEST_VALKEY_CLUSTER_URLS`; skipped without them); `redis-cluster-authjs` runs the
+//! Auth.js layout on the Redis cluster, every key under unstorage's `{unstorage}` base.
 
 use adapter_redis::conformance as redis;
 
@@ -14,5 +15,6 @@ fn main() -> std::process::ExitCode {
         redis::redis_authjs_spec,
         redis::redis_cluster_spec,
         redis::valkey_cluster_spec,
+        redis::redis_cluster_authjs_spec,
     ])
 }
