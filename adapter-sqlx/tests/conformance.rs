@@ -1,6 +1,7 @@
 //! The conformance suite on every adapter-sqlx backend: PostgreSQL and MariaDB (from
 //! `AUTH_TEST_POSTGRES_URL` / `AUTH_TEST_MARIADB_URL`, else a container, else skipped), and
-//! SQLite in a file and in memory (always), the same three databases upgraded from the
+//! SQLite in a file and in memory (always), PostgreSQL with every transaction
+//! `SERIALIZABLE` (`postgres-serializable`), the same three databases upgraded from the
 //! previous release's schema with rows present (`adapter_sqlx::conformance::upgrade`), and
 //! the Auth.js layouts.
 
@@ -12,6 +13,7 @@ fn main() -> std::process::ExitCode {
         sqlx::mariadb_spec,
         sqlx::sqlite_file_spec,
         sqlx::sqlite_memory_spec,
+        sqlx::postgres_serializable_spec,
         upgrade::postgres_upgraded_spec,
         upgrade::mariadb_upgraded_spec,
         upgrade::sqlite_upgraded_spec,

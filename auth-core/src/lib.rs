@@ -35,7 +35,7 @@ pub use models::{
     UnknownAccountType, User, UserUpdate, VerificationToken,
 };
 pub use secret::{generate_token, redact_url, Redacted};
-pub use store::{Store, TRANSIENT_RETRIES};
+pub use store::{retry_pause, Store, TRANSIENT_RETRIES};
 #[cfg(feature = "sweeper")]
 pub use sweeper::{spawn_sweeper, SweeperHandle};
 

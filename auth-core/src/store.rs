@@ -317,10 +317,38 @@ where
 
 /// How many times the policy layer runs a store call again after a
 /// [transient](AdapterError::is_transient) failure: a transaction the database rolled back
-/// because it lost a race (a deadlock between concurrent sign-ups and deletes on MariaDB,
-/// say). Every store call is one transaction or one statement, so an attempt the database
-/// rolled back left nothing behind; each attempt is bounded by the adapter's call timeout.
+/// because it lost a race (a deadlock between concurrent sign-ups and deletes on MariaDB, a
+/// serialization failure under PostgreSQL's `SERIALIZABLE`, say). Every store call is one
+/// transaction or one statement, so an attempt the database rolled back left nothing
+/// behind; each attempt is bounded by the adapter's call timeout. Between attempts the
+/// call pauses for [`retry_pause`] (with the `call-bound` feature, which every adapter
+/// crate of this workspace turns on; without a timer it tries again at once).
 pub const TRANSIENT_RETRIES: u32 = 5;
+
+/// The pause before attempt `attempt + 1` of a store call that lost a race: a random time
+/// between half of and all of `2^attempt` milliseconds (2, 4, 8, 16, 32 ms for the five
+/// retries), so that calls which collided do not collide again in step, and the
+/// transaction they lost to has time to finish. At most 32 ms, 62 ms over all retries.
+///
+/// ```
+/// use std::time::Duration;
+/// for attempt in 1..=auth_core::TRANSIENT_RETRIES {
+///     let pause = auth_core::retry_pause(attempt);
+///     let ceiling = Duration::from_millis(1 << attempt);
+///     assert!(pause >= ceiling / 2 && pause <= ceiling, "{attempt}: {pause:?}");
+/// }
+/// assert!(auth_core::retry_pause(40) <= Duration::from_millis(32));
+/// ```
+pub fn retry_pause(attempt: u32) -> std::time::Duration {
+    let ceiling_us = 1_000u64 << attempt.clamp(1, 5);
+    let mut random = [0u8; 8];
+    // No entropy (never expected) only loses the jitter: the pause is then the ceiling.
+    let spread = match getrandom::fill(&mut random) {
+        Ok(()) => u64::from_le_bytes(random) % (ceiling_us / 2 + 1),
+        Err(_) => ceiling_us / 2,
+    };
+    std::time::Duration::from_micros(ceiling_us / 2 + spread)
+}
 
 /// Runs one store call (made by `make`, again while it fails with a transient error, up to
 /// [`TRANSIENT_RETRIES`] times) in the method's span, and removes the call's secrets from its
@@ -343,6 +371,8 @@ where
                 span.in_scope(|| {
                     tracing::debug!(attempt = races, "the transaction lost a race; again")
                 });
+                #[cfg(feature = "call-bound")]
+                tokio::time::sleep(retry_pause(races)).await;
             }
             other => break other,
         }

@@ -19,6 +19,7 @@ pub mod wrapped;
 pub fn all() -> Vec<BackendSpec> {
     let mut specs = vec![memory::spec()];
     specs.extend(sqlx::specs());
+    specs.push(sqlx::postgres_serializable_spec());
     specs.extend(authjs_sqlx::specs());
     specs.extend(diesel::specs());
     specs.extend(redis::specs());

@@ -45,8 +45,8 @@ pub use self::connect_checks::{
     refused_as_invalid, refused_at_once, TablesAdapterOptions,
 };
 pub use self::specs::{
-    assert_table_specs, mariadb_spec, postgres_spec, server_spec, specs, sqlite_file_spec,
-    sqlite_memory_spec, sqlite_spec, BackendNames,
+    assert_table_specs, mariadb_spec, postgres_serializable_spec, postgres_spec, serializable_url,
+    server_spec, specs, sqlite_file_spec, sqlite_memory_spec, sqlite_spec, BackendNames,
 };
 use adapter_conformance::{
     Backend, BoxError, Fixture, Inspector, StorageLocation, Unreachable, UserRecords,

@@ -45,6 +45,44 @@ pub fn server_spec<A: TablesAdapter>(name: &'static str, server: Server) -> Back
     }
 }
 
+/// The `postgres-serializable` backend: adapter-sqlx on the PostgreSQL of
+/// `AUTH_TEST_POSTGRES_URL` (else a container) with every transaction `SERIALIZABLE`
+/// ([`serializable_url`]), the isolation CockroachDB and YugabyteDB always run: concurrent
+/// calls fail with serialization errors (SQLSTATE 40001) that the adapter must run again.
+///
+/// ```
+/// let spec = adapter_sqlx::conformance::postgres_serializable_spec();
+/// assert_eq!(spec.name, "postgres-serializable");
+/// ```
+pub fn postgres_serializable_spec() -> BackendSpec {
+    BackendSpec {
+        name: "postgres-serializable",
+        open: |url| {
+            Box::pin(ServerBackend::<SqlxAdapter>::open(
+                Server::Postgres,
+                url.map(|url| serializable_url(&url)),
+            ))
+        },
+        ..server_spec::<SqlxAdapter>("postgres-serializable", Server::Postgres)
+    }
+}
+
+/// `url` with the connection option that makes every transaction of the session
+/// `SERIALIZABLE` (`options=-c default_transaction_isolation=serializable`).
+///
+/// ```
+/// use adapter_sqlx::conformance::serializable_url;
+/// assert_eq!(
+///     serializable_url("postgres://p@h/db"),
+///     "postgres://p@h/db?options=-c%20default_transaction_isolation%3Dserializable"
+/// );
+/// assert!(serializable_url("postgres://p@h/db?sslmode=disable").contains("disable&options="));
+/// ```
+pub fn serializable_url(url: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20default_transaction_isolation%3Dserializable")
+}
+
 /// The embedded backend of `A` on SQLite: a fresh temporary file per scenario (WAL mode,
 /// removed afterwards), or with `memory` a fresh, uniquely named shared-cache in-memory
 /// database.
