@@ -146,19 +146,7 @@ pub fn test_cluster_nodes(backend: &str) -> Option<Vec<String>> {
 }
 
 async fn open_cluster(urls: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
-    let urls = urls.ok_or("a cluster backend needs its node URLs")?;
-    let nodes = cluster_nodes(&urls);
-    let mut clients = Vec::with_capacity(nodes.len());
-    for node in &nodes {
-        clients.push(answering_client(node).await?);
-    }
-    let cluster = redis::cluster::ClusterClient::new(nodes.iter().map(String::as_str))?;
-    Ok(Arc::new(ClusterBackend {
-        urls,
-        nodes,
-        clients,
-        cluster,
-    }))
+    Ok(Arc::new(ClusterBackend::connect(urls).await?))
 }
 
 /// Hands out cluster-mode adapters on fresh key prefixes of one cluster.
@@ -169,6 +157,36 @@ pub struct ClusterBackend {
     /// One client per node, for the inspector's scans.
     clients: Vec<redis::Client>,
     cluster: redis::cluster::ClusterClient,
+}
+
+impl ClusterBackend {
+    /// The cluster of the node URLs `urls` (comma-separated), every node answering.
+    async fn connect(urls: Option<String>) -> Result<Self, BoxError> {
+        let urls = urls.ok_or("a cluster backend needs its node URLs")?;
+        let nodes = cluster_nodes(&urls);
+        let mut clients = Vec::with_capacity(nodes.len());
+        for node in &nodes {
+            clients.push(answering_client(node).await?);
+        }
+        let cluster = redis::cluster::ClusterClient::new(nodes.iter().map(String::as_str))?;
+        Ok(Self {
+            urls,
+            nodes,
+            clients,
+            cluster,
+        })
+    }
+
+    /// An inspector's connections: commands through a cluster connection, and one
+    /// connection per node for `SCAN`.
+    async fn inspector_connections(&self) -> Result<(Conn, Vec<MultiplexedConnection>), BoxError> {
+        let conn = Conn::Cluster(self.cluster.get_async_connection().await?);
+        let mut nodes = Vec::with_capacity(self.clients.len());
+        for client in &self.clients {
+            nodes.push(client.get_multiplexed_async_connection().await?);
+        }
+        Ok((conn, nodes))
+    }
 }
 
 /// Shows the node URLs without passwords.
@@ -189,11 +207,7 @@ impl Backend for ClusterBackend {
             .connect()
             .await?;
         adapter.migrate().await?;
-        let conn = Conn::Cluster(self.cluster.get_async_connection().await?);
-        let mut nodes = Vec::with_capacity(self.clients.len());
-        for client in &self.clients {
-            nodes.push(client.get_multiplexed_async_connection().await?);
-        }
+        let (conn, nodes) = self.inspector_connections().await?;
         Ok(Fixture {
             adapter: Arc::new(adapter.clone()),
             inspector: Box::new(RedisInspector {
@@ -829,13 +843,18 @@ impl Backend for RedisAuthJsBackend {
         AUTHJS_GAPS
     }
 
-    /// Besides the gaps: an account's and a verification token's key halves are joined
-    /// with `:`, as @auth/unstorage-adapter's keys are, so look-alike pairs are one record.
     fn model_rules(&self) -> adapter_conformance::model::Rules {
-        adapter_conformance::model::Rules {
-            joined_keys: true,
-            ..adapter_conformance::model::Rules::from_gaps(AUTHJS_GAPS)
-        }
+        authjs_rules()
+    }
+}
+
+/// The model rules of the unstorage layout: its gaps, and an account's and a verification
+/// token's key halves joined with `:`, as @auth/unstorage-adapter's keys are, so look-alike
+/// pairs are one record.
+fn authjs_rules() -> adapter_conformance::model::Rules {
+    adapter_conformance::model::Rules {
+        joined_keys: true,
+        ..adapter_conformance::model::Rules::from_gaps(AUTHJS_GAPS)
     }
 }
 
@@ -861,19 +880,9 @@ pub fn redis_cluster_authjs_spec() -> BackendSpec {
 pub const CLUSTER_DRIVER_BASE: &str = "{unstorage}";
 
 async fn open_cluster_authjs(urls: Option<String>) -> Result<Arc<dyn Backend>, BoxError> {
-    let urls = urls.ok_or("a cluster backend needs its node URLs")?;
-    let nodes = cluster_nodes(&urls);
-    let mut clients = Vec::with_capacity(nodes.len());
-    for node in &nodes {
-        clients.push(answering_client(node).await?);
-    }
-    let cluster = redis::cluster::ClusterClient::new(nodes.iter().map(String::as_str))?;
-    Ok(Arc::new(ClusterAuthJsBackend(ClusterBackend {
-        urls,
-        nodes,
-        clients,
-        cluster,
-    })))
+    Ok(Arc::new(ClusterAuthJsBackend(
+        ClusterBackend::connect(urls).await?,
+    )))
 }
 
 /// The start of every Redis key of `layout` (its driver base and `baseKeyPrefix`, as
@@ -909,11 +918,7 @@ impl Backend for ClusterAuthJsBackend {
             .connect()
             .await?;
         adapter.migrate().await?;
-        let conn = Conn::Cluster(self.0.cluster.get_async_connection().await?);
-        let mut nodes = Vec::with_capacity(self.0.clients.len());
-        for client in &self.0.clients {
-            nodes.push(client.get_multiplexed_async_connection().await?);
-        }
+        let (conn, nodes) = self.0.inspector_connections().await?;
         Ok(Fixture {
             adapter: Arc::new(adapter.clone()),
             inspector: Box::new(UnstorageInspector {
@@ -931,10 +936,7 @@ impl Backend for ClusterAuthJsBackend {
     }
 
     fn model_rules(&self) -> adapter_conformance::model::Rules {
-        adapter_conformance::model::Rules {
-            joined_keys: true,
-            ..adapter_conformance::model::Rules::from_gaps(AUTHJS_GAPS)
-        }
+        authjs_rules()
     }
 }
 

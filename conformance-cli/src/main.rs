@@ -394,8 +394,9 @@ async fn count_round_trips(
     };
     let url = harness::env_url(env_var)
         .ok_or_else(|| format!("--round-trips needs {env_var} for {}", spec.name))?;
-    // The relay stands for one server; a cluster's nodes count their own reads.
-    if matches!(spec.name, "redis-cluster" | "valkey-cluster") {
+    // The relay stands for one server; a cluster's nodes (a list of URLs) count their own
+    // reads.
+    if url.contains(',') {
         let backend = (spec.open)(Some(url.clone()))
             .await
             .map_err(|e| e.to_string())?;
