@@ -177,15 +177,23 @@ impl ClusterBackend {
         })
     }
 
-    /// An inspector's connections: commands through a cluster connection, and one
-    /// connection per node for `SCAN`.
-    async fn inspector_connections(&self) -> Result<(Conn, Vec<MultiplexedConnection>), BoxError> {
+    /// A fixture's adapter (a cluster builder on these nodes, as `configure` sets it),
+    /// migrated; and its inspector's connections: commands through a cluster connection,
+    /// one connection per node for `SCAN`.
+    async fn migrated(
+        &self,
+        configure: impl FnOnce(RedisAdapterBuilder) -> RedisAdapterBuilder,
+    ) -> Result<(RedisAdapter, Conn, Vec<MultiplexedConnection>), BoxError> {
+        let adapter = configure(RedisAdapter::cluster_builder(self.nodes.iter().cloned()))
+            .connect()
+            .await?;
+        adapter.migrate().await?;
         let conn = Conn::Cluster(self.cluster.get_async_connection().await?);
         let mut nodes = Vec::with_capacity(self.clients.len());
         for client in &self.clients {
             nodes.push(client.get_multiplexed_async_connection().await?);
         }
-        Ok((conn, nodes))
+        Ok((adapter, conn, nodes))
     }
 }
 
@@ -202,12 +210,9 @@ impl std::fmt::Debug for ClusterBackend {
 impl Backend for ClusterBackend {
     async fn fixture(&self) -> Result<Fixture, BoxError> {
         let prefix = fresh_prefix();
-        let adapter = RedisAdapter::cluster_builder(self.nodes.iter().cloned())
-            .key_prefix(prefix.as_str())
-            .connect()
+        let (adapter, conn, nodes) = self
+            .migrated(|builder| builder.key_prefix(prefix.as_str()))
             .await?;
-        adapter.migrate().await?;
-        let (conn, nodes) = self.inspector_connections().await?;
         Ok(Fixture {
             adapter: Arc::new(adapter.clone()),
             inspector: Box::new(RedisInspector {
@@ -829,13 +834,7 @@ impl Backend for RedisAuthJsBackend {
         let (conn, nodes) = single_server(&self.client, conn).await?;
         Ok(Fixture {
             adapter: Arc::new(adapter.clone()),
-            inspector: Box::new(UnstorageInspector {
-                adapter,
-                conn,
-                nodes,
-                keys: KeyLayout::new(prefix.as_str())?,
-                layout,
-            }),
+            inspector: Box::new(UnstorageInspector::new(adapter, conn, nodes, layout)?),
         })
     }
 
@@ -885,22 +884,6 @@ async fn open_cluster_authjs(urls: Option<String>) -> Result<Arc<dyn Backend>, B
     )))
 }
 
-/// The start of every Redis key of `layout` (its driver base and `baseKeyPrefix`, as
-/// unstorage normalizes keys).
-///
-/// ```
-/// use adapter_redis::{conformance::key_start, UnstorageLayout};
-/// let layout = UnstorageLayout::new().driver_base("{unstorage}").base_key_prefix("t1:");
-/// assert_eq!(key_start(&layout), "{unstorage}:t1:");
-/// ```
-pub fn key_start(layout: &UnstorageLayout) -> String {
-    // A storage key of one letter after the prefix, the letter taken off again:
-    // normalization drops a trailing `:` of the prefix alone.
-    let mut key = layout.redis_key(&format!("{}x", layout.get_base_key_prefix()));
-    key.pop();
-    key
-}
-
 /// Hands out adapters on the Auth.js unstorage layout on a cluster, each on a fresh
 /// `baseKeyPrefix` under the driver base [`CLUSTER_DRIVER_BASE`].
 #[derive(Debug, Clone)]
@@ -913,21 +896,13 @@ impl Backend for ClusterAuthJsBackend {
         let layout = UnstorageLayout::new()
             .driver_base(CLUSTER_DRIVER_BASE)
             .base_key_prefix(prefix.as_str());
-        let adapter = RedisAdapter::cluster_builder(self.0.nodes.iter().cloned())
-            .layout(Layout::AuthJsUnstorage(layout.clone()))
-            .connect()
+        let (adapter, conn, nodes) = self
+            .0
+            .migrated(|builder| builder.layout(Layout::AuthJsUnstorage(layout.clone())))
             .await?;
-        adapter.migrate().await?;
-        let (conn, nodes) = self.0.inspector_connections().await?;
         Ok(Fixture {
             adapter: Arc::new(adapter.clone()),
-            inspector: Box::new(UnstorageInspector {
-                adapter,
-                conn,
-                nodes,
-                keys: KeyLayout::new(key_start(&layout))?,
-                layout,
-            }),
+            inspector: Box::new(UnstorageInspector::new(adapter, conn, nodes, layout)?),
         })
     }
 
@@ -1047,6 +1022,22 @@ const UNSTORAGE_RECORDS: RecordKinds = RecordKinds {
 };
 
 impl UnstorageInspector {
+    /// The inspector of a fixture on `layout`: `conn` for commands, `nodes` for `SCAN`.
+    fn new(
+        adapter: RedisAdapter,
+        conn: Conn,
+        nodes: Vec<MultiplexedConnection>,
+        layout: UnstorageLayout,
+    ) -> Result<Self, BoxError> {
+        Ok(Self {
+            adapter,
+            conn,
+            nodes,
+            keys: KeyLayout::new(layout.key_start())?,
+            layout,
+        })
+    }
+
     /// The Redis key of a storage key under this fixture's `baseKeyPrefix`, as unstorage
     /// normalizes it.
     fn key(&self, rest: &str) -> String {

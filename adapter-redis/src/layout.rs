@@ -116,10 +116,27 @@ impl UnstorageLayout {
         crate::unstorage::keys::redis_key(&self.driver_base, storage_key)
     }
 
-    /// The hash tag every key of this layout shares, if its fixed start (the driver base,
-    /// then the `baseKeyPrefix`) holds one: a `{`, then a `}` with something between. A
-    /// Redis Cluster puts keys with the same tag in one slot, so the layout's multi-key
-    /// scripts run there; without one they would cross slots.
+    /// The start every Redis key of this layout shares: the driver base and the
+    /// `baseKeyPrefix`, as unstorage normalizes keys.
+    ///
+    /// ```
+    /// use adapter_redis::UnstorageLayout;
+    /// let layout = UnstorageLayout::new().driver_base("{unstorage}").base_key_prefix("t1:");
+    /// assert_eq!(layout.key_start(), "{unstorage}:t1:");
+    /// assert_eq!(UnstorageLayout::new().base_key_prefix("t1:").key_start(), "t1:");
+    /// ```
+    pub fn key_start(&self) -> String {
+        // A storage key of one letter after the prefix, the letter taken off again:
+        // normalization drops a trailing `:` of the prefix alone.
+        let mut key = self.redis_key(&format!("{}x", self.base_key_prefix));
+        key.pop();
+        key
+    }
+
+    /// The hash tag every key of this layout shares, if its [start](Self::key_start)
+    /// holds one: a `{`, then a `}` with something between. A Redis Cluster puts keys with
+    /// the same tag in one slot, so the layout's multi-key scripts run there; without one
+    /// they would cross slots.
     ///
     /// ```
     /// use adapter_redis::UnstorageLayout;
@@ -129,9 +146,7 @@ impl UnstorageLayout {
     /// assert_eq!(UnstorageLayout::new().driver_base("{}x").fixed_hash_tag(), None);
     /// ```
     pub fn fixed_hash_tag(&self) -> Option<String> {
-        // The start of every key: the driver prefix, then the storage prefix (an id only
-        // follows it).
-        let start = self.redis_key(&self.base_key_prefix);
+        let start = self.key_start();
         let open = start.find('{')?;
         let close = open + 1 + start[open + 1..].find('}')?;
         (close > open + 1).then(|| start[open + 1..close].to_owned())

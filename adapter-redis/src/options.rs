@@ -438,36 +438,30 @@ impl RedisAdapterBuilder {
     }
 
     /// The key layout of the options: the prefix checked, and refused together with the
-    /// Auth.js layout (which places its keys by its own options).
+    /// Auth.js layout (which places its keys by its own options; on a cluster only when
+    /// they hold a hash tag, so every key shares one slot).
     fn key_layout(&self) -> AdapterResult<KeyLayout> {
-        if let Source::Cluster(_) = self.source {
-            return match (&self.prefix, &self.layout) {
-                (Some(_), Layout::AuthJsUnstorage(_)) => Err(AdapterError::invalid_input(
-                    Operation::Connect,
-                    "a key prefix does not apply to the Auth.js unstorage layout: set its \
-                     base_key_prefix or driver_base in UnstorageLayout instead",
-                )),
-                (None, Layout::AuthJsUnstorage(layout)) => match layout.fixed_hash_tag() {
-                    Some(_) => KeyLayout::new(DEFAULT_PREFIX).map_err(error::invalid_prefix),
-                    None => Err(AdapterError::invalid_input(
-                        Operation::Connect,
-                        "the Auth.js unstorage layout on a cluster needs every key in one \
-                         slot: a driver_base with a hash tag, as unstorage's \
-                         base: \"{unstorage}\"",
-                    )),
-                },
-                (prefix, _) => KeyLayout::clustered(prefix.as_deref().unwrap_or(DEFAULT_PREFIX))
-                    .map_err(error::invalid_prefix),
-            };
-        }
-        match (&self.prefix, &self.layout) {
-            (Some(_), Layout::AuthJsUnstorage(_)) => Err(AdapterError::invalid_input(
+        let clustered = matches!(self.source, Source::Cluster(_));
+        let prefix = self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX);
+        match (&self.layout, self.prefix.is_some()) {
+            (Layout::AuthJsUnstorage(_), true) => Err(AdapterError::invalid_input(
                 Operation::Connect,
                 "a key prefix does not apply to the Auth.js unstorage layout: set its \
                  base_key_prefix or driver_base in UnstorageLayout instead",
             )),
-            (Some(prefix), _) => KeyLayout::new(prefix.as_str()).map_err(error::invalid_prefix),
-            (None, _) => KeyLayout::new(DEFAULT_PREFIX).map_err(error::invalid_prefix),
+            (Layout::AuthJsUnstorage(layout), false)
+                if clustered && layout.fixed_hash_tag().is_none() =>
+            {
+                Err(AdapterError::invalid_input(
+                    Operation::Connect,
+                    "the Auth.js unstorage layout on a cluster needs every key in one slot: \
+                     a driver_base with a hash tag, as unstorage's base: \"{unstorage}\"",
+                ))
+            }
+            (Layout::Native, _) if clustered => {
+                KeyLayout::clustered(prefix).map_err(error::invalid_prefix)
+            }
+            _ => KeyLayout::new(prefix).map_err(error::invalid_prefix),
         }
     }
 

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use adapter_redis::conformance::{
-    fresh_prefix, key_start, scan_keys, test_cluster_nodes, CLUSTER_DRIVER_BASE,
+    fresh_prefix, scan_keys, test_cluster_nodes, CLUSTER_DRIVER_BASE,
 };
 use adapter_redis::keys::KeyLayout;
 use adapter_redis::redis::{self, aio::MultiplexedConnection, Value};
@@ -179,7 +179,7 @@ async fn unstorage_layout_keeps_every_key_in_one_slot() {
             .unwrap();
         let after = crossslot_refusals(&nodes).await;
 
-        let start = KeyLayout::new(key_start(&layout)).unwrap();
+        let start = KeyLayout::new(layout.key_start()).unwrap();
         let mut holders = Vec::new();
         let mut keys = Vec::new();
         for (url, node) in &nodes.primaries {

@@ -595,14 +595,14 @@ fn measurement(backend: &str, op: Op, implementation: &str, c: usize, f: Figures
 
 /// What counts the round trips of [`round_trips`].
 #[derive(Debug)]
-pub enum TripCounter<'a> {
+pub enum TripCounter {
     /// A relay in front of one server; the backend was opened through it.
-    Relay(&'a Relay),
-    /// A cluster's nodes counting their read events.
-    NodeReads(&'a NodeReads),
+    Relay(Relay),
+    /// A cluster's primaries counting their read events.
+    NodeReads(NodeReads),
 }
 
-impl TripCounter<'_> {
+impl TripCounter {
     async fn reset(&self) -> Result<(), BoxError> {
         match self {
             Self::Relay(relay) => {
@@ -622,13 +622,14 @@ impl TripCounter<'_> {
 }
 
 /// Counts the round trips per call of each operation: `backend` must have been opened
-/// through the counter's relay, or be on the counter's cluster. A few users are seeded, then each operation runs `calls` times by one
-/// caller after `calls` uncounted ones, so neither opening connections nor preparing a
-/// statement on each pooled connection the first time is counted. An operation none of
-/// whose traffic went through the relay is left out of the map.
+/// through the counter's relay, or be on the counter's cluster. A few users are seeded,
+/// then each operation runs `calls` times by one caller after `calls` uncounted ones, so
+/// neither opening connections nor preparing a statement on each pooled connection the
+/// first time is counted. An operation none of whose traffic the counter saw is left out
+/// of the map.
 pub async fn round_trips(
     backend: &dyn Backend,
-    counter: &TripCounter<'_>,
+    counter: &TripCounter,
     ops: &[Op],
     calls: u64,
     user_extra_bytes: usize,

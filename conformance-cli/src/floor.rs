@@ -33,9 +33,9 @@ enum Inner {
     MySql(sql::Conns<adapter_sqlx::sqlx::MySqlConnection>),
     Sqlite(sql::Conns<adapter_sqlx::sqlx::SqliteConnection>),
     Script(kv::ScriptProbe),
-    Get(kv::GetProbe),
+    Get(kv::GetProbe<adapter_redis::redis::aio::MultiplexedConnection>),
     Cluster(kv::ClusterProbe),
-    ClusterGet(kv::ClusterGetProbe),
+    ClusterGet(kv::GetProbe<adapter_redis::redis::cluster_async::ClusterConnection>),
 }
 
 impl RawProbe {
@@ -230,8 +230,8 @@ mod sql {
 mod kv {
     use adapter_redis::keys::KeyLayout;
     use adapter_redis::redis::{
-        self, aio::MultiplexedConnection, cluster::ClusterClient, cluster_async::ClusterConnection,
-        AsyncCommands, Script, Value,
+        self, aio::ConnectionLike, aio::MultiplexedConnection, cluster::ClusterClient,
+        cluster_async::ClusterConnection, AsyncCommands, Script, Value,
     };
 
     use super::{Inner, RawProbe};
@@ -245,11 +245,17 @@ mod kv {
         keys: KeyLayout,
     }
 
-    /// A plain `GET` of the session key.
-    #[derive(Debug)]
-    pub(super) struct GetProbe {
-        conn: MultiplexedConnection,
+    /// A plain `GET` of the session key, on one server or a cluster.
+    pub(super) struct GetProbe<C> {
+        conn: C,
         keys: KeyLayout,
+    }
+
+    // redis-rs's cluster connection has no `Debug`.
+    impl<C> std::fmt::Debug for GetProbe<C> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("GetProbe").finish_non_exhaustive()
+        }
     }
 
     pub(super) async fn open(url: &str, key_prefix: &str) -> Result<Vec<RawProbe>, BoxError> {
@@ -286,7 +292,7 @@ mod kv {
         }
     }
 
-    impl GetProbe {
+    impl<C: ConnectionLike + Clone + Send + Sync> GetProbe<C> {
         pub(super) async fn read(&self, token: &str) -> Result<bool, BoxError> {
             let mut conn = self.conn.clone();
             let reply: Option<String> = conn.get(self.keys.session(token)).await?;
@@ -302,22 +308,9 @@ mod kv {
         keys: KeyLayout,
     }
 
-    /// A plain `GET` of the session key, on the cluster.
-    pub(super) struct ClusterGetProbe {
-        conn: ClusterConnection,
-        keys: KeyLayout,
-    }
-
-    // redis-rs's cluster connection has no `Debug`.
     impl std::fmt::Debug for ClusterProbe {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.debug_struct("ClusterProbe").finish_non_exhaustive()
-        }
-    }
-
-    impl std::fmt::Debug for ClusterGetProbe {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("ClusterGetProbe").finish_non_exhaustive()
         }
     }
 
@@ -326,7 +319,7 @@ mod kv {
         urls: &str,
         key_prefix: &str,
     ) -> Result<Vec<RawProbe>, BoxError> {
-        let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
+        let nodes = adapter_redis::conformance::cluster_nodes(urls);
         let conn = ClusterClient::new(nodes)?.get_async_connection().await?;
         let keys = KeyLayout::clustered(key_prefix)?;
         Ok(vec![
@@ -340,7 +333,7 @@ mod kv {
             },
             RawProbe {
                 name: "raw-get",
-                inner: Inner::ClusterGet(ClusterGetProbe { conn, keys }),
+                inner: Inner::ClusterGet(GetProbe { conn, keys }),
             },
         ])
     }
@@ -372,14 +365,6 @@ mod kv {
                 .invoke_async(&mut conn)
                 .await?;
             Ok(!matches!(user, Value::Nil))
-        }
-    }
-
-    impl ClusterGetProbe {
-        pub(super) async fn read(&self, token: &str) -> Result<bool, BoxError> {
-            let mut conn = self.conn.clone();
-            let reply: Option<String> = conn.get(self.keys.session(token)).await?;
-            Ok(reply.is_some())
         }
     }
 }

@@ -382,8 +382,8 @@ async fn run_bench(args: BenchArgs) -> Result<bool, String> {
     Ok(ok)
 }
 
-/// Opens `spec` a second time through a counting relay and counts each operation's round
-/// trips per call.
+/// Opens `spec` a second time, through a counting relay (a cluster: as it is, its
+/// primaries counting their reads), and counts each operation's round trips per call.
 async fn count_round_trips(
     spec: &BackendSpec,
     ops: &[bench::Op],
@@ -396,41 +396,30 @@ async fn count_round_trips(
         .ok_or_else(|| format!("--round-trips needs {env_var} for {}", spec.name))?;
     // The relay stands for one server; a cluster's nodes (a list of URLs) count their own
     // reads.
-    if url.contains(',') {
-        let backend = (spec.open)(Some(url.clone()))
-            .await
-            .map_err(|e| e.to_string())?;
+    let (backend, counter) = if url.contains(',') {
         let nodes = NodeReads::open(&adapter_redis::conformance::cluster_nodes(&url))
             .await
             .map_err(|e| format!("node counters for {}: {e}", spec.name))?;
-        return bench::round_trips(
-            backend.as_ref(),
-            &bench::TripCounter::NodeReads(&nodes),
-            ops,
-            20,
-            user_extra_bytes,
+        (
+            (spec.open)(Some(url)).await,
+            bench::TripCounter::NodeReads(nodes),
         )
+    } else {
+        let server = relay::server_of(&url).ok_or_else(|| format!("no host:port in {env_var}"))?;
+        let relay = relay::Relay::start(&server)
+            .await
+            .map_err(|e| format!("relay for {}: {e}", spec.name))?;
+        let through = relay::through(&url, relay.addr())
+            .ok_or_else(|| format!("no host:port in {env_var}"))?;
+        (
+            (spec.open)(Some(through)).await,
+            bench::TripCounter::Relay(relay),
+        )
+    };
+    let backend = backend.map_err(|e| e.to_string())?;
+    bench::round_trips(backend.as_ref(), &counter, ops, 20, user_extra_bytes)
         .await
-        .map_err(|e| e.to_string());
-    }
-    let server = relay::server_of(&url).ok_or_else(|| format!("no host:port in {env_var}"))?;
-    let relay = relay::Relay::start(&server)
-        .await
-        .map_err(|e| format!("relay for {}: {e}", spec.name))?;
-    let through =
-        relay::through(&url, relay.addr()).ok_or_else(|| format!("no host:port in {env_var}"))?;
-    let backend = (spec.open)(Some(through))
-        .await
-        .map_err(|e| e.to_string())?;
-    bench::round_trips(
-        backend.as_ref(),
-        &bench::TripCounter::Relay(&relay),
-        ops,
-        20,
-        user_extra_bytes,
-    )
-    .await
-    .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())
 }
 
 fn list(args: &ListArgs) -> Result<bool, String> {

@@ -12,12 +12,12 @@
 
 use adapter_conformance::BoxError;
 use adapter_redis::redis::{self, aio::MultiplexedConnection};
-use tokio::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The read events of a cluster's primaries, since [`NodeReads::reset`].
 pub struct NodeReads {
     nodes: Vec<MultiplexedConnection>,
-    since: Mutex<u64>,
+    since: AtomicU64,
 }
 
 impl std::fmt::Debug for NodeReads {
@@ -48,7 +48,7 @@ impl NodeReads {
         }
         let reads = Self {
             nodes,
-            since: Mutex::new(0),
+            since: AtomicU64::new(0),
         };
         reads.reset().await?;
         Ok(reads)
@@ -71,15 +71,14 @@ impl NodeReads {
 
     /// Starts counting from zero.
     pub async fn reset(&self) -> Result<(), BoxError> {
-        let total = self.total().await?;
-        *self.since.lock().await = total;
+        self.since.store(self.total().await?, Ordering::SeqCst);
         Ok(())
     }
 
     /// Round trips since the last [`reset`](Self::reset), this call's `INFO`s left out.
     pub async fn round_trips(&self) -> Result<u64, BoxError> {
         let total = self.total().await?;
-        let since = *self.since.lock().await;
+        let since = self.since.load(Ordering::SeqCst);
         Ok(total.saturating_sub(since + self.nodes.len() as u64))
     }
 }

@@ -41,43 +41,28 @@ impl Holder {
         }
     }
 
-    /// `BEGIN`, then `UPDATE … SET expires = expires` on the session row: the row is held
-    /// until [`Holder::commit`].
-    async fn hold(&mut self, prefix: &str, token: &str) {
-        let update =
-            format!("UPDATE {prefix}sessions SET expires = expires WHERE session_token = ");
+    async fn run(&mut self, sql: String) {
+        let sql = sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
         match self {
-            Self::Postgres(conn) => {
-                sqlx::raw_sql("BEGIN")
-                    .execute(&mut *conn)
-                    .await
-                    .expect("begin");
-                sqlx::query(sqlx::AssertSqlSafe(format!("{update}$1")))
-                    .bind(token)
-                    .execute(&mut *conn)
-                    .await
-                    .expect("the row held");
-            }
-            Self::MariaDb(conn) => {
-                sqlx::raw_sql("BEGIN")
-                    .execute(&mut *conn)
-                    .await
-                    .expect("begin");
-                sqlx::query(sqlx::AssertSqlSafe(format!("{update}?")))
-                    .bind(token)
-                    .execute(&mut *conn)
-                    .await
-                    .expect("the row held");
-            }
+            Self::Postgres(conn) => sql.execute(&mut *conn).await.map(drop),
+            Self::MariaDb(conn) => sql.execute(&mut *conn).await.map(drop),
         }
+        .expect("the holder's statement");
+    }
+
+    /// `BEGIN`, then `UPDATE … SET expires = expires` on the session row: the row is held
+    /// until [`Holder::commit`]. (`token` is this module's own, `victim-session-<n>`: no
+    /// quoting needed.)
+    async fn hold(&mut self, prefix: &str, token: &str) {
+        self.run("BEGIN".to_owned()).await;
+        self.run(format!(
+            "UPDATE {prefix}sessions SET expires = expires WHERE session_token = '{token}'"
+        ))
+        .await;
     }
 
     async fn commit(&mut self) {
-        match self {
-            Self::Postgres(conn) => sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map(drop),
-            Self::MariaDb(conn) => sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map(drop),
-        }
-        .expect("commit");
+        self.run("COMMIT".to_owned()).await;
     }
 }
 
