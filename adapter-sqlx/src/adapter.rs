@@ -14,6 +14,7 @@ use crate::dialect::{Dialect, Statements};
 use crate::layout::Layout;
 use crate::options::{SqlxAdapterBuilder, Target};
 use crate::pool::{self, with_pool, Pools, SqlxPool};
+use crate::replicas::{ReplicaStatus, Replicas};
 use crate::{authjs, error, migrate};
 
 /// The auth adapter on PostgreSQL, MySQL/MariaDB or SQLite, one type for all three: the
@@ -49,6 +50,8 @@ pub struct SqlxAdapter {
     /// The table prefix; empty for the Auth.js layouts, whose table names are fixed.
     pub(crate) prefix: Arc<str>,
     pub(crate) schema: Schema,
+    /// The read replicas, when configured ([`SqlxAdapterBuilder::read_replica`]).
+    pub(crate) replicas: Option<Arc<Replicas>>,
 }
 
 /// How [`SqlxAdapter::migrate`] creates a layout's tables.
@@ -167,9 +170,77 @@ impl SqlxAdapter {
             },
             prefix: prefix.into(),
             schema,
+            replicas: None,
         };
         adapter.discover_columns(Operation::Connect).await?;
-        Ok(adapter)
+        if options.replicas.is_empty() {
+            return Ok(adapter);
+        }
+        match adapter.with_replicas(&options) {
+            Ok(adapter) => Ok(adapter),
+            Err(err) => {
+                if let Target::Url(_) = options.pool.target {
+                    adapter.close().await;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// This adapter with the read replicas of `options` (PostgreSQL only), their pools
+    /// opened lazily and their probe started.
+    fn with_replicas(&self, options: &SqlxAdapterBuilder) -> Result<Self, AdapterError> {
+        if self.dialect != Dialect::Postgres {
+            return Err(AdapterError::invalid_input(
+                Operation::Connect,
+                format!(
+                    "read replicas are PostgreSQL only, not {}",
+                    self.dialect.name()
+                ),
+            ));
+        }
+        let max_lag = options.max_replica_lag.unwrap_or_default();
+        let budget = self.call_timeout / 3;
+        let mut nodes = Vec::with_capacity(options.replicas.len());
+        for url in &options.replicas {
+            let pools = crate::connect::open_replica(url, options.pool.max(), budget)?;
+            let replica = Self {
+                pools,
+                call_timeout: budget,
+                replicas: None,
+                ..self.clone()
+            };
+            nodes.push((url.clone(), replica));
+        }
+        Ok(Self {
+            replicas: Some(Replicas::start(self.clone(), nodes, max_lag)),
+            ..self.clone()
+        })
+    }
+
+    /// The read replicas, as the last probe found them, in the order they were given;
+    /// empty without replicas. For health checks and dashboards: which replica is
+    /// serving, how far behind it is, how many reads it answered.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// use std::time::Duration;
+    /// let adapter = adapter_sqlx::SqlxAdapter::builder("postgres://app@primary/auth")
+    ///     .read_replica("postgres://app@replica/auth")
+    ///     .max_replica_lag(Duration::from_secs(1))
+    ///     .connect()
+    ///     .await?;
+    /// for replica in adapter.replica_status() {
+    ///     println!("{}: lag {:?}, usable {}", replica.url, replica.lag, replica.usable);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn replica_status(&self) -> Vec<ReplicaStatus> {
+        self.replicas
+            .as_ref()
+            .map(|replicas| replicas.status())
+            .unwrap_or_default()
     }
 
     /// The statements in use.
@@ -341,6 +412,9 @@ impl SqlxAdapter {
     /// # }
     /// ```
     pub async fn close(&self) {
+        if let Some(replicas) = &self.replicas {
+            replicas.close().await;
+        }
         with_pool!(&self.pools, |source: Db| source.close().await)
     }
 }
@@ -356,6 +430,7 @@ impl std::fmt::Debug for SqlxAdapter {
             .field("table_prefix", &self.prefix)
             .field("connections", &size)
             .field("idle", &idle)
+            .field("replicas", &self.replicas)
             .finish()
     }
 }

@@ -165,6 +165,37 @@ pub(crate) async fn open(
     }
 }
 
+/// The pool on a PostgreSQL read replica: `max` connections, each call's time on it bounded
+/// by `timeout`. Opened lazily: a replica that is down must not fail `connect` (reads skip
+/// it until it answers).
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+pub(crate) fn open_replica(
+    url: &str,
+    max: u32,
+    timeout: std::time::Duration,
+) -> Result<Pools, AdapterError> {
+    match scheme(url) {
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => {
+            let connect = sqlx::postgres::PgConnectOptions::from_str(url)
+                .map_err(|e| unreadable(url, "PostgreSQL", e))?;
+            let pool = own_pool(Manager::new(connect, None), max, timeout)?;
+            Ok(Pools::Postgres(Source::Own {
+                pool,
+                keep_alive: None,
+            }))
+        }
+        _ => Err(AdapterError::invalid_input(
+            Operation::Connect,
+            format!(
+                "{} is not a PostgreSQL URL: a read replica of a PostgreSQL primary is \
+                 postgres://",
+                auth_core::redact_url(url)
+            ),
+        )),
+    }
+}
+
 /// Strict mode on every MySQL/MariaDB connection: an over-long or invalid value is an error,
 /// never silently truncated or coerced.
 #[cfg(feature = "mysql")]

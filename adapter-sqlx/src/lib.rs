@@ -13,6 +13,7 @@ mod lease;
 pub mod migrate;
 mod options;
 mod pool;
+mod replicas;
 mod rows;
 mod store;
 
@@ -24,6 +25,7 @@ pub use options::{
     MAX_TABLE_PREFIX_LEN,
 };
 pub use pool::SqlxPool;
+pub use replicas::ReplicaStatus;
 
 /// The sqlx this crate is built on, so an application names the same version.
 pub use sqlx;

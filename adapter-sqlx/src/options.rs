@@ -2,6 +2,8 @@
 //! pool), pool size, call timeout, table prefix and layout, all checked by `connect` before
 //! anything reaches the database.
 
+use std::time::Duration;
+
 use auth_core::{AdapterError, Operation};
 use auth_sql::PoolOptions;
 
@@ -51,6 +53,10 @@ pub struct SqlxAdapterBuilder {
     /// Auth.js layout is refused.
     pub(crate) table_prefix: Option<String>,
     pub(crate) layout: Layout,
+    /// The read replicas' URLs, in the order given.
+    pub(crate) replicas: Vec<String>,
+    /// How stale a replica read may be; `None` unless set (replicas are refused without).
+    pub(crate) max_replica_lag: Option<Duration>,
 }
 
 impl SqlxAdapterBuilder {
@@ -75,6 +81,8 @@ impl SqlxAdapterBuilder {
             pool: PoolOptions::new(target),
             table_prefix: None,
             layout: Layout::Native,
+            replicas: Vec::new(),
+            max_replica_lag: None,
         }
     }
 
@@ -124,6 +132,68 @@ impl SqlxAdapterBuilder {
         self
     }
 
+    /// Adds a PostgreSQL streaming replica (a hot standby) that may answer reads: the
+    /// session read, users, accounts, sessions and authenticators. Writes, and the
+    /// verification-token use, always go to the primary (the builder's URL). Repeat for
+    /// more replicas; reads rotate over those fresh enough. Needs
+    /// [`max_replica_lag`](Self::max_replica_lag): without it [`connect`](Self::connect)
+    /// refuses replicas, as it does on MySQL/MariaDB and SQLite.
+    ///
+    /// What a read on a replica may miss, and what it never misses:
+    /// - **read-your-writes**: a read after this adapter's own write (a session it
+    ///   created, a user it updated) never misses it: the records this adapter wrote are
+    ///   read on the primary until the replica has replayed past them, and a replica that
+    ///   finds nothing is asked again on the primary (so a session another process created
+    ///   a moment ago is found too);
+    /// - **revocation is bounded**: a session deleted, or shortened, through any process is
+    ///   not served once `max_replica_lag` has passed since;
+    /// - a replica that is down, unreachable, not a replica, or lagging past the bound is
+    ///   skipped: reads go to the primary without an error, and it is used again once it
+    ///   catches up. A read spends at most a third of the call timeout on a replica.
+    ///
+    /// Freshness is known from WAL positions, not clocks: every `max_replica_lag / 4`
+    /// (10 ms to 1 s), one query to the primary (`pg_current_wal_lsn()`) and one to each
+    /// replica (`pg_last_wal_replay_lsn()`). The replica's own pool is as large as the
+    /// primary's, and opened lazily: a replica that is down does not fail `connect`.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use adapter_sqlx::SqlxAdapter;
+    /// # async fn run() -> Result<(), auth_core::AdapterError> {
+    /// let adapter = SqlxAdapter::builder("postgres://app@primary/auth")
+    ///     .read_replica("postgres://app@replica-1/auth")
+    ///     .read_replica("postgres://app@replica-2/auth")
+    ///     .max_replica_lag(Duration::from_secs(1))
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn read_replica(mut self, url: impl Into<String>) -> Self {
+        self.replicas.push(url.into());
+        self
+    }
+
+    /// How stale a read from a [replica](Self::read_replica) may be: the longest a session
+    /// revoked through another process may still be served. No default: an application
+    /// opts in to staleness by choosing it (without it, `connect` refuses replicas).
+    /// At most one hour.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use adapter_sqlx::SqlxAdapter;
+    /// let refused = SqlxAdapter::builder("postgres://app@primary/auth")
+    ///     .read_replica("postgres://app@replica/auth")
+    ///     .connect()
+    ///     .await;
+    /// assert!(refused.unwrap_err().to_string().contains("max_replica_lag"));
+    /// # });
+    /// ```
+    pub fn max_replica_lag(mut self, bound: Duration) -> Self {
+        self.max_replica_lag = Some(bound);
+        self
+    }
+
     /// Checks the options (prefix, layout, URL, and that no pool option is given with an
     /// adopted pool) before any I/O, then opens the pool (or takes the application's),
     /// checks that the database answers (within the call timeout) and detects the server
@@ -158,6 +228,7 @@ impl SqlxAdapterBuilder {
     pub(crate) fn check(&self) -> Result<(), AdapterError> {
         let op = Operation::Connect;
         self.pool.check()?;
+        self.check_replicas()?;
         match (&self.table_prefix, self.layout) {
             (Some(prefix), Layout::Native) => validate_table_prefix(prefix),
             (Some(_), layout) => Err(AdapterError::invalid_input(
@@ -173,13 +244,43 @@ impl SqlxAdapterBuilder {
     }
 }
 
+impl SqlxAdapterBuilder {
+    /// Replicas need a lag bound, of at most an hour.
+    fn check_replicas(&self) -> Result<(), AdapterError> {
+        if self.replicas.is_empty() {
+            return Ok(());
+        }
+        let refuse = |why: &str| Err(AdapterError::invalid_input(Operation::Connect, why));
+        match self.max_replica_lag {
+            None => refuse(
+                "read replicas need max_replica_lag: how long a session revoked through \
+                 another process may still be served from a replica",
+            ),
+            Some(bound) if bound > MAX_REPLICA_LAG => {
+                refuse("max_replica_lag may be at most one hour")
+            }
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// The longest [`SqlxAdapterBuilder::max_replica_lag`] accepted.
+const MAX_REPLICA_LAG: Duration = Duration::from_secs(3600);
+
 /// Shows the options, with the URL's password hidden.
 impl std::fmt::Debug for SqlxAdapterBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_struct("SqlxAdapterBuilder");
         self.pool.debug_fields(&mut d, |pool| Box::new(pool));
+        let replicas: Vec<String> = self
+            .replicas
+            .iter()
+            .map(|u| auth_core::redact_url(u))
+            .collect();
         d.field("table_prefix", &self.table_prefix)
             .field("layout", &self.layout)
+            .field("replicas", &replicas)
+            .field("max_replica_lag", &self.max_replica_lag)
             .finish()
     }
 }

@@ -18,6 +18,7 @@ use crate::error::ResultExt;
 use crate::layout::Ids;
 use crate::lease::with_conn;
 use crate::pool::{stamp, Timestamps};
+use crate::replicas::{RecordKey, WriteGuard};
 use crate::rows::{
     extra_text, AccountRow, AuthenticatorRow, SessionRow, SessionUserRow, TokenRow, UserRow,
     WithExtra,
@@ -220,6 +221,17 @@ fn no_such_user(op: Operation) -> AdapterError {
     AdapterError::not_found(op, "no user has this id")
 }
 
+/// On an adapter with read replicas, routes the read (`replicas.rs`: a fresh replica, else
+/// the primary) and returns its answer; `$call` runs the read on the adapter `$a`, which
+/// has no replicas of its own.
+macro_rules! routed {
+    ($self:ident, $op:expr, [$($key:expr),*], |$a:ident| $call:expr) => {
+        if let Some(replicas) = &$self.replicas {
+            return replicas.read($op, &[$($key),*], |$a: &SqlxAdapter| $call).await;
+        }
+    };
+}
+
 #[async_trait]
 impl Store for SqlxAdapter {
     fn backend(&self) -> &'static str {
@@ -228,6 +240,7 @@ impl Store for SqlxAdapter {
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
+        let written = WriteGuard::new(self.replicas.as_deref(), &[RecordKey::User(&user.id)]);
         let ids = self.sql().ids;
         self.sql().extra.check_writable(op, &user.extra)?;
         let column = self.sql().extra == ExtraStorage::Column;
@@ -271,7 +284,7 @@ impl Store for SqlxAdapter {
                 }
             }};
         }
-        with_conn!(self, op, |conn: Db| {
+        written.done(with_conn!(self, op, |conn: Db| {
             match &set {
                 None => insert!(conn),
                 Some(set) => in_write_tx!(conn, self.sql(), op, |tx| {
@@ -280,11 +293,12 @@ impl Store for SqlxAdapter {
                     Ok(id)
                 }),
             }
-        })
+        }))
     }
 
     async fn find_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUser;
+        routed!(self, op, [RecordKey::User(id)], |a| a.find_user(id));
         let Some(id) = self.sql().ids.key(id) else {
             return Ok(None);
         };
@@ -301,6 +315,7 @@ impl Store for SqlxAdapter {
 
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
+        routed!(self, op, [], |a| a.find_user_by_email(email_key));
         with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, UserOf<Db>>(self.sql().get_user_by_email.clone())
                 .bind(email_key)
@@ -318,6 +333,12 @@ impl Store for SqlxAdapter {
         provider_account_id: &str,
     ) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByAccount;
+        routed!(
+            self,
+            op,
+            [RecordKey::Account(provider, provider_account_id)],
+            |a| a.find_user_by_account(provider, provider_account_id)
+        );
         with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, UserOf<Db>>(self.sql().get_user_by_account.clone())
                 .bind(provider)
@@ -336,6 +357,7 @@ impl Store for SqlxAdapter {
         email_key: Option<Option<&str>>,
     ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
+        let written = WriteGuard::new(self.replicas.as_deref(), &[RecordKey::User(&update.id)]);
         let Some(id) = self.sql().ids.key(&update.id) else {
             return Ok(None);
         };
@@ -378,7 +400,7 @@ impl Store for SqlxAdapter {
             }};
         }
         let columns = update.extra.is_some() && self.sql().extra.sets_columns(op);
-        with_conn!(self, op, |conn: Db| {
+        written.done(with_conn!(self, op, |conn: Db| {
             match extra_binds_without_read(update.extra.as_ref()) {
                 // Auth.js layouts: the row read locked, the change applied in Rust, the
                 // app-added columns set to the result, then the update, in one transaction.
@@ -419,26 +441,34 @@ impl Store for SqlxAdapter {
                     update!(@[tx:] tx, (true, extra_text(&merged.extra)))
                 }),
             }
-        })
+        }))
     }
 
     async fn remove_user(&self, id: &str) -> AdapterResult<Option<User>> {
         let op = Operation::DeleteUser;
+        let written = WriteGuard::new(self.replicas.as_deref(), &[RecordKey::User(id)]);
         let Some(id) = self.sql().ids.key(id) else {
             return Ok(None);
         };
         // One statement (or one transaction on MySQL 8): the foreign keys cascade to the
         // user's accounts, sessions and authenticators, all or nothing.
-        with_conn!(self, op, |conn: Db| {
+        written.done(with_conn!(self, op, |conn: Db| {
             take!(conn, self.sql(), delete_user, UserOf<Db>, [id])
                 .for_op(op)?
                 .map(|row| row.into_model(op))
                 .transpose()
-        })
+        }))
     }
 
     async fn insert_account(&self, account: &Account) -> AdapterResult<()> {
         let op = Operation::LinkAccount;
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[
+                RecordKey::User(&account.user_id),
+                RecordKey::Account(&account.provider, &account.provider_account_id),
+            ],
+        );
         let Some(user_id) = self.sql().ids.key(&account.user_id) else {
             return Err(no_such_user(op));
         };
@@ -450,7 +480,7 @@ impl Store for SqlxAdapter {
         };
         // The foreign key refuses an account of a missing user (NotFound), also when the user
         // is deleted concurrently: no orphan can exist.
-        with_conn!(self, op, |conn: Db| {
+        written.done(with_conn!(self, op, |conn: Db| {
             let insert = sqlx::query(self.sql().link_account.clone())
                 .bind(user_id)
                 .bind(account.account_type.as_str())
@@ -488,7 +518,7 @@ impl Store for SqlxAdapter {
                     Ok(())
                 }),
             }
-        })
+        }))
     }
 
     async fn remove_account(
@@ -497,7 +527,11 @@ impl Store for SqlxAdapter {
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::UnlinkAccount;
-        with_conn!(self, op, |conn: Db| {
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[RecordKey::Account(provider, provider_account_id)],
+        );
+        written.done(with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
                 self.sql(),
@@ -508,7 +542,7 @@ impl Store for SqlxAdapter {
             .for_op(op)?
             .map(|row| row.into_model(op))
             .transpose()
-        })
+        }))
     }
 
     async fn find_account(
@@ -517,6 +551,12 @@ impl Store for SqlxAdapter {
         provider_account_id: &str,
     ) -> AdapterResult<Option<Account>> {
         let op = Operation::GetAccount;
+        routed!(
+            self,
+            op,
+            [RecordKey::Account(provider, provider_account_id)],
+            |a| a.find_account(provider, provider_account_id)
+        );
         with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, AccountOf>(self.sql().get_account.clone())
                 .bind(provider)
@@ -531,6 +571,13 @@ impl Store for SqlxAdapter {
 
     async fn replace_account_tokens(&self, account: &Account) -> AdapterResult<Option<Account>> {
         let op = Operation::UpdateAccount;
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[RecordKey::Account(
+                &account.provider,
+                &account.provider_account_id,
+            )],
+        );
         let a = account;
         // The token response replaces the extra fields too: they are the rest of it.
         self.sql().extra.check_writable(op, &a.extra)?;
@@ -560,7 +607,7 @@ impl Store for SqlxAdapter {
             .map(|row| row.into_model(op))
             .transpose()
         }}
-        with_conn!(self, op, |conn: Db| {
+        written.done(with_conn!(self, op, |conn: Db| {
             match &set {
                 None => update!(@[] conn),
                 Some(set) => in_write_tx!(conn, self.sql(), op, |tx| {
@@ -568,11 +615,13 @@ impl Store for SqlxAdapter {
                     update!(@[tx:] tx)
                 }),
             }
-        })
+        }))
     }
 
     async fn find_accounts(&self, user_id: &str) -> AdapterResult<Vec<Account>> {
         let op = Operation::ListAccounts;
+        routed!(self, op, [RecordKey::User(user_id)], |a| a
+            .find_accounts(user_id));
         let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(Vec::new());
         };
@@ -590,6 +639,13 @@ impl Store for SqlxAdapter {
 
     async fn insert_session(&self, session: &Session) -> AdapterResult<()> {
         let op = Operation::CreateSession;
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[
+                RecordKey::Session(&session.session_token),
+                RecordKey::User(&session.user_id),
+            ],
+        );
         let Some(user_id) = self.sql().ids.key(&session.user_id) else {
             return Err(no_such_user(op));
         };
@@ -599,7 +655,7 @@ impl Store for SqlxAdapter {
             true => None,
             false => self.sql().extra.column_binds(op, &session.extra)?,
         };
-        with_conn!(self, op, |conn: Db| {
+        written.done(with_conn!(self, op, |conn: Db| {
             let insert = sqlx::query(self.sql().create_session.clone())
                 .bind(session.session_token.as_str())
                 .bind(user_id)
@@ -621,7 +677,7 @@ impl Store for SqlxAdapter {
                     Ok(())
                 }),
             }
-        })
+        }))
     }
 
     async fn find_session_and_user(
@@ -630,6 +686,8 @@ impl Store for SqlxAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<(Session, User)>> {
         let op = Operation::GetSessionAndUser;
+        routed!(self, op, [RecordKey::Session(session_token)], |a| a
+            .find_session_and_user(session_token, now));
         // One statement: the join with the user, filtered on `expires > now`.
         with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, SessionUserOf<Db>>(self.sql().get_session_and_user.clone())
@@ -649,6 +707,13 @@ impl Store for SqlxAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Option<Session>> {
         let op = Operation::UpdateSession;
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[
+                RecordKey::Session(&update.session_token),
+                RecordKey::User(update.user_id.as_deref().unwrap_or_default()),
+            ],
+        );
         let user_id = match update.user_id.as_deref() {
             Some(id) => Some(self.sql().ids.key(id).ok_or_else(|| no_such_user(op))?),
             None => None,
@@ -677,7 +742,7 @@ impl Store for SqlxAdapter {
             }};
         }
         let columns = update.extra.is_some() && self.sql().extra.sets_columns(op);
-        with_conn!(self, op, |conn: Db| {
+        written.done(with_conn!(self, op, |conn: Db| {
             match extra_binds_without_read(update.extra.as_ref()) {
                 // Auth.js layouts: as `merge_user`, the live session read locked.
                 _ if columns => in_write_tx!(conn, self.sql(), op, |tx| {
@@ -718,12 +783,16 @@ impl Store for SqlxAdapter {
                     update!(@[tx:] tx, (true, extra_text(&merged.extra)))
                 }),
             }
-        })
+        }))
     }
 
     async fn remove_session(&self, session_token: &str) -> AdapterResult<Option<Session>> {
         let op = Operation::DeleteSession;
-        with_conn!(self, op, |conn: Db| {
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[RecordKey::Session(session_token)],
+        );
+        written.done(with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
                 self.sql(),
@@ -734,7 +803,7 @@ impl Store for SqlxAdapter {
             .for_op(op)?
             .map(|row| row.into_model(op))
             .transpose()
-        })
+        }))
     }
 
     async fn find_sessions(
@@ -743,6 +812,8 @@ impl Store for SqlxAdapter {
         now: DateTime<Utc>,
     ) -> AdapterResult<Vec<Session>> {
         let op = Operation::ListSessions;
+        routed!(self, op, [RecordKey::User(user_id)], |a| a
+            .find_sessions(user_id, now));
         let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(Vec::new());
         };
@@ -761,10 +832,11 @@ impl Store for SqlxAdapter {
 
     async fn remove_sessions(&self, user_id: &str, now: DateTime<Utc>) -> AdapterResult<u64> {
         let op = Operation::DeleteSessions;
+        let written = WriteGuard::new(self.replicas.as_deref(), &[RecordKey::User(user_id)]);
         let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(0);
         };
-        with_conn!(self, op, |conn: Db| {
+        written.done(with_conn!(self, op, |conn: Db| {
             Ok(sqlx::query(self.sql().delete_sessions.clone())
                 .bind(user_id)
                 .bind(stamp::<Db>(now))
@@ -772,7 +844,7 @@ impl Store for SqlxAdapter {
                 .await
                 .for_op(op)?
                 .rows_affected())
-        })
+        }))
     }
 
     async fn insert_verification_token(&self, token: &VerificationToken) -> AdapterResult<()> {
@@ -813,10 +885,17 @@ impl Store for SqlxAdapter {
 
     async fn insert_authenticator(&self, a: &Authenticator) -> AdapterResult<()> {
         let op = Operation::CreateAuthenticator;
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[
+                RecordKey::Authenticator(&a.credential_id),
+                RecordKey::User(&a.user_id),
+            ],
+        );
         let Some(user_id) = self.sql().ids.key(&a.user_id) else {
             return Err(no_such_user(op));
         };
-        with_conn!(self, op, |conn: Db| {
+        written.done(with_conn!(self, op, |conn: Db| {
             sqlx::query(self.sql().create_authenticator.clone())
                 .bind(a.credential_id.as_str())
                 .bind(user_id)
@@ -830,7 +909,7 @@ impl Store for SqlxAdapter {
                 .await
                 .for_op(op)?;
             Ok(())
-        })
+        }))
     }
 
     async fn find_authenticator(
@@ -838,6 +917,8 @@ impl Store for SqlxAdapter {
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::GetAuthenticator;
+        routed!(self, op, [RecordKey::Authenticator(credential_id)], |a| a
+            .find_authenticator(credential_id));
         with_conn!(self, op, |conn: Db| {
             Ok(
                 sqlx::query_as::<_, AuthenticatorRow>(self.sql().get_authenticator.clone())
@@ -852,6 +933,8 @@ impl Store for SqlxAdapter {
 
     async fn find_authenticators(&self, user_id: &str) -> AdapterResult<Vec<Authenticator>> {
         let op = Operation::ListAuthenticators;
+        routed!(self, op, [RecordKey::User(user_id)], |a| a
+            .find_authenticators(user_id));
         let Some(user_id) = self.sql().ids.key(user_id) else {
             return Ok(Vec::new());
         };
@@ -875,6 +958,10 @@ impl Store for SqlxAdapter {
         counter: i64,
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::UpdateAuthenticatorCounter;
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[RecordKey::Authenticator(credential_id)],
+        );
         let row = with_conn!(self, op, |conn: Db| {
             change!(
                 conn,
@@ -886,7 +973,7 @@ impl Store for SqlxAdapter {
             )
             .for_op(op)
         })?;
-        Ok(row.map(AuthenticatorRow::into_model))
+        written.done(Ok(row.map(AuthenticatorRow::into_model)))
     }
 
     async fn remove_authenticator(
@@ -894,6 +981,10 @@ impl Store for SqlxAdapter {
         credential_id: &str,
     ) -> AdapterResult<Option<Authenticator>> {
         let op = Operation::DeleteAuthenticator;
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[RecordKey::Authenticator(credential_id)],
+        );
         let row = with_conn!(self, op, |conn: Db| {
             take!(
                 conn,
@@ -904,7 +995,7 @@ impl Store for SqlxAdapter {
             )
             .for_op(op)
         })?;
-        Ok(row.map(AuthenticatorRow::into_model))
+        written.done(Ok(row.map(AuthenticatorRow::into_model)))
     }
 
     async fn remove_expired(&self, now: DateTime<Utc>) -> AdapterResult<ExpiredCounts> {

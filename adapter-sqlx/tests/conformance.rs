@@ -1,7 +1,9 @@
 //! The conformance suite on every adapter-sqlx backend: PostgreSQL and MariaDB (from
 //! `AUTH_TEST_POSTGRES_URL` / `AUTH_TEST_MARIADB_URL`, else a container, else skipped), and
 //! SQLite in a file and in memory (always), PostgreSQL with every transaction
-//! `SERIALIZABLE` (`postgres-serializable`), the same three databases upgraded from the
+//! `SERIALIZABLE` (`postgres-serializable`), a primary with a delayed streaming replica
+//! (`postgres-replica`) and a 3-node Galera cluster (`galera`) from
+//! `AUTH_TEST_POSTGRES_REPLICA_URLS` / `AUTH_TEST_GALERA_URLS` (`ci/replicated.sh`), the same three databases upgraded from the
 //! previous release's schema with rows present (`adapter_sqlx::conformance::upgrade`), and
 //! the Auth.js layouts.
 
@@ -14,6 +16,8 @@ fn main() -> std::process::ExitCode {
         sqlx::sqlite_file_spec,
         sqlx::sqlite_memory_spec,
         sqlx::postgres_serializable_spec,
+        sqlx::replicated::postgres_replica_spec,
+        sqlx::replicated::galera_spec,
         upgrade::postgres_upgraded_spec,
         upgrade::mariadb_upgraded_spec,
         upgrade::sqlite_upgraded_spec,

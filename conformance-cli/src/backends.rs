@@ -20,6 +20,8 @@ pub fn all() -> Vec<BackendSpec> {
     let mut specs = vec![memory::spec()];
     specs.extend(sqlx::specs());
     specs.push(sqlx::postgres_serializable_spec());
+    specs.push(sqlx::replicated::postgres_replica_spec());
+    specs.push(sqlx::replicated::galera_spec());
     specs.extend(authjs_sqlx::specs());
     specs.extend(diesel::specs());
     specs.extend(redis::specs());

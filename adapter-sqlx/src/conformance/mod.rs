@@ -17,6 +17,7 @@ pub mod authjs;
 mod connect_checks;
 pub mod contention;
 mod decode;
+pub mod replicated;
 mod specs;
 pub mod upgrade;
 

@@ -1,0 +1,195 @@
+//! adapter-sqlx with a PostgreSQL read replica that applies 300 ms late
+//! (`AUTH_TEST_POSTGRES_REPLICA_URLS`, `ci/replicated.sh`): sign-ins read at once never
+//! miss, sign-outs through another instance are refused within the lag bound, and a
+//! replica that is down costs no error.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adapter_conformance::harness;
+use adapter_conformance::Fixture;
+use adapter_sqlx::conformance::replicated::{replica_instances, wait_for_replicas};
+use adapter_sqlx::SqlxAdapter;
+use auth_core::{Adapter, Session, User};
+
+/// The revocation bound under test (the replica applies 300 ms late).
+const BOUND: Duration = Duration::from_secs(1);
+/// How often a sign-out's effect is polled.
+const POLL: Duration = Duration::from_millis(10);
+
+/// A fresh fixture database on the primary and two adapter instances ("processes") on it,
+/// each with the replica.
+async fn two_instances() -> Option<(Fixture, SqlxAdapter, SqlxAdapter)> {
+    let (fx, mut instances) = replica_instances(2, BOUND).await?;
+    let b = instances.pop().expect("two");
+    let a = instances.pop().expect("two");
+    Some((fx, a, b))
+}
+
+fn served(adapter: &SqlxAdapter) -> u64 {
+    adapter
+        .replica_status()
+        .iter()
+        .map(|r| r.reads_served)
+        .sum()
+}
+
+async fn signed_in(adapter: &SqlxAdapter, id: &str) -> Session {
+    adapter
+        .create_user(User::with_id(id))
+        .await
+        .expect("user created");
+    adapter
+        .create_session(Session::new(id, chrono::Duration::hours(1)))
+        .await
+        .expect("session created")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_is_found_right_after_sign_in_on_either_instance() {
+    let Some((fx, a, b)) = two_instances().await else {
+        return;
+    };
+    let mut misses = 0;
+    for i in 0..100 {
+        // Signed in through this instance, read at once through it (read-your-writes) ...
+        let own = signed_in(&a, &format!("own-{i}")).await;
+        if a.get_session_and_user(&own.session_token)
+            .await
+            .expect("read")
+            .is_none()
+        {
+            misses += 1;
+        }
+        // ... and through the other instance, which has never seen it (the replica's miss
+        // is asked of the primary).
+        let other = signed_in(&b, &format!("other-{i}")).await;
+        if a.get_session_and_user(&other.session_token)
+            .await
+            .expect("read")
+            .is_none()
+        {
+            misses += 1;
+        }
+    }
+    eprintln!(
+        "200 sign-ins read at once: {misses} missed; replica reads served: {}",
+        served(&a)
+    );
+    assert_eq!(misses, 0);
+    a.close().await;
+    b.close().await;
+    fx.inspector.teardown().await.expect("teardown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_elsewhere_is_refused_within_the_bound() {
+    let Some((fx, a, b)) = two_instances().await else {
+        return;
+    };
+    let a = Arc::new(a);
+    let mut tokens = Vec::new();
+    for i in 0..100 {
+        tokens.push(signed_in(&b, &format!("user-{i}")).await.session_token);
+    }
+    // Once the replica holds them, instance A reads them there.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    wait_for_replicas(&a, Duration::from_secs(10))
+        .await
+        .expect("fresh");
+    let before = served(&a);
+    for token in &tokens {
+        assert!(a.get_session_and_user(token).await.expect("read").is_some());
+    }
+    let from_replica = served(&a) - before;
+    // Every sign-out through B, then A polls until it refuses the session.
+    let polls = tokens.iter().cloned().map(|token| {
+        let (a, b) = (Arc::clone(&a), b.clone());
+        tokio::spawn(async move {
+            assert!(b.delete_session(&token).await.expect("delete").is_some());
+            let signed_out = Instant::now();
+            let mut stale_reads = 0u32;
+            loop {
+                match a.get_session_and_user(&token).await.expect("read") {
+                    None => return (signed_out.elapsed(), stale_reads),
+                    Some(_) => stale_reads += 1,
+                }
+                assert!(
+                    signed_out.elapsed() <= BOUND + POLL * 5,
+                    "still served {:?} after the sign-out",
+                    signed_out.elapsed()
+                );
+                tokio::time::sleep(POLL).await;
+            }
+        })
+    });
+    let mut refused_after = Vec::new();
+    let mut served_stale = 0;
+    for poll in futures::future::join_all(polls).await {
+        let (after, stale) = poll.expect("poll task");
+        refused_after.push(after);
+        served_stale += usize::from(stale > 0);
+    }
+    refused_after.sort();
+    let (median, max) = (refused_after[50], refused_after[99]);
+    eprintln!(
+        "100 sign-outs through another instance: {from_replica} of 100 reads before them \
+         served by the replica; refused after median {median:?}, max {max:?} (bound {BOUND:?}); \
+         {served_stale} served stale at least once"
+    );
+    assert!(max <= BOUND + POLL * 2, "max {max:?}");
+    a.close().await;
+    b.close().await;
+    fx.inspector.teardown().await.expect("teardown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_is_down_costs_no_error() {
+    let Some((fx, a, _b)) = two_instances().await else {
+        return;
+    };
+    let primary = fx.inspector.location().expect("a location").url;
+    let port = harness::dead_port();
+    let adapter = SqlxAdapter::builder(&primary)
+        .read_replica(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+        .max_replica_lag(BOUND)
+        .connect()
+        .await
+        .expect("a dead replica does not fail connect");
+    let session = signed_in(&a, "u1").await;
+    let started = Instant::now();
+    for _ in 0..20 {
+        let found = adapter
+            .get_session_and_user(&session.session_token)
+            .await
+            .expect("the primary answers");
+        assert!(found.is_some());
+    }
+    let status = adapter.replica_status();
+    eprintln!(
+        "20 reads with the only replica down: {:?}; {status:?}",
+        started.elapsed()
+    );
+    assert!(!status[0].usable && status[0].reads_served == 0);
+    adapter.close().await;
+    a.close().await;
+    fx.inspector.teardown().await.expect("teardown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_need_a_bound_and_postgres() {
+    let refused = SqlxAdapter::builder("postgres://postgres@127.0.0.1:1/postgres")
+        .read_replica("postgres://postgres@127.0.0.1:2/postgres")
+        .connect()
+        .await
+        .expect_err("no bound");
+    assert_eq!(refused.kind(), auth_core::ErrorKind::InvalidInput);
+    let refused = SqlxAdapter::builder("sqlite::memory:")
+        .read_replica("postgres://postgres@127.0.0.1:2/postgres")
+        .max_replica_lag(BOUND)
+        .connect()
+        .await
+        .expect_err("SQLite has no replicas");
+    assert_eq!(refused.kind(), auth_core::ErrorKind::InvalidInput);
+    assert!(refused.to_string().contains("PostgreSQL only"), "{refused}");
+}
