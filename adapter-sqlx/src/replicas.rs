@@ -156,7 +156,9 @@ impl Replicas {
                     Err(err) => {
                         // Skipped until a probe finds it fresh again.
                         node.fresh_as_of.store(0, Ordering::Release);
-                        tracing::debug!(replica = %node.url, error = %err, "replica read failed; the primary answers");
+                        // The code and kind only: the store's error is not yet stripped of the
+                        // call's secrets (the policy layer does that for what it returns).
+                        tracing::debug!(replica = %node.url, code = %err.code(), kind = %err.kind(), "replica read failed; the primary answers");
                     }
                 }
             }
@@ -249,7 +251,7 @@ impl Replicas {
                 }
                 Err(err) => {
                     node.fresh_as_of.store(0, Ordering::Release);
-                    tracing::debug!(replica = %node.url, error = %err, "replica probe failed");
+                    tracing::debug!(replica = %node.url, code = %err.code(), kind = %err.kind(), "replica probe failed");
                 }
             }
         }
@@ -309,6 +311,8 @@ fn micros(d: Duration) -> Micros {
 pub(crate) enum RecordKey<'a> {
     /// A user, by id: also the owner of every account, session and authenticator.
     User(&'a str),
+    /// A user, by email key (what `get_user_by_email` looks up).
+    Email(&'a str),
     /// A session, by token.
     Session(&'a str),
     /// An account, by provider and provider account id.

@@ -240,7 +240,13 @@ impl Store for SqlxAdapter {
 
     async fn insert_user(&self, user: &User, email_key: Option<&str>) -> AdapterResult<String> {
         let op = Operation::CreateUser;
-        let written = WriteGuard::new(self.replicas.as_deref(), &[RecordKey::User(&user.id)]);
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[
+                RecordKey::User(&user.id),
+                RecordKey::Email(email_key.unwrap_or_default()),
+            ],
+        );
         let ids = self.sql().ids;
         self.sql().extra.check_writable(op, &user.extra)?;
         let column = self.sql().extra == ExtraStorage::Column;
@@ -315,7 +321,8 @@ impl Store for SqlxAdapter {
 
     async fn find_user_by_email(&self, email_key: &str) -> AdapterResult<Option<User>> {
         let op = Operation::GetUserByEmail;
-        routed!(self, op, [], |a| a.find_user_by_email(email_key));
+        routed!(self, op, [RecordKey::Email(email_key)], |a| a
+            .find_user_by_email(email_key));
         with_conn!(self, op, |conn: Db| {
             sqlx::query_as::<_, UserOf<Db>>(self.sql().get_user_by_email.clone())
                 .bind(email_key)
@@ -357,7 +364,13 @@ impl Store for SqlxAdapter {
         email_key: Option<Option<&str>>,
     ) -> AdapterResult<Option<User>> {
         let op = Operation::UpdateUser;
-        let written = WriteGuard::new(self.replicas.as_deref(), &[RecordKey::User(&update.id)]);
+        let written = WriteGuard::new(
+            self.replicas.as_deref(),
+            &[
+                RecordKey::User(&update.id),
+                RecordKey::Email(email_key.flatten().unwrap_or_default()),
+            ],
+        );
         let Some(id) = self.sql().ids.key(&update.id) else {
             return Ok(None);
         };

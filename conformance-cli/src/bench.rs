@@ -596,8 +596,10 @@ fn measurement(backend: &str, op: Op, implementation: &str, c: usize, f: Figures
 /// What counts the round trips of [`round_trips`].
 #[derive(Debug)]
 pub enum TripCounter {
-    /// A relay in front of one server; the backend was opened through it.
-    Relay(Relay),
+    /// A relay in front of each server (one; or a primary and its replicas, the nodes of a
+    /// multi-primary cluster); the backend was opened through them, and a call's round
+    /// trips are what all of them relayed.
+    Relays(Vec<Relay>),
     /// A cluster's primaries counting their read events.
     NodeReads(NodeReads),
 }
@@ -605,8 +607,8 @@ pub enum TripCounter {
 impl TripCounter {
     async fn reset(&self) -> Result<(), BoxError> {
         match self {
-            Self::Relay(relay) => {
-                relay.reset();
+            Self::Relays(relays) => {
+                relays.iter().for_each(Relay::reset);
                 Ok(())
             }
             Self::NodeReads(nodes) => nodes.reset().await,
@@ -615,7 +617,7 @@ impl TripCounter {
 
     async fn round_trips(&self) -> Result<u64, BoxError> {
         match self {
-            Self::Relay(relay) => Ok(relay.round_trips()),
+            Self::Relays(relays) => Ok(relays.iter().map(Relay::round_trips).sum()),
             Self::NodeReads(nodes) => nodes.round_trips().await,
         }
     }

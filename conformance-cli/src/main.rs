@@ -394,9 +394,9 @@ async fn count_round_trips(
     };
     let url = harness::env_url(env_var)
         .ok_or_else(|| format!("--round-trips needs {env_var} for {}", spec.name))?;
-    // The relay stands for one server; a cluster's nodes (a list of URLs) count their own
-    // reads.
-    let (backend, counter) = if url.contains(',') {
+    // A relay stands for each server (a primary and its replica, each Galera node); a Redis
+    // cluster's nodes (which tell clients each other's addresses) count their own reads.
+    let (backend, counter) = if url.contains(',') && url.starts_with("redis") {
         let nodes = NodeReads::open(&adapter_redis::conformance::cluster_nodes(&url))
             .await
             .map_err(|e| format!("node counters for {}: {e}", spec.name))?;
@@ -405,15 +405,23 @@ async fn count_round_trips(
             bench::TripCounter::NodeReads(nodes),
         )
     } else {
-        let server = relay::server_of(&url).ok_or_else(|| format!("no host:port in {env_var}"))?;
-        let relay = relay::Relay::start(&server)
-            .await
-            .map_err(|e| format!("relay for {}: {e}", spec.name))?;
-        let through = relay::through(&url, relay.addr())
-            .ok_or_else(|| format!("no host:port in {env_var}"))?;
+        let mut relays = Vec::new();
+        let mut relayed = Vec::new();
+        for url in url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+            let server =
+                relay::server_of(url).ok_or_else(|| format!("no host:port in {env_var}"))?;
+            let relay = relay::Relay::start(&server)
+                .await
+                .map_err(|e| format!("relay for {}: {e}", spec.name))?;
+            relayed.push(
+                relay::through(url, relay.addr())
+                    .ok_or_else(|| format!("no host:port in {env_var}"))?,
+            );
+            relays.push(relay);
+        }
         (
-            (spec.open)(Some(through)).await,
-            bench::TripCounter::Relay(relay),
+            (spec.open)(Some(relayed.join(","))).await,
+            bench::TripCounter::Relays(relays),
         )
     };
     let backend = backend.map_err(|e| e.to_string())?;

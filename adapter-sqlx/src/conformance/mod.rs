@@ -300,14 +300,26 @@ fn open_migrated<A: TablesAdapter>(url: String) -> OpenFuture<A> {
     Box::pin(async move { A::open_migrated(&url).await })
 }
 
+/// What opens each fixture's adapter on its fresh database's URL.
+pub type Opener<A> = Arc<dyn Fn(String) -> OpenFuture<A> + Send + Sync>;
+
 /// Hands out a fresh database per scenario on one server, through one admin pool.
-#[derive(Debug)]
 pub struct ServerBackend<A> {
     server: Server,
     url: String,
     admin: RawPool,
-    open: fn(String) -> OpenFuture<A>,
+    open: Opener<A>,
     adapter: PhantomData<fn() -> A>,
+}
+
+/// Shows the server and its admin pool; not the URL (it may hold a password).
+impl<A> std::fmt::Debug for ServerBackend<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBackend")
+            .field("server", &self.server)
+            .field("admin", &self.admin)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<A: TablesAdapter> ServerBackend<A> {
@@ -317,11 +329,12 @@ impl<A: TablesAdapter> ServerBackend<A> {
     }
 
     /// [`open`](Self::open), each fixture's adapter opened by `open` on its fresh database
-    /// (the upgrade backends build an older schema first).
+    /// (the upgrade backends build an older schema first; the replicated backends add the
+    /// other servers' URLs).
     pub async fn open_with(
         server: Server,
         url: Option<String>,
-        open: fn(String) -> OpenFuture<A>,
+        open: impl Fn(String) -> OpenFuture<A> + Send + Sync + 'static,
     ) -> Result<Arc<dyn Backend>, BoxError> {
         let url = url.ok_or("a server backend needs a URL")?;
         let admin = RawPool::connect(server, &url).await?;
@@ -329,7 +342,7 @@ impl<A: TablesAdapter> ServerBackend<A> {
             server,
             url,
             admin,
-            open,
+            open: Arc::new(open),
             adapter: PhantomData,
         }))
     }

@@ -45,14 +45,6 @@ pub fn url_list(urls: &str) -> Vec<String> {
         .collect()
 }
 
-/// The first URL of a comma-separated list: the primary, or the node that creates each
-/// fixture's database.
-fn first_url(urls: Option<String>) -> Option<String> {
-    urls.as_deref()
-        .map(url_list)
-        .and_then(|urls| urls.into_iter().next())
-}
-
 /// The URLs in `var`, or why they cannot be used.
 fn urls_from(var: &str, at_least: usize) -> Result<Vec<String>, BoxError> {
     let value = std::env::var(var).map_err(|_| format!("{var} is not set"))?;
@@ -95,20 +87,24 @@ pub fn postgres_replica_spec() -> BackendSpec {
         },
         open: |urls| {
             Box::pin(async move {
-                let primary = first_url(urls);
-                ServerBackend::<SqlxAdapter>::open_with(Server::Postgres, primary, open_with_replica)
-                    .await
+                let urls = url_list(&urls.ok_or("postgres-replica needs its URLs")?);
+                let [primary, replica] = <[String; 2]>::try_from(urls).map_err(|_| {
+                    format!("{POSTGRES_REPLICA_ENV} must list the primary, then the replica")
+                })?;
+                ServerBackend::<SqlxAdapter>::open_with(Server::Postgres, Some(primary), move |url| {
+                    open_with_replica(url, replica.clone())
+                })
+                .await
             })
         },
     }
 }
 
 /// Opens adapter-sqlx on the primary database `url` with the same database on the replica
-/// of `AUTH_TEST_POSTGRES_REPLICA_URLS`, migrates, and waits for the replica.
-fn open_with_replica(url: String) -> OpenFuture<SqlxAdapter> {
+/// server `replica`, migrates, and waits for the replica.
+fn open_with_replica(url: String, replica: String) -> OpenFuture<SqlxAdapter> {
     Box::pin(async move {
-        let urls = urls_from(POSTGRES_REPLICA_ENV, 2)?;
-        let replica = database_url(&urls[1], database_of(&url)?)?;
+        let replica = database_url(&replica, database_of(&url)?)?;
         let adapter = replicated_adapter(&url, &replica, FIXTURE_REPLICA_LAG).await?;
         adapter.migrate().await?;
         wait_for_replicas(&adapter, REPLICA_CATCH_UP).await?;
@@ -204,7 +200,13 @@ pub fn galera_spec() -> BackendSpec {
         },
         open: |urls| {
             Box::pin(async move {
-                ServerBackend::<Spread>::open(Server::MariaDb, first_url(urls)).await
+                let urls = url_list(&urls.ok_or("galera needs its URLs")?);
+                let first = urls.first().cloned();
+                ServerBackend::<Spread>::open_with(Server::MariaDb, first, move |url| {
+                    let nodes = urls.clone();
+                    Box::pin(async move { Spread::open_migrated_on(&url, &nodes).await })
+                })
+                .await
             })
         },
     }
@@ -241,6 +243,21 @@ impl Spread {
         &self.nodes
     }
 
+    /// Adapters on the fixture database `url` (on the first node) and on the same database
+    /// on the other `nodes` (server URLs, the first node's first), migrated once.
+    pub async fn open_migrated_on(url: &str, nodes: &[String]) -> Result<Self, BoxError> {
+        let name = database_of(url)?;
+        let mut urls = vec![url.to_owned()];
+        for node in nodes.iter().skip(1) {
+            urls.push(database_url(node, name)?);
+        }
+        // The database was created on the first node; the others apply it (in total
+        // order, but not at the same instant): wait until each node has it.
+        let spread = connect_when_there(&urls).await?;
+        spread.nodes[0].migrate().await?;
+        Ok(spread)
+    }
+
     /// Closes every node's pool.
     pub async fn close_all(&self) {
         for node in self.nodes.iter() {
@@ -263,16 +280,7 @@ impl TablesAdapter for Spread {
     /// `url` is the fixture database on the first node; the others are the same database
     /// on the other nodes of `AUTH_TEST_GALERA_URLS`.
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
-        let name = database_of(url)?;
-        let mut urls = vec![url.to_owned()];
-        for node in urls_from(GALERA_ENV, 2)?.iter().skip(1) {
-            urls.push(database_url(node, name)?);
-        }
-        // The database was created on the first node; the others apply it (in total
-        // order, but not at the same instant): wait until each node has it.
-        let spread = connect_when_there(&urls).await?;
-        spread.nodes[0].migrate().await?;
-        Ok(spread)
+        Self::open_migrated_on(url, &urls_from(GALERA_ENV, 2)?).await
     }
     async fn open_unreachable(url: String) -> Result<Self, AdapterError> {
         let node = SqlxAdapter::builder(url)
