@@ -43,6 +43,16 @@ pub fn mariadb_spec() -> BackendSpec {
     server_spec::<DieselAdapter>(NAMES.mariadb, Server::MariaDb)
 }
 
+/// A 3-node MariaDB Galera cluster (`AUTH_TEST_GALERA_URLS`), each scenario's calls spread
+/// over the nodes in turn: certification conflicts, run again by the adapter.
+///
+/// ```
+/// assert_eq!(adapter_diesel::conformance::galera_spec().name, "diesel-galera");
+/// ```
+pub fn galera_spec() -> BackendSpec {
+    adapter_sqlx::conformance::replicated::galera_spec_of::<DieselAdapter>("diesel-galera")
+}
+
 /// SQLite in a fresh temporary file per scenario (WAL mode), removed afterwards.
 pub fn sqlite_file_spec() -> BackendSpec {
     sqlite_spec::<DieselAdapter>(NAMES.sqlite_file, false)

@@ -44,6 +44,16 @@ pub fn mariadb_spec() -> BackendSpec {
     server_spec::<SeaOrmAdapter>(NAMES.mariadb, Server::MariaDb)
 }
 
+/// A 3-node MariaDB Galera cluster (`AUTH_TEST_GALERA_URLS`), each scenario's calls spread
+/// over the nodes in turn: certification conflicts, run again by the adapter.
+///
+/// ```
+/// assert_eq!(adapter_seaorm::conformance::galera_spec().name, "seaorm-galera");
+/// ```
+pub fn galera_spec() -> BackendSpec {
+    adapter_sqlx::conformance::replicated::galera_spec_of::<SeaOrmAdapter>("seaorm-galera")
+}
+
 /// SQLite in a fresh temporary file per scenario (WAL mode), removed afterwards.
 pub fn sqlite_file_spec() -> BackendSpec {
     sqlite_spec::<SeaOrmAdapter>(NAMES.sqlite_file, false)

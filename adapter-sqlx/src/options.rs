@@ -152,7 +152,7 @@ impl SqlxAdapterBuilder {
     ///   catches up. A read spends at most a third of the call timeout on a replica.
     ///
     /// Freshness is known from WAL positions, not clocks: every `max_replica_lag / 4`
-    /// (10 ms to 1 s), one query to the primary (`pg_current_wal_lsn()`) and one to each
+    /// (10 ms to 1 s), one query to the primary (`pg_current_wal_insert_lsn()`) and one to each
     /// replica (`pg_last_wal_replay_lsn()`). The replica's own pool is as large as the
     /// primary's, and opened lazily: a replica that is down does not fail `connect`.
     ///

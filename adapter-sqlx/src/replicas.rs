@@ -2,7 +2,7 @@
 //! ([`SqlxAdapterBuilder::read_replica`](crate::SqlxAdapterBuilder::read_replica)).
 //!
 //! How fresh a replica is, is known from WAL positions, never from clocks: a probe asks the
-//! primary for its current WAL position (`pg_current_wal_lsn()`) at a local instant `t`, then
+//! primary for its current WAL position (`pg_current_wal_insert_lsn()`) at a local instant `t`, then
 //! each replica for the position it has replayed (`pg_last_wal_replay_lsn()`). A replica
 //! that has replayed past the primary's position of `t` holds every transaction committed
 //! before `t`: it is *fresh as of `t`*. A read may go to a replica only when
@@ -290,7 +290,10 @@ enum WalQuery {
 async fn wal_position(adapter: &SqlxAdapter, which: WalQuery) -> AdapterResult<Option<i64>> {
     let op = Operation::GetSessionAndUser;
     let sql = match which {
-        WalQuery::Primary => "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint",
+        // The insert position, not the write position (`pg_current_wal_lsn()`): with
+        // `synchronous_commit = off` a commit has returned while its record may still sit
+        // in the WAL buffers, before the write position.
+        WalQuery::Primary => "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint",
         WalQuery::Replica => "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint",
     };
     // Replicas are refused at connect on anything but PostgreSQL: only its arm runs.

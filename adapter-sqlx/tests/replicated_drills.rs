@@ -199,7 +199,9 @@ async fn a_galera_node_killed_and_rejoined_under_load_loses_nothing() {
         .map(|url| database_url(url, &name).expect("url"))
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let spread = Spread::connect(&node_urls).await.expect("three nodes");
+    let spread = Spread::<SqlxAdapter>::connect(&node_urls)
+        .await
+        .expect("three nodes");
     spread.nodes()[0].migrate().await.expect("migrate");
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -297,11 +297,37 @@ pub trait ForwardAdapter: Debug + Send + Sync + 'static {
 /// # let _ = db;
 /// # }
 /// ```
+///
+/// A generic wrapper names its parameters and their bounds first:
+/// `forward_adapter!(impl<A: MyBound> MyWrapper<A>)`.
+///
+/// ```
+/// # #[cfg(feature = "memory")] {
+/// use auth_core::forward::ForwardAdapter;
+/// use auth_core::{async_trait, Adapter};
+///
+/// /// Forwards everything to any adapter.
+/// #[derive(Debug)]
+/// struct Around<A>(A);
+///
+/// #[async_trait]
+/// impl<A: Adapter> ForwardAdapter for Around<A> {
+///     fn inner(&self) -> &dyn Adapter {
+///         &self.0
+///     }
+/// }
+/// auth_core::forward_adapter!(impl<A: Adapter> Around<A>);
+///
+/// let db: std::sync::Arc<dyn Adapter> =
+///     std::sync::Arc::new(Around(auth_core::memory::MemoryAdapter::default()));
+/// # let _ = db;
+/// # }
+/// ```
 #[macro_export]
 macro_rules! forward_adapter {
-    ($type:ty) => {
+    (@impl [$($generics:tt)*] $type:ty) => {
         #[$crate::async_trait]
-        impl $crate::Adapter for $type {
+        impl<$($generics)*> $crate::Adapter for $type {
             async fn create_user(&self, user: $crate::User) -> $crate::AdapterResult<$crate::User> {
                 <Self as $crate::forward::ForwardAdapter>::create_user(self, user).await
             }
@@ -474,6 +500,12 @@ macro_rules! forward_adapter {
                 <Self as $crate::forward::ForwardAdapter>::delete_expired(self, now).await
             }
         }
+    };
+    (impl<$($param:ident: $bound:path),+ $(,)?> $type:ty) => {
+        $crate::forward_adapter!(@impl [$($param: $bound),+] $type);
+    };
+    ($type:ty) => {
+        $crate::forward_adapter!(@impl [] $type);
     };
 }
 

@@ -24,9 +24,11 @@ pub fn all() -> Vec<BackendSpec> {
     specs.push(sqlx::replicated::galera_spec());
     specs.extend(authjs_sqlx::specs());
     specs.extend(diesel::specs());
+    specs.push(diesel::galera_spec());
     specs.extend(redis::specs());
     specs.extend(mongo::specs());
     specs.extend(seaorm::specs());
+    specs.push(seaorm::galera_spec());
     // Last: the at-rest wrappers over memory, sqlite-file, postgres and redis.
     specs.extend(wrapped::specs());
     specs

@@ -15,7 +15,6 @@ use auth_core::{Adapter, AdapterError};
 
 use super::{
     database_url, OpenFuture, ServerBackend, TablesAdapter, FIXTURE_CONNECTIONS, FIXTURE_TIMEOUT,
-    UNREACHABLE_TIMEOUT,
 };
 use crate::conformance::Server;
 use crate::{Dialect, SqlxAdapter};
@@ -181,18 +180,30 @@ pub async fn replica_instances(
 
 // ---------------------------------------------------------------- galera
 
-/// The `galera` backend: adapter-sqlx on the three nodes of `AUTH_TEST_GALERA_URLS` (a fresh
-/// database per scenario, created on the first node), each call of a scenario going to the
-/// next node in turn ([`Spread`]), so concurrent calls race on different nodes and lose
-/// to certification conflicts, which the adapter must run again.
+/// The `galera` backend: adapter-sqlx on the nodes of `AUTH_TEST_GALERA_URLS` (see
+/// [`galera_spec_of`]).
 ///
 /// ```
 /// let spec = adapter_sqlx::conformance::replicated::galera_spec();
 /// assert_eq!(spec.name, "galera");
 /// ```
 pub fn galera_spec() -> BackendSpec {
+    galera_spec_of::<SqlxAdapter>("galera")
+}
+
+/// The backend `name` of `A` on the three nodes of `AUTH_TEST_GALERA_URLS` (a fresh
+/// database per scenario, created on the first node), each call of a scenario going to
+/// the next node in turn ([`Spread`]), so concurrent calls race on different nodes and
+/// lose to certification conflicts, which the adapter must run again.
+///
+/// ```
+/// use adapter_sqlx::conformance::replicated::galera_spec_of;
+/// let spec = galera_spec_of::<adapter_sqlx::SqlxAdapter>("galera");
+/// assert_eq!(spec.name, "galera");
+/// ```
+pub fn galera_spec_of<A: TablesAdapter>(name: &'static str) -> BackendSpec {
     BackendSpec {
-        name: "galera",
+        name,
         source: Source::Server {
             env_var: GALERA_ENV,
             example_url: "mysql://root@127.0.0.1:3311/test,mysql://root@127.0.0.1:3312/test,mysql://root@127.0.0.1:3313/test",
@@ -200,9 +211,9 @@ pub fn galera_spec() -> BackendSpec {
         },
         open: |urls| {
             Box::pin(async move {
-                let urls = url_list(&urls.ok_or("galera needs its URLs")?);
+                let urls = url_list(&urls.ok_or("a Galera backend needs its URLs")?);
                 let first = urls.first().cloned();
-                ServerBackend::<Spread>::open_with(Server::MariaDb, first, move |url| {
+                ServerBackend::<Spread<A>>::open_with(Server::MariaDb, first, move |url| {
                     let nodes = urls.clone();
                     Box::pin(async move { Spread::open_migrated_on(&url, &nodes).await })
                 })
@@ -213,24 +224,28 @@ pub fn galera_spec() -> BackendSpec {
 }
 
 /// One adapter per node of a multi-primary cluster, each call going to the next in turn.
-#[derive(Debug, Clone)]
-pub struct Spread {
-    nodes: Arc<[SqlxAdapter]>,
+#[derive(Debug)]
+pub struct Spread<A = SqlxAdapter> {
+    nodes: Arc<[A]>,
     next: Arc<AtomicUsize>,
 }
 
-impl Spread {
-    /// Adapters on `urls`, one a node, with the fixtures' options.
-    pub async fn connect(urls: &[String]) -> Result<Self, AdapterError> {
+impl<A> Clone for Spread<A> {
+    fn clone(&self) -> Self {
+        Self {
+            nodes: Arc::clone(&self.nodes),
+            next: Arc::clone(&self.next),
+        }
+    }
+}
+
+impl<A: TablesAdapter> Spread<A> {
+    /// Adapters on `urls`, one a node, with the fixtures' options, each migrated (the first
+    /// creates the tables; the others find them).
+    pub async fn connect(urls: &[String]) -> Result<Self, BoxError> {
         let mut nodes = Vec::with_capacity(urls.len());
         for url in urls {
-            nodes.push(
-                SqlxAdapter::builder(url)
-                    .max_connections(FIXTURE_CONNECTIONS)
-                    .call_timeout(FIXTURE_TIMEOUT)
-                    .connect()
-                    .await?,
-            );
+            nodes.push(A::open_migrated(url).await?);
         }
         Ok(Self {
             nodes: nodes.into(),
@@ -238,13 +253,8 @@ impl Spread {
         })
     }
 
-    /// The node adapters, in the order of their URLs.
-    pub fn nodes(&self) -> &[SqlxAdapter] {
-        &self.nodes
-    }
-
     /// Adapters on the fixture database `url` (on the first node) and on the same database
-    /// on the other `nodes` (server URLs, the first node's first), migrated once.
+    /// on the other `nodes` (server URLs, the first node's first).
     pub async fn open_migrated_on(url: &str, nodes: &[String]) -> Result<Self, BoxError> {
         let name = database_of(url)?;
         let mut urls = vec![url.to_owned()];
@@ -253,9 +263,22 @@ impl Spread {
         }
         // The database was created on the first node; the others apply it (in total
         // order, but not at the same instant): wait until each node has it.
-        let spread = connect_when_there(&urls).await?;
-        spread.nodes[0].migrate().await?;
-        Ok(spread)
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match Self::connect(&urls).await {
+                Ok(spread) => return Ok(spread),
+                Err(err) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!("a node does not have the database yet: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// The node adapters, in the order of their URLs.
+    pub fn nodes(&self) -> &[A] {
+        &self.nodes
     }
 
     /// Closes every node's pool.
@@ -267,28 +290,24 @@ impl Spread {
 }
 
 #[async_trait]
-impl ForwardAdapter for Spread {
+impl<A: TablesAdapter> ForwardAdapter for Spread<A> {
     fn inner(&self) -> &dyn Adapter {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.nodes.len();
         &self.nodes[i]
     }
 }
-auth_core::forward_adapter!(Spread);
+auth_core::forward_adapter!(impl<A: TablesAdapter> Spread<A>);
 
 #[async_trait]
-impl TablesAdapter for Spread {
+impl<A: TablesAdapter> TablesAdapter for Spread<A> {
     /// `url` is the fixture database on the first node; the others are the same database
     /// on the other nodes of `AUTH_TEST_GALERA_URLS`.
     async fn open_migrated(url: &str) -> Result<Self, BoxError> {
         Self::open_migrated_on(url, &urls_from(GALERA_ENV, 2)?).await
     }
     async fn open_unreachable(url: String) -> Result<Self, AdapterError> {
-        let node = SqlxAdapter::builder(url)
-            .call_timeout(UNREACHABLE_TIMEOUT)
-            .connect()
-            .await?;
         Ok(Self {
-            nodes: vec![node].into(),
+            nodes: vec![A::open_unreachable(url).await?].into(),
             next: Arc::new(AtomicUsize::new(0)),
         })
     }
@@ -303,22 +322,6 @@ impl TablesAdapter for Spread {
     }
     async fn close(&self) {
         self.close_all().await
-    }
-}
-
-/// [`Spread::connect`], tried again for a few seconds while a node does not have the
-/// database yet.
-async fn connect_when_there(urls: &[String]) -> Result<Spread, BoxError> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        match Spread::connect(urls).await {
-            Ok(spread) => return Ok(spread),
-            Err(err) if tokio::time::Instant::now() < deadline => {
-                tracing::debug!("a node does not have the database yet: {err}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(err) => return Err(err.into()),
-        }
     }
 }
 
