@@ -138,32 +138,35 @@ impl Replicas {
         keys: &[RecordKey<'_>],
         run: impl Fn(&'s SqlxAdapter) -> BoxFuture<'s, AdapterResult<T>>,
     ) -> AdapterResult<T> {
+        let written = keys.iter().map(|k| self.marks.get(k)).max().unwrap_or(0);
+        // No replica may answer: straight to the primary, bounded by its own call timeout.
+        let Some(node) = self.pick(written) else {
+            return run(&self.primary).await;
+        };
         let routed = async {
-            let written = keys.iter().map(|k| self.marks.get(k)).max().unwrap_or(0);
-            if let Some(node) = self.pick(written) {
-                let fresh_as_of = node.fresh_as_of.load(Ordering::Acquire);
-                match run(&node.adapter).await {
-                    Ok(found)
-                        if !found.is_miss()
-                            && found
-                                .owners()
-                                .all(|owner| self.marks.get(&owner) < fresh_as_of) =>
-                    {
-                        node.reads_served.fetch_add(1, Ordering::Relaxed);
-                        return Ok(found);
-                    }
-                    Ok(_) => {}
-                    Err(err) => {
-                        // Skipped until a probe finds it fresh again.
-                        node.fresh_as_of.store(0, Ordering::Release);
-                        // The code and kind only: the store's error is not yet stripped of the
-                        // call's secrets (the policy layer does that for what it returns).
-                        tracing::debug!(replica = %node.url, code = %err.code(), kind = %err.kind(), "replica read failed; the primary answers");
-                    }
+            let fresh_as_of = node.fresh_as_of.load(Ordering::Acquire);
+            match run(&node.adapter).await {
+                Ok(found)
+                    if !found.is_miss()
+                        && found
+                            .owners()
+                            .all(|owner| self.marks.get(&owner) < fresh_as_of) =>
+                {
+                    node.reads_served.fetch_add(1, Ordering::Relaxed);
+                    return Ok(found);
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    // Skipped until a probe finds it fresh again.
+                    node.fresh_as_of.store(0, Ordering::Release);
+                    // The code and kind only: the store's error is not yet stripped of the
+                    // call's secrets (the policy layer does that for what it returns).
+                    tracing::debug!(replica = %node.url, code = %err.code(), kind = %err.kind(), "replica read failed; the primary answers");
                 }
             }
             run(&self.primary).await
         };
+        // The replica's third of the call timeout and the primary's rest, together.
         auth_core::bound::within(op, self.call_timeout, routed).await
     }
 

@@ -18,9 +18,9 @@ const BOUND: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(10);
 
 /// A fresh fixture database on the primary and two adapter instances ("processes") on it,
-/// each with the replica.
-async fn two_instances() -> Option<(Fixture, SqlxAdapter, SqlxAdapter)> {
-    let (fx, mut instances) = replica_instances(2, BOUND).await?;
+/// each with the replica and lag bound `bound`.
+async fn two_instances(bound: Duration) -> Option<(Fixture, SqlxAdapter, SqlxAdapter)> {
+    let (fx, mut instances) = replica_instances(2, bound).await?;
     let b = instances.pop().expect("two");
     let a = instances.pop().expect("two");
     Some((fx, a, b))
@@ -32,6 +32,25 @@ fn served(adapter: &SqlxAdapter) -> u64 {
         .iter()
         .map(|r| r.reads_served)
         .sum()
+}
+
+/// 100 sessions signed in through `b`, once the replica holds them read by `a` (each
+/// found), and how many of those reads `a`'s replica served.
+async fn held_by_the_replica(a: &SqlxAdapter, b: &SqlxAdapter) -> (Vec<Session>, u64) {
+    let mut sessions = Vec::new();
+    for i in 0..100 {
+        sessions.push(signed_in(b, &format!("user-{i}")).await);
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    wait_for_replicas(a, Duration::from_secs(10))
+        .await
+        .expect("fresh");
+    let before = served(a);
+    for session in &sessions {
+        let found = a.get_session_and_user(&session.session_token).await;
+        assert!(found.expect("read").is_some());
+    }
+    (sessions, served(a) - before)
 }
 
 async fn signed_in(adapter: &SqlxAdapter, id: &str) -> Session {
@@ -47,7 +66,7 @@ async fn signed_in(adapter: &SqlxAdapter, id: &str) -> Session {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_is_found_right_after_sign_in_on_either_instance() {
-    let Some((fx, a, b)) = two_instances().await else {
+    let Some((fx, a, b)) = two_instances(BOUND).await else {
         return;
     };
     let mut misses = 0;
@@ -86,26 +105,10 @@ async fn a_session_is_found_right_after_sign_in_on_either_instance() {
 /// the change is seen, never the replica's older copy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_sign_outs_and_renames_are_read_at_once() {
-    let Some((fx, a, b)) = two_instances().await else {
+    let Some((fx, a, b)) = two_instances(BOUND).await else {
         return;
     };
-    let mut signed_in = Vec::new();
-    for i in 0..100 {
-        signed_in.push(self::signed_in(&b, &format!("user-{i}")).await);
-    }
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    wait_for_replicas(&a, Duration::from_secs(10))
-        .await
-        .expect("fresh");
-    let before = served(&a);
-    for session in &signed_in {
-        assert!(a
-            .get_session_and_user(&session.session_token)
-            .await
-            .expect("read")
-            .is_some());
-    }
-    let from_replica = served(&a) - before;
+    let (signed_in, from_replica) = held_by_the_replica(&a, &b).await;
     let mut stale = 0;
     for session in &signed_in {
         let renamed = a
@@ -152,26 +155,12 @@ async fn a_bound_below_the_replica_lag_is_kept() {
 /// 100 sessions signed out through instance B while instance A, which read them on the
 /// replica, polls them: A refuses each within `bound` of its sign-out.
 async fn sign_outs_are_refused_within(bound: Duration) {
-    let Some((fx, mut instances)) = replica_instances(2, bound).await else {
+    let Some((fx, a, b)) = two_instances(bound).await else {
         return;
     };
-    let b = instances.pop().expect("two");
-    let a = instances.pop().expect("two");
+    let (sessions, from_replica) = held_by_the_replica(&a, &b).await;
+    let tokens: Vec<String> = sessions.into_iter().map(|s| s.session_token).collect();
     let a = Arc::new(a);
-    let mut tokens = Vec::new();
-    for i in 0..100 {
-        tokens.push(signed_in(&b, &format!("user-{i}")).await.session_token);
-    }
-    // Once the replica holds them, instance A reads them there.
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    wait_for_replicas(&a, Duration::from_secs(10))
-        .await
-        .expect("fresh");
-    let before = served(&a);
-    for token in &tokens {
-        assert!(a.get_session_and_user(token).await.expect("read").is_some());
-    }
-    let from_replica = served(&a) - before;
     // Every sign-out through B, then A polls until it refuses the session. The bound is on
     // when a read starts: one started `bound` after the sign-out returned never serves it
     // (its answer may arrive later on a loaded machine).
@@ -223,7 +212,7 @@ async fn sign_outs_are_refused_within(bound: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_that_is_down_costs_no_error() {
-    let Some((fx, a, _b)) = two_instances().await else {
+    let Some((fx, a, _b)) = two_instances(BOUND).await else {
         return;
     };
     let primary = fx.inspector.location().expect("a location").url;
