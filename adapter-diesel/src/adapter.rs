@@ -37,6 +37,10 @@ pub struct DieselAdapter {
     /// since the database lives only as long as some connection to it.
     #[allow(dead_code)] // held, never read
     keeper: Option<Arc<Keeper>>,
+    /// Whether the MariaDB/MySQL server is a Galera node, asked once, at the first call
+    /// ([`DieselAdapter::galera_node`]).
+    #[allow(dead_code)] // a build without `mysql` never asks
+    galera: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 impl std::fmt::Debug for DieselAdapter {
@@ -206,6 +210,7 @@ impl DieselAdapter {
                     pool: pool.clone(),
                     call_timeout,
                     keeper: None,
+                    galera: Arc::default(),
                 })
             }
         };
@@ -237,6 +242,7 @@ impl DieselAdapter {
             pool,
             call_timeout,
             keeper,
+            galera: Arc::default(),
         };
         let min = options.pool.min_connections.unwrap_or(0);
         adapter.hold(min.clamp(1, max)).await?;
@@ -336,5 +342,30 @@ fn open(
             ErrorKind::InvalidInput,
             std::io::Error::other("this dialect's feature is off"),
         )),
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl DieselAdapter {
+    /// Whether the server behind `conn` is a Galera node (`@@wsrep_on`; MySQL has no such
+    /// variable, which means no), asked once per adapter. On a Galera node each write
+    /// transaction checks that it is still open before it commits
+    /// ([`still_open`](crate::store::still_open)).
+    pub(crate) async fn galera_node(&self, conn: &mut crate::pool::MysqlConnection) -> bool {
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct WsrepOn {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            galera: i64,
+        }
+        *self
+            .galera
+            .get_or_init(|| async {
+                diesel::sql_query(auth_sql::errors::GALERA_NODE_QUERY)
+                    .get_result::<WsrepOn>(conn)
+                    .await
+                    .is_ok_and(|row| row.galera == 1)
+            })
+            .await
     }
 }

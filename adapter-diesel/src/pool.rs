@@ -206,7 +206,8 @@ macro_rules! with_conn {
                     let mut object = $crate::pool::lease(pool, $op).await?;
                     let result = {
                         let $conn: &mut $crate::pool::MysqlConnection = &mut object;
-                        async { $mysql }.await
+                        let galera = $adapter.galera_node($conn).await;
+                        $crate::store::GALERA_NODE.scope(galera, async { $mysql }).await
                     };
                     $crate::pool::settle(pool, object, $op, result).await
                 })

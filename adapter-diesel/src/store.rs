@@ -46,6 +46,7 @@ macro_rules! lock_then_delete {
                 let row = $source.for_update().first::<$Row>(conn).await.optional()?;
                 if row.is_some() {
                     diesel::delete($source).execute(conn).await?;
+                    $crate::store::still_open(conn).await?;
                 }
                 Ok::<_, ::diesel::result::Error>(row)
             })
@@ -77,10 +78,47 @@ macro_rules! update_then_read {
                 if matched == 0 {
                     return Ok(None);
                 }
-                $key.first::<$Row>(conn).await.optional()
+                let row = $key.first::<$Row>(conn).await.optional()?;
+                $crate::store::still_open(conn).await?;
+                Ok::<_, ::diesel::result::Error>(row)
             })
             .await
     };
+}
+
+#[cfg(feature = "mysql")]
+tokio::task_local! {
+    /// Whether the call's MariaDB/MySQL server is a Galera node (set by `with_conn!` for
+    /// the call's body, from [`DieselAdapter::galera_node`]).
+    pub(crate) static GALERA_NODE: bool;
+}
+
+/// In a write transaction on a Galera node, just before it commits: the transaction must
+/// still be open. MariaDB 10.11 can roll back a transaction that lost a certification race
+/// while the client sits between two prepared statements without reporting it; the
+/// statements after it then run outside any transaction and the commit succeeds with
+/// nothing to commit. A transaction gone is a lost race (a serialization failure, run
+/// again by the policy layer). Elsewhere: nothing, no round trip.
+#[cfg(feature = "mysql")]
+pub(crate) async fn still_open(conn: &mut crate::pool::MysqlConnection) -> Result<(), DieselError> {
+    #[derive(diesel::QueryableByName)]
+    struct StillOpen {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        still_open: i64,
+    }
+    if !GALERA_NODE.try_with(|on| *on).unwrap_or(false) {
+        return Ok(());
+    }
+    let open = diesel::sql_query(auth_sql::errors::TRANSACTION_CHECK)
+        .get_result::<StillOpen>(conn)
+        .await?;
+    if open.still_open == 1 {
+        return Ok(());
+    }
+    Err(DieselError::DatabaseError(
+        diesel::result::DatabaseErrorKind::SerializationFailure,
+        Box::new(auth_sql::errors::TRANSACTION_GONE.to_owned()),
+    ))
 }
 
 /// Why a read-modify-write transaction ([`locked_merge`]) ended without committing: the
@@ -151,7 +189,9 @@ macro_rules! locked_merge {
     };
     (@write mysql, $conn:ident, $target:expr, $changes:expr, $read:expr, $Row:ty) => {{
         diesel::update($target).set($changes).execute($conn).await?;
-        $read.first::<$Row>($conn).await.optional()?
+        let row = $read.first::<$Row>($conn).await.optional()?;
+        $crate::store::still_open($conn).await?;
+        row
     }};
     (@write $kind:ident, $conn:ident, $target:expr, $changes:expr, $read:expr, $Row:ty) => {
         diesel::update($target)

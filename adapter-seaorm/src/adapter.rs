@@ -31,6 +31,9 @@ use crate::Dialect;
 pub struct SeaOrmAdapter {
     pub(crate) db: DatabaseConnection,
     pub(crate) dialect: Dialect,
+    /// Whether the server is a Galera node: write transactions then check that they are
+    /// still open before they commit ([`SeaOrmAdapter::commit`]).
+    pub(crate) galera: bool,
     /// The bound of every call on a server (see `SeaOrmAdapter::bounded`).
     pub(crate) call_timeout: Duration,
 }

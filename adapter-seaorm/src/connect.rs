@@ -185,11 +185,11 @@ async fn open(
 }
 
 /// The database behind a SeaORM connection: a MySQL-family server is asked for its
-/// version.
-async fn detect(db: &DatabaseConnection) -> Result<Dialect, AdapterError> {
+/// version and whether it is a Galera node (`@@wsrep_on`; MySQL has no such variable).
+async fn detect(db: &DatabaseConnection) -> Result<(Dialect, bool), AdapterError> {
     Ok(match db.get_database_backend() {
-        DbBackend::Postgres => Dialect::Postgres,
-        DbBackend::Sqlite => Dialect::Sqlite,
+        DbBackend::Postgres => (Dialect::Postgres, false),
+        DbBackend::Sqlite => (Dialect::Sqlite, false),
         backend => {
             let version = db
                 .query_one_raw(Statement::from_string(
@@ -202,7 +202,17 @@ async fn detect(db: &DatabaseConnection) -> Result<Dialect, AdapterError> {
                 .transpose()
                 .for_op(Operation::Connect)?
                 .unwrap_or_default();
-            Dialect::from_mysql_version(&version)
+            let galera = db
+                .query_one_raw(Statement::from_string(
+                    backend,
+                    auth_sql::errors::GALERA_NODE_QUERY,
+                ))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|row| row.try_get::<i64>("", "galera").ok())
+                == Some(1);
+            (Dialect::from_mysql_version(&version), galera)
         }
     })
 }
@@ -262,11 +272,12 @@ impl SeaOrmAdapter {
             Target::Pool(db) => db.clone(),
         };
         let ask = detect(&db);
-        let dialect = auth_core::bound::within(Operation::Connect, timeout, ask).await?;
-        tracing::debug!(dialect = dialect.name(), "connected");
+        let (dialect, galera) = auth_core::bound::within(Operation::Connect, timeout, ask).await?;
+        tracing::debug!(dialect = dialect.name(), galera, "connected");
         Ok(Self {
             db,
             dialect,
+            galera,
             call_timeout: timeout,
         })
     }

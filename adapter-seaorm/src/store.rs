@@ -14,8 +14,9 @@ use sea_orm::sea_query::{
     SelectStatement,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic,
-    Iterable, QueryResult, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, IdenStatic, Iterable, QueryResult, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 
 use crate::adapter::SeaOrmAdapter;
@@ -30,6 +31,35 @@ use crate::Dialect;
 type Derive<'a, C> = Box<dyn FnOnce(&QueryResult) -> AdapterResult<(C, Expr)> + Send + 'a>;
 
 impl SeaOrmAdapter {
+    /// Commits `tx`. On a Galera node, first reads whether the transaction is still open: a
+    /// node can roll back a transaction that lost a certification race while the client
+    /// sits between two prepared statements without reporting it, and the statements after
+    /// it then run outside any transaction (see adapter-sqlx's `Statements::on_galera`). A
+    /// transaction gone is a lost race: the call runs again.
+    async fn commit(&self, tx: DatabaseTransaction, op: Operation) -> AdapterResult<()> {
+        if self.galera {
+            let check = Statement::from_string(
+                self.db.get_database_backend(),
+                auth_sql::errors::TRANSACTION_CHECK,
+            );
+            let open = tx
+                .query_one_raw(check)
+                .await
+                .for_op(op)?
+                .map(|row| row.try_get::<i64>("", "still_open"))
+                .transpose()
+                .for_op(op)?;
+            if open != Some(1) {
+                let _ = tx.rollback().await;
+                return Err(adapter_sqlx::errors::map(
+                    op,
+                    adapter_sqlx::errors::lost_race(adapter_sqlx::errors::TRANSACTION_GONE),
+                ));
+            }
+        }
+        tx.commit().await.for_op(op)
+    }
+
     fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }
@@ -234,7 +264,7 @@ impl SeaOrmAdapter {
                 if row.is_some() {
                     tx.execute(&delete).await.for_op(op)?;
                 }
-                tx.commit().await.for_op(op)?;
+                self.commit(tx, op).await?;
                 Ok(row)
             }
         }
@@ -304,7 +334,7 @@ impl SeaOrmAdapter {
         };
         match body.await {
             Ok(row) => {
-                tx.commit().await.for_op(op)?;
+                self.commit(tx, op).await?;
                 Ok(row)
             }
             Err(err) => {

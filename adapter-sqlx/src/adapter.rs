@@ -132,13 +132,13 @@ impl SqlxAdapter {
     pub(crate) async fn connect_with(options: SqlxAdapterBuilder) -> Result<Self, AdapterError> {
         options.check()?;
         let layout = options.layout;
-        let (pools, dialect) = match &options.pool.target {
+        let (pools, dialect, galera) = match &options.pool.target {
             Target::Url(url) => crate::connect::open(url, &options).await?,
             Target::Pool(pool) => pool::adopt(pool.0.clone(), options.pool.call_timeout).await?,
         };
         tracing::debug!(dialect = dialect.name(), "connected");
         let (sql, schema, prefix) = if layout == Layout::Native {
-            let sql = Statements::new(dialect, options.prefix());
+            let sql = Statements::new(dialect, options.prefix()).on_galera(galera);
             (sql, Schema::Migrations, options.prefix())
         } else {
             let Some((sql, script)) = authjs::layout(layout, dialect, &Default::default()) else {
@@ -155,7 +155,7 @@ impl SqlxAdapter {
                     ),
                 ));
             };
-            (sql, Schema::Script(script), "")
+            (sql.on_galera(galera), Schema::Script(script), "")
         };
         let adapter = Self {
             pools,
@@ -269,7 +269,8 @@ impl SqlxAdapter {
         let Some((sql, _)) = authjs::layout(self.layout, self.dialect, &columns) else {
             return Ok(());
         };
-        let sql = Arc::new(sql);
+        let galera = self.sql().transaction_check.is_some();
+        let sql = Arc::new(sql.on_galera(galera));
         match self.sql.write() {
             Ok(mut slot) => *slot = sql,
             Err(poisoned) => *poisoned.into_inner() = sql,

@@ -71,13 +71,14 @@ async fn open_own<DB: sqlx::Database>(
 }
 
 /// Opens the adapter's own pool for the URL's scheme and checks that the database answers
-/// within the call timeout. Returns the pool and the detected dialect. The URL is read
+/// within the call timeout. Returns the pool, the detected dialect and whether the server is
+/// a Galera node ([`Statements::on_galera`](crate::dialect::Statements::on_galera)). The URL is read
 /// (by the driver's own parser) before anything is sent: a URL it cannot read, or an
 /// unknown scheme, is `InvalidInput`.
 pub(crate) async fn open(
     url: &str,
     options: &SqlxAdapterBuilder,
-) -> Result<(Pools, Dialect), AdapterError> {
+) -> Result<(Pools, Dialect, bool), AdapterError> {
     match scheme(url) {
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => {
@@ -88,7 +89,7 @@ pub(crate) async fn open(
                 pool,
                 keep_alive: None,
             };
-            Ok((Pools::Postgres(source), Dialect::Postgres))
+            Ok((Pools::Postgres(source), Dialect::Postgres, false))
         }
         #[cfg(feature = "mysql")]
         "mysql" | "mariadb" => {
@@ -106,12 +107,14 @@ pub(crate) async fn open(
             // Within the call timeout, like every exchange of `connect`: a server that
             // accepted the connection and then stopped answering must not hang it.
             let ask = async {
-                sqlx::query_scalar::<_, String>("SELECT VERSION()")
-                    .fetch_one(&mut *first.conn())
+                let conn = first.conn();
+                let version = sqlx::query_scalar::<_, String>("SELECT VERSION()")
+                    .fetch_one(&mut *conn)
                     .await
-                    .map_err(connect_error)
+                    .map_err(connect_error)?;
+                Ok::<_, AdapterError>((version, is_galera_node(conn).await))
             };
-            let version =
+            let (version, galera) =
                 auth_core::bound::within(Operation::Connect, options.pool.call_timeout, ask)
                     .await?;
             first.settle(&Ok(()));
@@ -119,7 +122,11 @@ pub(crate) async fn open(
                 pool,
                 keep_alive: None,
             };
-            Ok((Pools::MySql(source), Dialect::from_mysql_version(&version)))
+            Ok((
+                Pools::MySql(source),
+                Dialect::from_mysql_version(&version),
+                galera,
+            ))
         }
         #[cfg(feature = "sqlite")]
         "sqlite" => {
@@ -146,6 +153,7 @@ pub(crate) async fn open(
             Ok((
                 Pools::Sqlite(Source::Own { pool, keep_alive }),
                 Dialect::Sqlite,
+                false,
             ))
         }
         other => Err(AdapterError::invalid_input(
@@ -232,6 +240,16 @@ fn supported_schemes() -> String {
         "sqlite:",
     ];
     schemes.join(", ")
+}
+
+/// Whether the MySQL-family server on `conn` is a Galera node (`@@wsrep_on`; MySQL itself
+/// has no such variable and answers with an error, which means no).
+#[cfg(feature = "mysql")]
+pub(crate) async fn is_galera_node(conn: &mut sqlx::MySqlConnection) -> bool {
+    sqlx::query_scalar::<_, i64>(auth_sql::errors::GALERA_NODE_QUERY)
+        .fetch_one(conn)
+        .await
+        .is_ok_and(|on| on == 1)
 }
 
 #[cfg(test)]

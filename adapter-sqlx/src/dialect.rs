@@ -136,6 +136,10 @@ pub(crate) struct Statements {
     /// Where the extra fields of users, accounts and sessions are kept.
     pub extra: ExtraStorage,
     pub begin_write: SqlStr,
+    /// On a Galera node: a statement, sent as text before each write transaction commits,
+    /// that reads whether the transaction is still open (see
+    /// [`Statements::on_galera`]). `None` elsewhere.
+    pub transaction_check: Option<SqlStr>,
     /// Binds the id (when given, [`Ids::Given`]), email, the email key (when
     /// [`binds_email_key`](Self::binds_email_key)), email_verified, name, image; returns the
     /// assigned id as text ([`Ids::Serial`]).
@@ -247,6 +251,19 @@ const AUTHENTICATOR: &str = "credential_id, user_id, provider_account_id, \
      credential_public_key, counter, credential_device_type, credential_backed_up, transports";
 
 impl Statements {
+    /// These statements for a Galera node (`on`): each write transaction then reads
+    /// `@@in_transaction` over the text protocol before its `COMMIT`, and a transaction the
+    /// node no longer has is run again. MariaDB 10.11 can roll back a transaction that lost
+    /// a certification race to another node's write while the client sits between two
+    /// prepared statements, without reporting the deadlock to either: the statements after
+    /// it then run outside any transaction and `COMMIT` succeeds with nothing to commit,
+    /// so the write would be lost while the call reports success. Text-protocol statements
+    /// do get the deadlock error. One more round trip per write transaction, on Galera only.
+    pub(crate) fn on_galera(mut self, on: bool) -> Self {
+        self.transaction_check = on.then(|| sql(crate::error::TRANSACTION_CHECK));
+        self
+    }
+
     /// The native layout's statements for `dialect` with the (validated) table `prefix`.
     pub(crate) fn new(dialect: Dialect, prefix: &str) -> Self {
         // The templates are constants of this module and the prefix passed
@@ -268,6 +285,7 @@ impl Statements {
             binds_email_key: true,
             extra: ExtraStorage::Column,
             begin_write: sql(dialect.begin_write()),
+            transaction_check: None,
             create_user: sql(&format!(
                 "INSERT INTO {{p}}users \
                  (id, email, email_normalized, email_verified, name, image, extra) \

@@ -106,6 +106,58 @@ pub fn invalid_config(
     }
 }
 
+/// A transaction that lost a race the database did not report, as SQLSTATE 40001 so that
+/// [`is_transient`] says so and the call runs again; `what` says which race:
+/// [`ROW_ARRIVED_LATE`] or [`TRANSACTION_GONE`].
+///
+/// ```
+/// use adapter_sqlx::errors::{lost_race, is_transient, TRANSACTION_GONE};
+/// assert!(is_transient(&lost_race(TRANSACTION_GONE)));
+/// ```
+pub fn lost_race(what: &'static str) -> sqlx::Error {
+    sqlx::Error::Database(Box::new(LostRace(what)))
+}
+
+/// An update matched no row, yet the same transaction read the row right after: the row
+/// arrived in between (an insert that committed between the two statements, or, on a
+/// Galera cluster, another node's insert applied late), so the update changed nothing.
+pub const ROW_ARRIVED_LATE: &str = "the update matched no row, but the row was there when \
+    read back in the same transaction (it arrived in between)";
+
+pub use auth_sql::errors::{TRANSACTION_CHECK, TRANSACTION_GONE};
+
+#[derive(Debug)]
+struct LostRace(&'static str);
+
+impl std::fmt::Display for LostRace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for LostRace {}
+
+impl DatabaseError for LostRace {
+    fn message(&self) -> &str {
+        self.0
+    }
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some("40001".into())
+    }
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+    fn kind(&self) -> DbErrorKind {
+        DbErrorKind::Other
+    }
+}
+
 /// What the database said, without the driver's decoration: PostgreSQL's error `Display`
 /// appends the line of the server's C source (" at line 768"), which tells a user nothing.
 #[derive(Debug)]

@@ -39,7 +39,10 @@ pub use sqlx;
 // crate's API for applications, hence hidden from the docs and free to change.
 #[doc(hidden)]
 pub mod errors {
-    pub use crate::error::{invalid_config, is_transient, kind_of, map, map_connect, map_migrate};
+    pub use crate::error::{
+        invalid_config, is_transient, kind_of, lost_race, map, map_connect, map_migrate,
+        ROW_ARRIVED_LATE, TRANSACTION_CHECK, TRANSACTION_GONE,
+    };
 }
 
 /// Connects with the default options; the same as [`SqlxAdapter::connect`].

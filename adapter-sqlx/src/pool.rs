@@ -106,16 +106,16 @@ impl From<sqlx::SqlitePool> for SqlxPool {
     }
 }
 
-/// Takes an application's pool as it is and detects its dialect (MySQL/MariaDB: one
-/// `SELECT VERSION()`, within `timeout`).
+/// Takes an application's pool as it is and detects its dialect and whether it is a Galera
+/// node (MySQL/MariaDB: `SELECT VERSION()` and `@@wsrep_on`, within `timeout`).
 #[cfg_attr(not(feature = "mysql"), allow(unused_variables))]
 pub(crate) async fn adopt(
     pools: Pools,
     timeout: std::time::Duration,
-) -> Result<(Pools, Dialect), AdapterError> {
-    let dialect = match &pools {
+) -> Result<(Pools, Dialect, bool), AdapterError> {
+    let (dialect, galera) = match &pools {
         #[cfg(feature = "postgres")]
-        Pools::Postgres(_) => Dialect::Postgres,
+        Pools::Postgres(_) => (Dialect::Postgres, false),
         #[cfg(feature = "mysql")]
         Pools::MySql(source) => {
             let ask = async {
@@ -124,17 +124,18 @@ pub(crate) async fn adopt(
                     .fetch_one(&mut *lease.conn())
                     .await
                     .map_err(connect_error)?;
+                let galera = crate::connect::is_galera_node(lease.conn()).await;
                 lease.settle(&Ok(()));
-                Ok::<_, AdapterError>(version)
+                Ok::<_, AdapterError>((version, galera))
             };
-            let version =
+            let (version, galera) =
                 auth_core::bound::within(auth_core::Operation::Connect, timeout, ask).await?;
-            Dialect::from_mysql_version(&version)
+            (Dialect::from_mysql_version(&version), galera)
         }
         #[cfg(feature = "sqlite")]
-        Pools::Sqlite(_) => Dialect::Sqlite,
+        Pools::Sqlite(_) => (Dialect::Sqlite, false),
     };
-    Ok((pools, dialect))
+    Ok((pools, dialect, galera))
 }
 
 /// The timestamp type of each database.

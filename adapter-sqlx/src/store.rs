@@ -63,7 +63,7 @@ macro_rules! take {
                         Ok::<_, ::sqlx::Error>(row)
                     }
                     .await;
-                    $crate::store::finish(tx, taken).await
+                    $crate::store::finish!(tx, $sql, taken)
                 }
             }
         }
@@ -101,15 +101,21 @@ macro_rules! change {
                 }
                 $crate::dialect::Change::UpdateThenSelect { update, select } => {
                     let $query = ::sqlx::query(update.clone());
-                    $set
+                    // Rows matched, not changed: sqlx sets CLIENT_FOUND_ROWS.
+                    let matched = $set
                         $(.bind($key))+
                         .execute(&mut *$conn)
-                        .await?;
-                    ::sqlx::query_as::<_, $row>(select.clone())
+                        .await?
+                        .rows_affected();
+                    let row = ::sqlx::query_as::<_, $row>(select.clone())
                         $(.bind($key))+
                         .fetch_all(&mut *$conn)
                         .await
-                        .map(only_row)
+                        .map(only_row)?;
+                    if matched == 0 && row.is_some() {
+                        return Err($crate::error::lost_race($crate::error::ROW_ARRIVED_LATE));
+                    }
+                    Ok(row)
                 }
             }
         }
@@ -129,7 +135,7 @@ macro_rules! change {
                         ::sqlx::Connection::begin_with(&mut *$conn, $sql.begin_write.clone()).await?;
                     let changed = change!(tx: tx, $sql, $stmt, $row,
                         set($query) => $set, key [$($key),+]);
-                    $crate::store::finish(tx, changed).await
+                    $crate::store::finish!(tx, $sql, changed)
                 }
             }
         }
@@ -147,7 +153,7 @@ macro_rules! in_write_tx {
         let result: AdapterResult<_> = async { $body }.await;
         match result {
             Ok(value) => {
-                $tx.commit().await.for_op($op)?;
+                $crate::store::commit!($tx, $sql).await.for_op($op)?;
                 Ok(value)
             }
             Err(err) => {
@@ -188,23 +194,41 @@ pub(crate) fn only_row<T>(rows: Vec<T>) -> Option<T> {
     rows.into_iter().next()
 }
 
-/// Commits the transaction when its statements succeeded, else rolls it back, so the
-/// connection goes back to the pool outside any transaction.
-pub(crate) async fn finish<DB: sqlx::Database, T>(
-    tx: sqlx::Transaction<'_, DB>,
-    result: Result<T, sqlx::Error>,
-) -> Result<T, sqlx::Error> {
-    match result {
-        Ok(value) => {
-            tx.commit().await?;
-            Ok(value)
+/// Commits the transaction `$tx` when its statements' `$result` is `Ok`, else rolls it
+/// back, so the connection goes back to the pool outside any transaction; evaluates to
+/// `$result` (or the commit's error).
+macro_rules! finish {
+    ($tx:ident, $sql:expr, $result:expr) => {
+        match $result {
+            Ok(value) => $crate::store::commit!($tx, $sql).await.map(|()| value),
+            Err(err) => {
+                $tx.rollback().await?;
+                Err(err)
+            }
         }
-        Err(err) => {
-            tx.rollback().await?;
-            Err(err)
-        }
-    }
+    };
 }
+pub(crate) use finish;
+
+/// A future that commits the transaction `$tx`: on a Galera node
+/// ([`Statements::on_galera`](crate::dialect::Statements::on_galera)) only after a
+/// text-protocol read shows the transaction still open, else the call's race is lost
+/// ([`TRANSACTION_GONE`](crate::error::TRANSACTION_GONE)) and it runs again.
+macro_rules! commit {
+    ($tx:ident, $sql:expr) => {
+        async {
+            if let Some(check) = &$sql.transaction_check {
+                let row = ::sqlx::raw_sql(check.clone()).fetch_one(&mut *$tx).await?;
+                let open: i64 = ::sqlx::Row::try_get(&row, 0)?;
+                if open == 0 {
+                    return Err($crate::error::lost_race($crate::error::TRANSACTION_GONE));
+                }
+            }
+            $tx.commit().await
+        }
+    };
+}
+pub(crate) use commit;
 
 /// The `CASE WHEN ? THEN ?` binds of an update's extra column when the change needs no read
 /// of the stored object: none, or a replacement. `None` for a merge (read under a lock).

@@ -40,6 +40,25 @@ pub fn is_transient_sqlstate(code: &str) -> bool {
     matches!(code, "40001" | "40P01")
 }
 
+/// Asks a MySQL-family server whether it is a Galera node: one row, `galera` = 1 when it
+/// is (MySQL itself has no `@@wsrep_on` and answers with an error, which means no).
+pub const GALERA_NODE_QUERY: &str = "SELECT CAST(@@wsrep_on AS SIGNED) AS galera";
+
+/// What a write transaction on a Galera node reads just before it commits: one row,
+/// `still_open` = 1 while the transaction is open, 0 once the node has rolled it back.
+///
+/// MariaDB 10.11 can roll back a transaction that lost a certification race to another
+/// node's write while the client sits between two prepared statements, without reporting
+/// the deadlock to any later statement: those run outside any transaction and `COMMIT`
+/// succeeds with nothing to commit, so a call would report a write that was lost. All
+/// three SQL crates read this on a Galera node (one round trip per write transaction) and
+/// treat 0 as a lost race ([`TRANSACTION_GONE`]), which the policy layer runs again.
+pub const TRANSACTION_CHECK: &str = "SELECT CAST(@@in_transaction AS SIGNED) AS still_open";
+
+/// The message of a write transaction found rolled back by [`TRANSACTION_CHECK`].
+pub const TRANSACTION_GONE: &str = "the database rolled the transaction back without saying \
+    so (a Galera node that lost a certification race); nothing of it was committed";
+
 /// The kind of a MySQL/MariaDB error number whose SQLSTATE is too vague (`HY000`), or
 /// `None` to read the SQLSTATE.
 ///

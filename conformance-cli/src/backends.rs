@@ -15,15 +15,15 @@ pub use adapter_sqlx::conformance::authjs as authjs_sqlx;
 #[path = "wrapped.rs"]
 pub mod wrapped;
 
-/// Every backend, in report order. The Galera backends (`galera`, `diesel-galera`,
-/// `seaorm-galera`) run in their crates' conformance tests, not here: scenario 35 loses one
-/// of two concurrent partial updates on them about once in 40 runs (under investigation),
-/// and the tests' runner reports a retried pass as FLAKY where this report could not.
+/// Every backend, in report order.
 pub fn all() -> Vec<BackendSpec> {
     let mut specs = vec![memory::spec()];
     specs.extend(sqlx::specs());
     specs.push(sqlx::postgres_serializable_spec());
     specs.push(sqlx::replicated::postgres_replica_spec());
+    specs.push(sqlx::replicated::galera_spec());
+    specs.push(diesel::galera_spec());
+    specs.push(seaorm::galera_spec());
     specs.extend(authjs_sqlx::specs());
     specs.extend(diesel::specs());
     specs.extend(redis::specs());

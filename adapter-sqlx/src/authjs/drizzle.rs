@@ -311,6 +311,7 @@ pub(super) fn statements(d: Dialect, columns: &ExtraColumns) -> Statements {
         binds_email_key: false,
         extra: ExtraStorage::Columns(columns.clone()),
         begin_write: s(d.begin_write()),
+        transaction_check: None,
         create_user: s(&format!(
             r#"INSERT INTO "user" ("id", "email", "emailVerified", "name", "image")
                VALUES (?, ?, {at}, ?, ?)"#

@@ -149,6 +149,7 @@ pub(super) fn statements(columns: &ExtraColumns) -> Statements {
         binds_email_key: false,
         extra: ExtraStorage::Columns(columns.clone()),
         begin_write: s("BEGIN".to_owned()),
+        transaction_check: None,
         create_user: s(r#"INSERT INTO users (email, "emailVerified", name, image)
              VALUES ($1, $2, $3, $4) RETURNING id::text"#
             .to_owned()),
