@@ -132,10 +132,15 @@ pub(crate) fn unchanged(key: Document, current: &Document, carried: &[&str]) -> 
 
 /// Adds to `filter` that `field` equals `value` (`null` also matches a missing field), in a
 /// form that MongoDB and the stand-in CI uses both read as exact equality:
-/// - an embedded document or an array (the extra fields) as `$expr: {$eq: ["$field",
-///   {$literal: value}]}` (all such conditions under one `$and`): the stand-in reads a bare
-///   document in a filter as operators, and cannot bind a document or an array in an
-///   update's filter at all; `$expr` compares whole values, field order included, on both;
+/// - an embedded document or an array (the extra fields) as `{$expr: {$eq: ["$field",
+///   {$literal: value}]}}`, each one an entry of a top-level `$and`: the stand-in reads a
+///   bare document in a filter as operators, and cannot bind a document or an array in an
+///   update's filter at all; `$expr` compares whole values, field order included, on both.
+///   Under `$and`, not as a top-level `$expr`: beside a top-level `$expr` the stand-in
+///   (nx-27017 0.8.1) ignores the filter's other fields, so a replacement keyed by one
+///   session's token landed on another session whose data was equal;
+/// - `null` as `{$eq: null}` (also matches a missing field, as a bare `null` does): beside a
+///   `$and`, the stand-in matches no document on a bare `null`;
 /// - an ObjectId as `{$in: [id]}`: the stand-in finds nothing on an ObjectId compared for
 ///   equality outside `_id`;
 /// - anything else as the plain value.
@@ -143,18 +148,19 @@ pub(crate) fn match_equal(filter: &mut Document, field: &str, value: Bson) {
     match value {
         Bson::Document(_) | Bson::Array(_) => {
             let condition = Bson::Document(doc! {
-                "$eq": [format!("${field}"), { "$literal": value }],
+                "$expr": { "$eq": [format!("${field}"), { "$literal": value }] },
             });
-            if let Some(Bson::Document(expr)) = filter.get_mut("$expr") {
-                if let Some(Bson::Array(all)) = expr.get_mut("$and") {
-                    all.push(condition);
-                    return;
-                }
+            if let Some(Bson::Array(all)) = filter.get_mut("$and") {
+                all.push(condition);
+                return;
             }
-            filter.insert("$expr", doc! { "$and": [condition] });
+            filter.insert("$and", vec![condition]);
         }
         Bson::ObjectId(_) => {
             filter.insert(field, doc! { "$in": [value] });
+        }
+        Bson::Null => {
+            filter.insert(field, doc! { "$eq": Bson::Null });
         }
         other => {
             filter.insert(field, other);
@@ -288,11 +294,11 @@ mod tests {
             doc! {
                 "_id": 1,
                 "a": "x",
-                "$expr": { "$and": [
-                    { "$eq": ["$extra", { "$literal": { "k": 1 } }] },
-                    { "$eq": ["$tags", { "$literal": [1, 2] }] },
-                ] },
-                "gone": Bson::Null,
+                "$and": [
+                    { "$expr": { "$eq": ["$extra", { "$literal": { "k": 1 } }] } },
+                    { "$expr": { "$eq": ["$tags", { "$literal": [1, 2] }] } },
+                ],
+                "gone": { "$eq": Bson::Null },
             }
         );
     }

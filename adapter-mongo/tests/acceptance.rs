@@ -1070,3 +1070,122 @@ async fn foreign_bson_in_extra_fields_reads_as_extended_json_and_survives_a_merg
     })
     .await;
 }
+
+/// Records whose data is equal (the same extra object) stay separate records: a change of
+/// one lands on it alone. On the stand-in server a filter keyed by one session's token with
+/// a top-level `$expr` beside it matched every session with equal data, and the change of
+/// the second of two such sessions failed as a duplicate token (or, where no unique key
+/// stood in the way, overwrote the other record).
+#[tokio::test]
+async fn a_change_lands_only_on_its_record_when_others_hold_equal_data() {
+    on_fresh_database(|db| async move {
+        let same = serde_json::json!({"cart": {"items": [1, 2]}});
+        let user = db
+            .create_user(
+                User::new()
+                    .with_email("a@example.com")
+                    .with_extra(&same)
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let twin = db
+            .create_user(
+                User::new()
+                    .with_email("b@example.com")
+                    .with_extra(&same)
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let expires = Utc::now() + Duration::hours(1);
+        for token in ["first", "second"] {
+            db.create_session(
+                Session::with_token(token, &user.id, expires)
+                    .with_extra(&same)
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        }
+        for provider in ["github", "gitlab"] {
+            db.link_account(
+                Account::new(&user.id, AccountType::OAuth, provider, "1")
+                    .with_extra(&same)
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        }
+        let changed = serde_json::json!({"cart": {"items": [3]}});
+        let session = db
+            .update_session(
+                auth_core::SessionUpdate::new("second")
+                    .merge_extra(&changed)
+                    .unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(session.session_token, "second");
+        let user_after = db
+            .update_user(
+                UserUpdate::new(twin.id.clone())
+                    .merge_extra(&changed)
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(user_after.id, twin.id);
+        let mut gitlab = Account::new(&user.id, AccountType::OAuth, "gitlab", "1")
+            .with_extra(&changed)
+            .unwrap();
+        gitlab.access_token = Some("new".into());
+        db.update_account(gitlab).await.unwrap().unwrap();
+        let extra_of_session = |token: &'static str| {
+            let db = &db;
+            async move {
+                db.get_session_and_user(token)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .0
+                    .extra
+            }
+        };
+        assert_eq!(
+            Some(&same["cart"]),
+            extra_of_session("first").await.get("cart")
+        );
+        assert_eq!(
+            Some(&changed["cart"]),
+            extra_of_session("second").await.get("cart")
+        );
+        assert_eq!(
+            Some(&same["cart"]),
+            db.get_user(&user.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .extra
+                .get("cart")
+        );
+        assert_eq!(
+            Some(&changed["cart"]),
+            db.get_user(&twin.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .extra
+                .get("cart")
+        );
+        let github = db.get_account("github", "1").await.unwrap().unwrap();
+        assert_eq!(
+            (github.access_token, github.extra.get("cart")),
+            (None, Some(&same["cart"]))
+        );
+        let gitlab = db.get_account("gitlab", "1").await.unwrap().unwrap();
+        assert_eq!(gitlab.access_token.as_deref(), Some("new"));
+    })
+    .await;
+}
