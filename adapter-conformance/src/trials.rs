@@ -49,11 +49,39 @@ use crate::SCENARIOS;
 /// }
 /// ```
 pub fn test_main(specs: &[fn() -> BackendSpec]) -> ExitCode {
+    test_main_with(specs.iter().map(|spec| spec()).collect(), SCENARIOS)
+}
+
+/// [`test_main`] with checks of the caller's own instead of the suite's scenarios: a crate
+/// built on the adapters (a session store, say) runs its checks on every backend with the
+/// same availability rules, skip lines and `AUTH_CONFORMANCE_REQUIRE`. Trials are named
+/// `<backend>::<check name>`.
+///
+/// ```no_run
+/// use adapter_conformance::{backends::memory, check::Outcome, Fixture, Scenario};
+///
+/// async fn no_user_yet(fx: &Fixture) -> Outcome {
+///     adapter_conformance::ensure_eq!(fx.inspector.stored_user("u1").await?, None, "user u1");
+///     Ok(())
+/// }
+///
+/// static CHECKS: &[Scenario] = &[Scenario {
+///     number: 1,
+///     name: "no_user_yet",
+///     title: "a fresh fixture holds no user",
+///     detail: "",
+///     run: |fx| Box::pin(no_user_yet(fx)),
+/// }];
+///
+/// fn main() -> std::process::ExitCode {
+///     adapter_conformance::trials::test_main_with(vec![memory::spec()], CHECKS)
+/// }
+/// ```
+pub fn test_main_with(specs: Vec<BackendSpec>, scenarios: &'static [Scenario]) -> ExitCode {
     let args = Arguments::from_args();
-    let mut trials = Vec::with_capacity(specs.len() * SCENARIOS.len());
+    let mut trials = Vec::with_capacity(specs.len() * scenarios.len());
     let mut skipped = Vec::new();
-    for &spec_fn in specs {
-        let spec = spec_fn();
+    for spec in specs {
         let ignored = match availability(&spec) {
             Ok(()) => false,
             Err(_) if harness::is_required(spec.name) => false,
@@ -62,10 +90,11 @@ pub fn test_main(specs: &[fn() -> BackendSpec]) -> ExitCode {
                 true
             }
         };
-        for scenario in SCENARIOS {
+        for scenario in scenarios {
+            let spec = spec.clone();
             trials.push(
                 Trial::test(format!("{}::{}", spec.name, scenario.name), move || {
-                    run_trial(spec_fn, scenario)
+                    run_trial(&spec, scenario)
                 })
                 .with_ignored_flag(ignored),
             );
@@ -139,10 +168,9 @@ pub fn availability(spec: &BackendSpec) -> Result<(), String> {
 
 /// One trial: the backend resolved once per process (shared by its scenarios), then the
 /// scenario on a fresh fixture.
-fn run_trial(spec_fn: fn() -> BackendSpec, scenario: &'static Scenario) -> Result<(), Failed> {
-    let spec = spec_fn();
+fn run_trial(spec: &BackendSpec, scenario: &'static Scenario) -> Result<(), Failed> {
     runtime().block_on(async {
-        let backend = match resolve_once(&spec).await {
+        let backend = match resolve_once(spec).await {
             Ok(Resolved::Ready(backend)) => backend,
             Ok(Resolved::Skipped(why)) if harness::is_required(spec.name) => {
                 return Err(format!(

@@ -123,6 +123,7 @@ fn published_readmes_have_no_relative_links() {
         "adapter-seaorm",
         "adapter-redis",
         "adapter-mongo",
+        "auth-tower-sessions",
     ] {
         let readme = root.join(krate).join("README.md");
         let text = std::fs::read_to_string(&readme).unwrap_or_default();
