@@ -37,9 +37,10 @@ const CREATE_ATTEMPTS: usize = 8;
 ///   to one user the store creates for the purpose ([`ANONYMOUS_OWNER_EMAIL`]).
 /// - **One round trip a call** where the adapter has one: `load` is
 ///   `get_session_and_user`, `save` is `update_session` (owner, expiry and data in one
-///   statement; `create_session` only when the record is not stored), `delete` is
-///   `delete_session`, `create` is `create_session`, which never overwrites: a taken id gets
-///   a fresh one, as tower-sessions asks.
+///   statement), `delete` is `delete_session`, `create` is `create_session`, which never
+///   overwrites: a taken id gets a fresh one, as tower-sessions asks.
+/// - **Ended stays ended**: a save of a record deleted or expired since the request loaded
+///   it (a sign-out everywhere from another device) does not bring it back.
 /// - **Expired records never load**: the adapter's `get_session_and_user` does not return
 ///   them; [`delete_expired`](tower_sessions_core_014::ExpiredDeletion::delete_expired)
 ///   removes them (`Adapter::delete_expired`).
@@ -255,9 +256,11 @@ impl AdapterSessionStore {
         ))
     }
 
-    /// `save`: the record's owner, expiry and data in one update; a record that is not
-    /// stored (never created, deleted, or expired) is created.
-    pub(crate) async fn upsert(
+    /// `save`: the record's owner, expiry and data in one update. A record no longer
+    /// stored (deleted, signed out everywhere, or expired since the request loaded it;
+    /// tower-sessions saves only records it loaded, and creates new ones with `create`)
+    /// stays gone: a save never brings back a session that was ended.
+    pub(crate) async fn update_stored(
         &self,
         token: &str,
         data: &Map<String, Value>,
@@ -269,26 +272,19 @@ impl AdapterSessionStore {
             .user_id(owner)
             .replace_extra(&data_fields(data)?)
             .map_err(|e| AdapterError::invalid_input(Operation::UpdateSession, e.to_string()))?;
-        let update = match self.adapter.update_session(update.clone()).await {
+        let updated = match self.adapter.update_session(update.clone()).await {
+            // The user the record names is gone: the record goes to the anonymous owner.
             Err(err) if err.kind() == ErrorKind::NotFound => {
-                // The user the record names is gone: the record goes to the anonymous owner.
                 let anonymous = SessionUpdate {
                     user_id: Some(self.anonymous_owner().await?),
                     ..update
                 };
-                match self.adapter.update_session(anonymous.clone()).await? {
-                    Some(_) => return Ok(()),
-                    None => anonymous,
-                }
+                self.adapter.update_session(anonymous).await?
             }
-            Err(err) => return Err(err),
-            Ok(Some(_)) => return Ok(()),
-            Ok(None) => update,
+            other => other?,
         };
-        // Not stored. Another request may create it at the same instant: then it is there,
-        // and this one's data is written over it, as a save does.
-        if !self.insert(token, data, expires).await? {
-            self.adapter.update_session(update).await?;
+        if updated.is_none() {
+            tracing::debug!("a saved record was no longer stored (ended meanwhile): left ended");
         }
         Ok(())
     }
@@ -406,7 +402,7 @@ macro_rules! impl_session_store {
             }
 
             async fn save(&self, record: &Record) -> session_store::Result<()> {
-                self.upsert(&record.id.to_string(), &data(record), expiry(record)?)
+                self.update_stored(&record.id.to_string(), &data(record), expiry(record)?)
                     .await
                     .map_err(backend)
             }

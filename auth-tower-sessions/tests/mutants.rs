@@ -70,6 +70,30 @@ impl SessionStore for LoadsExpired {
     }
 }
 
+/// A `save` that stores a record it does not find (as an upsert would): it brings back a
+/// session ended while a request held it.
+#[derive(Debug, Clone)]
+struct RevivingSave(AdapterSessionStore);
+
+#[async_trait::async_trait]
+impl SessionStore for RevivingSave {
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        self.0.create(record).await
+    }
+    async fn save(&self, record: &Record) -> Result<()> {
+        if self.0.load(&record.id).await?.is_none() {
+            return self.0.create(&mut record.clone()).await;
+        }
+        self.0.save(record).await
+    }
+    async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        self.0.load(id).await
+    }
+    async fn delete(&self, id: &Id) -> Result<()> {
+        self.0.delete(id).await
+    }
+}
+
 #[tokio::test]
 async fn the_real_store_passes_the_checks_the_mutants_fail() {
     checks::create_never_overwrites_with(&real_store())
@@ -78,6 +102,17 @@ async fn the_real_store_passes_the_checks_the_mutants_fail() {
     checks::expired_never_loads_with(&real_store())
         .await
         .unwrap();
+    checks::save_replaces_and_never_revives_with(&real_store())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_save_that_revives_an_ended_record_is_caught() {
+    let failure = checks::save_replaces_and_never_revives_with(&RevivingSave(real_store()))
+        .await
+        .expect_err("the reviving save must fail the check");
+    assert!(failure.to_string().contains("deleted record"), "{failure}");
 }
 
 #[tokio::test]

@@ -27,7 +27,7 @@ pub mod routes;
 pub static CHECKS: &[Scenario] = &[
     check(1, "store_round_trip", "a record reads back as it was created, on both tower-sessions lines", |fx| Box::pin(store_round_trip(fx))),
     check(2, "create_never_overwrites", "create under a taken id keeps the stored record and takes a fresh id", |fx| Box::pin(create_never_overwrites(fx))),
-    check(3, "save_upserts_and_replaces", "save creates a missing record and replaces the data of a stored one", |fx| Box::pin(save_upserts_and_replaces(fx))),
+    check(3, "save_replaces_and_never_revives", "save replaces a stored record's data and never brings back an ended one", |fx| Box::pin(save_replaces_and_never_revives(fx))),
     check(4, "expired_never_loads", "an expired record never loads, and delete_expired removes it", |fx| Box::pin(expired_never_loads(fx))),
     check(5, "delete_removes", "delete removes the record; deleting a missing one is fine", |fx| Box::pin(delete_removes(fx))),
     check(6, "records_belong_to_their_user", "a signed-in record belongs to its user, others to the anonymous owner", |fx| Box::pin(records_belong_to_their_user(fx))),
@@ -169,28 +169,40 @@ pub async fn create_never_overwrites_with(store: &impl SessionStore) -> Outcome 
     Ok(())
 }
 
-async fn save_upserts_and_replaces(fx: &Fixture) -> Outcome {
-    let store = store_of(fx);
+async fn save_replaces_and_never_revives(fx: &Fixture) -> Outcome {
+    save_replaces_and_never_revives_with(&store_of(fx)).await
+}
+
+/// A save replaces the stored data and expiry exactly; a save of a record that was never
+/// created, or was deleted, stores nothing.
+pub async fn save_replaces_and_never_revives_with(store: &impl SessionStore) -> Outcome {
     let mut record = record(json!({"a": 1, "b": 2}), Duration::hours(1));
-    // Never created: save stores it.
-    store.save(&record).await.map_err(fail)?;
-    let back = loaded(store.load(&record.id).await, "load")?;
-    ensure_eq!(
-        back.map(|r| r.data),
-        Some(record.data.clone()),
-        "saved without create"
-    );
-    // Saved again with a key removed and one changed: exactly the new data.
+    store.create(&mut record).await.map_err(fail)?;
     record.data.remove("a");
     record.data.insert("b".into(), json!("changed"));
     record.expiry_date += Duration::minutes(5);
     store.save(&record).await.map_err(fail)?;
     let back = loaded(store.load(&record.id).await, "load")?.ok_or_else(|| fail("gone"))?;
-    ensure_eq!(back.data, record.data, "data after the second save");
+    ensure_eq!(back.data, record.data, "data after the save");
     ensure_eq!(
         back.expiry_date,
         record.expiry_date,
-        "expiry after the second save"
+        "expiry after the save"
+    );
+    // Ended (signed out elsewhere) while a request held it: its save does not revive it.
+    store.delete(&record.id).await.map_err(fail)?;
+    store.save(&record).await.map_err(fail)?;
+    ensure_eq!(
+        loaded(store.load(&record.id).await, "load")?.map(|r| r.data),
+        None,
+        "a deleted record after a save"
+    );
+    let never_created = self::record(json!({"x": 1}), Duration::hours(1));
+    store.save(&never_created).await.map_err(fail)?;
+    ensure_eq!(
+        loaded(store.load(&never_created.id).await, "load")?.map(|r| r.data),
+        None,
+        "a record saved, never created"
     );
     Ok(())
 }
