@@ -14,161 +14,18 @@
 //! `AUTH_TEST_REDIS_URL` for the server backends. What is missing skips the test with a
 //! printed reason, or fails it when `AUTH_CONFORMANCE_REQUIRE` is set (CI sets it to `all`).
 
-use std::net::TcpListener as StdListener;
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use axum_app::{App, Settings, CSRF_COOKIE, SESSION_COOKIE};
-use fantoccini::{Client, ClientBuilder, Locator};
+use browser_support::{click, skip, text, unique, wait_for};
+use fantoccini::{Client, Locator};
 use serde_json::json;
 use sqlx::Connection;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// Skips with a reason, or fails when the environment requires every backend.
-fn skip(reason: &str) {
-    if std::env::var("AUTH_CONFORMANCE_REQUIRE").is_ok_and(|v| !v.trim().is_empty()) {
-        panic!("required by AUTH_CONFORMANCE_REQUIRE but cannot run: {reason}");
-    }
-    eprintln!("skipped: {reason}");
-}
-
-fn unique(label: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{label}_{}_{nanos}", std::process::id())
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A chromedriver on a free port with a scratch directory for the browsers' profiles; both
-/// are gone when it drops (chromedriver ends the browsers of the sessions still open).
-struct Driver {
-    child: Child,
-    url: String,
-    scratch: PathBuf,
-}
-
-impl Driver {
-    async fn start() -> Option<Driver> {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("axum_app=info")
-            .with_test_writer()
-            .try_init();
-        for path in [CHROMIUM, CHROMEDRIVER] {
-            if !Path::new(path).exists() {
-                skip(&format!(
-                    "{path} is missing (apt-get install chromium chromium-driver)"
-                ));
-                return None;
-            }
-        }
-        let scratch = std::env::temp_dir().join(unique("axum-app-browser"));
-        std::fs::create_dir_all(&scratch).unwrap();
-        let port = free_port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            // Its own process group, which the browsers join: a failed test that never
-            // closes its sessions still leaves no browser behind.
-            .process_group(0)
-            // Chromium keeps its own temporary directories (org.chromium.Chromium.*) under
-            // TMPDIR: in the scratch directory they go with it.
-            .env("TMPDIR", &scratch)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let driver = Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            scratch,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Some(driver)
-    }
-
-    /// A browser with its own profile: its own cookie jar, like a second device.
-    async fn browser(&self, name: &str) -> Client {
-        let profile = self.scratch.join(name);
-        let mut caps = fantoccini::wd::Capabilities::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--window-size=900,600",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
-            }),
-        );
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .expect("a Chromium session")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.scratch);
-    }
-}
-
-async fn text(browser: &Client) -> String {
-    browser
-        .find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-/// Waits for an element of the page a click or a navigation leads to (a click returns
-/// before the next page is loaded).
-async fn wait_for(browser: &Client, css: &str) -> fantoccini::elements::Element {
-    match browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-    {
-        Ok(element) => element,
-        Err(err) => {
-            let url = browser
-                .current_url()
-                .await
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            let page = browser.source().await.unwrap_or_default();
-            let cookies = browser.get_all_cookies().await.unwrap_or_default();
-            let names: Vec<String> = cookies.iter().map(|c| c.name().to_owned()).collect();
-            panic!("no {css} at {url} ({err}; cookies {names:?}): {page}");
-        }
-    }
+/// chromedriver with this app's log lines in the test output.
+async fn driver() -> Option<browser_support::Driver> {
+    browser_support::Driver::start("axum_app=info").await
 }
 
 /// Asks for a link on the home page and returns it as the dev outbox shows it.
@@ -233,19 +90,9 @@ async fn assert_signed_out(browser: &Client, base: &str) {
     browser.find(Locator::Css("form#signin")).await.unwrap();
 }
 
-async fn click(browser: &Client, selector: &str) {
-    browser
-        .find(Locator::Css(selector))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
 /// The whole flow against the app on `settings`; `shot` names the screenshot it saves.
 async fn flow(mut settings: Settings, shot: &str) {
-    let Some(driver) = Driver::start().await else {
+    let Some(driver) = driver().await else {
         return;
     };
     settings.dev_outbox = true;
@@ -416,7 +263,7 @@ async fn attacker_site(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_site_cannot_sign_the_browser_in_frame_the_app_or_show_it_after_sign_out() {
-    let Some(driver) = Driver::start().await else {
+    let Some(driver) = driver().await else {
         return;
     };
     let dir = std::env::temp_dir().join(unique("axum-app-cross-site"));
