@@ -21,7 +21,6 @@ use axum_app::{App, Settings, CSRF_COOKIE, SESSION_COOKIE};
 use browser_support::{click, skip, text, unique, wait_for};
 use fantoccini::{Client, Locator};
 use serde_json::json;
-use sqlx::Connection;
 
 /// chromedriver with this app's log lines in the test output.
 async fn driver() -> Option<browser_support::Driver> {
@@ -209,26 +208,11 @@ async fn sign_in_flow_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_flow_on_postgres() {
-    let Ok(server) = std::env::var("AUTH_TEST_POSTGRES_URL") else {
-        skip("AUTH_TEST_POSTGRES_URL is not set");
+    let Some(database) = browser_support::FreshPostgres::create("axum_app").await else {
         return;
     };
-    let mut admin = sqlx::PgConnection::connect(&server)
-        .await
-        .expect("PostgreSQL answers");
-    let database = unique("axum_app");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (root, _) = server.rsplit_once('/').expect("a URL with a database path");
-    flow(Settings::new(format!("{root}/{database}")), "postgres").await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {database} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
+    flow(Settings::new(database.url.clone()), "postgres").await;
+    database.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

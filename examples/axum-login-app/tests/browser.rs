@@ -11,9 +11,8 @@
 
 use std::sync::Arc;
 
-use browser_support::{click, skip, text, unique, wait_for};
+use browser_support::{click, text, unique, wait_for};
 use fantoccini::Client;
-use sqlx::Connection;
 
 /// Asks for a link on the home page and returns it as the dev outbox shows it.
 async fn request_link(browser: &Client, base: &str, email: &str) -> String {
@@ -127,24 +126,9 @@ async fn sign_in_protected_page_sign_out_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_protected_page_sign_out_on_postgres() {
-    let Ok(server) = std::env::var("AUTH_TEST_POSTGRES_URL") else {
-        skip("AUTH_TEST_POSTGRES_URL is not set");
+    let Some(database) = browser_support::FreshPostgres::create("axum_login_app").await else {
         return;
     };
-    let mut admin = sqlx::PgConnection::connect(&server)
-        .await
-        .expect("PostgreSQL answers");
-    let database = unique("axum_login_app");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (root, _) = server.rsplit_once('/').expect("a URL with a database path");
-    flow(&format!("{root}/{database}"), "postgres").await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {database} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
+    flow(&database.url, "postgres").await;
+    database.drop_database().await;
 }

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use sqlx::Connection;
 
 /// Debian's Chromium.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -70,6 +71,49 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A database of its own on the PostgreSQL server of `AUTH_TEST_POSTGRES_URL`, for one
+/// test; [`drop_database`](Self::drop_database) removes it.
+#[derive(Debug)]
+pub struct FreshPostgres {
+    admin: sqlx::PgConnection,
+    name: String,
+    /// The new database's URL.
+    pub url: String,
+}
+
+impl FreshPostgres {
+    /// Creates a database named after `label`; `None`, after [`skip`], when
+    /// `AUTH_TEST_POSTGRES_URL` is not set.
+    pub async fn create(label: &str) -> Option<FreshPostgres> {
+        let Ok(server) = std::env::var("AUTH_TEST_POSTGRES_URL") else {
+            skip("AUTH_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .expect("PostgreSQL answers");
+        let name = unique(label);
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let (root, _) = server.rsplit_once('/').expect("a URL with a database path");
+        let url = format!("{root}/{name}");
+        Some(FreshPostgres { admin, name, url })
+    }
+
+    /// Drops the database, whoever is still connected to it.
+    pub async fn drop_database(mut self) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut self.admin)
+        .await
+        .unwrap();
+    }
 }
 
 /// A chromedriver on a free port with a scratch directory for the browsers' profiles; both
