@@ -358,14 +358,21 @@ impl DieselAdapter {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             galera: i64,
         }
-        *self
+        // A server that answers with an error has no such variable (MySQL): no Galera, for
+        // good. Any other failure (the connection) is not cached: the next call asks again.
+        let asked = self
             .galera
-            .get_or_init(|| async {
-                diesel::sql_query(auth_sql::errors::GALERA_NODE_QUERY)
+            .get_or_try_init(|| async {
+                match diesel::sql_query(auth_sql::errors::GALERA_NODE_QUERY)
                     .get_result::<WsrepOn>(conn)
                     .await
-                    .is_ok_and(|row| row.galera == 1)
+                {
+                    Ok(row) => Ok(row.galera == 1),
+                    Err(diesel::result::Error::DatabaseError(..)) => Ok(false),
+                    Err(err) => Err(err),
+                }
             })
-            .await
+            .await;
+        asked.is_ok_and(|on| *on)
     }
 }

@@ -202,16 +202,28 @@ async fn detect(db: &DatabaseConnection) -> Result<(Dialect, bool), AdapterError
                 .transpose()
                 .for_op(Operation::Connect)?
                 .unwrap_or_default();
-            let galera = db
+            // The server answering with an error means no such variable (MySQL): no
+            // Galera. Any other failure is the connection's, and an error.
+            let galera = match db
                 .query_one_raw(Statement::from_string(
                     backend,
                     auth_sql::errors::GALERA_NODE_QUERY,
                 ))
                 .await
-                .ok()
-                .flatten()
-                .and_then(|row| row.try_get::<i64>("", "galera").ok())
-                == Some(1);
+            {
+                Ok(row) => {
+                    row.map(|row| row.try_get::<i64>("", "galera"))
+                        .transpose()
+                        .for_op(Operation::Connect)?
+                        == Some(1)
+                }
+                Err(sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(err)))
+                    if matches!(*err, sea_orm::sqlx::Error::Database(_)) =>
+                {
+                    false
+                }
+                Err(err) => return Err(error::map(Operation::Connect, err)),
+            };
             (Dialect::from_mysql_version(&version), galera)
         }
     })

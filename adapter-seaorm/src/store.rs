@@ -53,7 +53,7 @@ impl SeaOrmAdapter {
                 let _ = tx.rollback().await;
                 return Err(adapter_sqlx::errors::map(
                     op,
-                    adapter_sqlx::errors::lost_race(adapter_sqlx::errors::TRANSACTION_GONE),
+                    adapter_sqlx::errors::transaction_gone(),
                 ));
             }
         }

@@ -112,7 +112,8 @@ pub(crate) async fn open(
                     .fetch_one(&mut *conn)
                     .await
                     .map_err(connect_error)?;
-                Ok::<_, AdapterError>((version, is_galera_node(conn).await))
+                let galera = is_galera_node(conn).await.map_err(connect_error)?;
+                Ok::<_, AdapterError>((version, galera))
             };
             let (version, galera) =
                 auth_core::bound::within(Operation::Connect, options.pool.call_timeout, ask)
@@ -243,13 +244,18 @@ fn supported_schemes() -> String {
 }
 
 /// Whether the MySQL-family server on `conn` is a Galera node (`@@wsrep_on`; MySQL itself
-/// has no such variable and answers with an error, which means no).
+/// has no such variable and answers with an error, which means no). Any other failure (the
+/// connection) is an error: a Galera node must not pass for a plain server.
 #[cfg(feature = "mysql")]
-pub(crate) async fn is_galera_node(conn: &mut sqlx::MySqlConnection) -> bool {
-    sqlx::query_scalar::<_, i64>(auth_sql::errors::GALERA_NODE_QUERY)
+pub(crate) async fn is_galera_node(conn: &mut sqlx::MySqlConnection) -> Result<bool, sqlx::Error> {
+    match sqlx::query_scalar::<_, i64>(auth_sql::errors::GALERA_NODE_QUERY)
         .fetch_one(conn)
         .await
-        .is_ok_and(|on| on == 1)
+    {
+        Ok(on) => Ok(on == 1),
+        Err(sqlx::Error::Database(_)) => Ok(false),
+        Err(err) => Err(err),
+    }
 }
 
 #[cfg(test)]

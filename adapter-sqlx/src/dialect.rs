@@ -136,8 +136,8 @@ pub(crate) struct Statements {
     /// Where the extra fields of users, accounts and sessions are kept.
     pub extra: ExtraStorage,
     pub begin_write: SqlStr,
-    /// On a Galera node: a statement, sent as text before each write transaction commits,
-    /// that reads whether the transaction is still open (see
+    /// On a Galera node: a statement, run before each write transaction commits, that
+    /// reads whether the transaction is still open (see
     /// [`Statements::on_galera`]). `None` elsewhere.
     pub transaction_check: Option<SqlStr>,
     /// Binds the id (when given, [`Ids::Given`]), email, the email key (when
@@ -252,13 +252,13 @@ const AUTHENTICATOR: &str = "credential_id, user_id, provider_account_id, \
 
 impl Statements {
     /// These statements for a Galera node (`on`): each write transaction then reads
-    /// `@@in_transaction` over the text protocol before its `COMMIT`, and a transaction the
-    /// node no longer has is run again. MariaDB 10.11 can roll back a transaction that lost
-    /// a certification race to another node's write while the client sits between two
-    /// prepared statements, without reporting the deadlock to either: the statements after
-    /// it then run outside any transaction and `COMMIT` succeeds with nothing to commit,
-    /// so the write would be lost while the call reports success. Text-protocol statements
-    /// do get the deadlock error. One more round trip per write transaction, on Galera only.
+    /// `@@in_transaction` before its `COMMIT`, and a transaction the node no longer has is
+    /// run again. MariaDB 10.11 can roll back a transaction that lost a certification race
+    /// to another node's write while the client sits between two prepared statements,
+    /// without reporting the deadlock to any later statement: those then run outside any
+    /// transaction and `COMMIT` succeeds with nothing to commit, so the write would be lost
+    /// while the call reports success. One more round trip per write transaction, on
+    /// Galera only.
     pub(crate) fn on_galera(mut self, on: bool) -> Self {
         self.transaction_check = on.then(|| sql(crate::error::TRANSACTION_CHECK));
         self

@@ -106,40 +106,34 @@ pub fn invalid_config(
     }
 }
 
-/// A transaction that lost a race the database did not report, as SQLSTATE 40001 so that
-/// [`is_transient`] says so and the call runs again; `what` says which race:
-/// [`ROW_ARRIVED_LATE`] or [`TRANSACTION_GONE`].
+/// A write transaction a Galera node rolled back without reporting it
+/// ([`TRANSACTION_GONE`]), as SQLSTATE 40001 so that [`is_transient`] says so and the call
+/// runs again.
 ///
 /// ```
-/// use adapter_sqlx::errors::{lost_race, is_transient, TRANSACTION_GONE};
-/// assert!(is_transient(&lost_race(TRANSACTION_GONE)));
+/// use adapter_sqlx::errors::{is_transient, transaction_gone};
+/// assert!(is_transient(&transaction_gone()));
 /// ```
-pub fn lost_race(what: &'static str) -> sqlx::Error {
-    sqlx::Error::Database(Box::new(LostRace(what)))
+pub fn transaction_gone() -> sqlx::Error {
+    sqlx::Error::Database(Box::new(TransactionGone))
 }
-
-/// An update matched no row, yet the same transaction read the row right after: the row
-/// arrived in between (an insert that committed between the two statements, or, on a
-/// Galera cluster, another node's insert applied late), so the update changed nothing.
-pub const ROW_ARRIVED_LATE: &str = "the update matched no row, but the row was there when \
-    read back in the same transaction (it arrived in between)";
 
 pub use auth_sql::errors::{TRANSACTION_CHECK, TRANSACTION_GONE};
 
 #[derive(Debug)]
-struct LostRace(&'static str);
+struct TransactionGone;
 
-impl std::fmt::Display for LostRace {
+impl std::fmt::Display for TransactionGone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
+        f.write_str(TRANSACTION_GONE)
     }
 }
 
-impl std::error::Error for LostRace {}
+impl std::error::Error for TransactionGone {}
 
-impl DatabaseError for LostRace {
+impl DatabaseError for TransactionGone {
     fn message(&self) -> &str {
-        self.0
+        TRANSACTION_GONE
     }
     fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
         Some("40001".into())

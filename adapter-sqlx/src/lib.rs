@@ -40,8 +40,8 @@ pub use sqlx;
 #[doc(hidden)]
 pub mod errors {
     pub use crate::error::{
-        invalid_config, is_transient, kind_of, lost_race, map, map_connect, map_migrate,
-        ROW_ARRIVED_LATE, TRANSACTION_CHECK, TRANSACTION_GONE,
+        invalid_config, is_transient, kind_of, map, map_connect, map_migrate, transaction_gone,
+        TRANSACTION_CHECK, TRANSACTION_GONE,
     };
 }
 

@@ -124,7 +124,9 @@ pub(crate) async fn adopt(
                     .fetch_one(&mut *lease.conn())
                     .await
                     .map_err(connect_error)?;
-                let galera = crate::connect::is_galera_node(lease.conn()).await;
+                let galera = crate::connect::is_galera_node(lease.conn())
+                    .await
+                    .map_err(connect_error)?;
                 lease.settle(&Ok(()));
                 Ok::<_, AdapterError>((version, galera))
             };

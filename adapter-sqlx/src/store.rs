@@ -101,21 +101,15 @@ macro_rules! change {
                 }
                 $crate::dialect::Change::UpdateThenSelect { update, select } => {
                     let $query = ::sqlx::query(update.clone());
-                    // Rows matched, not changed: sqlx sets CLIENT_FOUND_ROWS.
-                    let matched = $set
+                    $set
                         $(.bind($key))+
                         .execute(&mut *$conn)
-                        .await?
-                        .rows_affected();
-                    let row = ::sqlx::query_as::<_, $row>(select.clone())
+                        .await?;
+                    ::sqlx::query_as::<_, $row>(select.clone())
                         $(.bind($key))+
                         .fetch_all(&mut *$conn)
                         .await
-                        .map(only_row)?;
-                    if matched == 0 && row.is_some() {
-                        return Err($crate::error::lost_race($crate::error::ROW_ARRIVED_LATE));
-                    }
-                    Ok(row)
+                        .map(only_row)
                 }
             }
         }
@@ -211,17 +205,18 @@ macro_rules! finish {
 pub(crate) use finish;
 
 /// A future that commits the transaction `$tx`: on a Galera node
-/// ([`Statements::on_galera`](crate::dialect::Statements::on_galera)) only after a
-/// text-protocol read shows the transaction still open, else the call's race is lost
-/// ([`TRANSACTION_GONE`](crate::error::TRANSACTION_GONE)) and it runs again.
+/// ([`Statements::on_galera`](crate::dialect::Statements::on_galera)) only after a read
+/// shows the transaction still open, else the call's race is lost
+/// ([`transaction_gone`](crate::error::transaction_gone)) and it runs again.
 macro_rules! commit {
     ($tx:ident, $sql:expr) => {
         async {
             if let Some(check) = &$sql.transaction_check {
-                let row = ::sqlx::raw_sql(check.clone()).fetch_one(&mut *$tx).await?;
-                let open: i64 = ::sqlx::Row::try_get(&row, 0)?;
+                let open: i64 = ::sqlx::query_scalar(check.clone())
+                    .fetch_one(&mut *$tx)
+                    .await?;
                 if open == 0 {
-                    return Err($crate::error::lost_race($crate::error::TRANSACTION_GONE));
+                    return Err($crate::error::transaction_gone());
                 }
             }
             $tx.commit().await

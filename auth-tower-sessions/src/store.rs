@@ -5,9 +5,13 @@ use std::sync::Arc;
 
 use auth_core::chrono::{DateTime, Utc};
 use auth_core::{
-    Adapter, AdapterError, AdapterResult, ErrorKind, Operation, Session, SessionUpdate, User,
+    Adapter, AdapterError, AdapterResult, ErrorKind, Extra, ExtraChange, Operation, Session,
+    SessionUpdate, User,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+/// A record's data, as tower-sessions keeps it (the same type in 0.14 and 0.15).
+pub(crate) type Data = std::collections::HashMap<String, Value>;
 use tokio::sync::OnceCell;
 
 /// The session field that holds a record's data, as JSON text. Text, not an object: the
@@ -76,7 +80,7 @@ impl fmt::Debug for AdapterSessionStore {
 
 /// What a stored record holds, in the adapter's terms.
 pub(crate) struct Stored {
-    pub(crate) data: Map<String, Value>,
+    pub(crate) data: Data,
     pub(crate) expires: DateTime<Utc>,
 }
 
@@ -193,7 +197,7 @@ impl AdapterSessionStore {
     }
 
     /// The user a record belongs to: the one axum-login signed in, else the anonymous owner.
-    async fn owner_of(&self, data: &Map<String, Value>) -> AdapterResult<String> {
+    async fn owner_of(&self, data: &Data) -> AdapterResult<String> {
         let signed_in = data
             .get(&*self.login_key)
             .and_then(|login| login.get("user_id"))
@@ -209,27 +213,26 @@ impl AdapterSessionStore {
     pub(crate) async fn insert(
         &self,
         token: &str,
-        data: &Map<String, Value>,
+        data: &Data,
         expires: DateTime<Utc>,
     ) -> AdapterResult<bool> {
-        let owner = self.owner_of(data).await?;
-        let session = Session::with_token(token, owner, expires)
-            .with_extra(&data_fields(data)?)
-            .map_err(|e| AdapterError::invalid_input(Operation::CreateSession, e.to_string()))?;
-        match self.adapter.create_session(session.clone()).await {
-            Ok(_) => Ok(true),
-            Err(err) if err.kind() == ErrorKind::Conflict => Ok(false),
+        let session = Session {
+            extra: data_fields(data),
+            ..Session::with_token(token, self.owner_of(data).await?, expires)
+        };
+        let created = match self.adapter.create_session(session.clone()).await {
             Err(err) if err.kind() == ErrorKind::NotFound => {
                 let anonymous = Session {
                     user_id: self.anonymous_owner().await?,
                     ..session
                 };
-                match self.adapter.create_session(anonymous).await {
-                    Ok(_) => Ok(true),
-                    Err(err) if err.kind() == ErrorKind::Conflict => Ok(false),
-                    Err(err) => Err(err),
-                }
+                self.adapter.create_session(anonymous).await
             }
+            other => other,
+        };
+        match created {
+            Ok(_) => Ok(true),
+            Err(err) if err.kind() == ErrorKind::Conflict => Ok(false),
             Err(err) => Err(err),
         }
     }
@@ -239,7 +242,7 @@ impl AdapterSessionStore {
     pub(crate) async fn create_with(
         &self,
         mut token: String,
-        data: &Map<String, Value>,
+        data: &Data,
         expires: DateTime<Utc>,
         mut fresh: impl FnMut() -> String,
     ) -> AdapterResult<String> {
@@ -263,15 +266,15 @@ impl AdapterSessionStore {
     pub(crate) async fn update_stored(
         &self,
         token: &str,
-        data: &Map<String, Value>,
+        data: &Data,
         expires: DateTime<Utc>,
     ) -> AdapterResult<()> {
-        let owner = self.owner_of(data).await?;
-        let update = SessionUpdate::new(token)
-            .expires(expires)
-            .user_id(owner)
-            .replace_extra(&data_fields(data)?)
-            .map_err(|e| AdapterError::invalid_input(Operation::UpdateSession, e.to_string()))?;
+        let update = SessionUpdate {
+            extra: Some(ExtraChange::Replace(data_fields(data))),
+            ..SessionUpdate::new(token)
+                .expires(expires)
+                .user_id(self.owner_of(data).await?)
+        };
         let updated = match self.adapter.update_session(update.clone()).await {
             // The user the record names is gone: the record goes to the anonymous owner.
             Err(err) if err.kind() == ErrorKind::NotFound => {
@@ -295,7 +298,7 @@ impl AdapterSessionStore {
             return Ok(None);
         };
         let data = match session.extra.get(DATA_FIELD) {
-            None => Map::new(),
+            None => Data::new(),
             Some(Value::String(text)) => serde_json::from_str(text).map_err(|e| {
                 AdapterError::new(
                     Operation::GetSessionAndUser,
@@ -328,13 +331,11 @@ impl AdapterSessionStore {
     }
 }
 
-/// The session's extra fields for a record's data.
-fn data_fields(data: &Map<String, Value>) -> AdapterResult<Map<String, Value>> {
-    let text = serde_json::to_string(data)
-        .map_err(|e| AdapterError::invalid_input(Operation::UpdateSession, e.to_string()))?;
-    let mut fields = Map::new();
-    fields.insert(DATA_FIELD.to_owned(), Value::String(text));
-    Ok(fields)
+/// The session's extra fields for a record's data: the data as JSON text in [`DATA_FIELD`].
+fn data_fields(data: &Data) -> Extra {
+    // A map of strings to JSON values always serializes.
+    let text = serde_json::to_string(data).unwrap_or_default();
+    Extra::from_iter([(DATA_FIELD.to_owned(), Value::String(text))])
 }
 
 /// tower-sessions' instant as the adapter's (to the nanosecond; the adapter keeps
@@ -375,24 +376,13 @@ macro_rules! impl_session_store {
             })
         }
 
-        fn data(record: &Record) -> serde_json::Map<String, serde_json::Value> {
-            record
-                .data
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        }
-
         #[async_trait::async_trait]
         impl SessionStore for AdapterSessionStore {
             async fn create(&self, record: &mut Record) -> session_store::Result<()> {
                 let stored = self
-                    .create_with(
-                        record.id.to_string(),
-                        &data(record),
-                        expiry(record)?,
-                        || Id::default().to_string(),
-                    )
+                    .create_with(record.id.to_string(), &record.data, expiry(record)?, || {
+                        Id::default().to_string()
+                    })
                     .await
                     .map_err(backend)?;
                 record.id = stored.parse().map_err(|e| {
@@ -402,7 +392,7 @@ macro_rules! impl_session_store {
             }
 
             async fn save(&self, record: &Record) -> session_store::Result<()> {
-                self.update_stored(&record.id.to_string(), &data(record), expiry(record)?)
+                self.update_stored(&record.id.to_string(), &record.data, expiry(record)?)
                     .await
                     .map_err(backend)
             }
@@ -419,7 +409,7 @@ macro_rules! impl_session_store {
                 })?;
                 Ok(Some(Record {
                     id: *id,
-                    data: stored.data.into_iter().collect(),
+                    data: stored.data,
                     expiry_date,
                 }))
             }
